@@ -1,0 +1,143 @@
+//! The evaluation engine: a pure function from a compiled flag and a
+//! context to a variant and a reason. No IO, no locks, no heap allocation.
+//!
+//! Order: killed → off variant (`KILLED`); off → off variant (`OFF`);
+//! individual targets (`TARGET_MATCH`); rules in order, first whose clauses
+//! all match (`RULE_MATCH`); fallthrough (`FALLTHROUGH`). A percentage
+//! rollout picks its arm by [`crate::hash`] bucket.
+
+use std::sync::Arc;
+
+use crate::compile::{CompiledFlag, CompiledServe, CompiledVariant};
+use crate::context::Context;
+use crate::hash;
+use crate::segment::SegmentTable;
+
+pub use crate::reason::{Detail, ErrorKind, Reason};
+
+/// Why a variant was chosen, as a `Copy` value that borrows nothing and
+/// clones no `Arc` (the rule id is looked up on demand by [`Evaluation::reason`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvalReason {
+    /// The flag is killed.
+    Killed,
+    /// Targeting is off.
+    Off,
+    /// The context key is in an individual target list.
+    TargetMatch,
+    /// The rule at this index matched.
+    RuleMatch {
+        /// Index of the rule in the flag's rule list.
+        rule_index: usize,
+    },
+    /// Nothing matched.
+    Fallthrough,
+}
+
+/// The result of evaluating a compiled flag: borrowed, allocation-free.
+#[derive(Debug, Clone, Copy)]
+pub struct Evaluation<'a> {
+    /// The flag evaluated.
+    pub flag: &'a CompiledFlag,
+    /// The variant served.
+    pub variant: &'a CompiledVariant,
+    /// Why.
+    pub reason: EvalReason,
+}
+
+impl<'a> Evaluation<'a> {
+    /// The JSON value served.
+    pub fn value(&self) -> &'a serde_json::Value {
+        self.variant.value()
+    }
+
+    /// The key of the variant served.
+    pub fn variant_key(&self) -> &'a str {
+        self.variant.key()
+    }
+
+    /// The id of the matched rule, for `RULE_MATCH`.
+    pub fn rule_id(&self) -> Option<&'a str> {
+        match self.reason {
+            EvalReason::RuleMatch { rule_index } => self.flag.rule_id(rule_index),
+            _ => None,
+        }
+    }
+
+    /// The owned [`Reason`] (clones the rule id `Arc` for `RULE_MATCH`).
+    pub fn reason(&self) -> Reason {
+        match self.reason {
+            EvalReason::Killed => Reason::Killed,
+            EvalReason::Off => Reason::Off,
+            EvalReason::TargetMatch => Reason::TargetMatch,
+            EvalReason::Fallthrough => Reason::Fallthrough,
+            EvalReason::RuleMatch { rule_index } => Reason::RuleMatch {
+                rule_index,
+                rule_id: self.flag.rule_id_arc(rule_index).cloned().unwrap_or_else(|| Arc::from("")),
+            },
+        }
+    }
+
+    /// A kind-agnostic detail carrying the JSON value served.
+    pub fn to_detail(&self) -> Detail<serde_json::Value> {
+        Detail {
+            value: self.value().clone(),
+            variant: Some(self.variant.key_arc().clone()),
+            reason: self.reason(),
+        }
+    }
+}
+
+/// Evaluates a compiled flag for a context. Pure; performs no heap
+/// allocation. `segments` must be the table of the snapshot the flag was
+/// compiled with (segment references are pre-resolved indices into it; with
+/// another table they resolve to other segments or to nothing, never panic).
+#[inline]
+pub fn evaluate<'a>(flag: &'a CompiledFlag, segments: &'a SegmentTable, ctx: &Context<'_>) -> Evaluation<'a> {
+    let (variant, reason) = choose(flag, segments, ctx);
+    Evaluation { flag, variant: flag.variant_at(variant), reason }
+}
+
+/// Returns the index of the variant to serve and why.
+#[inline]
+fn choose(flag: &CompiledFlag, segments: &SegmentTable, ctx: &Context<'_>) -> (usize, EvalReason) {
+    if flag.is_killed() {
+        return (flag.off_index(), EvalReason::Killed);
+    }
+    if !flag.is_on() {
+        return (flag.off_index(), EvalReason::Off);
+    }
+    let targets = flag.targets();
+    if !targets.is_empty() {
+        if let Some(v) = targets.get(ctx.key()) {
+            return (v, EvalReason::TargetMatch);
+        }
+    }
+    for (rule_index, rule) in flag.rules().iter().enumerate() {
+        if rule.clauses.iter().all(|c| c.matches(ctx, segments, 0)) {
+            return (serve(flag, &rule.serve, ctx), EvalReason::RuleMatch { rule_index });
+        }
+    }
+    (serve(flag, flag.fallthrough(), ctx), EvalReason::Fallthrough)
+}
+
+/// The variant index a serve picks for this context.
+#[inline]
+fn serve(flag: &CompiledFlag, serve: &CompiledServe, ctx: &Context<'_>) -> usize {
+    match serve {
+        CompiledServe::Variant(v) => *v,
+        CompiledServe::Rollout { bucket_by, arms } => {
+            let bucket = match bucket_by {
+                None => hash::bucket(flag.seed(), ctx.key().as_bytes()),
+                Some(name) => hash::bucket_attr(flag.seed(), ctx.get(name)),
+            };
+            // Arms hold cumulative upper bounds; weights sum to 100 000 and the
+            // bucket is < 100 000, so an arm is always found for a validated
+            // flag. The fallback keeps hand-built data from panicking.
+            arms.iter()
+                .find(|(upper, _)| bucket < *upper)
+                .or(arms.last())
+                .map_or(flag.off_index(), |(_, v)| *v)
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Server configuration: every option is a flag and an environment
+//! variable; the doc comments are the `--help`. Secrets are redacted from
+//! `Debug`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable, coloured when on a terminal.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Options of `switchyard serve`.
+#[derive(Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "SWITCHYARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Database URL: `postgres://…` for production, `sqlite://…` for
+    /// embedded. Default: SQLite in the data directory.
+    #[arg(long, env = "SWITCHYARD_DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Directory for the embedded SQLite database.
+    #[arg(long, env = "SWITCHYARD_DATA_DIR", default_value = "switchyard-data")]
+    pub data_dir: PathBuf,
+
+    /// Secret for session tokens (≥ 32 random bytes). Default: generated on
+    /// first start and stored in the database (shared by replicas).
+    #[arg(long, env = "SWITCHYARD_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Password of the `admin` user created on first start. Default: a
+    /// random one, printed once.
+    #[arg(long, env = "SWITCHYARD_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Lifetime of a login session token.
+    #[arg(long, env = "SWITCHYARD_SESSION_TTL", default_value = "8h", value_parser = humantime::parse_duration)]
+    pub session_ttl: Duration,
+
+    /// Maximum request body size in bytes (413 above).
+    #[arg(long, env = "SWITCHYARD_BODY_LIMIT", default_value_t = 1024 * 1024)]
+    pub body_limit: usize,
+
+    /// Interval of SSE heartbeat comments.
+    #[arg(long, env = "SWITCHYARD_HEARTBEAT", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub heartbeat: Duration,
+
+    /// Log format.
+    #[arg(long, env = "SWITCHYARD_LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+}
+
+impl ServeConfig {
+    /// The database URL in effect (the SQLite default spelled out).
+    pub fn effective_database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("switchyard.db").display()),
+        }
+    }
+
+    /// A configuration for tests and tools: port 0 on loopback, in-memory
+    /// defaults otherwise.
+    pub fn for_tests(database_url: impl Into<String>) -> Self {
+        ServeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: Some(database_url.into()),
+            data_dir: PathBuf::from("switchyard-data"),
+            jwt_secret: None,
+            admin_password: Some("test-admin-password".into()),
+            session_ttl: Duration::from_secs(3600),
+            body_limit: 1024 * 1024,
+            heartbeat: Duration::from_secs(15),
+            log_format: LogFormat::Pretty,
+        }
+    }
+}
+
+/// Removes the password from a database URL for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl std::fmt::Debug for ServeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeConfig")
+            .field("listen", &self.listen)
+            .field("database_url", &self.database_url.as_deref().map(redact_url))
+            .field("data_dir", &self.data_dir)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "<redacted>"))
+            .field("session_ttl", &self.session_ttl)
+            .field("body_limit", &self.body_limit)
+            .field("heartbeat", &self.heartbeat)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted() {
+        let mut c = ServeConfig::for_tests("postgres://app:hunter2@db:5432/flags");
+        c.jwt_secret = Some("supersecretsupersecretsupersecret!".into());
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("supersecret") && !shown.contains("test-admin-password"));
+        assert!(shown.contains("postgres://app:***@db:5432/flags"));
+    }
+}

@@ -1,0 +1,211 @@
+//! Login, the current principal, users and API tokens.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::auth::{Permission, Principal, password, secret};
+use crate::error::{ApiError, ApiResult};
+use crate::http::json::AppJson;
+use crate::state::AppState;
+use crate::store::{Actor, ActorKind, ApiToken, NewApiToken, NewUser, Role, User};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(me))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
+}
+
+/// Login request.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A session token.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LoginResponse {
+    /// Bearer token (JWT, HS256).
+    pub token: String,
+    /// Expiry.
+    pub expires_at: DateTime<Utc>,
+    /// The user's role.
+    pub role: Role,
+    /// The user name.
+    pub username: String,
+}
+
+/// Logs in a local user.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::Problem)))]
+async fn login(State(state): State<AppState>, AppJson(req): AppJson<LoginRequest>) -> ApiResult<AppJson<LoginResponse>> {
+    let user = state.store.user_by_name(&req.username).await?;
+    // Verify against a dummy hash when the user is unknown: same timing.
+    let hash = user.as_ref().map_or(password::dummy_hash(), |u| u.password_hash.as_str()).to_string();
+    let candidate = req.password;
+    let ok = tokio::task::spawn_blocking(move || password::verify(&candidate, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let user = user.filter(|_| ok).ok_or(ApiError::Unauthorized("invalid user name or password"))?.user;
+    let ttl = chrono::Duration::from_std(state.config.session_ttl).unwrap_or(chrono::Duration::hours(8));
+    let expires_at = Utc::now() + ttl;
+    let token = state.jwt.issue(&user.username, user.role, expires_at).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(AppJson(LoginResponse { token, expires_at, role: user.role, username: user.username }))
+}
+
+/// The current principal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// Name.
+    pub name: String,
+    /// User or token.
+    pub kind: ActorKind,
+    /// Role.
+    pub role: Role,
+    /// Project scope.
+    pub project: Option<String>,
+}
+
+/// Who am I?
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])), responses((status = 200, body = Me)))]
+async fn me(principal: Principal) -> AppJson<Me> {
+    AppJson(Me { name: principal.name, kind: principal.kind, role: principal.role, project: principal.project })
+}
+
+/// A user to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUser {
+    /// Login name.
+    pub username: String,
+    /// Password (at least 12 characters).
+    pub password: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// Lists users (admin).
+#[utoipa::path(get, path = "/api/v1/users", tag = "auth", security(("bearer" = [])), responses((status = 200, body = Vec<User>)))]
+async fn list_users(State(state): State<AppState>, principal: Principal) -> ApiResult<AppJson<Vec<User>>> {
+    principal.require(Permission::Admin)?;
+    Ok(AppJson(state.store.list_users().await?))
+}
+
+/// Creates a user (admin).
+#[utoipa::path(post, path = "/api/v1/users", tag = "auth", security(("bearer" = [])), request_body = CreateUser,
+    responses((status = 201, body = User), (status = 422, body = crate::error::Problem)))]
+async fn create_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    AppJson(req): AppJson<CreateUser>,
+) -> ApiResult<(StatusCode, AppJson<User>)> {
+    principal.require(Permission::Admin)?;
+    switchyard_core::validate_key(&req.username).map_err(|e| ApiError::invalid("username", e.code, e.message))?;
+    if req.password.chars().count() < 12 {
+        return Err(ApiError::invalid("password", "too_short", "passwords need at least 12 characters"));
+    }
+    let hash = hash_password(req.password).await?;
+    let user = NewUser { username: req.username, password_hash: hash, role: req.role };
+    Ok((StatusCode::CREATED, AppJson(state.store.create_user(&principal.actor(), user).await?)))
+}
+
+/// Hashes off the async threads (argon2 is deliberately slow).
+pub async fn hash_password(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || password::hash(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// A token to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateToken {
+    /// Display name (the audit actor name).
+    pub name: String,
+    /// Role; `responder` makes a kill-only token.
+    pub role: Role,
+    /// Limit the token to one project.
+    #[serde(default)]
+    pub project: Option<String>,
+}
+
+/// A created token; the secret is shown only here.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedToken {
+    /// The secret (`sya_…`), shown once.
+    pub secret: String,
+    /// The stored token.
+    #[schema(value_type = Object)]
+    pub token: serde_json::Value,
+}
+
+/// Lists API tokens (admin).
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", security(("bearer" = [])), responses((status = 200, body = Vec<ApiToken>)))]
+async fn list_tokens(State(state): State<AppState>, principal: Principal) -> ApiResult<AppJson<Vec<ApiToken>>> {
+    principal.require(Permission::Admin)?;
+    Ok(AppJson(state.store.list_api_tokens().await?))
+}
+
+/// Creates an API token (admin).
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", security(("bearer" = [])), request_body = CreateToken,
+    responses((status = 201, body = CreatedToken)))]
+async fn create_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    AppJson(req): AppJson<CreateToken>,
+) -> ApiResult<(StatusCode, AppJson<CreatedToken>)> {
+    principal.require(Permission::Admin)?;
+    if req.name.trim().is_empty() || req.name.len() > 128 {
+        return Err(ApiError::invalid("name", "invalid_name", "a name of 1 to 128 characters is required"));
+    }
+    if let Some(project) = &req.project {
+        state.store.get_project(project).await?;
+    }
+    let secret = secret::random_token(secret::API_TOKEN_PREFIX);
+    let new = NewApiToken {
+        name: req.name,
+        role: req.role,
+        project: req.project,
+        hash: secret::hash(&secret),
+        prefix: secret::display_prefix(&secret),
+    };
+    let token = state.store.create_api_token(&principal.actor(), new).await?;
+    let token = serde_json::to_value(token).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((StatusCode::CREATED, AppJson(CreatedToken { secret, token })))
+}
+
+/// Revokes an API token (admin); it stops working at once.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 200, body = ApiToken)))]
+async fn revoke_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<i64>,
+) -> ApiResult<AppJson<ApiToken>> {
+    principal.require(Permission::Admin)?;
+    Ok(AppJson(state.store.revoke_api_token(&principal.actor(), id).await?))
+}
+
+/// Creates the `admin` user on a fresh database. Returns the password when
+/// it was generated (to print once).
+pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Option<String>> {
+    if state.store.user_count().await? > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match state.config.admin_password.clone() {
+        Some(p) => (p, false),
+        None => (secret::random_token("pw")[3..27].to_string(), true),
+    };
+    let hash = hash_password(password.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let user = NewUser { username: "admin".into(), password_hash: hash, role: Role::Admin };
+    state.store.create_user(&Actor::system(), user).await?;
+    Ok(generated.then_some(password))
+}

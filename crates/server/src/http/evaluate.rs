@@ -1,0 +1,68 @@
+//! "Evaluate as": the server runs the SDK's engine on the current snapshot.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use switchyard_core::{CompiledSnapshot, Context, Detail};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::auth::{Permission, Principal};
+use crate::error::{ApiError, ApiResult};
+use crate::http::json::AppJson;
+use crate::state::AppState;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(evaluate))
+}
+
+/// What to evaluate.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct EvaluateRequest {
+    /// The context: `{"key": "user-1", "attributes": {...}}`.
+    #[schema(value_type = Object)]
+    pub context: Context<'static>,
+    /// Only these flags (default: all).
+    #[serde(default)]
+    pub flags: Option<Vec<String>>,
+}
+
+/// Evaluation details by flag key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvaluateResponse {
+    /// The revision evaluated.
+    pub revision: u64,
+    /// Results.
+    #[schema(value_type = Object)]
+    pub results: BTreeMap<String, Detail<serde_json::Value>>,
+}
+
+/// Evaluates flags for a context with the SDK's engine.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/evaluate", tag = "configs",
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path)), request_body = EvaluateRequest,
+    responses((status = 200, body = EvaluateResponse)))]
+async fn evaluate(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, env)): Path<(String, String)>,
+    AppJson(req): AppJson<EvaluateRequest>,
+) -> ApiResult<AppJson<EvaluateResponse>> {
+    principal.require_in(Permission::Read, &project)?;
+    let env = state.store.get_environment(&project, &env).await?;
+    let snapshot = state.store.snapshot(env.id).await?;
+    let compiled = CompiledSnapshot::compile(&snapshot)
+        .map_err(|e| ApiError::Internal(format!("stored snapshot does not compile: {e}")))?;
+    let keys: Vec<String> = match req.flags {
+        Some(keys) => keys,
+        None => compiled.flag_keys().map(str::to_string).collect(),
+    };
+    let results = keys
+        .into_iter()
+        .map(|key| {
+            let detail = compiled.evaluate_json_detail(&key, &req.context, serde_json::Value::Null);
+            (key, detail)
+        })
+        .collect();
+    Ok(AppJson(EvaluateResponse { revision: compiled.revision(), results }))
+}

@@ -1,0 +1,148 @@
+//! Flag definitions (environment-independent).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::auth::{Permission, Principal};
+use crate::error::{ApiError, ApiResult};
+use crate::http::json::AppJson;
+use crate::state::AppState;
+use crate::store::{FlagDefinition, FlagPatch, FlagQuery, FlagSummary, NewFlag, Page};
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_flags, create_flag))
+        .routes(routes!(get_flag, patch_flag, delete_flag))
+}
+
+/// Query of the flag list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Only flags with this tag.
+    pub tag: Option<String>,
+    /// Text in key, name or description.
+    pub q: Option<String>,
+    /// `on`, `off` or `killed` (with `environment`).
+    pub state: Option<String>,
+    /// Environment of the state filter.
+    pub environment: Option<String>,
+    /// Cursor from the previous page.
+    pub cursor: Option<String>,
+    /// Page size (≤ 1000).
+    pub limit: Option<u32>,
+}
+
+/// Lists flags with per-environment state; filterable, cursor-paginated.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/flags", tag = "flags", security(("bearer" = [])),
+    params(("project" = String, Path), ListQuery), responses((status = 200, body = Page<FlagSummary>)))]
+async fn list_flags(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(project): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<AppJson<Page<FlagSummary>>> {
+    principal.require_in(Permission::Read, &project)?;
+    if let Some(s) = &q.state {
+        if !matches!(s.as_str(), "on" | "off" | "killed") {
+            return Err(ApiError::invalid("state", "invalid_state", "state must be on, off or killed"));
+        }
+        if q.environment.is_none() {
+            return Err(ApiError::invalid("environment", "required", "the state filter needs an environment"));
+        }
+    }
+    let query = FlagQuery {
+        tag: q.tag,
+        q: q.q,
+        state: q.state,
+        environment: q.environment,
+        cursor: q.cursor,
+        limit: Some(q.limit.unwrap_or(100).clamp(1, 1000)),
+    };
+    Ok(AppJson(state.store.list_flags(&project, &query).await?))
+}
+
+/// Creates a flag (off in every environment).
+#[utoipa::path(post, path = "/api/v1/projects/{project}/flags", tag = "flags", security(("bearer" = [])),
+    params(("project" = String, Path)), request_body = NewFlag,
+    responses((status = 201, body = FlagDefinition), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+async fn create_flag(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(project): Path<String>,
+    AppJson(req): AppJson<NewFlag>,
+) -> ApiResult<(StatusCode, AppJson<FlagDefinition>)> {
+    principal.require_in(Permission::Edit, &project)?;
+    let flag = state.store.create_flag(&principal.actor(), &project, req).await?;
+    Ok((StatusCode::CREATED, AppJson(flag)))
+}
+
+/// One flag definition.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/flags/{flag}", tag = "flags", security(("bearer" = [])),
+    params(("project" = String, Path), ("flag" = String, Path)), responses((status = 200, body = FlagDefinition)))]
+async fn get_flag(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, flag)): Path<(String, String)>,
+) -> ApiResult<AppJson<FlagDefinition>> {
+    principal.require_in(Permission::Read, &project)?;
+    Ok(AppJson(state.store.get_flag(&project, &flag).await?))
+}
+
+/// A definition patch with its optional expected version.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PatchBody {
+    /// Expected definition version (or `If-Match`).
+    pub version: Option<u64>,
+    /// The fields to change.
+    #[serde(flatten)]
+    pub patch: FlagPatch,
+}
+
+/// Updates a flag definition (optimistic concurrency with `version` or `If-Match`).
+#[utoipa::path(patch, path = "/api/v1/projects/{project}/flags/{flag}", tag = "flags", security(("bearer" = [])),
+    params(("project" = String, Path), ("flag" = String, Path)), request_body = PatchBody,
+    responses((status = 200, body = FlagDefinition), (status = 409, body = crate::error::Problem)))]
+async fn patch_flag(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    Path((project, flag)): Path<(String, String)>,
+    AppJson(body): AppJson<PatchBody>,
+) -> ApiResult<AppJson<FlagDefinition>> {
+    principal.require_in(Permission::Edit, &project)?;
+    let expected = body.version.or(if_match(&headers)?);
+    Ok(AppJson(state.store.update_flag(&principal.actor(), &project, &flag, body.patch, expected).await?))
+}
+
+/// Optional reason of a delete.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DeleteQuery {
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// Deletes a flag in every environment (the audit history stays).
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/flags/{flag}", tag = "flags", security(("bearer" = [])),
+    params(("project" = String, Path), ("flag" = String, Path), DeleteQuery), responses((status = 204)))]
+async fn delete_flag(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, flag)): Path<(String, String)>,
+    Query(q): Query<DeleteQuery>,
+) -> ApiResult<StatusCode> {
+    principal.require_in(Permission::Edit, &project)?;
+    state.store.delete_flag(&principal.actor(), &project, &flag, q.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Parses `If-Match: "7"` / `If-Match: 7` into a version.
+pub fn if_match(headers: &HeaderMap) -> ApiResult<Option<u64>> {
+    let Some(value) = headers.get(axum::http::header::IF_MATCH) else { return Ok(None) };
+    let text = value.to_str().unwrap_or("").trim().trim_start_matches("W/").trim_matches('"');
+    text.parse::<u64>()
+        .map(Some)
+        .map_err(|_| ApiError::bad_request("invalid_if_match", "If-Match must be a version number"))
+}

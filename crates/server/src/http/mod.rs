@@ -1,0 +1,98 @@
+//! The HTTP API. One module per resource, each exposing `router()`; the
+//! OpenAPI document is collected from the `#[utoipa::path]` annotations.
+//!
+//! ## Layout
+//! - [`json`]: the `AppJson` extractor (problem-body rejections, depth limit).
+//! - [`auth`]: login, users, API tokens.
+//! - [`projects`]: projects and environments.
+//! - [`flags`]: flag definitions.
+//! - [`configs`]: per-environment configuration, toggle, kill, revert, restore, change sets.
+//! - [`segments`], [`audit`], [`sdk_keys`], [`evaluate`].
+//! - [`sdk`]: the SDK API (snapshot, SSE stream).
+//! - [`docs`]: `/api/openapi.json` and the offline API docs page.
+
+pub mod audit;
+pub mod auth;
+pub mod configs;
+pub mod docs;
+pub mod evaluate;
+pub mod flags;
+pub mod json;
+pub mod projects;
+pub mod sdk;
+pub mod sdk_keys;
+pub mod segments;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, StatusCode};
+use axum::routing::get;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The OpenAPI document's fixed parts.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Switchyard API", description = "Feature flags with kill switches: admin API and SDK API."),
+    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(projects::router())
+        .merge(flags::router())
+        .merge(configs::router())
+        .merge(segments::router())
+        .merge(audit::router())
+        .merge(sdk_keys::router())
+        .merge(evaluate::router())
+        .merge(sdk::router())
+        .split_for_parts()
+}
+
+/// The whole application: API, SDK API, docs, health, with the layers that
+/// apply to every route.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.config.body_limit;
+    let (api, openapi) = api();
+    let request_id = HeaderName::from_static("x-request-id");
+    api.merge(docs::router(openapi))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async { ApiError::NotFound { what: "route", key: String::new() } })
+        .with_state(state)
+        // Limits every body, not only `Bytes`-based extractors (PITFALLS).
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Maps a rejected path/query extractor to a 400 problem.
+pub fn bad_param(err: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request("invalid_parameter", err.to_string())
+}
+
+/// A status-only response type for documentation.
+pub type NoContent = StatusCode;

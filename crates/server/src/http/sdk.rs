@@ -1,0 +1,168 @@
+//! The SDK API: `GET /sdk/v1/snapshot` (ETag = revision) and
+//! `GET /sdk/v1/stream` (SSE). Authenticated by an SDK key, which selects
+//! the environment.
+//!
+//! The stream subscribes to the environment's channel *before* it reads
+//! what to send first (snapshot or the missed changes), so a change
+//! committed in between is never lost; frames at or below the revision
+//! already sent are skipped. Change frames are the hub's pre-serialised
+//! `Bytes`, shared by every connection.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream;
+use tokio::sync::{broadcast, watch};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::auth::principal::bearer;
+use crate::auth::secret;
+use crate::error::{ApiError, ApiResult};
+use crate::hub::{EnvChannel, Frame, sse_frame};
+use crate::state::AppState;
+use crate::store::SdkKey;
+
+/// Reconnection delay hinted to SSE clients.
+pub const RETRY_MS: u64 = 1000;
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(snapshot)).routes(routes!(stream))
+}
+
+/// Authenticates an SDK key (cached per secret hash; revocation evicts).
+pub async fn sdk_key(state: &AppState, headers: &HeaderMap) -> ApiResult<SdkKey> {
+    let token = bearer(headers).ok_or(ApiError::Unauthorized("missing SDK key"))?;
+    let hash = secret::hash(token);
+    if let Some(key) = state.hub.cached_sdk_key(&hash) {
+        return Ok(key);
+    }
+    let key = state
+        .store
+        .sdk_key_by_hash(&hash)
+        .await?
+        .filter(|k| k.revoked_at.is_none())
+        .ok_or(ApiError::Unauthorized("invalid or revoked SDK key"))?;
+    state.hub.cache_sdk_key(hash, key.clone());
+    Ok(key)
+}
+
+/// The environment's full snapshot `{revision, flags, segments}`.
+#[utoipa::path(get, path = "/sdk/v1/snapshot", tag = "sdk", security(("bearer" = [])),
+    responses((status = 200, description = "Snapshot JSON; ETag is the revision"), (status = 304), (status = 401, body = crate::error::Problem)))]
+async fn snapshot(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let key = sdk_key(&state, &headers).await?;
+    let (revision, json) = state.hub.snapshot_json(key.environment_id).await?;
+    let etag = format!("\"{revision}\"");
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+    let etag = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if fresh {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, etag)], json)
+        .into_response())
+}
+
+/// The change stream (`text/event-stream`).
+#[utoipa::path(get, path = "/sdk/v1/stream", tag = "sdk", security(("bearer" = [])),
+    params(("Last-Event-ID" = Option<u64>, Header, description = "Resume after this revision")),
+    responses((status = 200, description = "SSE: `snapshot`, `change`, `resync` events and heartbeat comments"), (status = 401, body = crate::error::Problem)))]
+async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
+    let key = sdk_key(&state, &headers).await?;
+    let channel = state.hub.channel(key.environment_id);
+    let rx = channel.subscribe();
+    let revoked = state.hub.revocation(key.id);
+    let last_id = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+
+    let mut first = vec![Bytes::from(format!("retry: {RETRY_MS}\n\n"))];
+    let sent = match resume_frames(&state, key.environment_id, last_id).await? {
+        Some((frames, revision)) => {
+            first.extend(frames);
+            revision
+        }
+        None => {
+            let (revision, json) = state.hub.snapshot_json(key.environment_id).await?;
+            first.push(sse_frame("snapshot", revision, std::str::from_utf8(&json).unwrap_or("{}")));
+            revision
+        }
+    };
+    channel.connections.fetch_add(1, Ordering::Relaxed);
+    let live = Live { rx, sent, revoked, _guard: ConnectionGuard(channel) };
+    let body = stream::iter(first.into_iter().map(Ok::<_, std::convert::Infallible>)).chain(live.into_stream());
+    let mut response = Response::new(Body::from_stream(body));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}
+
+/// The missed changes after `last_id`, if the log still has them all.
+async fn resume_frames(state: &AppState, env: i64, last_id: Option<u64>) -> ApiResult<Option<(Vec<Bytes>, u64)>> {
+    let Some(last_id) = last_id else { return Ok(None) };
+    const MAX_REPLAY: u32 = 1_000;
+    let Some(events) = state.store.changes_since(env, last_id, MAX_REPLAY).await? else { return Ok(None) };
+    if events.len() >= MAX_REPLAY as usize {
+        // Far behind: one snapshot is cheaper than a thousand deltas.
+        return Ok(None);
+    }
+    let revision = events.last().map_or(last_id, |e| e.revision);
+    Ok(Some((events.iter().map(crate::hub::change_frame).collect(), revision)))
+}
+
+use futures_util::StreamExt;
+
+/// Decrements the connection count when the stream ends.
+struct ConnectionGuard(Arc<EnvChannel>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The live part of a stream.
+struct Live {
+    rx: broadcast::Receiver<Frame>,
+    sent: u64,
+    revoked: watch::Receiver<bool>,
+    _guard: ConnectionGuard,
+}
+
+impl Live {
+    fn into_stream(self) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> {
+        stream::unfold(self, |mut live| async move {
+            loop {
+                tokio::select! {
+                    biased;
+                    changed = live.revoked.changed() => {
+                        if changed.is_err() || *live.revoked.borrow() {
+                            return None;
+                        }
+                    }
+                    frame = live.rx.recv() => match frame {
+                        Ok((revision, bytes)) => {
+                            if revision != 0 && revision <= live.sent {
+                                continue;
+                            }
+                            live.sent = live.sent.max(revision);
+                            return Some((Ok(bytes), live));
+                        }
+                        // Too slow: end the stream; the SDK resumes with Last-Event-ID.
+                        Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return None,
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// Grace period given to streams on shutdown.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);

@@ -1,0 +1,107 @@
+//! # switchyard-server
+//!
+//! The Switchyard flag server: admin API with audit history, SDK snapshot
+//! and SSE change stream, kill switches, embedded web UI.
+//!
+//! ## Layout
+//! - [`cli`]: the `switchyard` command line (`serve`, …).
+//! - [`config`]: server options (flags + environment variables).
+//! - [`store`]: the `Store` trait and its Postgres and SQLite backends.
+//! - [`hub`]: serialises each committed change once and fans it out.
+//! - [`auth`]: passwords, JWTs, API tokens, SDK keys, the role matrix.
+//! - [`http`]: the routes, one module per resource, and the OpenAPI document.
+//! - [`error`]: the problem+json error type.
+//! - [`state`]: the shared application state.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod hub;
+pub mod state;
+pub mod store;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::ServeConfig;
+use crate::hub::{Hub, HubSink};
+use crate::state::{AppState, Inner};
+
+/// A built server: its router and state, plus the generated admin password
+/// when this start created the `admin` user.
+pub struct Built {
+    /// The application.
+    pub app: axum::Router,
+    /// Its state (tests use the store and hub directly).
+    pub state: AppState,
+    /// The generated bootstrap password, if one was generated.
+    pub bootstrap_password: Option<String>,
+}
+
+/// Connects the store (running migrations), starts the hub, bootstraps the
+/// admin user and builds the router.
+pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
+    let url = config.effective_database_url();
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).ok();
+    }
+    let (hub, queue) = Hub::new();
+    let store = store::connect(&url, Arc::new(HubSink(Arc::clone(&hub))))
+        .await
+        .with_context(|| format!("opening the database {}", config::redact_url(&url)))?;
+    hub.start(Arc::clone(&store), queue, config.heartbeat).await?;
+    let secret = match &config.jwt_secret {
+        Some(secret) => secret.clone(),
+        None => store.setting_get_or_insert("jwt_secret", &auth::secret::random_token("jwt")).await?,
+    };
+    let jwt = JwtKeys::new(secret.as_bytes())?;
+    let state = AppState::new(Inner { store, jwt, hub, config });
+    let bootstrap_password = http::auth::bootstrap_admin(&state).await?;
+    Ok(Built { app: http::app(state.clone()), state, bootstrap_password })
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    app: axum::Router,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}
+
+/// Builds and serves: what `switchyard serve` and the tests run.
+pub async fn run(
+    config: ServeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let built = build(config).await?;
+    announce(&built, listener.local_addr()?);
+    serve(built.app, listener, shutdown).await
+}
+
+fn announce(built: &Built, addr: SocketAddr) {
+    let store = built.state.store.backend();
+    let url = format!("http://{addr}");
+    println!("Switchyard is running at {url}  (store: {store:?}; API docs: {url}/api/docs)");
+    match &built.bootstrap_password {
+        Some(pw) => println!("First start: log in as `admin` with password `{pw}` (shown once; change it or set SWITCHYARD_ADMIN_PASSWORD)."),
+        None if built.state.config.admin_password.is_some() => {
+            println!("Log in as `admin` with the password from SWITCHYARD_ADMIN_PASSWORD.")
+        }
+        None => println!("Log in with an existing user (the `admin` password was printed on first start)."),
+    }
+    if store == store::Backend::Sqlite {
+        println!("Embedded SQLite mode is single-instance; use SWITCHYARD_DATABASE_URL=postgres://… to run replicas.");
+    }
+}

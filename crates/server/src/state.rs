@@ -1,0 +1,39 @@
+//! The shared application state: cheap handles only.
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::ServeConfig;
+use crate::hub::Hub;
+use crate::store::DynStore;
+
+/// Handles shared by every request.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// What [`AppState`] dereferences to.
+pub struct Inner {
+    /// The database.
+    pub store: DynStore,
+    /// Session token keys.
+    pub jwt: JwtKeys,
+    /// The change broadcaster and SSE connection registry.
+    pub hub: Arc<Hub>,
+    /// The configuration.
+    pub config: ServeConfig,
+}
+
+impl AppState {
+    /// Wraps the handles.
+    pub fn new(inner: Inner) -> Self {
+        AppState(Arc::new(inner))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

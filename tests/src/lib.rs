@@ -1,0 +1,1 @@
+//! Helpers for the end-to-end tests (see `tests/` in this package).
