@@ -1,0 +1,167 @@
+//! Transactions: the write transaction (revision bumps, change log, audit,
+//! commit-then-publish) and the read transaction.
+
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{Database, Decode, Row as _, Transaction, Type};
+use switchyard_core::ChangeEvent;
+use tokio::sync::OwnedMutexGuard;
+
+use super::super::common::{now_ms, to_i64, to_u64};
+use super::lookup::EnvRef;
+use super::{BEGIN_READ, BEGIN_WRITE, Db, This, notify};
+use crate::store::{Actor, EnvChange, Result, StoreError};
+
+/// The backend's connection type.
+pub(super) type Conn = <Db as Database>::Connection;
+/// The backend's row type.
+pub(super) type Row = <Db as Database>::Row;
+
+/// Reads one column; a value that does not decode is corrupt data.
+pub(super) fn get<'r, T>(row: &'r Row, column: &str) -> Result<T>
+where
+    T: Decode<'r, Db> + Type<Db>,
+{
+    row.try_get::<T, _>(column).map_err(|e| StoreError::Corrupt(format!("column `{column}`: {e}")))
+}
+
+/// Reads a JSON column.
+pub(super) fn get_json<T>(row: &Row, column: &str) -> Result<T>
+where
+    T: serde::de::DeserializeOwned,
+{
+    Ok(get::<Json<T>>(row, column)?.0)
+}
+
+/// One audit event to append (actor fields come from the [`Actor`]).
+#[derive(Default)]
+pub(super) struct Audit<'a> {
+    pub project_id: Option<i64>,
+    pub environment: Option<&'a str>,
+    pub flag: Option<&'a str>,
+    pub segment: Option<&'a str>,
+    pub action: &'a str,
+    pub reason: Option<&'a str>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub revision: Option<u64>,
+    pub group_id: Option<&'a str>,
+}
+
+/// A write transaction. Dropping it without [`WriteTx::commit`] rolls back.
+pub(super) struct WriteTx {
+    tx: Transaction<'static, Db>,
+    /// SQLite: the store's writer mutex, held until after publishing.
+    _writer: Option<OwnedMutexGuard<()>>,
+    /// The time of this write (ms), the same for every row it writes.
+    pub now: i64,
+    retention: u64,
+    changes: Vec<EnvChange>,
+}
+
+impl This {
+    pub(super) async fn begin_write(&self) -> Result<WriteTx> {
+        let writer = match &self.shared.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = self.pool.begin_with(BEGIN_WRITE).await?;
+        Ok(WriteTx {
+            tx,
+            _writer: writer,
+            now: now_ms(),
+            retention: self.shared.options.change_log_retention.max(1),
+            changes: Vec::new(),
+        })
+    }
+
+    pub(super) async fn begin_read(&self) -> Result<Transaction<'static, Db>> {
+        Ok(self.pool.begin_with(BEGIN_READ).await?)
+    }
+}
+
+impl WriteTx {
+    pub fn conn(&mut self) -> &mut Conn {
+        &mut self.tx
+    }
+
+    /// Bumps the environment's revision and logs `event` as that revision.
+    pub async fn bump(&mut self, env: &EnvRef, event: ChangeEvent) -> Result<u64> {
+        let revision: i64 = sqlx::query_scalar("UPDATE environments SET revision = revision + 1 WHERE id = $1 RETURNING revision")
+            .bind(env.id)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        let revision = to_u64(revision)?;
+        self.log_change(env, event, revision).await?;
+        Ok(revision)
+    }
+
+    /// Appends `event` as `revision` to the change log (pruning entries older
+    /// than the retention), notifies and queues it for the sink.
+    pub async fn log_change(&mut self, env: &EnvRef, mut event: ChangeEvent, revision: u64) -> Result<()> {
+        event.revision = revision;
+        sqlx::query("INSERT INTO changes (environment_id, revision, event, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(env.id)
+            .bind(to_i64(revision))
+            .bind(Json(&event))
+            .bind(self.now)
+            .execute(&mut *self.tx)
+            .await?;
+        if revision > self.retention {
+            sqlx::query("DELETE FROM changes WHERE environment_id = $1 AND revision <= $2")
+                .bind(env.id)
+                .bind(to_i64(revision - self.retention))
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        notify(&mut self.tx, env.id, revision).await?;
+        self.changes.push(EnvChange {
+            environment_id: env.id,
+            project: env.project.clone(),
+            environment: env.key.clone(),
+            event,
+        });
+        Ok(())
+    }
+
+    /// Appends one audit event.
+    pub async fn audit(&mut self, actor: &Actor, event: Audit<'_>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_events (project_id, environment, flag, segment, actor, actor_kind, action, reason, \
+             before, after, revision, request_id, client_addr, group_id, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(event.project_id)
+        .bind(event.environment)
+        .bind(event.flag)
+        .bind(event.segment)
+        .bind(&actor.name)
+        .bind(actor.kind.as_str())
+        .bind(event.action)
+        .bind(event.reason)
+        .bind(event.before.map(Json))
+        .bind(event.after.map(Json))
+        .bind(event.revision.map(to_i64))
+        .bind(actor.request_id.as_deref())
+        .bind(actor.client_addr.as_deref())
+        .bind(event.group_id)
+        .bind(self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Commits, then hands every logged change to the sink (in the order
+    /// logged, which is revision order per environment).
+    pub async fn commit(self, store: &This) -> Result<()> {
+        let WriteTx { tx, _writer, changes, .. } = self;
+        let order = store.shared.order.lock(changes.iter().map(|c| c.environment_id)).await;
+        tx.commit().await?;
+        for change in changes {
+            store.shared.sink.publish(change);
+        }
+        drop(order);
+        drop(_writer);
+        Ok(())
+    }
+}

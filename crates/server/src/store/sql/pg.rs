@@ -1,0 +1,87 @@
+//! PostgreSQL backend: the shared body (`body/`) instantiated for
+//! `sqlx::Postgres`, plus its hooks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+
+use super::NOTIFY_CHANNEL;
+use super::common::{Shared, StoreOptions};
+use crate::store::{Backend, ChangeSink, Result};
+
+type Db = sqlx::Postgres;
+type This = PgStore;
+
+const BACKEND: Backend = Backend::Postgres;
+/// Writers serialise on environment row locks (see [`lock_env`]).
+const BEGIN_WRITE: &str = "BEGIN";
+/// One consistent view for snapshots and change-log reads.
+const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// The Postgres store (production; several replicas may share one database).
+pub struct PgStore {
+    pool: PgPool,
+    shared: Shared,
+}
+
+impl PgStore {
+    /// Connects (pool of `max_connections`, default 16) and runs the migrations.
+    pub async fn connect(url: &str, sink: Arc<dyn ChangeSink>, options: StoreOptions) -> Result<PgStore> {
+        let connect: PgConnectOptions = url.parse()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.unwrap_or(16))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(connect)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(PgStore { pool, shared: Shared::new(sink, options, false) })
+    }
+
+    /// The connection pool (e.g. for `LISTEN` on [`NOTIFY_CHANNEL`]).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// Serialises writers of one environment: row lock on the environment.
+async fn lock_env(conn: &mut PgConnection, environment_id: i64) -> Result<()> {
+    sqlx::query("SELECT id FROM environments WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(environment_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Serialises project-wide writers (definitions, segments, new environments)
+/// with each other and with every environment's writers: the project row,
+/// then all its environments in id order (the one global lock order).
+async fn lock_project(conn: &mut PgConnection, project_id: i64) -> Result<()> {
+    sqlx::query("SELECT id FROM projects WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("SELECT id FROM environments WHERE project_id = $1 ORDER BY id FOR NO KEY UPDATE")
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Announces a revision to every replica (delivered on commit).
+async fn notify(conn: &mut PgConnection, environment_id: i64, revision: u64) -> Result<()> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(NOTIFY_CHANNEL)
+        .bind(format!("{environment_id}:{revision}"))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+// The shared implementation, compiled for this backend (see `sql.rs`).
+#[allow(clippy::duplicate_mod)]
+#[path = "body/mod.rs"]
+mod body;
