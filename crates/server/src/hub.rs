@@ -34,6 +34,8 @@ pub struct EnvChannel {
     revision: AtomicU64,
     /// Open SSE streams.
     pub connections: AtomicUsize,
+    /// Which SDK instances applied which revision.
+    pub receipts: crate::receipts::Registry,
 }
 
 impl EnvChannel {
@@ -112,6 +114,7 @@ impl Hub {
                     sender: broadcast::channel(CHANNEL_CAPACITY).0,
                     revision: AtomicU64::new(0),
                     connections: AtomicUsize::new(0),
+                    receipts: Default::default(),
                 })
             })
             .clone()
@@ -209,6 +212,7 @@ impl Hub {
 
     fn broadcast(&self, channel: &EnvChannel, event: &ChangeEvent) {
         channel.revision.store(event.revision, Ordering::Release);
+        channel.receipts.broadcast(event.revision);
         // No receivers is fine: nobody is streaming this environment.
         let _ = channel.sender.send((event.revision, change_frame(event)));
     }

@@ -8,6 +8,7 @@
 //! - [`config`]: server options (flags + environment variables).
 //! - [`store`]: the `Store` trait and its Postgres and SQLite backends.
 //! - [`hub`]: serialises each committed change once and fans it out.
+//! - [`receipts`]: which SDK instances applied which revision (kill receipts).
 //! - [`auth`]: passwords, JWTs, API tokens, SDK keys, the role matrix.
 //! - [`http`]: the routes, one module per resource, and the OpenAPI document.
 //! - [`error`]: the problem+json error type.
@@ -19,8 +20,11 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod receipts;
 pub mod state;
 pub mod store;
+#[doc(hidden)]
+pub mod testing;
 
 use std::future::Future;
 use std::net::SocketAddr;

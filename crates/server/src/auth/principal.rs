@@ -153,16 +153,15 @@ mod tests {
 
     #[test]
     fn matrix() {
-        use Permission::*;
-        use Role::*;
         let table = [
-            (Viewer, [true, false, false, false]),
-            (Responder, [true, true, false, false]),
-            (Editor, [true, true, true, false]),
-            (Admin, [true, true, true, true]),
+            (Role::Viewer, [true, false, false, false]),
+            (Role::Responder, [true, true, false, false]),
+            (Role::Editor, [true, true, true, false]),
+            (Role::Admin, [true, true, true, true]),
         ];
         for (role, expected) in table {
-            let got = [Read, Kill, Edit, Admin].map(|p| p.allowed_for(role));
+            let all = [Permission::Read, Permission::Kill, Permission::Edit, Permission::Admin];
+            let got = all.map(|p| p.allowed_for(role));
             assert_eq!(got, expected, "{role:?}");
         }
     }

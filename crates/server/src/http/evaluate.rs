@@ -60,7 +60,7 @@ async fn evaluate(
     let results = keys
         .into_iter()
         .map(|key| {
-            let detail = compiled.evaluate_json_detail(&key, &req.context, serde_json::Value::Null);
+            let detail = compiled.evaluate_detail(&key, &req.context);
             (key, detail)
         })
         .collect();

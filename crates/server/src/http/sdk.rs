@@ -23,6 +23,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::principal::bearer;
 use crate::auth::secret;
 use crate::error::{ApiError, ApiResult};
+use crate::http::json::AppJson;
 use crate::hub::{EnvChannel, Frame, sse_frame};
 use crate::state::AppState;
 use crate::store::SdkKey;
@@ -31,7 +32,7 @@ use crate::store::SdkKey;
 pub const RETRY_MS: u64 = 1000;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(snapshot)).routes(routes!(stream))
+    OpenApiRouter::new().routes(routes!(snapshot)).routes(routes!(stream)).routes(routes!(ack))
 }
 
 /// Authenticates an SDK key (cached per secret hash; revocation evicts).
@@ -93,8 +94,14 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
             revision
         }
     };
+    let instance = headers
+        .get("x-switchyard-instance")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 64)
+        .map_or_else(|| format!("anonymous-{}", uuid::Uuid::new_v4()), str::to_string);
     channel.connections.fetch_add(1, Ordering::Relaxed);
-    let live = Live { rx, sent, revoked, _guard: ConnectionGuard(channel) };
+    channel.receipts.connect(&instance);
+    let live = Live { rx, sent, revoked, _guard: ConnectionGuard { channel, instance } };
     let body = stream::iter(first.into_iter().map(Ok::<_, std::convert::Infallible>)).chain(live.into_stream());
     let mut response = Response::new(Body::from_stream(body));
     let h = response.headers_mut();
@@ -119,13 +126,35 @@ async fn resume_frames(state: &AppState, env: i64, last_id: Option<u64>) -> ApiR
 
 use futures_util::StreamExt;
 
-/// Decrements the connection count when the stream ends.
-struct ConnectionGuard(Arc<EnvChannel>);
+/// Unregisters the stream when it ends.
+struct ConnectionGuard {
+    channel: Arc<EnvChannel>,
+    instance: String,
+}
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+        self.channel.connections.fetch_sub(1, Ordering::Relaxed);
+        self.channel.receipts.disconnect(&self.instance);
     }
+}
+
+/// An SDK acknowledgement.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+pub struct Ack {
+    /// The instance id sent as `X-Switchyard-Instance` on the stream.
+    pub instance: String,
+    /// The revision now applied.
+    pub revision: u64,
+}
+
+/// An SDK instance reports the revision it has applied.
+#[utoipa::path(post, path = "/sdk/v1/ack", tag = "sdk", security(("bearer" = [])), request_body = Ack,
+    responses((status = 204), (status = 401, body = crate::error::Problem)))]
+async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): AppJson<Ack>) -> ApiResult<StatusCode> {
+    let key = sdk_key(&state, &headers).await?;
+    state.hub.channel(key.environment_id).receipts.ack(&body.instance, body.revision);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The live part of a stream.

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 pub use types::*;
 
-pub use sql::{PgStore, SqliteStore, connect};
+pub use sql::{NOTIFY_CHANNEL, PgStore, SqliteStore, StoreOptions, connect, connect_with};
 
 /// Receives every committed change, after commit, in revision order per
 /// environment. The broadcaster implements it.

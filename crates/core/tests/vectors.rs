@@ -1,0 +1,41 @@
+//! Runs the shared evaluation vectors (`tests/vectors/evaluation.json`)
+//! and reports every failing case by name.
+
+use switchyard_core::vectors::{EVALUATION_VECTORS_PATH, VectorFile};
+
+fn load() -> VectorFile {
+    let json = std::fs::read_to_string(EVALUATION_VECTORS_PATH)
+        .unwrap_or_else(|e| panic!("reading {EVALUATION_VECTORS_PATH}: {e}"));
+    VectorFile::from_json(&json).expect("vectors parse")
+}
+
+#[test]
+fn golden_buckets_pin_the_hash() {
+    let file = load();
+    assert!(file.buckets.len() >= 20, "need at least 20 golden buckets");
+    let failures: Vec<String> =
+        file.buckets.iter().filter_map(|b| switchyard_core::vectors::check_bucket(b).err()).collect();
+    assert!(failures.is_empty(), "{} bucket failure(s):\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn every_evaluation_case_passes() {
+    let file = load();
+    assert!(file.cases.len() >= 200, "need at least 200 cases, have {}", file.cases.len());
+    let failures: Vec<String> = file
+        .cases
+        .iter()
+        .filter_map(|c| switchyard_core::vectors::run_case(c).err().map(|e| format!("[{}] {e}", c.name)))
+        .collect();
+    assert!(failures.is_empty(), "{} of {} case(s) failed:\n{}", failures.len(), file.cases.len(), failures.join("\n"));
+}
+
+#[test]
+fn case_names_are_unique() {
+    let file = load();
+    let mut names: Vec<&str> = file.cases.iter().map(|c| c.name.as_str()).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(before, names.len(), "duplicate case names");
+}

@@ -1,0 +1,189 @@
+//! Delivery receipts: which connected SDK instances have applied which
+//! revision, and how long it took.
+//!
+//! Each SDK instance identifies itself with `X-Switchyard-Instance` on its
+//! stream and acknowledges applied revisions with `POST /sdk/v1/ack`. The
+//! registry is per environment and lock-light (dashmap); acknowledgements
+//! wake receipt waiters through a `Notify`.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use utoipa::ToSchema;
+
+/// How many revision timestamps are kept per environment.
+const REVISION_TIMES: usize = 4096;
+
+/// State of one SDK instance in one environment.
+#[derive(Debug, Clone)]
+struct Instance {
+    /// Open streams of this instance on this replica.
+    streams: usize,
+    /// Highest revision acknowledged.
+    applied: u64,
+    /// When that acknowledgement arrived.
+    applied_at: Instant,
+}
+
+/// The per-environment registry.
+#[derive(Default)]
+pub struct Registry {
+    instances: DashMap<String, Instance>,
+    /// (revision, time the hub broadcast it), ascending.
+    times: Mutex<VecDeque<(u64, Instant)>>,
+    acked: Notify,
+}
+
+/// Whether, and how fast, connected SDK instances applied a revision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Receipt {
+    /// The revision.
+    pub revision: u64,
+    /// SDK instances with an open stream.
+    pub connected: usize,
+    /// Of those, how many applied the revision (or a later one).
+    pub applied: usize,
+    /// `connected - applied`.
+    pub pending: usize,
+    /// Median time from broadcast to acknowledgement, milliseconds.
+    pub p50_ms: Option<f64>,
+    /// Slowest acknowledgement, milliseconds.
+    pub max_ms: Option<f64>,
+}
+
+impl Receipt {
+    /// Every connected instance applied it.
+    pub fn complete(&self) -> bool {
+        self.pending == 0
+    }
+}
+
+impl Registry {
+    /// Records when a revision was broadcast.
+    pub fn broadcast(&self, revision: u64) {
+        if let Ok(mut times) = self.times.lock() {
+            times.push_back((revision, Instant::now()));
+            while times.len() > REVISION_TIMES {
+                times.pop_front();
+            }
+        }
+    }
+
+    fn broadcast_at(&self, revision: u64) -> Option<Instant> {
+        let times = self.times.lock().ok()?;
+        times.iter().find(|(r, _)| *r >= revision).map(|(_, t)| *t)
+    }
+
+    /// A stream of `instance` opened.
+    pub fn connect(&self, instance: &str) {
+        self.instances
+            .entry(instance.to_string())
+            .or_insert_with(|| Instance { streams: 0, applied: 0, applied_at: Instant::now() })
+            .streams += 1;
+    }
+
+    /// A stream of `instance` closed.
+    pub fn disconnect(&self, instance: &str) {
+        let remove = match self.instances.get_mut(instance) {
+            Some(mut entry) => {
+                entry.streams = entry.streams.saturating_sub(1);
+                entry.streams == 0
+            }
+            None => false,
+        };
+        if remove {
+            self.instances.remove_if(instance, |_, i| i.streams == 0);
+        }
+        self.acked.notify_waiters();
+    }
+
+    /// `instance` applied `revision`. Unknown instances (no open stream on
+    /// this replica) are ignored.
+    pub fn ack(&self, instance: &str, revision: u64) {
+        if let Some(mut entry) = self.instances.get_mut(instance)
+            && revision > entry.applied
+        {
+            entry.applied = revision;
+            entry.applied_at = Instant::now();
+        }
+        self.acked.notify_waiters();
+    }
+
+    /// The receipt of `revision` now.
+    pub fn receipt(&self, revision: u64) -> Receipt {
+        let start = self.broadcast_at(revision);
+        let (mut connected, mut latencies) = (0usize, Vec::new());
+        for entry in self.instances.iter().filter(|e| e.streams > 0) {
+            connected += 1;
+            if entry.applied >= revision {
+                let ms = start.map_or(0.0, |s| entry.applied_at.saturating_duration_since(s).as_secs_f64() * 1e3);
+                latencies.push(ms);
+            }
+        }
+        latencies.sort_by(f64::total_cmp);
+        let applied = latencies.len();
+        Receipt {
+            revision,
+            connected,
+            applied,
+            pending: connected - applied,
+            p50_ms: latencies.get(applied / 2).copied(),
+            max_ms: latencies.last().copied(),
+        }
+    }
+
+    /// Waits until every connected instance applied `revision`, or `timeout`.
+    pub async fn wait(&self, revision: u64, timeout: Duration) -> Receipt {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.acked.notified();
+            let receipt = self.receipt(revision);
+            if receipt.complete() {
+                return receipt;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.receipt(revision);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_connected_and_applied() {
+        let r = Registry::default();
+        r.broadcast(5);
+        r.connect("a");
+        r.connect("b");
+        r.ack("a", 5);
+        let receipt = r.receipt(5);
+        assert_eq!((receipt.connected, receipt.applied, receipt.pending), (2, 1, 1));
+        r.ack("b", 6);
+        assert!(r.receipt(5).complete());
+        r.disconnect("b");
+        assert_eq!(r.receipt(6).connected, 1);
+        r.ack("ghost", 9);
+        assert_eq!(r.receipt(9).connected, 1);
+    }
+
+    #[tokio::test]
+    async fn wait_returns_on_ack_or_timeout() {
+        let r = std::sync::Arc::new(Registry::default());
+        r.broadcast(1);
+        r.connect("a");
+        let timed_out = r.wait(1, Duration::from_millis(20)).await;
+        assert_eq!(timed_out.pending, 1);
+        let r2 = r.clone();
+        let waiter = tokio::spawn(async move { r2.wait(1, Duration::from_secs(5)).await });
+        tokio::task::yield_now().await;
+        r.ack("a", 1);
+        assert!(waiter.await.unwrap().complete());
+    }
+}

@@ -1,0 +1,100 @@
+//! Reading the audit log: newest first, filtered, cursor-paginated by id.
+
+use serde_json::Value;
+use sqlx::types::Json;
+
+use super::super::common::{decode_cursor, encode_cursor, invalid, page_limit, to_time, to_u64};
+use super::This;
+use super::lookup;
+use super::tx::{Row, get};
+use crate::store::{ActorKind, AuditEvent, AuditQuery, Page, Result, StoreError};
+
+enum Arg<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+fn event_from_row(row: &Row, project: &str) -> Result<AuditEvent> {
+    let kind: String = get(row, "actor_kind")?;
+    Ok(AuditEvent {
+        id: get(row, "id")?,
+        project: project.to_string(),
+        environment: get(row, "environment")?,
+        flag: get(row, "flag")?,
+        segment: get(row, "segment")?,
+        actor: get(row, "actor")?,
+        actor_kind: ActorKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown actor kind `{kind}`")))?,
+        action: get(row, "action")?,
+        reason: get(row, "reason")?,
+        before: get::<Option<Json<Value>>>(row, "before")?.map(|j| j.0),
+        after: get::<Option<Json<Value>>>(row, "after")?.map(|j| j.0),
+        revision: get::<Option<i64>>(row, "revision")?.map(to_u64).transpose()?,
+        request_id: get(row, "request_id")?,
+        client_addr: get(row, "client_addr")?,
+        group_id: get(row, "group_id")?,
+        at: to_time(get(row, "at")?)?,
+    })
+}
+
+pub(super) async fn list(store: &This, project: &str, query: &AuditQuery) -> Result<Page<AuditEvent>> {
+    let limit = page_limit(query.limit);
+    let before_id = match query.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(
+            decode_cursor(c)?
+                .parse::<i64>()
+                .map_err(|_| invalid("cursor", "invalid_cursor", "the cursor is not one this server issued"))?,
+        ),
+    };
+    let mut conn = store.pool.acquire().await?;
+    let p = lookup::project(&mut conn, project).await?;
+
+    // The same `$N` SQL on both backends, built from the filters given.
+    let mut sql = String::from(
+        "SELECT id, environment, flag, segment, actor, actor_kind, action, reason, before, after, revision, \
+         request_id, client_addr, group_id, at FROM audit_events WHERE project_id = $1",
+    );
+    let mut args = vec![Arg::Int(p.id)];
+    let mut filter = |column: &str, op: &str, arg| {
+        args.push(arg);
+        sql.push_str(&format!(" AND {column} {op} ${}", args.len()));
+    };
+    if let Some(env) = query.environment.as_deref() {
+        filter("environment", "=", Arg::Text(env));
+    }
+    if let Some(flag) = query.flag.as_deref() {
+        filter("flag", "=", Arg::Text(flag));
+    }
+    if let Some(actor) = query.actor.as_deref() {
+        filter("actor", "=", Arg::Text(actor));
+    }
+    if let Some(from) = query.from {
+        filter("at", ">=", Arg::Int(from.timestamp_millis()));
+    }
+    if let Some(to) = query.to {
+        filter("at", "<", Arg::Int(to.timestamp_millis()));
+    }
+    if let Some(id) = before_id {
+        filter("id", "<", Arg::Int(id));
+    }
+    args.push(Arg::Int(i64::try_from(limit + 1).unwrap_or(i64::MAX)));
+    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", args.len()));
+
+    let mut q = sqlx::query(&sql);
+    for arg in args {
+        q = match arg {
+            Arg::Int(v) => q.bind(v),
+            Arg::Text(v) => q.bind(v),
+        };
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
+    let mut items = rows.iter().map(|r| event_from_row(r, &p.project.key)).collect::<Result<Vec<_>>>()?;
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|e| encode_cursor(&e.id.to_string()))
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}

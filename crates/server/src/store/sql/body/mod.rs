@@ -1,0 +1,290 @@
+//! The one implementation of [`Store`], compiled once per backend: the
+//! including module (`pg` or `sqlite`) supplies `Db`, `This`, `BACKEND`,
+//! `BEGIN_WRITE`, `BEGIN_READ` and the hooks `lock_env`, `lock_project` and
+//! `notify`. Everything below is backend-neutral, including its SQL.
+
+use async_trait::async_trait;
+use switchyard_core::{ChangeEvent, Snapshot};
+
+use super::{BACKEND, BEGIN_READ, BEGIN_WRITE, Db, This, lock_env, lock_project, notify};
+use crate::store::{
+    Actor, ApiToken, AuditEvent, AuditQuery, Backend, ChangeSetRequest, ChangeSetResult, Environment, FlagConfig,
+    FlagConfigRecord, FlagDefinition, FlagPatch, FlagQuery, FlagSummary, KillRequest, NewApiToken, NewEnvironment,
+    NewFlag, NewProject, NewSdkKey, NewUser, Page, Project, RestoreDiff, RestoreRequest, Result, SdkKey,
+    SegmentInput, SegmentRecord, Store, User, UserWithHash, Written,
+};
+
+mod accounts;
+mod audit;
+mod bulk;
+mod configs;
+mod flags;
+mod list;
+mod lookup;
+mod projects;
+mod sdk;
+mod segments;
+mod tx;
+
+#[async_trait]
+impl Store for This {
+    fn backend(&self) -> Backend {
+        BACKEND
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn setting_get_or_insert(&self, key: &str, value: &str) -> Result<String> {
+        accounts::setting_get_or_insert(self, key, value).await
+    }
+
+    async fn user_count(&self) -> Result<i64> {
+        accounts::user_count(self).await
+    }
+
+    async fn create_user(&self, actor: &Actor, user: NewUser) -> Result<User> {
+        accounts::create_user(self, actor, user).await
+    }
+
+    async fn user_by_name(&self, username: &str) -> Result<Option<UserWithHash>> {
+        accounts::user_by_name(self, username).await
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        accounts::list_users(self).await
+    }
+
+    async fn create_api_token(&self, actor: &Actor, token: NewApiToken) -> Result<ApiToken> {
+        accounts::create_api_token(self, actor, token).await
+    }
+
+    async fn api_token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>> {
+        accounts::api_token_by_hash(self, hash).await
+    }
+
+    async fn list_api_tokens(&self) -> Result<Vec<ApiToken>> {
+        accounts::list_api_tokens(self).await
+    }
+
+    async fn revoke_api_token(&self, actor: &Actor, id: i64) -> Result<ApiToken> {
+        accounts::revoke_api_token(self, actor, id).await
+    }
+
+    async fn create_project(&self, actor: &Actor, project: NewProject) -> Result<Project> {
+        projects::create_project(self, actor, project).await
+    }
+
+    async fn list_projects(&self) -> Result<Vec<Project>> {
+        projects::list_projects(self).await
+    }
+
+    async fn get_project(&self, project: &str) -> Result<Project> {
+        projects::get_project(self, project).await
+    }
+
+    async fn create_environment(&self, actor: &Actor, project: &str, env: NewEnvironment) -> Result<Environment> {
+        projects::create_environment(self, actor, project, env).await
+    }
+
+    async fn list_environments(&self, project: &str) -> Result<Vec<Environment>> {
+        projects::list_environments(self, project).await
+    }
+
+    async fn get_environment(&self, project: &str, env: &str) -> Result<Environment> {
+        projects::get_environment(self, project, env).await
+    }
+
+    async fn environment_by_id(&self, id: i64) -> Result<Environment> {
+        projects::environment_by_id(self, id).await
+    }
+
+    async fn create_flag(&self, actor: &Actor, project: &str, flag: NewFlag) -> Result<FlagDefinition> {
+        flags::create(self, actor, project, flag).await
+    }
+
+    async fn list_flags(&self, project: &str, query: &FlagQuery) -> Result<Page<FlagSummary>> {
+        list::list(self, project, query).await
+    }
+
+    async fn get_flag(&self, project: &str, flag: &str) -> Result<FlagDefinition> {
+        flags::get(self, project, flag).await
+    }
+
+    async fn update_flag(
+        &self,
+        actor: &Actor,
+        project: &str,
+        flag: &str,
+        patch: FlagPatch,
+        expected_version: Option<u64>,
+    ) -> Result<FlagDefinition> {
+        flags::update(self, actor, (project, flag), patch, expected_version).await
+    }
+
+    async fn delete_flag(&self, actor: &Actor, project: &str, flag: &str, reason: Option<String>) -> Result<()> {
+        flags::delete(self, actor, project, flag, reason).await
+    }
+
+    async fn get_flag_config(&self, project: &str, env: &str, flag: &str) -> Result<FlagConfigRecord> {
+        configs::get_config(self, project, env, flag).await
+    }
+
+    async fn put_flag_config(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        flag: &str,
+        config: FlagConfig,
+        expected_version: u64,
+        reason: Option<String>,
+    ) -> Result<Written<FlagConfigRecord>> {
+        configs::put(self, actor, project, env, flag, config, expected_version, reason).await
+    }
+
+    async fn toggle_flag(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        flag: &str,
+        on: bool,
+        reason: Option<String>,
+    ) -> Result<Written<FlagConfigRecord>> {
+        configs::toggle(self, actor, (project, env, flag), on, reason).await
+    }
+
+    async fn kill_flags(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        kill: KillRequest,
+    ) -> Result<Written<Vec<FlagConfigRecord>>> {
+        configs::kill(self, actor, project, env, kill).await
+    }
+
+    async fn restore_flags(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        flags: &[String],
+        reason: String,
+    ) -> Result<Written<Vec<FlagConfigRecord>>> {
+        configs::set_kill(self, actor, (project, env), flags, None, &reason).await
+    }
+
+    async fn flags_with_tag(&self, project: &str, tag: &str) -> Result<Vec<String>> {
+        list::with_tag(self, project, tag).await
+    }
+
+    async fn config_history(&self, project: &str, env: &str, flag: &str) -> Result<Vec<FlagConfigRecord>> {
+        configs::history(self, project, env, flag).await
+    }
+
+    async fn revert_flag(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        flag: &str,
+        to_version: u64,
+        reason: String,
+    ) -> Result<Written<FlagConfigRecord>> {
+        configs::revert(self, actor, (project, env, flag), to_version, reason).await
+    }
+
+    async fn restore_environment(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        request: RestoreRequest,
+    ) -> Result<Written<Vec<RestoreDiff>>> {
+        bulk::restore_environment(self, actor, project, env, request).await
+    }
+
+    async fn apply_change_set(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        set: ChangeSetRequest,
+    ) -> Result<Written<ChangeSetResult>> {
+        bulk::apply_change_set(self, actor, project, env, set).await
+    }
+
+    async fn revert_change_set(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        change_set: &str,
+        reason: String,
+    ) -> Result<Written<ChangeSetResult>> {
+        bulk::revert_change_set(self, actor, (project, env), change_set, reason).await
+    }
+
+    async fn create_segment(&self, actor: &Actor, project: &str, segment: SegmentInput) -> Result<SegmentRecord> {
+        segments::create(self, actor, project, segment).await
+    }
+
+    async fn list_segments(&self, project: &str) -> Result<Vec<SegmentRecord>> {
+        segments::list(self, project).await
+    }
+
+    async fn get_segment(&self, project: &str, segment: &str) -> Result<SegmentRecord> {
+        segments::get_one(self, project, segment).await
+    }
+
+    async fn update_segment(
+        &self,
+        actor: &Actor,
+        project: &str,
+        segment: &str,
+        input: SegmentInput,
+        expected_version: u64,
+    ) -> Result<SegmentRecord> {
+        segments::update(self, actor, (project, segment), input, expected_version).await
+    }
+
+    async fn delete_segment(&self, actor: &Actor, project: &str, segment: &str) -> Result<()> {
+        segments::delete(self, actor, project, segment).await
+    }
+
+    async fn list_audit(&self, project: &str, query: &AuditQuery) -> Result<Page<AuditEvent>> {
+        audit::list(self, project, query).await
+    }
+
+    async fn create_sdk_key(&self, actor: &Actor, project: &str, env: &str, key: NewSdkKey) -> Result<SdkKey> {
+        sdk::create_key(self, actor, project, env, key).await
+    }
+
+    async fn list_sdk_keys(&self, project: &str, env: &str) -> Result<Vec<SdkKey>> {
+        sdk::list_keys(self, project, env).await
+    }
+
+    async fn revoke_sdk_key(&self, actor: &Actor, project: &str, env: &str, id: i64) -> Result<SdkKey> {
+        sdk::revoke_key(self, actor, (project, env), id).await
+    }
+
+    async fn sdk_key_by_hash(&self, hash: &str) -> Result<Option<SdkKey>> {
+        sdk::key_by_hash(self, hash).await
+    }
+
+    async fn snapshot(&self, environment_id: i64) -> Result<Snapshot> {
+        sdk::snapshot(self, environment_id).await
+    }
+
+    async fn changes_since(&self, environment_id: i64, after: u64, limit: u32) -> Result<Option<Vec<ChangeEvent>>> {
+        sdk::changes_since(self, environment_id, after, limit).await
+    }
+
+    async fn revisions(&self) -> Result<Vec<(i64, u64)>> {
+        sdk::revisions(self).await
+    }
+}

@@ -1,0 +1,233 @@
+//! Segments. Every segment write bumps every environment of the project.
+
+use switchyard_core::{ChangeEvent, Segment, ValidationErrors};
+
+use super::super::common::{
+    check_key, config_references, invalid, not_found, segment_references, to_i64, to_json, to_time, unique_or,
+    version_conflict,
+};
+use super::lookup::{self, ProjectRow, segment_from_row};
+use super::tx::{Audit, Conn, WriteTx, get, get_json};
+use super::{This, lock_project};
+use crate::store::{Actor, Result, SegmentInput, SegmentRecord, StoreError};
+
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty())
+}
+
+/// Validates `segment` (new or replacing the one with its key) together
+/// with the project's other segments; paths are those of the input.
+fn validate(existing: &[SegmentRecord], segment: &Segment) -> Result<()> {
+    let mut all: Vec<Segment> =
+        existing.iter().filter(|r| r.segment.key != segment.key).map(|r| r.segment.clone()).collect();
+    all.push(segment.clone());
+    let index = all.len() - 1;
+    switchyard_core::validate_segments(&all).map_err(|errors| {
+        let errors = errors
+            .0
+            .into_iter()
+            .map(|mut e| {
+                // `segments[i].rest`: relative to the input for the written
+                // segment, `segments.<key>.rest` for the others.
+                if let Some(rest) = e.path.strip_prefix("segments[")
+                    && let Some((i, rest)) = rest.split_once(']')
+                    && let Ok(i) = i.parse::<usize>()
+                {
+                    let rest = rest.trim_start_matches('.');
+                    e.path = if i == index {
+                        rest.to_string()
+                    } else {
+                        let key = all.get(i).map(|s| s.key.as_str()).unwrap_or_default();
+                        if rest.is_empty() { format!("segments.{key}") } else { format!("segments.{key}.{rest}") }
+                    };
+                }
+                e
+            })
+            .collect();
+        StoreError::Validation(ValidationErrors(errors))
+    })
+}
+
+async fn begin(store: &This, project: &str) -> Result<(WriteTx, ProjectRow)> {
+    let mut tx = store.begin_write().await?;
+    let p = lookup::project(tx.conn(), project).await?;
+    lock_project(tx.conn(), p.id).await?;
+    Ok((tx, p))
+}
+
+async fn segment(conn: &mut Conn, project_id: i64, key: &str) -> Result<SegmentRecord> {
+    let row = sqlx::query(
+        "SELECT key, name, description, segment, version, updated_at FROM segments WHERE project_id = $1 AND key = $2",
+    )
+    .bind(project_id)
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
+    segment_from_row(&row.ok_or_else(|| not_found("segment", key))?)
+}
+
+/// Bumps every environment of the project with `event`.
+async fn bump_all(tx: &mut WriteTx, project_id: i64, event: ChangeEvent) -> Result<()> {
+    for env in lookup::project_envs(tx.conn(), project_id).await? {
+        tx.bump(&env, event.clone()).await?;
+    }
+    Ok(())
+}
+
+fn record(input: SegmentInput, version: u64, now: i64) -> Result<SegmentRecord> {
+    Ok(SegmentRecord {
+        name: non_empty(input.name).unwrap_or_else(|| input.key.clone()),
+        description: non_empty(input.description),
+        segment: Segment {
+            key: input.key,
+            version,
+            included: input.included,
+            excluded: input.excluded,
+            rules: input.rules,
+        },
+        updated_at: to_time(now)?,
+    })
+}
+
+pub(super) async fn create(store: &This, actor: &Actor, project: &str, input: SegmentInput) -> Result<SegmentRecord> {
+    check_key(&input.key, "key")?;
+    let (mut tx, p) = begin(store, project).await?;
+    let new = record(input, 1, tx.now)?;
+    validate(&lookup::segments(tx.conn(), p.id).await?, &new.segment)?;
+    sqlx::query(
+        "INSERT INTO segments (project_id, key, name, description, segment, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+    )
+    .bind(p.id)
+    .bind(&new.segment.key)
+    .bind(&new.name)
+    .bind(&new.description)
+    .bind(sqlx::types::Json(&new.segment))
+    .bind(tx.now)
+    .execute(tx.conn())
+    .await
+    .map_err(|e| unique_or(e, "segment", &new.segment.key))?;
+    let audit = Audit {
+        project_id: Some(p.id),
+        segment: Some(&new.segment.key),
+        action: "segment.create",
+        after: Some(to_json(&new)?),
+        ..Audit::default()
+    };
+    tx.audit(actor, audit).await?;
+    bump_all(&mut tx, p.id, ChangeEvent { segments: vec![new.segment.clone()], ..ChangeEvent::default() }).await?;
+    tx.commit(store).await?;
+    Ok(new)
+}
+
+pub(super) async fn list(store: &This, project: &str) -> Result<Vec<SegmentRecord>> {
+    let mut conn = store.pool.acquire().await?;
+    let p = lookup::project(&mut conn, project).await?;
+    lookup::segments(&mut conn, p.id).await
+}
+
+pub(super) async fn get_one(store: &This, project: &str, key: &str) -> Result<SegmentRecord> {
+    let mut conn = store.pool.acquire().await?;
+    let p = lookup::project(&mut conn, project).await?;
+    segment(&mut conn, p.id, key).await
+}
+
+pub(super) async fn update(
+    store: &This,
+    actor: &Actor,
+    (project, key): (&str, &str),
+    input: SegmentInput,
+    expected_version: u64,
+) -> Result<SegmentRecord> {
+    if input.key != key {
+        return Err(invalid("key", "key_mismatch", format!("a segment cannot be renamed (`{key}` → `{}`)", input.key)));
+    }
+    let (mut tx, p) = begin(store, project).await?;
+    let old = segment(tx.conn(), p.id, key).await?;
+    if old.segment.version != expected_version {
+        return Err(version_conflict("segment", key, old.segment.version, expected_version));
+    }
+    let new = record(input, old.segment.version + 1, tx.now)?;
+    let same = new.name == old.name
+        && new.description == old.description
+        && new.segment.included == old.segment.included
+        && new.segment.excluded == old.segment.excluded
+        && new.segment.rules == old.segment.rules;
+    if same {
+        return Ok(old);
+    }
+    validate(&lookup::segments(tx.conn(), p.id).await?, &new.segment)?;
+    sqlx::query(
+        "UPDATE segments SET name = $3, description = $4, segment = $5, version = $6, updated_at = $7 \
+         WHERE project_id = $1 AND key = $2",
+    )
+    .bind(p.id)
+    .bind(key)
+    .bind(&new.name)
+    .bind(&new.description)
+    .bind(sqlx::types::Json(&new.segment))
+    .bind(to_i64(new.segment.version))
+    .bind(tx.now)
+    .execute(tx.conn())
+    .await?;
+    let audit = Audit {
+        project_id: Some(p.id),
+        segment: Some(key),
+        action: "segment.update",
+        before: Some(to_json(&old)?),
+        after: Some(to_json(&new)?),
+        ..Audit::default()
+    };
+    tx.audit(actor, audit).await?;
+    bump_all(&mut tx, p.id, ChangeEvent { segments: vec![new.segment.clone()], ..ChangeEvent::default() }).await?;
+    tx.commit(store).await?;
+    Ok(new)
+}
+
+pub(super) async fn delete(store: &This, actor: &Actor, project: &str, key: &str) -> Result<()> {
+    let (mut tx, p) = begin(store, project).await?;
+    let old = segment(tx.conn(), p.id, key).await?;
+    let mut users: Vec<String> = Vec::new();
+    let rows = sqlx::query(
+        "SELECT f.key AS flag_key, e.key AS env_key, c.config FROM flag_configs c \
+         JOIN flags f ON f.id = c.flag_id JOIN environments e ON e.id = c.environment_id \
+         WHERE f.project_id = $1 ORDER BY f.key, e.id",
+    )
+    .bind(p.id)
+    .fetch_all(tx.conn())
+    .await?;
+    for row in &rows {
+        if config_references(&get_json(row, "config")?, key) {
+            users.push(format!("flag `{}` in `{}`", get::<String>(row, "flag_key")?, get::<String>(row, "env_key")?));
+        }
+    }
+    for other in lookup::segments(tx.conn(), p.id).await? {
+        if other.segment.key != key && segment_references(&other.segment, key) {
+            users.push(format!("segment `{}`", other.segment.key));
+        }
+    }
+    if !users.is_empty() {
+        let more = if users.len() > 5 { format!(" and {} more", users.len() - 5) } else { String::new() };
+        users.truncate(5);
+        return Err(StoreError::Conflict {
+            code: "segment_in_use",
+            message: format!("segment `{key}` is still used by {}{more}", users.join(", ")),
+            current_version: None,
+        });
+    }
+    sqlx::query("DELETE FROM segments WHERE project_id = $1 AND key = $2")
+        .bind(p.id)
+        .bind(key)
+        .execute(tx.conn())
+        .await?;
+    let audit = Audit {
+        project_id: Some(p.id),
+        segment: Some(key),
+        action: "segment.delete",
+        before: Some(to_json(&old)?),
+        ..Audit::default()
+    };
+    tx.audit(actor, audit).await?;
+    bump_all(&mut tx, p.id, ChangeEvent { deleted_segments: vec![key.to_string()], ..ChangeEvent::default() }).await?;
+    tx.commit(store).await
+}

@@ -1,0 +1,175 @@
+//! Test support shared by this crate's tests, the end-to-end tests and the
+//! load harnesses: fresh databases and real servers on port 0.
+//!
+//! Postgres tests use a uniquely named database created on
+//! `SWITCHYARD_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`).
+//! When Postgres is unreachable they are skipped with a message, except when
+//! `CI` is set: then they fail, loudly.
+
+use std::path::PathBuf;
+
+use sqlx::Connection;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::config::ServeConfig;
+use crate::state::AppState;
+
+/// The admin URL of the test Postgres.
+pub fn pg_admin_url() -> String {
+    std::env::var("SWITCHYARD_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+/// A fresh database for one test.
+#[derive(Debug)]
+pub enum TestDb {
+    /// A SQLite file in its own temporary directory.
+    Sqlite {
+        /// The directory (removed by [`TestDb::cleanup`]).
+        dir: PathBuf,
+    },
+    /// A uniquely named Postgres database.
+    Postgres {
+        /// Its name.
+        name: String,
+    },
+}
+
+impl TestDb {
+    /// A new SQLite database.
+    pub fn sqlite() -> TestDb {
+        let dir = std::env::temp_dir().join(format!("switchyard-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("creating a temp dir");
+        TestDb::Sqlite { dir }
+    }
+
+    /// A new Postgres database, or `None` (with a message) when Postgres is
+    /// unreachable outside CI. Panics in CI when unreachable.
+    pub async fn postgres() -> Option<TestDb> {
+        let admin = pg_admin_url();
+        let mut conn = match sqlx::PgConnection::connect(&admin).await {
+            Ok(conn) => conn,
+            Err(err) if std::env::var_os("CI").is_some() => {
+                panic!("CI is set but Postgres is unreachable at {admin}: {err}")
+            }
+            Err(err) => {
+                eprintln!("SKIPPING Postgres tests: cannot connect to {admin}: {err}");
+                return None;
+            }
+        };
+        let name = format!("switchyard_test_{}", uuid::Uuid::new_v4().simple());
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("CREATE DATABASE");
+        Some(TestDb::Postgres { name })
+    }
+
+    /// SQLite always, plus Postgres when reachable (always in CI).
+    pub async fn all() -> Vec<TestDb> {
+        let mut dbs = vec![TestDb::sqlite()];
+        dbs.extend(TestDb::postgres().await);
+        dbs
+    }
+
+    /// The connection URL.
+    pub fn url(&self) -> String {
+        match self {
+            TestDb::Sqlite { dir } => format!("sqlite://{}", dir.join("switchyard.db").display()),
+            TestDb::Postgres { name } => {
+                let admin = pg_admin_url();
+                match admin.rfind('/') {
+                    Some(i) if admin[..i].contains("://") && i > admin.find("://").unwrap_or(0) + 2 => {
+                        format!("{}/{name}", &admin[..i])
+                    }
+                    _ => format!("{admin}/{name}"),
+                }
+            }
+        }
+    }
+
+    /// `"sqlite"` or `"postgres"`, for test messages.
+    pub fn label(&self) -> &'static str {
+        match self {
+            TestDb::Sqlite { .. } => "sqlite",
+            TestDb::Postgres { .. } => "postgres",
+        }
+    }
+
+    /// Removes the database (best effort).
+    pub async fn cleanup(self) {
+        match self {
+            TestDb::Sqlite { dir } => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            TestDb::Postgres { name } => {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                }
+            }
+        }
+    }
+}
+
+/// The admin password of test servers.
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
+
+/// A real server on a loopback port.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The server's state (store, hub).
+    pub state: AppState,
+    /// A session token of `admin`.
+    pub admin_token: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl TestServer {
+    /// Starts a server on `database_url` with the test configuration.
+    pub async fn start(database_url: &str) -> TestServer {
+        Self::start_with(ServeConfig::for_tests(database_url)).await
+    }
+
+    /// Starts a server with a custom configuration (its `listen` is ignored:
+    /// port 0 on loopback).
+    pub async fn start_with(config: ServeConfig) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let built = crate::build(config).await.expect("building the server");
+        let state = built.state.clone();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(crate::serve(built.app, listener, async move {
+            let _ = rx.await;
+        }));
+        let admin_token = login(&base, "admin", ADMIN_PASSWORD).await;
+        TestServer { base, state, admin_token, shutdown: Some(tx), task: Some(task) }
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
+    /// `base` + `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Logs in and returns the session token.
+pub async fn login(base: &str, username: &str, password: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .expect("login request");
+    assert_eq!(response.status(), 200, "login as {username}");
+    let body: serde_json::Value = response.json().await.expect("login body");
+    body["token"].as_str().expect("token").to_string()
+}

@@ -1,0 +1,33 @@
+//! Store conformance suite: every case runs unchanged against SQLite and
+//! Postgres (see `common` for the harness and the skip rules).
+
+#[macro_use]
+mod common;
+
+conformance!(
+    projects_environments_and_flags,
+    new_environment_gets_default_configs_and_full_change,
+    toggle_bumps_revision_and_audits,
+    stale_version_conflicts_and_writes_nothing,
+    validation_errors_carry_paths,
+    kill_is_idempotent_and_survives_config_edits,
+    restore_clears_kill,
+    revert_to_version_one,
+    restore_environment_dry_run_and_real,
+    change_set_is_all_or_nothing,
+    revert_change_set,
+    segments_lifecycle,
+    flag_definition_update_and_delete,
+    flag_list_filters_and_pagination,
+    audit_filters_and_pagination,
+    audit_is_append_only,
+    sdk_keys,
+    users_tokens_settings,
+    snapshot_matches_replayed_changes,
+    changes_since_is_contiguous_and_pruned,
+    sink_receives_changes_in_revision_order,
+    concurrent_writers_never_lose_updates,
+);
+
+#[path = "common/cases/mod.rs"]
+mod cases;

@@ -1,0 +1,234 @@
+//! [`Detail`] and [`Reason`]: what a `*_detail` getter returns, and the
+//! typed evaluation behind every getter (engine + freshness + fail-safe).
+//!
+//! ## Fail-safe and staleness
+//! A flag may name a `fail_safe_variant`. When the client's flags are older
+//! than the builder's [`crate::ClientBuilder::stale_bound`] (the client lost
+//! its server, or restarted from an old persisted snapshot), such a flag
+//! serves that variant, with [`Reason::FailSafe`], instead of running its
+//! possibly outdated rules: "fail closed". Flags without one keep serving
+//! their last known evaluation. Either way the detail says `stale: true`.
+//! No stale bound configured means data never counts as stale.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use switchyard_core::{CompiledSnapshot, CompiledVariant, Context, ErrorKind, FlagKind};
+
+use crate::state::Shared;
+
+/// Why a value was served: the engine's reasons plus the SDK's own
+/// ([`Reason::NotReady`], [`Reason::FailSafe`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Reason {
+    /// No flag with that key: the caller's default was served.
+    FlagNotFound,
+    /// The flag is killed: its off variant was served.
+    Killed,
+    /// Targeting is off: the off variant was served.
+    Off,
+    /// The context key is individually targeted.
+    TargetMatch,
+    /// A rule matched.
+    RuleMatch {
+        /// Index of the rule (0-based).
+        rule_index: usize,
+        /// The rule's stable id.
+        rule_id: Arc<str>,
+    },
+    /// No target or rule matched: the fallthrough was served.
+    Fallthrough,
+    /// Evaluation failed (e.g. [`ErrorKind::TypeMismatch`]): the caller's
+    /// default was served.
+    Error(ErrorKind),
+    /// The client has no flags yet (still initializing, or it never reached
+    /// the server): the caller's default was served.
+    NotReady,
+    /// The flags are older than the stale bound and this flag names a
+    /// fail-safe variant: that variant was served.
+    FailSafe,
+}
+
+impl Reason {
+    /// The stable code: the engine's (`FLAG_NOT_FOUND`, `KILLED`, `OFF`,
+    /// `TARGET_MATCH`, `RULE_MATCH`, `FALLTHROUGH`, `ERROR`) plus
+    /// `NOT_READY` and `FAIL_SAFE`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Reason::FlagNotFound => "FLAG_NOT_FOUND",
+            Reason::Killed => "KILLED",
+            Reason::Off => "OFF",
+            Reason::TargetMatch => "TARGET_MATCH",
+            Reason::RuleMatch { .. } => "RULE_MATCH",
+            Reason::Fallthrough => "FALLTHROUGH",
+            Reason::Error(_) => "ERROR",
+            Reason::NotReady => "NOT_READY",
+            Reason::FailSafe => "FAIL_SAFE",
+        }
+    }
+
+    /// `true` when the caller's default was served (`FLAG_NOT_FOUND`,
+    /// `ERROR`, `NOT_READY`).
+    pub fn is_default(&self) -> bool {
+        matches!(self, Reason::FlagNotFound | Reason::Error(_) | Reason::NotReady)
+    }
+}
+
+impl From<switchyard_core::Reason> for Reason {
+    fn from(r: switchyard_core::Reason) -> Self {
+        use switchyard_core::Reason as R;
+        match r {
+            R::FlagNotFound => Reason::FlagNotFound,
+            R::Killed => Reason::Killed,
+            R::Off => Reason::Off,
+            R::TargetMatch => Reason::TargetMatch,
+            R::RuleMatch { rule_index, rule_id } => Reason::RuleMatch { rule_index, rule_id },
+            R::Fallthrough => Reason::Fallthrough,
+            R::Error(e) => Reason::Error(e),
+        }
+    }
+}
+
+/// A value with why it was served and how fresh the flags behind it are.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Detail<T> {
+    /// The value served (the caller's default when [`Reason::is_default`]).
+    pub value: T,
+    /// The variant key, `None` when the default was served.
+    pub variant: Option<Arc<str>>,
+    /// Why.
+    pub reason: Reason,
+    /// The snapshot revision evaluated (0 when the client has no flags).
+    pub revision: u64,
+    /// Time since the flags were last confirmed current (`None` when the
+    /// client has no flags). Near zero while the stream is connected.
+    pub age: Option<Duration>,
+    /// `age` exceeds the configured stale bound (see [`Reason::FailSafe`]).
+    pub stale: bool,
+}
+
+/// A type flags can be read as. Sealed: `bool`, `String`, `f64`, JSON.
+pub(crate) trait FlagType: Sized {
+    /// Whether a flag of this kind can be read as `Self`.
+    fn accepts(kind: FlagKind) -> bool;
+    /// Reads a variant's value.
+    fn extract(v: &CompiledVariant) -> Option<Self>;
+    /// The engine's typed detail (the single source of evaluation truth).
+    fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, default: Self) -> switchyard_core::Detail<Self>;
+    /// The engine's typed value.
+    fn engine_value(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, default: Self) -> Self;
+}
+
+impl FlagType for bool {
+    fn accepts(kind: FlagKind) -> bool {
+        kind == FlagKind::Boolean
+    }
+    fn extract(v: &CompiledVariant) -> Option<Self> {
+        v.as_bool()
+    }
+    fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
+        s.bool_detail(key, ctx, d)
+    }
+    fn engine_value(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> Self {
+        s.bool_value(key, ctx, d)
+    }
+}
+
+impl FlagType for String {
+    fn accepts(kind: FlagKind) -> bool {
+        kind == FlagKind::String
+    }
+    fn extract(v: &CompiledVariant) -> Option<Self> {
+        v.as_str().map(str::to_owned)
+    }
+    fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
+        s.string_detail(key, ctx, d)
+    }
+    fn engine_value(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> Self {
+        s.string_value(key, ctx, d)
+    }
+}
+
+impl FlagType for f64 {
+    fn accepts(kind: FlagKind) -> bool {
+        kind == FlagKind::Number
+    }
+    fn extract(v: &CompiledVariant) -> Option<Self> {
+        v.as_f64()
+    }
+    fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
+        s.number_detail(key, ctx, d)
+    }
+    fn engine_value(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> Self {
+        s.number_value(key, ctx, d)
+    }
+}
+
+impl FlagType for Value {
+    fn accepts(_: FlagKind) -> bool {
+        true
+    }
+    fn extract(v: &CompiledVariant) -> Option<Self> {
+        Some(v.value().clone())
+    }
+    fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
+        s.json_detail(key, ctx, d)
+    }
+    fn engine_value(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> Self {
+        s.json_value(key, ctx, d)
+    }
+}
+
+/// The fail-safe variant of `key`, if it has one readable as `T`.
+#[inline]
+fn fail_safe<'a, T: FlagType>(s: &'a CompiledSnapshot, key: &str) -> Option<&'a CompiledVariant> {
+    let flag = s.flag(key)?;
+    if !T::accepts(flag.kind()) {
+        return None;
+    }
+    flag.fail_safe()
+}
+
+impl Shared {
+    /// The typed value: engine result, or the fail-safe variant when stale.
+    /// Allocates nothing beyond the returned value; reads the clock only for
+    /// flags that have a fail-safe variant when a stale bound is set.
+    #[inline]
+    pub(crate) fn value<T: FlagType>(&self, key: &str, ctx: &Context<'_>, default: T) -> T {
+        let guard = self.snapshot.load();
+        let Some(snapshot) = guard.as_deref() else {
+            return default;
+        };
+        if self.stale_bound.is_some() {
+            if let Some(variant) = fail_safe::<T>(snapshot, key) {
+                if self.freshness.age().is_some_and(|age| self.is_stale(age)) {
+                    return T::extract(variant).unwrap_or(default);
+                }
+            }
+        }
+        T::engine_value(snapshot, key, ctx, default)
+    }
+
+    /// The typed detail (see [`Detail`]).
+    pub(crate) fn detail<T: FlagType>(&self, key: &str, ctx: &Context<'_>, default: T) -> Detail<T> {
+        let guard = self.snapshot.load();
+        let (Some(snapshot), Some(age)) = (guard.as_deref(), self.freshness.age()) else {
+            return Detail { value: default, variant: None, reason: Reason::NotReady, revision: 0, age: None, stale: false };
+        };
+        let stale = self.is_stale(age);
+        let (revision, age) = (snapshot.revision(), Some(age));
+        if stale {
+            if let Some(variant) = fail_safe::<T>(snapshot, key) {
+                if let Some(value) = T::extract(variant) {
+                    let variant = Some(variant.key_arc().clone());
+                    return Detail { value, variant, reason: Reason::FailSafe, revision, age, stale };
+                }
+            }
+        }
+        let d = T::engine_detail(snapshot, key, ctx, default);
+        Detail { value: d.value, variant: d.variant, reason: d.reason.into(), revision, age, stale }
+    }
+}

@@ -1,0 +1,156 @@
+//! [`Shared`]: the state that evaluation reads and the sync task writes.
+//!
+//! Evaluation only ever does one `ArcSwapOption::load` (no lock, no
+//! allocation) plus, for fail-safe flags or details, one atomic read of the
+//! freshness clock. The sync task builds a new [`CompiledSnapshot`] off to
+//! the side and swaps it in whole.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwapOption;
+use switchyard_core::CompiledSnapshot;
+use tokio::sync::{broadcast, watch};
+
+use crate::status::Status;
+use crate::updates::FlagChange;
+
+/// Capacity of the change broadcast. A subscriber further behind than this
+/// gets [`crate::Update::Resync`] instead of silently losing items.
+pub(crate) const UPDATES_CAPACITY: usize = 1024;
+
+/// State shared by every clone of a client and its background tasks.
+pub(crate) struct Shared {
+    /// The flags served; `None` until the first snapshot (or file) arrives.
+    pub(crate) snapshot: ArcSwapOption<CompiledSnapshot>,
+    /// When the served flags were last confirmed current.
+    pub(crate) freshness: Freshness,
+    /// Flags older than this serve their fail-safe variant (if they have one).
+    pub(crate) stale_bound: Option<Duration>,
+    /// The current status; receivers back [`crate::StatusStream`].
+    pub(crate) status: watch::Sender<Status>,
+    /// Per-flag change notifications; receivers back [`crate::Updates`].
+    pub(crate) updates: broadcast::Sender<FlagChange>,
+}
+
+impl Shared {
+    /// Empty state with the given initial status.
+    pub(crate) fn new(stale_bound: Option<Duration>, status: Status) -> Self {
+        Shared {
+            snapshot: ArcSwapOption::empty(),
+            freshness: Freshness::new(),
+            stale_bound,
+            status: watch::Sender::new(status),
+            updates: broadcast::Sender::new(UPDATES_CAPACITY),
+        }
+    }
+
+    /// Swaps in a new snapshot and notifies subscribers of `changes`.
+    pub(crate) fn install(&self, compiled: CompiledSnapshot, changes: Vec<FlagChange>) {
+        self.snapshot.store(Some(Arc::new(compiled)));
+        for change in changes {
+            // `Err` only means that nobody is subscribed.
+            let _ = self.updates.send(change);
+        }
+    }
+
+    /// The revision served, `None` before the first snapshot.
+    pub(crate) fn revision(&self) -> Option<u64> {
+        self.snapshot.load().as_ref().map(|s| s.revision())
+    }
+
+    /// Sets the status, notifying watchers only when it changed.
+    pub(crate) fn set_status(&self, status: Status) {
+        self.status.send_if_modified(|current| {
+            if *current == status {
+                false
+            } else {
+                tracing::info!(status = %status, "switchyard status");
+                *current = status;
+                true
+            }
+        });
+    }
+
+    /// `true` when a stale bound is configured and the data exceeds it.
+    #[inline]
+    pub(crate) fn is_stale(&self, age: Duration) -> bool {
+        self.stale_bound.is_some_and(|bound| age > bound)
+    }
+}
+
+/// A monotonic "last confirmed current" timestamp readable without locks.
+///
+/// Stored as milliseconds relative to a base [`Instant`] so that a persisted
+/// snapshot saved before this process started can be represented (as a
+/// negative offset) and wall-clock jumps do not affect ages.
+pub(crate) struct Freshness {
+    base: Instant,
+    base_wall: SystemTime,
+    /// Milliseconds since `base`; [`Freshness::NEVER`] until first confirmed.
+    confirmed_ms: AtomicI64,
+}
+
+impl Freshness {
+    const NEVER: i64 = i64::MIN;
+
+    fn new() -> Self {
+        Freshness { base: Instant::now(), base_wall: SystemTime::now(), confirmed_ms: AtomicI64::new(Self::NEVER) }
+    }
+
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.base.elapsed().as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// The data was confirmed current just now.
+    pub(crate) fn confirm_now(&self) {
+        self.confirmed_ms.store(self.now_ms(), Ordering::Release);
+    }
+
+    /// The data was current at wall-clock time `at` (a persisted snapshot).
+    pub(crate) fn confirm_at(&self, at: SystemTime) {
+        let offset = match at.duration_since(self.base_wall) {
+            Ok(ahead) => i64::try_from(ahead.as_millis()).unwrap_or(i64::MAX),
+            Err(behind) => -i64::try_from(behind.duration().as_millis()).unwrap_or(i64::MAX),
+        };
+        // Never in the future of now, whatever the file says.
+        self.confirmed_ms.store(offset.min(self.now_ms()), Ordering::Release);
+    }
+
+    /// Time since the data was last confirmed, `None` if never.
+    #[inline]
+    pub(crate) fn age(&self) -> Option<Duration> {
+        let confirmed = self.confirmed_ms.load(Ordering::Acquire);
+        if confirmed == Self::NEVER {
+            return None;
+        }
+        let ms = self.now_ms().saturating_sub(confirmed).max(0);
+        Some(Duration::from_millis(ms.unsigned_abs()))
+    }
+
+    /// Wall-clock time of the last confirmation, `None` if never.
+    pub(crate) fn confirmed_at(&self) -> Option<SystemTime> {
+        let age = self.age()?;
+        Some(SystemTime::now().checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn freshness_tracks_age_and_past_confirmations() {
+        let f = Freshness::new();
+        assert_eq!(f.age(), None);
+        f.confirm_now();
+        assert!(f.age().unwrap() < Duration::from_secs(1));
+        f.confirm_at(SystemTime::now() - Duration::from_secs(3600));
+        let age = f.age().unwrap();
+        assert!(age >= Duration::from_secs(3599) && age < Duration::from_secs(3602), "{age:?}");
+        // A timestamp from the future counts as now.
+        f.confirm_at(SystemTime::now() + Duration::from_secs(3600));
+        assert!(f.age().unwrap() < Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,188 @@
+//! Change notifications: [`Updates`], a [`Stream`] of [`Update`] items, and
+//! the diff that decides which flag keys changed between two snapshots.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use switchyard_core::{Flag, Operator, Segment, Snapshot};
+use tokio::sync::broadcast;
+use tokio_stream::Stream;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+/// One flag whose evaluation may have changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FlagChange {
+    /// The flag key (also for a deleted flag: it now serves the default).
+    pub key: Arc<str>,
+    /// The revision served before (0 when the client had no flags).
+    pub old_revision: u64,
+    /// The revision served now.
+    pub new_revision: u64,
+}
+
+/// An item of [`Updates`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Update {
+    /// This flag's definition, or a segment it uses, changed (or it was
+    /// created or deleted).
+    Changed(FlagChange),
+    /// This subscriber fell behind and missed some changes: anything may
+    /// have changed, re-read every flag you care about.
+    Resync,
+}
+
+/// A [`Stream`] of [`Update`]s from [`crate::Client::subscribe`].
+///
+/// One [`Update::Changed`] per changed flag key per applied revision. A
+/// subscriber that falls more than about a thousand items behind receives
+/// one [`Update::Resync`] instead of the items it missed: nothing is lost
+/// silently. Ends when the client's background sync stops.
+pub struct Updates {
+    inner: BroadcastStream<FlagChange>,
+}
+
+impl Updates {
+    pub(crate) fn new(rx: broadcast::Receiver<FlagChange>) -> Self {
+        Updates { inner: BroadcastStream::new(rx) }
+    }
+}
+
+impl Stream for Updates {
+    type Item = Update;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Update>> {
+        Pin::new(&mut self.inner).poll_next(cx).map(|item| {
+            item.map(|r| match r {
+                Ok(change) => Update::Changed(change),
+                Err(BroadcastStreamRecvError::Lagged(missed)) => {
+                    tracing::debug!(missed, "switchyard subscriber lagged; sending Resync");
+                    Update::Resync
+                }
+            })
+        })
+    }
+}
+
+impl fmt::Debug for Updates {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Updates").finish_non_exhaustive()
+    }
+}
+
+/// The flags whose evaluation may differ between `old` and `new`: flags
+/// added, removed or changed, and flags that use (directly or through other
+/// segments) a segment that was added, removed or changed. Sorted by key.
+pub(crate) fn changed_flags(old: Option<&Snapshot>, new: &Snapshot) -> Vec<FlagChange> {
+    let old_revision = old.map_or(0, |s| s.revision);
+    let change = |key: &str| FlagChange { key: key.into(), old_revision, new_revision: new.revision };
+    let Some(old) = old else {
+        let mut keys: Vec<&str> = new.flags.iter().map(|f| f.key.as_str()).collect();
+        keys.sort_unstable();
+        return keys.into_iter().map(change).collect();
+    };
+    let changed_segments = changed_segments(&old.segments, &new.segments);
+    let old_flags: HashMap<&str, &Flag> = old.flags.iter().map(|f| (f.key.as_str(), f)).collect();
+    let mut keys: Vec<&str> = new
+        .flags
+        .iter()
+        .filter(|f| {
+            old_flags.get(f.key.as_str()) != Some(f)
+                || f.rules.iter().any(|r| r.clauses.iter().any(|c| uses_segment(c, &changed_segments)))
+        })
+        .map(|f| f.key.as_str())
+        .collect();
+    let new_keys: HashSet<&str> = new.flags.iter().map(|f| f.key.as_str()).collect();
+    keys.extend(old.flags.iter().map(|f| f.key.as_str()).filter(|k| !new_keys.contains(k)));
+    keys.sort_unstable();
+    keys.dedup();
+    keys.into_iter().map(change).collect()
+}
+
+/// Keys of segments that differ, closed over "a segment that uses a
+/// changed segment has changed".
+fn changed_segments(old: &[Segment], new: &[Segment]) -> HashSet<String> {
+    let old_by_key: HashMap<&str, &Segment> = old.iter().map(|s| (s.key.as_str(), s)).collect();
+    let new_keys: HashSet<&str> = new.iter().map(|s| s.key.as_str()).collect();
+    let mut changed: HashSet<String> = new
+        .iter()
+        .filter(|s| old_by_key.get(s.key.as_str()) != Some(s))
+        .map(|s| s.key.clone())
+        .chain(old.iter().filter(|s| !new_keys.contains(s.key.as_str())).map(|s| s.key.clone()))
+        .collect();
+    // Each pass adds at least one segment or stops, so this ends after at
+    // most `new.len()` passes, even with (invalid) reference cycles.
+    loop {
+        let more: Vec<String> = new
+            .iter()
+            .filter(|s| !changed.contains(&s.key))
+            .filter(|s| s.rules.iter().any(|r| r.clauses.iter().any(|c| uses_segment(c, &changed))))
+            .map(|s| s.key.clone())
+            .collect();
+        if more.is_empty() {
+            return changed;
+        }
+        changed.extend(more);
+    }
+}
+
+fn uses_segment(clause: &switchyard_core::Clause, segments: &HashSet<String>) -> bool {
+    clause.op == Operator::InSegment
+        && !segments.is_empty()
+        && clause.values.iter().any(|v| v.as_str().is_some_and(|k| segments.contains(k)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn snapshot(v: serde_json::Value) -> Snapshot {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn flag(key: &str, on: bool, segment: Option<&str>) -> serde_json::Value {
+        let rules = match segment {
+            Some(s) => json!([{"id": "r", "clauses": [{"op": "in_segment", "values": [s]}], "serve": {"variant": "on"}}]),
+            None => json!([]),
+        };
+        json!({"key": key, "kind": "boolean", "on": on, "off_variant": "off", "rules": rules,
+               "variants": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+               "fallthrough": {"variant": "off"}})
+    }
+
+    fn keys(changes: &[FlagChange]) -> Vec<&str> {
+        changes.iter().map(|c| &*c.key).collect()
+    }
+
+    #[test]
+    fn first_snapshot_reports_every_flag() {
+        let new = snapshot(json!({"revision": 3, "flags": [flag("b", true, None), flag("a", true, None)]}));
+        let changes = changed_flags(None, &new);
+        assert_eq!(keys(&changes), ["a", "b"]);
+        assert_eq!((changes[0].old_revision, changes[0].new_revision), (0, 3));
+    }
+
+    #[test]
+    fn reports_changed_added_deleted_and_segment_users() {
+        let seg = |included: &str| json!({"key": "beta", "included": [included]});
+        let nested = json!({"key": "outer", "rules": [{"clauses": [{"op": "in_segment", "values": ["beta"]}]}]});
+        let old = snapshot(json!({"revision": 1,
+            "flags": [flag("same", true, None), flag("edited", true, None), flag("gone", true, None),
+                      flag("direct", true, Some("beta")), flag("indirect", true, Some("outer"))],
+            "segments": [seg("u1"), nested]}));
+        let new = snapshot(json!({"revision": 2,
+            "flags": [flag("same", true, None), flag("edited", false, None), flag("added", true, None),
+                      flag("direct", true, Some("beta")), flag("indirect", true, Some("outer"))],
+            "segments": [seg("u2"), nested]}));
+        let changes = changed_flags(Some(&old), &new);
+        assert_eq!(keys(&changes), ["added", "direct", "edited", "gone", "indirect"]);
+        assert!(changes.iter().all(|c| c.old_revision == 1 && c.new_revision == 2));
+        assert!(changed_flags(Some(&new), &new).is_empty());
+    }
+}
