@@ -39,3 +39,18 @@ fn case_names_are_unique() {
     names.dedup();
     assert_eq!(before, names.len(), "duplicate case names");
 }
+
+#[test]
+fn a_wrong_expectation_is_reported_by_name() {
+    let file = load();
+    let mut case = file.cases[0].clone();
+    case.expected.variant = Some("no-such-variant".into());
+    let err = switchyard_core::vectors::run_case(&case).unwrap_err();
+    assert!(err.contains("no-such-variant"), "{err}");
+    let mut file = file;
+    file.cases.truncate(1);
+    file.cases[0] = case;
+    let failures = file.run_all();
+    assert_eq!(failures.len(), 1);
+    assert!(failures[0].starts_with(&file.cases[0].name), "{}", failures[0]);
+}

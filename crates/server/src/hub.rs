@@ -122,10 +122,10 @@ impl Hub {
 
     /// Queues a revision known to exist in the store (e.g. from another
     /// replica's NOTIFY); the hub reads and broadcasts it if it is new.
-    pub fn notify_revision(&self, project: &str, environment_id: i64, revision: u64) {
+    pub fn notify_revision(&self, environment_id: i64, revision: u64) {
         let _ = self.queue.send(EnvChange {
             environment_id,
-            project: project.to_string(),
+            project: String::new(),
             environment: String::new(),
             event: ChangeEvent { revision, ..Default::default() },
         });

@@ -8,6 +8,7 @@
 //! - [`config`]: server options (flags + environment variables).
 //! - [`store`]: the `Store` trait and its Postgres and SQLite backends.
 //! - [`hub`]: serialises each committed change once and fans it out.
+//! - [`listener`]: Postgres LISTEN/NOTIFY fan-out across replicas.
 //! - [`receipts`]: which SDK instances applied which revision (kill receipts).
 //! - [`auth`]: passwords, JWTs, API tokens, SDK keys, the role matrix.
 //! - [`http`]: the routes, one module per resource, and the OpenAPI document.
@@ -20,6 +21,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod listener;
 pub mod receipts;
 pub mod state;
 pub mod store;
@@ -61,12 +63,16 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         .await
         .with_context(|| format!("opening the database {}", config::redact_url(&url)))?;
     hub.start(Arc::clone(&store), queue, config.heartbeat).await?;
+    let listener_health = Arc::new(listener::ListenerHealth::default());
+    if store.backend() == store::Backend::Postgres {
+        tokio::spawn(listener::run(url.clone(), Arc::clone(&store), Arc::clone(&hub), Arc::clone(&listener_health)));
+    }
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone(),
         None => store.setting_get_or_insert("jwt_secret", &auth::secret::random_token("jwt")).await?,
     };
     let jwt = JwtKeys::new(secret.as_bytes())?;
-    let state = AppState::new(Inner { store, jwt, hub, config });
+    let state = AppState::new(Inner { store, jwt, hub, config, listener: listener_health });
     let bootstrap_password = http::auth::bootstrap_admin(&state).await?;
     Ok(Built { app: http::app(state.clone()), state, bootstrap_password })
 }

@@ -22,6 +22,8 @@ pub struct Inner {
     pub hub: Arc<Hub>,
     /// The configuration.
     pub config: ServeConfig,
+    /// Health of the Postgres change listener (always "not ready" on SQLite, where it does not run).
+    pub listener: Arc<crate::listener::ListenerHealth>,
 }
 
 impl AppState {

@@ -80,6 +80,7 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(docs::router(openapi))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .fallback(|| async { ApiError::NotFound { what: "route", key: String::new() } })
         .with_state(state)
         // Limits every body, not only `Bytes`-based extractors (PITFALLS).
@@ -87,6 +88,18 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Ready: the database answers and, on Postgres, the change listener is
+/// connected and caught up.
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> (StatusCode, &'static str) {
+    if state.store.ping().await.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unreachable");
+    }
+    if state.store.backend() == crate::store::Backend::Postgres && !state.listener.is_ready() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "change listener not connected");
+    }
+    (StatusCode::OK, "ready")
 }
 
 /// Maps a rejected path/query extractor to a 400 problem.

@@ -1,0 +1,206 @@
+//! The three requests of the SDK wire protocol, with failures classified
+//! for the retry policy.
+
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use reqwest::header::{
+    ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH, RETRY_AFTER,
+};
+use reqwest::{Response, StatusCode, Url};
+use switchyard_core::Snapshot;
+
+use super::backoff::parse_retry_after;
+
+/// The header naming this client instance on the stream.
+pub(crate) const INSTANCE_HEADER: &str = "x-switchyard-instance";
+
+/// Why a request (or a stream) failed, classified for the retry policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Failure {
+    /// 401/403: the key is unknown or revoked. Retry only rarely.
+    #[error("the server rejected the SDK key (HTTP {0})")]
+    Unauthorized(u16),
+    /// 429: wait at least `retry_after` if the server said.
+    #[error("rate limited by the server (HTTP 429)")]
+    RateLimited {
+        /// The parsed `Retry-After`.
+        retry_after: Option<Duration>,
+    },
+    /// Any other unexpected status (5xx, 404 for a wrong base URL, ...).
+    #[error("unexpected HTTP status {0}")]
+    Status(u16),
+    /// Connection refused, reset, DNS, TLS, ...
+    #[error("network error: {0}")]
+    Network(String),
+    /// Nothing (not even a heartbeat) within the read timeout.
+    #[error("no data from the server within {0:?}")]
+    Silence(Duration),
+    /// The server broke the protocol (bad JSON, wrong content type, ...).
+    #[error("protocol error: {0}")]
+    Protocol(String),
+}
+
+impl Failure {
+    fn from_status(resp: &Response) -> Failure {
+        let status = resp.status();
+        match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Failure::Unauthorized(status.as_u16()),
+            StatusCode::TOO_MANY_REQUESTS => {
+                let retry_after = resp
+                    .headers()
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| parse_retry_after(v, SystemTime::now()));
+                Failure::RateLimited { retry_after }
+            }
+            other => Failure::Status(other.as_u16()),
+        }
+    }
+
+    fn network(e: &reqwest::Error) -> Failure {
+        // `{:#}`-style chains are long; the first source says enough.
+        let mut msg = e.to_string();
+        if let Some(source) = std::error::Error::source(e) {
+            msg = format!("{msg}: {source}");
+        }
+        Failure::Network(msg)
+    }
+}
+
+/// Everything needed to talk to one environment of one server.
+#[derive(Clone)]
+pub(crate) struct Endpoint {
+    pub(crate) http: reqwest::Client,
+    snapshot_url: Url,
+    stream_url: Url,
+    ack_url: Url,
+    /// `Bearer <key>`, marked sensitive so that it is never logged.
+    auth: HeaderValue,
+    pub(crate) instance: String,
+    /// Bound on a whole snapshot or ack request.
+    request_timeout: Duration,
+    /// Bound on a snapshot body or a single event.
+    pub(crate) max_body: usize,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint").field("base", &self.snapshot_url).field("instance", &self.instance).finish()
+    }
+}
+
+impl Endpoint {
+    /// `base` must end with `/` so that joins keep any path prefix.
+    pub(crate) fn new(
+        http: reqwest::Client,
+        base: &Url,
+        mut auth: HeaderValue,
+        instance: String,
+        request_timeout: Duration,
+        max_body: usize,
+    ) -> Result<Self, url_error::ParseError> {
+        auth.set_sensitive(true);
+        Ok(Endpoint {
+            http,
+            snapshot_url: base.join("sdk/v1/snapshot")?,
+            stream_url: base.join("sdk/v1/stream")?,
+            ack_url: base.join("sdk/v1/ack")?,
+            auth,
+            instance,
+            request_timeout,
+            max_body,
+        })
+    }
+
+    /// `GET /sdk/v1/snapshot`; `Ok(None)` on 304 (still at `have`).
+    pub(crate) async fn fetch_snapshot(&self, have: Option<u64>) -> Result<Option<Snapshot>, Failure> {
+        let mut req = self.http.get(self.snapshot_url.clone()).header(AUTHORIZATION, self.auth.clone());
+        if let Some(rev) = have {
+            req = req.header(IF_NONE_MATCH, format!("\"{rev}\""));
+        }
+        let resp = req.timeout(self.request_timeout).send().await.map_err(|e| Failure::network(&e))?;
+        match resp.status() {
+            StatusCode::NOT_MODIFIED => return Ok(None),
+            StatusCode::OK => {}
+            _ => return Err(Failure::from_status(&resp)),
+        }
+        let etag = resp.headers().get(ETAG).cloned();
+        let body = read_limited(resp, self.max_body).await?;
+        let snapshot: Snapshot =
+            serde_json::from_slice(&body).map_err(|e| Failure::Protocol(format!("snapshot body: {e}")))?;
+        if let Some(etag) = etag {
+            let expected = format!("\"{}\"", snapshot.revision);
+            if etag.as_bytes() != expected.as_bytes() {
+                tracing::debug!(?etag, revision = snapshot.revision, "snapshot ETag does not match its revision");
+            }
+        }
+        Ok(Some(snapshot))
+    }
+
+    /// `GET /sdk/v1/stream`, resuming after `last_event_id` if given.
+    /// Resolves when the response headers arrived with a 200.
+    pub(crate) async fn open_stream(&self, last_event_id: Option<u64>) -> Result<Response, Failure> {
+        let mut req = self
+            .http
+            .get(self.stream_url.clone())
+            .header(AUTHORIZATION, self.auth.clone())
+            .header(ACCEPT, "text/event-stream")
+            .header(CACHE_CONTROL, "no-cache")
+            .header(INSTANCE_HEADER, &self.instance);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let resp = req.send().await.map_err(|e| Failure::network(&e))?;
+        if resp.status() != StatusCode::OK {
+            return Err(Failure::from_status(&resp));
+        }
+        let content_type = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !content_type.starts_with("text/event-stream") {
+            return Err(Failure::Protocol(format!("stream content type is `{content_type}`")));
+        }
+        Ok(resp)
+    }
+
+    /// `POST /sdk/v1/ack` for `revision`.
+    pub(crate) async fn ack(&self, revision: u64) -> Result<(), Failure> {
+        let body = serde_json::json!({"instance": self.instance, "revision": revision});
+        let resp = self
+            .http
+            .post(self.ack_url.clone())
+            .header(AUTHORIZATION, self.auth.clone())
+            .json(&body)
+            .timeout(self.request_timeout)
+            .send()
+            .await
+            .map_err(|e| Failure::network(&e))?;
+        if resp.status().is_success() { Ok(()) } else { Err(Failure::from_status(&resp)) }
+    }
+}
+
+/// Reads a whole body, refusing more than `limit` bytes.
+async fn read_limited(resp: Response, limit: usize) -> Result<Bytes, Failure> {
+    let too_large = || Failure::Protocol(format!("response body larger than {limit} bytes"));
+    let declared = resp.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut body = BytesMut::with_capacity(declared.unwrap_or(0));
+    let mut chunks = resp.bytes_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|e| Failure::network(&e))?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// `url::ParseError`, reached through reqwest's re-export.
+pub(crate) mod url_error {
+    pub(crate) use reqwest::Url;
+    /// The error of [`Url::parse`] and [`Url::join`].
+    pub(crate) type ParseError = <Url as std::str::FromStr>::Err;
+}
