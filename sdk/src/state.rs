@@ -129,10 +129,16 @@ impl Freshness {
         Some(Duration::from_millis(ms.unsigned_abs()))
     }
 
-    /// Wall-clock time of the last confirmation, `None` if never.
+    /// Wall-clock time of the last confirmation, `None` if never. Stable
+    /// between confirmations (derived from the stored offset, not from now).
     pub(crate) fn confirmed_at(&self) -> Option<SystemTime> {
-        let age = self.age()?;
-        Some(SystemTime::now().checked_sub(age).unwrap_or(SystemTime::UNIX_EPOCH))
+        let confirmed = self.confirmed_ms.load(Ordering::Acquire);
+        if confirmed == Self::NEVER {
+            return None;
+        }
+        let offset = Duration::from_millis(confirmed.unsigned_abs());
+        let at = if confirmed >= 0 { self.base_wall.checked_add(offset) } else { self.base_wall.checked_sub(offset) };
+        Some(at.unwrap_or(SystemTime::UNIX_EPOCH))
     }
 }
 
@@ -149,6 +155,9 @@ mod tests {
         f.confirm_at(SystemTime::now() - Duration::from_secs(3600));
         let age = f.age().unwrap();
         assert!(age >= Duration::from_secs(3599) && age < Duration::from_secs(3602), "{age:?}");
+        let since = SystemTime::now().duration_since(f.confirmed_at().unwrap()).unwrap();
+        assert!(since >= Duration::from_secs(3599) && since < Duration::from_secs(3602), "{since:?}");
+        assert_eq!(f.confirmed_at(), f.confirmed_at());
         // A timestamp from the future counts as now.
         f.confirm_at(SystemTime::now() + Duration::from_secs(3600));
         assert!(f.age().unwrap() < Duration::from_secs(1));

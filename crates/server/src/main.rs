@@ -1,6 +1,12 @@
 //! The `switchyard` binary: a thin shim over [`switchyard_server::cli`].
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    switchyard_server::cli::main().await
+async fn main() {
+    match switchyard_server::cli::main().await {
+        Ok(code) => std::process::exit(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::exit(1);
+        }
+    }
 }

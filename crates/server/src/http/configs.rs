@@ -1,7 +1,7 @@
 //! Per-environment flag configuration: read, replace, toggle, history,
 //! revert, kill switches, restore-to-time and change sets.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -11,9 +11,10 @@ use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::http::flags::if_match;
 use crate::http::json::AppJson;
+use crate::http::kill::{Receipted, UnkillRequest, WaitQuery, with_receipt};
 use crate::state::AppState;
 use crate::store::{
-    ChangeSetRequest, ChangeSetResult, FlagConfig, FlagConfigRecord, KillRequest, RestoreDiff, RestoreRequest, Written,
+    ChangeSetRequest, ChangeSetResult, FlagConfig, FlagConfigRecord, RestoreDiff, RestoreRequest, Written,
 };
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
@@ -22,16 +23,14 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(toggle))
         .routes(routes!(history))
         .routes(routes!(revert))
-        .routes(routes!(kill, unkill))
-        .routes(routes!(panic))
         .routes(routes!(restore_environment))
         .routes(routes!(apply_changes))
         .routes(routes!(revert_changes))
 }
 
-type EnvFlag = Path<(String, String, String)>;
+pub(crate) type EnvFlag = Path<(String, String, String)>;
 
-fn require_reason(reason: &str) -> ApiResult<()> {
+pub(crate) fn require_reason(reason: &str) -> ApiResult<()> {
     if reason.trim().is_empty() {
         return Err(ApiError::invalid("reason", "required", "a reason is required"));
     }
@@ -100,16 +99,18 @@ pub struct ToggleRequest {
 /// Turns targeting on or off.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/toggle", tag = "configs",
     security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
-    request_body = ToggleRequest, responses((status = 200, body = Written<FlagConfigRecord>)))]
+    params(WaitQuery), request_body = ToggleRequest, responses((status = 200, body = Receipted<FlagConfigRecord>)))]
 async fn toggle(
     State(state): State<AppState>,
     principal: Principal,
     Path((project, env, flag)): EnvFlag,
+    Query(wait): Query<WaitQuery>,
     AppJson(body): AppJson<ToggleRequest>,
-) -> ApiResult<AppJson<Written<FlagConfigRecord>>> {
+) -> ApiResult<AppJson<Receipted<FlagConfigRecord>>> {
     principal.require_in(Permission::Edit, &project)?;
+    let wait = wait.duration()?;
     let written = state.store.toggle_flag(&principal.actor(), &project, &env, &flag, body.on, body.reason).await?;
-    Ok(AppJson(written))
+    Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
 }
 
 /// Every version of the configuration, newest first.
@@ -149,96 +150,6 @@ async fn revert(
     let written =
         state.store.revert_flag(&principal.actor(), &project, &env, &flag, body.to_version, body.reason).await?;
     Ok(AppJson(written))
-}
-
-/// A kill of one flag.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct KillOne {
-    /// Why (required).
-    pub reason: String,
-    /// Incident id.
-    #[serde(default)]
-    pub incident: Option<String>,
-}
-
-/// Kills a flag: it serves its off variant (`KILLED`) whatever its rules say.
-/// Idempotent; not subject to version checks.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/kill", tag = "kill",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
-    request_body = KillOne, responses((status = 200, body = Written<Vec<FlagConfigRecord>>)))]
-async fn kill(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((project, env, flag)): EnvFlag,
-    AppJson(body): AppJson<KillOne>,
-) -> ApiResult<AppJson<Written<Vec<FlagConfigRecord>>>> {
-    principal.require_in(Permission::Kill, &project)?;
-    require_reason(&body.reason)?;
-    let request = KillRequest { flags: vec![flag], reason: body.reason, incident: body.incident };
-    Ok(AppJson(state.store.kill_flags(&principal.actor(), &project, &env, request).await?))
-}
-
-/// A restore after a kill.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct UnkillRequest {
-    /// Why (required).
-    pub reason: String,
-}
-
-/// Restores a killed flag to its configuration.
-#[utoipa::path(delete, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/kill", tag = "kill",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
-    request_body = UnkillRequest, responses((status = 200, body = Written<Vec<FlagConfigRecord>>)))]
-async fn unkill(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((project, env, flag)): EnvFlag,
-    AppJson(body): AppJson<UnkillRequest>,
-) -> ApiResult<AppJson<Written<Vec<FlagConfigRecord>>>> {
-    principal.require_in(Permission::Kill, &project)?;
-    require_reason(&body.reason)?;
-    Ok(AppJson(state.store.restore_flags(&principal.actor(), &project, &env, &[flag], body.reason).await?))
-}
-
-/// The panic button.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct PanicRequest {
-    /// Kill every flag with this tag…
-    #[serde(default)]
-    pub tag: Option<String>,
-    /// …or these flags.
-    #[serde(default)]
-    pub flags: Vec<String>,
-    /// Why (required).
-    pub reason: String,
-    /// Incident id.
-    #[serde(default)]
-    pub incident: Option<String>,
-}
-
-/// Kills a set of flags (by tag or list) in one revision.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/kill", tag = "kill",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path)),
-    request_body = PanicRequest, responses((status = 200, body = Written<Vec<FlagConfigRecord>>)))]
-async fn panic(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((project, env)): Path<(String, String)>,
-    AppJson(body): AppJson<PanicRequest>,
-) -> ApiResult<AppJson<Written<Vec<FlagConfigRecord>>>> {
-    principal.require_in(Permission::Kill, &project)?;
-    require_reason(&body.reason)?;
-    let mut flags = body.flags;
-    if let Some(tag) = &body.tag {
-        flags.extend(state.store.flags_with_tag(&project, tag).await?);
-    }
-    flags.sort();
-    flags.dedup();
-    if flags.is_empty() {
-        return Err(ApiError::invalid("flags", "empty", "no flags given or none carries the tag"));
-    }
-    let request = KillRequest { flags, reason: body.reason, incident: body.incident };
-    Ok(AppJson(state.store.kill_flags(&principal.actor(), &project, &env, request).await?))
 }
 
 /// Reverts every flag changed since `at`, in one revision (`dry_run`: diff only).

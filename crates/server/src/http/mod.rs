@@ -7,6 +7,7 @@
 //! - [`projects`]: projects and environments.
 //! - [`flags`]: flag definitions.
 //! - [`configs`]: per-environment configuration, toggle, kill, revert, restore, change sets.
+//! - [`kill`]: kill switches, the panic button, delivery receipts.
 //! - [`segments`], [`audit`], [`sdk_keys`], [`evaluate`].
 //! - [`sdk`]: the SDK API (snapshot, SSE stream).
 //! - [`docs`]: `/api/openapi.json` and the offline API docs page.
@@ -18,6 +19,7 @@ pub mod docs;
 pub mod evaluate;
 pub mod flags;
 pub mod json;
+pub mod kill;
 pub mod projects;
 pub mod sdk;
 pub mod sdk_keys;
@@ -64,6 +66,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(projects::router())
         .merge(flags::router())
         .merge(configs::router())
+        .merge(kill::router())
         .merge(segments::router())
         .merge(audit::router())
         .merge(sdk_keys::router())

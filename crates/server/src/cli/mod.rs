@@ -1,0 +1,153 @@
+//! The `switchyard` command line. `switchyard` alone is `switchyard serve`.
+//!
+//! ## Layout
+//! - [`remote`]: responder commands (kill, restore, panic, flags, audit) over the API.
+
+pub mod remote;
+
+use clap::{Parser, Subcommand};
+
+use self::remote::{FlagsCommand, KillArgs, Remote};
+
+use crate::config::{LogFormat, ServeConfig};
+
+/// Switchyard: feature flags with kill switches.
+#[derive(Debug, Parser)]
+#[command(name = "switchyard", version, about)]
+pub struct Cli {
+    /// What to do (default: serve).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the flag server.
+    Serve(ServeConfig),
+    /// Kill a flag: it serves its off variant everywhere in the environment.
+    Kill {
+        /// Flag key.
+        flag: String,
+        #[command(flatten)]
+        args: KillArgs,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Restore a killed flag.
+    Restore {
+        /// Flag key.
+        flag: String,
+        #[command(flatten)]
+        args: KillArgs,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Kill every flag with a tag (or a list) in one revision.
+    Panic {
+        /// Tag whose flags to kill.
+        #[arg(long)]
+        tag: Option<String>,
+        /// Flags to kill (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        flags: Vec<String>,
+        #[command(flatten)]
+        args: KillArgs,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List or show flags.
+    Flags {
+        #[command(subcommand)]
+        command: FlagsCommand,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Show recent audit events.
+    Audit {
+        /// Only this flag.
+        #[arg(long)]
+        flag: Option<String>,
+        /// Only this environment.
+        #[arg(long, short = 'e')]
+        env: Option<String>,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+/// Entry point of the binary; returns the process exit code.
+pub async fn main() -> anyhow::Result<i32> {
+    let cli = Cli::parse();
+    let config = match cli.command {
+        Some(Command::Serve(config)) => config,
+        None => ServeConfig::parse_from(["switchyard"]),
+        Some(remote) => return run_remote(remote).await,
+    };
+    init_tracing(config.log_format);
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    crate::run(config, listener, shutdown_signal()).await?;
+    Ok(0)
+}
+
+async fn run_remote(command: Command) -> anyhow::Result<i32> {
+    match command {
+        Command::Serve(_) => Ok(0),
+        Command::Kill { flag, args, remote } => remote::Client::new(remote)?.kill(&flag, &args, false).await,
+        Command::Restore { flag, args, remote } => remote::Client::new(remote)?.kill(&flag, &args, true).await,
+        Command::Panic { tag, flags, args, remote } => {
+            if tag.is_none() && flags.is_empty() {
+                anyhow::bail!("give --tag or --flags");
+            }
+            remote::Client::new(remote)?.panic(tag.as_deref(), &flags, &args).await
+        }
+        Command::Flags { command, remote } => remote::Client::new(remote)?.flags(&command).await,
+        Command::Audit { flag, env, limit, remote } => {
+            remote::Client::new(remote)?.audit(flag.as_deref(), env.as_deref(), limit).await
+        }
+    }
+}
+
+#[derive(Parser)]
+struct ServeOnly {
+    #[command(flatten)]
+    config: ServeConfig,
+}
+
+impl ServeConfig {
+    fn parse_from<I: IntoIterator<Item = &'static str>>(args: I) -> ServeConfig {
+        ServeOnly::parse_from(args).config
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("SWITCHYARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Pretty => builder.try_init(),
+    };
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

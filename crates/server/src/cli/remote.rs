@@ -1,0 +1,238 @@
+//! Responder commands: they talk to a running server over its API, with an
+//! API token (a `responder` token is enough for kill/restore/panic).
+//!
+//! Exit codes: 0 done (and, with `--wait`, every connected SDK applied it);
+//! 1 error; 3 the change was made but not every connected SDK confirmed it
+//! within the wait.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+/// Exit code when receipts are incomplete.
+pub const EXIT_INCOMPLETE: i32 = 3;
+
+/// Where and as whom.
+#[derive(Debug, Clone, Args)]
+pub struct Remote {
+    /// Server URL.
+    #[arg(long, env = "SWITCHYARD_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    pub server: String,
+    /// API token (`sya_…`).
+    #[arg(long, env = "SWITCHYARD_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+    /// Project key.
+    #[arg(long, short = 'p', env = "SWITCHYARD_PROJECT", global = true)]
+    pub project: Option<String>,
+    /// Print JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+/// Options shared by kill-like commands.
+#[derive(Debug, Clone, Args)]
+pub struct KillArgs {
+    /// Environment key.
+    #[arg(long, short = 'e', env = "SWITCHYARD_ENV")]
+    pub env: String,
+    /// Why (required).
+    #[arg(long, short = 'r')]
+    pub reason: String,
+    /// Incident id.
+    #[arg(long)]
+    pub incident: Option<String>,
+    /// Wait until every connected SDK applied the change (e.g. `5s`, max 30s).
+    #[arg(long)]
+    pub wait: Option<String>,
+}
+
+/// `switchyard flags …`
+#[derive(Debug, Subcommand)]
+pub enum FlagsCommand {
+    /// List flags with their state per environment.
+    List {
+        /// Only flags with this tag.
+        #[arg(long)]
+        tag: Option<String>,
+    },
+    /// Show one flag's configuration in an environment.
+    Get {
+        /// Flag key.
+        flag: String,
+        /// Environment key.
+        #[arg(long, short = 'e', env = "SWITCHYARD_ENV")]
+        env: String,
+    },
+}
+
+/// A client for one server and token.
+pub struct Client {
+    http: reqwest::Client,
+    remote: Remote,
+}
+
+impl Client {
+    /// Builds the client; fails without a token or project.
+    pub fn new(remote: Remote) -> anyhow::Result<Client> {
+        if remote.token.is_none() {
+            bail!("an API token is required: --token or SWITCHYARD_TOKEN");
+        }
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(40)).build()?;
+        Ok(Client { http, remote })
+    }
+
+    fn project(&self) -> anyhow::Result<&str> {
+        self.remote.project.as_deref().context("a project is required: --project or SWITCHYARD_PROJECT")
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.remote.server.trim_end_matches('/'));
+        let mut req = self.http.request(method, &url).bearer_auth(self.remote.token.as_deref().unwrap_or(""));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.with_context(|| format!("cannot reach {url}"))?;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            let detail = body["detail"].as_str().unwrap_or("");
+            let fields: Vec<String> = body["errors"]
+                .as_array()
+                .map(|errs| errs.iter().map(|e| format!("{}: {}", e["path"], e["message"])).collect())
+                .unwrap_or_default();
+            bail!("{status}: {detail} {}", fields.join("; "));
+        }
+        Ok(body)
+    }
+
+    fn print(&self, value: &Value, human: impl FnOnce(&Value) -> String) {
+        if self.remote.json {
+            println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+        } else {
+            print!("{}", human(value));
+        }
+    }
+
+    /// Kills (or with `restore`, restores) one flag. Returns the exit code.
+    pub async fn kill(&self, flag: &str, args: &KillArgs, restore: bool) -> anyhow::Result<i32> {
+        let path = format!("/api/v1/projects/{}/environments/{}/flags/{flag}/kill{}", self.project()?, args.env, wait_query(&args.wait));
+        let method = if restore { reqwest::Method::DELETE } else { reqwest::Method::POST };
+        let body = json!({"reason": args.reason, "incident": args.incident});
+        let result = self.call(method, &path, Some(body)).await?;
+        let verb = if restore { "restored" } else { "killed" };
+        self.print(&result, |r| receipt_table(&format!("{verb} {flag} in {}", args.env), r));
+        Ok(exit_code(&result))
+    }
+
+    /// Kills every flag with a tag, or a list, in one revision.
+    pub async fn panic(&self, tag: Option<&str>, flags: &[String], args: &KillArgs) -> anyhow::Result<i32> {
+        let path = format!("/api/v1/projects/{}/environments/{}/kill{}", self.project()?, args.env, wait_query(&args.wait));
+        let body = json!({"tag": tag, "flags": flags, "reason": args.reason, "incident": args.incident});
+        let result = self.call(reqwest::Method::POST, &path, Some(body)).await?;
+        let n = result["value"].as_array().map_or(0, Vec::len);
+        self.print(&result, |r| receipt_table(&format!("killed {n} flag(s) in {}", args.env), r));
+        Ok(exit_code(&result))
+    }
+
+    /// `flags list|get`.
+    pub async fn flags(&self, command: &FlagsCommand) -> anyhow::Result<i32> {
+        let project = self.project()?;
+        match command {
+            FlagsCommand::List { tag } => {
+                let q = tag.as_deref().map(|t| format!("?tag={t}")).unwrap_or_default();
+                let page = self.call(reqwest::Method::GET, &format!("/api/v1/projects/{project}/flags{q}"), None).await?;
+                self.print(&page, flags_table);
+            }
+            FlagsCommand::Get { flag, env } => {
+                let cfg = self
+                    .call(reqwest::Method::GET, &format!("/api/v1/projects/{project}/environments/{env}/flags/{flag}"), None)
+                    .await?;
+                self.print(&cfg, |c| format!("{}\n", serde_json::to_string_pretty(c).unwrap_or_default()));
+            }
+        }
+        Ok(0)
+    }
+
+    /// `audit`: recent events.
+    pub async fn audit(&self, flag: Option<&str>, env: Option<&str>, limit: u32) -> anyhow::Result<i32> {
+        let mut q = format!("?limit={limit}");
+        if let Some(f) = flag {
+            q.push_str(&format!("&flag={f}"));
+        }
+        if let Some(e) = env {
+            q.push_str(&format!("&environment={e}"));
+        }
+        let page = self.call(reqwest::Method::GET, &format!("/api/v1/projects/{}/audit{q}", self.project()?), None).await?;
+        self.print(&page, audit_table);
+        Ok(0)
+    }
+}
+
+fn wait_query(wait: &Option<String>) -> String {
+    wait.as_deref().map(|w| format!("?wait={w}")).unwrap_or_default()
+}
+
+fn exit_code(result: &Value) -> i32 {
+    match result.get("receipt") {
+        Some(r) if r.is_object() && r["pending"].as_u64().unwrap_or(0) > 0 => EXIT_INCOMPLETE,
+        _ => 0,
+    }
+}
+
+fn ms(v: &Value) -> String {
+    v.as_f64().map_or("-".into(), |m| format!("{m:.1} ms"))
+}
+
+/// The human receipt.
+pub fn receipt_table(headline: &str, result: &Value) -> String {
+    let changed = if result["changed"].as_bool() == Some(false) { " (already in that state)" } else { "" };
+    let revision = result["revision"].as_u64().map_or("unchanged".into(), |r| r.to_string());
+    let mut out = format!("{headline}{changed} — revision {revision}\n");
+    let r = &result["receipt"];
+    if r.is_object() {
+        out.push_str(&format!(
+            "  {:<10} {:<8} {:<8} {:<10} {:<10}\n  {:<10} {:<8} {:<8} {:<10} {:<10}\n",
+            "connected", "applied", "pending", "p50", "max",
+            r["connected"], r["applied"], r["pending"], ms(&r["p50_ms"]), ms(&r["max_ms"])
+        ));
+        if r["pending"].as_u64().unwrap_or(0) > 0 {
+            out.push_str("  WARNING: not every connected SDK confirmed the change in time\n");
+        }
+    }
+    out
+}
+
+fn flags_table(page: &Value) -> String {
+    let mut out = format!("{:<32} {:<8} {}\n", "FLAG", "KIND", "ENVIRONMENTS");
+    for f in page["items"].as_array().into_iter().flatten() {
+        let envs: Vec<String> = f["environments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|e| {
+                let state = if e["killed"] == true { "KILLED" } else if e["on"] == true { "on" } else { "off" };
+                format!("{}={state}", e["environment"].as_str().unwrap_or("?"))
+            })
+            .collect();
+        out.push_str(&format!("{:<32} {:<8} {}\n", f["key"].as_str().unwrap_or(""), f["kind"].as_str().unwrap_or(""), envs.join(" ")));
+    }
+    out
+}
+
+fn audit_table(page: &Value) -> String {
+    let mut out = String::new();
+    for e in page["items"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "{}  {:<22} {:<16} {:<14} {:<20} {}\n",
+            e["at"].as_str().unwrap_or(""),
+            e["action"].as_str().unwrap_or(""),
+            e["actor"].as_str().unwrap_or(""),
+            e["environment"].as_str().unwrap_or("-"),
+            e["flag"].as_str().or(e["segment"].as_str()).unwrap_or("-"),
+            e["reason"].as_str().unwrap_or("")
+        ));
+    }
+    out
+}

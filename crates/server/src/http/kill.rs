@@ -1,0 +1,187 @@
+//! Kill switches: kill, restore, the panic button, and delivery receipts
+//! ("applied by 312 / 312 connected SDK instances in 41 ms").
+
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::auth::{Permission, Principal};
+use crate::error::{ApiError, ApiResult};
+use crate::http::configs::{EnvFlag, require_reason};
+use crate::http::json::AppJson;
+use crate::receipts::Receipt;
+use crate::state::AppState;
+use crate::store::{FlagConfigRecord, KillRequest, Written};
+
+/// Longest `?wait=` accepted.
+pub const MAX_WAIT: Duration = Duration::from_secs(30);
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(kill, unkill))
+        .routes(routes!(panic))
+        .routes(routes!(receipt))
+}
+
+/// `?wait=5s`: answer once every connected SDK applied the change (or the wait expires).
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct WaitQuery {
+    /// How long to wait for SDK acknowledgements, e.g. `500ms`, `5s` (max 30 s).
+    pub wait: Option<String>,
+}
+
+impl WaitQuery {
+    /// The parsed duration.
+    pub fn duration(&self) -> ApiResult<Option<Duration>> {
+        let Some(text) = &self.wait else { return Ok(None) };
+        let d = humantime::parse_duration(text)
+            .map_err(|e| ApiError::invalid("wait", "invalid_duration", format!("`{text}`: {e}")))?;
+        if d > MAX_WAIT {
+            return Err(ApiError::invalid("wait", "too_long", "wait is at most 30s"));
+        }
+        Ok(Some(d))
+    }
+}
+
+/// A write's result plus, when asked to wait, its delivery receipt.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Receipted<T> {
+    /// The write.
+    #[serde(flatten)]
+    pub written: Written<T>,
+    /// Delivery to connected SDK instances (with `?wait=`).
+    pub receipt: Option<Receipt>,
+}
+
+/// Waits for the receipt of the write's revision (or, for a no-op, of the
+/// environment's current revision: "is the fleet on the killed state?").
+pub async fn with_receipt<T>(
+    state: &AppState,
+    project: &str,
+    env: &str,
+    written: Written<T>,
+    wait: Option<Duration>,
+) -> ApiResult<Receipted<T>> {
+    let Some(wait) = wait else { return Ok(Receipted { written, receipt: None }) };
+    let env = state.store.get_environment(project, env).await?;
+    let channel = state.hub.channel(env.id);
+    let revision = written.revision.unwrap_or(env.revision);
+    let receipt = channel.receipts.wait(revision, wait).await;
+    Ok(Receipted { written, receipt: Some(receipt) })
+}
+
+/// A kill of one flag.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct KillOne {
+    /// Why (required).
+    pub reason: String,
+    /// Incident id.
+    #[serde(default)]
+    pub incident: Option<String>,
+}
+
+/// Kills a flag: it serves its off variant (`KILLED`) whatever its rules say.
+/// Idempotent; not subject to version checks.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/kill", tag = "kill",
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
+    params(WaitQuery), request_body = KillOne, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
+async fn kill(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, env, flag)): EnvFlag,
+    Query(wait): Query<WaitQuery>,
+    AppJson(body): AppJson<KillOne>,
+) -> ApiResult<AppJson<Receipted<Vec<FlagConfigRecord>>>> {
+    principal.require_in(Permission::Kill, &project)?;
+    require_reason(&body.reason)?;
+    let wait = wait.duration()?;
+    let request = KillRequest { flags: vec![flag], reason: body.reason, incident: body.incident };
+    let written = state.store.kill_flags(&principal.actor(), &project, &env, request).await?;
+    Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
+}
+
+/// A restore after a kill.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UnkillRequest {
+    /// Why (required).
+    pub reason: String,
+}
+
+/// Restores a killed flag to its configuration.
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/kill", tag = "kill",
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
+    params(WaitQuery), request_body = UnkillRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
+async fn unkill(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, env, flag)): EnvFlag,
+    Query(wait): Query<WaitQuery>,
+    AppJson(body): AppJson<UnkillRequest>,
+) -> ApiResult<AppJson<Receipted<Vec<FlagConfigRecord>>>> {
+    principal.require_in(Permission::Kill, &project)?;
+    require_reason(&body.reason)?;
+    let wait = wait.duration()?;
+    let written = state.store.restore_flags(&principal.actor(), &project, &env, &[flag], body.reason).await?;
+    Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
+}
+
+/// The panic button.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PanicRequest {
+    /// Kill every flag with this tag…
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// …or these flags.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// Why (required).
+    pub reason: String,
+    /// Incident id.
+    #[serde(default)]
+    pub incident: Option<String>,
+}
+
+/// Kills a set of flags (by tag or list) in one revision.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/kill", tag = "kill",
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path)),
+    params(WaitQuery), request_body = PanicRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
+async fn panic(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, env)): Path<(String, String)>,
+    Query(wait): Query<WaitQuery>,
+    AppJson(body): AppJson<PanicRequest>,
+) -> ApiResult<AppJson<Receipted<Vec<FlagConfigRecord>>>> {
+    let wait = wait.duration()?;
+    principal.require_in(Permission::Kill, &project)?;
+    require_reason(&body.reason)?;
+    let mut flags = body.flags;
+    if let Some(tag) = &body.tag {
+        flags.extend(state.store.flags_with_tag(&project, tag).await?);
+    }
+    flags.sort();
+    flags.dedup();
+    if flags.is_empty() {
+        return Err(ApiError::invalid("flags", "empty", "no flags given or none carries the tag"));
+    }
+    let request = KillRequest { flags, reason: body.reason, incident: body.incident };
+    let written = state.store.kill_flags(&principal.actor(), &project, &env, request).await?;
+    Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
+}
+
+/// The delivery receipt of a revision on this replica, now.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/receipts/{revision}", tag = "kill",
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("revision" = u64, Path)),
+    responses((status = 200, body = Receipt)))]
+async fn receipt(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, env, revision)): Path<(String, String, u64)>,
+) -> ApiResult<AppJson<Receipt>> {
+    principal.require_in(Permission::Read, &project)?;
+    let env = state.store.get_environment(&project, &env).await?;
+    Ok(AppJson(state.hub.channel(env.id).receipts.receipt(revision)))
+}

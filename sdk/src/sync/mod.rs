@@ -1,0 +1,413 @@
+//! The background sync task: keeps [`Shared`] current over the SSE stream,
+//! polls the snapshot while the stream is down, and never discards good
+//! data on failure.
+//!
+//! ```text
+//!  connect ──200──► read items (timeout per item) ──► apply ──► swap + notify
+//!     │                 │ EOF / resync / error
+//!     └─ failure ◄──────┘
+//!     wait (backoff; 401/403: ~60 s) ─── meanwhile poll GET /snapshot (ETag)
+//! ```
+//! Layout: [`sse`] parses the stream, [`http`] makes the requests and
+//! classifies failures, [`backoff`] computes delays, [`tasks`] runs the
+//! coalesced acknowledgement and persistence writers.
+
+pub(crate) mod backoff;
+pub(crate) mod http;
+pub(crate) mod sse;
+pub(crate) mod tasks;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchyard_core::{ChangeEvent, CompiledSnapshot, Snapshot};
+use tokio::sync::watch;
+use tokio::time::{Instant, sleep, sleep_until, timeout};
+
+use self::backoff::{Backoff, jitter};
+use self::http::{Endpoint, Failure};
+use self::sse::{ReadError, SseEvent, SseItem, SseReader};
+use crate::persist;
+use crate::state::Shared;
+use crate::status::Status;
+use crate::updates::changed_flags;
+
+/// Delay before retrying after 401/403: a revoked key must not cause load.
+const UNAUTHORIZED_RETRY: Duration = Duration::from_secs(60);
+/// Cap on a server's `Retry-After`, so a bogus header cannot stop sync.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// A stream that stayed up this long resets the backoff.
+const HEALTHY_STREAM: Duration = Duration::from_secs(60);
+
+/// Sync settings (validated by the builder).
+#[derive(Debug, Clone)]
+pub(crate) struct SyncConfig {
+    pub(crate) streaming: bool,
+    pub(crate) read_timeout: Duration,
+    pub(crate) initial_backoff: Duration,
+    pub(crate) max_backoff: Duration,
+    pub(crate) polling_interval: Duration,
+    pub(crate) persist_path: Option<PathBuf>,
+    /// Identifies our environment in persisted files.
+    pub(crate) fingerprint: String,
+}
+
+/// How a stream connection ended.
+#[derive(Debug)]
+enum End {
+    /// The server closed the stream (e.g. it restarted, or we lagged).
+    Closed,
+    /// Reconnect without `Last-Event-ID` for a full snapshot.
+    Resync,
+    /// Something failed; `resume` says whether to send `Last-Event-ID`.
+    Failed { failure: Failure, resume: bool },
+}
+
+/// The sync task's state. Owns the model copy of the served snapshot.
+pub(crate) struct Syncer {
+    shared: Arc<Shared>,
+    endpoint: Endpoint,
+    config: SyncConfig,
+    /// The wire form of what is served, kept to apply change events to.
+    model: Option<Arc<Snapshot>>,
+    /// The served data came from the server (not from a persisted file),
+    /// so revisions compare and `Last-Event-ID`/`If-None-Match` apply.
+    authoritative: bool,
+    backoff: Backoff,
+    acks: watch::Sender<u64>,
+    persist: Option<watch::Sender<Option<Arc<Snapshot>>>>,
+    tried_file: bool,
+    /// The key was rejected: do not poll until a request succeeds.
+    unauthorized: bool,
+    /// When to poll next while the stream is down.
+    next_poll: Option<Instant>,
+}
+
+impl Syncer {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        endpoint: Endpoint,
+        config: SyncConfig,
+        acks: watch::Sender<u64>,
+        persist: Option<watch::Sender<Option<Arc<Snapshot>>>>,
+    ) -> Self {
+        let backoff = Backoff::new(config.initial_backoff, config.max_backoff);
+        Syncer {
+            shared,
+            endpoint,
+            config,
+            model: None,
+            authoritative: false,
+            backoff,
+            acks,
+            persist,
+            tried_file: false,
+            unauthorized: false,
+            next_poll: None,
+        }
+    }
+
+    /// Runs until the task is aborted (the last client clone dropped).
+    pub(crate) async fn run(mut self) {
+        if !self.config.streaming {
+            return self.poll_loop().await;
+        }
+        let mut resume = true;
+        loop {
+            let started = Instant::now();
+            let end = self.stream_once(resume).await;
+            if started.elapsed() >= HEALTHY_STREAM {
+                self.backoff.reset();
+            }
+            if self.next_poll.is_none() {
+                let wait = if self.model.is_some() { self.config.polling_interval } else { Duration::ZERO };
+                self.next_poll = Some(Instant::now() + wait);
+            }
+            let delay = match end {
+                End::Closed => {
+                    tracing::debug!("switchyard stream closed by the server; reconnecting");
+                    resume = true;
+                    self.backoff.next_delay()
+                }
+                End::Resync => {
+                    resume = false;
+                    // Jittered, so a server resyncing everyone is not stampeded.
+                    jitter(self.config.initial_backoff)
+                }
+                End::Failed { failure, resume: r } => {
+                    resume = r;
+                    self.on_failure(&failure).await;
+                    self.failure_delay(&failure)
+                }
+            };
+            self.wait(delay).await;
+        }
+    }
+
+    /// One stream connection, from request to end.
+    async fn stream_once(&mut self, resume: bool) -> End {
+        let read_timeout = self.config.read_timeout;
+        let silence = || End::Failed { failure: Failure::Silence(read_timeout), resume: true };
+        let last_id = if resume && self.authoritative { self.shared.revision() } else { None };
+        let resp = match timeout(read_timeout, self.endpoint.open_stream(last_id)).await {
+            Err(_) => return silence(),
+            Ok(Err(failure)) => return End::Failed { failure, resume: true },
+            Ok(Ok(resp)) => resp,
+        };
+        self.next_poll = None;
+        if last_id.is_some() {
+            // Resuming: the server sends whatever we lack right away.
+            self.in_sync();
+        }
+        let mut reader = SseReader::new(resp.bytes_stream(), self.endpoint.max_body);
+        loop {
+            let item = match timeout(read_timeout, reader.next()).await {
+                Err(_) => return silence(),
+                Ok(Err(ReadError::Body(e))) => {
+                    return End::Failed { failure: Failure::Network(e.to_string()), resume: true };
+                }
+                Ok(Err(ReadError::TooLarge(e))) => {
+                    return End::Failed { failure: Failure::Protocol(e.to_string()), resume: true };
+                }
+                Ok(Ok(None)) => return End::Closed,
+                Ok(Ok(Some(item))) => item,
+            };
+            match item {
+                SseItem::Comment if self.authoritative => self.shared.freshness.confirm_now(),
+                SseItem::Comment => {}
+                SseItem::Retry(hint) => self.backoff.set_floor(hint),
+                SseItem::Event(event) => {
+                    if let Err(end) = self.handle_event(event) {
+                        return end;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Applies one event; `Err` ends the connection.
+    fn handle_event(&mut self, event: SseEvent) -> Result<(), End> {
+        let malformed = |what: &str, e: serde_json::Error| End::Failed {
+            failure: Failure::Protocol(format!("malformed {what} event: {e}")),
+            resume: true,
+        };
+        // Invalid content (does not compile): start over from a full snapshot.
+        let invalid = |msg: String| End::Failed { failure: Failure::Protocol(msg), resume: false };
+        match event.event.as_str() {
+            "snapshot" => {
+                let snapshot: Snapshot = serde_json::from_str(&event.data).map_err(|e| malformed("snapshot", e))?;
+                self.apply_full(snapshot).map_err(invalid)?;
+            }
+            "change" => {
+                let change: ChangeEvent = serde_json::from_str(&event.data).map_err(|e| malformed("change", e))?;
+                match self.apply_change(&change) {
+                    Ok(()) => {}
+                    Err(ChangeError::Gap) => return Err(End::Resync),
+                    Err(ChangeError::Invalid(msg)) => return Err(invalid(msg)),
+                }
+            }
+            "resync" => return Err(End::Resync),
+            other => {
+                tracing::debug!(event = other, "ignoring unknown switchyard event");
+                return Ok(());
+            }
+        }
+        self.in_sync();
+        Ok(())
+    }
+
+    /// Installs a full snapshot unless it is not newer than what we serve.
+    fn apply_full(&mut self, snapshot: Snapshot) -> Result<(), String> {
+        let current = self.shared.revision().filter(|_| self.authoritative);
+        if let Some(current) = current.filter(|c| snapshot.revision <= *c) {
+            if snapshot.revision < current {
+                tracing::debug!(current, got = snapshot.revision, "ignoring an older switchyard snapshot");
+            }
+            return Ok(());
+        }
+        let compiled = CompiledSnapshot::compile(&snapshot).map_err(|e| {
+            tracing::error!(revision = snapshot.revision, error = %e, "switchyard snapshot does not compile; keeping the last good one");
+            format!("snapshot {} is invalid: {e}", snapshot.revision)
+        })?;
+        self.install(compiled, snapshot, true);
+        Ok(())
+    }
+
+    /// Applies a change to a copy of the model, compiles and installs it.
+    fn apply_change(&mut self, change: &ChangeEvent) -> Result<(), ChangeError> {
+        let Some(model) = self.model.clone().filter(|_| self.authoritative) else {
+            tracing::warn!(got = change.revision, "switchyard change without a snapshot to apply it to; resyncing");
+            return Err(ChangeError::Gap);
+        };
+        if change.revision <= model.revision {
+            tracing::debug!(current = model.revision, got = change.revision, "ignoring an old switchyard change");
+            return Ok(());
+        }
+        if change.revision != model.revision + 1 {
+            tracing::warn!(current = model.revision, got = change.revision, "switchyard revision gap; resyncing");
+            return Err(ChangeError::Gap);
+        }
+        let mut next = Snapshot::clone(&model);
+        next.apply(change);
+        let compiled = CompiledSnapshot::compile(&next).map_err(|e| {
+            tracing::error!(revision = change.revision, error = %e, "switchyard change does not compile; keeping the last good snapshot");
+            ChangeError::Invalid(format!("change {} gives an invalid snapshot: {e}", change.revision))
+        })?;
+        self.install(compiled, next, true);
+        Ok(())
+    }
+
+    /// Swaps in new data, notifies subscribers, and (for server data)
+    /// schedules the acknowledgement and the persisted copy.
+    fn install(&mut self, compiled: CompiledSnapshot, snapshot: Snapshot, from_server: bool) {
+        let revision = snapshot.revision;
+        let changes = if self.shared.updates.receiver_count() > 0 {
+            changed_flags(self.model.as_deref(), &snapshot)
+        } else {
+            Vec::new()
+        };
+        let model = Arc::new(snapshot);
+        if from_server {
+            self.shared.freshness.confirm_now();
+        }
+        self.shared.install(compiled, changes);
+        self.model = Some(model.clone());
+        self.authoritative = from_server;
+        if from_server {
+            tracing::debug!(revision, "switchyard snapshot updated");
+            self.acks.send_if_modified(|acked| {
+                let newer = revision > *acked;
+                if newer {
+                    *acked = revision;
+                }
+                newer
+            });
+            if let Some(persist) = &self.persist {
+                persist.send_replace(Some(model));
+            }
+        }
+    }
+
+    /// The served data is confirmed current: `Ready`.
+    fn in_sync(&mut self) {
+        if self.authoritative && self.model.is_some() {
+            self.unauthorized = false;
+            self.shared.freshness.confirm_now();
+            self.shared.set_status(Status::Ready);
+        }
+    }
+
+    /// Records a failure in the status (loading the persisted snapshot
+    /// first if we have nothing to serve).
+    async fn on_failure(&mut self, failure: &Failure) {
+        tracing::warn!(error = %failure, "switchyard sync failed");
+        if self.model.is_none() {
+            self.load_persisted().await;
+        }
+        let status = match failure {
+            Failure::Unauthorized(_) => {
+                self.unauthorized = true;
+                Status::Unauthorized
+            }
+            _ => match self.shared.freshness.confirmed_at() {
+                Some(since) if self.model.is_some() => Status::Stale { since },
+                _ => Status::Error(failure.to_string()),
+            },
+        };
+        self.shared.set_status(status);
+    }
+
+    /// How long to wait after `failure` before reconnecting.
+    fn failure_delay(&mut self, failure: &Failure) -> Duration {
+        match failure {
+            Failure::Unauthorized(_) => jitter(UNAUTHORIZED_RETRY),
+            Failure::RateLimited { retry_after } => {
+                let asked = retry_after.unwrap_or_default().min(MAX_RETRY_AFTER);
+                self.backoff.next_delay().max(asked)
+            }
+            _ => self.backoff.next_delay(),
+        }
+    }
+
+    /// Sleeps `delay`, polling the snapshot at the polling interval meanwhile.
+    async fn wait(&mut self, delay: Duration) {
+        let deadline = Instant::now() + delay;
+        loop {
+            match self.next_poll.filter(|at| !self.unauthorized && *at < deadline) {
+                Some(at) => {
+                    sleep_until(at).await;
+                    let _ = self.poll_once().await;
+                    self.next_poll = Some(Instant::now() + self.config.polling_interval);
+                }
+                None => return sleep_until(deadline).await,
+            }
+        }
+    }
+
+    /// Polls only (`streaming(false)`).
+    async fn poll_loop(mut self) {
+        loop {
+            let delay = match self.poll_once().await {
+                Ok(()) => {
+                    self.backoff.reset();
+                    self.config.polling_interval
+                }
+                Err(failure @ (Failure::Unauthorized(_) | Failure::RateLimited { .. })) => self.failure_delay(&failure),
+                Err(failure) if self.model.is_none() => self.failure_delay(&failure).min(self.config.polling_interval),
+                Err(_) => self.config.polling_interval,
+            };
+            sleep(delay).await;
+        }
+    }
+
+    /// One `GET /sdk/v1/snapshot` (conditional when we have server data).
+    async fn poll_once(&mut self) -> Result<(), Failure> {
+        let have = self.shared.revision().filter(|_| self.authoritative);
+        let result = match self.endpoint.fetch_snapshot(have).await {
+            Ok(None) => Ok(()),
+            Ok(Some(snapshot)) => self.apply_full(snapshot).map_err(Failure::Protocol),
+            Err(failure) => Err(failure),
+        };
+        match &result {
+            Ok(()) => self.in_sync(),
+            Err(failure) => self.on_failure(failure).await,
+        }
+        result
+    }
+
+    /// Serves the persisted snapshot (once, when there is nothing better).
+    async fn load_persisted(&mut self) {
+        if std::mem::replace(&mut self.tried_file, true) {
+            return;
+        }
+        let Some(path) = self.config.persist_path.clone() else { return };
+        let loaded = match tokio::task::spawn_blocking(move || persist::read(&path)).await {
+            Ok(Ok(loaded)) => loaded,
+            Ok(Err(crate::Error::Io { source, .. })) if source.kind() == std::io::ErrorKind::NotFound => return,
+            Ok(Err(e)) => return tracing::warn!(error = %e, "cannot read the persisted switchyard snapshot"),
+            Err(e) => return tracing::warn!(error = %e, "reading the persisted switchyard snapshot panicked"),
+        };
+        if loaded.source.as_deref() != Some(self.config.fingerprint.as_str()) {
+            return tracing::warn!("the persisted switchyard snapshot belongs to another server or SDK key; ignoring it");
+        }
+        match CompiledSnapshot::compile(&loaded.snapshot) {
+            Ok(compiled) => {
+                let saved_at = loaded.saved_at.unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+                tracing::warn!(revision = loaded.snapshot.revision, "switchyard server unreachable; serving the persisted snapshot");
+                self.shared.freshness.confirm_at(saved_at);
+                self.install(compiled, loaded.snapshot, false);
+            }
+            Err(e) => tracing::warn!(error = %e, "the persisted switchyard snapshot is invalid; ignoring it"),
+        }
+    }
+}
+
+/// Why a change event was not applied.
+#[derive(Debug)]
+enum ChangeError {
+    /// Not the next revision (or nothing to apply it to): resync.
+    Gap,
+    /// The result does not compile.
+    Invalid(String),
+}

@@ -1,0 +1,44 @@
+//! Coalescing writers fed through `watch` channels: the latest value wins,
+//! at most one request (or file write) is in flight, and neither ever
+//! blocks evaluation or the sync task.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use switchyard_core::Snapshot;
+use tokio::sync::watch;
+
+use super::http::Endpoint;
+use crate::persist;
+
+/// Acknowledges the latest applied revision (`POST /sdk/v1/ack`). Errors
+/// are logged at debug level and otherwise ignored: the server only uses
+/// acks to count deliveries.
+pub(crate) async fn ack_loop(endpoint: Endpoint, mut applied: watch::Receiver<u64>) {
+    while applied.changed().await.is_ok() {
+        let revision = *applied.borrow_and_update();
+        match endpoint.ack(revision).await {
+            Ok(()) => tracing::trace!(revision, "switchyard ack sent"),
+            Err(error) => tracing::debug!(revision, %error, "switchyard ack failed (ignored)"),
+        }
+    }
+}
+
+/// Writes the latest snapshot to `path` (temporary file + rename).
+pub(crate) async fn persist_loop(
+    path: PathBuf,
+    fingerprint: String,
+    mut latest: watch::Receiver<Option<Arc<Snapshot>>>,
+) {
+    while latest.changed().await.is_ok() {
+        let Some(snapshot) = latest.borrow_and_update().clone() else { continue };
+        let (path, fingerprint) = (path.clone(), fingerprint.clone());
+        let revision = snapshot.revision;
+        let result = tokio::task::spawn_blocking(move || persist::write(&path, &fingerprint, &snapshot)).await;
+        match result {
+            Ok(Ok(())) => tracing::debug!(revision, "switchyard snapshot persisted"),
+            Ok(Err(error)) => tracing::warn!(revision, %error, "cannot persist the switchyard snapshot"),
+            Err(error) => tracing::warn!(revision, %error, "persisting the switchyard snapshot panicked"),
+        }
+    }
+}
