@@ -118,8 +118,6 @@ pub(crate) trait FlagType: Sized {
     fn extract(v: &CompiledVariant) -> Option<Self>;
     /// The engine's typed detail (the single source of evaluation truth).
     fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, default: Self) -> switchyard_core::Detail<Self>;
-    /// The engine's typed value.
-    fn engine_value(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, default: Self) -> Self;
 }
 
 impl FlagType for bool {
@@ -131,9 +129,6 @@ impl FlagType for bool {
     }
     fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
         s.bool_detail(key, ctx, d)
-    }
-    fn engine_value(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> Self {
-        s.bool_value(key, ctx, d)
     }
 }
 
@@ -147,9 +142,6 @@ impl FlagType for String {
     fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
         s.string_detail(key, ctx, d)
     }
-    fn engine_value(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> Self {
-        s.string_value(key, ctx, d)
-    }
 }
 
 impl FlagType for f64 {
@@ -162,9 +154,6 @@ impl FlagType for f64 {
     fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
         s.number_detail(key, ctx, d)
     }
-    fn engine_value(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> Self {
-        s.number_value(key, ctx, d)
-    }
 }
 
 impl FlagType for Value {
@@ -176,9 +165,6 @@ impl FlagType for Value {
     }
     fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
         s.json_detail(key, ctx, d)
-    }
-    fn engine_value(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> Self {
-        s.json_value(key, ctx, d)
     }
 }
 
@@ -193,23 +179,31 @@ fn fail_safe<'a, T: FlagType>(s: &'a CompiledSnapshot, key: &str) -> Option<&'a 
 }
 
 impl Shared {
-    /// The typed value: engine result, or the fail-safe variant when stale.
-    /// Allocates nothing beyond the returned value; reads the clock only for
-    /// flags that have a fail-safe variant when a stale bound is set.
+    /// The typed value: the engine's choice, or the fail-safe variant when
+    /// stale. The default is converted only when it is served, so nothing is
+    /// allocated beyond the returned value; the clock is read only for flags
+    /// that have a fail-safe variant, and only when a stale bound is set.
     #[inline]
-    pub(crate) fn value<T: FlagType>(&self, key: &str, ctx: &Context<'_>, default: T) -> T {
+    pub(crate) fn value<T: FlagType>(&self, key: &str, ctx: &Context<'_>, default: impl Into<T>) -> T {
         let guard = self.snapshot.load();
-        let Some(snapshot) = guard.as_deref() else {
-            return default;
-        };
+        let variant = guard.as_deref().and_then(|s| self.select::<T>(s, key, ctx));
+        variant.and_then(T::extract).unwrap_or_else(|| default.into())
+    }
+
+    /// The variant served for `key` as `T` (`None`: serve the default).
+    /// Mirrors the engine's typed helpers (kind check, then evaluate); the
+    /// shared vectors run through both paths to keep them equal.
+    #[inline]
+    fn select<'a, T: FlagType>(&self, s: &'a CompiledSnapshot, key: &str, ctx: &Context<'_>) -> Option<&'a CompiledVariant> {
+        let flag = s.flag(key).filter(|f| T::accepts(f.kind()))?;
         if self.stale_bound.is_some() {
-            if let Some(variant) = fail_safe::<T>(snapshot, key) {
+            if let Some(fail_safe) = flag.fail_safe() {
                 if self.freshness.age().is_some_and(|age| self.is_stale(age)) {
-                    return T::extract(variant).unwrap_or(default);
+                    return Some(fail_safe);
                 }
             }
         }
-        T::engine_value(snapshot, key, ctx, default)
+        Some(flag.evaluate(s.segments(), ctx).variant)
     }
 
     /// The typed detail (see [`Detail`]).

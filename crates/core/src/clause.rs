@@ -64,7 +64,11 @@ impl Cmp {
 #[derive(Debug, Clone)]
 enum Matcher {
     /// equals / in: operands split by JSON type.
-    Eq { strs: StrSet, nums: Box<[f64]>, bools: [bool; 2] },
+    Eq {
+        strs: StrSet,
+        nums: Box<[f64]>,
+        bools: [bool; 2],
+    },
     Contains(Box<[Box<str>]>),
     StartsWith(Box<[Box<str>]>),
     EndsWith(Box<[Box<str>]>),
@@ -98,7 +102,13 @@ impl CompiledClause {
     ) -> Result<Self, String> {
         let strs = || clause.values.iter().filter_map(Value::as_str);
         let boxed = || strs().map(Box::from).collect::<Box<[Box<str>]>>();
-        let nums = || clause.values.iter().filter_map(Value::as_f64).collect::<Box<[f64]>>();
+        let nums = || {
+            clause
+                .values
+                .iter()
+                .filter_map(Value::as_f64)
+                .collect::<Box<[f64]>>()
+        };
         let versions = |c| Matcher::Semver(c, strs().filter_map(OwnedVersion::parse).collect());
         let matcher = match clause.op {
             Operator::Equals | Operator::In => Matcher::Eq {
@@ -110,7 +120,10 @@ impl CompiledClause {
             Operator::StartsWith => Matcher::StartsWith(boxed()),
             Operator::EndsWith => Matcher::EndsWith(boxed()),
             Operator::Matches => Matcher::Regex(
-                strs().map(build_regex).collect::<Result<_, _>>().map_err(|e| e.to_string())?,
+                strs()
+                    .map(build_regex)
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| e.to_string())?,
             ),
             Operator::Lt => Matcher::Number(Cmp::Lt, nums()),
             Operator::Lte => Matcher::Number(Cmp::Lte, nums()),
@@ -126,7 +139,11 @@ impl CompiledClause {
             Operator::Exists => Matcher::Exists,
             Operator::InSegment => Matcher::Segment(strs().filter_map(segment).collect()),
         };
-        Ok(CompiledClause { attribute: intern(&clause.attribute), negate: clause.negate, matcher })
+        Ok(CompiledClause {
+            attribute: intern(&clause.attribute),
+            negate: clause.negate,
+            matcher,
+        })
     }
 
     /// Whether the context satisfies this clause.
@@ -155,7 +172,9 @@ impl Matcher {
             AttrValue::String(s) => self.matches_str(s),
             AttrValue::List(items) => items.iter().any(|s| self.matches_str(s)),
             AttrValue::Number(n) => self.matches_num(*n),
-            AttrValue::Bool(b) => matches!(self, Matcher::Eq { bools, .. } if bools[usize::from(*b)]),
+            AttrValue::Bool(b) => {
+                matches!(self, Matcher::Eq { bools, .. } if bools[usize::from(*b)])
+            }
         }
     }
 
@@ -167,7 +186,8 @@ impl Matcher {
             Matcher::EndsWith(vs) => vs.iter().any(|v| s.ends_with(&**v)),
             Matcher::Regex(rs) => rs.iter().any(|r| r.is_match(s)),
             Matcher::Semver(cmp, vs) => Version::parse(s).is_some_and(|a| {
-                vs.iter().any(|v| cmp.holds(Some(a.precedence(&v.as_version()))))
+                vs.iter()
+                    .any(|v| cmp.holds(Some(a.precedence(&v.as_version()))))
             }),
             Matcher::Date(cmp, vs) => parse_date_str(s).is_some_and(|ms| cmp_any(*cmp, ms, vs)),
             Matcher::Number(..) | Matcher::Exists | Matcher::Segment(_) => false,

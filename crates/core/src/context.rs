@@ -78,7 +78,10 @@ impl<'a> AttrValue<'a> {
                 .map(serde_json::Value::Number)
                 .unwrap_or(serde_json::Value::Null),
             AttrValue::Bool(b) => serde_json::Value::Bool(*b),
-            AttrValue::List(l) => l.iter().map(|s| serde_json::Value::from(s.as_ref())).collect(),
+            AttrValue::List(l) => l
+                .iter()
+                .map(|s| serde_json::Value::from(s.as_ref()))
+                .collect(),
         }
     }
 }
@@ -196,7 +199,7 @@ type Attrs<'a> = SmallVec<[(Cow<'a, str>, AttrValue<'a>); INLINE_ATTRS]>;
 ///
 /// The attribute name `key` is reserved: it always reads the context key.
 /// Setting it with a string value replaces the key; other values are ignored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Context<'a> {
     /// Always [`AttrValue::String`]: stored as an attribute value so that
     /// `get("key")` can hand out a reference without building one.
@@ -205,10 +208,23 @@ pub struct Context<'a> {
     attrs: Attrs<'a>,
 }
 
+/// Attribute order does not matter: two contexts are equal when they have
+/// the same key and the same attributes.
+impl PartialEq for Context<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+            && self.attrs.len() == other.attrs.len()
+            && self.attrs.iter().all(|(n, v)| other.get(n) == Some(v))
+    }
+}
+
 impl<'a> Context<'a> {
     /// A context with this key and no attributes.
     pub fn new(key: impl Into<Cow<'a, str>>) -> Self {
-        Context { key: AttrValue::String(key.into()), attrs: SmallVec::new() }
+        Context {
+            key: AttrValue::String(key.into()),
+            attrs: SmallVec::new(),
+        }
     }
 
     /// Builder form of [`Context::set`].

@@ -132,7 +132,9 @@ impl<'de> Visitor<'de> for AttrsSeed {
                 ));
             }
             if out.iter().any(|(n, _)| *n == name) {
-                return Err(de::Error::custom(format_args!("attribute `{name}` appears twice")));
+                return Err(de::Error::custom(format_args!(
+                    "attribute `{name}` appears twice"
+                )));
             }
             // `null` means "not set": the attribute is treated as missing.
             if let Some(value) = map.next_value_seed(AttrSeed { name: &name })? {
@@ -232,7 +234,11 @@ impl<'de> Visitor<'de> for ListItemSeed<'_> {
     type Value = String;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "attribute `{}`: array elements must be strings", self.name)
+        write!(
+            f,
+            "attribute `{}`: array elements must be strings",
+            self.name
+        )
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {

@@ -73,7 +73,11 @@ impl<'a> Evaluation<'a> {
             EvalReason::Fallthrough => Reason::Fallthrough,
             EvalReason::RuleMatch { rule_index } => Reason::RuleMatch {
                 rule_index,
-                rule_id: self.flag.rule_id_arc(rule_index).cloned().unwrap_or_else(|| Arc::from("")),
+                rule_id: self
+                    .flag
+                    .rule_id_arc(rule_index)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::from("")),
             },
         }
     }
@@ -93,9 +97,17 @@ impl<'a> Evaluation<'a> {
 /// compiled with (segment references are pre-resolved indices into it; with
 /// another table they resolve to other segments or to nothing, never panic).
 #[inline]
-pub fn evaluate<'a>(flag: &'a CompiledFlag, segments: &'a SegmentTable, ctx: &Context<'_>) -> Evaluation<'a> {
+pub fn evaluate<'a>(
+    flag: &'a CompiledFlag,
+    segments: &'a SegmentTable,
+    ctx: &Context<'_>,
+) -> Evaluation<'a> {
     let (variant, reason) = choose(flag, segments, ctx);
-    Evaluation { flag, variant: flag.variant_at(variant), reason }
+    Evaluation {
+        flag,
+        variant: flag.variant_at(variant),
+        reason,
+    }
 }
 
 /// Returns the index of the variant to serve and why.
@@ -115,10 +127,16 @@ fn choose(flag: &CompiledFlag, segments: &SegmentTable, ctx: &Context<'_>) -> (u
     }
     for (rule_index, rule) in flag.rules().iter().enumerate() {
         if rule.clauses.iter().all(|c| c.matches(ctx, segments, 0)) {
-            return (serve(flag, &rule.serve, ctx), EvalReason::RuleMatch { rule_index });
+            return (
+                serve(flag, &rule.serve, ctx),
+                EvalReason::RuleMatch { rule_index },
+            );
         }
     }
-    (serve(flag, flag.fallthrough(), ctx), EvalReason::Fallthrough)
+    (
+        serve(flag, flag.fallthrough(), ctx),
+        EvalReason::Fallthrough,
+    )
 }
 
 /// The variant index a serve picks for this context.

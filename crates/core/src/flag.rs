@@ -77,7 +77,10 @@ pub(crate) enum CompiledServe {
     Variant(usize),
     /// A rollout: `bucket_by` (`None` = context key) and arms as
     /// (cumulative exclusive upper bucket bound, variant index).
-    Rollout { bucket_by: Option<Arc<str>>, arms: Box<[(u32, usize)]> },
+    Rollout {
+        bucket_by: Option<Arc<str>>,
+        arms: Box<[(u32, usize)]>,
+    },
 }
 
 /// A compiled rule.
@@ -123,9 +126,12 @@ impl CompiledFlag {
         interner: &mut Interner,
     ) -> Result<Self, ValidationErrors> {
         let variant = |path: &str, key: &str| {
-            flag.variants.iter().position(|v| v.key == key).ok_or_else(|| {
-                ValidationError::new(path, "unknown_variant", format!("no variant `{key}`"))
-            })
+            flag.variants
+                .iter()
+                .position(|v| v.key == key)
+                .ok_or_else(|| {
+                    ValidationError::new(path, "unknown_variant", format!("no variant `{key}`"))
+                })
         };
         let off = variant("off_variant", &flag.off_variant)?;
         let fail_safe = match &flag.fail_safe_variant {
@@ -151,11 +157,24 @@ impl CompiledFlag {
                     })
                 })
                 .collect::<Result<Box<[_]>, _>>()?;
-            let serve = compile_serve(&rule.serve, &format!("rules[{i}].serve"), &variant, interner)?;
-            rules.push(CompiledRule { id: rule.id.as_str().into(), clauses, serve });
+            let serve = compile_serve(
+                &rule.serve,
+                &format!("rules[{i}].serve"),
+                &variant,
+                interner,
+            )?;
+            rules.push(CompiledRule {
+                id: rule.id.as_str().into(),
+                clauses,
+                serve,
+            });
         }
         let fallthrough = compile_serve(&flag.fallthrough, "fallthrough", &variant, interner)?;
-        let salt = if flag.salt.is_empty() { &flag.key } else { &flag.salt };
+        let salt = if flag.salt.is_empty() {
+            &flag.key
+        } else {
+            &flag.salt
+        };
         Ok(CompiledFlag {
             key: flag.key.as_str().into(),
             kind: flag.kind,
@@ -165,7 +184,10 @@ impl CompiledFlag {
             variants: flag
                 .variants
                 .iter()
-                .map(|v| CompiledVariant { key: v.key.as_str().into(), value: v.value.clone() })
+                .map(|v| CompiledVariant {
+                    key: v.key.as_str().into(),
+                    value: v.value.clone(),
+                })
                 .collect(),
             off,
             fail_safe,
@@ -285,7 +307,10 @@ fn compile_serve(
     interner: &mut Interner,
 ) -> Result<CompiledServe, ValidationError> {
     match serve {
-        Serve::Variant(v) => Ok(CompiledServe::Variant(variant(&format!("{path}.variant"), v)?)),
+        Serve::Variant(v) => Ok(CompiledServe::Variant(variant(
+            &format!("{path}.variant"),
+            v,
+        )?)),
         Serve::Rollout(r) => {
             let mut upper = 0u32;
             let mut arms = Vec::with_capacity(r.variations.len());
@@ -298,7 +323,10 @@ fn compile_serve(
                 None | Some(KEY_ATTRIBUTE) => None,
                 Some(name) => Some(interner.intern(name)),
             };
-            Ok(CompiledServe::Rollout { bucket_by, arms: arms.into_boxed_slice() })
+            Ok(CompiledServe::Rollout {
+                bucket_by,
+                arms: arms.into_boxed_slice(),
+            })
         }
     }
 }

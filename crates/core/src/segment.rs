@@ -56,8 +56,11 @@ impl SegmentTable {
         segments: &[Segment],
         intern: &mut dyn FnMut(&str) -> Arc<str>,
     ) -> Result<Self, (String, String)> {
-        let index: FxHashMap<Arc<str>, usize> =
-            segments.iter().enumerate().map(|(i, s)| (Arc::from(s.key.as_str()), i)).collect();
+        let index: FxHashMap<Arc<str>, usize> = segments
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (Arc::from(s.key.as_str()), i))
+            .collect();
         let lookup = |k: &str| index.get(k).copied();
         let mut compiled = Vec::with_capacity(segments.len());
         for (i, s) in segments.iter().enumerate() {
@@ -82,7 +85,10 @@ impl SegmentTable {
                 rules: rules.into_boxed_slice(),
             });
         }
-        Ok(SegmentTable { segments: compiled.into_boxed_slice(), index })
+        Ok(SegmentTable {
+            segments: compiled.into_boxed_slice(),
+            index,
+        })
     }
 
     /// The index of a segment key.
@@ -108,13 +114,16 @@ impl SegmentTable {
     /// Whether the context is in the segment with this key (`false` for an
     /// unknown key).
     pub fn contains(&self, key: &str, ctx: &Context<'_>) -> bool {
-        self.index_of(key).is_some_and(|i| self.contains_index(i, ctx, 0))
+        self.index_of(key)
+            .is_some_and(|i| self.contains_index(i, ctx, 0))
     }
 
     /// Membership by index: excluded → false; included → true; any rule
     /// whose clauses all match → true; otherwise false.
     pub fn contains_index(&self, i: usize, ctx: &Context<'_>, depth: u32) -> bool {
-        let Some(seg) = self.segments.get(i) else { return false };
+        let Some(seg) = self.segments.get(i) else {
+            return false;
+        };
         if depth >= MAX_SEGMENT_DEPTH {
             return false;
         }

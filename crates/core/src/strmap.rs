@@ -142,7 +142,12 @@ mod tests {
     fn linear_and_hashed_agree() {
         let keys: Vec<String> = (0..40).map(|i| format!("user-{i}")).collect();
         for n in [0, 1, 8, 9, 40] {
-            let m = StrMap::build(keys.iter().take(n).enumerate().map(|(i, k)| (k.as_str(), i)));
+            let m = StrMap::build(
+                keys.iter()
+                    .take(n)
+                    .enumerate()
+                    .map(|(i, k)| (k.as_str(), i)),
+            );
             for (i, k) in keys.iter().enumerate() {
                 assert_eq!(m.get(k), (i < n).then_some(i), "n={n} k={k}");
             }

@@ -35,12 +35,22 @@ impl OwnedVersion {
     /// Parses a strict SemVer 2.0.0 string (no leading `v`).
     pub fn parse(s: &str) -> Option<Self> {
         let v = Version::parse(s)?;
-        Some(OwnedVersion { major: v.major, minor: v.minor, patch: v.patch, pre: v.pre.into() })
+        Some(OwnedVersion {
+            major: v.major,
+            minor: v.minor,
+            patch: v.patch,
+            pre: v.pre.into(),
+        })
     }
 
     /// A borrowed view.
     pub fn as_version(&self) -> Version<'_> {
-        Version { major: self.major, minor: self.minor, patch: self.patch, pre: &self.pre }
+        Version {
+            major: self.major,
+            minor: self.minor,
+            patch: self.patch,
+            pre: &self.pre,
+        }
     }
 }
 
@@ -52,7 +62,10 @@ impl<'s> Version<'s> {
             None => (s, None),
         };
         if let Some(b) = build {
-            if !b.split('.').all(|id| !id.is_empty() && id.bytes().all(is_ident_byte)) {
+            if !b
+                .split('.')
+                .all(|id| !id.is_empty() && id.bytes().all(is_ident_byte))
+            {
                 return None;
             }
         }
@@ -72,7 +85,12 @@ impl<'s> Version<'s> {
         if parts.next().is_some() {
             return None;
         }
-        Some(Version { major, minor, patch, pre: pre.unwrap_or("") })
+        Some(Version {
+            major,
+            minor,
+            patch,
+            pre: pre.unwrap_or(""),
+        })
     }
 
     /// SemVer precedence (build metadata ignored).
@@ -146,25 +164,63 @@ mod tests {
     use super::*;
 
     const SAMPLES: &[&str] = &[
-        "1.2.3", "0.0.0", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-0.3.7", "1.0.0-x.7.z.92",
-        "1.0.0+20130313144700", "1.0.0-beta+exp.sha.5114f85", "1.0.0-alpha.beta", "v1.2.3", "1.2",
-        "1.2.3.4", "01.2.3", "1.02.3", "1.2.03", "1.2.3-01", "1.2.3-", "1.2.3+", "1.2.3-a..b",
-        "1.2.3-a_b", " 1.2.3", "1.2.3 ", "", "1.2.3-00a", "1.2.3+001", "18446744073709551615.0.0",
-        "18446744073709551616.0.0", "1.2.3-rc.1+build.2", "1.x.3", "1.2.3-Ü",
+        "1.2.3",
+        "0.0.0",
+        "1.0.0-alpha",
+        "1.0.0-alpha.1",
+        "1.0.0-0.3.7",
+        "1.0.0-x.7.z.92",
+        "1.0.0+20130313144700",
+        "1.0.0-beta+exp.sha.5114f85",
+        "1.0.0-alpha.beta",
+        "v1.2.3",
+        "1.2",
+        "1.2.3.4",
+        "01.2.3",
+        "1.02.3",
+        "1.2.03",
+        "1.2.3-01",
+        "1.2.3-",
+        "1.2.3+",
+        "1.2.3-a..b",
+        "1.2.3-a_b",
+        " 1.2.3",
+        "1.2.3 ",
+        "",
+        "1.2.3-00a",
+        "1.2.3+001",
+        "18446744073709551615.0.0",
+        "18446744073709551616.0.0",
+        "1.2.3-rc.1+build.2",
+        "1.x.3",
+        "1.2.3-Ü",
     ];
 
     #[test]
     fn accepts_what_the_semver_crate_accepts() {
         for s in SAMPLES {
-            assert_eq!(Version::parse(s).is_some(), semver::Version::parse(s).is_ok(), "{s:?}");
+            assert_eq!(
+                Version::parse(s).is_some(),
+                semver::Version::parse(s).is_ok(),
+                "{s:?}"
+            );
         }
     }
 
     #[test]
     fn precedence_matches_the_spec_example() {
         let order = [
-            "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2",
-            "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.1.0", "2.0.0",
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-alpha.beta",
+            "1.0.0-beta",
+            "1.0.0-beta.2",
+            "1.0.0-beta.11",
+            "1.0.0-rc.1",
+            "1.0.0",
+            "1.0.1",
+            "1.1.0",
+            "2.0.0",
         ];
         for w in order.windows(2) {
             let a = Version::parse(w[0]).unwrap();

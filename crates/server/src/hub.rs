@@ -24,6 +24,9 @@ use crate::store::{ChangeEvent, ChangeSink, DynStore, EnvChange, SdkKey};
 /// behind is disconnected and resyncs on reconnect.
 pub const CHANNEL_CAPACITY: usize = 1024;
 
+/// How long an authenticated SDK key is trusted without asking the store.
+pub const SDK_KEY_TTL: Duration = Duration::from_secs(30);
+
 /// A frame on an environment channel: its revision (0 for heartbeats and
 /// control frames) and the complete, pre-serialised SSE bytes.
 pub type Frame = (u64, Bytes);
@@ -55,8 +58,10 @@ pub struct Hub {
     envs: DashMap<i64, Arc<EnvChannel>>,
     queue: mpsc::UnboundedSender<EnvChange>,
     store: OnceLock<DynStore>,
-    /// Authenticated SDK keys by secret hash (saves a query per request).
-    sdk_keys: DashMap<String, SdkKey>,
+    /// Authenticated SDK keys by secret hash, with when they were checked
+    /// (saves a query per request; entries expire so that a revocation on
+    /// another replica takes effect within [`SDK_KEY_TTL`]).
+    sdk_keys: DashMap<String, (SdkKey, std::time::Instant)>,
     /// Revocation signals of SDK keys with open streams.
     revoked: DashMap<i64, watch::Sender<bool>>,
     /// The last serialised snapshot per environment: (revision, JSON).
@@ -133,17 +138,20 @@ impl Hub {
 
     /// A cached, still-valid SDK key for a secret hash.
     pub fn cached_sdk_key(&self, hash: &str) -> Option<SdkKey> {
-        self.sdk_keys.get(hash).map(|k| k.clone())
+        self.sdk_keys.get(hash).filter(|e| e.1.elapsed() < SDK_KEY_TTL).map(|e| e.0.clone())
     }
 
     /// Remembers an authenticated SDK key.
     pub fn cache_sdk_key(&self, hash: String, key: SdkKey) {
-        self.sdk_keys.insert(hash, key);
+        if self.sdk_keys.len() > 100_000 {
+            self.sdk_keys.clear();
+        }
+        self.sdk_keys.insert(hash, (key, std::time::Instant::now()));
     }
 
     /// Forgets a revoked key and closes its open streams.
     pub fn revoke_key(&self, key_id: i64) {
-        self.sdk_keys.retain(|_, k| k.id != key_id);
+        self.sdk_keys.retain(|_, k| k.0.id != key_id);
         if let Some((_, tx)) = self.revoked.remove(&key_id) {
             let _ = tx.send(true);
         }

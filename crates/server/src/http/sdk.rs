@@ -32,7 +32,11 @@ use crate::store::SdkKey;
 pub const RETRY_MS: u64 = 1000;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(snapshot)).routes(routes!(stream)).routes(routes!(ack))
+    OpenApiRouter::new()
+        .routes(routes!(snapshot))
+        .routes(routes!(stream))
+        .routes(routes!(ack))
+        .routes(routes!(admin_stream))
 }
 
 /// Authenticates an SDK key (cached per secret hash; revocation evicts).
@@ -101,7 +105,7 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
         .map_or_else(|| format!("anonymous-{}", uuid::Uuid::new_v4()), str::to_string);
     channel.connections.fetch_add(1, Ordering::Relaxed);
     channel.receipts.connect(&instance);
-    let live = Live { rx, sent, revoked, _guard: ConnectionGuard { channel, instance } };
+    let live = Live { rx, sent, revoked: Some(revoked), _guard: ConnectionGuard { channel, instance: Some(instance) } };
     let body = stream::iter(first.into_iter().map(Ok::<_, std::convert::Infallible>)).chain(live.into_stream());
     let mut response = Response::new(Body::from_stream(body));
     let h = response.headers_mut();
@@ -111,9 +115,38 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
     Ok(response)
 }
 
+/// Live changes of one environment for admin clients (the web UI): the
+/// same `change` frames SDKs get, without the initial snapshot.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/stream", tag = "configs",
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path)),
+    responses((status = 200, description = "SSE of `change` events")))]
+async fn admin_stream(
+    State(state): State<AppState>,
+    principal: crate::auth::Principal,
+    axum::extract::Path((project, env)): axum::extract::Path<(String, String)>,
+) -> ApiResult<Response> {
+    principal.require_in(crate::auth::Permission::Read, &project)?;
+    let env = state.store.get_environment(&project, &env).await?;
+    let channel = state.hub.channel(env.id);
+    let rx = channel.subscribe();
+    let sent = channel.revision();
+    let live = Live { rx, sent, revoked: None, _guard: ConnectionGuard::admin(channel) };
+    let first = Bytes::from(format!("retry: {RETRY_MS}\n\n"));
+    let body = stream::iter([Ok::<_, std::convert::Infallible>(first)]).chain(live.into_stream());
+    let mut response = Response::new(Body::from_stream(body));
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
 /// The missed changes after `last_id`, if the log still has them all.
 async fn resume_frames(state: &AppState, env: i64, last_id: Option<u64>) -> ApiResult<Option<(Vec<Bytes>, u64)>> {
     let Some(last_id) = last_id else { return Ok(None) };
+    if last_id > state.hub.channel(env).revision() {
+        // A revision we never broadcast (another server's, or a reset database).
+        return Ok(None);
+    }
     const MAX_REPLAY: u32 = 1_000;
     let Some(events) = state.store.changes_since(env, last_id, MAX_REPLAY).await? else { return Ok(None) };
     if events.len() >= MAX_REPLAY as usize {
@@ -129,13 +162,23 @@ use futures_util::StreamExt;
 /// Unregisters the stream when it ends.
 struct ConnectionGuard {
     channel: Arc<EnvChannel>,
-    instance: String,
+    /// The SDK instance (`None` for admin streams, which are not SDKs).
+    instance: Option<String>,
+}
+
+impl ConnectionGuard {
+    /// An admin (UI) stream: not counted as an SDK connection.
+    fn admin(channel: Arc<EnvChannel>) -> ConnectionGuard {
+        ConnectionGuard { channel, instance: None }
+    }
 }
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.channel.connections.fetch_sub(1, Ordering::Relaxed);
-        self.channel.receipts.disconnect(&self.instance);
+        if let Some(instance) = &self.instance {
+            self.channel.connections.fetch_sub(1, Ordering::Relaxed);
+            self.channel.receipts.disconnect(instance);
+        }
     }
 }
 
@@ -161,7 +204,8 @@ async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): A
 struct Live {
     rx: broadcast::Receiver<Frame>,
     sent: u64,
-    revoked: watch::Receiver<bool>,
+    /// Turns `true` when the SDK key is revoked (`None` for admin streams).
+    revoked: Option<watch::Receiver<bool>>,
     _guard: ConnectionGuard,
 }
 
@@ -171,11 +215,7 @@ impl Live {
             loop {
                 tokio::select! {
                     biased;
-                    changed = live.revoked.changed() => {
-                        if changed.is_err() || *live.revoked.borrow() {
-                            return None;
-                        }
-                    }
+                    true = revoked(&mut live.revoked) => return None,
                     frame = live.rx.recv() => match frame {
                         Ok((revision, bytes)) => {
                             if revision != 0 && revision <= live.sent {
@@ -190,6 +230,18 @@ impl Live {
                 }
             }
         })
+    }
+}
+
+/// Resolves `true` once the key is revoked; never for admin streams.
+async fn revoked(rx: &mut Option<watch::Receiver<bool>>) -> bool {
+    match rx {
+        Some(rx) => {
+            // Err means the hub dropped the signal, which it only does on revocation.
+            let _ = rx.wait_for(|revoked| *revoked).await;
+            true
+        }
+        None => std::future::pending().await,
     }
 }
 

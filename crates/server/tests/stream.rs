@@ -1,0 +1,147 @@
+//! The SDK wire protocol over real sockets: snapshot with ETag, the SSE
+//! stream, Last-Event-ID resume, revocation. (The SDK's own end-to-end
+//! tests live in the `tests/` package.)
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use switchyard_server::testing::{TestDb, TestServer};
+
+struct Fixture {
+    server: TestServer,
+    http: reqwest::Client,
+    sdk_key: String,
+    sdk_key_id: i64,
+}
+
+const PROD: &str = "/api/v1/projects/shop/environments/production";
+
+impl Fixture {
+    async fn new(db: &TestDb) -> Fixture {
+        let server = TestServer::start(&db.url()).await;
+        let http = reqwest::Client::new();
+        let f = Fixture { server, http, sdk_key: String::new(), sdk_key_id: 0 };
+        f.admin("/api/v1/projects", json!({"key": "shop"})).await;
+        f.admin("/api/v1/projects/shop/environments", json!({"key": "production"})).await;
+        f.admin("/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"})).await;
+        let key = f.admin(&format!("{PROD}/sdk-keys"), json!({"name": "svc"})).await;
+        Fixture { sdk_key: key["secret"].as_str().unwrap().into(), sdk_key_id: key["key"]["id"].as_i64().unwrap(), ..f }
+    }
+
+    async fn admin(&self, path: &str, body: Value) -> Value {
+        let resp = self.http.post(self.server.url(path)).bearer_auth(&self.server.admin_token).json(&body).send().await.unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap()
+    }
+
+    async fn toggle(&self, on: bool) -> u64 {
+        self.admin(&format!("{PROD}/flags/checkout/toggle"), json!({"on": on})).await["revision"].as_u64().unwrap()
+    }
+
+    async fn open(&self, last_event_id: Option<u64>) -> Events {
+        let mut req = self.http.get(self.server.url("/sdk/v1/stream")).bearer_auth(&self.sdk_key);
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        Events { body: Box::pin(resp.bytes_stream()), buf: String::new() }
+    }
+}
+
+type ByteStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+/// A minimal SSE reader for the test: (event, id, data) per event.
+struct Events {
+    body: ByteStream,
+    buf: String,
+}
+
+impl Events {
+    async fn next(&mut self) -> Option<(String, u64, Value)> {
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut event, mut id, mut data) = (String::new(), 0, String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event: ") {
+                        event = v.into();
+                    } else if let Some(v) = line.strip_prefix("id: ") {
+                        id = v.parse().unwrap();
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        data = v.into();
+                    }
+                }
+                if !event.is_empty() {
+                    return Some((event, id, serde_json::from_str(&data).unwrap()));
+                }
+            }
+            match tokio::time::timeout(Duration::from_secs(10), self.body.next()).await {
+                Ok(Some(Ok(chunk))) => self.buf.push_str(std::str::from_utf8(&chunk).unwrap()),
+                _ => return None,
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn stream_snapshot_changes_resume_and_revocation() {
+    for db in TestDb::all().await {
+        let f = Fixture::new(&db).await;
+
+        // snapshot with ETag and 304
+        let resp = f.http.get(f.server.url("/sdk/v1/snapshot")).bearer_auth(&f.sdk_key).send().await.unwrap();
+        let etag = resp.headers()["etag"].to_str().unwrap().to_string();
+        let snap: Value = resp.json().await.unwrap();
+        assert_eq!(etag, format!("\"{}\"", snap["revision"]));
+        assert_eq!(snap["flags"][0]["key"], "checkout");
+        let resp = f.http.get(f.server.url("/sdk/v1/snapshot")).bearer_auth(&f.sdk_key).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(resp.status(), 304);
+        let resp = f.http.get(f.server.url("/sdk/v1/snapshot")).bearer_auth("sdk_wrong").send().await.unwrap();
+        assert_eq!(resp.status(), 401);
+
+        // stream: snapshot first, then one change per toggle, in order
+        let mut events = f.open(None).await;
+        let (event, id, data) = events.next().await.unwrap();
+        assert_eq!((event.as_str(), id), ("snapshot", snap["revision"].as_u64().unwrap()));
+        assert_eq!(data["flags"][0]["on"], false);
+        let mut revisions = Vec::new();
+        for i in 0..5 {
+            revisions.push(f.toggle(i % 2 == 0).await);
+        }
+        for (i, rev) in revisions.iter().enumerate() {
+            let (event, id, data) = events.next().await.unwrap();
+            assert_eq!((event.as_str(), id), ("change", *rev));
+            assert_eq!(data["flags"][0]["on"], i % 2 == 0);
+        }
+
+        // resume after the second change: exactly the three missed changes
+        let mut resumed = f.open(Some(revisions[1])).await;
+        for rev in &revisions[2..] {
+            let (event, id, _) = resumed.next().await.unwrap();
+            assert_eq!((event.as_str(), id), ("change", *rev));
+        }
+        // a revision the log cannot serve (from the future) gets a snapshot
+        let mut fresh = f.open(Some(1_000_000)).await;
+        let (event, _, _) = fresh.next().await.unwrap();
+        assert_eq!(event, "snapshot");
+
+        // revoking the key closes open streams and refuses new ones
+        let resp = f
+            .http
+            .delete(f.server.url(&format!("{PROD}/sdk-keys/{}", f.sdk_key_id)))
+            .bearer_auth(&f.server.admin_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(events.next().await.is_none(), "stream closed on revocation");
+        let resp = f.http.get(f.server.url("/sdk/v1/stream")).bearer_auth(&f.sdk_key).send().await.unwrap();
+        assert_eq!(resp.status(), 401);
+
+        f.server.stop().await;
+        db.cleanup().await;
+    }
+}

@@ -1,0 +1,295 @@
+//! [`ClientBuilder`]: every option of a networked [`Client`], validated once
+//! in [`ClientBuilder::build`].
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::Url;
+use reqwest::header::HeaderValue;
+use tokio::runtime::Handle;
+use tokio::sync::watch;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::persist;
+use crate::state::Shared;
+use crate::status::Status;
+use crate::sync::http::Endpoint;
+use crate::sync::{SyncConfig, Syncer, tasks};
+
+/// Largest snapshot body or single event accepted (bounded memory even
+/// against a misbehaving server or proxy).
+pub(crate) const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// Configures and starts a networked [`Client`]. Setters never fail; any
+/// invalid value is reported once, by [`ClientBuilder::build`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use switchyard::{Client, Context};
+///
+/// # async fn run() -> Result<(), switchyard::Error> {
+/// let client = Client::builder("sdk-key")
+///     .base_url("http://localhost:8080")
+///     .stale_bound(Duration::from_secs(300)) // fail-safe flags fail closed after 5 min without server
+///     .persist_path("/var/lib/myapp/flags.json") // survive a restart during an outage
+///     .build()?; // starts syncing in the background
+/// client.wait_until_ready(Duration::from_secs(5)).await?; // Err(Timeout | Unauthorized | …)
+///
+/// let ctx = Context::new("user-123").with("plan", "pro").with("country", "SE");
+/// let on: bool = client.bool_value("new-checkout", &ctx, false); // sync, local, never fails
+/// # let _ = on;
+/// # Ok(())
+/// # }
+/// ```
+#[must_use = "a builder does nothing until .build() is called"]
+#[derive(Clone)]
+pub struct ClientBuilder {
+    sdk_key: String,
+    base_url: Option<String>,
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    polling_interval: Duration,
+    persist_path: Option<PathBuf>,
+    stale_bound: Option<Duration>,
+    streaming: bool,
+    http_client: Option<reqwest::Client>,
+}
+
+impl ClientBuilder {
+    pub(crate) fn new(sdk_key: String) -> Self {
+        ClientBuilder {
+            sdk_key,
+            base_url: None,
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(45),
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+            polling_interval: Duration::from_secs(30),
+            persist_path: None,
+            stale_bound: None,
+            streaming: true,
+            http_client: None,
+        }
+    }
+
+    /// The server's base URL, e.g. `https://flags.example.com` (required).
+    /// A path prefix is kept: `https://example.com/switchyard` talks to
+    /// `https://example.com/switchyard/sdk/v1/stream`.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = Some(url.into());
+        self
+    }
+
+    /// Timeout for establishing a TCP/TLS connection. Default 5 s. Ignored
+    /// with [`ClientBuilder::http_client`] (configure that client instead).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long the stream may stay silent (the server sends a heartbeat
+    /// every ~15 s) before the client reconnects; also bounds each snapshot
+    /// and acknowledgement request. Default 45 s.
+    pub fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    /// First reconnection delay; doubles per failed attempt (with jitter)
+    /// up to [`ClientBuilder::max_backoff`]. Default 1 s. The server's SSE
+    /// `retry:` hint raises it if larger.
+    pub fn initial_backoff(mut self, delay: Duration) -> Self {
+        self.initial_backoff = delay;
+        self
+    }
+
+    /// Longest reconnection delay. Default 30 s. (A rejected key, 401/403,
+    /// always waits about 60 s.)
+    pub fn max_backoff(mut self, delay: Duration) -> Self {
+        self.max_backoff = delay;
+        self
+    }
+
+    /// How often to poll `GET /sdk/v1/snapshot` (with `If-None-Match`) while
+    /// the stream is down, or always with `streaming(false)`. Default 30 s.
+    pub fn polling_interval(mut self, interval: Duration) -> Self {
+        self.polling_interval = interval;
+        self
+    }
+
+    /// Persist the last good snapshot to this file (written atomically on
+    /// every change) and serve it at startup if the server is unreachable,
+    /// so that a restart during an outage still serves the last known flags.
+    pub fn persist_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.persist_path = Some(path.into());
+        self
+    }
+
+    /// When the flags have not been confirmed current for longer than this,
+    /// they are *stale*: flags with a `fail_safe_variant` serve it (reason
+    /// [`crate::Reason::FailSafe`]), the others keep their last known
+    /// evaluation, and details say `stale: true`. Default: no bound.
+    pub fn stale_bound(mut self, bound: Duration) -> Self {
+        self.stale_bound = Some(bound);
+        self
+    }
+
+    /// `false` disables the SSE stream: the client only polls at the polling
+    /// interval (for environments whose proxies break long-lived responses).
+    /// Default `true`.
+    pub fn streaming(mut self, enabled: bool) -> Self {
+        self.streaming = enabled;
+        self
+    }
+
+    /// Use this HTTP client (proxies, custom TLS roots, ...). Do not set a
+    /// total request timeout on it: the stream is a long-lived response.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Validates the options and starts the background sync on the current
+    /// tokio runtime. Returns at once: the client serves defaults until the
+    /// first snapshot arrives (see [`Client::wait_until_ready`]).
+    pub fn build(self) -> Result<Client, Error> {
+        let runtime = Handle::try_current().map_err(|_| Error::NoRuntime)?;
+        let base = self.validate()?;
+        let auth = HeaderValue::try_from(format!("Bearer {}", self.sdk_key))
+            .map_err(|_| invalid("sdk_key", "must be printable ASCII"))?;
+        let http = match self.http_client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout)
+                .tcp_keepalive(Duration::from_secs(30))
+                .tcp_nodelay(true)
+                .user_agent(concat!("switchyard-rust/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(Error::Http)?,
+        };
+        let instance = uuid::Uuid::new_v4().to_string();
+        let endpoint = Endpoint::new(http, &base, auth, instance, self.read_timeout, MAX_BODY)
+            .map_err(|e| invalid("base_url", &e.to_string()))?;
+        let fingerprint = persist::fingerprint(base.as_str(), &self.sdk_key);
+        let config = SyncConfig {
+            streaming: self.streaming,
+            read_timeout: self.read_timeout,
+            initial_backoff: self.initial_backoff,
+            max_backoff: self.max_backoff,
+            polling_interval: self.polling_interval,
+            persist_path: self.persist_path.clone(),
+            fingerprint: fingerprint.clone(),
+        };
+
+        let shared = Arc::new(Shared::new(self.stale_bound, Status::Initializing));
+        let (ack_tx, ack_rx) = watch::channel(0);
+        let mut tasks = vec![runtime.spawn(tasks::ack_loop(endpoint.clone(), ack_rx)).abort_handle()];
+        let persist_tx = self.persist_path.map(|path| {
+            let (tx, rx) = watch::channel(None);
+            tasks.push(runtime.spawn(tasks::persist_loop(path, fingerprint, rx)).abort_handle());
+            tx
+        });
+        let syncer = Syncer::new(shared.clone(), endpoint, config, ack_tx, persist_tx);
+        tasks.push(runtime.spawn(syncer.run()).abort_handle());
+        Ok(Client::networked(shared, tasks))
+    }
+
+    /// Checks every option; returns the base URL ready for joining.
+    fn validate(&self) -> Result<Url, Error> {
+        if self.sdk_key.trim().is_empty() {
+            return Err(invalid("sdk_key", "is empty"));
+        }
+        if self.sdk_key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid("sdk_key", "contains whitespace or control characters"));
+        }
+        let raw = self.base_url.as_deref().ok_or_else(|| invalid("base_url", "is required"))?;
+        let mut base = Url::parse(raw).map_err(|e| invalid("base_url", &format!("`{raw}`: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(invalid("base_url", &format!("`{raw}` is not an http(s) URL")));
+        }
+        if base.query().is_some() || base.fragment().is_some() {
+            return Err(invalid("base_url", &format!("`{raw}` must not have a query or fragment")));
+        }
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
+        let positive = [
+            ("connect_timeout", self.connect_timeout),
+            ("read_timeout", self.read_timeout),
+            ("initial_backoff", self.initial_backoff),
+            ("max_backoff", self.max_backoff),
+            ("polling_interval", self.polling_interval),
+        ];
+        if let Some((option, _)) = positive.iter().find(|(_, d)| d.is_zero()) {
+            return Err(invalid(option, "must be greater than zero"));
+        }
+        if self.max_backoff < self.initial_backoff {
+            return Err(invalid("max_backoff", "must not be less than initial_backoff"));
+        }
+        if self.stale_bound.is_some_and(|d| d.is_zero()) {
+            return Err(invalid("stale_bound", "must be greater than zero"));
+        }
+        Ok(base)
+    }
+}
+
+fn invalid(option: &'static str, reason: &str) -> Error {
+    Error::InvalidConfig { option, reason: reason.to_owned() }
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("sdk_key", &"<redacted>")
+            .field("base_url", &self.base_url)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("initial_backoff", &self.initial_backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("polling_interval", &self.polling_interval)
+            .field("persist_path", &self.persist_path)
+            .field("stale_bound", &self.stale_bound)
+            .field("streaming", &self.streaming)
+            .field("http_client", &self.http_client.is_some())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(b: ClientBuilder) -> String {
+        b.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn validates_every_option_at_build() {
+        let ok = || ClientBuilder::new("key-1".into()).base_url("http://127.0.0.1:8080");
+        assert_eq!(ok().validate().unwrap().as_str(), "http://127.0.0.1:8080/");
+        let prefixed = ok().base_url("https://example.com/switchyard").validate().unwrap();
+        assert_eq!(prefixed.join("sdk/v1/stream").unwrap().as_str(), "https://example.com/switchyard/sdk/v1/stream");
+        assert!(err(ClientBuilder::new("key".into())).contains("`base_url`: is required"));
+        assert!(err(ClientBuilder::new(" ".into()).base_url("http://x")).contains("sdk_key"));
+        assert!(err(ClientBuilder::new("a b".into()).base_url("http://x")).contains("sdk_key"));
+        assert!(err(ok().base_url("ftp://x")).contains("not an http(s) URL"));
+        assert!(err(ok().base_url("not a url")).contains("base_url"));
+        assert!(err(ok().base_url("http://x/?a=b")).contains("query"));
+        assert!(err(ok().read_timeout(Duration::ZERO)).contains("read_timeout"));
+        assert!(err(ok().initial_backoff(Duration::from_secs(5)).max_backoff(Duration::from_secs(1))).contains("max_backoff"));
+        assert!(err(ok().stale_bound(Duration::ZERO)).contains("stale_bound"));
+    }
+
+    #[test]
+    fn build_needs_a_runtime_and_debug_hides_the_key() {
+        let b = ClientBuilder::new("secret-key".into()).base_url("http://127.0.0.1:1");
+        assert!(!format!("{b:?}").contains("secret-key"));
+        assert!(matches!(b.build(), Err(Error::NoRuntime)));
+    }
+}

@@ -1,0 +1,238 @@
+//! [`Client`]: the handle applications evaluate flags with.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use serde_json::Value;
+use switchyard_core::{CompiledSnapshot, Context, Snapshot};
+use tokio::task::AbortHandle;
+
+use crate::builder::ClientBuilder;
+use crate::detail::Detail;
+use crate::error::Error;
+use crate::persist;
+use crate::state::Shared;
+use crate::status::{Status, StatusStream};
+use crate::updates::Updates;
+
+/// A Switchyard client: flags held in memory, kept current in the
+/// background, evaluated locally.
+///
+/// Cheap to clone (one `Arc`); every clone shares the same flags and sync.
+/// Dropping the last clone stops the background tasks. Getters are
+/// synchronous, never block, never panic and never do IO: before the first
+/// snapshot (or for an unknown flag, or the wrong type) they return the
+/// caller's default.
+///
+/// ```
+/// use switchyard::{Client, Context, Reason, Snapshot};
+///
+/// let snapshot: Snapshot = serde_json::from_str(r#"{"revision": 7, "flags": [
+///   {"key": "new-checkout", "kind": "boolean", "on": true, "off_variant": "off",
+///    "variants": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+///    "rules": [{"id": "pro", "clauses": [{"attribute": "plan", "op": "equals", "values": ["pro"]}],
+///               "serve": {"variant": "on"}}],
+///    "fallthrough": {"variant": "off"}},
+///   {"key": "banner", "kind": "string", "on": true, "off_variant": "plain",
+///    "variants": [{"key": "plain", "value": "hi"}, {"key": "fancy", "value": "hello!"}],
+///    "fallthrough": {"variant": "fancy"}}]}"#).unwrap();
+/// let client = Client::from_snapshot(snapshot).unwrap();
+///
+/// let ctx = Context::new("user-123").with("plan", "pro").with("country", "SE");
+/// assert!(client.bool_value("new-checkout", &ctx, false));
+/// assert_eq!(client.string_value("banner", &ctx, "hi"), "hello!");
+/// assert_eq!(client.number_value("missing", &ctx, 2.5), 2.5);
+///
+/// let d = client.bool_detail("new-checkout", &ctx, false);
+/// assert_eq!(d.variant.as_deref(), Some("on"));
+/// assert_eq!(d.reason, Reason::RuleMatch { rule_index: 0, rule_id: "pro".into() });
+/// assert_eq!(d.revision, 7);
+/// // Asking for the wrong type serves the default, with the reason why.
+/// let d = client.string_detail("new-checkout", &ctx, "x");
+/// assert_eq!((d.value.as_str(), d.reason.code()), ("x", "ERROR"));
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    /// Background tasks, aborted when the last clone is dropped.
+    tasks: Vec<AbortHandle>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl Client {
+    /// Starts configuring a networked client for this SDK key (see
+    /// [`ClientBuilder`] for an example).
+    pub fn builder(sdk_key: impl Into<String>) -> ClientBuilder {
+        ClientBuilder::new(sdk_key.into())
+    }
+
+    pub(crate) fn networked(shared: Arc<Shared>, tasks: Vec<AbortHandle>) -> Self {
+        Client { inner: Arc::new(Inner { shared, tasks }) }
+    }
+
+    /// An offline client serving this snapshot forever: no network, no
+    /// runtime needed. For tests and air-gapped use. Always
+    /// [`Status::Ready`].
+    pub fn from_snapshot(snapshot: Snapshot) -> Result<Client, Error> {
+        Self::offline(snapshot, None)
+    }
+
+    /// An offline client serving the snapshot in this file: a persisted
+    /// file (see [`ClientBuilder::persist_path`]) or a bare snapshot as
+    /// served by `GET /sdk/v1/snapshot`.
+    ///
+    /// ```no_run
+    /// let client = switchyard::Client::from_file("flags.json")?;
+    /// # Ok::<(), switchyard::Error>(())
+    /// ```
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Client, Error> {
+        let loaded = persist::read(path.as_ref())?;
+        Self::offline(loaded.snapshot, loaded.saved_at)
+    }
+
+    fn offline(snapshot: Snapshot, saved_at: Option<SystemTime>) -> Result<Client, Error> {
+        let compiled = CompiledSnapshot::compile(&snapshot)?;
+        let shared = Arc::new(Shared::new(None, Status::Ready));
+        match saved_at {
+            Some(at) => shared.freshness.confirm_at(at),
+            None => shared.freshness.confirm_now(),
+        }
+        shared.install(compiled, Vec::new());
+        Ok(Client::networked(shared, Vec::new()))
+    }
+
+    /// Waits until the client is [`Status::Ready`], at most `timeout`.
+    ///
+    /// `Err(Error::Unauthorized)` as soon as the server rejects the key;
+    /// `Err(Error::Timeout)` (with the status at that time) otherwise. Either
+    /// way the client keeps syncing and serving defaults or persisted flags,
+    /// so an application may log the error and carry on.
+    pub async fn wait_until_ready(&self, timeout: Duration) -> Result<(), Error> {
+        let mut rx = self.inner.shared.status.subscribe();
+        let wait = async {
+            loop {
+                match &*rx.borrow_and_update() {
+                    Status::Ready => return Ok(()),
+                    Status::Unauthorized => return Err(Error::Unauthorized),
+                    _ => {}
+                }
+                if rx.changed().await.is_err() {
+                    // The sync stopped; only the timeout can end the wait.
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(result) => result,
+            Err(_) => Err(Error::Timeout { waited: timeout, status: self.status() }),
+        }
+    }
+
+    /// The current [`Status`].
+    pub fn status(&self) -> Status {
+        self.inner.shared.status.borrow().clone()
+    }
+
+    /// A stream of status changes, starting with the current status.
+    pub fn status_stream(&self) -> StatusStream {
+        StatusStream::new(self.inner.shared.status.subscribe())
+    }
+
+    /// A stream of flag changes: one [`crate::Update::Changed`] per changed
+    /// flag per applied revision, [`crate::Update::Resync`] if this
+    /// subscriber fell behind. Only changes after this call are reported.
+    ///
+    /// ```
+    /// # async fn demo(client: switchyard::Client) {
+    /// use switchyard::Update;
+    /// use tokio_stream::StreamExt;
+    /// let mut updates = client.subscribe();
+    /// while let Some(update) = updates.next().await {
+    ///     match update {
+    ///         Update::Changed(change) => println!("{} changed in revision {}", change.key, change.new_revision),
+    ///         Update::Resync => println!("missed some changes: re-read everything"),
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # }
+    /// ```
+    pub fn subscribe(&self) -> Updates {
+        Updates::new(self.inner.shared.updates.subscribe())
+    }
+
+    /// The revision served, `None` before the first snapshot.
+    pub fn revision(&self) -> Option<u64> {
+        self.inner.shared.revision()
+    }
+
+    /// The compiled snapshot served right now (`None` before the first),
+    /// for listing flags or evaluating many at one consistent revision.
+    pub fn snapshot(&self) -> Option<Arc<CompiledSnapshot>> {
+        self.inner.shared.snapshot.load_full()
+    }
+
+    /// A boolean flag's value, or `default` (unknown flag, other kind, no
+    /// flags yet).
+    #[inline]
+    pub fn bool_value(&self, key: &str, ctx: &Context<'_>, default: bool) -> bool {
+        self.inner.shared.value(key, ctx, default)
+    }
+
+    /// A string flag's value, or `default`.
+    #[inline]
+    pub fn string_value(&self, key: &str, ctx: &Context<'_>, default: impl Into<String>) -> String {
+        self.inner.shared.value(key, ctx, default)
+    }
+
+    /// A number flag's value, or `default`.
+    #[inline]
+    pub fn number_value(&self, key: &str, ctx: &Context<'_>, default: f64) -> f64 {
+        self.inner.shared.value(key, ctx, default)
+    }
+
+    /// Any flag's value as JSON (every kind can be read as JSON), or
+    /// `default`.
+    #[inline]
+    pub fn json_value(&self, key: &str, ctx: &Context<'_>, default: Value) -> Value {
+        self.inner.shared.value(key, ctx, default)
+    }
+
+    /// A boolean flag's value with variant, reason, revision and age.
+    pub fn bool_detail(&self, key: &str, ctx: &Context<'_>, default: bool) -> Detail<bool> {
+        self.inner.shared.detail(key, ctx, default)
+    }
+
+    /// A string flag's value with variant, reason, revision and age.
+    pub fn string_detail(&self, key: &str, ctx: &Context<'_>, default: impl Into<String>) -> Detail<String> {
+        self.inner.shared.detail(key, ctx, default.into())
+    }
+
+    /// A number flag's value with variant, reason, revision and age.
+    pub fn number_detail(&self, key: &str, ctx: &Context<'_>, default: f64) -> Detail<f64> {
+        self.inner.shared.detail(key, ctx, default)
+    }
+
+    /// Any flag's value as JSON with variant, reason, revision and age.
+    pub fn json_detail(&self, key: &str, ctx: &Context<'_>, default: Value) -> Detail<Value> {
+        self.inner.shared.detail(key, ctx, default)
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client").field("status", &self.status()).field("revision", &self.revision()).finish()
+    }
+}
