@@ -1,1 +1,94 @@
-fn main() {}
+//! Criterion benchmarks of flag checks through the SDK's public API on an
+//! offline client (`Client::from_snapshot`): what an application pays per
+//! check, i.e. the core engine plus the snapshot load from the `ArcSwap`.
+//!
+//! Shapes (the same as `crates/core/benches/evaluation.rs`): A = boolean
+//! flag on, no rules; B = three rules (`country` in [DE, FR, NL]; `plan`
+//! equals "enterprise"; `email` ends_with "@example.com") and a 50/50
+//! fallthrough rollout, with B1 matching no rule and B2 matching the third;
+//! C = string flag split 33/33/34 by key.
+//!
+//! `cargo bench -p switchyard --bench evaluation -- --warm-up-time 1 --measurement-time 3`
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use serde_json::json;
+use switchyard::{Client, Context, Snapshot};
+
+fn client() -> Client {
+    let boolean = |key: &str, extra: serde_json::Value| {
+        let mut flag = json!({"key": key, "kind": "boolean", "on": true, "off_variant": "off",
+            "variants": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+            "fallthrough": {"variant": "on"}});
+        flag.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        flag
+    };
+    let snapshot: Snapshot = serde_json::from_value(json!({"revision": 1, "flags": [
+        boolean("flag-a", json!({})),
+        boolean("flag-b", json!({
+            "rules": [
+                {"id": "eu", "clauses": [{"attribute": "country", "op": "in", "values": ["DE", "FR", "NL"]}],
+                 "serve": {"variant": "on"}},
+                {"id": "ent", "clauses": [{"attribute": "plan", "op": "equals", "values": ["enterprise"]}],
+                 "serve": {"variant": "on"}},
+                {"id": "staff", "clauses": [{"attribute": "email", "op": "ends_with", "values": ["@example.com"]}],
+                 "serve": {"variant": "on"}}],
+            "fallthrough": {"rollout": {"variations": [
+                {"variant": "on", "weight": 50000}, {"variant": "off", "weight": 50000}]}}})),
+        {"key": "flag-c", "kind": "string", "on": true, "off_variant": "a",
+         "variants": [{"key": "a", "value": "A"}, {"key": "b", "value": "B"}, {"key": "c", "value": "C"}],
+         "fallthrough": {"rollout": {"variations": [
+             {"variant": "a", "weight": 33000}, {"variant": "b", "weight": 33000},
+             {"variant": "c", "weight": 34000}]}}}
+    ]}))
+    .expect("bench snapshot");
+    Client::from_snapshot(snapshot).expect("compiles")
+}
+
+fn sdk(c: &mut Criterion) {
+    let client = client();
+    let plain = Context::new("user-42");
+    let b1 = Context::new("user-42")
+        .with("country", "SE")
+        .with("plan", "free")
+        .with("email", "bob@test.org");
+    let b2 = Context::new("user-42")
+        .with("country", "SE")
+        .with("plan", "free")
+        .with("email", "bob@example.com");
+    assert_eq!(
+        client.bool_detail("flag-b", &b2, false).reason.code(),
+        "RULE_MATCH"
+    );
+    assert_eq!(
+        client.bool_detail("flag-b", &b1, false).reason.code(),
+        "FALLTHROUGH"
+    );
+
+    let mut g = c.benchmark_group("sdk");
+    g.bench_function("A bool_value", |b| {
+        b.iter(|| client.bool_value(black_box("flag-a"), black_box(&plain), false))
+    });
+    g.bench_function("B1 bool_value", |b| {
+        b.iter(|| client.bool_value(black_box("flag-b"), black_box(&b1), false))
+    });
+    g.bench_function("B2 bool_value", |b| {
+        b.iter(|| client.bool_value(black_box("flag-b"), black_box(&b2), false))
+    });
+    g.bench_function("C string_value", |b| {
+        b.iter(|| client.string_value(black_box("flag-c"), black_box(&plain), "x"))
+    });
+    g.bench_function("B2 bool_detail", |b| {
+        b.iter(|| client.bool_detail(black_box("flag-b"), black_box(&b2), false))
+    });
+    g.bench_function("missing bool_value", |b| {
+        b.iter(|| client.bool_value(black_box("no-such-flag"), black_box(&plain), false))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, sdk);
+criterion_main!(benches);

@@ -72,7 +72,10 @@ impl Reason {
     /// `true` when the caller's default was served (`FLAG_NOT_FOUND`,
     /// `ERROR`, `NOT_READY`).
     pub fn is_default(&self) -> bool {
-        matches!(self, Reason::FlagNotFound | Reason::Error(_) | Reason::NotReady)
+        matches!(
+            self,
+            Reason::FlagNotFound | Reason::Error(_) | Reason::NotReady
+        )
     }
 }
 
@@ -84,7 +87,13 @@ impl From<switchyard_core::Reason> for Reason {
             R::Killed => Reason::Killed,
             R::Off => Reason::Off,
             R::TargetMatch => Reason::TargetMatch,
-            R::RuleMatch { rule_index, rule_id } => Reason::RuleMatch { rule_index, rule_id },
+            R::RuleMatch {
+                rule_index,
+                rule_id,
+            } => Reason::RuleMatch {
+                rule_index,
+                rule_id,
+            },
             R::Fallthrough => Reason::Fallthrough,
             R::Error(e) => Reason::Error(e),
         }
@@ -117,7 +126,12 @@ pub(crate) trait FlagType: Sized {
     /// Reads a variant's value.
     fn extract(v: &CompiledVariant) -> Option<Self>;
     /// The engine's typed detail (the single source of evaluation truth).
-    fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, default: Self) -> switchyard_core::Detail<Self>;
+    fn engine_detail(
+        s: &CompiledSnapshot,
+        key: &str,
+        ctx: &Context<'_>,
+        default: Self,
+    ) -> switchyard_core::Detail<Self>;
 }
 
 impl FlagType for bool {
@@ -127,7 +141,12 @@ impl FlagType for bool {
     fn extract(v: &CompiledVariant) -> Option<Self> {
         v.as_bool()
     }
-    fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
+    fn engine_detail(
+        s: &CompiledSnapshot,
+        key: &str,
+        ctx: &Context<'_>,
+        d: Self,
+    ) -> switchyard_core::Detail<Self> {
         s.bool_detail(key, ctx, d)
     }
 }
@@ -139,7 +158,12 @@ impl FlagType for String {
     fn extract(v: &CompiledVariant) -> Option<Self> {
         v.as_str().map(str::to_owned)
     }
-    fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
+    fn engine_detail(
+        s: &CompiledSnapshot,
+        key: &str,
+        ctx: &Context<'_>,
+        d: Self,
+    ) -> switchyard_core::Detail<Self> {
         s.string_detail(key, ctx, d)
     }
 }
@@ -151,7 +175,12 @@ impl FlagType for f64 {
     fn extract(v: &CompiledVariant) -> Option<Self> {
         v.as_f64()
     }
-    fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
+    fn engine_detail(
+        s: &CompiledSnapshot,
+        key: &str,
+        ctx: &Context<'_>,
+        d: Self,
+    ) -> switchyard_core::Detail<Self> {
         s.number_detail(key, ctx, d)
     }
 }
@@ -163,7 +192,12 @@ impl FlagType for Value {
     fn extract(v: &CompiledVariant) -> Option<Self> {
         Some(v.value().clone())
     }
-    fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
+    fn engine_detail(
+        s: &CompiledSnapshot,
+        key: &str,
+        ctx: &Context<'_>,
+        d: Self,
+    ) -> switchyard_core::Detail<Self> {
         s.json_detail(key, ctx, d)
     }
 }
@@ -184,17 +218,29 @@ impl Shared {
     /// allocated beyond the returned value; the clock is read only for flags
     /// that have a fail-safe variant, and only when a stale bound is set.
     #[inline]
-    pub(crate) fn value<T: FlagType>(&self, key: &str, ctx: &Context<'_>, default: impl Into<T>) -> T {
+    pub(crate) fn value<T: FlagType>(
+        &self,
+        key: &str,
+        ctx: &Context<'_>,
+        default: impl Into<T>,
+    ) -> T {
         let guard = self.snapshot.load();
         let variant = guard.as_deref().and_then(|s| self.select::<T>(s, key, ctx));
-        variant.and_then(T::extract).unwrap_or_else(|| default.into())
+        variant
+            .and_then(T::extract)
+            .unwrap_or_else(|| default.into())
     }
 
     /// The variant served for `key` as `T` (`None`: serve the default).
     /// Mirrors the engine's typed helpers (kind check, then evaluate); the
     /// shared vectors run through both paths to keep them equal.
     #[inline]
-    fn select<'a, T: FlagType>(&self, s: &'a CompiledSnapshot, key: &str, ctx: &Context<'_>) -> Option<&'a CompiledVariant> {
+    fn select<'a, T: FlagType>(
+        &self,
+        s: &'a CompiledSnapshot,
+        key: &str,
+        ctx: &Context<'_>,
+    ) -> Option<&'a CompiledVariant> {
         let flag = s.flag(key).filter(|f| T::accepts(f.kind()))?;
         if self.stale_bound.is_some() {
             if let Some(fail_safe) = flag.fail_safe() {
@@ -207,10 +253,22 @@ impl Shared {
     }
 
     /// The typed detail (see [`Detail`]).
-    pub(crate) fn detail<T: FlagType>(&self, key: &str, ctx: &Context<'_>, default: T) -> Detail<T> {
+    pub(crate) fn detail<T: FlagType>(
+        &self,
+        key: &str,
+        ctx: &Context<'_>,
+        default: T,
+    ) -> Detail<T> {
         let guard = self.snapshot.load();
         let (Some(snapshot), Some(age)) = (guard.as_deref(), self.freshness.age()) else {
-            return Detail { value: default, variant: None, reason: Reason::NotReady, revision: 0, age: None, stale: false };
+            return Detail {
+                value: default,
+                variant: None,
+                reason: Reason::NotReady,
+                revision: 0,
+                age: None,
+                stale: false,
+            };
         };
         let stale = self.is_stale(age);
         let (revision, age) = (snapshot.revision(), Some(age));
@@ -218,11 +276,25 @@ impl Shared {
             if let Some(variant) = fail_safe::<T>(snapshot, key) {
                 if let Some(value) = T::extract(variant) {
                     let variant = Some(variant.key_arc().clone());
-                    return Detail { value, variant, reason: Reason::FailSafe, revision, age, stale };
+                    return Detail {
+                        value,
+                        variant,
+                        reason: Reason::FailSafe,
+                        revision,
+                        age,
+                        stale,
+                    };
                 }
             }
         }
         let d = T::engine_detail(snapshot, key, ctx, default);
-        Detail { value: d.value, variant: d.variant, reason: d.reason.into(), revision, age, stale }
+        Detail {
+            value: d.value,
+            variant: d.variant,
+            reason: d.reason.into(),
+            revision,
+            age,
+            stale,
+        }
     }
 }

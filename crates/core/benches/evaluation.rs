@@ -12,7 +12,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
-use switchyard_core::strmap::FxHashMap;
+use switchyard_core::strmap::FastHashMap;
 use switchyard_core::{CompiledSnapshot, Context, Flag, Snapshot};
 
 fn flag(value: serde_json::Value) -> Flag {
@@ -168,7 +168,7 @@ fn thousand(c: &mut Criterion) {
 /// Why the snapshot index is an Fx hash map: the alternatives, measured.
 fn lookup(c: &mut Criterion) {
     let keys: Vec<String> = (0..1000).map(|i| format!("flag-{i:04}")).collect();
-    let fx: FxHashMap<Box<str>, usize> = keys
+    let fx: FastHashMap<Box<str>, usize> = keys
         .iter()
         .enumerate()
         .map(|(i, k)| (k.as_str().into(), i))

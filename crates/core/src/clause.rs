@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::context::{AttrValue, Context};
 use crate::model::{Clause, Operator};
 use crate::segment::SegmentTable;
-use crate::strmap::StrSet;
+use crate::strmap::{StrSet, bytes_eq};
 use crate::version::{OwnedVersion, Version};
 
 /// Regexes are bounded so that one hostile pattern cannot take the memory
@@ -182,8 +182,8 @@ impl Matcher {
         match self {
             Matcher::Eq { strs, .. } => strs.contains(s),
             Matcher::Contains(vs) => vs.iter().any(|v| s.contains(&**v)),
-            Matcher::StartsWith(vs) => vs.iter().any(|v| s.starts_with(&**v)),
-            Matcher::EndsWith(vs) => vs.iter().any(|v| s.ends_with(&**v)),
+            Matcher::StartsWith(vs) => vs.iter().any(|v| starts_with(s, v)),
+            Matcher::EndsWith(vs) => vs.iter().any(|v| ends_with(s, v)),
             Matcher::Regex(rs) => rs.iter().any(|r| r.is_match(s)),
             Matcher::Semver(cmp, vs) => Version::parse(s).is_some_and(|a| {
                 vs.iter()
@@ -202,6 +202,24 @@ impl Matcher {
             _ => false,
         }
     }
+}
+
+/// `str::starts_with` through [`bytes_eq`] (no `memcmp` call for short operands).
+#[inline]
+fn starts_with(s: &str, prefix: &str) -> bool {
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| bytes_eq(head, prefix.as_bytes()))
+}
+
+/// `str::ends_with` through [`bytes_eq`].
+#[inline]
+fn ends_with(s: &str, suffix: &str) -> bool {
+    let start = s.len().wrapping_sub(suffix.len());
+    s.len() >= suffix.len()
+        && s.as_bytes()
+            .get(start..)
+            .is_some_and(|tail| bytes_eq(tail, suffix.as_bytes()))
 }
 
 #[inline]

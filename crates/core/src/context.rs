@@ -9,6 +9,8 @@ use std::borrow::Cow;
 
 use smallvec::SmallVec;
 
+use crate::strmap::str_eq;
+
 /// How many attributes a [`Context`] stores without a heap allocation.
 /// Eight covers typical contexts (country, plan, email, version, ...) while
 /// keeping the struct small enough to move cheaply through the builder.
@@ -220,6 +222,7 @@ impl PartialEq for Context<'_> {
 
 impl<'a> Context<'a> {
     /// A context with this key and no attributes.
+    #[inline]
     pub fn new(key: impl Into<Cow<'a, str>>) -> Self {
         Context {
             key: AttrValue::String(key.into()),
@@ -229,22 +232,24 @@ impl<'a> Context<'a> {
 
     /// Builder form of [`Context::set`].
     #[must_use]
+    #[inline(always)]
     pub fn with(mut self, name: impl Into<Cow<'a, str>>, value: impl Into<AttrValue<'a>>) -> Self {
         self.set(name, value);
         self
     }
 
     /// Sets an attribute, replacing any attribute of the same name.
+    #[inline(always)]
     pub fn set(&mut self, name: impl Into<Cow<'a, str>>, value: impl Into<AttrValue<'a>>) {
         let name = name.into();
         let value = value.into();
-        if name == KEY_ATTRIBUTE {
+        if str_eq(&name, KEY_ATTRIBUTE) {
             if let AttrValue::String(_) = value {
                 self.key = value;
             }
             return;
         }
-        match self.attrs.iter_mut().find(|(n, _)| *n == name) {
+        match self.attrs.iter_mut().find(|(n, _)| str_eq(n, &name)) {
             Some(slot) => slot.1 = value,
             None => self.attrs.push((name, value)),
         }
@@ -264,10 +269,13 @@ impl<'a> Context<'a> {
     /// An attribute by name; `key` returns the context key as a string.
     #[inline]
     pub fn get(&self, name: &str) -> Option<&AttrValue<'a>> {
-        if name == KEY_ATTRIBUTE {
+        if str_eq(name, KEY_ATTRIBUTE) {
             return Some(&self.key);
         }
-        self.attrs.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.attrs
+            .iter()
+            .find(|(n, _)| str_eq(n, name))
+            .map(|(_, v)| v)
     }
 
     /// The attributes (without the key), in insertion order.

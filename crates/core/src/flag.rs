@@ -12,12 +12,12 @@ use crate::eval::{self, Evaluation};
 use crate::hash;
 use crate::model::{Flag, FlagKind, Kill, Serve};
 use crate::segment::SegmentTable;
-use crate::strmap::{FxBuildHasher, StrMap};
+use crate::strmap::{FastBuildHasher, StrMap};
 use crate::validate::{self, ValidationError, ValidationErrors};
 
 /// Interns attribute names so that a snapshot holds one `Arc<str>` per name.
 #[derive(Default)]
-pub(crate) struct Interner(HashSet<Arc<str>, FxBuildHasher>);
+pub(crate) struct Interner(HashSet<Arc<str>, FastBuildHasher>);
 
 impl Interner {
     /// The shared copy of `s`.

@@ -25,7 +25,7 @@
 //!   reasons and details on the wire are in `reason` ([`Reason`], [`Detail`]).
 //! - [`hash`]: the frozen rollout hash (xxh3, 100 000 buckets).
 //! - `version`: a borrowing SemVer parser; [`strmap`]: read-only string
-//!   tables and the Fx hasher.
+//!   tables (XXH3 open addressing, short-key compares without `memcmp`).
 //! - [`vectors`] (doc-hidden): the shared test-vector runner.
 #![deny(missing_docs)]
 

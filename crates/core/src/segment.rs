@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::clause::CompiledClause;
 use crate::context::Context;
 use crate::model::Segment;
-use crate::strmap::{FxHashMap, StrSet};
+use crate::strmap::{StrSet, StrTable};
 
 /// How deep `in_segment` references may nest (segment → segment → ...).
 /// Validation rejects deeper chains (`segment_too_deep`) and cycles, so
@@ -42,7 +42,7 @@ impl CompiledSegment {
 #[derive(Debug, Clone, Default)]
 pub struct SegmentTable {
     segments: Box<[CompiledSegment]>,
-    index: FxHashMap<Arc<str>, usize>,
+    index: StrTable<usize>,
 }
 
 impl SegmentTable {
@@ -56,11 +56,12 @@ impl SegmentTable {
         segments: &[Segment],
         intern: &mut dyn FnMut(&str) -> Arc<str>,
     ) -> Result<Self, (String, String)> {
-        let index: FxHashMap<Arc<str>, usize> = segments
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (Arc::from(s.key.as_str()), i))
-            .collect();
+        let index = StrTable::build(
+            segments
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.key.as_str(), i)),
+        );
         let lookup = |k: &str| index.get(k).copied();
         let mut compiled = Vec::with_capacity(segments.len());
         for (i, s) in segments.iter().enumerate() {

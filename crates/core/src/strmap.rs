@@ -1,58 +1,79 @@
 //! Read-only string-keyed lookup tables for the hot path.
 //!
 //! Built once at compile time, queried on every evaluation. Small tables are
-//! a linear scan (a few length + byte compares beat hashing); larger ones
-//! hash with [`FxHasher`].
+//! a linear scan; larger ones are an immutable open-addressing table
+//! ([`StrTable`]) hashed with XXH3. Both compare keys with [`bytes_eq`],
+//! which avoids a `memcmp` call for short keys.
+//!
+//! Why not `std::collections::HashMap`: its SipHash costs about as much as
+//! the rest of an evaluation, and a lookup ends in a `memcmp` call. SipHash
+//! exists to resist hash flooding by whoever chooses the *inserted* keys;
+//! our tables are built from flag configurations written by authenticated
+//! administrators, and request data is only ever *looked up*, so flooding
+//! is not a threat here. Measured in `benches/evaluation.rs` (`lookup`).
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-/// The Firefox/rustc "Fx" hash: one rotate, xor and multiply per 8 bytes.
-///
-/// Why not std's SipHash: SipHash's per-call setup costs ~10–20 ns for a short
-/// key, which is the whole evaluation budget. SipHash exists to resist
-/// hash-flooding by whoever chooses the *inserted* keys; our tables are built
-/// from flag configurations written by authenticated administrators, and
-/// request data is only ever *looked up*, so flooding is not a threat here.
-#[derive(Default, Clone, Copy)]
-pub struct FxHasher {
-    hash: u64,
-}
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-impl FxHasher {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+/// Equality of byte strings without a `memcmp` call for lengths up to 16
+/// (two possibly overlapping word compares), which is most keys,
+/// attribute names and short values.
+#[inline(always)]
+pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        0 => true,
+        1..=3 => {
+            let pick = |s: &[u8]| [s.first().copied(), s.get(n / 2).copied(), s.last().copied()];
+            pick(a) == pick(b)
+        }
+        4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
+        8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
+        _ => a == b,
     }
 }
 
-impl Hasher for FxHasher {
+/// `N` bytes of `s` at `at` (zeros if out of range, which callers exclude).
+#[inline(always)]
+fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
+    s.get(at..)
+        .and_then(|t| t.first_chunk::<N>())
+        .copied()
+        .unwrap_or([0; N])
+}
+
+/// `str` equality through [`bytes_eq`].
+#[inline(always)]
+pub fn str_eq(a: &str, b: &str) -> bool {
+    bytes_eq(a.as_bytes(), b.as_bytes())
+}
+
+/// A `Hasher` for build-time maps (interning, validation): XXH3 over byte
+/// writes and a rotate-xor-multiply step for integer writes.
+#[derive(Default, Clone, Copy)]
+pub struct FastHasher {
+    hash: u64,
+}
+
+impl Hasher for FastHasher {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
-        }
+        self.hash = xxh3_64_with_seed(bytes, self.hash);
     }
 
     #[inline]
     fn write_u8(&mut self, i: u8) {
-        self.add(u64::from(i));
+        self.write_u64(u64::from(i));
     }
 
     #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
+    fn write_u64(&mut self, i: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
     }
 
     #[inline]
@@ -61,13 +82,102 @@ impl Hasher for FxHasher {
     }
 }
 
-/// `BuildHasher` for [`FxHasher`].
-pub type FxBuildHasher = BuildHasherDefault<FxHasher>;
+/// `BuildHasher` for [`FastHasher`].
+pub type FastBuildHasher = BuildHasherDefault<FastHasher>;
 
-/// A `HashMap` using [`FxHasher`].
-pub type FxHashMap<K, V> = HashMap<K, V, FxBuildHasher>;
+/// A `HashMap` using [`FastHasher`].
+pub type FastHashMap<K, V> = HashMap<K, V, FastBuildHasher>;
 
-/// At or below this many entries a linear scan is used instead of hashing.
+/// One occupied slot of a [`StrTable`].
+#[derive(Debug, Clone)]
+struct Slot<V> {
+    hash: u64,
+    key: Box<str>,
+    value: V,
+}
+
+/// An immutable hash table from strings, open addressing with linear
+/// probing at a load factor of at most 1/2. A probe compares the stored
+/// 64-bit hash before the key, so a lookup almost always does exactly one
+/// key comparison.
+#[derive(Debug, Clone)]
+pub struct StrTable<V> {
+    slots: Box<[Option<Slot<V>>]>,
+    len: usize,
+}
+
+impl<V> Default for StrTable<V> {
+    fn default() -> Self {
+        StrTable {
+            slots: Box::default(),
+            len: 0,
+        }
+    }
+}
+
+impl<V> StrTable<V> {
+    /// Builds the table; for a repeated key the first value is kept.
+    pub fn build<K: AsRef<str>>(entries: impl IntoIterator<Item = (K, V)>) -> Self {
+        let entries: Vec<(K, V)> = entries.into_iter().collect();
+        let size = (entries.len() * 2).next_power_of_two().max(4);
+        let mut slots: Vec<Option<Slot<V>>> = (0..size).map(|_| None).collect();
+        let mut len = 0;
+        for (key, value) in entries {
+            let key = key.as_ref();
+            let hash = xxh3_64(key.as_bytes());
+            let mut i = hash as usize & (size - 1);
+            loop {
+                match &slots[i] {
+                    Some(s) if s.hash == hash && *s.key == *key => break,
+                    Some(_) => i = (i + 1) & (size - 1),
+                    None => {
+                        slots[i] = Some(Slot {
+                            hash,
+                            key: key.into(),
+                            value,
+                        });
+                        len += 1;
+                        break;
+                    }
+                }
+            }
+        }
+        StrTable {
+            slots: slots.into_boxed_slice(),
+            len,
+        }
+    }
+
+    /// The value for `key`.
+    #[inline]
+    pub fn get(&self, key: &str) -> Option<&V> {
+        let mask = self.slots.len().checked_sub(1)?;
+        let hash = xxh3_64(key.as_bytes());
+        let mut i = hash as usize & mask;
+        // At most half the slots are occupied, so an empty slot ends the
+        // probe; the bound only guards against a table built otherwise.
+        for _ in 0..self.slots.len() {
+            let slot = self.slots.get(i)?.as_ref()?;
+            if slot.hash == hash && str_eq(&slot.key, key) {
+                return Some(&slot.value);
+            }
+            i = (i + 1) & mask;
+        }
+        None
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// `true` when there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+/// At or below this many entries a linear scan beats hashing.
 const LINEAR_MAX: usize = 8;
 
 /// An immutable map from strings to small values; first insert wins.
@@ -76,36 +186,30 @@ pub enum StrMap<V> {
     /// Few entries: scanned in order.
     Linear(Box<[(Box<str>, V)]>),
     /// Many entries: hashed.
-    Hashed(FxHashMap<Box<str>, V>),
+    Hashed(StrTable<V>),
 }
 
 impl<V: Copy> StrMap<V> {
     /// Builds the map; for a repeated key the first value is kept.
     pub fn build<'s>(entries: impl IntoIterator<Item = (&'s str, V)>) -> Self {
-        let mut map: FxHashMap<Box<str>, V> = FxHashMap::default();
-        let mut order: Vec<(Box<str>, V)> = Vec::new();
-        for (k, v) in entries {
-            if !map.contains_key(k) {
-                map.insert(k.into(), v);
-                // Past LINEAR_MAX the order list is no longer needed.
-                if order.len() <= LINEAR_MAX {
-                    order.push((k.into(), v));
-                }
-            }
+        let table = StrTable::build(entries);
+        if table.len() > LINEAR_MAX {
+            return StrMap::Hashed(table);
         }
-        if order.len() <= LINEAR_MAX {
-            StrMap::Linear(order.into_boxed_slice())
-        } else {
-            StrMap::Hashed(map)
+        // Keys are unique now (first insert won), so scan order is free.
+        let mut linear: Vec<(Box<str>, V)> = Vec::with_capacity(table.len());
+        for slot in table.slots.iter().flatten() {
+            linear.push((slot.key.clone(), slot.value));
         }
+        StrMap::Linear(linear.into_boxed_slice())
     }
 
     /// The value for `key`.
     #[inline]
     pub fn get(&self, key: &str) -> Option<V> {
         match self {
-            StrMap::Linear(items) => items.iter().find(|(k, _)| **k == *key).map(|(_, v)| *v),
-            StrMap::Hashed(map) => map.get(key).copied(),
+            StrMap::Linear(items) => items.iter().find(|(k, _)| str_eq(k, key)).map(|(_, v)| *v),
+            StrMap::Hashed(table) => table.get(key).copied(),
         }
     }
 
@@ -113,7 +217,7 @@ impl<V: Copy> StrMap<V> {
     pub fn is_empty(&self) -> bool {
         match self {
             StrMap::Linear(items) => items.is_empty(),
-            StrMap::Hashed(map) => map.is_empty(),
+            StrMap::Hashed(table) => table.is_empty(),
         }
     }
 }
@@ -159,5 +263,31 @@ mod tests {
     fn first_insert_wins() {
         let m = StrMap::build([("a", 1), ("b", 2), ("a", 3)]);
         assert_eq!(m.get("a"), Some(1));
+        let keys: Vec<String> = (0..20).map(|i| format!("k{i}")).collect();
+        let m = StrMap::build(keys.iter().map(|k| (k.as_str(), 1)).chain([("k3", 2)]));
+        assert_eq!(m.get("k3"), Some(1));
+    }
+
+    #[test]
+    fn bytes_eq_matches_slice_eq() {
+        let samples: Vec<Vec<u8>> = (0..40usize)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+                let mut variants = vec![base.clone()];
+                for at in [0, n / 2, n.saturating_sub(1)] {
+                    if n > 0 {
+                        let mut v = base.clone();
+                        v[at] ^= 1;
+                        variants.push(v);
+                    }
+                }
+                variants
+            })
+            .collect();
+        for a in &samples {
+            for b in &samples {
+                assert_eq!(bytes_eq(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
     }
 }

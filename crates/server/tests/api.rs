@@ -103,8 +103,8 @@ async fn flag_lifecycle_with_audit_conflicts_and_revert() {
         assert_eq!(toggle["action"], "flag.toggle");
         assert_eq!(toggle["actor"], "admin");
         assert_eq!(toggle["reason"], "launch");
-        assert_eq!(toggle["before"]["on"], false);
-        assert_eq!(toggle["after"]["on"], true);
+        assert_eq!(toggle["before"]["config"]["on"], false);
+        assert_eq!(toggle["after"]["config"]["on"], true);
 
         // a stale write gets 409 with the current version and changes nothing
         let mut body = cfg["config"].clone();

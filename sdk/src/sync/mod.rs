@@ -121,7 +121,11 @@ impl Syncer {
                 self.backoff.reset();
             }
             if self.next_poll.is_none() {
-                let wait = if self.model.is_some() { self.config.polling_interval } else { Duration::ZERO };
+                let wait = if self.model.is_some() {
+                    self.config.polling_interval
+                } else {
+                    Duration::ZERO
+                };
                 self.next_poll = Some(Instant::now() + wait);
             }
             let delay = match end {
@@ -148,11 +152,23 @@ impl Syncer {
     /// One stream connection, from request to end.
     async fn stream_once(&mut self, resume: bool) -> End {
         let read_timeout = self.config.read_timeout;
-        let silence = || End::Failed { failure: Failure::Silence(read_timeout), resume: true };
-        let last_id = if resume && self.authoritative { self.shared.revision() } else { None };
+        let silence = || End::Failed {
+            failure: Failure::Silence(read_timeout),
+            resume: true,
+        };
+        let last_id = if resume && self.authoritative {
+            self.shared.revision()
+        } else {
+            None
+        };
         let resp = match timeout(read_timeout, self.endpoint.open_stream(last_id)).await {
             Err(_) => return silence(),
-            Ok(Err(failure)) => return End::Failed { failure, resume: true },
+            Ok(Err(failure)) => {
+                return End::Failed {
+                    failure,
+                    resume: true,
+                };
+            }
             Ok(Ok(resp)) => resp,
         };
         self.next_poll = None;
@@ -165,10 +181,16 @@ impl Syncer {
             let item = match timeout(read_timeout, reader.next()).await {
                 Err(_) => return silence(),
                 Ok(Err(ReadError::Body(e))) => {
-                    return End::Failed { failure: Failure::Network(e.to_string()), resume: true };
+                    return End::Failed {
+                        failure: Failure::Network(e.to_string()),
+                        resume: true,
+                    };
                 }
                 Ok(Err(ReadError::TooLarge(e))) => {
-                    return End::Failed { failure: Failure::Protocol(e.to_string()), resume: true };
+                    return End::Failed {
+                        failure: Failure::Protocol(e.to_string()),
+                        resume: true,
+                    };
                 }
                 Ok(Ok(None)) => return End::Closed,
                 Ok(Ok(Some(item))) => item,
@@ -193,14 +215,19 @@ impl Syncer {
             resume: true,
         };
         // Invalid content (does not compile): start over from a full snapshot.
-        let invalid = |msg: String| End::Failed { failure: Failure::Protocol(msg), resume: false };
+        let invalid = |msg: String| End::Failed {
+            failure: Failure::Protocol(msg),
+            resume: false,
+        };
         match event.event.as_str() {
             "snapshot" => {
-                let snapshot: Snapshot = serde_json::from_str(&event.data).map_err(|e| malformed("snapshot", e))?;
+                let snapshot: Snapshot =
+                    serde_json::from_str(&event.data).map_err(|e| malformed("snapshot", e))?;
                 self.apply_full(snapshot).map_err(invalid)?;
             }
             "change" => {
-                let change: ChangeEvent = serde_json::from_str(&event.data).map_err(|e| malformed("change", e))?;
+                let change: ChangeEvent =
+                    serde_json::from_str(&event.data).map_err(|e| malformed("change", e))?;
                 match self.apply_change(&change) {
                     Ok(()) => {}
                     Err(ChangeError::Gap) => return Err(End::Resync),
@@ -222,7 +249,11 @@ impl Syncer {
         let current = self.shared.revision().filter(|_| self.authoritative);
         if let Some(current) = current.filter(|c| snapshot.revision <= *c) {
             if snapshot.revision < current {
-                tracing::debug!(current, got = snapshot.revision, "ignoring an older switchyard snapshot");
+                tracing::debug!(
+                    current,
+                    got = snapshot.revision,
+                    "ignoring an older switchyard snapshot"
+                );
             }
             return Ok(());
         }
@@ -237,15 +268,26 @@ impl Syncer {
     /// Applies a change to a copy of the model, compiles and installs it.
     fn apply_change(&mut self, change: &ChangeEvent) -> Result<(), ChangeError> {
         let Some(model) = self.model.clone().filter(|_| self.authoritative) else {
-            tracing::warn!(got = change.revision, "switchyard change without a snapshot to apply it to; resyncing");
+            tracing::warn!(
+                got = change.revision,
+                "switchyard change without a snapshot to apply it to; resyncing"
+            );
             return Err(ChangeError::Gap);
         };
         if change.revision <= model.revision {
-            tracing::debug!(current = model.revision, got = change.revision, "ignoring an old switchyard change");
+            tracing::debug!(
+                current = model.revision,
+                got = change.revision,
+                "ignoring an old switchyard change"
+            );
             return Ok(());
         }
         if change.revision != model.revision + 1 {
-            tracing::warn!(current = model.revision, got = change.revision, "switchyard revision gap; resyncing");
+            tracing::warn!(
+                current = model.revision,
+                got = change.revision,
+                "switchyard revision gap; resyncing"
+            );
             return Err(ChangeError::Gap);
         }
         let mut next = Snapshot::clone(&model);
@@ -334,7 +376,10 @@ impl Syncer {
     async fn wait(&mut self, delay: Duration) {
         let deadline = Instant::now() + delay;
         loop {
-            match self.next_poll.filter(|at| !self.unauthorized && *at < deadline) {
+            match self
+                .next_poll
+                .filter(|at| !self.unauthorized && *at < deadline)
+            {
                 Some(at) => {
                     sleep_until(at).await;
                     let _ = self.poll_once().await;
@@ -353,8 +398,12 @@ impl Syncer {
                     self.backoff.reset();
                     self.config.polling_interval
                 }
-                Err(failure @ (Failure::Unauthorized(_) | Failure::RateLimited { .. })) => self.failure_delay(&failure),
-                Err(failure) if self.model.is_none() => self.failure_delay(&failure).min(self.config.polling_interval),
+                Err(failure @ (Failure::Unauthorized(_) | Failure::RateLimited { .. })) => {
+                    self.failure_delay(&failure)
+                }
+                Err(failure) if self.model.is_none() => self
+                    .failure_delay(&failure)
+                    .min(self.config.polling_interval),
                 Err(_) => self.config.polling_interval,
             };
             sleep(delay).await;
@@ -381,24 +430,41 @@ impl Syncer {
         if std::mem::replace(&mut self.tried_file, true) {
             return;
         }
-        let Some(path) = self.config.persist_path.clone() else { return };
+        let Some(path) = self.config.persist_path.clone() else {
+            return;
+        };
         let loaded = match tokio::task::spawn_blocking(move || persist::read(&path)).await {
             Ok(Ok(loaded)) => loaded,
-            Ok(Err(crate::Error::Io { source, .. })) if source.kind() == std::io::ErrorKind::NotFound => return,
-            Ok(Err(e)) => return tracing::warn!(error = %e, "cannot read the persisted switchyard snapshot"),
-            Err(e) => return tracing::warn!(error = %e, "reading the persisted switchyard snapshot panicked"),
+            Ok(Err(crate::Error::Io { source, .. }))
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                return;
+            }
+            Ok(Err(e)) => {
+                return tracing::warn!(error = %e, "cannot read the persisted switchyard snapshot");
+            }
+            Err(e) => {
+                return tracing::warn!(error = %e, "reading the persisted switchyard snapshot panicked");
+            }
         };
         if loaded.source.as_deref() != Some(self.config.fingerprint.as_str()) {
-            return tracing::warn!("the persisted switchyard snapshot belongs to another server or SDK key; ignoring it");
+            return tracing::warn!(
+                "the persisted switchyard snapshot belongs to another server or SDK key; ignoring it"
+            );
         }
         match CompiledSnapshot::compile(&loaded.snapshot) {
             Ok(compiled) => {
                 let saved_at = loaded.saved_at.unwrap_or(std::time::SystemTime::UNIX_EPOCH);
-                tracing::warn!(revision = loaded.snapshot.revision, "switchyard server unreachable; serving the persisted snapshot");
+                tracing::warn!(
+                    revision = loaded.snapshot.revision,
+                    "switchyard server unreachable; serving the persisted snapshot"
+                );
                 self.shared.freshness.confirm_at(saved_at);
                 self.install(compiled, loaded.snapshot, false);
             }
-            Err(e) => tracing::warn!(error = %e, "the persisted switchyard snapshot is invalid; ignoring it"),
+            Err(e) => {
+                tracing::warn!(error = %e, "the persisted switchyard snapshot is invalid; ignoring it")
+            }
         }
     }
 }

@@ -31,14 +31,22 @@ pub(crate) async fn persist_loop(
     mut latest: watch::Receiver<Option<Arc<Snapshot>>>,
 ) {
     while latest.changed().await.is_ok() {
-        let Some(snapshot) = latest.borrow_and_update().clone() else { continue };
+        let Some(snapshot) = latest.borrow_and_update().clone() else {
+            continue;
+        };
         let (path, fingerprint) = (path.clone(), fingerprint.clone());
         let revision = snapshot.revision;
-        let result = tokio::task::spawn_blocking(move || persist::write(&path, &fingerprint, &snapshot)).await;
+        let result =
+            tokio::task::spawn_blocking(move || persist::write(&path, &fingerprint, &snapshot))
+                .await;
         match result {
             Ok(Ok(())) => tracing::debug!(revision, "switchyard snapshot persisted"),
-            Ok(Err(error)) => tracing::warn!(revision, %error, "cannot persist the switchyard snapshot"),
-            Err(error) => tracing::warn!(revision, %error, "persisting the switchyard snapshot panicked"),
+            Ok(Err(error)) => {
+                tracing::warn!(revision, %error, "cannot persist the switchyard snapshot")
+            }
+            Err(error) => {
+                tracing::warn!(revision, %error, "persisting the switchyard snapshot panicked")
+            }
         }
     }
 }

@@ -8,6 +8,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -52,18 +53,14 @@ where
     }
 }
 
-/// Parses a JSON body with the depth limit and our error mapping.
+/// Parses a JSON body with the depth limit and our error mapping. Two
+/// steps: syntax first (400), then shape (422) — serde_json alone reports
+/// some shape errors (e.g. a number where an enum is expected) as syntax.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     check_depth(bytes, MAX_JSON_DEPTH)?;
-    serde_json::from_slice(bytes).map_err(|err| {
-        use serde_json::error::Category;
-        match err.classify() {
-            Category::Data => ApiError::invalid("body", "invalid_body", err.to_string()),
-            Category::Syntax | Category::Eof | Category::Io => {
-                ApiError::bad_request("malformed_json", format!("malformed JSON: {err}"))
-            }
-        }
-    })
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|err| ApiError::bad_request("malformed_json", format!("malformed JSON: {err}")))?;
+    T::deserialize(value).map_err(|err| ApiError::invalid("body", "invalid_body", err.to_string()))
 }
 
 /// Rejects documents nested deeper than `max`. A linear scan that tracks

@@ -24,6 +24,7 @@ pub mod projects;
 pub mod sdk;
 pub mod sdk_keys;
 pub mod segments;
+pub mod ui;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -82,6 +83,7 @@ pub fn app(state: AppState) -> Router {
     let (api, openapi) = api();
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(docs::router(openapi))
+        .merge(ui::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .fallback(|| async { ApiError::NotFound { what: "route", key: String::new() } })

@@ -131,6 +131,7 @@ pub trait Store: Send + Sync + 'static {
     /// version or `Conflict { current_version }`. The `kill` field of the
     /// input is ignored: only [`Store::kill_flags`]/[`Store::restore_flags`]
     /// change it, so an edit can never un-kill a flag.
+    #[allow(clippy::too_many_arguments)]
     async fn put_flag_config(
         &self,
         actor: &Actor,

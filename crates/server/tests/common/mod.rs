@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use sqlx::Connection as _;
 use switchyard_server::store::{
-    Actor, ActorKind, Backend, ChangeSink, DynStore, EnvChange, NullSink, StoreOptions, connect_with,
+    Actor, ActorKind, Backend, ChangeSink, DynStore, EnvChange, NullSink, StoreOptions,
+    connect_with,
 };
 
 const DEFAULT_PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -31,7 +32,8 @@ pub struct Ctx {
 impl Ctx {
     /// A store with a [`NullSink`] and default options.
     pub async fn store(&self) -> DynStore {
-        self.store_with(Arc::new(NullSink), StoreOptions::default()).await
+        self.store_with(Arc::new(NullSink), StoreOptions::default())
+            .await
     }
 
     /// A store with the given sink and options.
@@ -47,13 +49,19 @@ impl Ctx {
         match self.backend {
             Backend::Postgres => {
                 let mut conn = sqlx::PgConnection::connect(&self.url).await?;
-                let done = sqlx::query(sql).execute(&mut conn).await.map(|r| r.rows_affected());
+                let done = sqlx::query(sql)
+                    .execute(&mut conn)
+                    .await
+                    .map(|r| r.rows_affected());
                 conn.close().await?;
                 done
             }
             Backend::Sqlite => {
                 let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
-                let done = sqlx::query(sql).execute(&mut conn).await.map(|r| r.rows_affected());
+                let done = sqlx::query(sql)
+                    .execute(&mut conn)
+                    .await
+                    .map(|r| r.rows_affected());
                 conn.close().await?;
                 done
             }
@@ -64,11 +72,15 @@ impl Ctx {
     pub async fn raw_count(&self, sql: &str) -> i64 {
         let count = match self.backend {
             Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+                let mut conn = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
                 sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut conn).await
             }
             Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
+                let mut conn = sqlx::SqliteConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
                 sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut conn).await
             }
         };
@@ -83,7 +95,11 @@ fn unique_name(prefix: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or_default();
-    format!("{prefix}_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}_{}_{}_{nanos}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Runs `case` on a fresh SQLite file, then removes it.
@@ -93,8 +109,14 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let dir: PathBuf = std::env::temp_dir().join(unique_name("switchyard_store"));
-    let url = format!("sqlite://{}", dir.join("nested").join("switchyard.db").display());
-    let ctx = Ctx { backend: Backend::Sqlite, url };
+    let url = format!(
+        "sqlite://{}",
+        dir.join("nested").join("switchyard.db").display()
+    );
+    let ctx = Ctx {
+        backend: Backend::Sqlite,
+        url,
+    };
     let outcome = tokio::spawn(case(ctx)).await;
     let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = outcome {
@@ -103,7 +125,10 @@ where
 }
 
 fn pg_admin_url() -> String {
-    std::env::var("SWITCHYARD_TEST_PG_URL").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| DEFAULT_PG_ADMIN.into())
+    std::env::var("SWITCHYARD_TEST_PG_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| DEFAULT_PG_ADMIN.into())
 }
 
 /// `postgres://…/admin?x` → `postgres://…/<database>?x`.
@@ -142,17 +167,31 @@ where
         Ok(conn) => conn,
         Err(e) => {
             if std::env::var_os("CI").is_some() {
-                panic!("Postgres is unreachable at {admin} ({e}) and CI is set: the Postgres conformance run is required");
+                panic!(
+                    "Postgres is unreachable at {admin} ({e}) and CI is set: the Postgres conformance run is required"
+                );
             }
-            eprintln!("SKIPPED: Postgres conformance case — Postgres unreachable at {admin} ({e}); set SWITCHYARD_TEST_PG_URL");
+            eprintln!(
+                "SKIPPED: Postgres conformance case — Postgres unreachable at {admin} ({e}); set SWITCHYARD_TEST_PG_URL"
+            );
             return;
         }
     };
     let database = unique_name("switchyard_test");
-    sqlx::query(&format!("CREATE DATABASE \"{database}\"")).execute(&mut conn).await.expect("CREATE DATABASE");
-    let ctx = Ctx { backend: Backend::Postgres, url: with_database(&admin, &database) };
+    sqlx::query(&format!("CREATE DATABASE \"{database}\""))
+        .execute(&mut conn)
+        .await
+        .expect("CREATE DATABASE");
+    let ctx = Ctx {
+        backend: Backend::Postgres,
+        url: with_database(&admin, &database),
+    };
     let outcome = tokio::spawn(case(ctx)).await;
-    let dropped = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).execute(&mut conn).await;
+    let dropped = sqlx::query(&format!(
+        "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
+    ))
+    .execute(&mut conn)
+    .await;
     if let Err(e) = dropped {
         eprintln!("note: could not drop test database {database}: {e}");
     }

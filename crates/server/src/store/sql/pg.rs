@@ -30,7 +30,11 @@ pub struct PgStore {
 
 impl PgStore {
     /// Connects (pool of `max_connections`, default 16) and runs the migrations.
-    pub async fn connect(url: &str, sink: Arc<dyn ChangeSink>, options: StoreOptions) -> Result<PgStore> {
+    pub async fn connect(
+        url: &str,
+        sink: Arc<dyn ChangeSink>,
+        options: StoreOptions,
+    ) -> Result<PgStore> {
         let connect: PgConnectOptions = url.parse()?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.unwrap_or(16))
@@ -38,7 +42,10 @@ impl PgStore {
             .connect_with(connect)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PgStore { pool, shared: Shared::new(sink, options, false) })
+        Ok(PgStore {
+            pool,
+            shared: Shared::new(sink, options, false),
+        })
     }
 
     /// The connection pool (e.g. for `LISTEN` on [`NOTIFY_CHANNEL`]).

@@ -1,4 +1,4 @@
-//! Projects, environments, flag definitions, segments, users and tokens.
+//! Projects, environments and flag definitions.
 
 use super::*;
 
@@ -9,51 +9,133 @@ pub async fn projects_environments_and_flags(ctx: Ctx) {
     store.ping().await.expect("ping");
     setup(&store, &[]).await;
 
-    let dup = store.create_project(&admin, NewProject { key: "shop".into(), name: None, description: None }).await;
+    let dup = store
+        .create_project(
+            &admin,
+            NewProject {
+                key: "shop".into(),
+                name: None,
+                description: None,
+            },
+        )
+        .await;
     assert_already_exists(dup);
-    let bad = store.create_project(&admin, NewProject { key: "Bad Key".into(), name: None, description: None }).await;
-    assert_eq!(paths(bad.expect_err("invalid key")), vec![("key".to_string(), "invalid_key")]);
-    store.create_project(&admin, NewProject { key: "alpha".into(), name: None, description: None }).await.unwrap();
-    let keys: Vec<String> = store.list_projects().await.unwrap().into_iter().map(|p| p.key).collect();
+    let bad = store
+        .create_project(
+            &admin,
+            NewProject {
+                key: "Bad Key".into(),
+                name: None,
+                description: None,
+            },
+        )
+        .await;
+    assert_eq!(
+        paths(bad.expect_err("invalid key")),
+        vec![("key".to_string(), "invalid_key")]
+    );
+    store
+        .create_project(
+            &admin,
+            NewProject {
+                key: "alpha".into(),
+                name: None,
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+    let keys: Vec<String> = store
+        .list_projects()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
     assert_eq!(keys, ["alpha", "shop"]);
     assert_eq!(store.get_project("alpha").await.unwrap().name, "alpha");
     assert_not_found(store.get_project("nope").await, "project");
 
     let envs = store.list_environments("shop").await.unwrap();
-    assert_eq!(envs.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(), ["dev", "prod"]);
+    assert_eq!(
+        envs.iter().map(|e| e.key.as_str()).collect::<Vec<_>>(),
+        ["dev", "prod"]
+    );
     assert!(envs.iter().all(|e| e.revision == 1));
-    assert_eq!(store.environment_by_id(envs[1].id).await.unwrap().key, "prod");
+    assert_eq!(
+        store.environment_by_id(envs[1].id).await.unwrap().key,
+        "prod"
+    );
     assert_not_found(store.get_environment("shop", "nope").await, "environment");
     assert_not_found(store.get_environment("nope", "dev").await, "project");
     assert_not_found(store.environment_by_id(987_654).await, "environment");
-    let dup = store.create_environment(&admin, "shop", NewEnvironment { key: "dev".into(), name: None }).await;
+    let dup = store
+        .create_environment(
+            &admin,
+            "shop",
+            NewEnvironment {
+                key: "dev".into(),
+                name: None,
+            },
+        )
+        .await;
     assert_already_exists(dup);
 
     // Boolean defaults.
-    let flag = store.create_flag(&admin, "shop", new_flag("checkout")).await.unwrap();
+    let flag = store
+        .create_flag(&admin, "shop", new_flag("checkout"))
+        .await
+        .unwrap();
     assert_eq!(flag.version, 1);
     assert_eq!(flag.salt.len(), 16);
-    assert_eq!(flag.variants.iter().map(|v| (v.key.as_str(), v.value.clone())).collect::<Vec<_>>(), [
-        ("on", json!(true)),
-        ("off", json!(false))
-    ]);
+    assert_eq!(
+        flag.variants
+            .iter()
+            .map(|v| (v.key.as_str(), v.value.clone()))
+            .collect::<Vec<_>>(),
+        [("on", json!(true)), ("off", json!(false))]
+    );
     for env in ["dev", "prod"] {
         let (version, cfg) = config(&store, env, "checkout").await;
         assert_eq!(version, 1);
         assert!(!cfg.on && cfg.kill.is_none() && cfg.rules.is_empty() && cfg.targets.is_empty());
         assert_eq!(cfg.off_variant, "off");
         assert_eq!(cfg.fallthrough, Serve::Variant("on".into()));
-        assert_eq!(revision(&store, env).await, 2, "a new flag bumps every environment");
+        assert_eq!(
+            revision(&store, env).await,
+            2,
+            "a new flag bumps every environment"
+        );
     }
-    assert_already_exists(store.create_flag(&admin, "shop", new_flag("checkout")).await);
-    assert_not_found(store.create_flag(&admin, "nope", new_flag("x")).await, "project");
-    assert_eq!(store.get_flag("shop", "checkout").await.unwrap().salt, flag.salt);
+    assert_already_exists(
+        store
+            .create_flag(&admin, "shop", new_flag("checkout"))
+            .await,
+    );
+    assert_not_found(
+        store.create_flag(&admin, "nope", new_flag("x")).await,
+        "project",
+    );
+    assert_eq!(
+        store.get_flag("shop", "checkout").await.unwrap().salt,
+        flag.salt
+    );
     assert_not_found(store.get_flag("shop", "nope").await, "flag");
 
     // Non-boolean defaults: last variant off, first served.
-    store.create_flag(&admin, "shop", string_flag("theme", &["dark", "light", "plain"])).await.unwrap();
+    store
+        .create_flag(
+            &admin,
+            "shop",
+            string_flag("theme", &["dark", "light", "plain"]),
+        )
+        .await
+        .unwrap();
     let (_, cfg) = config(&store, "dev", "theme").await;
-    assert_eq!((cfg.off_variant.as_str(), cfg.fallthrough), ("plain", Serve::Variant("dark".into())));
+    assert_eq!(
+        (cfg.off_variant.as_str(), cfg.fallthrough),
+        ("plain", Serve::Variant("dark".into()))
+    );
     let explicit = NewFlag {
         off_variant: Some("dark".into()),
         on_variant: Some("light".into()),
@@ -61,21 +143,33 @@ pub async fn projects_environments_and_flags(ctx: Ctx) {
     };
     store.create_flag(&admin, "shop", explicit).await.unwrap();
     let (_, cfg) = config(&store, "prod", "theme2").await;
-    assert_eq!((cfg.off_variant.as_str(), cfg.fallthrough), ("dark", Serve::Variant("light".into())));
+    assert_eq!(
+        (cfg.off_variant.as_str(), cfg.fallthrough),
+        ("dark", Serve::Variant("light".into()))
+    );
 
     // Invalid definitions are rejected with paths and write nothing.
     let before = revision(&store, "dev").await;
-    let bad = NewFlag { on_variant: Some("nope".into()), ..string_flag("bad", &["a", "b"]) };
-    assert_eq!(paths(store.create_flag(&admin, "shop", bad).await.unwrap_err()), vec![(
-        "on_variant".to_string(),
-        "unknown_variant"
-    )]);
-    let bad = NewFlag { kind: FlagKind::Number, ..string_flag("bad", &["a"]) };
-    assert_eq!(paths(store.create_flag(&admin, "shop", bad).await.unwrap_err()), vec![(
-        "variants[0].value".to_string(),
-        "type_mismatch"
-    )]);
-    let bad_key = store.create_flag(&admin, "shop", new_flag("Bad")).await.unwrap_err();
+    let bad = NewFlag {
+        on_variant: Some("nope".into()),
+        ..string_flag("bad", &["a", "b"])
+    };
+    assert_eq!(
+        paths(store.create_flag(&admin, "shop", bad).await.unwrap_err()),
+        vec![("on_variant".to_string(), "unknown_variant")]
+    );
+    let bad = NewFlag {
+        kind: FlagKind::Number,
+        ..string_flag("bad", &["a"])
+    };
+    assert_eq!(
+        paths(store.create_flag(&admin, "shop", bad).await.unwrap_err()),
+        vec![("variants[0].value".to_string(), "type_mismatch")]
+    );
+    let bad_key = store
+        .create_flag(&admin, "shop", new_flag("Bad"))
+        .await
+        .unwrap_err();
     assert_eq!(paths(bad_key), vec![("key".to_string(), "invalid_key")]);
     assert_eq!(revision(&store, "dev").await, before);
     assert_not_found(store.get_flag("shop", "bad").await, "flag");
@@ -85,23 +179,56 @@ pub async fn new_environment_gets_default_configs_and_full_change(ctx: Ctx) {
     let store = ctx.store().await;
     let admin = user("admin");
     setup(&store, &["a", "b"]).await;
-    store.create_segment(&admin, "shop", segment("beta", &["u1"])).await.unwrap();
-    let staging = store.create_environment(&admin, "shop", NewEnvironment { key: "staging".into(), name: Some("Staging".into()) }).await.unwrap();
+    store
+        .create_segment(&admin, "shop", segment("beta", &["u1"]))
+        .await
+        .unwrap();
+    let staging = store
+        .create_environment(
+            &admin,
+            "shop",
+            NewEnvironment {
+                key: "staging".into(),
+                name: Some("Staging".into()),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!((staging.revision, staging.name.as_str()), (1, "Staging"));
     for flag in ["a", "b"] {
         let (version, cfg) = config(&store, "staging", flag).await;
-        assert_eq!((version, cfg.on, cfg.off_variant.as_str()), (1, false, "off"));
+        assert_eq!(
+            (version, cfg.on, cfg.off_variant.as_str()),
+            (1, false, "off")
+        );
     }
-    let changes = store.changes_since(staging.id, 0, 100).await.unwrap().expect("log reaches back");
+    let changes = store
+        .changes_since(staging.id, 0, 100)
+        .await
+        .unwrap()
+        .expect("log reaches back");
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0].revision, 1);
-    assert_eq!(changes[0].flags.iter().map(|f| f.key.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!(
+        changes[0]
+            .flags
+            .iter()
+            .map(|f| f.key.as_str())
+            .collect::<Vec<_>>(),
+        ["a", "b"]
+    );
     assert_eq!(changes[0].segments.len(), 1);
     let mut replayed = Snapshot::default();
     assert!(replayed.apply(&changes[0]));
     assert_eq!(replayed, store.snapshot(staging.id).await.unwrap());
     let actions: Vec<String> = store
-        .list_audit("shop", &AuditQuery { environment: Some("staging".into()), ..AuditQuery::default() })
+        .list_audit(
+            "shop",
+            &AuditQuery {
+                environment: Some("staging".into()),
+                ..AuditQuery::default()
+            },
+        )
         .await
         .unwrap()
         .items
@@ -115,34 +242,100 @@ pub async fn flag_definition_update_and_delete(ctx: Ctx) {
     let store = ctx.store().await;
     let admin = user("admin");
     setup(&store, &[]).await;
-    store.create_flag(&admin, "shop", string_flag("theme", &["dark", "light"])).await.unwrap();
+    store
+        .create_flag(&admin, "shop", string_flag("theme", &["dark", "light"]))
+        .await
+        .unwrap();
     let rev = revision(&store, "dev").await;
 
     // Metadata only: new definition version, SDKs see nothing new.
-    let patch = FlagPatch { name: Some("Theme".into()), tags: Some(vec!["ui".into()]), ..FlagPatch::default() };
-    let def = store.update_flag(&admin, "shop", "theme", patch, Some(1)).await.unwrap();
-    assert_eq!((def.version, def.name.as_str(), def.tags.clone()), (2, "Theme", vec!["ui".to_string()]));
+    let patch = FlagPatch {
+        name: Some("Theme".into()),
+        tags: Some(vec!["ui".into()]),
+        ..FlagPatch::default()
+    };
+    let def = store
+        .update_flag(&admin, "shop", "theme", patch, Some(1))
+        .await
+        .unwrap();
+    assert_eq!(
+        (def.version, def.name.as_str(), def.tags.clone()),
+        (2, "Theme", vec!["ui".to_string()])
+    );
     assert_eq!(revision(&store, "dev").await, rev);
-    let stale = store.update_flag(&admin, "shop", "theme", FlagPatch::default(), Some(1)).await.unwrap_err();
+    let stale = store
+        .update_flag(&admin, "shop", "theme", FlagPatch::default(), Some(1))
+        .await
+        .unwrap_err();
     assert_eq!(assert_conflict(stale, "version_conflict"), Some(2));
-    assert_not_found(store.update_flag(&admin, "shop", "nope", FlagPatch::default(), None).await, "flag");
+    assert_not_found(
+        store
+            .update_flag(&admin, "shop", "nope", FlagPatch::default(), None)
+            .await,
+        "flag",
+    );
 
     // A variant still served somewhere cannot be removed.
     let (v, mut cfg) = config(&store, "prod", "theme").await;
     cfg.rules = vec![rule("r1", "country", "SE", "light")];
-    store.put_flag_config(&admin, "shop", "prod", "theme", cfg, v, None).await.unwrap();
-    let only_dark = vec![Variant { key: "dark".into(), value: json!("dark"), name: None, description: None }];
-    let patch = FlagPatch { variants: Some(only_dark), ..FlagPatch::default() };
-    let err = store.update_flag(&admin, "shop", "theme", patch, None).await.unwrap_err();
+    store
+        .put_flag_config(&admin, "shop", "prod", "theme", cfg, v, None)
+        .await
+        .unwrap();
+    let only_dark = vec![Variant {
+        key: "dark".into(),
+        value: json!("dark"),
+        name: None,
+        description: None,
+    }];
+    let patch = FlagPatch {
+        variants: Some(only_dark),
+        ..FlagPatch::default()
+    };
+    let err = store
+        .update_flag(&admin, "shop", "theme", patch, None)
+        .await
+        .unwrap_err();
     let errs = paths(err);
-    assert!(errs.contains(&("variants".to_string(), "variant_in_use")), "{errs:?}");
-    assert_eq!(store.get_flag("shop", "theme").await.unwrap().variants.len(), 2);
+    assert!(
+        errs.contains(&("variants".to_string(), "variant_in_use")),
+        "{errs:?}"
+    );
+    assert_eq!(
+        store
+            .get_flag("shop", "theme")
+            .await
+            .unwrap()
+            .variants
+            .len(),
+        2
+    );
 
     // Adding a variant is visible to SDKs: every environment is bumped.
     let mut three = store.get_flag("shop", "theme").await.unwrap().variants;
-    three.push(Variant { key: "neon".into(), value: json!("neon"), name: None, description: None });
-    let (dev_rev, prod_rev) = (revision(&store, "dev").await, revision(&store, "prod").await);
-    let def = store.update_flag(&admin, "shop", "theme", FlagPatch { variants: Some(three), ..FlagPatch::default() }, Some(2)).await.unwrap();
+    three.push(Variant {
+        key: "neon".into(),
+        value: json!("neon"),
+        name: None,
+        description: None,
+    });
+    let (dev_rev, prod_rev) = (
+        revision(&store, "dev").await,
+        revision(&store, "prod").await,
+    );
+    let def = store
+        .update_flag(
+            &admin,
+            "shop",
+            "theme",
+            FlagPatch {
+                variants: Some(three),
+                ..FlagPatch::default()
+            },
+            Some(2),
+        )
+        .await
+        .unwrap();
     assert_eq!(def.version, 3);
     assert_eq!(revision(&store, "dev").await, dev_rev + 1);
     assert_eq!(revision(&store, "prod").await, prod_rev + 1);
@@ -151,126 +344,52 @@ pub async fn flag_definition_update_and_delete(ctx: Ctx) {
     assert_eq!(snap.flags[0].variants.len(), 3);
 
     // Delete: gone everywhere, tombstoned in every environment's log.
-    store.delete_flag(&admin, "shop", "theme", Some("cleanup".into())).await.unwrap();
+    store
+        .delete_flag(&admin, "shop", "theme", Some("cleanup".into()))
+        .await
+        .unwrap();
     assert_not_found(store.get_flag("shop", "theme").await, "flag");
     assert_not_found(store.get_flag_config("shop", "dev", "theme").await, "flag");
-    assert_not_found(store.delete_flag(&admin, "shop", "theme", None).await, "flag");
-    let last = store.changes_since(env.id, env.revision, 10).await.unwrap().unwrap();
+    assert_not_found(
+        store.delete_flag(&admin, "shop", "theme", None).await,
+        "flag",
+    );
+    let last = store
+        .changes_since(env.id, env.revision, 10)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(last.len(), 1);
     assert_eq!(last[0].deleted_flags, ["theme"]);
     assert!(store.snapshot(env.id).await.unwrap().flags.is_empty());
-    let q = AuditQuery { flag: Some("theme".into()), ..AuditQuery::default() };
-    let actions: Vec<String> = store.list_audit("shop", &q).await.unwrap().items.into_iter().map(|e| e.action).collect();
-    assert_eq!(actions, ["flag.delete", "flag.update", "flag.config.update", "flag.update", "flag.create"]);
+    let q = AuditQuery {
+        flag: Some("theme".into()),
+        ..AuditQuery::default()
+    };
+    let actions: Vec<String> = store
+        .list_audit("shop", &q)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "flag.delete",
+            "flag.update",
+            "flag.config.update",
+            "flag.update",
+            "flag.create"
+        ]
+    );
 
     // The key can be reused; the new flag starts a fresh history.
-    store.create_flag(&admin, "shop", string_flag("theme", &["x", "y"])).await.unwrap();
+    store
+        .create_flag(&admin, "shop", string_flag("theme", &["x", "y"]))
+        .await
+        .unwrap();
     let history = store.config_history("shop", "prod", "theme").await.unwrap();
     assert_eq!(history.iter().map(|r| r.version).collect::<Vec<_>>(), [1]);
-}
-
-pub async fn segments_lifecycle(ctx: Ctx) {
-    let store = ctx.store().await;
-    let admin = user("admin");
-    setup(&store, &["checkout"]).await;
-    let revs = (revision(&store, "dev").await, revision(&store, "prod").await);
-
-    let beta = store.create_segment(&admin, "shop", segment("beta", &["u1", "u2"])).await.unwrap();
-    assert_eq!((beta.segment.version, beta.name.as_str()), (1, "Segment beta"));
-    assert_eq!((revision(&store, "dev").await, revision(&store, "prod").await), (revs.0 + 1, revs.1 + 1));
-    assert_already_exists(store.create_segment(&admin, "shop", segment("beta", &[])).await);
-    let bad = store.create_segment(&admin, "shop", segment("Beta!", &[])).await.unwrap_err();
-    assert_eq!(paths(bad), vec![("key".to_string(), "invalid_key")]);
-    assert_eq!(store.get_segment("shop", "beta").await.unwrap().segment.included, ["u1", "u2"]);
-    assert_not_found(store.get_segment("shop", "nope").await, "segment");
-
-    // A segment rule referencing an unknown segment: path relative to the input.
-    let mut input = segment("staff", &[]);
-    input.rules = vec![switchyard_core::SegmentRule {
-        id: "r".into(),
-        clauses: vec![Clause { attribute: String::new(), op: Operator::InSegment, values: vec![json!("ghost")], negate: false }],
-    }];
-    let err = store.create_segment(&admin, "shop", input).await.unwrap_err();
-    assert_eq!(paths(err), vec![("rules[0].clauses[0].values[0]".to_string(), "unknown_segment")]);
-
-    // Update with version check.
-    let stale = store.update_segment(&admin, "shop", "beta", segment("beta", &["u3"]), 7).await.unwrap_err();
-    assert_eq!(assert_conflict(stale, "version_conflict"), Some(1));
-    let updated = store.update_segment(&admin, "shop", "beta", segment("beta", &["u3"]), 1).await.unwrap();
-    assert_eq!((updated.segment.version, updated.segment.included.clone()), (2, vec!["u3".to_string()]));
-    let env = store.get_environment("shop", "dev").await.unwrap();
-    let last = store.changes_since(env.id, env.revision - 1, 10).await.unwrap().unwrap();
-    assert_eq!(last[0].segments, [updated.segment.clone()]);
-    assert_eq!(store.list_segments("shop").await.unwrap().len(), 1);
-
-    // A flag using it: unknown segments are rejected, used ones cannot go.
-    let (v, mut cfg) = config(&store, "prod", "checkout").await;
-    cfg.rules = vec![segment_rule("r1", "ghost", "on")];
-    let err = store.put_flag_config(&admin, "shop", "prod", "checkout", cfg.clone(), v, None).await.unwrap_err();
-    assert_eq!(paths(err), vec![("rules[0].clauses[0].values[0]".to_string(), "unknown_segment")]);
-    cfg.rules = vec![segment_rule("r1", "beta", "on")];
-    store.put_flag_config(&admin, "shop", "prod", "checkout", cfg.clone(), v, None).await.unwrap();
-    let err = store.delete_segment(&admin, "shop", "beta").await.unwrap_err();
-    assert_eq!(assert_conflict(err, "segment_in_use"), None);
-    cfg.rules.clear();
-    store.put_flag_config(&admin, "shop", "prod", "checkout", cfg, v + 1, None).await.unwrap();
-
-    let rev = revision(&store, "dev").await;
-    store.delete_segment(&admin, "shop", "beta").await.unwrap();
-    assert_eq!(revision(&store, "dev").await, rev + 1);
-    let last = store.changes_since(env.id, rev, 10).await.unwrap().unwrap();
-    assert_eq!(last[0].deleted_segments, ["beta"]);
-    assert!(store.snapshot(env.id).await.unwrap().segments.is_empty());
-    assert_not_found(store.delete_segment(&admin, "shop", "beta").await, "segment");
-    let q = AuditQuery { actor: Some("admin".into()), ..AuditQuery::default() };
-    let segment_events = store.list_audit("shop", &q).await.unwrap().items.into_iter().filter(|e| e.segment.is_some());
-    let actions: Vec<String> = segment_events.map(|e| e.action).collect();
-    assert_eq!(actions, ["segment.delete", "segment.update", "segment.create"]);
-}
-
-pub async fn users_tokens_settings(ctx: Ctx) {
-    let store = ctx.store().await;
-    let admin = user("admin");
-    setup(&store, &[]).await;
-
-    assert_eq!(store.setting_get_or_insert("jwt_secret", "first").await.unwrap(), "first");
-    assert_eq!(store.setting_get_or_insert("jwt_secret", "second").await.unwrap(), "first");
-
-    assert_eq!(store.user_count().await.unwrap(), 0);
-    let new_user = |name: &str| NewUser { username: name.into(), password_hash: format!("$argon2id$hash-{name}"), role: Role::Editor };
-    let alice = store.create_user(&admin, new_user("alice")).await.unwrap();
-    assert_eq!((alice.username.as_str(), alice.role), ("alice", Role::Editor));
-    assert_already_exists(store.create_user(&admin, new_user("alice")).await);
-    assert_eq!(paths(store.create_user(&admin, new_user("Not Valid")).await.unwrap_err())[0].0, "username");
-    store.create_user(&admin, new_user("bob")).await.unwrap();
-    assert_eq!(store.user_count().await.unwrap(), 2);
-    let found = store.user_by_name("alice").await.unwrap().expect("alice");
-    assert_eq!((found.user.id, found.password_hash.as_str()), (alice.id, "$argon2id$hash-alice"));
-    assert!(store.user_by_name("carol").await.unwrap().is_none());
-    assert_eq!(store.list_users().await.unwrap().len(), 2);
-
-    let token = |name: &str, hash: &str, project: Option<&str>| NewApiToken {
-        name: name.into(),
-        role: Role::Responder,
-        project: project.map(Into::into),
-        hash: hash.into(),
-        prefix: format!("sy_{name}"),
-    };
-    let t = store.create_api_token(&admin, token("pager", "h1", Some("shop"))).await.unwrap();
-    assert_eq!((t.project.as_deref(), t.created_by.as_str(), t.revoked_at), (Some("shop"), "admin", None));
-    store.create_api_token(&admin, token("ci", "h2", None)).await.unwrap();
-    assert_already_exists(store.create_api_token(&admin, token("dup", "h1", None)).await);
-    assert_not_found(store.create_api_token(&admin, token("x", "h3", Some("nope"))).await, "project");
-    let found = store.api_token_by_hash("h1").await.unwrap().expect("token");
-    assert_eq!((found.id, found.role), (t.id, Role::Responder));
-    assert!(store.api_token_by_hash("nope").await.unwrap().is_none());
-    assert_eq!(store.list_api_tokens().await.unwrap().len(), 2);
-    let revoked = store.revoke_api_token(&admin, t.id).await.unwrap();
-    let at = revoked.revoked_at.expect("revoked");
-    assert_eq!(store.revoke_api_token(&admin, t.id).await.unwrap().revoked_at, Some(at), "idempotent");
-    assert_eq!(store.api_token_by_hash("h1").await.unwrap().unwrap().revoked_at, Some(at));
-    assert_not_found(store.revoke_api_token(&admin, 424_242).await, "api token");
-    // The scoped token's events are in the project's audit log, once each.
-    let actions: Vec<String> = store.list_audit("shop", &AuditQuery::default()).await.unwrap().items.into_iter().map(|e| e.action).collect();
-    assert_eq!(actions.iter().filter(|a| a.starts_with("token.")).collect::<Vec<_>>(), ["token.revoke", "token.create"]);
 }

@@ -1,19 +1,16 @@
-//! Per-environment configuration: read, edit, toggle, kill, restore,
-//! history, revert — and `write_configs`, the one way configurations of an
-//! environment are written (versions, history, revision, audit).
+//! Per-environment configuration: read, edit, toggle — and `write_configs`,
+//! the one way configurations of an environment are written (versions,
+//! history rows, revision, audit).
 
-use switchyard_core::{ChangeEvent, Kill, ValidationErrors};
+use switchyard_core::{ChangeEvent, ValidationErrors};
 
-use super::super::common::{
-    ConfigRow, FlagRow, check_flag, invalid, merge, new_group_id, not_found, rfc3339, to_i64, to_json, to_u64,
-    version_conflict,
-};
+use super::This;
 use super::lookup::{self, EnvRef};
-use super::tx::{Audit, Conn, WriteTx, get, get_json};
-use super::{This, lock_env};
-use crate::store::{
-    Actor, FlagConfig, FlagConfigRecord, KillRequest, Result, StoreError, Written,
+use super::tx::{Audit, Conn, WriteTx};
+use crate::store::sql::common::{
+    ConfigRow, FlagRow, check_flag, merge, to_i64, to_json, version_conflict,
 };
+use crate::store::{Actor, FlagConfig, FlagConfigRecord, Result, StoreError, Written};
 
 /// One configuration to write: the flag, its current row and the new config.
 pub(super) struct Update {
@@ -112,9 +109,18 @@ pub(super) async fn write_configs(
         .bind(&actor.name)
         .execute(tx.conn())
         .await?;
-        insert_history(tx.conn(), env.id, &u.flag, version, &u.config, &actor.name, now, why.group_id).await?;
+        insert_history(
+            tx.conn(),
+            env.id,
+            &u.flag,
+            version,
+            &u.config,
+            &actor.name,
+            now,
+            why.group_id,
+        )
+        .await?;
         let row = ConfigRow {
-            flag_id: u.flag.id,
             version,
             config: u.config.clone(),
             updated_at: now,
@@ -123,7 +129,15 @@ pub(super) async fn write_configs(
         records.push(row.record(&u.flag.def.key, &env.key)?);
         flags.push(merge(&u.flag.def, version, &u.config));
     }
-    let revision = tx.bump(env, ChangeEvent { flags, ..ChangeEvent::default() }).await?;
+    let revision = tx
+        .bump(
+            env,
+            ChangeEvent {
+                flags,
+                ..ChangeEvent::default()
+            },
+        )
+        .await?;
     for (u, record) in updates.iter().zip(&records) {
         let before = u.current.record(&u.flag.def.key, &env.key)?;
         tx.audit(
@@ -147,7 +161,12 @@ pub(super) async fn write_configs(
 }
 
 /// Validates `config` as the next version of `flag`; paths relative to the config.
-pub(super) fn validate(flag: &FlagRow, current: &ConfigRow, config: &FlagConfig, segments: &std::collections::HashSet<String>) -> std::result::Result<(), ValidationErrors> {
+pub(super) fn validate(
+    flag: &FlagRow,
+    current: &ConfigRow,
+    config: &FlagConfig,
+    segments: &std::collections::HashSet<String>,
+) -> std::result::Result<(), ValidationErrors> {
     check_flag(&merge(&flag.def, current.version + 1, config), segments)
 }
 
@@ -155,22 +174,45 @@ pub(super) fn validate(flag: &FlagRow, current: &ConfigRow, config: &FlagConfig,
 pub(super) async fn begin_env(store: &This, project: &str, env: &str) -> Result<(WriteTx, EnvRef)> {
     let mut tx = store.begin_write().await?;
     let env = lookup::env(tx.conn(), project, env).await?;
-    lock_env(tx.conn(), env.id).await?;
+    tx.lock_env(env.id).await?;
     Ok((tx, env))
 }
 
 /// Writes one update (or nothing when `config` equals the current one) and commits.
-async fn write_one(store: &This, mut tx: WriteTx, actor: &Actor, env: &EnvRef, update: Update, why: Why<'_>) -> Result<Written<FlagConfigRecord>> {
+pub(super) async fn write_one(
+    store: &This,
+    mut tx: WriteTx,
+    actor: &Actor,
+    env: &EnvRef,
+    update: Update,
+    why: Why<'_>,
+) -> Result<Written<FlagConfigRecord>> {
     if update.config == update.current.config {
-        return Ok(Written { value: update.current.record(&update.flag.def.key, &env.key)?, changed: false, revision: None });
+        return Ok(Written {
+            value: update.current.record(&update.flag.def.key, &env.key)?,
+            changed: false,
+            revision: None,
+        });
     }
-    let (mut records, revision) = write_configs(&mut tx, actor, env, std::slice::from_ref(&update), &why).await?;
+    let (mut records, revision) =
+        write_configs(&mut tx, actor, env, std::slice::from_ref(&update), &why).await?;
     tx.commit(store).await?;
-    let value = records.pop().ok_or_else(|| StoreError::Corrupt("no record written".into()))?;
-    Ok(Written { value, changed: true, revision: Some(revision) })
+    let value = records
+        .pop()
+        .ok_or_else(|| StoreError::Corrupt("no record written".into()))?;
+    Ok(Written {
+        value,
+        changed: true,
+        revision: Some(revision),
+    })
 }
 
-pub(super) async fn get_config(store: &This, project: &str, env: &str, flag: &str) -> Result<FlagConfigRecord> {
+pub(super) async fn get_config(
+    store: &This,
+    project: &str,
+    env: &str,
+    flag: &str,
+) -> Result<FlagConfigRecord> {
     let mut tx = store.begin_read().await?;
     let env = lookup::env(&mut tx, project, env).await?;
     let flag = lookup::flag(&mut tx, env.project_id, flag).await?;
@@ -193,15 +235,36 @@ pub(super) async fn put(
     let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
     let current = lookup::config(tx.conn(), &env, &flag).await?;
     if current.version != expected_version {
-        return Err(version_conflict("configuration of flag", &flag.def.key, current.version, expected_version));
+        return Err(version_conflict(
+            "configuration of flag",
+            &flag.def.key,
+            current.version,
+            expected_version,
+        ));
     }
     config.kill = current.config.kill.clone();
     if config != current.config {
         let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
         validate(&flag, &current, &config, &segments)?;
     }
-    let why = Why { action: "flag.config.update", reason: reason.as_deref(), group_id: None };
-    write_one(store, tx, actor, &env, Update { flag, current, config }, why).await
+    let why = Why {
+        action: "flag.config.update",
+        reason: reason.as_deref(),
+        group_id: None,
+    };
+    write_one(
+        store,
+        tx,
+        actor,
+        &env,
+        Update {
+            flag,
+            current,
+            config,
+        },
+        why,
+    )
+    .await
 }
 
 pub(super) async fn toggle(
@@ -214,128 +277,26 @@ pub(super) async fn toggle(
     let (mut tx, env) = begin_env(store, project, env).await?;
     let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
     let current = lookup::config(tx.conn(), &env, &flag).await?;
-    let config = FlagConfig { on, ..current.config.clone() };
-    let why = Why { action: "flag.toggle", reason: reason.as_deref(), group_id: None };
-    write_one(store, tx, actor, &env, Update { flag, current, config }, why).await
-}
-
-/// Kill (`Some`) or restore (`None`) a set of flags as one revision.
-pub(super) async fn set_kill(
-    store: &This,
-    actor: &Actor,
-    (project, env): (&str, &str),
-    flags: &[String],
-    kill: Option<KillRequest>,
-    reason: &str,
-) -> Result<Written<Vec<FlagConfigRecord>>> {
-    let (mut tx, env) = begin_env(store, project, env).await?;
-    let mut keys: Vec<&str> = Vec::with_capacity(flags.len());
-    for key in flags {
-        if !keys.contains(&key.as_str()) {
-            keys.push(key);
-        }
-    }
-    let mut values = Vec::with_capacity(keys.len());
-    let mut updates = Vec::new();
-    for key in keys {
-        let flag = lookup::flag(tx.conn(), env.project_id, key).await?;
-        let current = lookup::config(tx.conn(), &env, &flag).await?;
-        values.push(current.record(&flag.def.key, &env.key)?);
-        let config = match &kill {
-            Some(_) if current.config.kill.is_some() => continue,
-            None if current.config.kill.is_none() => continue,
-            Some(req) => FlagConfig {
-                kill: Some(Kill {
-                    reason: req.reason.clone(),
-                    by: actor.name.clone(),
-                    at: rfc3339(tx.now)?,
-                    incident: req.incident.clone(),
-                }),
-                ..current.config.clone()
-            },
-            None => FlagConfig { kill: None, ..current.config.clone() },
-        };
-        updates.push((values.len() - 1, Update { flag, current, config }));
-    }
-    if updates.is_empty() {
-        return Ok(Written { value: values, changed: false, revision: None });
-    }
-    let group = new_group_id();
-    let action = if kill.is_some() { "flag.kill" } else { "flag.restore" };
-    let why = Why { action, reason: Some(reason), group_id: Some(&group) };
-    let (slots, updates): (Vec<usize>, Vec<Update>) = updates.into_iter().unzip();
-    let (records, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
-    tx.commit(store).await?;
-    for (slot, record) in slots.into_iter().zip(records) {
-        values[slot] = record;
-    }
-    Ok(Written { value: values, changed: true, revision: Some(revision) })
-}
-
-pub(super) async fn kill(store: &This, actor: &Actor, project: &str, env: &str, req: KillRequest) -> Result<Written<Vec<FlagConfigRecord>>> {
-    if req.reason.trim().is_empty() {
-        return Err(invalid("reason", "required", "a kill needs a reason"));
-    }
-    let flags = req.flags.clone();
-    let reason = req.reason.clone();
-    set_kill(store, actor, (project, env), &flags, Some(req), &reason).await
-}
-
-pub(super) async fn history(store: &This, project: &str, env: &str, flag: &str) -> Result<Vec<FlagConfigRecord>> {
-    let mut tx = store.begin_read().await?;
-    let env = lookup::env(&mut tx, project, env).await?;
-    let flag = lookup::flag(&mut tx, env.project_id, flag).await?;
-    let rows = sqlx::query(
-        "SELECT version, config, created_at, created_by FROM flag_config_versions \
-         WHERE environment_id = $1 AND flag_id = $2 ORDER BY version DESC",
-    )
-    .bind(env.id)
-    .bind(flag.id)
-    .fetch_all(&mut *tx)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            ConfigRow {
-                flag_id: flag.id,
-                version: to_u64(get(row, "version")?)?,
-                config: get_json(row, "config")?,
-                updated_at: get(row, "created_at")?,
-                updated_by: get(row, "created_by")?,
-            }
-            .record(&flag.def.key, &env.key)
-        })
-        .collect()
-}
-
-/// The configuration of one stored version.
-pub(super) async fn version_config(conn: &mut Conn, env_id: i64, flag_id: i64, version: u64) -> Result<Option<FlagConfig>> {
-    let row = sqlx::query("SELECT config FROM flag_config_versions WHERE environment_id = $1 AND flag_id = $2 AND version = $3")
-        .bind(env_id)
-        .bind(flag_id)
-        .bind(to_i64(version))
-        .fetch_optional(conn)
-        .await?;
-    row.map(|r| get_json(&r, "config")).transpose()
-}
-
-pub(super) async fn revert(
-    store: &This,
-    actor: &Actor,
-    (project, env, flag): (&str, &str, &str),
-    to_version: u64,
-    reason: String,
-) -> Result<Written<FlagConfigRecord>> {
-    let (mut tx, env) = begin_env(store, project, env).await?;
-    let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
-    let current = lookup::config(tx.conn(), &env, &flag).await?;
-    let Some(mut config) = version_config(tx.conn(), env.id, flag.id, to_version).await? else {
-        return Err(not_found("configuration version", format!("{}@{to_version}", flag.def.key)));
+    let config = FlagConfig {
+        on,
+        ..current.config.clone()
     };
-    config.kill = current.config.kill.clone();
-    if config != current.config {
-        let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
-        validate(&flag, &current, &config, &segments)?;
-    }
-    let why = Why { action: "flag.revert", reason: Some(&reason), group_id: None };
-    write_one(store, tx, actor, &env, Update { flag, current, config }, why).await
+    let why = Why {
+        action: "flag.toggle",
+        reason: reason.as_deref(),
+        group_id: None,
+    };
+    write_one(
+        store,
+        tx,
+        actor,
+        &env,
+        Update {
+            flag,
+            current,
+            config,
+        },
+        why,
+    )
+    .await
 }

@@ -5,26 +5,29 @@ use std::collections::HashSet;
 
 use switchyard_core::{ChangeEvent, ValidationError, ValidationErrors};
 
-use super::super::common::{
-    FlagRow, check_flag, check_key, default_config, kind_str, merge, new_flag_defaults, random_salt,
-    resolve_defaults, to_i64, to_json, to_time, unique_or, version_conflict,
-};
+use super::This;
 use super::configs::insert_config;
 use super::lookup;
 use super::tx::Audit;
-use super::{This, lock_project};
+use crate::store::sql::common::{
+    FlagRow, check_flag, check_key, default_config, kind_str, merge, new_flag_defaults, now_ms,
+    random_salt, resolve_defaults, to_i64, to_json, to_time, unique_or, version_conflict,
+};
 use crate::store::{Actor, FlagDefinition, FlagPatch, NewFlag, Result, StoreError};
 
 fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
 }
 
-pub(super) async fn create(store: &This, actor: &Actor, project: &str, new: NewFlag) -> Result<FlagDefinition> {
+pub(super) async fn create(
+    store: &This,
+    actor: &Actor,
+    project: &str,
+    new: NewFlag,
+) -> Result<FlagDefinition> {
     check_key(&new.key, "key")?;
     let (variants, off, on) = new_flag_defaults(&new);
-    let mut tx = store.begin_write().await?;
-    let now = tx.now;
-    let def = FlagDefinition {
+    let mut def = FlagDefinition {
         key: new.key.clone(),
         name: non_empty(new.name.clone()).unwrap_or_else(|| new.key.clone()),
         description: non_empty(new.description.clone()),
@@ -35,8 +38,8 @@ pub(super) async fn create(store: &This, actor: &Actor, project: &str, new: NewF
         temporary: new.temporary,
         salt: random_salt(),
         version: 1,
-        created_at: to_time(now)?,
-        updated_at: to_time(now)?,
+        created_at: to_time(now_ms())?,
+        updated_at: to_time(now_ms())?,
     };
     let config = default_config(off.clone(), on.clone());
     // A default configuration has no rules, hence no segment references.
@@ -55,8 +58,12 @@ pub(super) async fn create(store: &This, actor: &Actor, project: &str, new: NewF
         StoreError::Validation(ValidationErrors(errors))
     })?;
 
+    let mut tx = store.begin_write().await?;
     let p = lookup::project(tx.conn(), project).await?;
-    lock_project(tx.conn(), p.id).await?;
+    tx.lock_project(p.id).await?;
+    let now = tx.now;
+    def.created_at = to_time(now)?;
+    def.updated_at = def.created_at;
     let envs = lookup::project_envs(tx.conn(), p.id).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO flags (project_id, key, name, description, kind, variants, tags, owner, temporary, salt, \
@@ -79,7 +86,12 @@ pub(super) async fn create(store: &This, actor: &Actor, project: &str, new: NewF
     .fetch_one(tx.conn())
     .await
     .map_err(|e| unique_or(e, "flag", &def.key))?;
-    let row = FlagRow { id, def: def.clone(), off_variant: off, on_variant: on };
+    let row = FlagRow {
+        id,
+        def: def.clone(),
+        off_variant: off,
+        on_variant: on,
+    };
     tx.audit(
         actor,
         Audit {
@@ -93,7 +105,10 @@ pub(super) async fn create(store: &This, actor: &Actor, project: &str, new: NewF
     .await?;
     for env in &envs {
         insert_config(tx.conn(), env.id, &row, &config, &actor.name, now).await?;
-        let event = ChangeEvent { flags: vec![merge(&def, 1, &config)], ..ChangeEvent::default() };
+        let event = ChangeEvent {
+            flags: vec![merge(&def, 1, &config)],
+            ..ChangeEvent::default()
+        };
         tx.bump(env, event).await?;
     }
     tx.commit(store).await?;
@@ -108,7 +123,9 @@ pub(super) async fn get(store: &This, project: &str, flag: &str) -> Result<FlagD
 
 /// Paths of a merged-flag validation error that concern the definition.
 fn is_definition_path(path: &str) -> bool {
-    ["key", "kind", "salt", "variants"].iter().any(|p| path.starts_with(p))
+    ["key", "kind", "salt", "variants"]
+        .iter()
+        .any(|p| path.starts_with(p))
 }
 
 pub(super) async fn update(
@@ -120,7 +137,7 @@ pub(super) async fn update(
 ) -> Result<FlagDefinition> {
     let mut tx = store.begin_write().await?;
     let p = lookup::project(tx.conn(), project).await?;
-    lock_project(tx.conn(), p.id).await?;
+    tx.lock_project(p.id).await?;
     let current = lookup::flag(tx.conn(), p.id, key).await?;
     if let Some(expected) = expected_version
         && expected != current.def.version
@@ -164,19 +181,34 @@ pub(super) async fn update(
     let mut configs = Vec::with_capacity(envs.len());
     if variants_changed {
         let segments = lookup::segment_keys(tx.conn(), p.id).await?;
-        let (off, on) = resolve_defaults(&def.variants, Some(&current.off_variant), Some(&current.on_variant));
+        let (off, on) = resolve_defaults(
+            &def.variants,
+            Some(&current.off_variant),
+            Some(&current.on_variant),
+        );
         let mut errors = match check_flag(&merge(&def, 1, &default_config(off, on)), &segments) {
             Ok(()) => Vec::new(),
-            Err(e) => e.0.into_iter().filter(|e| is_definition_path(&e.path)).collect(),
+            Err(e) => {
+                e.0.into_iter()
+                    .filter(|e| is_definition_path(&e.path))
+                    .collect()
+            }
         };
         for env in &envs {
             let config = lookup::config(tx.conn(), env, &current).await?;
             if let Err(e) = check_flag(&merge(&def, config.version, &config.config), &segments) {
-                errors.extend(e.0.into_iter().filter(|e| !is_definition_path(&e.path)).map(|e| ValidationError {
-                    path: "variants".into(),
-                    code: "variant_in_use",
-                    message: format!("environment `{}` still needs it: {}: {}", env.key, e.path, e.message),
-                }));
+                errors.extend(
+                    e.0.into_iter()
+                        .filter(|e| !is_definition_path(&e.path))
+                        .map(|e| ValidationError {
+                            path: "variants".into(),
+                            code: "variant_in_use",
+                            message: format!(
+                                "environment `{}` still needs it: {}: {}",
+                                env.key, e.path, e.message
+                            ),
+                        }),
+                );
             }
             configs.push(config);
         }
@@ -214,21 +246,36 @@ pub(super) async fn update(
     .await?;
     // Only the variants are visible to SDKs (names, tags, owner are not).
     for (env, config) in envs.iter().zip(&configs) {
-        let event = ChangeEvent { flags: vec![merge(&def, config.version, &config.config)], ..ChangeEvent::default() };
+        let event = ChangeEvent {
+            flags: vec![merge(&def, config.version, &config.config)],
+            ..ChangeEvent::default()
+        };
         tx.bump(env, event).await?;
     }
     tx.commit(store).await?;
     Ok(def)
 }
 
-pub(super) async fn delete(store: &This, actor: &Actor, project: &str, key: &str, reason: Option<String>) -> Result<()> {
+pub(super) async fn delete(
+    store: &This,
+    actor: &Actor,
+    project: &str,
+    key: &str,
+    reason: Option<String>,
+) -> Result<()> {
     let mut tx = store.begin_write().await?;
     let p = lookup::project(tx.conn(), project).await?;
-    lock_project(tx.conn(), p.id).await?;
+    tx.lock_project(p.id).await?;
     let flag = lookup::flag(tx.conn(), p.id, key).await?;
     let envs = lookup::project_envs(tx.conn(), p.id).await?;
-    sqlx::query("DELETE FROM flag_configs WHERE flag_id = $1").bind(flag.id).execute(tx.conn()).await?;
-    sqlx::query("DELETE FROM flags WHERE id = $1").bind(flag.id).execute(tx.conn()).await?;
+    sqlx::query("DELETE FROM flag_configs WHERE flag_id = $1")
+        .bind(flag.id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("DELETE FROM flags WHERE id = $1")
+        .bind(flag.id)
+        .execute(tx.conn())
+        .await?;
     tx.audit(
         actor,
         Audit {
@@ -242,7 +289,10 @@ pub(super) async fn delete(store: &This, actor: &Actor, project: &str, key: &str
     )
     .await?;
     for env in &envs {
-        let event = ChangeEvent { deleted_flags: vec![flag.def.key.clone()], ..ChangeEvent::default() };
+        let event = ChangeEvent {
+            deleted_flags: vec![flag.def.key.clone()],
+            ..ChangeEvent::default()
+        };
         tx.bump(env, event).await?;
     }
     tx.commit(store).await

@@ -8,10 +8,11 @@ use switchyard_core::{ChangeEvent, Snapshot};
 
 use super::{BACKEND, BEGIN_READ, BEGIN_WRITE, Db, This, lock_env, lock_project, notify};
 use crate::store::{
-    Actor, ApiToken, AuditEvent, AuditQuery, Backend, ChangeSetRequest, ChangeSetResult, Environment, FlagConfig,
-    FlagConfigRecord, FlagDefinition, FlagPatch, FlagQuery, FlagSummary, KillRequest, NewApiToken, NewEnvironment,
-    NewFlag, NewProject, NewSdkKey, NewUser, Page, Project, RestoreDiff, RestoreRequest, Result, SdkKey,
-    SegmentInput, SegmentRecord, Store, User, UserWithHash, Written,
+    Actor, ApiToken, AuditEvent, AuditQuery, Backend, ChangeSetRequest, ChangeSetResult,
+    Environment, FlagConfig, FlagConfigRecord, FlagDefinition, FlagPatch, FlagQuery, FlagSummary,
+    KillRequest, NewApiToken, NewEnvironment, NewFlag, NewProject, NewSdkKey, NewUser, Page,
+    Project, RestoreDiff, RestoreRequest, Result, SdkKey, SegmentInput, SegmentRecord, Store, User,
+    UserWithHash, Written,
 };
 
 mod accounts;
@@ -19,6 +20,8 @@ mod audit;
 mod bulk;
 mod configs;
 mod flags;
+mod history;
+mod kill;
 mod list;
 mod lookup;
 mod projects;
@@ -85,7 +88,12 @@ impl Store for This {
         projects::get_project(self, project).await
     }
 
-    async fn create_environment(&self, actor: &Actor, project: &str, env: NewEnvironment) -> Result<Environment> {
+    async fn create_environment(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: NewEnvironment,
+    ) -> Result<Environment> {
         projects::create_environment(self, actor, project, env).await
     }
 
@@ -101,7 +109,12 @@ impl Store for This {
         projects::environment_by_id(self, id).await
     }
 
-    async fn create_flag(&self, actor: &Actor, project: &str, flag: NewFlag) -> Result<FlagDefinition> {
+    async fn create_flag(
+        &self,
+        actor: &Actor,
+        project: &str,
+        flag: NewFlag,
+    ) -> Result<FlagDefinition> {
         flags::create(self, actor, project, flag).await
     }
 
@@ -124,11 +137,22 @@ impl Store for This {
         flags::update(self, actor, (project, flag), patch, expected_version).await
     }
 
-    async fn delete_flag(&self, actor: &Actor, project: &str, flag: &str, reason: Option<String>) -> Result<()> {
+    async fn delete_flag(
+        &self,
+        actor: &Actor,
+        project: &str,
+        flag: &str,
+        reason: Option<String>,
+    ) -> Result<()> {
         flags::delete(self, actor, project, flag, reason).await
     }
 
-    async fn get_flag_config(&self, project: &str, env: &str, flag: &str) -> Result<FlagConfigRecord> {
+    async fn get_flag_config(
+        &self,
+        project: &str,
+        env: &str,
+        flag: &str,
+    ) -> Result<FlagConfigRecord> {
         configs::get_config(self, project, env, flag).await
     }
 
@@ -142,7 +166,17 @@ impl Store for This {
         expected_version: u64,
         reason: Option<String>,
     ) -> Result<Written<FlagConfigRecord>> {
-        configs::put(self, actor, project, env, flag, config, expected_version, reason).await
+        configs::put(
+            self,
+            actor,
+            project,
+            env,
+            flag,
+            config,
+            expected_version,
+            reason,
+        )
+        .await
     }
 
     async fn toggle_flag(
@@ -164,7 +198,7 @@ impl Store for This {
         env: &str,
         kill: KillRequest,
     ) -> Result<Written<Vec<FlagConfigRecord>>> {
-        configs::kill(self, actor, project, env, kill).await
+        kill::kill(self, actor, project, env, kill).await
     }
 
     async fn restore_flags(
@@ -175,15 +209,20 @@ impl Store for This {
         flags: &[String],
         reason: String,
     ) -> Result<Written<Vec<FlagConfigRecord>>> {
-        configs::set_kill(self, actor, (project, env), flags, None, &reason).await
+        kill::set_kill(self, actor, (project, env), flags, None, &reason).await
     }
 
     async fn flags_with_tag(&self, project: &str, tag: &str) -> Result<Vec<String>> {
         list::with_tag(self, project, tag).await
     }
 
-    async fn config_history(&self, project: &str, env: &str, flag: &str) -> Result<Vec<FlagConfigRecord>> {
-        configs::history(self, project, env, flag).await
+    async fn config_history(
+        &self,
+        project: &str,
+        env: &str,
+        flag: &str,
+    ) -> Result<Vec<FlagConfigRecord>> {
+        history::history(self, project, env, flag).await
     }
 
     async fn revert_flag(
@@ -195,7 +234,7 @@ impl Store for This {
         to_version: u64,
         reason: String,
     ) -> Result<Written<FlagConfigRecord>> {
-        configs::revert(self, actor, (project, env, flag), to_version, reason).await
+        history::revert(self, actor, (project, env, flag), to_version, reason).await
     }
 
     async fn restore_environment(
@@ -229,7 +268,12 @@ impl Store for This {
         bulk::revert_change_set(self, actor, (project, env), change_set, reason).await
     }
 
-    async fn create_segment(&self, actor: &Actor, project: &str, segment: SegmentInput) -> Result<SegmentRecord> {
+    async fn create_segment(
+        &self,
+        actor: &Actor,
+        project: &str,
+        segment: SegmentInput,
+    ) -> Result<SegmentRecord> {
         segments::create(self, actor, project, segment).await
     }
 
@@ -260,7 +304,13 @@ impl Store for This {
         audit::list(self, project, query).await
     }
 
-    async fn create_sdk_key(&self, actor: &Actor, project: &str, env: &str, key: NewSdkKey) -> Result<SdkKey> {
+    async fn create_sdk_key(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        key: NewSdkKey,
+    ) -> Result<SdkKey> {
         sdk::create_key(self, actor, project, env, key).await
     }
 
@@ -268,7 +318,13 @@ impl Store for This {
         sdk::list_keys(self, project, env).await
     }
 
-    async fn revoke_sdk_key(&self, actor: &Actor, project: &str, env: &str, id: i64) -> Result<SdkKey> {
+    async fn revoke_sdk_key(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        id: i64,
+    ) -> Result<SdkKey> {
         sdk::revoke_key(self, actor, (project, env), id).await
     }
 
@@ -280,7 +336,12 @@ impl Store for This {
         sdk::snapshot(self, environment_id).await
     }
 
-    async fn changes_since(&self, environment_id: i64, after: u64, limit: u32) -> Result<Option<Vec<ChangeEvent>>> {
+    async fn changes_since(
+        &self,
+        environment_id: i64,
+        after: u64,
+        limit: u32,
+    ) -> Result<Option<Vec<ChangeEvent>>> {
         sdk::changes_since(self, environment_id, after, limit).await
     }
 

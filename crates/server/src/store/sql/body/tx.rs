@@ -7,9 +7,9 @@ use sqlx::{Database, Decode, Row as _, Transaction, Type};
 use switchyard_core::ChangeEvent;
 use tokio::sync::OwnedMutexGuard;
 
-use super::super::common::{now_ms, to_i64, to_u64};
 use super::lookup::EnvRef;
-use super::{BEGIN_READ, BEGIN_WRITE, Db, This, notify};
+use super::{BEGIN_READ, BEGIN_WRITE, Db, This, lock_env, lock_project, notify};
+use crate::store::sql::common::{now_ms, to_i64, to_u64};
 use crate::store::{Actor, EnvChange, Result, StoreError};
 
 /// The backend's connection type.
@@ -22,7 +22,8 @@ pub(super) fn get<'r, T>(row: &'r Row, column: &str) -> Result<T>
 where
     T: Decode<'r, Db> + Type<Db>,
 {
-    row.try_get::<T, _>(column).map_err(|e| StoreError::Corrupt(format!("column `{column}`: {e}")))
+    row.try_get::<T, _>(column)
+        .map_err(|e| StoreError::Corrupt(format!("column `{column}`: {e}")))
 }
 
 /// Reads a JSON column.
@@ -85,12 +86,31 @@ impl WriteTx {
         &mut self.tx
     }
 
+    /// Locks one environment against concurrent writers (see the backend's
+    /// `lock_env`), then takes the time of the write: taken under the lock,
+    /// timestamps follow the order of writes to the environment.
+    pub async fn lock_env(&mut self, environment_id: i64) -> Result<()> {
+        lock_env(&mut self.tx, environment_id).await?;
+        self.now = self.now.max(now_ms());
+        Ok(())
+    }
+
+    /// Locks the project and all its environments (see the backend's
+    /// `lock_project`), then takes the time of the write.
+    pub async fn lock_project(&mut self, project_id: i64) -> Result<()> {
+        lock_project(&mut self.tx, project_id).await?;
+        self.now = self.now.max(now_ms());
+        Ok(())
+    }
+
     /// Bumps the environment's revision and logs `event` as that revision.
     pub async fn bump(&mut self, env: &EnvRef, event: ChangeEvent) -> Result<u64> {
-        let revision: i64 = sqlx::query_scalar("UPDATE environments SET revision = revision + 1 WHERE id = $1 RETURNING revision")
-            .bind(env.id)
-            .fetch_one(&mut *self.tx)
-            .await?;
+        let revision: i64 = sqlx::query_scalar(
+            "UPDATE environments SET revision = revision + 1 WHERE id = $1 RETURNING revision",
+        )
+        .bind(env.id)
+        .fetch_one(&mut *self.tx)
+        .await?;
         let revision = to_u64(revision)?;
         self.log_change(env, event, revision).await?;
         Ok(revision)
@@ -98,7 +118,12 @@ impl WriteTx {
 
     /// Appends `event` as `revision` to the change log (pruning entries older
     /// than the retention), notifies and queues it for the sink.
-    pub async fn log_change(&mut self, env: &EnvRef, mut event: ChangeEvent, revision: u64) -> Result<()> {
+    pub async fn log_change(
+        &mut self,
+        env: &EnvRef,
+        mut event: ChangeEvent,
+        revision: u64,
+    ) -> Result<()> {
         event.revision = revision;
         sqlx::query("INSERT INTO changes (environment_id, revision, event, created_at) VALUES ($1, $2, $3, $4)")
             .bind(env.id)
@@ -154,8 +179,17 @@ impl WriteTx {
     /// Commits, then hands every logged change to the sink (in the order
     /// logged, which is revision order per environment).
     pub async fn commit(self, store: &This) -> Result<()> {
-        let WriteTx { tx, _writer, changes, .. } = self;
-        let order = store.shared.order.lock(changes.iter().map(|c| c.environment_id)).await;
+        let WriteTx {
+            tx,
+            _writer,
+            changes,
+            ..
+        } = self;
+        let order = store
+            .shared
+            .order
+            .lock(changes.iter().map(|c| c.environment_id))
+            .await;
         tx.commit().await?;
         for change in changes {
             store.shared.sink.publish(change);

@@ -1,0 +1,103 @@
+//! Kill switches: kill and restore sets of flags as one revision.
+
+use switchyard_core::Kill;
+
+use super::This;
+use super::configs::{Update, Why, begin_env, write_configs};
+use super::lookup;
+use crate::store::sql::common::{invalid, new_group_id, rfc3339};
+use crate::store::{Actor, FlagConfig, FlagConfigRecord, KillRequest, Result, Written};
+
+/// Kill (`Some`) or restore (`None`) a set of flags as one revision.
+pub(super) async fn set_kill(
+    store: &This,
+    actor: &Actor,
+    (project, env): (&str, &str),
+    flags: &[String],
+    kill: Option<KillRequest>,
+    reason: &str,
+) -> Result<Written<Vec<FlagConfigRecord>>> {
+    let (mut tx, env) = begin_env(store, project, env).await?;
+    let mut keys: Vec<&str> = Vec::with_capacity(flags.len());
+    for key in flags {
+        if !keys.contains(&key.as_str()) {
+            keys.push(key);
+        }
+    }
+    let mut values = Vec::with_capacity(keys.len());
+    let mut updates = Vec::new();
+    for key in keys {
+        let flag = lookup::flag(tx.conn(), env.project_id, key).await?;
+        let current = lookup::config(tx.conn(), &env, &flag).await?;
+        values.push(current.record(&flag.def.key, &env.key)?);
+        let config = match &kill {
+            Some(_) if current.config.kill.is_some() => continue,
+            None if current.config.kill.is_none() => continue,
+            Some(req) => FlagConfig {
+                kill: Some(Kill {
+                    reason: req.reason.clone(),
+                    by: actor.name.clone(),
+                    at: rfc3339(tx.now)?,
+                    incident: req.incident.clone(),
+                }),
+                ..current.config.clone()
+            },
+            None => FlagConfig {
+                kill: None,
+                ..current.config.clone()
+            },
+        };
+        updates.push((
+            values.len() - 1,
+            Update {
+                flag,
+                current,
+                config,
+            },
+        ));
+    }
+    if updates.is_empty() {
+        return Ok(Written {
+            value: values,
+            changed: false,
+            revision: None,
+        });
+    }
+    let group = new_group_id();
+    let action = if kill.is_some() {
+        "flag.kill"
+    } else {
+        "flag.restore"
+    };
+    let why = Why {
+        action,
+        reason: Some(reason),
+        group_id: Some(&group),
+    };
+    let (slots, updates): (Vec<usize>, Vec<Update>) = updates.into_iter().unzip();
+    let (records, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
+    tx.commit(store).await?;
+    for (slot, record) in slots.into_iter().zip(records) {
+        values[slot] = record;
+    }
+    Ok(Written {
+        value: values,
+        changed: true,
+        revision: Some(revision),
+    })
+}
+
+pub(super) async fn kill(
+    store: &This,
+    actor: &Actor,
+    project: &str,
+    env: &str,
+    req: KillRequest,
+) -> Result<Written<Vec<FlagConfigRecord>>> {
+    if req.reason.trim().is_empty() {
+        return Err(invalid("reason", "required", "a kill needs a reason"));
+    }
+    let flags = req.flags.clone();
+    let reason = req.reason.clone();
+    set_kill(store, actor, (project, env), &flags, Some(req), &reason).await
+}

@@ -1,0 +1,90 @@
+//! Proves that flag checks through the public getters allocate nothing
+//! beyond the returned value: a counting global allocator (per thread, the
+//! harness allocates on other threads), many checks, count the delta.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::hint::black_box;
+
+use serde_json::{Value, json};
+use switchyard::{Client, Context, Snapshot};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn bump() {
+    let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: delegates every call to `System`, only counting.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        bump();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        bump();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        bump();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations per call, averaged over 1 000 calls.
+fn per_call<R>(mut f: impl FnMut() -> R) -> u64 {
+    black_box(f()); // warm up (thread-local ArcSwap debt slots)
+    let before = ALLOCS.with(Cell::get);
+    for _ in 0..1_000 {
+        black_box(f());
+    }
+    (ALLOCS.with(Cell::get) - before) / 1_000
+}
+
+#[test]
+fn getters_allocate_nothing_beyond_the_returned_value() {
+    let snapshot: Snapshot = serde_json::from_value(json!({"revision": 1, "flags": [
+        {"key": "b", "kind": "boolean", "on": true, "off_variant": "off",
+         "variants": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+         "rules": [{"id": "eu", "clauses": [{"attribute": "country", "op": "in", "values": ["DE", "FR"]}],
+                    "serve": {"variant": "on"}}],
+         "fallthrough": {"rollout": {"variations": [{"variant": "on", "weight": 50000}, {"variant": "off", "weight": 50000}]}}},
+        {"key": "n", "kind": "number", "on": true, "off_variant": "x",
+         "variants": [{"key": "x", "value": 3}], "fallthrough": {"variant": "x"}},
+        {"key": "s", "kind": "string", "on": true, "off_variant": "x",
+         "variants": [{"key": "x", "value": "hello"}], "fallthrough": {"variant": "x"}}
+    ]}))
+    .unwrap();
+    let client = Client::from_snapshot(snapshot).unwrap();
+    let eu = Context::new("user-1").with("country", "DE");
+    let other = Context::new("user-2").with("country", "SE");
+
+    assert_eq!(per_call(|| client.bool_value("b", &eu, false)), 0);
+    assert_eq!(per_call(|| client.bool_value("b", &other, false)), 0);
+    assert_eq!(per_call(|| client.bool_value("missing", &other, false)), 0);
+    assert_eq!(per_call(|| client.number_value("n", &eu, 0.0)), 0);
+    assert_eq!(per_call(|| client.json_value("b", &eu, Value::Null)), 0);
+    assert_eq!(
+        per_call(|| client.bool_detail("b", &eu, false)),
+        0,
+        "details share the variant and rule id"
+    );
+    assert_eq!(per_call(|| client.number_detail("n", &eu, 0.0)), 0);
+    // The returned String is the only allocation; a `&str` default is not
+    // converted unless it is served.
+    assert_eq!(per_call(|| client.string_value("s", &eu, "default")), 1);
+    assert_eq!(
+        per_call(|| client.string_value("missing", &eu, "default")),
+        1
+    );
+}

@@ -1,0 +1,672 @@
+// Browser tests of the Switchyard web UI.
+//
+// Runs the real server binary (SWITCHYARD_BIN, default
+// ../../target/debug/switchyard relative to this directory) on a free
+// port with a fresh SQLite database, and drives Debian's Chromium through
+// playwright-core. Nothing is built here. Every test fails on a console
+// error, an uncaught page error or a request to a non-local host.
+//
+//   SCREENSHOTS=1  also writes docs/screenshots/*.png (1280 px and 390 px).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const BIN = path.resolve(here, process.env.SWITCHYARD_BIN || '../../target/debug/switchyard');
+const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const SHOTS = process.env.SCREENSHOTS === '1';
+const SHOT_DIR = path.resolve(here, '../../docs/screenshots');
+const ADMIN_PASSWORD = 'admin-password-for-tests';
+const PASSWORD = 'a-long-test-password';
+const BIG = Number(process.env.BIG_FLAGS || 2000);
+
+let server;
+let base;
+let browser;
+let adminToken;
+let dataDir;
+
+// ---------------------------------------------------------------- server --
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer() {
+  if (!fs.existsSync(BIN)) throw new Error(`server binary not found at ${BIN}: run \`cargo build -p switchyard-server\` first or set SWITCHYARD_BIN`);
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-ui-'));
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort();
+    const log = [];
+    const child = spawn(BIN, [], {
+      env: {
+        ...process.env,
+        SWITCHYARD_LISTEN: `127.0.0.1:${port}`,
+        SWITCHYARD_DATA_DIR: path.join(dataDir, `db-${attempt}`),
+        SWITCHYARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        SWITCHYARD_LOG_FORMAT: 'json',
+        RUST_LOG: process.env.RUST_LOG || 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (d) => log.push(String(d)));
+    child.stderr.on('data', (d) => log.push(String(d)));
+    let exited = false;
+    child.on('exit', () => {
+      exited = true;
+    });
+    const url = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 30000;
+    while (Date.now() < deadline && !exited) {
+      try {
+        const res = await fetch(`${url}/healthz`);
+        if (res.ok) return { child, url, log };
+      } catch {
+        // not up yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGKILL');
+    if (!exited && Date.now() >= deadline) throw new Error(`server did not become healthy:\n${log.join('')}`);
+    // Exited early: most likely the port was taken meanwhile; try another.
+    if (attempt === 4) throw new Error(`server failed to start:\n${log.join('')}`);
+  }
+  throw new Error('unreachable');
+}
+
+async function call(method, p, body, token = adminToken) {
+  const res = await fetch(base + p, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) throw new Error(`${method} ${p} → ${res.status}: ${text}`);
+  return data;
+}
+
+async function login(username, password) {
+  return (await call('POST', '/api/v1/auth/login', { username, password }, null)).token;
+}
+
+/** A fake SDK instance: holds the stream open and acknowledges every revision. */
+function fakeSdk(secret, instance) {
+  const controller = new AbortController();
+  const ready = (async () => {
+    const res = await fetch(`${base}/sdk/v1/stream`, {
+      headers: { authorization: `Bearer ${secret}`, 'x-switchyard-instance': instance },
+      signal: controller.signal,
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buf = '';
+    let resolveFirst;
+    const first = new Promise((r) => {
+      resolveFirst = r;
+    });
+    (async () => {
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += decoder.decode(value, { stream: true });
+          let i;
+          while ((i = buf.indexOf('\n\n')) !== -1) {
+            const frame = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            const id = /^id: ?(\d+)$/m.exec(frame)?.[1];
+            if (id) {
+              await fetch(`${base}/sdk/v1/ack`, {
+                method: 'POST',
+                headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json' },
+                body: JSON.stringify({ instance, revision: Number(id) }),
+              });
+              resolveFirst();
+            }
+          }
+        }
+      } catch {
+        // aborted
+      }
+    })();
+    await first;
+  })();
+  return { ready, stop: () => controller.abort() };
+}
+
+// --------------------------------------------------------------- browser --
+const LAUNCH_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+
+/**
+ * A new browser context and page with guards: console errors, page errors
+ * and non-local requests are collected; check() asserts there were none.
+ * `allow`: regexes of console errors that the test provokes on purpose
+ * (e.g. the browser's own "Failed to load resource … 422" line).
+ */
+async function openPage({ width = 1280, height = 900, allow = [] } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, serviceWorkers: 'block' });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !allow.some((re) => re.test(m.text()))) problems.push(`console error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => { problems.push(`page error: ${e.message}`); fs.appendFileSync('/tmp/pageerr.log', e.stack + '\n'); });
+  context.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.protocol === 'data:' || u.protocol === 'about:' || u.protocol === 'blob:') return;
+    if (!['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) problems.push(`external request: ${r.url()}`);
+  });
+  page.setDefaultTimeout(15000);
+  page.on('response', (r) => fs.appendFileSync('/tmp/resp.log', `${r.status()} ${r.request().method()} ${r.url()}\n`));
+  return {
+    context,
+    page,
+    problems,
+    allow,
+    check() {
+      assert.deepEqual(problems, [], problems.join('\n'));
+    },
+    async close() {
+      await context.close();
+    },
+  };
+}
+
+async function uiLogin(page, username, password) {
+  await page.goto(`${base}/#/login`);
+  await page.fill('#login-username', username);
+  await page.fill('#login-password', password);
+  await page.click('.login-form button[type=submit]');
+  await page.waitForSelector('#logout');
+}
+
+async function shot(page, name) {
+  if (!SHOTS) return;
+  fs.mkdirSync(SHOT_DIR, { recursive: true });
+  await page.screenshot({ path: path.join(SHOT_DIR, `${name}.png`), fullPage: false });
+}
+
+const flagUrl = (project, flag, env = 'production') => `${base}/#/projects/${project}/flags/${flag}?env=${env}`;
+const config = (project, env, flag) => call('GET', `/api/v1/projects/${project}/environments/${env}/flags/${flag}`);
+
+// ----------------------------------------------------------------- setup --
+before(async () => {
+  const started = await startServer();
+  server = started.child;
+  base = started.url;
+  adminToken = await login('admin', ADMIN_PASSWORD);
+  await call('POST', '/api/v1/projects', { key: 'shop', name: 'Shop' });
+  for (const env of ['development', 'staging', 'production']) await call('POST', '/api/v1/projects/shop/environments', { key: env });
+  await call('POST', '/api/v1/users', { username: 'bob', password: PASSWORD, role: 'editor' });
+  await call('POST', '/api/v1/users', { username: 'vera', password: PASSWORD, role: 'viewer' });
+  await call('POST', '/api/v1/users', { username: 'rita', password: PASSWORD, role: 'responder' });
+  await call('POST', '/api/v1/projects/shop/flags', { key: 'search-ranking', name: 'Search ranking v2', kind: 'boolean', tags: ['search'], owner: 'discovery' });
+  await call('POST', '/api/v1/projects/shop/flags', { key: 'banner-color', name: 'Banner colour', kind: 'string', variants: [{ key: 'blue', value: 'blue' }, { key: 'green', value: 'green' }], tags: ['marketing'], owner: 'growth' });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  if (server) {
+    server.kill('SIGTERM');
+    await new Promise((r) => {
+      const t = setTimeout(() => {
+        server.kill('SIGKILL');
+        r();
+      }, 5000);
+      server.on('exit', () => {
+        clearTimeout(t);
+        r();
+      });
+    });
+  }
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+// ----------------------------------------------------------------- tests --
+test('the UI is served with its security headers; unknown assets are 404', async () => {
+  const res = await fetch(`${base}/`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type'), /^text\/html/);
+  const csp = res.headers.get('content-security-policy');
+  for (const part of ["default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'"]) {
+    assert.ok(csp.includes(part), `CSP lacks ${part}: ${csp}`);
+  }
+  assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  assert.equal(res.headers.get('referrer-policy'), 'no-referrer');
+  assert.equal(res.headers.get('cache-control'), 'no-cache');
+  const html = await res.text();
+  assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+  assert.doesNotMatch(html, /\sstyle=/, 'no inline style');
+  const js = await fetch(`${base}/assets/app.js`);
+  assert.equal(js.status, 200);
+  assert.match(js.headers.get('content-type'), /^text\/javascript/);
+  assert.match(js.headers.get('cache-control'), /max-age=\d+/);
+  const etag = js.headers.get('etag');
+  assert.ok(etag);
+  assert.equal((await fetch(`${base}/assets/app.js`, { headers: { 'if-none-match': etag } })).status, 304);
+  assert.match((await fetch(`${base}/assets/app.css`)).headers.get('content-type'), /^text\/css/);
+  assert.equal((await fetch(`${base}/assets/nope.js`)).status, 404);
+  assert.equal((await fetch(`${base}/assets/../Cargo.toml`)).status, 404);
+});
+
+test('log in and log out; the session lives in sessionStorage', async () => {
+  const t = await openPage();
+  const { page } = t;
+  await page.goto(`${base}/`);
+  await page.waitForSelector('#login-username');
+  await shot(page, 'login');
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.waitForSelector('#flag-table tbody tr');
+  const stored = await page.evaluate(() => JSON.parse(sessionStorage.getItem('switchyard.session')));
+  assert.equal(stored.username, 'admin');
+  assert.equal(stored.role, 'admin');
+  assert.equal(await page.evaluate(() => document.cookie), '');
+  await page.click('#logout');
+  await page.waitForSelector('#login-username');
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('switchyard.session')), null);
+  if (SHOTS) {
+    const phone = await openPage({ width: 390, height: 844 });
+    await phone.page.goto(`${base}/`);
+    await phone.page.waitForSelector('#login-username');
+    await shot(phone.page, 'login-phone');
+    phone.check();
+    await phone.close();
+  }
+  t.check();
+  await t.close();
+});
+
+test('create a flag, add a rule with a 30% rollout, toggle it in one environment', async () => {
+  const t = await openPage();
+  const { page } = t;
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.click('#new-flag');
+  const dialog = page.locator('[role="dialog"]');
+  await dialog.waitFor();
+  assert.equal(await dialog.getAttribute('aria-modal'), 'true');
+  await page.fill('#nf-key', 'checkout-v2');
+  await page.fill('#nf-name', 'New checkout');
+  await page.fill('#nf-tags', 'checkout, payments');
+  await page.fill('#nf-owner', 'payments-team');
+  await page.click('#nf-submit');
+  await page.waitForSelector('#targeting-form');
+  assert.match(page.url(), /#\/projects\/shop\/flags\/checkout-v2/);
+  await page.waitForSelector('#tab-production[aria-selected="true"]');
+
+  // A rule: country in [de, fr] → 30 % on / 70 % off.
+  await page.click('button[data-action="add-rule"]');
+  await page.fill('input[data-path="rules[0].clauses[0].attribute"]', 'country');
+  await page.selectOption('select[data-path="rules[0].clauses[0].op"]', 'in');
+  await page.fill('textarea[data-path="rules[0].clauses[0].values"]', 'de\nfr');
+  await page.fill('input[data-path="rules[0].description"]', 'DACH and France');
+  await page.check('li.rule[data-rule="0"] input[data-serve-mode="rollout"]');
+  const onPct = page.locator('li.rule[data-rule="0"] input.pct-input[data-variant="on"]');
+  await onPct.fill('30');
+  await onPct.press('Tab');
+  assert.equal(await page.inputValue('li.rule[data-rule="0"] input.pct-input[data-variant="off"]'), '70');
+  assert.match(await page.textContent('li.rule[data-rule="0"] .rollout-total'), /Total: 100%/);
+  // The slider keeps the sum at 100 % too.
+  const offRange = page.locator('li.rule[data-rule="0"] input[type="range"][data-variant="off"]');
+  await offRange.fill('60000');
+  assert.equal(await page.inputValue('li.rule[data-rule="0"] input.pct-input[data-variant="on"]'), '40');
+  await onPct.fill('30');
+  await onPct.press('Tab');
+  await page.fill('#targeting-reason', 'Roll out the new checkout in DACH');
+  await page.click('#save-targeting');
+  await page.waitForTimeout(1000); await page.screenshot({ path: '/tmp/t3.png', fullPage: true }); console.log(t.problems);
+  await page.waitForSelector('#save-targeting:disabled');
+  await page.waitForSelector('#history-list li[data-version="2"]');
+  const saved = await config('shop', 'production', 'checkout-v2');
+  assert.equal(saved.version, 2);
+  assert.deepEqual(saved.config.rules[0].clauses, [{ attribute: 'country', op: 'in', values: ['de', 'fr'] }]);
+  assert.deepEqual(saved.config.rules[0].serve, { rollout: { variations: [{ variant: 'on', weight: 30000 }, { variant: 'off', weight: 70000 }] } });
+  await shot(page, 'flag-targeting');
+
+  // Toggle production only.
+  await page.click('#toggle');
+  await page.waitForSelector('#toggle[aria-checked="true"]');
+  await page.waitForSelector('#tab-production .state-on');
+  assert.equal((await config('shop', 'production', 'checkout-v2')).config.on, true);
+  assert.equal((await config('shop', 'staging', 'checkout-v2')).config.on, false);
+  if (SHOTS) {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot(page, 'flag-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+  t.check();
+  await t.close();
+});
+
+test('a second browser sees a toggle appear live, without reload', async () => {
+  const watcher = await openPage();
+  await uiLogin(watcher.page, 'bob', PASSWORD);
+  await watcher.page.waitForSelector('#flag-table tr[data-key="search-ranking"]');
+  // Wait until the live streams are connected.
+  await watcher.page.waitForSelector('.live-ind.live-on');
+  const cell = watcher.page.locator('#flag-table tr[data-key="search-ranking"] td[data-env="staging"]');
+  assert.equal(await cell.getAttribute('data-state'), 'off');
+  const marker = await watcher.page.evaluate(() => {
+    window.__noReload = Math.random();
+    return window.__noReload;
+  });
+
+  const actor = await openPage();
+  await uiLogin(actor.page, 'admin', ADMIN_PASSWORD);
+  await actor.page.goto(flagUrl('shop', 'search-ranking', 'staging'));
+  await actor.page.waitForSelector('#tab-staging[aria-selected="true"]');
+  await actor.page.click('#toggle');
+  await actor.page.waitForSelector('#toggle[aria-checked="true"]');
+
+  await watcher.page.waitForSelector('#flag-table tr[data-key="search-ranking"] td[data-env="staging"][data-state="on"]');
+  const notice = watcher.page.locator('#notices[role="status"] .notice', { hasText: 'search-ranking' });
+  await notice.first().waitFor();
+  assert.match(await notice.first().textContent(), /turned on in staging by admin/);
+  assert.equal(await watcher.page.evaluate(() => window.__noReload), marker, 'the page was not reloaded');
+  if (SHOTS) await shot(watcher.page, 'flag-list-live');
+
+  // An open flag page follows too.
+  await watcher.page.goto(flagUrl('shop', 'search-ranking', 'staging'));
+  await watcher.page.waitForSelector('#toggle[aria-checked="true"]');
+  await watcher.page.waitForSelector('.live-ind.live-on');
+  await actor.page.click('#toggle');
+  await watcher.page.waitForSelector('#toggle[aria-checked="false"]');
+  watcher.check();
+  actor.check();
+  await watcher.close();
+  await actor.close();
+});
+
+test('kill with a reason and see the delivery receipt; restore; the dialog traps focus and Esc closes it', async () => {
+  const key = await call('POST', '/api/v1/projects/shop/environments/production/sdk-keys', { name: 'fake-sdk' });
+  const sdk = fakeSdk(key.secret, 'browser-test-sdk-1');
+  await sdk.ready;
+  const t = await openPage({ allow: [/status of 422/] });
+  const { page } = t;
+  await uiLogin(page, 'rita', PASSWORD);
+  await page.goto(flagUrl('shop', 'checkout-v2'));
+  await page.waitForSelector('#kill-button');
+  // Responders get kill/restore only.
+  assert.equal(await page.locator('#toggle').count(), 0);
+  assert.equal(await page.locator('#save-targeting').count(), 0);
+
+  await page.click('#kill-button');
+  const dialog = page.locator('[role="dialog"][aria-modal="true"]');
+  await dialog.waitFor();
+  assert.ok(await dialog.getAttribute('aria-labelledby'));
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'kill-reason');
+  for (let i = 0; i < 8; i++) {
+    await page.keyboard.press('Tab');
+    assert.ok(await page.evaluate(() => !!document.activeElement.closest('[role="dialog"]')), 'focus stays in the dialog');
+  }
+  await page.keyboard.press('Shift+Tab');
+  assert.ok(await page.evaluate(() => !!document.activeElement.closest('[role="dialog"]')));
+  // A reason is required.
+  await page.click('#dialog-confirm');
+  await page.waitForSelector('#kill-reason[aria-invalid="true"]');
+  await page.fill('#kill-reason', 'Checkout errors spiking after the deploy');
+  await page.fill('#kill-incident', 'INC-4711');
+  await page.click('#dialog-confirm');
+  const receipt = page.locator('.receipt-main');
+  await receipt.waitFor();
+  assert.match(await receipt.textContent(), /Applied by 1 \/ 1 connected SDK instances in \d+ ms/);
+  await shot(page, 'kill-receipt');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  await page.waitForSelector('#kill-banner');
+  assert.match(await page.textContent('#kill-banner'), /INC-4711/);
+  const killed = await config('shop', 'production', 'checkout-v2');
+  assert.equal(killed.config.kill.reason, 'Checkout errors spiking after the deploy');
+  assert.equal(killed.config.kill.by, 'rita');
+
+  // Restore: Esc closes without doing anything; then restore for real.
+  await page.click('#restore-button');
+  await dialog.waitFor();
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+  assert.ok((await config('shop', 'production', 'checkout-v2')).config.kill);
+  await page.click('#restore-button');
+  await page.fill('#kill-reason', 'Fixed by the hotfix');
+  await page.click('#dialog-confirm');
+  await receipt.waitFor();
+  assert.match(await receipt.textContent(), /Applied by 1 \/ 1 connected SDK instances/);
+  await page.click('.dialog-footer .btn-primary');
+  await page.waitForSelector('#kill-button');
+  assert.equal((await config('shop', 'production', 'checkout-v2')).config.kill, undefined);
+
+  // Kill again (for the audit test) and leave it killed.
+  await page.click('#kill-button');
+  await page.fill('#kill-reason', 'Payment provider outage');
+  await page.click('#dialog-confirm');
+  await receipt.waitFor();
+  await page.click('.dialog-footer .btn-primary');
+  await page.waitForSelector('#kill-banner');
+  sdk.stop();
+  t.check();
+  await t.close();
+});
+
+test('panic: kill every flag with a tag in one environment', async () => {
+  await call('POST', '/api/v1/projects/shop/flags', { key: 'promo-a', kind: 'boolean', tags: ['promo'] });
+  await call('POST', '/api/v1/projects/shop/flags', { key: 'promo-b', kind: 'boolean', tags: ['promo'] });
+  const t = await openPage();
+  const { page } = t;
+  await uiLogin(page, 'rita', PASSWORD);
+  await page.waitForSelector('#flag-table tr[data-key="promo-b"]');
+  assert.equal(await page.locator('#new-flag').count(), 0);
+  await page.click('#panic-button');
+  await page.selectOption('#panic-env', 'staging');
+  await page.selectOption('#panic-tag', 'promo');
+  assert.match(await page.textContent('.panic-preview'), /2 flags/);
+  await page.fill('#kill-reason', 'Promo misconfigured');
+  await page.click('#dialog-confirm');
+  await page.locator('.receipt-main').waitFor();
+  await page.click('.dialog-footer .btn-primary');
+  assert.ok((await config('shop', 'staging', 'promo-a')).config.kill);
+  assert.ok((await config('shop', 'staging', 'promo-b')).config.kill);
+  assert.equal((await config('shop', 'production', 'promo-a')).config.kill, undefined);
+  await page.waitForSelector('#flag-table tr[data-key="promo-a"] td[data-env="staging"][data-state="killed"]');
+  t.check();
+  await t.close();
+});
+
+test('the audit log shows the kill with a readable diff; revert to the first version', async () => {
+  const t = await openPage();
+  const { page } = t;
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${base}/#/projects/shop/audit?flag=checkout-v2&environment=production`);
+  const item = page.locator('#audit-list li[data-action="flag.kill"]').first();
+  await item.waitFor();
+  assert.match(await item.textContent(), /rita/);
+  assert.match(await item.textContent(), /Payment provider outage/);
+  await item.locator('summary').click();
+  const row = item.locator('table.diff tr.diff-added', { hasText: 'kill' }).first();
+  await row.waitFor();
+  assert.match(await row.textContent(), /added/);
+  assert.match(await row.textContent(), /Payment provider outage/);
+  // The rollout edit is there with its reason and changed fields.
+  const edit = page.locator('#audit-list li[data-action="flag.config.update"]').first();
+  assert.match(await edit.textContent(), /Roll out the new checkout in DACH/);
+  await edit.locator('summary').click();
+  assert.ok(await edit.locator('table.diff tr', { hasText: 'rules' }).count() > 0);
+  await item.scrollIntoViewIfNeeded();
+  await shot(page, 'audit-diff');
+
+  // Revert production to version 1 from the flag's history.
+  await page.goto(flagUrl('shop', 'checkout-v2'));
+  await page.click('#history-list button[data-revert="1"]');
+  await page.fill('[role="dialog"] textarea', 'Back to the original configuration');
+  await page.click('[role="dialog"] .dialog-footer .btn-primary');
+  await page.waitForSelector('[role="dialog"]', { state: 'detached' });
+  await page.waitForSelector('#history-list li.history-item .action:text("flag.revert")');
+  const reverted = await config('shop', 'production', 'checkout-v2');
+  assert.deepEqual(reverted.config.rules, []);
+  assert.equal(reverted.config.on, false);
+  const events = await call('GET', '/api/v1/projects/shop/audit?flag=checkout-v2&environment=production&limit=5');
+  assert.equal(events.items[0].action, 'flag.revert');
+  assert.equal(events.items[0].reason, 'Back to the original configuration');
+  t.check();
+  await t.close();
+});
+
+test('restore an environment to a time shows the dry-run diff first', async () => {
+  const t = await openPage();
+  const { page } = t;
+  const mark = new Date();
+  await new Promise((r) => setTimeout(r, 1100));
+  await call('POST', '/api/v1/projects/shop/environments/development/flags/banner-color/toggle', { on: true });
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${base}/#/projects/shop/audit`);
+  await page.selectOption('#restore-env', 'development');
+  const local = new Date(mark.getTime() - mark.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+  await page.fill('#restore-at', local);
+  await page.fill('#restore-reason', 'Undo the afternoon');
+  await page.click('#restore-preview-button');
+  await page.waitForSelector('#restore-preview h3');
+  assert.match(await page.textContent('#restore-preview'), /banner-color/);
+  // Nothing was written by the dry run.
+  assert.equal((await config('shop', 'development', 'banner-color')).config.on, true);
+  await page.click('#restore-confirm');
+  await page.waitForSelector('#restore-preview .success');
+  assert.equal((await config('shop', 'development', 'banner-color')).config.on, false);
+  t.check();
+  await t.close();
+});
+
+test('viewers see no edit controls', async () => {
+  const t = await openPage();
+  const { page } = t;
+  await uiLogin(page, 'vera', PASSWORD);
+  await page.waitForSelector('#flag-table tr[data-key="checkout-v2"]');
+  for (const sel of ['#new-flag', '#panic-button']) assert.equal(await page.locator(sel).count(), 0, sel);
+  assert.equal(await page.locator('a.nav-link', { hasText: 'SDK keys' }).count(), 0);
+  await page.goto(flagUrl('shop', 'checkout-v2'));
+  await page.waitForSelector('#targeting-card .summary');
+  await page.waitForSelector('#history-list');
+  for (const sel of ['#toggle', '#kill-button', '#restore-button', '#save-targeting', '#targeting-form', '#definition-form', 'button[data-revert]', 'button[data-action="add-rule"]']) {
+    assert.equal(await page.locator(sel).count(), 0, `viewer sees ${sel}`);
+  }
+  await page.goto(`${base}/#/projects/shop/audit`);
+  await page.waitForSelector('#audit-list li.audit-item');
+  assert.equal(await page.locator('button[data-revert]').count(), 0);
+  assert.equal(await page.locator('#restore-preview-button').count(), 0);
+  t.check();
+  await t.close();
+});
+
+test('a validation error appears next to its field; a conflict is explained, never overwritten', async () => {
+  const t = await openPage({ allow: [/status of 422/, /status of 409/] });
+  const { page } = t;
+  await uiLogin(page, 'bob', PASSWORD);
+  await page.goto(flagUrl('shop', 'search-ranking'));
+  await page.click('button[data-action="add-rule"]');
+  await page.fill('input[data-path="rules[0].clauses[0].attribute"]', 'email');
+  await page.selectOption('select[data-path="rules[0].clauses[0].op"]', 'matches');
+  await page.fill('textarea[data-path="rules[0].clauses[0].values"]', '.*@example\\.com$\n(unclosed');
+  await page.click('#save-targeting');
+  const err = page.locator('.field-error[data-error-path="rules[0].clauses[0].values[1]"]');
+  await err.waitFor();
+  assert.match(await err.textContent(), /value 2: invalid regex/i);
+  // Right next to the values field, which is marked invalid and described by the message.
+  const adjacent = await page.evaluate(() => {
+    const input = document.querySelector('textarea[data-path="rules[0].clauses[0].values"]');
+    const msg = document.querySelector('.field-error[data-error-path="rules[0].clauses[0].values[1]"]');
+    return input.closest('.field').nextElementSibling === msg && input.getAttribute('aria-invalid') === 'true'
+      && input.getAttribute('aria-describedby').includes(msg.id) && document.activeElement === input;
+  });
+  assert.ok(adjacent, 'the error is rendered after the values field and linked to it');
+  await shot(page, 'validation-error');
+
+  // Fix it; meanwhile someone else changes the flag → 409, explained.
+  await page.fill('textarea[data-path="rules[0].clauses[0].values"]', '.*@example\\.com$');
+  const current = await config('shop', 'production', 'search-ranking');
+  await call('PUT', '/api/v1/projects/shop/environments/production/flags/search-ranking', { ...current.config, version: current.version, targets: [{ variant: 'on', keys: ['qa-user'] }], reason: 'QA access' });
+  await page.click('#save-targeting');
+  await page.waitForSelector('#conflict-reapply');
+  assert.match(await page.textContent('#conflict'), /Nothing was saved and nothing was overwritten/);
+  assert.match(await page.textContent('#conflict'), /targets/);
+  await page.click('#conflict-reapply');
+  await page.click('#save-targeting');
+  await page.waitForSelector('#save-targeting:disabled');
+  const merged = await config('shop', 'production', 'search-ranking');
+  assert.deepEqual(merged.config.targets, [{ variant: 'on', keys: ['qa-user'] }], 'their change is kept');
+  assert.equal(merged.config.rules[0].clauses[0].values[0], '.*@example\\.com$', 'my change is applied');
+  t.check();
+  await t.close();
+});
+
+test(`the flag list with ${BIG} flags loads and filters fast`, async (tt) => {
+  await call('POST', '/api/v1/projects', { key: 'big', name: 'Big project' });
+  for (const env of ['development', 'staging', 'production']) await call('POST', '/api/v1/projects/big/environments', { key: env });
+  const t0 = Date.now();
+  let next = 0;
+  const worker = async () => {
+    while (next < BIG) {
+      const i = next++;
+      const n = String(i).padStart(4, '0');
+      await call('POST', '/api/v1/projects/big/flags', { key: `big-flag-${n}`, name: `Big flag ${n}`, kind: 'boolean', tags: [i % 2 ? 'odd' : 'even', `group-${i % 10}`], owner: `team-${i % 7}`, description: `Seeded flag number ${i}` });
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  for (let i = 0; i < 10; i++) await call('POST', `/api/v1/projects/big/environments/production/flags/big-flag-${String(i * 100).padStart(4, '0')}/toggle`, { on: true });
+  const seedMs = Date.now() - t0;
+
+  const t = await openPage();
+  const { page } = t;
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.goto('about:blank');
+  const navStart = Date.now();
+  await page.goto(`${base}/#/projects/big/flags`);
+  await page.waitForFunction((n) => document.querySelector('#flag-table')?.dataset.rendered === String(n), BIG, { timeout: 60000 });
+  const navToRows = Date.now() - navStart;
+  const sinceNav = await page.evaluate(() => performance.now());
+  const render = await page.evaluate(() => window.switchyard.lastRender);
+  assert.equal(render.rows, BIG);
+  assert.equal(await page.locator('#flag-table tbody tr').count(), BIG);
+
+  // Search (debounced), tag and state filters.
+  await page.fill('#flag-search', 'big-flag-1999');
+  await page.waitForFunction(() => document.querySelector('#flag-table').dataset.rendered === '1');
+  await page.fill('#flag-search', '');
+  await page.waitForFunction((n) => document.querySelector('#flag-table').dataset.rendered === String(n), BIG);
+  const fullRerender = await page.evaluate(() => window.switchyard.lastRender.ms);
+  await page.selectOption('#flag-tag', 'even');
+  await page.waitForFunction((n) => document.querySelector('#flag-table').dataset.rendered === String(n), BIG / 2);
+  await page.selectOption('#flag-tag', '');
+  await page.selectOption('#flag-state', 'on');
+  await page.waitForFunction(() => document.querySelector('#flag-table').dataset.rendered === '10');
+  assert.match(await page.textContent('#flag-count'), /Showing 10 of/);
+  await shot(page, 'flag-list');
+  await page.selectOption('#flag-state', '');
+  await page.waitForFunction((n) => document.querySelector('#flag-table').dataset.rendered === String(n), BIG);
+  await shot(page, 'flag-list-big');
+  if (SHOTS) {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.selectOption('#flag-state', 'on');
+    await page.waitForFunction(() => document.querySelector('#flag-table').dataset.rendered === '10');
+    await shot(page, 'flag-list-phone');
+  }
+  const summaryLine = `flag list with ${BIG} flags: navigation → rows visible ${navToRows} ms (performance.now at rows visible: ${Math.round(sinceNav)} ms; rows render ${render.ms.toFixed(1)} ms; re-render after clearing the search ${fullRerender.toFixed(1)} ms; seeding ${seedMs} ms)`;
+  tt.diagnostic(summaryLine);
+  console.log(`# ${summaryLine}`);
+  assert.ok(render.ms < 2000, `rendering ${BIG} rows took ${render.ms} ms`);
+  t.check();
+  await t.close();
+});

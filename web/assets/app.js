@@ -1,0 +1,304 @@
+// Switchyard web UI: the shell (top bar, project and environment
+// switcher, notices) and the hash router. Views live in ./views/.
+
+import { api, get, url, session, can, setUnauthorizedHandler, describe } from './api.js';
+import { h, clear, select } from './dom.js';
+import { live } from './live.js';
+import * as loginView from './views/login.js';
+import * as flagsView from './views/flags.js';
+import * as flagView from './views/flag.js';
+import * as auditView from './views/audit.js';
+import * as segmentsView from './views/segments.js';
+import * as keysView from './views/keys.js';
+import * as adminView from './views/admin.js';
+
+const main = document.getElementById('main');
+const slot = document.getElementById('topbar-slot');
+const notices = document.getElementById('notices');
+const alerts = document.getElementById('alerts');
+
+/** Shared application state and services handed to every view. */
+export const app = {
+  projects: [],
+  project: null,
+  envs: [],
+  env: null,
+  me: null,
+
+  /** A polite notice in the role="status" region (auto-dismissed). */
+  notify(text, { kind = 'info', timeout = 10000 } = {}) {
+    const icon = { info: 'ℹ', success: '✓', warning: '⚠', live: '↻' }[kind] || 'ℹ';
+    const item = h('div', { class: `notice notice-${kind}` },
+      h('span', { class: 'notice-icon', 'aria-hidden': 'true', text: icon }),
+      h('span', { class: 'notice-text', text }),
+      h('button', { type: 'button', class: 'notice-x', 'aria-label': 'Dismiss notice', text: '×', onclick: () => item.remove() }));
+    notices.append(item);
+    while (notices.children.length > 4) notices.firstChild.remove();
+    if (timeout) setTimeout(() => item.remove(), timeout);
+  },
+
+  /** An assertive error message (role="alert"). */
+  alert(text) {
+    clear(alerts);
+    if (!text) return;
+    alerts.append(h('div', { class: 'alert' },
+      h('span', { 'aria-hidden': 'true', class: 'notice-icon', text: '⚠' }),
+      h('span', { text }),
+      h('button', { type: 'button', class: 'notice-x', 'aria-label': 'Dismiss error', text: '×', onclick: () => clear(alerts) })));
+  },
+
+  error(err) {
+    app.alert(describe(err));
+  },
+
+  go(hash) {
+    if (location.hash === hash) route();
+    else location.hash = hash;
+  },
+
+  setEnv(key) {
+    app.env = key;
+    if (app.project) sessionStorage.setItem(`switchyard.env.${app.project}`, key);
+    renderTopbar();
+    window.dispatchEvent(new CustomEvent('switchyard:env', { detail: key }));
+  },
+
+  envName(key) {
+    return app.envs.find((e) => e.key === key)?.name || key;
+  },
+
+  async loadEnvs() {
+    app.envs = await get(url('projects', app.project, 'environments'));
+    if (!app.envs.some((e) => e.key === app.env)) {
+      const saved = sessionStorage.getItem(`switchyard.env.${app.project}`);
+      app.env = app.envs.some((e) => e.key === saved) ? saved : (app.envs.find((e) => e.key === 'production') || app.envs[0])?.key || null;
+    }
+    live.follow(app.project, app.envs);
+    return app.envs;
+  },
+};
+
+setUnauthorizedHandler(() => {
+  live.stop();
+  app.me = null;
+  sessionStorage.setItem('switchyard.loginMessage', 'Your session has expired or was revoked. Please sign in again.');
+  location.hash = '#/login';
+});
+
+let cleanup = null;
+let navToken = 0;
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, '') || '/';
+  const [path, qs] = raw.split('?');
+  const parts = path.split('/').filter(Boolean).map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return p;
+    }
+  });
+  return { parts, query: new URLSearchParams(qs || '') };
+}
+
+function logout() {
+  live.stop();
+  session.clear();
+  app.me = null;
+  app.project = null;
+  app.projects = [];
+  location.hash = '#/login';
+}
+
+function navLink(href, label, current) {
+  return h('a', { href, class: 'nav-link', 'aria-current': current ? 'page' : null, text: label });
+}
+
+let liveEl = null;
+function liveIndicator() {
+  const states = [...live.status.values()];
+  const el = liveEl || h('span', { class: 'live-ind' });
+  liveEl = el;
+  clear(el);
+  let text = 'Live updates: off';
+  let key = 'off';
+  if (states.length && states.every((s) => s === 'live' || s === 'polled')) {
+    text = 'Live';
+    key = 'on';
+  } else if (states.some((s) => s === 'reconnecting')) {
+    text = 'Reconnecting…';
+    key = 'warn';
+  }
+  el.className = `live-ind live-${key}`;
+  el.title = [...live.status.entries()].map(([e, s]) => `${e}: ${s}`).join(', ') || 'No live connection';
+  el.append(h('span', { 'aria-hidden': 'true', text: key === 'on' ? '◉ ' : key === 'warn' ? '◌ ' : '○ ' }), text);
+  return el;
+}
+live.on((m) => {
+  if (m.type === 'status' && liveEl) liveIndicator();
+});
+
+function renderTopbar(section) {
+  clear(slot);
+  const s = session.get();
+  if (!s) return;
+  if (section !== undefined) renderTopbar.section = section;
+  const current = renderTopbar.section;
+  const bar = h('nav', { class: 'topnav', 'aria-label': 'Main' });
+  if (app.projects.length) {
+    const proj = select(app.projects.map((p) => [p.key, p.name || p.key]), app.project || '', { id: 'project-select', class: 'compact' });
+    proj.addEventListener('change', () => app.go(`#/projects/${encodeURIComponent(proj.value)}/flags`));
+    bar.append(h('div', { class: 'switcher' }, h('label', { for: 'project-select', text: 'Project' }), proj));
+  }
+  if (app.project && app.envs.length) {
+    const env = select(app.envs.map((e) => [e.key, e.name || e.key]), app.env || '', { id: 'env-select', class: 'compact' });
+    env.addEventListener('change', () => app.setEnv(env.value));
+    bar.append(h('div', { class: 'switcher' }, h('label', { for: 'env-select', text: 'Environment' }), env));
+  }
+  if (app.project) {
+    const p = encodeURIComponent(app.project);
+    bar.append(h('div', { class: 'nav-links' },
+      navLink(`#/projects/${p}/flags`, 'Flags', current === 'flags'),
+      navLink(`#/projects/${p}/audit`, 'Audit', current === 'audit'),
+      navLink(`#/projects/${p}/segments`, 'Segments', current === 'segments'),
+      can('admin') ? navLink(`#/projects/${p}/keys`, 'SDK keys', current === 'keys') : null,
+      can('admin') ? navLink('#/admin', 'Admin', current === 'admin') : null));
+  } else if (can('admin')) {
+    bar.append(h('div', { class: 'nav-links' }, navLink('#/admin', 'Admin', current === 'admin')));
+  }
+  const user = h('div', { class: 'user' },
+    app.project ? liveIndicator() : null,
+    h('span', { class: 'who' }, h('span', { class: 'who-name', text: s.username }), ' ', h('span', { class: `role role-${s.role}`, text: s.role })),
+    h('button', { type: 'button', class: 'btn btn-small', id: 'logout', text: 'Log out', onclick: logout }));
+  slot.append(bar, user);
+}
+app.renderTopbar = renderTopbar;
+
+async function ensureProjects() {
+  if (!app.projects.length) app.projects = await get(url('projects'));
+}
+
+async function route() {
+  const token = ++navToken;
+  if (cleanup) {
+    try {
+      cleanup();
+    } catch {
+      // ignore
+    }
+    cleanup = null;
+  }
+  app.alert('');
+  const { parts, query } = parseHash();
+  const s = session.get();
+  if (!s || parts[0] === 'login') {
+    if (s && parts[0] === 'login') {
+      location.hash = '#/';
+      return;
+    }
+    if (parts[0] !== 'login') {
+      location.hash = '#/login';
+      return;
+    }
+    live.stop();
+    app.project = null;
+    renderTopbar();
+    clear(main);
+    cleanup = loginView.render({ app, root: main, query }) || null;
+    return;
+  }
+  try {
+    if (!app.me) {
+      app.me = await get(url('me'));
+      if (app.me.role !== s.role) session.set({ ...s, role: app.me.role });
+    }
+    await ensureProjects();
+  } catch (e) {
+    if (token !== navToken) return;
+    if (session.get()) renderError(e);
+    return;
+  }
+  if (token !== navToken) return;
+
+  if (parts.length === 0 || (parts[0] === 'projects' && parts.length === 1)) {
+    if (parts.length === 0 && app.projects.length) {
+      const saved = sessionStorage.getItem('switchyard.project');
+      const p = app.projects.find((x) => x.key === saved) || app.projects[0];
+      location.replace(`#/projects/${encodeURIComponent(p.key)}/flags`);
+      return;
+    }
+    app.project = null;
+    live.stop();
+    renderTopbar('projects');
+    clear(main);
+    cleanup = adminView.renderProjects({ app, root: main }) || null;
+    return;
+  }
+  if (parts[0] === 'admin') {
+    renderTopbar('admin');
+    clear(main);
+    cleanup = adminView.render({ app, root: main }) || null;
+    return;
+  }
+  if (parts[0] === 'projects') {
+    const project = parts[1];
+    if (app.project !== project) {
+      if (!app.projects.some((p) => p.key === project)) {
+        app.projects = await get(url('projects')).catch(() => app.projects);
+      }
+      app.project = project;
+      app.env = null;
+      sessionStorage.setItem('switchyard.project', project);
+    }
+    try {
+      await app.loadEnvs();
+    } catch (e) {
+      if (token !== navToken) return;
+      renderError(e);
+      return;
+    }
+    if (token !== navToken) return;
+    const section = parts[2] || 'flags';
+    const ctx = { app, root: main, query, project };
+    renderTopbar(section);
+    clear(main);
+    let result;
+    if (section === 'flags' && parts[3]) result = flagView.render({ ...ctx, flag: parts[3] });
+    else if (section === 'flags') result = flagsView.render(ctx);
+    else if (section === 'audit') result = auditView.render(ctx);
+    else if (section === 'segments') result = segmentsView.render({ ...ctx, segment: parts[3] });
+    else if (section === 'keys') result = keysView.render(ctx);
+    else return notFound();
+    cleanup = result || null;
+    return;
+  }
+  notFound();
+}
+
+function notFound() {
+  clear(main);
+  renderTopbar('');
+  main.append(h('section', { class: 'panel' }, h('h1', { text: 'Page not found' }), h('p', {}, h('a', { href: '#/', text: 'Go to your flags' }))));
+}
+
+function renderError(e) {
+  clear(main);
+  renderTopbar();
+  main.append(h('section', { class: 'panel' }, h('h1', { text: 'Something went wrong' }), h('p', { text: describe(e) }),
+    h('button', { type: 'button', class: 'btn', text: 'Try again', onclick: () => route() })));
+}
+
+/** Moves focus to the main heading after navigation (for screen readers and keyboards). */
+export function focusHeading(root = main) {
+  const heading = root.querySelector('h1');
+  if (heading) {
+    heading.setAttribute('tabindex', '-1');
+    heading.focus({ preventScroll: true });
+  }
+}
+
+window.addEventListener('hashchange', () => route());
+route();
+
+// Expose minimal hooks for the browser tests (no secrets).
+window.switchyard = { app, live, api };
