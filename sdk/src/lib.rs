@@ -38,7 +38,8 @@
 //! - `sync`: the background task: SSE parsing, HTTP, backoff, polling,
 //!   acknowledgements.
 //! - `persist`: the persisted snapshot file (atomic writes).
-//! - [`openfeature`] (feature `openfeature`): an OpenFeature provider.
+//! - `openfeature` (cargo feature `openfeature`): an OpenFeature provider,
+//!   `openfeature::SwitchyardProvider`.
 #![deny(missing_docs)]
 
 mod builder;

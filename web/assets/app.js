@@ -26,14 +26,14 @@ export const app = {
   me: null,
 
   /** A polite notice in the role="status" region (auto-dismissed). */
-  notify(text, { kind = 'info', timeout = 10000 } = {}) {
+  notify(text, { kind = 'info', timeout = 8000 } = {}) {
     const icon = { info: 'ℹ', success: '✓', warning: '⚠', live: '↻' }[kind] || 'ℹ';
     const item = h('div', { class: `notice notice-${kind}` },
       h('span', { class: 'notice-icon', 'aria-hidden': 'true', text: icon }),
       h('span', { class: 'notice-text', text }),
       h('button', { type: 'button', class: 'notice-x', 'aria-label': 'Dismiss notice', text: '×', onclick: () => item.remove() }));
     notices.append(item);
-    while (notices.children.length > 4) notices.firstChild.remove();
+    while (notices.children.length > 3) notices.firstChild.remove();
     if (timeout) setTimeout(() => item.remove(), timeout);
   },
 

@@ -10,12 +10,17 @@ const isPrimArray = (v) => Array.isArray(v) && v.every((x) => x === null || type
 /** Field-level differences: [{path, kind, before, after}]. */
 export function diffValues(before, after, path = '', out = []) {
   if (JSON.stringify(before) === JSON.stringify(after)) return out;
-  if (before === undefined) {
-    out.push({ path, kind: 'added', after });
-    return out;
-  }
-  if (after === undefined) {
-    out.push({ path, kind: 'removed', before });
+  if (before === undefined || after === undefined) {
+    const kind = before === undefined ? 'added' : 'removed';
+    const v = before === undefined ? after : before;
+    // Spell out added/removed objects field by field: easier to read than one JSON blob.
+    if ((isObj(v) && Object.keys(v).length) || (Array.isArray(v) && v.length && !isPrimArray(v))) {
+      for (const [k, x] of Object.entries(v)) {
+        diffValues(kind === 'added' ? undefined : x, kind === 'added' ? x : undefined, Array.isArray(v) ? `${path}[${k}]` : (path ? `${path}.${k}` : k), out);
+      }
+      return out;
+    }
+    out.push(kind === 'added' ? { path, kind, after } : { path, kind, before });
     return out;
   }
   if (isObj(before) && isObj(after)) {

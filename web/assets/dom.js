@@ -94,17 +94,20 @@ export function ago(iso, now = Date.now()) {
   if (Number.isNaN(t)) return '';
   const s = Math.round((t - now) / 1000);
   const abs = Math.abs(s);
-  if (!rtf) return new Date(t).toLocaleString();
+  if (!rtf) return dtf.format(t);
   if (abs < 45) return rtf.format(s, 'second');
   if (abs < 45 * 60) return rtf.format(Math.round(s / 60), 'minute');
   if (abs < 22 * 3600) return rtf.format(Math.round(s / 3600), 'hour');
   if (abs < 26 * 86400) return rtf.format(Math.round(s / 86400), 'day');
-  return new Date(t).toLocaleDateString();
+  return dtf.format(t);
 }
+
+// One formatter for every timestamp: toLocaleString() builds a new one per call (slow in long lists).
+const dtf = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 
 export function fullTime(iso) {
   const t = Date.parse(iso);
-  return Number.isNaN(t) ? String(iso ?? '') : new Date(t).toLocaleString();
+  return Number.isNaN(t) ? String(iso ?? '') : dtf.format(t);
 }
 
 export function timeEl(iso) {
@@ -192,7 +195,8 @@ export function showErrors(container, errors, { prefix = '' } = {}) {
       unplaced.push(e);
       return;
     }
-    const tail = path.slice(probe.length);
+    let tail = path.slice(probe.length);
+    if (tail.startsWith('[')) tail = `${(probe.match(/([a-z_]+)$/) || ['', 'item'])[1]}${tail}`;
     const id = `err-${n}-${Math.random().toString(36).slice(2, 8)}`;
     const msg = h('p', { class: 'field-error', id, 'data-generated': '', 'data-error-path': e.path },
       h('span', { 'aria-hidden': 'true', text: '⚠ ' }), tail ? `${tailLabel(tail)}: ${e.message}` : e.message);

@@ -153,22 +153,20 @@ function rolloutEditor(variants, rollout, base, onChange) {
   box.append(h('legend', { text: 'Percentage rollout' }));
   const rows = [];
   const total = h('p', { class: 'rollout-total', 'aria-live': 'polite' });
-  const write = () => {
+  const write = (notify = true) => {
     rollout.variations = keys.map((k, i) => ({ variant: k, weight: weights[i] })).filter((v) => v.weight > 0);
     rows.forEach((r, i) => {
       r.range.value = String(weights[i]);
       r.range.setAttribute('aria-valuetext', `${pct(weights[i])} percent`);
       if (document.activeElement !== r.num) r.num.value = pct(weights[i]);
-      r.bar.style.width = `${weights[i] / 1000}%`;
     });
     total.textContent = `Total: ${pct(weights.reduce((a, b) => a + b, 0))}% (always 100 %; moving one slider rebalances the others)`;
-    onChange();
+    if (notify) onChange();
   };
   keys.forEach((k, i) => {
     const id = nextId('ro');
     const range = h('input', { type: 'range', min: 0, max: TOTAL, step: 100, id, 'data-variant': k, disabled: keys.length === 1 });
     const num = h('input', { type: 'number', min: 0, max: 100, step: 'any', class: 'pct-input', 'aria-label': `Percent for “${k}”`, 'data-variant': k, inputmode: 'decimal', disabled: keys.length === 1 });
-    const bar = h('span', { class: 'rollout-bar-fill' });
     range.addEventListener('input', () => {
       weights = rebalance(weights, i, Number(range.value));
       write();
@@ -179,11 +177,10 @@ function rolloutEditor(variants, rollout, base, onChange) {
       weights = rebalance(weights, i, v * 1000);
       write();
     });
-    rows.push({ range, num, bar });
+    rows.push({ range, num });
     box.append(h('div', { class: 'rollout-row' },
       h('label', { for: id, class: 'rollout-label' }, h('span', { class: 'mono', text: k })),
-      range, h('span', { class: 'pct' }, num, h('span', { 'aria-hidden': 'true', text: ' %' })),
-      h('span', { class: 'rollout-bar', 'aria-hidden': 'true' }, bar)));
+      range, h('span', { class: 'pct' }, num, h('span', { 'aria-hidden': 'true', text: ' %' }))));
   });
   const bucketId = nextId('bb');
   const bucket = h('input', { id: bucketId, value: rollout.bucket_by || '', placeholder: 'key', 'data-path': `${base}.rollout.bucket_by`, class: 'narrow', autocomplete: 'off' });
@@ -194,7 +191,7 @@ function rolloutEditor(variants, rollout, base, onChange) {
   });
   box.append(total, h('div', { class: 'inline-field' }, h('label', { for: bucketId, text: 'Bucket by attribute' }), bucket,
     h('span', { class: 'hint', text: 'Empty: the context key. The same value always lands in the same bucket.' })));
-  write();
+  write(false);
   return box;
 }
 

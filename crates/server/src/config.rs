@@ -58,6 +58,11 @@ pub struct ServeConfig {
     /// Log format.
     #[arg(long, env = "SWITCHYARD_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
+
+    /// Let webhooks deliver to loopback, private (RFC 1918, ULA) and CGNAT
+    /// addresses. Link-local and cloud metadata addresses stay refused.
+    #[arg(long, env = "SWITCHYARD_WEBHOOK_ALLOW_PRIVATE", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub webhook_allow_private: bool,
 }
 
 impl ServeConfig {
@@ -82,6 +87,7 @@ impl ServeConfig {
             body_limit: 1024 * 1024,
             heartbeat: Duration::from_secs(15),
             log_format: LogFormat::Pretty,
+            webhook_allow_private: false,
         }
     }
 }
@@ -112,6 +118,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("body_limit", &self.body_limit)
             .field("heartbeat", &self.heartbeat)
             .field("log_format", &self.log_format)
+            .field("webhook_allow_private", &self.webhook_allow_private)
             .finish()
     }
 }

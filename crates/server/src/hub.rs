@@ -66,6 +66,8 @@ pub struct Hub {
     revoked: DashMap<i64, watch::Sender<bool>>,
     /// The last serialised snapshot per environment: (revision, JSON).
     snapshots: DashMap<i64, (u64, Bytes)>,
+    /// Turns `true` when the server shuts down: streams say goodbye and end.
+    closing: watch::Sender<bool>,
 }
 
 /// Serialises a change into its complete SSE frame.
@@ -90,6 +92,7 @@ impl Hub {
             sdk_keys: DashMap::new(),
             revoked: DashMap::new(),
             snapshots: DashMap::new(),
+            closing: watch::channel(false).0,
         };
         (Arc::new(hub), rx)
     }
@@ -178,6 +181,16 @@ impl Hub {
             self.snapshots.insert(environment_id, entry.clone());
         }
         Ok(entry)
+    }
+
+    /// Asks every stream to end (after a final `goaway` event).
+    pub fn shutdown(&self) {
+        let _ = self.closing.send(true);
+    }
+
+    /// Resolves when the server is shutting down.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     async fn publisher(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<EnvChange>) {

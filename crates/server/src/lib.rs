@@ -11,10 +11,14 @@
 //! - [`listener`]: Postgres LISTEN/NOTIFY fan-out across replicas.
 //! - [`receipts`]: which SDK instances applied which revision (kill receipts).
 //! - [`auth`]: passwords, JWTs, API tokens, SDK keys, the role matrix.
+//! - [`serve`]: the accept loop (timeouts, keepalive, graceful shutdown).
 //! - [`http`]: the routes, one module per resource, and the OpenAPI document.
 //! - [`error`]: the problem+json error type.
 //! - [`state`]: the shared application state.
+//! - [`alerts`]: alert bodies for trigger URLs (Alertmanager, Grafana), their rate limit.
+//! - [`webhooks`]: outgoing kill/restore notifications, signed, retried, SSRF-guarded.
 
+pub mod alerts;
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -23,10 +27,12 @@ pub mod http;
 pub mod hub;
 pub mod listener;
 pub mod receipts;
+pub mod serve;
 pub mod state;
 pub mod store;
 #[doc(hidden)]
 pub mod testing;
+pub mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -72,22 +78,17 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         None => store.setting_get_or_insert("jwt_secret", &auth::secret::random_token("jwt")).await?,
     };
     let jwt = JwtKeys::new(secret.as_bytes())?;
-    let state = AppState::new(Inner { store, jwt, hub, config, listener: listener_health });
+    let notifier = webhooks::Notifier::start(Arc::clone(&store), webhooks::NotifierOptions {
+        policy: webhooks::guard::AddressPolicy { allow_private: config.webhook_allow_private },
+        ..Default::default()
+    });
+    let trigger_limiter = Arc::new(alerts::RateLimiter::new(10, std::time::Duration::from_secs(60)));
+    let state =
+        AppState::new(Inner { store, jwt, hub, config, listener: listener_health, notifier, trigger_limiter });
     let bootstrap_password = http::auth::bootstrap_admin(&state).await?;
     Ok(Built { app: http::app(state.clone()), state, bootstrap_password })
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves.
-pub async fn serve(
-    app: axum::Router,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
-}
 
 /// Builds and serves: what `switchyard serve` and the tests run.
 pub async fn run(
@@ -97,7 +98,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let built = build(config).await?;
     announce(&built, listener.local_addr()?);
-    serve(built.app, listener, shutdown).await
+    serve::serve(built.app, listener, Arc::clone(&built.state.hub), shutdown).await
 }
 
 fn announce(built: &Built, addr: SocketAddr) {

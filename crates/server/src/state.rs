@@ -24,6 +24,10 @@ pub struct Inner {
     pub config: ServeConfig,
     /// Health of the Postgres change listener (always "not ready" on SQLite, where it does not run).
     pub listener: Arc<crate::listener::ListenerHealth>,
+    /// Outgoing webhook notifications (kill/restore), sent in the background.
+    pub notifier: Arc<crate::webhooks::Notifier>,
+    /// Per-trigger rate limit of alert hooks.
+    pub trigger_limiter: Arc<crate::alerts::RateLimiter>,
 }
 
 impl AppState {

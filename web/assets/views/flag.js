@@ -240,13 +240,6 @@ export function render({ app, root, project, flag, query: q }) {
     }
     const form = h('form', { class: 'targeting-form', novalidate: true, id: 'targeting-form' });
     const dirtyMark = h('span', { class: 'dirty-mark', 'aria-live': 'polite' });
-    const setDirty = (v) => {
-      dirty = v;
-      dirtyMark.textContent = v ? '● Unsaved changes' : '';
-      save.disabled = !v;
-      discard.disabled = !v;
-    };
-    editor = targetingEditor({ flag: def, config, segments, onChange: () => setDirty(true) });
     const reasonId = 'targeting-reason';
     const reason = h('input', { id: reasonId, 'data-path': 'reason', autocomplete: 'off', placeholder: 'Why? (recorded in the audit log)' });
     const save = h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-targeting', text: 'Save targeting' });
@@ -255,6 +248,13 @@ export function render({ app, root, project, flag, query: q }) {
       clearErrors(form);
       drawTargeting(base.config);
     } });
+    const setDirty = (v) => {
+      dirty = v;
+      dirtyMark.textContent = v ? '● Unsaved changes' : '';
+      save.disabled = !v;
+      discard.disabled = !v;
+    };
+    editor = targetingEditor({ flag: def, config, segments, onChange: () => setDirty(true) });
     form.append(h('div', { class: 'error-summary', role: 'alert', hidden: true }), editor.el,
       h('div', { class: 'save-bar' },
         h('div', { class: 'field grow' }, h('label', { for: reasonId, text: 'Reason for the change' }), reason),
@@ -283,7 +283,10 @@ export function render({ app, root, project, flag, query: q }) {
         save.disabled = false;
         if (err instanceof ApiError && err.status === 422) showErrors(form, err.errors);
         else if (err instanceof ApiError && err.status === 409) showConflict(cfg, err);
-        else showErrors(form, [{ path: '', message: describe(err) }]);
+        else {
+          if (!(err instanceof ApiError)) console.error(err);
+          showErrors(form, [{ path: '', message: describe(err) }]);
+        }
       }
     });
     targeting.append(form);

@@ -34,7 +34,7 @@ export function render({ app, root, project, query }) {
   const stateSel = select([['', 'Any state'], ['on', '● On'], ['off', '○ Off'], ['killed', '⊘ Killed']], '', { id: 'flag-state' });
   const stateLabel = h('label', { for: 'flag-state' });
   const count = h('p', { class: 'muted result-count', id: 'flag-count', 'aria-live': 'polite' });
-  const table = h('table', { class: 'flag-table', id: 'flag-table' });
+  const table = h('div', { class: 'flag-grid', id: 'flag-table', role: 'table', 'aria-label': `Flags of ${project} with their state per environment`, 'aria-describedby': 'flag-count' });
   const empty = h('div', { class: 'empty', hidden: true });
   const actions = h('div', { class: 'page-actions' });
 
@@ -63,11 +63,19 @@ export function render({ app, root, project, query }) {
   }
   setStateLabel();
 
+  // The list is an ARIA table made of CSS-grid rows (not a <table>): every
+  // row gets `content-visibility: auto`, so rows off screen cost no layout
+  // or paint — thousands of flags render in one batch and show at once.
+  function columns() {
+    return `minmax(0, 2.4fr) repeat(${Math.max(1, app.envs.length)}, minmax(6.5rem, 1fr)) 6rem minmax(0, 1fr) minmax(0, 1.3fr)`;
+  }
+
   function header() {
     const envs = app.envs;
-    return `<caption class="visually-hidden">Flags of ${esc(project)} with their state per environment</caption><thead><tr><th scope="col">Flag</th>${
-      envs.map((e) => `<th scope="col" class="col-env${e.key === app.env ? ' col-current' : ''}">${esc(e.name || e.key)}</th>`).join('')
-    }<th scope="col" class="col-num">Variants</th><th scope="col">Owner</th><th scope="col">Last change</th></tr></thead>`;
+    return `<div role="rowgroup" class="fg-head"><div role="row" class="fg-row">`
+      + `<span role="columnheader" class="fg-h">Flag</span>${
+        envs.map((e) => `<span role="columnheader" class="fg-h col-env${e.key === app.env ? ' col-current' : ''}">${esc(e.name || e.key)}</span>`).join('')
+      }<span role="columnheader" class="fg-h col-num">Variants</span><span role="columnheader" class="fg-h">Owner</span><span role="columnheader" class="fg-h">Last change</span></div></div>`;
   }
 
   function rowHtml(f) {
@@ -77,14 +85,14 @@ export function render({ app, root, project, query }) {
     const tags = (f.tags || []).map((t) => `<span class="tag">${esc(t)}</span>`).join('');
     const cells = envs.map((e) => {
       const st = states.get(e.key);
-      return `<td class="col-env" data-label="${esc(e.name || e.key)}" data-env="${esc(e.key)}" data-state="${stateOf(st).key}">${stateBadgeHtml(st)}</td>`;
+      return `<span role="cell" class="fg-c col-env" data-label="${esc(e.name || e.key)}" data-env="${esc(e.key)}" data-state="${stateOf(st).key}">${stateBadgeHtml(st)}</span>`;
     }).join('');
-    return `<tr data-key="${esc(f.key)}"><th scope="row" class="col-flag"><a href="#/projects/${esc(p)}/flags/${esc(encodeURIComponent(f.key))}" class="flag-link">${esc(f.name || f.key)}</a>`
-      + `<span class="flag-key"><code>${esc(f.key)}</code>${f.temporary ? '' : ' <span class="pill" title="Permanent flag">permanent</span>'}</span>${tags ? `<span class="tags">${tags}</span>` : ''}</th>`
+    return `<div role="row" class="fg-row" data-key="${esc(f.key)}"><span role="rowheader" class="fg-c col-flag"><a href="#/projects/${esc(p)}/flags/${esc(encodeURIComponent(f.key))}" class="flag-link">${esc(f.name || f.key)}</a>`
+      + `<span class="flag-key"><code>${esc(f.key)}</code>${f.temporary ? '' : ' <span class="pill" title="Permanent flag">permanent</span>'}</span>${tags ? `<span class="tags">${tags}</span>` : ''}</span>`
       + cells
-      + `<td class="col-num" data-label="Variants">${(f.variants || []).length}</td>`
-      + `<td data-label="Owner">${f.owner ? esc(f.owner) : '<span class="muted">—</span>'}</td>`
-      + `<td data-label="Last change" class="col-last">${last.at ? `<time datetime="${esc(last.at)}" title="${esc(fullTime(last.at))}">${esc(ago(last.at))}</time>` : ''}${last.by ? ` <span class="by">by ${esc(last.by)}</span>` : ''}</td></tr>`;
+      + `<span role="cell" class="fg-c col-num" data-label="Variants">${(f.variants || []).length}</span>`
+      + `<span role="cell" class="fg-c" data-label="Owner">${f.owner ? esc(f.owner) : '<span class="muted">—</span>'}</span>`
+      + `<span role="cell" class="fg-c col-last" data-label="Last change">${last.at ? `<time datetime="${esc(last.at)}" title="${esc(fullTime(last.at))}">${esc(ago(last.at))}</time>` : ''}${last.by ? ` <span class="by">by ${esc(last.by)}</span>` : ''}</span></div>`;
   }
 
   function matches(f, q, tag, state) {
@@ -101,6 +109,7 @@ export function render({ app, root, project, query }) {
   }
 
   let shown = [];
+  let renderSeq = 0;
   function renderRows() {
     const t0 = performance.now();
     const q = search.value.trim().toLowerCase();
@@ -108,7 +117,9 @@ export function render({ app, root, project, query }) {
     const state = stateSel.value;
     shown = flags.filter((f) => matches(f, q, tag, state));
     // One batch: build the whole table body as escaped HTML and swap it in.
-    table.innerHTML = `${header()}<tbody>${shown.map(rowHtml).join('')}</tbody>`;
+    table.style.setProperty('--fg-cols', columns());
+    table.setAttribute('aria-rowcount', String(shown.length + 1));
+    table.innerHTML = `${header()}<div role="rowgroup" class="fg-body">${shown.map(rowHtml).join('')}</div>`;
     const filtered = q || tag || state;
     count.textContent = filtered ? `Showing ${shown.length} of ${flags.length} flags` : `${flags.length} flag${flags.length === 1 ? '' : 's'}`;
     empty.hidden = shown.length > 0;
@@ -119,8 +130,15 @@ export function render({ app, root, project, query }) {
         : h('p', {}, 'This project has no flags yet.', can('edit') ? ' Create one with “New flag”.' : ''));
     }
     const ms = performance.now() - t0;
-    window.switchyard.lastRender = { rows: shown.length, total: flags.length, ms };
-    table.dataset.rendered = String(shown.length);
+    const info = { rows: shown.length, total: flags.length, ms, painted: null };
+    window.switchyard.lastRender = info;
+    const seq = ++renderSeq;
+    // Rows are on screen after the next frame (style, layout, paint): measure that too.
+    requestAnimationFrame(() => setTimeout(() => {
+      info.painted = performance.now() - t0;
+      info.paintedAt = performance.now();
+      if (seq === renderSeq) table.dataset.rendered = String(info.rows);
+    }, 0));
   }
 
   function fillTags() {
@@ -158,14 +176,14 @@ export function render({ app, root, project, query }) {
   const scheduleReload = debounce(reload, 400);
 
   function replaceRow(f) {
-    const tr = table.querySelector(`tr[data-key="${CSS.escape(f.key)}"]`);
+    const tr = table.querySelector(`.fg-row[data-key="${CSS.escape(f.key)}"]`);
     const visible = matches(f, search.value.trim().toLowerCase(), tagSel.value, stateSel.value);
     if (!tr || !visible) {
       if (!!tr !== visible) renderRows();
       return;
     }
     const hadFocus = tr.contains(document.activeElement);
-    const tmp = document.createElement('tbody');
+    const tmp = document.createElement('div');
     tmp.innerHTML = rowHtml(f);
     const fresh = tmp.firstElementChild;
     fresh.classList.add('row-changed');

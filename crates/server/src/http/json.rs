@@ -8,7 +8,6 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -60,7 +59,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     check_depth(bytes, MAX_JSON_DEPTH)?;
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|err| ApiError::bad_request("malformed_json", format!("malformed JSON: {err}")))?;
-    T::deserialize(value).map_err(|err| ApiError::invalid("body", "invalid_body", err.to_string()))
+    serde::Deserialize::deserialize(value).map_err(|err| ApiError::invalid("body", "invalid_body", err.to_string()))
 }
 
 /// Rejects documents nested deeper than `max`. A linear scan that tracks

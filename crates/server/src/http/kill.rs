@@ -14,7 +14,7 @@ use crate::http::configs::{EnvFlag, require_reason};
 use crate::http::json::AppJson;
 use crate::receipts::Receipt;
 use crate::state::AppState;
-use crate::store::{FlagConfigRecord, KillRequest, Written};
+use crate::store::{FlagConfigRecord, KillRequest, WebhookEvent, Written};
 
 /// Longest `?wait=` accepted.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
@@ -99,7 +99,10 @@ async fn kill(
     require_reason(&body.reason)?;
     let wait = wait.duration()?;
     let request = KillRequest { flags: vec![flag], reason: body.reason, incident: body.incident };
-    let written = state.store.kill_flags(&principal.actor(), &project, &env, request).await?;
+    let (actor, reason, incident) = (principal.actor(), request.reason.clone(), request.incident.clone());
+    let written = state.store.kill_flags(&actor, &project, &env, request).await?;
+    // Outgoing webhooks (queued; delivered in the background).
+    state.notifier.notify_written(WebhookEvent::Kill, &actor, &project, &env, &written, &reason, incident.as_deref());
     Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
 }
 
@@ -124,7 +127,10 @@ async fn unkill(
     principal.require_in(Permission::Kill, &project)?;
     require_reason(&body.reason)?;
     let wait = wait.duration()?;
-    let written = state.store.restore_flags(&principal.actor(), &project, &env, &[flag], body.reason).await?;
+    let (actor, reason) = (principal.actor(), body.reason.clone());
+    let written = state.store.restore_flags(&actor, &project, &env, &[flag], body.reason).await?;
+    // Outgoing webhooks (queued; delivered in the background).
+    state.notifier.notify_written(WebhookEvent::Restore, &actor, &project, &env, &written, &reason, None);
     Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
 }
 
@@ -168,7 +174,10 @@ async fn panic(
         return Err(ApiError::invalid("flags", "empty", "no flags given or none carries the tag"));
     }
     let request = KillRequest { flags, reason: body.reason, incident: body.incident };
-    let written = state.store.kill_flags(&principal.actor(), &project, &env, request).await?;
+    let (actor, reason, incident) = (principal.actor(), request.reason.clone(), request.incident.clone());
+    let written = state.store.kill_flags(&actor, &project, &env, request).await?;
+    // Outgoing webhooks (queued; delivered in the background).
+    state.notifier.notify_written(WebhookEvent::Kill, &actor, &project, &env, &written, &reason, incident.as_deref());
     Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
 }
 

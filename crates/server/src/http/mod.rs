@@ -9,6 +9,8 @@
 //! - [`configs`]: per-environment configuration, toggle, kill, revert, restore, change sets.
 //! - [`kill`]: kill switches, the panic button, delivery receipts.
 //! - [`segments`], [`audit`], [`sdk_keys`], [`evaluate`].
+//! - [`triggers`]: alert trigger URLs (`/hooks/v1/triggers/{secret}`) and their management.
+//! - [`webhooks`]: project webhooks (outgoing kill/restore notifications).
 //! - [`sdk`]: the SDK API (snapshot, SSE stream).
 //! - [`docs`]: `/api/openapi.json` and the offline API docs page.
 
@@ -24,7 +26,9 @@ pub mod projects;
 pub mod sdk;
 pub mod sdk_keys;
 pub mod segments;
+pub mod triggers;
 pub mod ui;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -73,6 +77,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(sdk_keys::router())
         .merge(evaluate::router())
         .merge(sdk::router())
+        .merge(triggers::router())
+        .merge(webhooks::router())
         .split_for_parts()
 }
 

@@ -105,7 +105,7 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
         .map_or_else(|| format!("anonymous-{}", uuid::Uuid::new_v4()), str::to_string);
     channel.connections.fetch_add(1, Ordering::Relaxed);
     channel.receipts.connect(&instance);
-    let live = Live { rx, sent, revoked: Some(revoked), _guard: ConnectionGuard { channel, instance: Some(instance) } };
+    let live = Live { rx, sent, revoked: Some(revoked), closing: state.hub.closing(), _guard: ConnectionGuard { channel, instance: Some(instance) } };
     let body = stream::iter(first.into_iter().map(Ok::<_, std::convert::Infallible>)).chain(live.into_stream());
     let mut response = Response::new(Body::from_stream(body));
     let h = response.headers_mut();
@@ -130,7 +130,7 @@ async fn admin_stream(
     let channel = state.hub.channel(env.id);
     let rx = channel.subscribe();
     let sent = channel.revision();
-    let live = Live { rx, sent, revoked: None, _guard: ConnectionGuard::admin(channel) };
+    let live = Live { rx, sent, revoked: None, closing: state.hub.closing(), _guard: ConnectionGuard::admin(channel) };
     let first = Bytes::from(format!("retry: {RETRY_MS}\n\n"));
     let body = stream::iter([Ok::<_, std::convert::Infallible>(first)]).chain(live.into_stream());
     let mut response = Response::new(Body::from_stream(body));
@@ -206,27 +206,48 @@ struct Live {
     sent: u64,
     /// Turns `true` when the SDK key is revoked (`None` for admin streams).
     revoked: Option<watch::Receiver<bool>>,
+    /// Server shutdown: send `goaway` and end.
+    closing: watch::Receiver<bool>,
     _guard: ConnectionGuard,
+}
+
+/// What woke a live stream.
+enum Wake {
+    Frame(Frame),
+    Revoked,
+    Closing,
+    Ended,
 }
 
 impl Live {
     fn into_stream(self) -> impl futures_util::Stream<Item = Result<Bytes, std::convert::Infallible>> {
-        stream::unfold(self, |mut live| async move {
+        stream::unfold(Some(self), |state| async move {
+            let mut live = state?;
             loop {
-                tokio::select! {
+                let wake = tokio::select! {
                     biased;
-                    true = revoked(&mut live.revoked) => return None,
+                    true = revoked(&mut live.revoked) => Wake::Revoked,
+                    Ok(_) = live.closing.wait_for(|c| *c) => Wake::Closing,
                     frame = live.rx.recv() => match frame {
-                        Ok((revision, bytes)) => {
-                            if revision != 0 && revision <= live.sent {
-                                continue;
-                            }
-                            live.sent = live.sent.max(revision);
-                            return Some((Ok(bytes), live));
-                        }
+                        Ok(frame) => Wake::Frame(frame),
                         // Too slow: end the stream; the SDK resumes with Last-Event-ID.
-                        Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => return None,
+                        Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => Wake::Ended,
+                    },
+                };
+                match wake {
+                    Wake::Frame((revision, bytes)) => {
+                        if revision != 0 && revision <= live.sent {
+                            continue;
+                        }
+                        live.sent = live.sent.max(revision);
+                        return Some((Ok(bytes), Some(live)));
                     }
+                    // The SDK reconnects (to another replica behind the balancer).
+                    Wake::Closing => {
+                        let bye = Bytes::from_static(b"retry: 250\nevent: goaway\ndata: {}\n\n");
+                        return Some((Ok(bye), None));
+                    }
+                    Wake::Revoked | Wake::Ended => return None,
                 }
             }
         })

@@ -264,4 +264,52 @@ pub trait Store: Send + Sync + 'static {
     async fn changes_since(&self, environment_id: i64, after: u64, limit: u32) -> Result<Option<Vec<ChangeEvent>>>;
     /// Current revision of every environment (id → revision), for resync.
     async fn revisions(&self) -> Result<Vec<(i64, u64)>>;
+
+    // ---- alert triggers (no revision: nothing SDK-visible changes) ----
+
+    /// Stores a trigger for one flag in one environment (audited `trigger.create`).
+    async fn create_trigger(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        flag: &str,
+        trigger: NewTrigger,
+    ) -> Result<Trigger>;
+    /// The triggers of one flag in one environment, disabled ones included, by id.
+    async fn list_triggers(&self, project: &str, env: &str, flag: &str) -> Result<Vec<Trigger>>;
+    /// Disables a trigger (soft delete: the row stays; audited
+    /// `trigger.delete`). `NotFound` unless it belongs to this flag and
+    /// environment; idempotent.
+    async fn delete_trigger(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        flag: &str,
+        id: i64,
+    ) -> Result<Trigger>;
+    /// Replaces a trigger's secret (the old URL stops working; audited
+    /// `trigger.rotate`). `Conflict` (`trigger_disabled`) on a disabled trigger.
+    async fn rotate_trigger(
+        &self,
+        actor: &Actor,
+        (project, env, flag): (&str, &str, &str),
+        id: i64,
+        secret: SecretHash,
+    ) -> Result<Trigger>;
+    /// Finds a trigger by the hash of its secret (disabled ones included,
+    /// with `disabled_at`). A read: never writes.
+    async fn trigger_by_hash(&self, hash: &str) -> Result<Option<Trigger>>;
+
+    // ---- outgoing webhooks ----
+
+    /// Stores a webhook of a project (audited `webhook.create`, URL without its path).
+    async fn create_webhook(&self, actor: &Actor, project: &str, webhook: NewWebhook) -> Result<Webhook>;
+    /// A project's webhooks, disabled ones included, by id (no secrets).
+    async fn list_webhooks(&self, project: &str) -> Result<Vec<Webhook>>;
+    /// Disables a webhook (soft delete; audited `webhook.delete`; idempotent).
+    async fn delete_webhook(&self, actor: &Actor, project: &str, id: i64) -> Result<Webhook>;
+    /// A project's active webhooks with their signing secrets (delivery only).
+    async fn webhook_targets(&self, project: &str) -> Result<Vec<WebhookTarget>>;
 }

@@ -689,3 +689,148 @@ pub struct EnvChange {
     /// The event (its `revision` is the new environment revision).
     pub event: ChangeEvent,
 }
+
+// ---- alert triggers and outgoing webhooks ----
+
+/// What a trigger does when an alert fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerAction {
+    /// Kill the flag.
+    Kill,
+    /// Restore (un-kill) the flag.
+    Restore,
+}
+
+impl TriggerAction {
+    /// Stable text form, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TriggerAction::Kill => "kill",
+            TriggerAction::Restore => "restore",
+        }
+    }
+
+    /// Parses the stored text form.
+    pub fn parse(s: &str) -> Option<TriggerAction> {
+        Some(match s {
+            "kill" => TriggerAction::Kill,
+            "restore" => TriggerAction::Restore,
+            _ => return None,
+        })
+    }
+}
+
+/// The stored form of a secret: its SHA-256 and a displayable prefix.
+#[derive(Debug, Clone)]
+pub struct SecretHash {
+    /// SHA-256 hex of the secret.
+    pub hash: String,
+    /// First characters of the secret, for display.
+    pub prefix: String,
+}
+
+/// A trigger to store (the caller generated and hashed the secret).
+#[derive(Debug, Clone)]
+pub struct NewTrigger {
+    /// Display name; also the audit actor name of what it does.
+    pub name: String,
+    /// What a firing alert does.
+    pub action: TriggerAction,
+    /// Whether a "resolved" notification restores the flag (kill triggers only).
+    pub restore_on_resolve: bool,
+    /// The secret of its URL.
+    pub secret: SecretHash,
+}
+
+/// A stored trigger (never its secret).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Trigger {
+    /// Id.
+    pub id: i64,
+    /// Environment id.
+    #[serde(skip)]
+    pub environment_id: i64,
+    /// Project key.
+    pub project: String,
+    /// Environment key.
+    pub environment: String,
+    /// Flag key.
+    pub flag: String,
+    /// Display name (the audit actor of its kills).
+    pub name: String,
+    /// What a firing alert does.
+    pub action: TriggerAction,
+    /// Whether a "resolved" notification restores the flag.
+    pub restore_on_resolve: bool,
+    /// First characters of the secret.
+    pub prefix: String,
+    /// Who created it.
+    pub created_by: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When it was deleted (disabled triggers answer 404).
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// Which notifications a webhook receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookEvent {
+    /// Flags killed (one flag, or a panic).
+    Kill,
+    /// Flags restored.
+    Restore,
+    /// Every notification the server sends.
+    All,
+}
+
+/// A webhook to store.
+#[derive(Debug, Clone)]
+pub struct NewWebhook {
+    /// Where deliveries are POSTed (validated by the caller).
+    pub url: String,
+    /// Which notifications it receives (non-empty).
+    pub events: Vec<WebhookEvent>,
+    /// The HMAC signing secret (stored as is: signing needs it).
+    pub secret: String,
+    /// First characters of the secret, for display.
+    pub prefix: String,
+}
+
+/// A stored webhook (never its secret).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Webhook {
+    /// Id.
+    pub id: i64,
+    /// Project key.
+    pub project: String,
+    /// Delivery URL.
+    pub url: String,
+    /// Which notifications it receives.
+    pub events: Vec<WebhookEvent>,
+    /// First characters of the signing secret.
+    pub secret_prefix: String,
+    /// Who created it.
+    pub created_by: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// When it was deleted (no more deliveries).
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl Webhook {
+    /// Whether it receives notifications of `event`.
+    pub fn wants(&self, event: WebhookEvent) -> bool {
+        self.events.iter().any(|e| *e == event || *e == WebhookEvent::All)
+    }
+}
+
+/// An active webhook with its signing secret, for delivery only.
+#[derive(Debug, Clone)]
+pub struct WebhookTarget {
+    /// The webhook.
+    pub webhook: Webhook,
+    /// The HMAC signing secret.
+    pub secret: String,
+}

@@ -14,6 +14,7 @@ use crate::store::{
     Project, RestoreDiff, RestoreRequest, Result, SdkKey, SegmentInput, SegmentRecord, Store, User,
     UserWithHash, Written,
 };
+use crate::store::{NewTrigger, NewWebhook, SecretHash, Trigger, Webhook, WebhookTarget};
 
 mod accounts;
 mod audit;
@@ -27,6 +28,7 @@ mod lookup;
 mod projects;
 mod sdk;
 mod segments;
+mod triggers;
 mod tx;
 
 #[async_trait]
@@ -347,5 +349,66 @@ impl Store for This {
 
     async fn revisions(&self) -> Result<Vec<(i64, u64)>> {
         sdk::revisions(self).await
+    }
+
+    async fn create_trigger(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        flag: &str,
+        trigger: NewTrigger,
+    ) -> Result<Trigger> {
+        triggers::create_trigger(self, actor, (project, env, flag), trigger).await
+    }
+
+    async fn list_triggers(&self, project: &str, env: &str, flag: &str) -> Result<Vec<Trigger>> {
+        triggers::list_triggers(self, project, env, flag).await
+    }
+
+    async fn delete_trigger(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        flag: &str,
+        id: i64,
+    ) -> Result<Trigger> {
+        triggers::delete_trigger(self, actor, (project, env, flag), id).await
+    }
+
+    async fn rotate_trigger(
+        &self,
+        actor: &Actor,
+        scope: (&str, &str, &str),
+        id: i64,
+        secret: SecretHash,
+    ) -> Result<Trigger> {
+        triggers::rotate_trigger(self, actor, scope, id, secret).await
+    }
+
+    async fn trigger_by_hash(&self, hash: &str) -> Result<Option<Trigger>> {
+        triggers::trigger_by_hash(self, hash).await
+    }
+
+    async fn create_webhook(
+        &self,
+        actor: &Actor,
+        project: &str,
+        webhook: NewWebhook,
+    ) -> Result<Webhook> {
+        triggers::create_webhook(self, actor, project, webhook).await
+    }
+
+    async fn list_webhooks(&self, project: &str) -> Result<Vec<Webhook>> {
+        triggers::list_webhooks(self, project).await
+    }
+
+    async fn delete_webhook(&self, actor: &Actor, project: &str, id: i64) -> Result<Webhook> {
+        triggers::delete_webhook(self, actor, project, id).await
+    }
+
+    async fn webhook_targets(&self, project: &str) -> Result<Vec<WebhookTarget>> {
+        triggers::webhook_targets(self, project).await
     }
 }

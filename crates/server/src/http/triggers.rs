@@ -1,0 +1,389 @@
+//! Alert triggers: secret URLs, one per flag and environment, that
+//! Prometheus Alertmanager, Grafana or anything that can POST kills (or
+//! restores) a flag — audited as the trigger.
+//!
+//! Managing triggers is an admin operation (a trigger URL is a credential
+//! that can kill a flag without logging in, like an API token); responders
+//! and editors may list them (prefixes only). The URL is shown once, at
+//! creation or rotation.
+//!
+//! `POST /hooks/v1/triggers/{secret}` needs no other credential. An unknown,
+//! rotated-away or deleted secret answers 404 and writes nothing. Each
+//! trigger may fire 10 times per minute (token bucket, per replica; 429 with
+//! `Retry-After` beyond). See [`crate::alerts`] for the bodies understood:
+//!
+//! | trigger | firing (or unknown body) | resolved / ok |
+//! |---------|-------------------------|---------------|
+//! | `kill` | kills the flag (reason and incident from the alert) | ignored, or with `restore_on_resolve` restores the flag — only if the current kill is this trigger's own (a human's kill is never undone by an alert) |
+//! | `restore` | restores the flag | ignored |
+//!
+//! Ignored notifications answer `200 {"ignored": true, …}` and write
+//! nothing. The answer never contains the flag's configuration: whoever
+//! holds the URL learns only what happened and the new revision.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::alerts::{self, Signal};
+use crate::auth::principal::request_meta;
+use crate::auth::{Permission, Principal, secret};
+use crate::error::{ApiError, ApiResult};
+use crate::http::configs::EnvFlag;
+use crate::http::json::AppJson;
+use crate::http::kill::{WaitQuery, with_receipt};
+use crate::receipts::Receipt;
+use crate::state::AppState;
+use crate::store::{
+    Actor, ActorKind, KillRequest, NewTrigger, SecretHash, Trigger, TriggerAction, WebhookEvent,
+    Written,
+};
+
+/// Prefix of trigger secrets.
+pub const TRIGGER_PREFIX: &str = "trg";
+/// Path of the trigger hook, without the secret.
+pub const HOOK_PATH: &str = "/hooks/v1/triggers/";
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_triggers, create_trigger))
+        .routes(routes!(delete_trigger))
+        .routes(routes!(rotate_trigger))
+        .routes(routes!(fire))
+}
+
+/// A trigger to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateTrigger {
+    /// Display name, e.g. `alertmanager-checkout-5xx`; the audit actor of what it does.
+    pub name: String,
+    /// What a firing alert does.
+    pub action: TriggerAction,
+    /// Whether a "resolved" notification restores the flag (kill triggers only).
+    #[serde(default)]
+    pub restore_on_resolve: bool,
+}
+
+/// A created (or rotated) trigger; the URL is shown only here.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedTrigger {
+    /// The secret URL path to POST alerts to: `/hooks/v1/triggers/trg_…`.
+    pub path: String,
+    /// The stored trigger.
+    #[schema(value_type = Object)]
+    pub trigger: serde_json::Value,
+}
+
+fn created(secret: &str, trigger: Trigger) -> ApiResult<CreatedTrigger> {
+    let trigger = serde_json::to_value(trigger).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(CreatedTrigger {
+        path: format!("{HOOK_PATH}{secret}"),
+        trigger,
+    })
+}
+
+fn new_secret() -> (String, SecretHash) {
+    let secret = secret::random_token(TRIGGER_PREFIX);
+    let hash = SecretHash {
+        hash: secret::hash(&secret),
+        prefix: secret::display_prefix(&secret),
+    };
+    (secret, hash)
+}
+
+/// Lists a flag's triggers in one environment, deleted ones included (responder and up).
+#[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/triggers", tag = "triggers",
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
+    responses((status = 200, body = Vec<Trigger>)))]
+async fn list_triggers(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, env, flag)): EnvFlag,
+) -> ApiResult<AppJson<Vec<Trigger>>> {
+    principal.require_in(Permission::Kill, &project)?;
+    Ok(AppJson(
+        state.store.list_triggers(&project, &env, &flag).await?,
+    ))
+}
+
+/// Creates a trigger (admin). The answer holds its secret URL path, shown once.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/triggers", tag = "triggers",
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
+    request_body = CreateTrigger, responses((status = 201, body = CreatedTrigger)))]
+async fn create_trigger(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, env, flag)): EnvFlag,
+    AppJson(body): AppJson<CreateTrigger>,
+) -> ApiResult<(StatusCode, AppJson<CreatedTrigger>)> {
+    principal.require_in(Permission::Admin, &project)?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 128 {
+        return Err(ApiError::invalid(
+            "name",
+            "invalid_name",
+            "a name of 1 to 128 characters is required",
+        ));
+    }
+    if body.restore_on_resolve && body.action != TriggerAction::Kill {
+        return Err(ApiError::invalid(
+            "restore_on_resolve",
+            "kill_only",
+            "restore_on_resolve applies to kill triggers only",
+        ));
+    }
+    let (secret, hash) = new_secret();
+    let new = NewTrigger {
+        name: name.to_string(),
+        action: body.action,
+        restore_on_resolve: body.restore_on_resolve,
+        secret: hash,
+    };
+    let trigger = state
+        .store
+        .create_trigger(&principal.actor(), &project, &env, &flag, new)
+        .await?;
+    Ok((StatusCode::CREATED, AppJson(created(&secret, trigger)?)))
+}
+
+/// Deletes (disables) a trigger (admin): its URL answers 404 from now on.
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/triggers/{id}", tag = "triggers",
+    security(("bearer" = [])),
+    params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path), ("id" = i64, Path)),
+    responses((status = 200, body = Trigger)))]
+async fn delete_trigger(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, env, flag, id)): Path<(String, String, String, i64)>,
+) -> ApiResult<AppJson<Trigger>> {
+    principal.require_in(Permission::Admin, &project)?;
+    let trigger = state
+        .store
+        .delete_trigger(&principal.actor(), &project, &env, &flag, id)
+        .await?;
+    Ok(AppJson(trigger))
+}
+
+/// Gives a trigger a new secret URL (admin); the old one answers 404 from now on.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/triggers/{id}/rotate", tag = "triggers",
+    security(("bearer" = [])),
+    params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path), ("id" = i64, Path)),
+    responses((status = 200, body = CreatedTrigger)))]
+async fn rotate_trigger(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, env, flag, id)): Path<(String, String, String, i64)>,
+) -> ApiResult<AppJson<CreatedTrigger>> {
+    principal.require_in(Permission::Admin, &project)?;
+    let (secret, hash) = new_secret();
+    let trigger = state
+        .store
+        .rotate_trigger(&principal.actor(), (&project, &env, &flag), id, hash)
+        .await?;
+    Ok(AppJson(created(&secret, trigger)?))
+}
+
+/// The notification bodies understood (every field optional; any other
+/// body, or none, fires).
+#[derive(Debug, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct AlertBody {
+    /// Alertmanager / Grafana unified alerting: `firing` or `resolved`.
+    pub status: Option<String>,
+    /// The alerts of the group.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub alerts: Option<Vec<serde_json::Value>>,
+    /// Labels common to all alerts (`alertname`, `incident`…).
+    #[serde(rename = "commonLabels")]
+    #[schema(value_type = Option<Object>)]
+    pub common_labels: Option<serde_json::Value>,
+    /// Annotations common to all alerts (`summary`, `description`…).
+    #[serde(rename = "commonAnnotations")]
+    #[schema(value_type = Option<Object>)]
+    pub common_annotations: Option<serde_json::Value>,
+    /// Grafana: notification title.
+    pub title: Option<String>,
+    /// Grafana: notification message.
+    pub message: Option<String>,
+    /// Grafana legacy alerting: `alerting`, `ok`, `no_data`, `paused`, `pending`.
+    pub state: Option<String>,
+    /// Grafana legacy alerting: rule name.
+    #[serde(rename = "ruleName")]
+    pub rule_name: Option<String>,
+}
+
+/// What a notification did.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HookOutcome {
+    /// `true` when the notification asked for nothing this trigger does
+    /// (nothing was written or audited).
+    pub ignored: bool,
+    /// What was done.
+    pub action: Option<TriggerAction>,
+    /// The sender's status (`firing`, `resolved`, `alerting`, `ok`…), if it gave one.
+    pub status: Option<String>,
+    /// Why a notification was ignored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Whether the flag's state changed (`false`: it already was killed/restored).
+    pub changed: bool,
+    /// The environment revision after the change.
+    pub revision: Option<u64>,
+    /// Delivery to connected SDK instances (with `?wait=`).
+    pub receipt: Option<Receipt>,
+}
+
+impl HookOutcome {
+    fn ignored(status: Option<String>, note: &str) -> HookOutcome {
+        HookOutcome {
+            ignored: true,
+            action: None,
+            status,
+            note: Some(note.to_string()),
+            changed: false,
+            revision: None,
+            receipt: None,
+        }
+    }
+}
+
+/// The trigger behind a secret, if active. Unknown, rotated-away and
+/// deleted secrets are indistinguishable: 404.
+async fn active_trigger(state: &AppState, secret: &str) -> ApiResult<Trigger> {
+    let not_found = || ApiError::NotFound {
+        what: "trigger",
+        key: String::new(),
+    };
+    let well_formed = secret
+        .strip_prefix(TRIGGER_PREFIX)
+        .is_some_and(|rest| rest.starts_with('_'))
+        && secret.len() <= 128;
+    if !well_formed {
+        return Err(not_found());
+    }
+    state
+        .store
+        .trigger_by_hash(&secret::hash(secret))
+        .await?
+        .filter(|t| t.disabled_at.is_none())
+        .ok_or_else(not_found)
+}
+
+/// Receives an alert notification (no credential but the secret in the
+/// path): kills or restores the trigger's flag, audited as the trigger.
+#[utoipa::path(post, path = "/hooks/v1/triggers/{secret}", tag = "triggers",
+    params(("secret" = String, Path, description = "The trigger secret (`trg_…`)"), WaitQuery),
+    request_body(content = AlertBody, description = "An Alertmanager or Grafana webhook body; an empty or unknown body fires"),
+    responses((status = 200, body = HookOutcome), (status = 404, description = "Unknown or deleted trigger"),
+        (status = 429, description = "Rate limited; see Retry-After")))]
+async fn fire(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    Query(wait): Query<WaitQuery>,
+    parts: Parts,
+    body: Bytes,
+) -> ApiResult<AppJson<HookOutcome>> {
+    let trigger = active_trigger(&state, &secret).await?;
+    if let Err(retry) = state.trigger_limiter.check(trigger.id) {
+        let retry_after = retry.as_secs_f64().ceil().max(1.0) as u64;
+        return Err(ApiError::TooManyRequests { retry_after });
+    }
+    let wait = wait.duration()?;
+    let alert = alerts::parse(&body);
+    let status = alert.status.clone();
+    let action = match (trigger.action, alert.signal) {
+        (TriggerAction::Kill, Signal::Fire) => TriggerAction::Kill,
+        (TriggerAction::Kill, Signal::Resolve) if trigger.restore_on_resolve => {
+            TriggerAction::Restore
+        }
+        (TriggerAction::Restore, Signal::Fire) => TriggerAction::Restore,
+        (_, Signal::Resolve) => {
+            return Ok(AppJson(HookOutcome::ignored(
+                status,
+                "resolved notifications do nothing for this trigger",
+            )));
+        }
+        (_, Signal::Ignore) => {
+            return Ok(AppJson(HookOutcome::ignored(
+                status,
+                "this alert state asks for nothing",
+            )));
+        }
+    };
+    let (request_id, client_addr) = request_meta(&parts);
+    let actor = Actor {
+        name: trigger.name.clone(),
+        kind: ActorKind::Trigger,
+        request_id,
+        client_addr,
+    };
+    let (project, env, flag) = (&trigger.project, &trigger.environment, &trigger.flag);
+    let (written, reason, incident) = match action {
+        TriggerAction::Kill => {
+            let reason = alert.reason(&format!("fired by trigger {}", trigger.name));
+            let request = KillRequest {
+                flags: vec![flag.clone()],
+                reason: reason.clone(),
+                incident: alert.incident.clone(),
+            };
+            let written = state.store.kill_flags(&actor, project, env, request).await?;
+            (written, reason, alert.incident.clone())
+        }
+        TriggerAction::Restore => {
+            if alert.signal == Signal::Resolve {
+                // Undo only this trigger's own kill, never someone else's.
+                let current = state.store.get_flag_config(project, env, flag).await?;
+                if let Some(kill) = current.config.kill
+                    && kill.by != trigger.name
+                {
+                    return Ok(AppJson(HookOutcome::ignored(
+                        status,
+                        "the flag was killed by someone else; restore it by hand",
+                    )));
+                }
+            }
+            let reason = match alert.signal {
+                Signal::Resolve => format!("resolved: {}", alert.reason(&trigger.name)),
+                _ => alert.reason(&format!("restored by trigger {}", trigger.name)),
+            };
+            let reason = alerts::truncate(&reason);
+            let written = state
+                .store
+                .restore_flags(&actor, project, env, std::slice::from_ref(flag), reason.clone())
+                .await?;
+            (written, reason, None)
+        }
+    };
+    let event = match action {
+        TriggerAction::Kill => WebhookEvent::Kill,
+        TriggerAction::Restore => WebhookEvent::Restore,
+    };
+    state.notifier.notify_written(
+        event,
+        &actor,
+        project,
+        env,
+        &written,
+        &reason,
+        incident.as_deref(),
+    );
+    let written = Written {
+        value: (),
+        changed: written.changed,
+        revision: written.revision,
+    };
+    let receipted = with_receipt(&state, project, env, written, wait).await?;
+    Ok(AppJson(HookOutcome {
+        ignored: false,
+        action: Some(action),
+        status,
+        note: None,
+        changed: receipted.written.changed,
+        revision: receipted.written.revision,
+        receipt: receipted.receipt,
+    }))
+}

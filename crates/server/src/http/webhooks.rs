@@ -1,0 +1,141 @@
+//! Project webhooks (admin): where kill and restore notifications are
+//! POSTed, signed with a per-webhook secret. See [`crate::webhooks`] for the
+//! delivery format and [`crate::webhooks::guard`] for the address policy
+//! (checked here on save, and again before every delivery).
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::auth::{Permission, Principal, secret};
+use crate::error::{ApiError, ApiResult};
+use crate::http::json::AppJson;
+use crate::state::AppState;
+use crate::store::{NewWebhook, Webhook, WebhookEvent};
+use crate::webhooks::guard::AddressPolicy;
+
+/// Prefix of generated signing secrets.
+pub const WEBHOOK_SECRET_PREFIX: &str = "whs";
+
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_webhooks, create_webhook))
+        .routes(routes!(delete_webhook))
+}
+
+/// A webhook to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateWebhook {
+    /// `http(s)` URL to POST deliveries to.
+    pub url: String,
+    /// Which notifications: `kill`, `restore`, or `all`.
+    pub events: Vec<WebhookEvent>,
+    /// Signing secret (16 to 256 characters); generated when absent.
+    #[serde(default)]
+    pub secret: Option<String>,
+}
+
+/// A created webhook; the signing secret is shown only here.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedWebhook {
+    /// The HMAC-SHA256 signing secret.
+    pub secret: String,
+    /// The stored webhook.
+    #[schema(value_type = Object)]
+    pub webhook: serde_json::Value,
+}
+
+/// Lists a project's webhooks, deleted ones included (admin; never secrets).
+#[utoipa::path(get, path = "/api/v1/projects/{project}/webhooks", tag = "webhooks",
+    security(("bearer" = [])), params(("project" = String, Path)), responses((status = 200, body = Vec<Webhook>)))]
+async fn list_webhooks(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(project): Path<String>,
+) -> ApiResult<AppJson<Vec<Webhook>>> {
+    principal.require_in(Permission::Admin, &project)?;
+    Ok(AppJson(state.store.list_webhooks(&project).await?))
+}
+
+/// Creates a webhook (admin). Loopback, private, link-local and metadata
+/// addresses are refused (422) unless the server allows private ones.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/webhooks", tag = "webhooks",
+    security(("bearer" = [])), params(("project" = String, Path)), request_body = CreateWebhook,
+    responses((status = 201, body = CreatedWebhook)))]
+async fn create_webhook(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(project): Path<String>,
+    AppJson(body): AppJson<CreateWebhook>,
+) -> ApiResult<(StatusCode, AppJson<CreatedWebhook>)> {
+    principal.require_in(Permission::Admin, &project)?;
+    let mut events = body.events;
+    events.sort_by_key(|e| *e as u8);
+    events.dedup();
+    if events.is_empty() {
+        return Err(ApiError::invalid(
+            "events",
+            "required",
+            "give at least one of kill, restore, all",
+        ));
+    }
+    let (secret, prefix) = match body.secret {
+        Some(s) if s.chars().count() < 16 || s.len() > 256 || s.trim() != s => {
+            return Err(ApiError::invalid(
+                "secret",
+                "weak_secret",
+                "a secret of 16 to 256 characters without surrounding spaces is required",
+            ));
+        }
+        Some(s) => (s, "custom".to_string()),
+        None => {
+            let s = secret::random_token(WEBHOOK_SECRET_PREFIX);
+            let prefix = secret::display_prefix(&s);
+            (s, prefix)
+        }
+    };
+    let policy = AddressPolicy {
+        allow_private: state.config.webhook_allow_private,
+    };
+    let url = policy
+        .check(&body.url)
+        .await
+        .map_err(|refusal| ApiError::invalid("url", refusal.code(), refusal.to_string()))?
+        .url
+        .to_string();
+    let new = NewWebhook {
+        url,
+        events,
+        secret: secret.clone(),
+        prefix,
+    };
+    let webhook = state
+        .store
+        .create_webhook(&principal.actor(), &project, new)
+        .await?;
+    let webhook = serde_json::to_value(webhook).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok((
+        StatusCode::CREATED,
+        AppJson(CreatedWebhook { secret, webhook }),
+    ))
+}
+
+/// Deletes (disables) a webhook (admin): no further deliveries.
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/webhooks/{id}", tag = "webhooks",
+    security(("bearer" = [])), params(("project" = String, Path), ("id" = i64, Path)),
+    responses((status = 200, body = Webhook)))]
+async fn delete_webhook(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, id)): Path<(String, i64)>,
+) -> ApiResult<AppJson<Webhook>> {
+    principal.require_in(Permission::Admin, &project)?;
+    Ok(AppJson(
+        state
+            .store
+            .delete_webhook(&principal.actor(), &project, id)
+            .await?,
+    ))
+}
