@@ -256,10 +256,15 @@ test('the UI is served with its security headers; unknown assets are 404', async
   const js = await fetch(`${base}/assets/app.js`);
   assert.equal(js.status, 200);
   assert.match(js.headers.get('content-type'), /^text\/javascript/);
-  assert.match(js.headers.get('cache-control'), /max-age=\d+/);
-  const etag = js.headers.get('etag');
-  assert.ok(etag);
-  assert.equal((await fetch(`${base}/assets/app.js`, { headers: { 'if-none-match': etag } })).status, 304);
+  assert.equal(js.headers.get('x-content-type-options'), 'nosniff');
+  if (!process.env.SWITCHYARD_UI_DIR) {
+    // (With SWITCHYARD_UI_DIR, a debug server reads the files from disk, uncached.)
+    assert.match(js.headers.get('cache-control'), /max-age=\d+/);
+    const etag = js.headers.get('etag');
+    assert.ok(etag);
+    assert.equal((await fetch(`${base}/assets/app.js`, { headers: { 'if-none-match': etag } })).status, 304);
+    assert.match(html, /app\.js\?v=[0-9a-f]{12}/, 'versioned entry point');
+  }
   assert.match((await fetch(`${base}/assets/app.css`)).headers.get('content-type'), /^text\/css/);
   assert.equal((await fetch(`${base}/assets/nope.js`)).status, 404);
   assert.equal((await fetch(`${base}/assets/../Cargo.toml`)).status, 404);
@@ -499,7 +504,7 @@ test('the audit log shows the kill with a readable diff; revert to the first ver
   assert.match(await item.textContent(), /rita/);
   assert.match(await item.textContent(), /Payment provider outage/);
   await item.locator('summary').click();
-  const row = item.locator('table.diff tr.diff-added', { hasText: 'kill' }).first();
+  const row = item.locator('table.diff tr.diff-added', { hasText: 'kill.reason' }).first();
   await row.waitFor();
   assert.match(await row.textContent(), /added/);
   assert.match(await row.textContent(), /Payment provider outage/);
@@ -569,6 +574,27 @@ test('viewers see no edit controls', async () => {
   await page.waitForSelector('#audit-list li.audit-item');
   assert.equal(await page.locator('button[data-revert]').count(), 0);
   assert.equal(await page.locator('#restore-preview-button').count(), 0);
+  t.check();
+  await t.close();
+});
+
+test('alert triggers: the URL is shown once; a firing alert kills the flag, and the open page follows live', async () => {
+  const t = await openPage();
+  const { page } = t;
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(flagUrl('shop', 'banner-color'));
+  await page.waitForSelector('#trg-name');
+  await page.waitForSelector('.live-ind.live-on');
+  await page.fill('#trg-name', 'alertmanager-banner');
+  await page.click('#triggers-card button[type=submit]');
+  const hook = await page.inputValue('#triggers-card .secret-value');
+  assert.match(hook, /^http:\/\/127\.0\.0\.1:\d+\/hooks\/v1\/triggers\/trg_/);
+  assert.equal(await page.locator('#trigger-table tbody tr').count(), 1);
+  const fired = await fetch(hook, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'firing', commonLabels: { alertname: 'BannerErrors' } }) });
+  assert.ok(fired.ok, `trigger answered ${fired.status}`);
+  await page.waitForSelector('#kill-banner');
+  assert.match(await page.textContent('#kill-banner'), /alertmanager-banner/);
+  assert.ok((await config('shop', 'production', 'banner-color')).config.kill);
   t.check();
   await t.close();
 });

@@ -85,7 +85,7 @@ export async function api(method, path, body, { signal } = {}) {
   }
   if (!res.ok) {
     const err = new ApiError(res.status, data);
-    if (res.status === 401 && s && !path.endsWith('/auth/login')) {
+    if (res.status === 401 && !path.endsWith('/auth/login')) {
       session.clear();
       onUnauthorized(err);
     }

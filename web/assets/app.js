@@ -87,6 +87,17 @@ setUnauthorizedHandler(() => {
 
 let cleanup = null;
 let navToken = 0;
+let currentHash = location.hash;
+let firstRoute = true;
+
+/** A view with unsaved edits sets this; navigation then asks first. */
+app.unsaved = null;
+window.addEventListener('beforeunload', (e) => {
+  if (app.unsaved?.()) {
+    e.preventDefault();
+    e.returnValue = '';
+  }
+});
 
 function parseHash() {
   const raw = location.hash.replace(/^#/, '') || '/';
@@ -168,7 +179,7 @@ function renderTopbar(section) {
   }
   const user = h('div', { class: 'user' },
     app.project ? liveIndicator() : null,
-    h('span', { class: 'who' }, h('span', { class: 'who-name', text: s.username }), ' ', h('span', { class: `role role-${s.role}`, text: s.role })),
+    h('span', { class: 'who', title: `Signed in as ${s.username} (${s.role})` }, h('span', { class: 'who-name', text: s.username }), ' ', h('span', { class: `role role-${s.role}`, text: s.role })),
     h('button', { type: 'button', class: 'btn btn-small', id: 'logout', text: 'Log out', onclick: logout }));
   slot.append(bar, user);
 }
@@ -179,7 +190,18 @@ async function ensureProjects() {
 }
 
 async function route() {
+  if (app.unsaved?.() && location.hash !== currentHash) {
+    // eslint-disable-next-line no-alert
+    if (!window.confirm('You have unsaved changes. Leave this page and discard them?')) {
+      window.history.replaceState(null, '', currentHash || '#/');
+      return;
+    }
+  }
+  app.unsaved = null;
+  currentHash = location.hash;
   const token = ++navToken;
+  const moveFocus = !firstRoute;
+  firstRoute = false;
   if (cleanup) {
     try {
       cleanup();
@@ -232,12 +254,14 @@ async function route() {
     renderTopbar('projects');
     clear(main);
     cleanup = adminView.renderProjects({ app, root: main }) || null;
+    if (moveFocus) focusSoon(token);
     return;
   }
   if (parts[0] === 'admin') {
     renderTopbar('admin');
     clear(main);
     cleanup = adminView.render({ app, root: main }) || null;
+    if (moveFocus) focusSoon(token);
     return;
   }
   if (parts[0] === 'projects') {
@@ -270,6 +294,7 @@ async function route() {
     else if (section === 'keys') result = keysView.render(ctx);
     else return notFound();
     cleanup = result || null;
+    if (moveFocus) focusSoon(token);
     return;
   }
   notFound();
@@ -288,13 +313,21 @@ function renderError(e) {
     h('button', { type: 'button', class: 'btn', text: 'Try again', onclick: () => route() })));
 }
 
-/** Moves focus to the main heading after navigation (for screen readers and keyboards). */
-export function focusHeading(root = main) {
-  const heading = root.querySelector('h1');
+/**
+ * After an in-app navigation, moves focus to the new page's heading (for
+ * screen readers and keyboards), unless the view already focused something.
+ */
+function focusSoon(token, tries = 0) {
+  if (token !== navToken) return;
+  const active = document.activeElement;
+  if (active && active !== document.body && main.contains(active)) return;
+  if (document.querySelector('.backdrop')) return;
+  const heading = main.querySelector('h1');
   if (heading) {
     heading.setAttribute('tabindex', '-1');
     heading.focus({ preventScroll: true });
-  }
+    window.scrollTo(0, 0);
+  } else if (tries < 20) setTimeout(() => focusSoon(token, tries + 1), 50);
 }
 
 window.addEventListener('hashchange', () => route());

@@ -257,7 +257,7 @@ impl<'a> Context<'a> {
 
     /// Removes an attribute; returns its value if it was set.
     pub fn remove(&mut self, name: &str) -> Option<AttrValue<'a>> {
-        let i = self.attrs.iter().position(|(n, _)| n == name)?;
+        let i = self.attrs.iter().position(|(n, _)| str_eq(n, name))?;
         Some(self.attrs.remove(i).1)
     }
 
@@ -272,6 +272,18 @@ impl<'a> Context<'a> {
         if str_eq(name, KEY_ATTRIBUTE) {
             return Some(&self.key);
         }
+        self.get_attribute(name)
+    }
+
+    /// The context key as an attribute value.
+    #[inline]
+    pub(crate) fn key_value(&self) -> &AttrValue<'a> {
+        &self.key
+    }
+
+    /// An attribute other than `key` (compiled clauses resolve `key` ahead).
+    #[inline]
+    pub(crate) fn get_attribute(&self, name: &str) -> Option<&AttrValue<'a>> {
         self.attrs
             .iter()
             .find(|(n, _)| str_eq(n, name))

@@ -147,7 +147,7 @@ fn serve(flag: &CompiledFlag, serve: &CompiledServe, ctx: &Context<'_>) -> usize
         CompiledServe::Rollout { bucket_by, arms } => {
             let bucket = match bucket_by {
                 None => hash::bucket(flag.seed(), ctx.key().as_bytes()),
-                Some(name) => hash::bucket_attr(flag.seed(), ctx.get(name)),
+                Some(name) => hash::bucket_attr(flag.seed(), ctx.get_attribute(name)),
             };
             // Arms hold cumulative upper bounds; weights sum to 100 000 and the
             // bucket is < 100 000, so an arm is always found for a validated

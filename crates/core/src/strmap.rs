@@ -29,8 +29,10 @@ pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
     match n {
         0 => true,
         1..=3 => {
-            let pick = |s: &[u8]| [s.first().copied(), s.get(n / 2).copied(), s.last().copied()];
-            pick(a) == pick(b)
+            // First, middle and last byte cover every byte of a short string.
+            let byte = |s: &[u8], i: usize| u32::from(s.get(i).copied().unwrap_or(0));
+            let pack = |s: &[u8]| byte(s, 0) | byte(s, n / 2) << 8 | byte(s, n - 1) << 16;
+            pack(a) == pack(b)
         }
         4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
         8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),

@@ -55,6 +55,25 @@ pub struct ServeConfig {
     #[arg(long, env = "SWITCHYARD_HEARTBEAT", default_value = "15s", value_parser = humantime::parse_duration)]
     pub heartbeat: Duration,
 
+    /// A client must send a complete request head within this time
+    /// (slow-header / slowloris protection).
+    #[arg(long, env = "SWITCHYARD_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Login attempts allowed per client address per minute (429 above).
+    #[arg(long, env = "SWITCHYARD_LOGIN_RATE", default_value_t = 10)]
+    pub login_rate_per_minute: u32,
+
+    /// Addresses of trusted reverse proxies (comma-separated): only their
+    /// `X-Forwarded-For` is believed when rate limiting.
+    #[arg(long, env = "SWITCHYARD_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// Origins allowed to call the API from browsers (comma-separated).
+    /// Default: none — CORS is closed.
+    #[arg(long, env = "SWITCHYARD_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
     /// Log format.
     #[arg(long, env = "SWITCHYARD_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -88,6 +107,10 @@ impl ServeConfig {
             heartbeat: Duration::from_secs(15),
             log_format: LogFormat::Pretty,
             webhook_allow_private: false,
+            login_rate_per_minute: 1000,
+            trusted_proxies: Vec::new(),
+            cors_origins: Vec::new(),
+            header_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -118,6 +141,10 @@ impl std::fmt::Debug for ServeConfig {
             .field("body_limit", &self.body_limit)
             .field("heartbeat", &self.heartbeat)
             .field("log_format", &self.log_format)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("login_rate_per_minute", &self.login_rate_per_minute)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("cors_origins", &self.cors_origins)
             .field("webhook_allow_private", &self.webhook_allow_private)
             .finish()
     }

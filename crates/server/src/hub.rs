@@ -68,6 +68,8 @@ pub struct Hub {
     snapshots: DashMap<i64, (u64, Bytes)>,
     /// Turns `true` when the server shuts down: streams say goodbye and end.
     closing: watch::Sender<bool>,
+    /// Metrics.
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Serialises a change into its complete SSE frame.
@@ -83,7 +85,7 @@ pub fn sse_frame(event: &str, id: u64, data: &str) -> Bytes {
 impl Hub {
     /// Creates the hub and its queue consumer. Call [`Hub::start`] once the
     /// store exists (the store needs the hub as its sink first).
-    pub fn new() -> (Arc<Hub>, mpsc::UnboundedReceiver<EnvChange>) {
+    pub fn new(metrics: Arc<crate::metrics::Metrics>) -> (Arc<Hub>, mpsc::UnboundedReceiver<EnvChange>) {
         let (queue, rx) = mpsc::unbounded_channel();
         let hub = Hub {
             envs: DashMap::new(),
@@ -93,6 +95,7 @@ impl Hub {
             revoked: DashMap::new(),
             snapshots: DashMap::new(),
             closing: watch::channel(false).0,
+            metrics,
         };
         (Arc::new(hub), rx)
     }
@@ -193,6 +196,11 @@ impl Hub {
         self.closing.subscribe()
     }
 
+    /// The metrics.
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.metrics
+    }
+
     async fn publisher(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<EnvChange>) {
         while let Some(change) = rx.recv().await {
             self.deliver(change).await;
@@ -234,8 +242,12 @@ impl Hub {
     fn broadcast(&self, channel: &EnvChannel, event: &ChangeEvent) {
         channel.revision.store(event.revision, Ordering::Release);
         channel.receipts.broadcast(event.revision);
+        let frame = change_frame(event);
+        let bytes = frame.len() as u64;
         // No receivers is fine: nobody is streaming this environment.
-        let _ = channel.sender.send((event.revision, change_frame(event)));
+        let receivers = channel.sender.send((event.revision, frame)).unwrap_or(0) as u64;
+        self.metrics.events_broadcast.inc();
+        self.metrics.bytes_broadcast.inc_by(bytes * receivers);
     }
 
     async fn heartbeats(self: Arc<Self>, every: Duration) {

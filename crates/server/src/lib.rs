@@ -9,6 +9,7 @@
 //! - [`store`]: the `Store` trait and its Postgres and SQLite backends.
 //! - [`hub`]: serialises each committed change once and fans it out.
 //! - [`listener`]: Postgres LISTEN/NOTIFY fan-out across replicas.
+//! - [`metrics`]: Prometheus metrics and the HTTP metrics middleware.
 //! - [`receipts`]: which SDK instances applied which revision (kill receipts).
 //! - [`auth`]: passwords, JWTs, API tokens, SDK keys, the role matrix.
 //! - [`serve`]: the accept loop (timeouts, keepalive, graceful shutdown).
@@ -26,6 +27,7 @@ pub mod error;
 pub mod http;
 pub mod hub;
 pub mod listener;
+pub mod metrics;
 pub mod receipts;
 pub mod serve;
 pub mod state;
@@ -64,7 +66,8 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(&config.data_dir).ok();
     }
-    let (hub, queue) = Hub::new();
+    let metrics = metrics::Metrics::new();
+    let (hub, queue) = Hub::new(Arc::clone(&metrics));
     let store = store::connect(&url, Arc::new(HubSink(Arc::clone(&hub))))
         .await
         .with_context(|| format!("opening the database {}", config::redact_url(&url)))?;
@@ -82,9 +85,11 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         policy: webhooks::guard::AddressPolicy { allow_private: config.webhook_allow_private },
         ..Default::default()
     });
+    let login_limiter =
+        http::ratelimit::PeerLimiter::new(config.login_rate_per_minute, config.trusted_proxies.clone());
     let trigger_limiter = Arc::new(alerts::RateLimiter::new(10, std::time::Duration::from_secs(60)));
     let state =
-        AppState::new(Inner { store, jwt, hub, config, listener: listener_health, notifier, trigger_limiter });
+        AppState::new(Inner { store, jwt, hub, config, listener: listener_health, notifier, trigger_limiter, metrics, login_limiter });
     let bootstrap_password = http::auth::bootstrap_admin(&state).await?;
     Ok(Built { app: http::app(state.clone()), state, bootstrap_password })
 }
@@ -98,7 +103,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let built = build(config).await?;
     announce(&built, listener.local_addr()?);
-    serve::serve(built.app, listener, Arc::clone(&built.state.hub), shutdown).await
+    serve::serve(built.app, listener, built.state.clone(), shutdown).await
 }
 
 fn announce(built: &Built, addr: SocketAddr) {

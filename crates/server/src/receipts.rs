@@ -101,16 +101,20 @@ impl Registry {
         self.acked.notify_waiters();
     }
 
-    /// `instance` applied `revision`. Unknown instances (no open stream on
-    /// this replica) are ignored.
-    pub fn ack(&self, instance: &str, revision: u64) {
+    /// `instance` applied `revision`; returns the time since that revision
+    /// was broadcast. Unknown instances (no open stream on this replica) are
+    /// ignored.
+    pub fn ack(&self, instance: &str, revision: u64) -> Option<Duration> {
+        let mut latency = None;
         if let Some(mut entry) = self.instances.get_mut(instance)
             && revision > entry.applied
         {
             entry.applied = revision;
             entry.applied_at = Instant::now();
+            latency = self.broadcast_at(revision).map(|t| t.elapsed());
         }
         self.acked.notify_waiters();
+        latency
     }
 
     /// The receipt of `revision` now.

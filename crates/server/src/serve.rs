@@ -8,7 +8,6 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -17,10 +16,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::hub::Hub;
-
-/// A client must send a complete request head within this time.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::state::AppState;
 
 /// How long shutdown waits for in-flight requests.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -43,12 +39,12 @@ fn tune(stream: &TcpStream) {
 pub async fn serve(
     app: axum::Router,
     listener: TcpListener,
-    hub: Arc<Hub>,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).keep_alive(true);
+    builder.timer(TokioTimer::new()).header_read_timeout(state.config.header_read_timeout).keep_alive(true);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -78,7 +74,7 @@ pub async fn serve(
     }
     drop(listener);
     tracing::info!("shutting down: closing streams, finishing in-flight requests");
-    hub.shutdown();
+    state.hub.shutdown();
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("shutdown grace period over; closing remaining connections");
     }

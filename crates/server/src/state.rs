@@ -22,6 +22,10 @@ pub struct Inner {
     pub hub: Arc<Hub>,
     /// The configuration.
     pub config: ServeConfig,
+    /// Login attempts per client address.
+    pub login_limiter: crate::http::ratelimit::PeerLimiter,
+    /// Prometheus metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Health of the Postgres change listener (always "not ready" on SQLite, where it does not run).
     pub listener: Arc<crate::listener::ListenerHealth>,
     /// Outgoing webhook notifications (kill/restore), sent in the background.

@@ -137,8 +137,7 @@ impl TestServer {
         let built = crate::build(config).await.expect("building the server");
         let state = built.state.clone();
         let (tx, rx) = oneshot::channel::<()>();
-        let hub = std::sync::Arc::clone(&state.hub);
-        let task = tokio::spawn(crate::serve::serve(built.app, listener, hub, async move {
+        let task = tokio::spawn(crate::serve::serve(built.app, listener, state.clone(), async move {
             let _ = rx.await;
         }));
         let admin_token = login(&base, "admin", ADMIN_PASSWORD).await;

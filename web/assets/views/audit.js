@@ -90,7 +90,7 @@ export function render({ app, root, project, query: q }) {
         ? ` (v${ev.before?.version ?? '–'} → v${ev.after?.version ?? '–'})` : '';
       li.append(h('details', { class: 'audit-diff' }, h('summary', { text: `Show changes${versions}` }), renderDiff(ev.before, ev.after)));
     }
-    if (can('edit') && ev.flag && ev.environment && ev.action.startsWith('flag.') && ev.before?.version !== undefined && ev.before?.config) {
+    if (can('edit') && ev.flag && ev.environment && ev.action.startsWith('flag.') && !['flag.kill', 'flag.restore'].includes(ev.action) && ev.before?.version !== undefined && ev.before?.config) {
       const v = ev.before.version;
       li.append(h('button', { type: 'button', class: 'btn btn-small', 'data-revert': String(v), text: `Revert ${ev.flag} to v${v} (undo this)`, onclick: async () => {
         const reason = await confirmDialog({ title: `Revert “${ev.flag}” to version ${v}`, message: `${app.envName(ev.environment)} gets version ${v}'s configuration as a new version.`, confirmLabel: `Revert to v${v}`, reason: true, reasonLabel: 'Reason (required)' });

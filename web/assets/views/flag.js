@@ -4,7 +4,8 @@
 // (variants) editor. Conflicts (409) are explained with a reload-and-
 // reapply path; nothing is ever overwritten silently.
 
-import { get, post, put, patch, url, can, query, ApiError, describe, hasRoute } from '../api.js';
+import { api, get, post, put, patch, url, can, query, ApiError, describe, hasRoute } from '../api.js';
+import { secretBox } from './keys.js';
 import { h, append, clear, stateOf, stateBadge, timeEl, ago, select, showErrors, clearErrors, splitList } from '../dom.js';
 import { live } from '../live.js';
 import { confirmDialog } from '../dialog.js';
@@ -20,6 +21,7 @@ export function render({ app, root, project, flag, query: q }) {
   let def = null;
   const records = new Map();
   let env = q.get('env') && app.envs.some((e) => e.key === q.get('env')) ? q.get('env') : app.env;
+  if (env && app.env !== env) app.setEnv(env);
   let segments = [];
   // Editor state for the selected environment.
   let base = null; // the record the draft started from
@@ -82,12 +84,11 @@ export function render({ app, root, project, flag, query: q }) {
       killedAnywhere.length ? h('p', { class: 'kill-banner-small' }, h('span', { 'aria-hidden': 'true', text: '⊘ ' }), `Killed in ${killedAnywhere.map((r) => app.envName(r.environment)).join(', ')}.`) : null,
       tabs,
       panel,
-      definition,
-      triggers]);
+      triggers,
+      definition]);
     drawTabs();
     drawPanel();
     drawDefinition();
-    drawTriggers();
   }
 
   function drawTabs() {
@@ -121,6 +122,7 @@ export function render({ app, root, project, flag, query: q }) {
     if (dirty && !(await confirmDialog({ title: 'Discard unsaved changes?', message: `Your targeting edits in ${app.envName(env)} are not saved.`, confirmLabel: 'Discard and switch', danger: true }))) return;
     env = key;
     dirty = false;
+    if (app.env !== key) app.setEnv(key);
     window.history.replaceState(null, '', `#/projects/${p}/flags/${encodeURIComponent(flag)}?env=${encodeURIComponent(env)}`);
     drawTabs();
     drawPanel();
@@ -145,6 +147,8 @@ export function render({ app, root, project, flag, query: q }) {
     drawTargeting(rec.config);
     drawEvaluate();
     drawHistory();
+    triggers.hidden = true;
+    drawTriggers();
   }
 
   // ---- Status: toggle and kill switch ------------------------------------
@@ -545,20 +549,85 @@ export function render({ app, root, project, flag, query: q }) {
     definition.append(form);
   }
 
-  // ---- Triggers (only when the server has the route) -----------------------------
+  // ---- Alert triggers (shown only when the server has the route) ------------------
+  let triggersToken = 0;
   async function drawTriggers() {
-    if (!(await hasRoute('/flags/{flag}/triggers'))) return;
-    if (disposed) return;
+    const token = ++triggersToken;
+    if (!can('kill') || !(await hasRoute('/flags/{flag}/triggers'))) return;
+    if (disposed || token !== triggersToken) return;
+    const forEnv = env;
+    let items;
+    try {
+      items = await get(envUrl(forEnv, 'triggers'));
+    } catch (e) {
+      items = null;
+      if (disposed || token !== triggersToken) return;
+      clear(triggers);
+      triggers.hidden = false;
+      triggers.append(h('h2', { text: 'Alert triggers' }), h('p', { class: 'form-error', text: describe(e) }));
+      return;
+    }
+    if (disposed || token !== triggersToken) return;
     triggers.hidden = false;
     clear(triggers);
-    triggers.append(h('h2', { text: `Alert triggers in ${app.envName(env)}` }));
-    try {
-      const list = await get(envUrl(env, 'triggers'));
-      const items = Array.isArray(list) ? list : list.items || [];
-      if (!items.length) triggers.append(h('p', { class: 'muted', text: 'No trigger URL for this flag here.' }));
-      else triggers.append(h('ul', {}, items.map((t) => h('li', { text: `${t.name || t.id}${t.created_at ? ` · created ${ago(t.created_at)}` : ''}${t.revoked_at ? ' · revoked' : ''}` }))));
-    } catch (e) {
-      triggers.append(h('p', { class: 'muted', text: describe(e) }));
+    const envName = app.envName(forEnv);
+    triggers.append(h('h2', { text: `Alert triggers in ${envName}` }),
+      h('p', { class: 'hint', text: 'Secret URLs that alerting tools (Prometheus Alertmanager, Grafana) POST to. A firing alert kills (or restores) this flag here, audited under the trigger’s name.' }));
+    const out = h('div');
+    if (!items.length) triggers.append(h('p', { class: 'muted', text: 'No trigger for this flag here yet.' }));
+    else {
+      triggers.append(h('table', { class: 'simple', id: 'trigger-table' },
+        h('thead', {}, h('tr', {}, ['Name', 'Action', 'URL', 'Created', 'Status', ''].map((t) => h('th', { scope: 'col', text: t })))),
+        h('tbody', {}, items.map((t) => h('tr', {},
+          h('td', { 'data-label': 'Name', text: t.name }),
+          h('td', { 'data-label': 'Action', text: `${t.action}${t.restore_on_resolve ? ' (restores when resolved)' : ''}` }),
+          h('td', { 'data-label': 'URL' }, h('code', { text: `…/hooks/v1/triggers/${t.prefix}…` })),
+          h('td', { 'data-label': 'Created' }, timeEl(t.created_at), ` by ${t.created_by}`),
+          h('td', { 'data-label': 'Status' }, t.disabled_at ? h('span', {}, '✕ deleted ', timeEl(t.disabled_at)) : h('span', { text: '✓ active' })),
+          h('td', {}, can('admin') && !t.disabled_at ? [
+            h('button', { type: 'button', class: 'btn btn-small', text: 'New URL', 'aria-label': `Give trigger ${t.name} a new URL`, onclick: async () => {
+              if (!(await confirmDialog({ title: `New URL for “${t.name}”?`, message: 'The current URL stops working at once; update your alerting tool.', confirmLabel: 'Rotate URL' }))) return;
+              try {
+                const res = await post(envUrl(forEnv, 'triggers', String(t.id), 'rotate'), {});
+                await drawTriggers();
+                triggers.append(secretBox(location.origin + res.path, 'trigger URL'));
+              } catch (e) {
+                app.error(e);
+              }
+            } }), ' ',
+            h('button', { type: 'button', class: 'btn btn-small btn-danger-outline', text: 'Delete', 'aria-label': `Delete trigger ${t.name}`, onclick: async () => {
+              if (!(await confirmDialog({ title: `Delete trigger “${t.name}”?`, message: 'Its URL answers 404 from now on.', confirmLabel: 'Delete trigger', danger: true }))) return;
+              try {
+                await api('DELETE', envUrl(forEnv, 'triggers', String(t.id)));
+                drawTriggers();
+              } catch (e) {
+                app.error(e);
+              }
+            } })] : null))))));
+    }
+    if (can('admin')) {
+      const name = h('input', { id: 'trg-name', 'data-path': 'name', autocomplete: 'off', placeholder: 'e.g. alertmanager-checkout-5xx' });
+      const action = select([['kill', 'Kill the flag'], ['restore', 'Restore the flag']], 'kill', { id: 'trg-action', 'data-path': 'action' });
+      const resolve = h('input', { type: 'checkbox', id: 'trg-resolve', 'data-path': 'restore_on_resolve' });
+      const form = h('form', { class: 'stack', novalidate: true },
+        h('div', { class: 'error-summary', role: 'alert', hidden: true }),
+        h('div', { class: 'grid-2' },
+          h('div', { class: 'field' }, h('label', { for: 'trg-name', text: 'Name (shown in the audit log)' }), name),
+          h('div', { class: 'field' }, h('label', { for: 'trg-action', text: 'When the alert fires' }), action)),
+        h('div', { class: 'check' }, resolve, h('label', { for: 'trg-resolve', text: 'Restore the flag when the alert resolves' })),
+        h('div', {}, h('button', { type: 'submit', class: 'btn', text: 'Create trigger URL' })));
+      form.addEventListener('submit', async (e) => {
+        e.preventDefault();
+        clearErrors(form);
+        try {
+          const res = await post(envUrl(forEnv, 'triggers'), { name: name.value.trim(), action: action.value, restore_on_resolve: resolve.checked });
+          await drawTriggers();
+          triggers.append(secretBox(location.origin + res.path, 'trigger URL'));
+        } catch (err) {
+          showErrors(form, err instanceof ApiError && err.errors.length ? err.errors : [{ path: 'name', message: describe(err) }]);
+        }
+      });
+      triggers.append(h('h3', { text: 'New trigger' }), form, out);
     }
   }
 
@@ -613,6 +682,7 @@ export function render({ app, root, project, flag, query: q }) {
     }
   }
 
+  app.unsaved = () => dirty;
   const onEnvSwitch = (ev) => selectEnv(ev.detail);
   window.addEventListener('switchyard:env', onEnvSwitch);
 

@@ -1,6 +1,9 @@
 //! Login, the current principal, users and API tokens.
 
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -46,8 +49,18 @@ pub struct LoginResponse {
 
 /// Logs in a local user.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::Problem)))]
-async fn login(State(state): State<AppState>, AppJson(req): AppJson<LoginRequest>) -> ApiResult<AppJson<LoginResponse>> {
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::Problem), (status = 429, body = crate::error::Problem)))]
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    AppJson(req): AppJson<LoginRequest>,
+) -> ApiResult<AppJson<LoginResponse>> {
+    if let Some(client) = state.login_limiter.client(Some(peer), &headers)
+        && let Err(wait) = state.login_limiter.check(client)
+    {
+        return Err(ApiError::TooManyRequests { retry_after: wait.as_secs().max(1) });
+    }
     let user = state.store.user_by_name(&req.username).await?;
     // Verify against a dummy hash when the user is unknown: same timing.
     let hash = user.as_ref().map_or(password::dummy_hash(), |u| u.password_hash.as_str()).to_string();

@@ -101,6 +101,9 @@ async fn kill(
     let request = KillRequest { flags: vec![flag], reason: body.reason, incident: body.incident };
     let (actor, reason, incident) = (principal.actor(), request.reason.clone(), request.incident.clone());
     let written = state.store.kill_flags(&actor, &project, &env, request).await?;
+    if written.changed {
+        state.metrics.killed("api", written.value.len());
+    }
     // Outgoing webhooks (queued; delivered in the background).
     state.notifier.notify_written(WebhookEvent::Kill, &actor, &project, &env, &written, &reason, incident.as_deref());
     Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
@@ -176,6 +179,9 @@ async fn panic(
     let request = KillRequest { flags, reason: body.reason, incident: body.incident };
     let (actor, reason, incident) = (principal.actor(), request.reason.clone(), request.incident.clone());
     let written = state.store.kill_flags(&actor, &project, &env, request).await?;
+    if written.changed {
+        state.metrics.killed("api", written.value.len());
+    }
     // Outgoing webhooks (queued; delivered in the background).
     state.notifier.notify_written(WebhookEvent::Kill, &actor, &project, &env, &written, &reason, incident.as_deref());
     Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))

@@ -23,6 +23,7 @@ pub mod flags;
 pub mod json;
 pub mod kill;
 pub mod projects;
+pub mod ratelimit;
 pub mod sdk;
 pub mod sdk_keys;
 pub mod segments;
@@ -86,19 +87,41 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// apply to every route.
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
+    let cors = cors(&state.config.cors_origins);
     let (api, openapi) = api();
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(docs::router(openapi))
         .merge(ui::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::scrape))
         .fallback(|| async { ApiError::NotFound { what: "route", key: String::new() } })
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .with_state(state)
         // Limits every body, not only `Bytes`-based extractors (PITFALLS).
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyLimitLayer::new(body_limit))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(cors)
+}
+
+/// CORS is closed unless origins are configured: no `Access-Control-*`
+/// headers at all, so browsers refuse cross-origin reads. Configured
+/// origins get bearer-token access (no cookies, so no credentials mode).
+fn cors(origins: &[String]) -> tower::util::Either<tower_http::cors::CorsLayer, tower::layer::util::Identity> {
+    use axum::http::{HeaderValue, Method, header};
+    if origins.is_empty() {
+        return tower::util::Either::Right(tower::layer::util::Identity::new());
+    }
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    tower::util::Either::Left(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(origins)
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH])
+            .expose_headers([header::ETAG]),
+    )
 }
 
 /// Ready: the database answers and, on Postgres, the change listener is

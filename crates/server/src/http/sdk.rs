@@ -105,7 +105,7 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
         .map_or_else(|| format!("anonymous-{}", uuid::Uuid::new_v4()), str::to_string);
     channel.connections.fetch_add(1, Ordering::Relaxed);
     channel.receipts.connect(&instance);
-    let live = Live { rx, sent, revoked: Some(revoked), closing: state.hub.closing(), _guard: ConnectionGuard { channel, instance: Some(instance) } };
+    let live = Live { rx, sent, revoked: Some(revoked), closing: state.hub.closing(), hub: Arc::clone(&state.hub), _guard: ConnectionGuard { channel, instance: Some(instance) } };
     let body = stream::iter(first.into_iter().map(Ok::<_, std::convert::Infallible>)).chain(live.into_stream());
     let mut response = Response::new(Body::from_stream(body));
     let h = response.headers_mut();
@@ -130,7 +130,7 @@ async fn admin_stream(
     let channel = state.hub.channel(env.id);
     let rx = channel.subscribe();
     let sent = channel.revision();
-    let live = Live { rx, sent, revoked: None, closing: state.hub.closing(), _guard: ConnectionGuard::admin(channel) };
+    let live = Live { rx, sent, revoked: None, closing: state.hub.closing(), hub: Arc::clone(&state.hub), _guard: ConnectionGuard::admin(channel) };
     let first = Bytes::from(format!("retry: {RETRY_MS}\n\n"));
     let body = stream::iter([Ok::<_, std::convert::Infallible>(first)]).chain(live.into_stream());
     let mut response = Response::new(Body::from_stream(body));
@@ -196,7 +196,10 @@ pub struct Ack {
     responses((status = 204), (status = 401, body = crate::error::Problem)))]
 async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): AppJson<Ack>) -> ApiResult<StatusCode> {
     let key = sdk_key(&state, &headers).await?;
-    state.hub.channel(key.environment_id).receipts.ack(&body.instance, body.revision);
+    let channel = state.hub.channel(key.environment_id);
+    if let Some(latency) = channel.receipts.ack(&body.instance, body.revision) {
+        state.metrics.propagation.observe(latency.as_secs_f64());
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -208,6 +211,7 @@ struct Live {
     revoked: Option<watch::Receiver<bool>>,
     /// Server shutdown: send `goaway` and end.
     closing: watch::Receiver<bool>,
+    hub: Arc<crate::hub::Hub>,
     _guard: ConnectionGuard,
 }
 
@@ -216,6 +220,7 @@ enum Wake {
     Frame(Frame),
     Revoked,
     Closing,
+    Lagged,
     Ended,
 }
 
@@ -231,7 +236,8 @@ impl Live {
                     frame = live.rx.recv() => match frame {
                         Ok(frame) => Wake::Frame(frame),
                         // Too slow: end the stream; the SDK resumes with Last-Event-ID.
-                        Err(broadcast::error::RecvError::Lagged(_)) | Err(broadcast::error::RecvError::Closed) => Wake::Ended,
+                        Err(broadcast::error::RecvError::Lagged(_)) => Wake::Lagged,
+                        Err(broadcast::error::RecvError::Closed) => Wake::Ended,
                     },
                 };
                 match wake {
@@ -246,6 +252,10 @@ impl Live {
                     Wake::Closing => {
                         let bye = Bytes::from_static(b"retry: 250\nevent: goaway\ndata: {}\n\n");
                         return Some((Ok(bye), None));
+                    }
+                    Wake::Lagged => {
+                        live.hub.metrics().slow_consumers_dropped.inc();
+                        return None;
                     }
                     Wake::Revoked | Wake::Ended => return None,
                 }

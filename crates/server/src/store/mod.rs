@@ -49,6 +49,9 @@ pub trait Store: Send + Sync + 'static {
     /// Which backend this is (`"postgres"` or `"sqlite"`).
     fn backend(&self) -> Backend;
 
+    /// Connection pool size and idle connections (metrics).
+    fn pool_stats(&self) -> (u32, u32);
+
     /// Cheap liveness check of the database (`SELECT 1`).
     async fn ping(&self) -> Result<()>;
 

@@ -1,0 +1,80 @@
+//! Per-client rate limits (login), keyed by the peer address. A spoofed
+//! `X-Forwarded-For` is ignored unless the peer is a configured trusted
+//! proxy (PITFALLS: `SmartIpKeyExtractor` lets any client reset its own
+//! quota).
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+/// A keyed limiter over client addresses.
+pub struct PeerLimiter {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    trusted_proxies: Vec<IpAddr>,
+}
+
+impl PeerLimiter {
+    /// `per_minute` requests per client per minute (burst of the same size).
+    pub fn new(per_minute: u32, trusted_proxies: Vec<IpAddr>) -> PeerLimiter {
+        let n = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        PeerLimiter { limiter: RateLimiter::keyed(Quota::per_minute(n)), trusted_proxies }
+    }
+
+    /// The client address: the peer, or — only when the peer is a trusted
+    /// proxy — the right-most `X-Forwarded-For` entry that is not itself a
+    /// trusted proxy.
+    pub fn client(&self, peer: Option<SocketAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+        let peer = peer?.ip();
+        if !self.trusted_proxies.contains(&peer) {
+            return Some(peer);
+        }
+        let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+        let hops: Vec<IpAddr> =
+            forwarded.flat_map(|v| v.split(',')).filter_map(|h| h.trim().parse().ok()).collect();
+        Some(hops.into_iter().rev().find(|ip| !self.trusted_proxies.contains(ip)).unwrap_or(peer))
+    }
+
+    /// Takes one request for `client`, or says how long to wait.
+    pub fn check(&self, client: IpAddr) -> Result<(), Duration> {
+        if self.limiter.len() > 100_000 {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&client).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn xff(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn forwarded_for_only_from_trusted_proxies() {
+        let proxy: SocketAddr = "10.0.0.1:443".parse().unwrap();
+        let limiter = PeerLimiter::new(5, vec![proxy.ip()]);
+        let direct: SocketAddr = "192.0.2.7:5000".parse().unwrap();
+        assert_eq!(limiter.client(Some(direct), &xff("1.2.3.4")), Some(direct.ip()));
+        assert_eq!(limiter.client(Some(proxy), &xff("1.2.3.4, 198.51.100.9")), Some("198.51.100.9".parse().unwrap()));
+    }
+
+    #[test]
+    fn limits_per_client() {
+        let limiter = PeerLimiter::new(3, vec![]);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        for _ in 0..3 {
+            assert!(limiter.check(a).is_ok());
+        }
+        assert!(limiter.check(a).is_err());
+        assert!(limiter.check(b).is_ok());
+    }
+}

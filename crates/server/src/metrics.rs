@@ -1,0 +1,161 @@
+//! Prometheus metrics at `/metrics` (OpenMetrics text). Labels are bounded:
+//! route templates (never raw paths), methods, status codes, and
+//! `project/environment` keys — never flag keys, user keys or secrets.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::state::AppState;
+
+/// Labels of HTTP metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    /// Route template, e.g. `/api/v1/projects/{project}/flags`.
+    pub route: String,
+    /// Method.
+    pub method: String,
+    /// Status code.
+    pub status: u16,
+}
+
+/// Labels of per-environment metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EnvLabels {
+    /// `project/environment`.
+    pub environment: String,
+}
+
+/// Labels of kill metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    /// `api` or `trigger`.
+    pub source: String,
+}
+
+/// Every metric of the server.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests by route, method and status.
+    pub http_requests: Family<HttpLabels, Counter>,
+    /// Request latency by route, method and status.
+    pub http_duration: Family<HttpLabels, Histogram>,
+    /// Open SDK streams per environment (set at scrape).
+    pub sdk_streams: Family<EnvLabels, Gauge>,
+    /// Current revision per environment (set at scrape).
+    pub revision: Family<EnvLabels, Gauge>,
+    /// Change events broadcast.
+    pub events_broadcast: Counter,
+    /// Bytes handed to streams (frame size × receivers).
+    pub bytes_broadcast: Counter,
+    /// Streams ended because they lagged.
+    pub slow_consumers_dropped: Counter,
+    /// Broadcast → SDK acknowledgement, seconds.
+    pub propagation: Histogram,
+    /// Flags killed, by source.
+    pub kills: Family<SourceLabels, Counter>,
+    /// Trigger URLs fired.
+    pub triggers_fired: Counter,
+    /// Database connection pool size and idle connections (set at scrape).
+    pub db_pool_connections: Gauge,
+    /// Idle pool connections (set at scrape).
+    pub db_pool_idle: Gauge,
+    /// Latency of a `SELECT 1` at scrape time, seconds.
+    pub db_ping_seconds: Gauge<f64, std::sync::atomic::AtomicU64>,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+impl Metrics {
+    /// Creates and registers every metric.
+    pub fn new() -> Arc<Metrics> {
+        let mut registry = Registry::with_prefix("switchyard");
+        let m = Metrics {
+            http_requests: Family::default(),
+            http_duration: Family::new_with_constructor(latency_histogram),
+            sdk_streams: Family::default(),
+            revision: Family::default(),
+            events_broadcast: Counter::default(),
+            bytes_broadcast: Counter::default(),
+            slow_consumers_dropped: Counter::default(),
+            propagation: latency_histogram(),
+            kills: Family::default(),
+            triggers_fired: Counter::default(),
+            db_pool_connections: Gauge::default(),
+            db_pool_idle: Gauge::default(),
+            db_ping_seconds: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register("http_requests", "HTTP requests", m.http_requests.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency", m.http_duration.clone());
+        registry.register("sdk_streams", "Open SDK SSE streams", m.sdk_streams.clone());
+        registry.register("environment_revision", "Current environment revision", m.revision.clone());
+        registry.register("events_broadcast", "Change events broadcast", m.events_broadcast.clone());
+        registry.register("bytes_broadcast", "Bytes handed to SSE streams", m.bytes_broadcast.clone());
+        registry.register("slow_consumers_dropped", "Streams closed for lagging", m.slow_consumers_dropped.clone());
+        registry.register("propagation_seconds", "Broadcast to SDK acknowledgement", m.propagation.clone());
+        registry.register("kills", "Flags killed", m.kills.clone());
+        registry.register("triggers_fired", "Trigger URLs fired", m.triggers_fired.clone());
+        registry.register("db_pool_connections", "Database pool connections", m.db_pool_connections.clone());
+        registry.register("db_pool_idle", "Idle database pool connections", m.db_pool_idle.clone());
+        registry.register("db_ping_seconds", "Latency of a database round trip at scrape", m.db_ping_seconds.clone());
+        Arc::new(Metrics { registry, ..m })
+    }
+
+    /// Counts `n` killed flags from `source`.
+    pub fn killed(&self, source: &str, n: usize) {
+        self.kills.get_or_create(&SourceLabels { source: source.to_string() }).inc_by(n as u64);
+    }
+}
+
+/// Middleware recording request count and latency by route template.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_string();
+    let method = request.method().to_string();
+    let start = Instant::now();
+    let response = next.run(request).await;
+    let labels = HttpLabels { route, method, status: response.status().as_u16() };
+    state.metrics.http_requests.get_or_create(&labels).inc();
+    state.metrics.http_duration.get_or_create(&labels).observe(start.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`.
+pub async fn scrape(State(state): State<AppState>) -> Response {
+    let m = &state.metrics;
+    let ping = Instant::now();
+    if state.store.ping().await.is_ok() {
+        m.db_ping_seconds.set(ping.elapsed().as_secs_f64());
+    }
+    let (size, idle) = state.store.pool_stats();
+    m.db_pool_connections.set(size as i64);
+    m.db_pool_idle.set(idle as i64);
+    if let Ok(projects) = state.store.list_projects().await {
+        for project in projects {
+            for env in state.store.list_environments(&project.key).await.unwrap_or_default() {
+                let labels = EnvLabels { environment: format!("{}/{}", project.key, env.key) };
+                let channel = state.hub.channel(env.id);
+                m.sdk_streams.get_or_create(&labels).set(channel.connections.load(Ordering::Relaxed) as i64);
+                m.revision.get_or_create(&labels).set(env.revision as i64);
+            }
+        }
+    }
+    let mut body = String::new();
+    if let Err(err) = prometheus_client::encoding::text::encode(&mut body, &m.registry) {
+        return crate::error::ApiError::Internal(err.to_string()).into_response();
+    }
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body).into_response()
+}

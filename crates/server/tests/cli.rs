@@ -1,0 +1,120 @@
+//! The `switchyard` CLI's responder commands against a running server:
+//! the real binary (`CARGO_BIN_EXE_switchyard`), token via the environment.
+//! The CLI only speaks HTTP, so one store (SQLite) is enough here.
+
+use std::process::Output;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use switchyard_server::testing::{TestDb, TestServer};
+
+const PROD: &str = "/api/v1/projects/shop/environments/production";
+
+async fn admin(server: &TestServer, method: reqwest::Method, path: &str, body: Value) -> Value {
+    let resp = reqwest::Client::new()
+        .request(method, server.url(path))
+        .bearer_auth(&server.admin_token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    resp.json().await.unwrap()
+}
+
+/// Runs `switchyard <args>` with the server, token and project in the environment.
+async fn cli(server: &TestServer, token: &str, args: &[&str]) -> (i32, String, String) {
+    let Output { status, stdout, stderr } = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .env("SWITCHYARD_URL", &server.base)
+        .env("SWITCHYARD_TOKEN", token)
+        .env("SWITCHYARD_PROJECT", "shop")
+        .env_remove("SWITCHYARD_ENV")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("running the switchyard binary");
+    let (stdout, stderr) = (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
+    (status.code().expect("exit code"), stdout, stderr)
+}
+
+async fn kill_state(server: &TestServer) -> Value {
+    let resp = reqwest::Client::new().get(server.url(&format!("{PROD}/flags/checkout"))).bearer_auth(&server.admin_token).send().await.unwrap();
+    resp.json::<Value>().await.unwrap()["config"]["kill"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_and_restore_with_receipts_and_exit_codes() {
+    let db = TestDb::sqlite();
+    let server = TestServer::start(&db.url()).await;
+    admin(&server, reqwest::Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
+    admin(&server, reqwest::Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
+    admin(&server, reqwest::Method::POST, "/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"})).await;
+    let token = admin(&server, reqwest::Method::POST, "/api/v1/tokens", json!({"name": "pager", "role": "responder"})).await;
+    let token = token["secret"].as_str().unwrap().to_string();
+
+    // Kill with a wait: no SDK connected, so the receipt is complete (0/0).
+    let kill = ["kill", "checkout", "--env", "production", "--reason", "errors spiking", "--incident", "INC-9", "--wait", "5s"];
+    let (code, out, err) = cli(&server, &token, &kill).await;
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("killed checkout in production") && out.contains("revision"), "{out}");
+    assert!(out.contains("connected") && out.contains("applied") && !out.contains("WARNING"), "{out}");
+    let state = kill_state(&server).await;
+    assert_eq!((state["by"].as_str(), state["incident"].as_str()), (Some("pager"), Some("INC-9")), "{state}");
+
+    // Killing again is a no-op, said so.
+    let (code, out, _) = cli(&server, &token, &kill).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("already in that state"), "{out}");
+
+    // Restore, as JSON.
+    let (code, out, err) = cli(&server, &token, &["restore", "checkout", "-e", "production", "-r", "fixed", "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let restored: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("--json output is JSON ({e}): {out}"));
+    assert_eq!(restored["changed"], true);
+    assert!(restored["value"][0]["config"]["kill"].is_null(), "{restored}");
+    assert!(restored["receipt"].is_null(), "no --wait, no receipt: {restored}");
+    assert!(kill_state(&server).await.is_null());
+
+    // A stream that never acknowledges is connected but pending: exit 3.
+    let sdk_key = admin(&server, reqwest::Method::POST, &format!("{PROD}/sdk-keys"), json!({"name": "raw"})).await;
+    let resp = reqwest::Client::new()
+        .get(server.url("/sdk/v1/stream"))
+        .bearer_auth(sdk_key["secret"].as_str().unwrap())
+        .header("x-switchyard-instance", "never-acks")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut stream = resp.bytes_stream();
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("stream data");
+    assert!(first.is_some());
+    let kill_briefly = ["kill", "checkout", "--env", "production", "--reason", "again", "--wait", "300ms"];
+    let (code, out, err) = cli(&server, &token, &kill_briefly).await;
+    assert_eq!(code, 3, "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("WARNING"), "{out}");
+    let (code, out, _) = cli(&server, &token, &["restore", "checkout", "-e", "production", "-r", "ok", "--wait", "300ms", "--json"]).await;
+    assert_eq!(code, 3);
+    let restored: Value = serde_json::from_str(&out).expect("--json output is JSON");
+    let receipt = &restored["receipt"];
+    assert_eq!((receipt["connected"].as_u64(), receipt["applied"].as_u64(), receipt["pending"].as_u64()), (Some(1), Some(0), Some(1)), "{restored}");
+    drop(stream);
+
+    // The audit shows the CLI's actor.
+    let (code, out, _) = cli(&server, &token, &["audit", "--flag", "checkout", "--limit", "10"]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("flag.kill") && out.contains("pager"), "{out}");
+
+    // A bad token: exit 1 with the server's answer; nothing changes.
+    let (code, out, err) = cli(&server, "sya_not_a_real_token", &kill).await;
+    assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
+    assert!(err.contains("401"), "{err}");
+    assert!(kill_state(&server).await.is_null());
+    // No token at all: refused before any request.
+    let (code, _, err) = cli(&server, "", &kill).await;
+    assert_eq!(code, 1, "{err}");
+
+    server.stop().await;
+    db.cleanup().await;
+}

@@ -1,0 +1,492 @@
+//! Alert triggers over real HTTP, against SQLite and Postgres (both in CI):
+//! Alertmanager and Grafana bodies, restore on resolve, 404 without audit
+//! noise for unknown, rotated and deleted secrets, the rate limit.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use switchyard_server::testing::{TestDb, TestServer, login};
+
+#[derive(Clone)]
+struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Api {
+    fn new(server: &TestServer, token: Option<&str>) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: server.base.clone(),
+            token: token.map(str::to_string),
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn ok(&self, method: Method, path: &str, body: Option<Value>, want: u16) -> Value {
+        let (status, body) = self.call(method.clone(), path, body).await;
+        assert_eq!(status.as_u16(), want, "{method} {path} → {body}");
+        body
+    }
+}
+
+const P: &str = "/api/v1/projects/shop";
+const FLAG: &str = "/api/v1/projects/shop/environments/production/flags/checkout";
+
+async fn seed(admin: &Api) {
+    admin
+        .ok(
+            Method::POST,
+            "/api/v1/projects",
+            Some(json!({"key": "shop"})),
+            201,
+        )
+        .await;
+    admin
+        .ok(
+            Method::POST,
+            &format!("{P}/environments"),
+            Some(json!({"key": "production"})),
+            201,
+        )
+        .await;
+    admin
+        .ok(
+            Method::POST,
+            &format!("{P}/flags"),
+            Some(json!({"key": "checkout", "kind": "boolean"})),
+            201,
+        )
+        .await;
+}
+
+/// Creates a trigger and returns (its id, its hook path).
+async fn trigger(admin: &Api, name: &str, action: &str, restore_on_resolve: bool) -> (i64, String) {
+    let body = json!({"name": name, "action": action, "restore_on_resolve": restore_on_resolve});
+    let created = admin
+        .ok(
+            Method::POST,
+            &format!("{FLAG}/triggers"),
+            Some(body),
+            201,
+        )
+        .await;
+    let path = created["path"].as_str().expect("path").to_string();
+    assert!(path.starts_with("/hooks/v1/triggers/trg_"), "{path}");
+    (created["trigger"]["id"].as_i64().expect("id"), path)
+}
+
+/// POSTs a raw body (no credential) to a hook path.
+async fn hook(server: &TestServer, path: &str, body: Option<Value>) -> reqwest::Response {
+    let mut req = reqwest::Client::new().post(server.url(path));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().await.expect("hook request")
+}
+
+async fn hook_json(server: &TestServer, path: &str, body: Option<Value>) -> Value {
+    let resp = hook(server, path, body).await;
+    let status = resp.status();
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(status, 200, "{path} → {body}");
+    body
+}
+
+async fn audit(admin: &Api) -> Vec<Value> {
+    let page = admin
+        .ok(Method::GET, &format!("{P}/audit?limit=1000"), None, 200)
+        .await;
+    page["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn kill_state(admin: &Api) -> Value {
+    admin.ok(Method::GET, FLAG, None, 200).await["config"]["kill"].clone()
+}
+
+async fn revision(admin: &Api) -> u64 {
+    let env = admin
+        .ok(
+            Method::GET,
+            &format!("{P}/environments/production"),
+            None,
+            200,
+        )
+        .await;
+    env["revision"].as_u64().expect("revision")
+}
+
+fn alertmanager(status: &str) -> Value {
+    json!({
+        "version": "4",
+        "groupKey": "{}:{alertname=\"HighErrorRate\"}",
+        "status": status,
+        "receiver": "switchyard",
+        "groupLabels": {"alertname": "HighErrorRate"},
+        "commonLabels": {"alertname": "HighErrorRate", "service": "checkout", "incident": "INC-42"},
+        "commonAnnotations": {"summary": "5xx above 5% for 5m"},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": [{
+            "status": status,
+            "labels": {"alertname": "HighErrorRate", "service": "checkout"},
+            "annotations": {"summary": "5xx above 5% for 5m"},
+            "startsAt": "2025-01-01T00:00:00Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "fingerprint": "abc"
+        }]
+    })
+}
+
+async fn for_each_store<F, Fut>(test: F)
+where
+    F: Fn(TestServer) -> Fut,
+    Fut: std::future::Future<Output = TestServer>,
+{
+    for db in TestDb::all().await {
+        eprintln!("--- store: {}", db.label());
+        let server = TestServer::start(&db.url()).await;
+        let server = test(server).await;
+        server.stop().await;
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn alertmanager_fires_kill_and_resolve_restores_only_when_asked() {
+    for_each_store(|server| async move {
+        let admin = Api::new(&server, Some(&server.admin_token));
+        seed(&admin).await;
+        let (id, path) = trigger(&admin, "am-checkout", "kill", false).await;
+
+        // listed by prefix, never the secret
+        let list = admin
+            .ok(Method::GET, &format!("{FLAG}/triggers"), None, 200)
+            .await;
+        assert_eq!(list[0]["id"], id);
+        assert_eq!(list[0]["name"], "am-checkout");
+        assert_eq!(list[0]["action"], "kill");
+        let secret = path.trim_start_matches("/hooks/v1/triggers/");
+        assert!(secret.starts_with(list[0]["prefix"].as_str().unwrap()));
+        assert!(!list.to_string().contains(secret));
+
+        // firing: killed, with the reason and incident from the alert, as the trigger
+        let before = revision(&admin).await;
+        let out = hook_json(&server, &path, Some(alertmanager("firing"))).await;
+        assert_eq!(out["ignored"], false);
+        assert_eq!(out["action"], "kill");
+        assert_eq!(out["changed"], true);
+        assert_eq!(out["revision"].as_u64(), Some(before + 1));
+        assert!(out.get("value").is_none(), "no configuration leaks: {out}");
+        let kill = kill_state(&admin).await;
+        assert_eq!(kill["reason"], "HighErrorRate: 5xx above 5% for 5m");
+        assert_eq!(kill["incident"], "INC-42");
+        assert_eq!(kill["by"], "am-checkout");
+        let events = audit(&admin).await;
+        assert_eq!(events[0]["action"], "flag.kill");
+        assert_eq!(events[0]["actor"], "am-checkout");
+        assert_eq!(events[0]["actor_kind"], "trigger");
+        assert_eq!(events[0]["flag"], "checkout");
+        assert!(events.iter().any(|e| e["action"] == "trigger.create"));
+
+        // firing again: idempotent; `?wait=` answers with a receipt
+        let out = hook_json(
+            &server,
+            &format!("{path}?wait=50ms"),
+            Some(alertmanager("firing")),
+        )
+        .await;
+        assert_eq!(out["changed"], false);
+        assert_eq!(out["receipt"]["revision"].as_u64(), Some(before + 1));
+
+        // resolved without restore_on_resolve: ignored, nothing written
+        let count = audit(&admin).await.len();
+        let out = hook_json(&server, &path, Some(alertmanager("resolved"))).await;
+        assert_eq!(out["ignored"], true);
+        assert_eq!(out["status"], "resolved");
+        assert!(kill_state(&admin).await.is_object());
+        assert_eq!(audit(&admin).await.len(), count);
+        assert_eq!(revision(&admin).await, before + 1);
+
+        // a restore-on-resolve trigger does not undo someone else's kill…
+        let (_, auto) = trigger(&admin, "am-auto", "kill", true).await;
+        let out = hook_json(&server, &auto, Some(alertmanager("resolved"))).await;
+        assert_eq!(out["ignored"], true, "{out}");
+        assert!(kill_state(&admin).await.is_object());
+
+        // …but restores its own
+        admin
+            .ok(
+                Method::DELETE,
+                &format!("{FLAG}/kill"),
+                Some(json!({"reason": "manual"})),
+                200,
+            )
+            .await;
+        let out = hook_json(&server, &auto, Some(alertmanager("firing"))).await;
+        assert_eq!(out["action"], "kill");
+        assert_eq!(kill_state(&admin).await["by"], "am-auto");
+        let out = hook_json(&server, &auto, Some(alertmanager("resolved"))).await;
+        assert_eq!((out["ignored"].as_bool(), out["action"].as_str()), (Some(false), Some("restore")));
+        assert_eq!(out["changed"], true);
+        assert!(kill_state(&admin).await.is_null());
+        let events = audit(&admin).await;
+        assert_eq!(events[0]["action"], "flag.restore");
+        assert_eq!(events[0]["actor_kind"], "trigger");
+        assert_eq!(events[0]["actor"], "am-auto");
+        assert!(events[0]["reason"].as_str().unwrap().starts_with("resolved: HighErrorRate"));
+
+        // restore_on_resolve is for kill triggers only
+        let (status, problem) = admin
+            .call(
+                Method::POST,
+                &format!("{FLAG}/triggers"),
+                Some(json!({"name": "x", "action": "restore", "restore_on_resolve": true})),
+            )
+            .await;
+        assert_eq!(status, 422, "{problem}");
+        server
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn unknown_rotated_and_deleted_secrets_answer_404_without_audit() {
+    for_each_store(|server| async move {
+        let admin = Api::new(&server, Some(&server.admin_token));
+        seed(&admin).await;
+        let (id, path) = trigger(&admin, "pager", "kill", false).await;
+
+        let count = audit(&admin).await.len();
+        let rev = revision(&admin).await;
+        let wrong = format!("{path}x");
+        for bad in [
+            wrong.as_str(),
+            "/hooks/v1/triggers/trg_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            "/hooks/v1/triggers/garbage",
+        ] {
+            let resp = hook(&server, bad, Some(alertmanager("firing"))).await;
+            assert_eq!(resp.status(), 404, "{bad}");
+        }
+        assert_eq!(audit(&admin).await.len(), count, "no audit noise");
+        assert_eq!(revision(&admin).await, rev);
+        assert!(kill_state(&admin).await.is_null());
+
+        // rotated: the old URL is dead, the new one works
+        let rotated = admin
+            .ok(
+                Method::POST,
+                &format!("{FLAG}/triggers/{id}/rotate"),
+                None,
+                200,
+            )
+            .await;
+        let new_path = rotated["path"].as_str().unwrap().to_string();
+        assert_ne!(new_path, path);
+        assert_eq!(hook(&server, &path, None).await.status(), 404);
+        let out = hook_json(&server, &new_path, None).await;
+        assert_eq!(out["action"], "kill");
+        assert_eq!(kill_state(&admin).await["reason"], "fired by trigger pager");
+
+        // deleted: 404, the row is kept (listed with disabled_at), idempotent
+        let deleted = admin
+            .ok(
+                Method::DELETE,
+                &format!("{FLAG}/triggers/{id}"),
+                None,
+                200,
+            )
+            .await;
+        assert!(deleted["disabled_at"].is_string());
+        let count = audit(&admin).await.len();
+        let rev = revision(&admin).await;
+        assert_eq!(hook(&server, &new_path, None).await.status(), 404);
+        assert_eq!(audit(&admin).await.len(), count);
+        assert_eq!(revision(&admin).await, rev);
+        let list = admin
+            .ok(Method::GET, &format!("{FLAG}/triggers"), None, 200)
+            .await;
+        assert!(list[0]["disabled_at"].is_string());
+        admin
+            .ok(
+                Method::DELETE,
+                &format!("{FLAG}/triggers/{id}"),
+                None,
+                200,
+            )
+            .await;
+        let actions: Vec<String> = audit(&admin)
+            .await
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(actions.iter().filter(|a| *a == "trigger.delete").count(), 1);
+        assert!(actions.contains(&"trigger.rotate".to_string()));
+        let (status, _) = admin
+            .call(Method::POST, &format!("{FLAG}/triggers/{id}/rotate"), None)
+            .await;
+        assert_eq!(status, 409);
+
+        // another flag's path does not reach this trigger
+        admin
+            .ok(
+                Method::POST,
+                &format!("{P}/flags"),
+                Some(json!({"key": "other", "kind": "boolean"})),
+                201,
+            )
+            .await;
+        let other = "/api/v1/projects/shop/environments/production/flags/other/triggers";
+        let (status, _) = admin
+            .call(Method::DELETE, &format!("{other}/{id}"), None)
+            .await;
+        assert_eq!(status, 404);
+
+        // roles: responders list, only admins create
+        for (name, role) in [("resp", "responder"), ("view", "viewer")] {
+            admin
+                .ok(
+                    Method::POST,
+                    "/api/v1/users",
+                    Some(json!({"username": name, "password": "a-long-password-1", "role": role})),
+                    201,
+                )
+                .await;
+        }
+        let responder = Api::new(&server, Some(&login(&server.base, "resp", "a-long-password-1").await));
+        let viewer = Api::new(&server, Some(&login(&server.base, "view", "a-long-password-1").await));
+        responder
+            .ok(Method::GET, &format!("{FLAG}/triggers"), None, 200)
+            .await;
+        let (status, _) = responder
+            .call(
+                Method::POST,
+                &format!("{FLAG}/triggers"),
+                Some(json!({"name": "x", "action": "kill"})),
+            )
+            .await;
+        assert_eq!(status, 403);
+        let (status, _) = viewer.call(Method::GET, &format!("{FLAG}/triggers"), None).await;
+        assert_eq!(status, 403);
+        server
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn triggers_are_rate_limited_with_retry_after() {
+    for_each_store(|server| async move {
+        let admin = Api::new(&server, Some(&server.admin_token));
+        seed(&admin).await;
+        let (_, path) = trigger(&admin, "noisy", "kill", false).await;
+        let (_, quiet) = trigger(&admin, "quiet", "kill", false).await;
+        for i in 0..10 {
+            let resp = hook(&server, &path, Some(alertmanager("firing"))).await;
+            assert_eq!(resp.status(), 200, "request {i}");
+        }
+        let count = audit(&admin).await.len();
+        let resp = hook(&server, &path, Some(alertmanager("firing"))).await;
+        assert_eq!(resp.status(), 429);
+        let retry: u64 = resp.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=6).contains(&retry), "{retry}");
+        assert_eq!(audit(&admin).await.len(), count);
+        // per trigger: another one is unaffected
+        assert_eq!(hook(&server, &quiet, None).await.status(), 200);
+        server
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn grafana_bodies() {
+    for_each_store(|server| async move {
+        let admin = Api::new(&server, Some(&server.admin_token));
+        seed(&admin).await;
+        let (_, path) = trigger(&admin, "grafana", "kill", true).await;
+
+        // unified alerting
+        let unified = |status: &str| {
+            json!({
+                "receiver": "switchyard", "status": status, "orgId": 1,
+                "alerts": [{"status": status, "labels": {"alertname": "CheckoutLatency", "incident": "INC-9"},
+                            "annotations": {"summary": "p99 over 2s"}}],
+                "groupLabels": {}, "commonLabels": {"alertname": "CheckoutLatency", "incident": "INC-9"},
+                "commonAnnotations": {"summary": "p99 over 2s"},
+                "externalURL": "http://grafana:3000/", "version": "1",
+                "title": format!("[{}] CheckoutLatency", status.to_uppercase()),
+                "state": "alerting", "message": "**Firing**"
+            })
+        };
+        let out = hook_json(&server, &path, Some(unified("firing"))).await;
+        assert_eq!(out["action"], "kill");
+        let kill = kill_state(&admin).await;
+        assert_eq!(kill["reason"], "CheckoutLatency: p99 over 2s");
+        assert_eq!(kill["incident"], "INC-9");
+        let out = hook_json(&server, &path, Some(unified("resolved"))).await;
+        assert_eq!(out["action"], "restore");
+        assert!(kill_state(&admin).await.is_null());
+
+        // legacy alerting
+        let legacy = |state: &str| {
+            json!({
+                "dashboardId": 1, "evalMatches": [], "orgId": 1, "panelId": 2, "ruleId": 3,
+                "ruleName": "Checkout errors", "ruleUrl": "http://grafana:3000/d/x",
+                "state": state, "tags": {"incident": "INC-10"}, "title": format!("[{state}] Checkout errors"),
+                "message": "error rate high"
+            })
+        };
+        let out = hook_json(&server, &path, Some(legacy("alerting"))).await;
+        assert_eq!(out["action"], "kill");
+        let kill = kill_state(&admin).await;
+        assert_eq!(kill["reason"], "Checkout errors: error rate high");
+        assert_eq!(kill["incident"], "INC-10");
+        let count = audit(&admin).await.len();
+        let out = hook_json(&server, &path, Some(legacy("no_data"))).await;
+        assert_eq!(out["ignored"], true);
+        assert_eq!(audit(&admin).await.len(), count);
+        let out = hook_json(&server, &path, Some(legacy("ok"))).await;
+        assert_eq!(out["action"], "restore");
+        assert!(kill_state(&admin).await.is_null());
+
+        // an empty or unknown body fires
+        let out = hook_json(&server, &path, None).await;
+        assert_eq!(out["action"], "kill");
+        assert_eq!(kill_state(&admin).await["reason"], "fired by trigger grafana");
+
+        // a restore trigger restores on firing
+        let (_, restore) = trigger(&admin, "all-clear", "restore", false).await;
+        let resp = reqwest::Client::new()
+            .post(server.url(&restore))
+            .header("content-type", "text/plain")
+            .body("ping")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(kill_state(&admin).await.is_null());
+        let events = audit(&admin).await;
+        assert_eq!(events[0]["actor"], "all-clear");
+        assert_eq!(events[0]["action"], "flag.restore");
+        server
+    })
+    .await;
+}
