@@ -460,9 +460,11 @@ test('kill with a reason and see the delivery receipt; restore; the dialog traps
 
   // Kill again (for the audit test) and leave it killed.
   await page.click('#kill-button');
+  if (SHOTS) await page.setViewportSize({ width: 390, height: 844 });
   await page.fill('#kill-reason', 'Payment provider outage');
   await page.click('#dialog-confirm');
   await receipt.waitFor();
+  await shot(page, 'kill-receipt-phone');
   await page.click('.dialog-footer .btn-primary');
   await page.waitForSelector('#kill-banner');
   sdk.stop();
@@ -515,6 +517,12 @@ test('the audit log shows the kill with a readable diff; revert to the first ver
   assert.ok(await edit.locator('table.diff tr', { hasText: 'rules' }).count() > 0);
   await item.scrollIntoViewIfNeeded();
   await shot(page, 'audit-diff');
+  if (SHOTS) {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await item.scrollIntoViewIfNeeded();
+    await shot(page, 'audit-diff-phone');
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
 
   // Revert production to version 1 from the flag's history.
   await page.goto(flagUrl('shop', 'checkout-v2'));

@@ -186,9 +186,9 @@ async fn run_server(
             return;
         }
     };
-    let hub = Arc::clone(&built.state.hub);
+    let state = built.state.clone();
     let (graceful_tx, graceful_rx) = oneshot::channel::<()>();
-    let serve = switchyard_server::serve::serve(built.app, listener, hub, async move {
+    let serve = switchyard_server::serve::serve(built.app, listener, state, async move {
         let _ = graceful_rx.await;
     });
     tokio::pin!(serve);

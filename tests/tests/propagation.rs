@@ -29,12 +29,12 @@ async fn changes_reach_the_sdk(writer: &Admin, client: &Client, reader_base: &st
     body["version"] = cfg["version"].clone();
     body["rules"] = json!([{"id": "pro", "clauses": [{"attribute": "plan", "op": "equals", "values": ["pro"]}], "serve": {"variant": "red"}}]);
     body["fallthrough"] = json!({"variant": "blue"});
-    writer.expect(reqwest::Method::PUT, &flag_path("banner"), Some(body), 200).await;
-    eventually("the SDK serves the new banner rule", || async {
-        client.string_value("banner", &ctx, "none") == "red"
-    })
-    .await;
-    assert_eq!(client.string_value("banner", &Context::new("user-2"), "none"), "blue");
+    let written = writer.expect(reqwest::Method::PUT, &flag_path("banner"), Some(body), 200).await;
+    let revision = written["revision"].as_u64().expect("a revision");
+    eventually("the SDK applies the rule edit", || async { client.revision() >= Some(revision) }).await;
+    assert_eq!(client.string_value("banner", &ctx, "none"), "red");
+    let detail = client.string_detail("banner", &Context::new("user-2"), "none");
+    assert_eq!((detail.value.as_str(), &detail.reason), ("blue", &Reason::Fallthrough));
 
     writer.toggle("checkout", false).await.expect("a revision");
     eventually("the SDK serves checkout = off again", || async { !client.bool_value("checkout", &ctx, true) }).await;

@@ -1,0 +1,155 @@
+//! Shared pieces of the load harnesses: a real `switchyard` server process,
+//! an admin client, percentiles, process memory.
+//!
+//! The server runs as its own process (the binary from `cargo build
+//! --release -p switchyard-server`), so that 10,000 client sockets and
+//! 10,000 server sockets do not share one process's descriptor limit, and
+//! so that memory per connection can be read from its `/proc` entry.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use serde_json::{Value, json};
+
+/// A server process on a free loopback port.
+pub struct ServerProcess {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    child: tokio::process::Child,
+}
+
+/// The admin password the harness starts servers with.
+pub const ADMIN_PASSWORD: &str = "bench-admin-password";
+
+/// The server binary: `$SWITCHYARD_BIN`, else `target/release/switchyard`.
+pub fn server_binary() -> String {
+    std::env::var("SWITCHYARD_BIN").unwrap_or_else(|_| "target/release/switchyard".into())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl ServerProcess {
+    /// Starts `switchyard serve` on `database_url` and waits for `/readyz`.
+    pub async fn start(database_url: &str, data_dir: &std::path::Path) -> anyhow::Result<ServerProcess> {
+        let port = free_port()?;
+        let child = tokio::process::Command::new(server_binary())
+            .arg("serve")
+            .env("SWITCHYARD_LISTEN", format!("127.0.0.1:{port}"))
+            .env("SWITCHYARD_DATABASE_URL", database_url)
+            .env("SWITCHYARD_DATA_DIR", data_dir)
+            .env("SWITCHYARD_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("SWITCHYARD_LOGIN_RATE", "100000")
+            .env("SWITCHYARD_LOG", "warn")
+            .stdout(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {} (build it with cargo build --release -p switchyard-server)", server_binary()))?;
+        let server = ServerProcess { base: format!("http://127.0.0.1:{port}"), child };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(r) = reqwest::get(format!("{}/readyz", server.base)).await
+                && r.status().is_success()
+            {
+                return Ok(server);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("server did not become ready")
+    }
+
+    /// Resident memory of the server process, KiB.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
+/// A JSON client with a bearer token.
+#[derive(Clone)]
+pub struct Admin {
+    /// Base URL.
+    pub base: String,
+    http: reqwest::Client,
+    token: String,
+}
+
+impl Admin {
+    /// Logs in as admin.
+    pub async fn login(base: &str) -> anyhow::Result<Admin> {
+        let http = reqwest::Client::new();
+        let body: Value = http
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = body["token"].as_str().context("login failed")?.to_string();
+        Ok(Admin { base: base.into(), http, token })
+    }
+
+    /// POSTs JSON, failing on a non-2xx status.
+    pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let resp = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await?;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!("POST {path}: {status} {body}");
+        }
+        Ok(body)
+    }
+
+    /// Creates project `bench`, environment `prod`, `flags` boolean flags
+    /// (`flag-0`…) and an SDK key; returns the key.
+    pub async fn seed(&self, flags: usize) -> anyhow::Result<String> {
+        self.post("/api/v1/projects", json!({"key": "bench"})).await?;
+        self.post("/api/v1/projects/bench/environments", json!({"key": "prod"})).await?;
+        for i in 0..flags {
+            self.post("/api/v1/projects/bench/flags", json!({"key": format!("flag-{i}"), "kind": "boolean"})).await?;
+        }
+        let key = self.post("/api/v1/projects/bench/environments/prod/sdk-keys", json!({"name": "bench"})).await?;
+        Ok(key["secret"].as_str().context("sdk key")?.to_string())
+    }
+}
+
+/// Percentile (0..=100) of sorted samples.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// `p50 / p99 / max` of milliseconds, sorted in place.
+pub fn summary(ms: &mut [f64]) -> String {
+    ms.sort_by(f64::total_cmp);
+    format!(
+        "p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  (n={})",
+        percentile(ms, 50.0),
+        percentile(ms, 99.0),
+        ms.last().copied().unwrap_or(f64::NAN),
+        ms.len()
+    )
+}
+
+/// A fresh Postgres database for a run (on `SWITCHYARD_TEST_PG_URL`'s server).
+pub async fn fresh_postgres() -> anyhow::Result<String> {
+    let admin = std::env::var("SWITCHYARD_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = format!("switchyard_bench_{}", uuid::Uuid::new_v4().simple());
+    let status = tokio::process::Command::new("psql")
+        .arg(&admin)
+        .arg("-qc")
+        .arg(format!("CREATE DATABASE {name}"))
+        .status()
+        .await?;
+    if !status.success() {
+        bail!("could not create the database (is psql installed and Postgres up?)");
+    }
+    let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b).to_string();
+    Ok(format!("{base}/{name}"))
+}
