@@ -85,7 +85,13 @@ pub fn parse(body: &[u8]) -> Alert {
     };
     let annotation = |key: &str| {
         let common = text(doc.get("commonAnnotations").and_then(|s| s.get(key)));
-        common.or_else(|| text(first.and_then(|a| a.get("annotations")).and_then(|s| s.get(key))))
+        common.or_else(|| {
+            text(
+                first
+                    .and_then(|a| a.get("annotations"))
+                    .and_then(|s| s.get(key)),
+            )
+        })
     };
 
     if let Some(status) = text(doc.get("status")) {
@@ -241,8 +247,14 @@ mod tests {
         assert_eq!(alert.signal, Signal::Fire);
         assert_eq!(alert.reason("x"), "Checkout errors: too many");
         assert_eq!(alert.incident.as_deref(), Some("INC-7"));
-        assert_eq!(parse(&bytes(json!({"state": "ok"}))).signal, Signal::Resolve);
-        assert_eq!(parse(&bytes(json!({"state": "no_data"}))).signal, Signal::Ignore);
+        assert_eq!(
+            parse(&bytes(json!({"state": "ok"}))).signal,
+            Signal::Resolve
+        );
+        assert_eq!(
+            parse(&bytes(json!({"state": "no_data"}))).signal,
+            Signal::Ignore
+        );
     }
 
     #[test]
@@ -259,7 +271,9 @@ mod tests {
     #[test]
     fn reasons_are_truncated() {
         let long = "x".repeat(2000);
-        let alert = parse(&bytes(json!({"status": "firing", "commonLabels": {"alertname": long, "incident": long}})));
+        let alert = parse(&bytes(
+            json!({"status": "firing", "commonLabels": {"alertname": long, "incident": long}}),
+        ));
         assert_eq!(alert.reason("x").chars().count(), MAX_REASON);
         assert_eq!(alert.incident.unwrap().chars().count(), MAX_INCIDENT);
     }
@@ -272,7 +286,10 @@ mod tests {
             assert!(limiter.check_at(1, t0).is_ok());
         }
         let wait = limiter.check_at(1, t0).unwrap_err();
-        assert!(wait > Duration::from_secs(5) && wait <= Duration::from_secs(6), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(5) && wait <= Duration::from_secs(6),
+            "{wait:?}"
+        );
         assert!(limiter.check_at(2, t0).is_ok(), "keys are independent");
         assert!(limiter.check_at(1, t0 + Duration::from_secs(6)).is_ok());
         assert!(limiter.check_at(1, t0 + Duration::from_secs(6)).is_err());

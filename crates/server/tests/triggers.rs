@@ -80,12 +80,7 @@ async fn seed(admin: &Api) {
 async fn trigger(admin: &Api, name: &str, action: &str, restore_on_resolve: bool) -> (i64, String) {
     let body = json!({"name": name, "action": action, "restore_on_resolve": restore_on_resolve});
     let created = admin
-        .ok(
-            Method::POST,
-            &format!("{FLAG}/triggers"),
-            Some(body),
-            201,
-        )
+        .ok(Method::POST, &format!("{FLAG}/triggers"), Some(body), 201)
         .await;
     let path = created["path"].as_str().expect("path").to_string();
     assert!(path.starts_with("/hooks/v1/triggers/trg_"), "{path}");
@@ -242,14 +237,22 @@ async fn alertmanager_fires_kill_and_resolve_restores_only_when_asked() {
         assert_eq!(out["action"], "kill");
         assert_eq!(kill_state(&admin).await["by"], "am-auto");
         let out = hook_json(&server, &auto, Some(alertmanager("resolved"))).await;
-        assert_eq!((out["ignored"].as_bool(), out["action"].as_str()), (Some(false), Some("restore")));
+        assert_eq!(
+            (out["ignored"].as_bool(), out["action"].as_str()),
+            (Some(false), Some("restore"))
+        );
         assert_eq!(out["changed"], true);
         assert!(kill_state(&admin).await.is_null());
         let events = audit(&admin).await;
         assert_eq!(events[0]["action"], "flag.restore");
         assert_eq!(events[0]["actor_kind"], "trigger");
         assert_eq!(events[0]["actor"], "am-auto");
-        assert!(events[0]["reason"].as_str().unwrap().starts_with("resolved: HighErrorRate"));
+        assert!(
+            events[0]["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("resolved: HighErrorRate")
+        );
 
         // restore_on_resolve is for kill triggers only
         let (status, problem) = admin
@@ -305,12 +308,7 @@ async fn unknown_rotated_and_deleted_secrets_answer_404_without_audit() {
 
         // deleted: 404, the row is kept (listed with disabled_at), idempotent
         let deleted = admin
-            .ok(
-                Method::DELETE,
-                &format!("{FLAG}/triggers/{id}"),
-                None,
-                200,
-            )
+            .ok(Method::DELETE, &format!("{FLAG}/triggers/{id}"), None, 200)
             .await;
         assert!(deleted["disabled_at"].is_string());
         let count = audit(&admin).await.len();
@@ -323,12 +321,7 @@ async fn unknown_rotated_and_deleted_secrets_answer_404_without_audit() {
             .await;
         assert!(list[0]["disabled_at"].is_string());
         admin
-            .ok(
-                Method::DELETE,
-                &format!("{FLAG}/triggers/{id}"),
-                None,
-                200,
-            )
+            .ok(Method::DELETE, &format!("{FLAG}/triggers/{id}"), None, 200)
             .await;
         let actions: Vec<String> = audit(&admin)
             .await
@@ -368,8 +361,14 @@ async fn unknown_rotated_and_deleted_secrets_answer_404_without_audit() {
                 )
                 .await;
         }
-        let responder = Api::new(&server, Some(&login(&server.base, "resp", "a-long-password-1").await));
-        let viewer = Api::new(&server, Some(&login(&server.base, "view", "a-long-password-1").await));
+        let responder = Api::new(
+            &server,
+            Some(&login(&server.base, "resp", "a-long-password-1").await),
+        );
+        let viewer = Api::new(
+            &server,
+            Some(&login(&server.base, "view", "a-long-password-1").await),
+        );
         responder
             .ok(Method::GET, &format!("{FLAG}/triggers"), None, 200)
             .await;
@@ -381,7 +380,9 @@ async fn unknown_rotated_and_deleted_secrets_answer_404_without_audit() {
             )
             .await;
         assert_eq!(status, 403);
-        let (status, _) = viewer.call(Method::GET, &format!("{FLAG}/triggers"), None).await;
+        let (status, _) = viewer
+            .call(Method::GET, &format!("{FLAG}/triggers"), None)
+            .await;
         assert_eq!(status, 403);
         server
     })

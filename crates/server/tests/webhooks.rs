@@ -229,12 +229,18 @@ async fn kills_and_restores_are_delivered_signed() {
             .ok(Method::GET, &format!("{P}/webhooks"), None, 200)
             .await;
         assert_eq!(list.as_array().unwrap().len(), 2);
-        assert!(!list.to_string().contains(kills_secret) && !list.to_string().contains(&all_secret));
+        assert!(
+            !list.to_string().contains(kills_secret) && !list.to_string().contains(&all_secret)
+        );
         // the audit keeps only the URL's origin (paths and queries carry credentials)
-        let audit = admin.ok(Method::GET, &format!("{P}/audit"), None, 200).await;
+        let audit = admin
+            .ok(Method::GET, &format!("{P}/audit"), None, 200)
+            .await;
         let created = &audit["items"][0];
         assert_eq!(created["action"], "webhook.create");
-        assert!(!created.to_string().contains("/all") && !created.to_string().contains("token=abc"));
+        assert!(
+            !created.to_string().contains("/all") && !created.to_string().contains("token=abc")
+        );
 
         // a kill: both webhooks get it, signed with their own secret
         let killed = admin
@@ -246,7 +252,9 @@ async fn kills_and_restores_are_delivered_signed() {
             )
             .await;
         let revision = killed["revision"].as_u64().unwrap();
-        let hit = &receiver.wait_for("/kills", 1, Duration::from_secs(10)).await[0];
+        let hit = &receiver
+            .wait_for("/kills", 1, Duration::from_secs(10))
+            .await[0];
         let body = verify(kills_secret, hit);
         assert_eq!(hit.headers["x-switchyard-event"], "kill");
         assert_eq!(body["event"], "kill");
@@ -259,7 +267,10 @@ async fn kills_and_restores_are_delivered_signed() {
         assert_eq!(body["revision"].as_u64(), Some(revision));
         assert!(body["at"].is_string() && body["id"].is_string());
         let hit = &receiver.wait_for("/all", 1, Duration::from_secs(10)).await[0];
-        assert_eq!(verify(&all_secret, hit)["revision"].as_u64(), Some(revision));
+        assert_eq!(
+            verify(&all_secret, hit)["revision"].as_u64(),
+            Some(revision)
+        );
 
         // a restore goes to `all` only; a no-op restore to nobody
         admin
@@ -280,7 +291,10 @@ async fn kills_and_restores_are_delivered_signed() {
             .await;
         let hits = receiver.wait_for("/all", 2, Duration::from_secs(10)).await;
         let body = verify(&all_secret, &hits[1]);
-        assert_eq!((body["event"].as_str(), body["reason"].as_str()), (Some("restore"), Some("fixed")));
+        assert_eq!(
+            (body["event"].as_str(), body["reason"].as_str()),
+            (Some("restore"), Some("fixed"))
+        );
 
         // the panic button: one delivery naming every flag
         admin
@@ -291,8 +305,13 @@ async fn kills_and_restores_are_delivered_signed() {
                 200,
             )
             .await;
-        let hits = receiver.wait_for("/kills", 2, Duration::from_secs(10)).await;
-        assert_eq!(verify(kills_secret, &hits[1])["flags"], json!(["checkout", "search"]));
+        let hits = receiver
+            .wait_for("/kills", 2, Duration::from_secs(10))
+            .await;
+        assert_eq!(
+            verify(kills_secret, &hits[1])["flags"],
+            json!(["checkout", "search"])
+        );
 
         // a trigger's kill is announced as the trigger
         admin
@@ -318,20 +337,20 @@ async fn kills_and_restores_are_delivered_signed() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
-        let hits = receiver.wait_for("/kills", 3, Duration::from_secs(10)).await;
+        let hits = receiver
+            .wait_for("/kills", 3, Duration::from_secs(10))
+            .await;
         let body = verify(kills_secret, &hits[2]);
-        assert_eq!(body["actor"], json!({"name": "alertmanager", "kind": "trigger"}));
+        assert_eq!(
+            body["actor"],
+            json!({"name": "alertmanager", "kind": "trigger"})
+        );
         assert_eq!(body["reason"], "SearchDown");
 
         // deleted webhooks get nothing more
         let id = kills["webhook"]["id"].as_i64().unwrap();
         let deleted = admin
-            .ok(
-                Method::DELETE,
-                &format!("{P}/webhooks/{id}"),
-                None,
-                200,
-            )
+            .ok(Method::DELETE, &format!("{P}/webhooks/{id}"), None, 200)
             .await;
         assert!(deleted["disabled_at"].is_string());
         let before_all = receiver.hits("/all").len();
@@ -356,7 +375,11 @@ async fn kills_and_restores_are_delivered_signed() {
             .await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(receiver.hits("/kills").len(), 3);
-        assert_eq!(receiver.hits("/all").len(), before_all + 2, "no-op writes announce nothing");
+        assert_eq!(
+            receiver.hits("/all").len(),
+            before_all + 2,
+            "no-op writes announce nothing"
+        );
 
         server.stop().await;
         db.cleanup().await;
@@ -420,9 +443,18 @@ async fn private_link_local_and_metadata_urls_are_refused() {
         }
     };
     for (url, code) in [
-        ("http://169.254.169.254/latest/meta-data/", "forbidden_address"),
-        ("http://metadata.google.internal/computeMetadata/v1/", "forbidden_address"),
-        ("http://100.100.100.200/latest/meta-data/", "forbidden_address"),
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            "forbidden_address",
+        ),
+        (
+            "http://metadata.google.internal/computeMetadata/v1/",
+            "forbidden_address",
+        ),
+        (
+            "http://100.100.100.200/latest/meta-data/",
+            "forbidden_address",
+        ),
         ("http://[fe80::1]/", "forbidden_address"),
         ("http://[::ffff:169.254.169.254]/", "forbidden_address"),
         ("http://127.0.0.1:9/", "forbidden_address"),
@@ -444,7 +476,10 @@ async fn private_link_local_and_metadata_urls_are_refused() {
             Some(json!({"url": "http://example.com/", "events": ["all"], "secret": "short"})),
         )
         .await;
-    assert_eq!((status.as_u16(), problem["errors"][0]["path"].as_str()), (422, Some("secret")));
+    assert_eq!(
+        (status.as_u16(), problem["errors"][0]["path"].as_str()),
+        (422, Some("secret"))
+    );
     let list = admin
         .ok(Method::GET, &format!("{P}/webhooks"), None, 200)
         .await;
@@ -505,7 +540,14 @@ async fn the_address_is_checked_again_at_send_time() {
         format!("{}/a", receiver.base),
         format!("{}/a", receiver.base.replace("127.0.0.1", "localhost")),
     ] {
-        let outcome = send(&target(url.clone()), "d1", WebhookEvent::Kill, &body, &strict).await;
+        let outcome = send(
+            &target(url.clone()),
+            "d1",
+            WebhookEvent::Kill,
+            &body,
+            &strict,
+        )
+        .await;
         assert!(matches!(outcome, Attempt::Failed(_)), "{url}: {outcome:?}");
     }
     assert!(receiver.hits("/a").is_empty(), "nothing was sent");

@@ -330,7 +330,10 @@ async fn fire(
                 reason: reason.clone(),
                 incident: alert.incident.clone(),
             };
-            let written = state.store.kill_flags(&actor, project, env, request).await?;
+            let written = state
+                .store
+                .kill_flags(&actor, project, env, request)
+                .await?;
             (written, reason, alert.incident.clone())
         }
         TriggerAction::Restore => {
@@ -353,7 +356,13 @@ async fn fire(
             let reason = alerts::truncate(&reason);
             let written = state
                 .store
-                .restore_flags(&actor, project, env, std::slice::from_ref(flag), reason.clone())
+                .restore_flags(
+                    &actor,
+                    project,
+                    env,
+                    std::slice::from_ref(flag),
+                    reason.clone(),
+                )
                 .await?;
             (written, reason, None)
         }

@@ -167,7 +167,9 @@ pub fn parse_url(url: &str) -> Result<Url, Refusal> {
     }
     let parsed = Url::parse(url.trim()).map_err(|e| Refusal::InvalidUrl(e.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(Refusal::InvalidUrl("the scheme must be http or https".into()));
+        return Err(Refusal::InvalidUrl(
+            "the scheme must be http or https".into(),
+        ));
     }
     if parsed.host().is_none() {
         return Err(Refusal::InvalidUrl("the URL has no host".into()));
@@ -345,7 +347,11 @@ mod tests {
                 );
             }
         }
-        for private in ["http://127.0.0.1:9/", "http://[::1]/", "http://localhost:1/"] {
+        for private in [
+            "http://127.0.0.1:9/",
+            "http://[::1]/",
+            "http://localhost:1/",
+        ] {
             assert!(
                 matches!(strict.check(private).await, Err(Refusal::Forbidden(_))),
                 "{private}"

@@ -235,7 +235,8 @@ async fn dispatch(store: DynStore, options: Arc<NotifierOptions>, mut rx: mpsc::
             }
         };
         for target in targets {
-            let (options, permits, body) = (Arc::clone(&options), Arc::clone(&permits), body.clone());
+            let (options, permits, body) =
+                (Arc::clone(&options), Arc::clone(&permits), body.clone());
             let (id, event) = (delivery.id.clone(), delivery.event);
             tokio::spawn(async move {
                 deliver(&target, &id, event, &body, &options, &permits).await;
@@ -286,7 +287,10 @@ async fn deliver(
                 }
                 let backoff = options.backoff(attempt);
                 let jitter = backoff.mul_f64(rand::random::<f64>() * 0.25);
-                let wait = retry_after.unwrap_or_default().max(backoff + jitter).min(options.max_delay);
+                let wait = retry_after
+                    .unwrap_or_default()
+                    .max(backoff + jitter)
+                    .min(options.max_delay);
                 tracing::info!(webhook, delivery = id, attempt, error = %why, ?wait, "webhook delivery failed; retrying");
                 tokio::time::sleep(wait).await;
             }
@@ -306,7 +310,9 @@ pub async fn send(
 ) -> Attempt {
     let checked = match options.policy.check(&target.webhook.url).await {
         Ok(checked) => checked,
-        Err(refusal @ Refusal::Unresolvable(_)) => return Attempt::Retry(refusal.to_string(), None),
+        Err(refusal @ Refusal::Unresolvable(_)) => {
+            return Attempt::Retry(refusal.to_string(), None);
+        }
         Err(refusal) => return Attempt::Failed(refusal.to_string()),
     };
     let mut client = reqwest::Client::builder()

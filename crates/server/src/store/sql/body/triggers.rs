@@ -9,8 +9,8 @@ use super::lookup::{self, EnvRef};
 use super::tx::{Audit, Row, get, get_json};
 use crate::store::sql::common::{not_found, to_time, unique_or};
 use crate::store::{
-    Actor, NewTrigger, NewWebhook, Result, SecretHash, StoreError, Trigger, TriggerAction,
-    Webhook, WebhookTarget,
+    Actor, NewTrigger, NewWebhook, Result, SecretHash, StoreError, Trigger, TriggerAction, Webhook,
+    WebhookTarget,
 };
 
 macro_rules! trigger_select {
@@ -347,8 +347,8 @@ pub(super) async fn delete_webhook(
         .bind(project.id)
         .fetch_optional(tx.conn())
         .await?;
-    let mut webhook = webhook_from_row(&row.ok_or_else(|| not_found("webhook", id.to_string()))?)?
-        .webhook;
+    let mut webhook =
+        webhook_from_row(&row.ok_or_else(|| not_found("webhook", id.to_string()))?)?.webhook;
     if webhook.disabled_at.is_some() {
         return Ok(webhook);
     }
