@@ -595,8 +595,10 @@ pub struct RawStream {
 /// How reading a [`RawStream`] ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RawEnd {
-    /// The server closed the stream.
+    /// The server ended the response cleanly.
     Closed,
+    /// The connection broke (reset, or closed mid-response).
+    Broken,
     /// Nothing within the wait.
     Silent,
 }
@@ -636,7 +638,8 @@ impl RawStream {
             }
             match tokio::time::timeout(wait, self.body.next()).await {
                 Ok(Some(Ok(chunk))) => self.buf.push_str(std::str::from_utf8(&chunk).expect("utf-8")),
-                Ok(Some(Err(_))) | Ok(None) => return Err(RawEnd::Closed),
+                Ok(Some(Err(_))) => return Err(RawEnd::Broken),
+                Ok(None) => return Err(RawEnd::Closed),
                 Err(_) => return Err(RawEnd::Silent),
             }
         }

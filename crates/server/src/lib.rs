@@ -81,10 +81,13 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         None => store.setting_get_or_insert("jwt_secret", &auth::secret::random_token("jwt")).await?,
     };
     let jwt = JwtKeys::new(secret.as_bytes())?;
-    let notifier = webhooks::Notifier::start(Arc::clone(&store), webhooks::NotifierOptions {
-        policy: webhooks::guard::AddressPolicy { allow_private: config.webhook_allow_private },
-        ..Default::default()
-    });
+    let notifier = webhooks::Notifier::start(
+        Arc::clone(&store),
+        webhooks::NotifierOptions {
+            policy: webhooks::guard::AddressPolicy { allow_private: config.webhook_allow_private },
+            ..Default::default()
+        },
+    );
     let login_limiter =
         http::ratelimit::PeerLimiter::new(config.login_rate_per_minute, config.trusted_proxies.clone());
     let trigger_limiter = Arc::new(alerts::RateLimiter::new(10, std::time::Duration::from_secs(60)));

@@ -308,7 +308,12 @@ pub trait Store: Send + Sync + 'static {
     // ---- outgoing webhooks ----
 
     /// Stores a webhook of a project (audited `webhook.create`, URL without its path).
-    async fn create_webhook(&self, actor: &Actor, project: &str, webhook: NewWebhook) -> Result<Webhook>;
+    async fn create_webhook(
+        &self,
+        actor: &Actor,
+        project: &str,
+        webhook: NewWebhook,
+    ) -> Result<Webhook>;
     /// A project's webhooks, disabled ones included, by id (no secrets).
     async fn list_webhooks(&self, project: &str) -> Result<Vec<Webhook>>;
     /// Disables a webhook (soft delete; audited `webhook.delete`; idempotent).
