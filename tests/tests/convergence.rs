@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 use switchyard_e2e::{
-    Admin, DEADLINE, FlagSpec, RevisionWatch, Server, TestDb, eventually, flag_path, pg_name, sdk, seed,
-    server_snapshot, terminate_backends, wait_converged,
+    Admin, DEADLINE, FlagSpec, RevisionWatch, Server, TestDb, eventually, flag_path, pg_name, sdk,
+    seed, server_snapshot, terminate_backends, wait_converged,
 };
 
 const CHANGES: usize = 500;
@@ -32,12 +32,22 @@ const FLAGS: usize = 10;
 
 fn flag_specs() -> Vec<FlagSpec> {
     (0..FLAGS)
-        .map(|f| if f < 7 { FlagSpec::boolean(&format!("f{f}")) } else { FlagSpec::string(&format!("f{f}"), &["red", "green", "blue"]) })
+        .map(|f| {
+            if f < 7 {
+                FlagSpec::boolean(&format!("f{f}"))
+            } else {
+                FlagSpec::string(&format!("f{f}"), &["red", "green", "blue"])
+            }
+        })
         .collect()
 }
 
 fn variants(flag: usize) -> &'static [&'static str] {
-    if flag < 7 { &["on", "off"] } else { &["red", "green", "blue"] }
+    if flag < 7 {
+        &["on", "off"]
+    } else {
+        &["red", "green", "blue"]
+    }
 }
 
 /// What change `i` does.
@@ -51,7 +61,10 @@ fn change(i: usize) -> Change {
     let flag = i % FLAGS;
     if (i / FLAGS) % 2 == 0 {
         // Alternates per flag, so that every toggle changes something.
-        Change::Toggle { flag, on: (i / (2 * FLAGS)) % 2 == 0 }
+        Change::Toggle {
+            flag,
+            on: (i / (2 * FLAGS)) % 2 == 0,
+        }
     } else {
         Change::Config { flag, marker: i }
     }
@@ -81,7 +94,13 @@ fn has_marker(config: &Value, marker: usize) -> bool {
         .as_array()
         .into_iter()
         .flatten()
-        .any(|t| t["keys"].as_array().into_iter().flatten().any(|k| k == &want))
+        .any(|t| {
+            t["keys"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|k| k == &want)
+        })
 }
 
 /// Makes every change, retrying each until the server acknowledged it.
@@ -97,7 +116,14 @@ async fn write_all(admin: Admin, acked: Arc<AtomicUsize>) -> usize {
         match change(i) {
             Change::Toggle { flag, on } => loop {
                 let path = format!("{}/toggle", flag_path(&format!("f{flag}")));
-                match admin.try_call(Method::POST, &path, Some(json!({"on": on, "reason": format!("change {i}")}))).await {
+                match admin
+                    .try_call(
+                        Method::POST,
+                        &path,
+                        Some(json!({"on": on, "reason": format!("change {i}")})),
+                    )
+                    .await
+                {
                     Ok((status, _)) if status == 200 => break,
                     other => retry(format!("change {i}: {other:?}")),
                 }
@@ -118,7 +144,14 @@ async fn write_all(admin: Admin, acked: Arc<AtomicUsize>) -> usize {
                 if has_marker(&current, marker) {
                     break;
                 }
-                match admin.try_call(Method::PUT, &path, Some(config_body(flag, marker, &current))).await {
+                match admin
+                    .try_call(
+                        Method::PUT,
+                        &path,
+                        Some(config_body(flag, marker, &current)),
+                    )
+                    .await
+                {
                     Ok((status, _)) if status == 200 => break,
                     // Stale version: re-read (maybe our own lost write).
                     Ok((status, _)) if status == 409 => continue,
@@ -168,12 +201,18 @@ async fn converges_despite(db: TestDb, disruption: Disruption) {
     let seeded = seed(&writer_admin, &flag_specs()).await;
     let sdk_base = replica.as_ref().map_or(a.base.clone(), |b| b.base.clone());
     let client = sdk(&sdk_base, &seeded.sdk_key);
-    client.wait_until_ready(Duration::from_secs(30)).await.expect("SDK ready");
+    client
+        .wait_until_ready(Duration::from_secs(30))
+        .await
+        .expect("SDK ready");
     let watch = RevisionWatch::start(&client);
 
     let acked = Arc::new(AtomicUsize::new(0));
     let writer = tokio::spawn(write_all(writer_admin.clone(), Arc::clone(&acked)));
-    eventually("half of the changes are acknowledged", || async { acked.load(Ordering::SeqCst) >= CHANGES / 2 }).await;
+    eventually("half of the changes are acknowledged", || async {
+        acked.load(Ordering::SeqCst) >= CHANGES / 2
+    })
+    .await;
 
     let addr: SocketAddr = a.addr;
     let (a, during) = match disruption {
@@ -195,7 +234,10 @@ async fn converges_despite(db: TestDb, disruption: Disruption) {
     assert_eq!(a.addr, addr);
     let failures = writer.await.expect("writer");
     eprintln!("    disrupted after {during} changes; {failures} failed attempts were retried");
-    assert!(during < CHANGES, "the disruption happened after the writer finished; nothing was tested");
+    assert!(
+        during < CHANGES,
+        "the disruption happened after the writer finished; nothing was tested"
+    );
 
     // The server holds exactly the writer's changes (none lost, none doubled).
     let admin = a.admin();
@@ -203,22 +245,34 @@ async fn converges_despite(db: TestDb, disruption: Disruption) {
         let cfg = admin.config(&format!("f{flag}")).await;
         assert_eq!(cfg["config"]["on"], on, "f{flag}: {cfg}");
         let marker = marker.expect("every flag got a config write");
-        assert!(has_marker(&cfg, marker), "f{flag} should carry change {marker}: {cfg}");
+        assert!(
+            has_marker(&cfg, marker),
+            "f{flag} should carry change {marker}: {cfg}"
+        );
     }
     if let Some(b) = &replica {
         // B's change listener reconnected (readiness says so).
         let http = reqwest::Client::new();
         eventually("replica B is ready again", || async {
-            http.get(b.url("/readyz")).send().await.is_ok_and(|r| r.status() == 200)
+            http.get(b.url("/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
         })
         .await;
-        assert_eq!(server_snapshot(&a.base, &seeded.sdk_key).await, server_snapshot(&b.base, &seeded.sdk_key).await);
+        assert_eq!(
+            server_snapshot(&a.base, &seeded.sdk_key).await,
+            server_snapshot(&b.base, &seeded.sdk_key).await
+        );
     }
 
     // The SDK serves exactly the final state, reached in order.
     let snapshot = wait_converged(&client, &sdk_base, &seeded.sdk_key).await;
     let report = watch.finish(snapshot.revision, false).await;
-    eprintln!("    SDK at revision {} after {} flag updates", snapshot.revision, report.changes);
+    eprintln!(
+        "    SDK at revision {} after {} flag updates",
+        snapshot.revision, report.changes
+    );
 
     drop(client);
     a.stop().await;
@@ -240,18 +294,24 @@ async fn sqlite_crash_and_restart_on_the_same_port() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restart_on_the_same_port() {
-    let Some(db) = TestDb::postgres().await else { return };
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
     converges_despite(db, Disruption::Restart).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_crash_and_restart_on_the_same_port() {
-    let Some(db) = TestDb::postgres().await else { return };
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
     converges_despite(db, Disruption::Crash).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_connection_loss() {
-    let Some(db) = TestDb::postgres().await else { return };
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
     converges_despite(db, Disruption::TerminateBackends).await;
 }

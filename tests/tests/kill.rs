@@ -9,7 +9,9 @@ use futures_util::future::join_all;
 use reqwest::Method;
 use serde_json::{Value, json};
 use switchyard::{Client, Context, Reason};
-use switchyard_e2e::{Admin, ENV_PATH, FlagSpec, Server, TestDb, eventually, flag_path, sdk, seed, wait_converged};
+use switchyard_e2e::{
+    Admin, ENV_PATH, FlagSpec, Server, TestDb, eventually, flag_path, sdk, seed, wait_converged,
+};
 
 const CLIENTS: usize = 100;
 
@@ -22,7 +24,10 @@ fn assert_complete_receipt(body: &Value, revision: u64) {
     assert_eq!(r["applied"], CLIENTS, "{body}");
     assert_eq!(r["pending"], 0, "{body}");
     for timing in ["p50_ms", "max_ms"] {
-        assert!(r[timing].as_f64().is_some_and(|ms| ms >= 0.0), "{timing} missing: {body}");
+        assert!(
+            r[timing].as_f64().is_some_and(|ms| ms >= 0.0),
+            "{timing} missing: {body}"
+        );
     }
     assert!(r["p50_ms"].as_f64() <= r["max_ms"].as_f64(), "{body}");
 }
@@ -31,8 +36,16 @@ fn assert_complete_receipt(body: &Value, revision: u64) {
 fn assert_all_killed(clients: &[Client], flag: &str, at_least: u64) {
     for (i, client) in clients.iter().enumerate() {
         let d = client.bool_detail(flag, &Context::new(format!("user-{i}")), true);
-        assert_eq!((d.value, d.variant.as_deref(), &d.reason), (false, Some("off"), &Reason::Killed), "client {i}: {d:?}");
-        assert!(d.revision >= at_least, "client {i} at {} < {at_least}", d.revision);
+        assert_eq!(
+            (d.value, d.variant.as_deref(), &d.reason),
+            (false, Some("off"), &Reason::Killed),
+            "client {i}: {d:?}"
+        );
+        assert!(
+            d.revision >= at_least,
+            "client {i} at {} < {at_least}",
+            d.revision
+        );
     }
 }
 
@@ -40,7 +53,13 @@ fn assert_all_killed(clients: &[Client], flag: &str, at_least: u64) {
 /// concurrent edit is fine; anything else is not).
 async fn edit(editor: &Admin, flag: &str, j: usize) {
     if j % 2 == 0 {
-        let (status, body) = editor.call(Method::POST, &format!("{}/toggle", flag_path(flag)), Some(json!({"on": j % 4 == 0}))).await;
+        let (status, body) = editor
+            .call(
+                Method::POST,
+                &format!("{}/toggle", flag_path(flag)),
+                Some(json!({"on": j % 4 == 0})),
+            )
+            .await;
         assert_eq!(status, 200, "toggle: {body}");
         return;
     }
@@ -59,19 +78,36 @@ async fn a_responder_kill_reaches_every_connected_sdk() {
         eprintln!("--- store: {}", db.label());
         let server = Server::start(&db.url()).await;
         let admin = server.admin();
-        let seeded = seed(&admin, &[FlagSpec::boolean("checkout"), FlagSpec::boolean("search")]).await;
+        let seeded = seed(
+            &admin,
+            &[FlagSpec::boolean("checkout"), FlagSpec::boolean("search")],
+        )
+        .await;
         for flag in ["checkout", "search"] {
             admin.toggle(flag, true).await.expect("a revision");
         }
         let responder = admin.with_token(&admin.create_token("oncall", "responder").await);
         let editor = admin.with_token(&admin.create_token("dev", "editor").await);
 
-        let clients: Vec<Client> = (0..CLIENTS).map(|_| sdk(&server.base, &seeded.sdk_key)).collect();
-        for result in join_all(clients.iter().map(|c| c.wait_until_ready(Duration::from_secs(60)))).await {
+        let clients: Vec<Client> = (0..CLIENTS)
+            .map(|_| sdk(&server.base, &seeded.sdk_key))
+            .collect();
+        for result in join_all(
+            clients
+                .iter()
+                .map(|c| c.wait_until_ready(Duration::from_secs(60))),
+        )
+        .await
+        {
             result.expect("SDK ready");
         }
         let ctx = Context::new("user-1");
-        assert!(clients.iter().all(|c| c.bool_value("checkout", &ctx, false)), "checkout is on everywhere");
+        assert!(
+            clients
+                .iter()
+                .all(|c| c.bool_value("checkout", &ctx, false)),
+            "checkout is on everywhere"
+        );
 
         // The responder kills; the receipt says all 100 applied it.
         let path = format!("{}/kill?wait=5s", flag_path("checkout"));
@@ -80,7 +116,18 @@ async fn a_responder_kill_reaches_every_connected_sdk() {
         assert_eq!(killed["changed"], true);
         let revision = killed["revision"].as_u64().expect("revision");
         let kill = &killed["value"][0]["config"]["kill"];
-        assert_eq!((kill["by"].as_str(), kill["reason"].as_str(), kill["incident"].as_str()), (Some("oncall"), Some("checkout errors spiking"), Some("INC-7")));
+        assert_eq!(
+            (
+                kill["by"].as_str(),
+                kill["reason"].as_str(),
+                kill["incident"].as_str()
+            ),
+            (
+                Some("oncall"),
+                Some("checkout errors spiking"),
+                Some("INC-7")
+            )
+        );
         assert_complete_receipt(&killed, revision);
         eprintln!("    kill receipt: {}", killed["receipt"]);
         // Applied means served: no waiting needed.
@@ -91,17 +138,44 @@ async fn a_responder_kill_reaches_every_connected_sdk() {
         let mut edit_body = cfg["config"].clone();
         edit_body["version"] = cfg["version"].clone();
         edit_body["rules"] = json!([]);
-        assert_eq!(responder.call(Method::PUT, &flag_path("checkout"), Some(edit_body)).await.0, 403);
-        let toggle = responder.call(Method::POST, &format!("{}/toggle", flag_path("checkout")), Some(json!({"on": false}))).await;
+        assert_eq!(
+            responder
+                .call(Method::PUT, &flag_path("checkout"), Some(edit_body))
+                .await
+                .0,
+            403
+        );
+        let toggle = responder
+            .call(
+                Method::POST,
+                &format!("{}/toggle", flag_path("checkout")),
+                Some(json!({"on": false})),
+            )
+            .await;
         assert_eq!(toggle.0, 403);
-        let audit = admin.get("/api/v1/projects/shop/audit?flag=checkout&environment=production").await;
-        assert_eq!((audit["items"][0]["action"].as_str(), audit["items"][0]["actor"].as_str()), (Some("flag.kill"), Some("oncall")));
+        let audit = admin
+            .get("/api/v1/projects/shop/audit?flag=checkout&environment=production")
+            .await;
+        assert_eq!(
+            (
+                audit["items"][0]["action"].as_str(),
+                audit["items"][0]["actor"].as_str()
+            ),
+            (Some("flag.kill"), Some("oncall"))
+        );
 
         // A kill racing with 50 concurrent edits stays killed.
         let edits = (0..50).map(|j| edit(&editor, "search", j));
         let kill = async {
             let body = json!({"reason": "search melting down"});
-            responder.expect(Method::POST, &format!("{}/kill", flag_path("search")), Some(body), 200).await
+            responder
+                .expect(
+                    Method::POST,
+                    &format!("{}/kill", flag_path("search")),
+                    Some(body),
+                    200,
+                )
+                .await
         };
         let (_, killed) = tokio::join!(join_all(edits), kill);
         assert_eq!(killed["changed"], true, "{killed}");
@@ -110,25 +184,45 @@ async fn a_responder_kill_reaches_every_connected_sdk() {
             edit(&editor, "search", j).await;
         }
         let cfg = admin.config("search").await;
-        assert_eq!(cfg["config"]["kill"]["reason"], "search melting down", "{cfg}");
+        assert_eq!(
+            cfg["config"]["kill"]["reason"], "search melting down",
+            "{cfg}"
+        );
         let final_revision = admin.revision().await;
         for client in &clients {
-            eventually("every SDK reaches the final revision", || async { client.revision() >= Some(final_revision) }).await;
+            eventually("every SDK reaches the final revision", || async {
+                client.revision() >= Some(final_revision)
+            })
+            .await;
         }
         wait_converged(&clients[0], &server.base, &seeded.sdk_key).await;
         assert_all_killed(&clients, "search", final_revision);
 
         // Restoring is receipted the same way; the flags serve their rules again.
         let restored = responder
-            .expect(Method::DELETE, &format!("{}/kill?wait=5s", flag_path("checkout")), Some(json!({"reason": "fixed"})), 200)
+            .expect(
+                Method::DELETE,
+                &format!("{}/kill?wait=5s", flag_path("checkout")),
+                Some(json!({"reason": "fixed"})),
+                200,
+            )
             .await;
         assert_complete_receipt(&restored, restored["revision"].as_u64().expect("revision"));
         for (i, client) in clients.iter().enumerate() {
             let d = client.bool_detail("checkout", &Context::new(format!("user-{i}")), false);
-            assert_eq!((d.value, &d.reason), (true, &Reason::Fallthrough), "client {i}");
+            assert_eq!(
+                (d.value, &d.reason),
+                (true, &Reason::Fallthrough),
+                "client {i}"
+            );
         }
-        let receipts = admin.get(&format!("{ENV_PATH}/receipts/{final_revision}")).await;
-        assert_eq!((receipts["connected"].as_u64(), receipts["pending"].as_u64()), (Some(CLIENTS as u64), Some(0)));
+        let receipts = admin
+            .get(&format!("{ENV_PATH}/receipts/{final_revision}"))
+            .await;
+        assert_eq!(
+            (receipts["connected"].as_u64(), receipts["pending"].as_u64()),
+            (Some(CLIENTS as u64), Some(0))
+        );
 
         drop(clients);
         server.stop().await;

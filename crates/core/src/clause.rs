@@ -210,9 +210,9 @@ impl Matcher {
     }
 
     /// The cheap string operators inline; regex, semver and date matching
-    /// live in their own functions so that their large stack frames are
-    /// not set up for every `equals` or `ends_with` (measured: ~25 % of a
-    /// three-rule evaluation went to that prologue).
+    /// live in their own functions so that their large stack frame is not
+    /// set up for every `equals` or `ends_with` (measured: B2 in
+    /// `benches/evaluation.rs` went from 42.5 to 38.6 ns).
     #[inline]
     fn matches_str(&self, s: &str) -> bool {
         match self {

@@ -120,10 +120,10 @@ fn choose(flag: &CompiledFlag, segments: &SegmentTable, ctx: &Context<'_>) -> (u
         return (flag.off_index(), EvalReason::Off);
     }
     let targets = flag.targets();
-    if !targets.is_empty() {
-        if let Some(v) = targets.get(ctx.key()) {
-            return (v, EvalReason::TargetMatch);
-        }
+    if !targets.is_empty()
+        && let Some(v) = targets.get(ctx.key())
+    {
+        return (v, EvalReason::TargetMatch);
     }
     for (rule_index, rule) in flag.rules().iter().enumerate() {
         if rule.clauses.iter().all(|c| c.matches(ctx, segments, 0)) {

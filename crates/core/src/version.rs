@@ -61,22 +61,19 @@ impl<'s> Version<'s> {
             Some((r, b)) => (r, Some(b)),
             None => (s, None),
         };
-        if let Some(b) = build {
-            if !b
-                .split('.')
+        let valid_build = |b: &str| {
+            b.split('.')
                 .all(|id| !id.is_empty() && id.bytes().all(is_ident_byte))
-            {
-                return None;
-            }
+        };
+        if build.is_some_and(|b| !valid_build(b)) {
+            return None;
         }
         let (core, pre) = match rest.split_once('-') {
             Some((c, p)) => (c, Some(p)),
             None => (rest, None),
         };
-        if let Some(p) = pre {
-            if !p.split('.').all(valid_pre_ident) {
-                return None;
-            }
+        if pre.is_some_and(|p| !p.split('.').all(valid_pre_ident)) {
+            return None;
         }
         let mut parts = core.split('.');
         let major = parse_num(parts.next()?)?;

@@ -162,4 +162,16 @@ mod tests {
         assert!(!shown.contains("hunter2") && !shown.contains("supersecret") && !shown.contains("test-admin-password"));
         assert!(shown.contains("postgres://app:***@db:5432/flags"));
     }
+
+    #[test]
+    fn webhook_allow_private_is_off_unless_asked() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            config: ServeConfig,
+        }
+        use clap::Parser as _;
+        assert!(!ServeConfig::for_tests("sqlite::memory:").webhook_allow_private);
+        assert!(Cli::parse_from(["switchyard", "--webhook-allow-private"]).config.webhook_allow_private);
+    }
 }

@@ -27,6 +27,8 @@ conformance!(
     changes_since_is_contiguous_and_pruned,
     sink_receives_changes_in_revision_order,
     concurrent_writers_never_lose_updates,
+    triggers_lifecycle,
+    webhooks_lifecycle,
 );
 
 #[path = "common/cases/mod.rs"]

@@ -390,6 +390,27 @@ async fn unknown_rotated_and_deleted_secrets_answer_404_without_audit() {
 }
 
 #[tokio::test]
+async fn routes_are_in_the_openapi_document() {
+    let db = TestDb::sqlite();
+    let server = TestServer::start(&db.url()).await;
+    let doc = Api::new(&server, None)
+        .ok(Method::GET, "/api/openapi.json", None, 200)
+        .await;
+    for path in [
+        "/api/v1/projects/{project}/environments/{env}/flags/{flag}/triggers",
+        "/api/v1/projects/{project}/environments/{env}/flags/{flag}/triggers/{id}",
+        "/api/v1/projects/{project}/environments/{env}/flags/{flag}/triggers/{id}/rotate",
+        "/hooks/v1/triggers/{secret}",
+        "/api/v1/projects/{project}/webhooks",
+        "/api/v1/projects/{project}/webhooks/{id}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} missing");
+    }
+    server.stop().await;
+    db.cleanup().await;
+}
+
+#[tokio::test]
 async fn triggers_are_rate_limited_with_retry_after() {
     for_each_store(|server| async move {
         let admin = Api::new(&server, Some(&server.admin_token));

@@ -2,6 +2,7 @@
 //! `pub async fn name(ctx: Ctx)` and must pass on every backend.
 
 mod accounts;
+mod alerting;
 mod configs;
 mod definitions;
 mod history;
@@ -10,6 +11,7 @@ mod sdk;
 mod segments;
 
 pub use accounts::*;
+pub use alerting::*;
 pub use configs::*;
 pub use definitions::*;
 pub use history::*;
