@@ -59,11 +59,11 @@ enum Change {
 
 fn change(i: usize) -> Change {
     let flag = i % FLAGS;
-    if (i / FLAGS) % 2 == 0 {
+    if (i / FLAGS).is_multiple_of(2) {
         // Alternates per flag, so that every toggle changes something.
         Change::Toggle {
             flag,
-            on: (i / (2 * FLAGS)) % 2 == 0,
+            on: (i / (2 * FLAGS)).is_multiple_of(2),
         }
     } else {
         Change::Config { flag, marker: i }
@@ -79,7 +79,7 @@ fn config_body(flag: usize, marker: usize, current: &Value) -> Value {
     body["version"] = current["version"].clone();
     body["reason"] = json!(format!("change {marker}"));
     body["targets"] = json!([{"variant": v[marker % v.len()], "keys": [format!("user-{}", marker % 6), format!("w{marker}")]}]);
-    body["rules"] = if marker % 3 == 0 {
+    body["rules"] = if marker.is_multiple_of(3) {
         json!([{"id": format!("r{marker}"), "clauses": [{"attribute": "plan", "op": "equals", "values": ["pro"]}], "serve": {"variant": v[(marker + 1) % v.len()]}}])
     } else {
         json!([])

@@ -52,12 +52,12 @@ fn assert_all_killed(clients: &[Client], flag: &str, at_least: u64) {
 /// An editor's change of `flag`: toggles and rule edits (a 409 from a
 /// concurrent edit is fine; anything else is not).
 async fn edit(editor: &Admin, flag: &str, j: usize) {
-    if j % 2 == 0 {
+    if j.is_multiple_of(2) {
         let (status, body) = editor
             .call(
                 Method::POST,
                 &format!("{}/toggle", flag_path(flag)),
-                Some(json!({"on": j % 4 == 0})),
+                Some(json!({"on": j.is_multiple_of(4)})),
             )
             .await;
         assert_eq!(status, 200, "toggle: {body}");

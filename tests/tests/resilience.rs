@@ -12,9 +12,15 @@ use switchyard_e2e::{
     StallProxy, TestDb, eventually, flag_path, sdk, sdk_builder, seed, wait_converged,
 };
 
-/// Keys of the `big` flag's target list: every change event of `big`
-/// carries its full state (~8 KiB), so that a stalled stream fills the
+/// Flags toggled by the writers: each change event carries the flag's
+/// full state (~8 KiB of targets), so that a stalled stream fills the
 /// socket buffers with a few hundred events rather than many thousands.
+const WRITERS: usize = 4;
+
+fn big(k: usize) -> String {
+    format!("big-{k}")
+}
+
 fn big_targets() -> serde_json::Value {
     let keys: Vec<String> = (0..320)
         .map(|i| format!("customer-{i:08}-segment-x"))
@@ -22,15 +28,21 @@ fn big_targets() -> serde_json::Value {
     json!([{"variant": "on", "keys": keys}])
 }
 
-/// Toggles `big` `n` times (alternating), as fast as the server takes it.
-async fn write_toggles(admin: &Admin, n: usize, start_on: bool) {
-    for i in 0..n {
-        let on = (i % 2 == 0) == start_on;
-        admin
-            .toggle("big", on)
-            .await
-            .expect("every toggle changes the state");
-    }
+/// `n` toggles (on, off, on, …) split over [`WRITERS`] concurrent writers,
+/// one `big-k` flag each: as fast as the server takes them, and with
+/// commits racing each other to the broadcaster.
+async fn write_toggles(admin: &Admin, n: usize) {
+    assert!(
+        (n / WRITERS).is_multiple_of(2),
+        "each flag must end where it started (off)"
+    );
+    let writers = (0..WRITERS).map(|k| async move {
+        for i in 0..n / WRITERS {
+            let changed = admin.toggle(&big(k), i.is_multiple_of(2)).await;
+            changed.expect("every toggle changes the state");
+        }
+    });
+    futures_util::future::join_all(writers).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,18 +53,17 @@ async fn a_slow_consumer_is_disconnected_and_resumes() {
         eprintln!("--- store: {}", db.label());
         let server = Server::start(&db.url()).await;
         let admin = server.admin();
-        let seeded = seed(
-            &admin,
-            &[FlagSpec::boolean("big"), FlagSpec::boolean("checkout")],
-        )
-        .await;
-        let cfg = admin.config("big").await;
-        let mut body = cfg["config"].clone();
-        body["version"] = cfg["version"].clone();
-        body["targets"] = big_targets();
-        admin
-            .expect(Method::PUT, &flag_path("big"), Some(body), 200)
-            .await;
+        let flags: Vec<FlagSpec> = (0..WRITERS).map(|k| FlagSpec::boolean(&big(k))).collect();
+        let seeded = seed(&admin, &flags).await;
+        for k in 0..WRITERS {
+            let cfg = admin.config(&big(k)).await;
+            let mut body = cfg["config"].clone();
+            body["version"] = cfg["version"].clone();
+            body["targets"] = big_targets();
+            admin
+                .expect(Method::PUT, &flag_path(&big(k)), Some(body), 200)
+                .await;
+        }
 
         // A fast SDK straight to the server, and behind a stallable path a
         // raw reader and a real SDK (generous read timeout: the stall, not
@@ -87,15 +98,11 @@ async fn a_slow_consumer_is_disconnected_and_resumes() {
         // window stayed closed. (If the buffers absorbed everything, stall
         // again with twice as many changes.)
         let mut n = 1600;
-        let mut on = true;
         let cut_at = loop {
             proxy.pause();
             let stalled = std::time::Instant::now();
-            write_toggles(&admin, n, on).await;
+            write_toggles(&admin, n).await;
             let stalled = stalled.elapsed();
-            if n % 2 == 1 {
-                on = !on;
-            }
             let target = admin.revision().await;
             proxy.resume();
             let mut received = 0;
@@ -217,7 +224,10 @@ async fn a_revoked_key_makes_the_sdk_unauthorized_and_it_keeps_serving() {
             (detail.reason, detail.revision),
             (Reason::Fallthrough, snapshot.revision)
         );
-        assert!(client.bool_value("unknown", &ctx, true), "unknown flags serve the default");
+        assert!(
+            client.bool_value("unknown", &ctx, true),
+            "unknown flags serve the default"
+        );
 
         // A client started with the revoked key: Unauthorized at once,
         // defaults served.

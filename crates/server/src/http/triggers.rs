@@ -256,7 +256,7 @@ impl HookOutcome {
 async fn active_trigger(state: &AppState, secret: &str) -> ApiResult<Trigger> {
     let not_found = || ApiError::NotFound {
         what: "trigger",
-        key: String::new(),
+        key: secret::display_prefix(secret),
     };
     let well_formed = secret
         .strip_prefix(TRIGGER_PREFIX)
@@ -367,6 +367,10 @@ async fn fire(
             (written, reason, None)
         }
     };
+    state.metrics.triggers_fired.inc();
+    if written.changed && action == TriggerAction::Kill {
+        state.metrics.killed("trigger", written.value.len());
+    }
     let event = match action {
         TriggerAction::Kill => WebhookEvent::Kill,
         TriggerAction::Restore => WebhookEvent::Restore,
