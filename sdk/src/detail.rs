@@ -242,13 +242,11 @@ impl Shared {
         ctx: &Context<'_>,
     ) -> Option<&'a CompiledVariant> {
         let flag = s.flag(key).filter(|f| T::accepts(f.kind()))?;
-        if self.stale_bound.is_some() {
-            if let Some(fail_safe) = flag.fail_safe() {
-                if self.freshness.age().is_some_and(|age| self.is_stale(age)) {
+        if self.stale_bound.is_some()
+            && let Some(fail_safe) = flag.fail_safe()
+                && self.freshness.age().is_some_and(|age| self.is_stale(age)) {
                     return Some(fail_safe);
                 }
-            }
-        }
         Some(flag.evaluate(s.segments(), ctx).variant)
     }
 
@@ -272,9 +270,9 @@ impl Shared {
         };
         let stale = self.is_stale(age);
         let (revision, age) = (snapshot.revision(), Some(age));
-        if stale {
-            if let Some(variant) = fail_safe::<T>(snapshot, key) {
-                if let Some(value) = T::extract(variant) {
+        if stale
+            && let Some(variant) = fail_safe::<T>(snapshot, key)
+                && let Some(value) = T::extract(variant) {
                     let variant = Some(variant.key_arc().clone());
                     return Detail {
                         value,
@@ -285,8 +283,6 @@ impl Shared {
                         stale,
                     };
                 }
-            }
-        }
         let d = T::engine_detail(snapshot, key, ctx, default);
         Detail {
             value: d.value,

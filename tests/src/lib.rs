@@ -116,13 +116,7 @@ impl Server {
         };
         let base = format!("http://{addr}");
         let admin_token = login(&base, "admin", ADMIN_PASSWORD).await;
-        Server {
-            base,
-            addr,
-            admin_token,
-            stop: Some(stop_tx),
-            done: Some(done_rx),
-        }
+        Server { base, addr, admin_token, stop: Some(stop_tx), done: Some(done_rx) }
     }
 
     /// `base` + `path`.
@@ -175,9 +169,7 @@ async fn run_server(
     let listener = loop {
         match TcpListener::bind(addr).await {
             Ok(listener) => break listener,
-            Err(err)
-                if err.kind() == std::io::ErrorKind::AddrInUse && Instant::now() < deadline =>
-            {
+            Err(err) if err.kind() == std::io::ErrorKind::AddrInUse && Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Err(err) => {
@@ -230,24 +222,13 @@ pub struct Admin {
 impl Admin {
     /// A client of the server at `base` with bearer `token`.
     pub fn new(base: &str, token: &str) -> Admin {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("http client");
-        Admin {
-            http,
-            base: base.to_string(),
-            token: token.to_string(),
-        }
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
+        Admin { http, base: base.to_string(), token: token.to_string() }
     }
 
     /// The same server with another token.
     pub fn with_token(&self, token: &str) -> Admin {
-        Admin {
-            http: self.http.clone(),
-            base: self.base.clone(),
-            token: token.to_string(),
-        }
+        Admin { http: self.http.clone(), base: self.base.clone(), token: token.to_string() }
     }
 
     /// One request; `Err` only when no HTTP response arrived.
@@ -257,43 +238,24 @@ impl Admin {
         path: &str,
         body: Option<Value>,
     ) -> Result<(StatusCode, Value), reqwest::Error> {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
         if let Some(body) = body {
             req = req.json(&body);
         }
         let resp = req.send().await?;
         let status = resp.status();
         let text = resp.text().await?;
-        Ok((
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        ))
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
     }
 
     /// One request; panics when the server is unreachable.
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let what = format!("{method} {path}");
-        self.try_call(method, path, body)
-            .await
-            .unwrap_or_else(|err| panic!("{what}: {err}"))
+        self.try_call(method, path, body).await.unwrap_or_else(|err| panic!("{what}: {err}"))
     }
 
     /// Asserts the status and returns the body.
-    pub async fn expect(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        status: u16,
-    ) -> Value {
+    pub async fn expect(&self, method: Method, path: &str, body: Option<Value>, status: u16) -> Value {
         let (got, body) = self.call(method.clone(), path, body).await;
         assert_eq!(got.as_u16(), status, "{method} {path} → {body}");
         body
@@ -307,30 +269,20 @@ impl Admin {
     /// `POST`, expecting 200 or 201.
     pub async fn post(&self, path: &str, body: Value) -> Value {
         let (status, resp) = self.call(Method::POST, path, Some(body)).await;
-        assert!(
-            matches!(status.as_u16(), 200 | 201),
-            "POST {path} → {status} {resp}"
-        );
+        assert!(matches!(status.as_u16(), 200 | 201), "POST {path} → {status} {resp}");
         resp
     }
 
     /// Creates an API token of `role`; returns its secret.
     pub async fn create_token(&self, name: &str, role: &str) -> String {
-        let body = self
-            .post("/api/v1/tokens", json!({"name": name, "role": role}))
-            .await;
+        let body = self.post("/api/v1/tokens", json!({"name": name, "role": role})).await;
         body["secret"].as_str().expect("token secret").to_string()
     }
 
     /// Toggles a flag in the test environment; returns the new revision
     /// (`None` when it was already in that state).
     pub async fn toggle(&self, flag: &str, on: bool) -> Option<u64> {
-        let body = self
-            .post(
-                &format!("{}/toggle", flag_path(flag)),
-                json!({"on": on, "reason": "e2e"}),
-            )
-            .await;
+        let body = self.post(&format!("{}/toggle", flag_path(flag)), json!({"on": on, "reason": "e2e"})).await;
         body["revision"].as_u64()
     }
 
@@ -341,9 +293,7 @@ impl Admin {
 
     /// The environment's current revision.
     pub async fn revision(&self) -> u64 {
-        self.get(ENV_PATH).await["revision"]
-            .as_u64()
-            .expect("revision")
+        self.get(ENV_PATH).await["revision"].as_u64().expect("revision")
     }
 }
 
@@ -365,12 +315,7 @@ pub struct FlagSpec {
 impl FlagSpec {
     /// A boolean flag (variants `on`, `off`).
     pub fn boolean(key: &str) -> FlagSpec {
-        FlagSpec {
-            key: key.into(),
-            kind: "boolean",
-            variants: vec!["on".into(), "off".into()],
-            tags: vec![],
-        }
+        FlagSpec { key: key.into(), kind: "boolean", variants: vec!["on".into(), "off".into()], tags: vec![] }
     }
 
     /// A string flag whose variant values are their keys.
@@ -392,11 +337,7 @@ impl FlagSpec {
     fn body(&self) -> Value {
         let mut body = json!({"key": self.key, "kind": self.kind, "tags": self.tags});
         if self.kind == "string" {
-            body["variants"] = self
-                .variants
-                .iter()
-                .map(|v| json!({"key": v, "value": v}))
-                .collect();
+            body["variants"] = self.variants.iter().map(|v| json!({"key": v, "value": v})).collect();
         }
         body
     }
@@ -413,40 +354,12 @@ pub struct Seeded {
 
 /// Creates project `shop`, environment `production`, the flags and an SDK key.
 pub async fn seed(admin: &Admin, flags: &[FlagSpec]) -> Seeded {
-    admin
-        .expect(
-            Method::POST,
-            "/api/v1/projects",
-            Some(json!({"key": PROJECT, "name": "Shop"})),
-            201,
-        )
-        .await;
-    admin
-        .expect(
-            Method::POST,
-            "/api/v1/projects/shop/environments",
-            Some(json!({"key": ENV})),
-            201,
-        )
-        .await;
+    admin.expect(Method::POST, "/api/v1/projects", Some(json!({"key": PROJECT, "name": "Shop"})), 201).await;
+    admin.expect(Method::POST, "/api/v1/projects/shop/environments", Some(json!({"key": ENV})), 201).await;
     for flag in flags {
-        admin
-            .expect(
-                Method::POST,
-                "/api/v1/projects/shop/flags",
-                Some(flag.body()),
-                201,
-            )
-            .await;
+        admin.expect(Method::POST, "/api/v1/projects/shop/flags", Some(flag.body()), 201).await;
     }
-    let key = admin
-        .expect(
-            Method::POST,
-            &format!("{ENV_PATH}/sdk-keys"),
-            Some(json!({"name": "e2e"})),
-            201,
-        )
-        .await;
+    let key = admin.expect(Method::POST, &format!("{ENV_PATH}/sdk-keys"), Some(json!({"name": "e2e"})), 201).await;
     Seeded {
         sdk_key: key["secret"].as_str().expect("sdk key").to_string(),
         sdk_key_id: key["key"]["id"].as_i64().expect("sdk key id"),
@@ -458,9 +371,7 @@ pub async fn seed(admin: &Admin, flags: &[FlagSpec]) -> Seeded {
 /// An SDK client for tests: the default options except a short
 /// reconnection backoff (servers restart within the test).
 pub fn sdk(base: &str, sdk_key: &str) -> Client {
-    sdk_builder(base, sdk_key)
-        .build()
-        .expect("building the SDK client")
+    sdk_builder(base, sdk_key).build().expect("building the SDK client")
 }
 
 /// The builder behind [`sdk`], to adjust further.
@@ -486,9 +397,8 @@ pub async fn server_snapshot(base: &str, sdk_key: &str) -> Snapshot {
 
 /// Context keys every comparison evaluates (targets in the tests use them).
 pub fn probe_contexts() -> Vec<Context<'static>> {
-    let mut out: Vec<Context<'static>> = (0..6)
-        .map(|i| Context::new(format!("user-{i}")).with("plan", "pro"))
-        .collect();
+    let mut out: Vec<Context<'static>> =
+        (0..6).map(|i| Context::new(format!("user-{i}")).with("plan", "pro")).collect();
     out.push(Context::new("anonymous"));
     out
 }
@@ -503,11 +413,7 @@ pub fn differences(client: &Client, server: &Snapshot) -> Vec<String> {
         return vec!["the client has no snapshot".into()];
     };
     if ours.revision() != server.revision {
-        diffs.push(format!(
-            "revision: client {} vs server {}",
-            ours.revision(),
-            server.revision
-        ));
+        diffs.push(format!("revision: client {} vs server {}", ours.revision(), server.revision));
     }
     let theirs = CompiledSnapshot::compile(server).expect("the server snapshot compiles");
     let mut our_keys: Vec<&str> = ours.flag_keys().collect();
@@ -515,22 +421,15 @@ pub fn differences(client: &Client, server: &Snapshot) -> Vec<String> {
     our_keys.sort_unstable();
     their_keys.sort_unstable();
     if our_keys != their_keys {
-        diffs.push(format!(
-            "flags: client {our_keys:?} vs server {their_keys:?}"
-        ));
+        diffs.push(format!("flags: client {our_keys:?} vs server {their_keys:?}"));
     }
     let contexts = probe_contexts();
     for flag in theirs.flags() {
         let key = flag.key();
         let Some(mine) = ours.flag(key) else { continue };
-        let state =
-            |f: &switchyard::core::CompiledFlag| (f.version(), f.is_on(), f.kill().cloned());
+        let state = |f: &switchyard::core::CompiledFlag| (f.version(), f.is_on(), f.kill().cloned());
         if state(mine) != state(flag) {
-            diffs.push(format!(
-                "{key}: client (version, on, kill) {:?} vs server {:?}",
-                state(mine),
-                state(flag)
-            ));
+            diffs.push(format!("{key}: client (version, on, kill) {:?} vs server {:?}", state(mine), state(flag)));
         }
         for ctx in &contexts {
             let got = client.json_detail(key, ctx, Value::Null);
@@ -538,10 +437,7 @@ pub fn differences(client: &Client, server: &Snapshot) -> Vec<String> {
             let got = (got.value, got.variant, got.reason.code());
             let want = (want.value, want.variant, want.reason.code());
             if got != want {
-                diffs.push(format!(
-                    "{key} for {}: client {got:?} vs server {want:?}",
-                    ctx.key()
-                ));
+                diffs.push(format!("{key} for {}: client {got:?} vs server {want:?}", ctx.key()));
             }
         }
     }
@@ -551,11 +447,7 @@ pub fn differences(client: &Client, server: &Snapshot) -> Vec<String> {
 /// Asserts that `client` serves exactly `server`.
 pub fn assert_converged(client: &Client, server: &Snapshot) {
     let diffs = differences(client, server);
-    assert!(
-        diffs.is_empty(),
-        "the SDK differs from the server:\n  {}",
-        diffs.join("\n  ")
-    );
+    assert!(diffs.is_empty(), "the SDK differs from the server:\n  {}", diffs.join("\n  "));
 }
 
 /// Waits until `client` serves the server's current snapshot, then
@@ -564,10 +456,7 @@ pub fn assert_converged(client: &Client, server: &Snapshot) {
 pub async fn wait_converged(client: &Client, base: &str, sdk_key: &str) -> Snapshot {
     let server = server_snapshot(base, sdk_key).await;
     let want = server.revision;
-    eventually(&format!("the SDK reaches revision {want}"), || async {
-        client.revision() >= Some(want)
-    })
-    .await;
+    eventually(&format!("the SDK reaches revision {want}"), || async { client.revision() >= Some(want) }).await;
     assert_converged(client, &server);
     server
 }
@@ -594,10 +483,7 @@ where
         if condition().await {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {within:?} waiting until {what}"
-        );
+        assert!(Instant::now() < deadline, "timed out after {within:?} waiting until {what}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -648,18 +534,17 @@ impl RevisionWatch {
                         s.changes += 1;
                         let (old, new, key) = (c.old_revision, c.new_revision, c.key.to_string());
                         if old >= new {
-                            s.violations
-                                .push(format!("{key}: old revision {old} >= new {new}"));
+                            s.violations.push(format!("{key}: old revision {old} >= new {new}"));
                         }
                         if let Some((last_old, last_new, last_key)) = s.last.clone() {
                             if new < last_new {
-                                s.violations.push(format!(
-                                    "{key}: revision {new} after {last_new} (backwards)"
-                                ));
+                                s.violations.push(format!("{key}: revision {new} after {last_new} (backwards)"));
                             } else if new == last_new && (old != last_old || key <= last_key) {
                                 s.violations.push(format!("{key}@{new} (from {old}) repeats or reorders {last_key}@{last_new} (from {last_old})"));
                             } else if new > last_new && old < last_new {
-                                s.violations.push(format!("{key}: revision {new} applied from {old}, before the last one {last_new}"));
+                                s.violations.push(format!(
+                                    "{key}: revision {new} applied from {old}, before the last one {last_new}"
+                                ));
                             }
                         }
                         s.last = Some((old, new, key));
@@ -687,18 +572,13 @@ impl RevisionWatch {
     /// and asserts that there were no violations (and, unless
     /// `allow_resync`, no `Resync`: the subscriber never lagged).
     pub async fn finish(self, revision: u64, allow_resync: bool) -> WatchReport {
-        eventually(
-            &format!("the update stream reaches revision {revision}"),
-            || async { self.report().last_revision >= Some(revision) },
-        )
+        eventually(&format!("the update stream reaches revision {revision}"), || async {
+            self.report().last_revision >= Some(revision)
+        })
         .await;
         self.task.abort();
         let report = self.report();
-        assert!(
-            report.violations.is_empty(),
-            "revision order violated: {:#?}",
-            report.violations
-        );
+        assert!(report.violations.is_empty(), "revision order violated: {:#?}", report.violations);
         if !allow_resync {
             assert_eq!(report.resyncs, 0, "the update subscriber lagged (Resync)");
         }
@@ -740,29 +620,16 @@ pub enum RawEnd {
 
 impl RawStream {
     /// Opens `GET /sdk/v1/stream` (as SDK instance `instance`).
-    pub async fn open(
-        base: &str,
-        sdk_key: &str,
-        instance: &str,
-        last_event_id: Option<u64>,
-    ) -> RawStream {
-        let http = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .build()
-            .expect("http client");
-        let mut req = http
-            .get(format!("{base}/sdk/v1/stream"))
-            .bearer_auth(sdk_key)
-            .header("x-switchyard-instance", instance);
+    pub async fn open(base: &str, sdk_key: &str, instance: &str, last_event_id: Option<u64>) -> RawStream {
+        let http = reqwest::Client::builder().tcp_nodelay(true).build().expect("http client");
+        let mut req =
+            http.get(format!("{base}/sdk/v1/stream")).bearer_auth(sdk_key).header("x-switchyard-instance", instance);
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id.to_string());
         }
         let resp = req.send().await.expect("stream request");
         assert_eq!(resp.status(), 200, "GET /sdk/v1/stream");
-        RawStream {
-            body: Box::pin(resp.bytes_stream()),
-            buf: String::new(),
-        }
+        RawStream { body: Box::pin(resp.bytes_stream()), buf: String::new() }
     }
 
     /// The next event (heartbeats and `retry:` skipped), or how it ended.
@@ -781,15 +648,12 @@ impl RawStream {
                     }
                 }
                 if !event.is_empty() {
-                    let data = serde_json::from_str(&data)
-                        .unwrap_or_else(|e| panic!("bad {event} data: {e}"));
+                    let data = serde_json::from_str(&data).unwrap_or_else(|e| panic!("bad {event} data: {e}"));
                     return Ok(RawEvent { event, id, data });
                 }
             }
             match tokio::time::timeout(wait, self.body.next()).await {
-                Ok(Some(Ok(chunk))) => self
-                    .buf
-                    .push_str(std::str::from_utf8(&chunk).expect("utf-8")),
+                Ok(Some(Ok(chunk))) => self.buf.push_str(std::str::from_utf8(&chunk).expect("utf-8")),
                 Ok(Some(Err(_))) => return Err(RawEnd::Broken),
                 Ok(None) => return Err(RawEnd::Closed),
                 Err(_) => return Err(RawEnd::Silent),
@@ -829,12 +693,7 @@ impl StallProxy {
                 connections.spawn(proxy_connection(down, upstream, pause_rx.clone()));
             }
         });
-        StallProxy {
-            base,
-            paused,
-            accepted,
-            task,
-        }
+        StallProxy { base, paused, accepted, task }
     }
 
     /// Stops forwarding server→client bytes.
@@ -860,11 +719,7 @@ impl Drop for StallProxy {
     }
 }
 
-async fn proxy_connection(
-    down: TcpStream,
-    upstream: SocketAddr,
-    mut paused: watch::Receiver<bool>,
-) {
+async fn proxy_connection(down: TcpStream, upstream: SocketAddr, mut paused: watch::Receiver<bool>) {
     let _ = down.set_nodelay(true);
     let sock = TcpSocket::new_v4().expect("socket");
     let _ = sock.set_recv_buffer_size(PROXY_BUFFER);
@@ -906,9 +761,7 @@ async fn proxy_connection(
 /// admin connection); returns how many were terminated.
 pub async fn terminate_backends(name: &str) -> i64 {
     use sqlx::Connection as _;
-    let mut conn = sqlx::PgConnection::connect(&pg_admin_url())
-        .await
-        .expect("admin connection");
+    let mut conn = sqlx::PgConnection::connect(&pg_admin_url()).await.expect("admin connection");
     let terminated: Vec<(bool,)> = sqlx::query_as(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
     )
@@ -946,8 +799,7 @@ impl BackgroundPanics {
             let previous = std::panic::take_hook();
             std::panic::set_hook(Box::new(move |info| {
                 let name = std::thread::current().name().unwrap_or("").to_string();
-                if name.starts_with("tokio-runtime-worker") || name.starts_with("switchyard-server")
-                {
+                if name.starts_with("tokio-runtime-worker") || name.starts_with("switchyard-server") {
                     BACKGROUND_PANICS.fetch_add(1, Ordering::SeqCst);
                 }
                 previous(info);

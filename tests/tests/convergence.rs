@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 use switchyard_e2e::{
-    Admin, DEADLINE, FlagSpec, RevisionWatch, Server, TestDb, eventually, flag_path, pg_name, sdk,
-    seed, server_snapshot, terminate_backends, wait_converged,
+    Admin, DEADLINE, FlagSpec, RevisionWatch, Server, TestDb, eventually, flag_path, pg_name, sdk, seed,
+    server_snapshot, terminate_backends, wait_converged,
 };
 
 const CHANGES: usize = 500;
@@ -43,11 +43,7 @@ fn flag_specs() -> Vec<FlagSpec> {
 }
 
 fn variants(flag: usize) -> &'static [&'static str] {
-    if flag < 7 {
-        &["on", "off"]
-    } else {
-        &["red", "green", "blue"]
-    }
+    if flag < 7 { &["on", "off"] } else { &["red", "green", "blue"] }
 }
 
 /// What change `i` does.
@@ -61,10 +57,7 @@ fn change(i: usize) -> Change {
     let flag = i % FLAGS;
     if (i / FLAGS).is_multiple_of(2) {
         // Alternates per flag, so that every toggle changes something.
-        Change::Toggle {
-            flag,
-            on: (i / (2 * FLAGS)).is_multiple_of(2),
-        }
+        Change::Toggle { flag, on: (i / (2 * FLAGS)).is_multiple_of(2) }
     } else {
         Change::Config { flag, marker: i }
     }
@@ -78,7 +71,8 @@ fn config_body(flag: usize, marker: usize, current: &Value) -> Value {
     let mut body = current["config"].clone();
     body["version"] = current["version"].clone();
     body["reason"] = json!(format!("change {marker}"));
-    body["targets"] = json!([{"variant": v[marker % v.len()], "keys": [format!("user-{}", marker % 6), format!("w{marker}")]}]);
+    body["targets"] =
+        json!([{"variant": v[marker % v.len()], "keys": [format!("user-{}", marker % 6), format!("w{marker}")]}]);
     body["rules"] = if marker.is_multiple_of(3) {
         json!([{"id": format!("r{marker}"), "clauses": [{"attribute": "plan", "op": "equals", "values": ["pro"]}], "serve": {"variant": v[(marker + 1) % v.len()]}}])
     } else {
@@ -94,13 +88,7 @@ fn has_marker(config: &Value, marker: usize) -> bool {
         .as_array()
         .into_iter()
         .flatten()
-        .any(|t| {
-            t["keys"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|k| k == &want)
-        })
+        .any(|t| t["keys"].as_array().into_iter().flatten().any(|k| k == &want))
 }
 
 /// Makes every change, retrying each until the server acknowledged it.
@@ -117,11 +105,7 @@ async fn write_all(admin: Admin, acked: Arc<AtomicUsize>) -> usize {
             Change::Toggle { flag, on } => loop {
                 let path = format!("{}/toggle", flag_path(&format!("f{flag}")));
                 match admin
-                    .try_call(
-                        Method::POST,
-                        &path,
-                        Some(json!({"on": on, "reason": format!("change {i}")})),
-                    )
+                    .try_call(Method::POST, &path, Some(json!({"on": on, "reason": format!("change {i}")})))
                     .await
                 {
                     Ok((status, _)) if status == 200 => break,
@@ -144,14 +128,7 @@ async fn write_all(admin: Admin, acked: Arc<AtomicUsize>) -> usize {
                 if has_marker(&current, marker) {
                     break;
                 }
-                match admin
-                    .try_call(
-                        Method::PUT,
-                        &path,
-                        Some(config_body(flag, marker, &current)),
-                    )
-                    .await
-                {
+                match admin.try_call(Method::PUT, &path, Some(config_body(flag, marker, &current))).await {
                     Ok((status, _)) if status == 200 => break,
                     // Stale version: re-read (maybe our own lost write).
                     Ok((status, _)) if status == 409 => continue,
@@ -201,18 +178,12 @@ async fn converges_despite(db: TestDb, disruption: Disruption) {
     let seeded = seed(&writer_admin, &flag_specs()).await;
     let sdk_base = replica.as_ref().map_or(a.base.clone(), |b| b.base.clone());
     let client = sdk(&sdk_base, &seeded.sdk_key);
-    client
-        .wait_until_ready(Duration::from_secs(30))
-        .await
-        .expect("SDK ready");
+    client.wait_until_ready(Duration::from_secs(30)).await.expect("SDK ready");
     let watch = RevisionWatch::start(&client);
 
     let acked = Arc::new(AtomicUsize::new(0));
     let writer = tokio::spawn(write_all(writer_admin.clone(), Arc::clone(&acked)));
-    eventually("half of the changes are acknowledged", || async {
-        acked.load(Ordering::SeqCst) >= CHANGES / 2
-    })
-    .await;
+    eventually("half of the changes are acknowledged", || async { acked.load(Ordering::SeqCst) >= CHANGES / 2 }).await;
 
     let addr: SocketAddr = a.addr;
     let (a, during) = match disruption {
@@ -234,10 +205,7 @@ async fn converges_despite(db: TestDb, disruption: Disruption) {
     assert_eq!(a.addr, addr);
     let failures = writer.await.expect("writer");
     eprintln!("    disrupted after {during} changes; {failures} failed attempts were retried");
-    assert!(
-        during < CHANGES,
-        "the disruption happened after the writer finished; nothing was tested"
-    );
+    assert!(during < CHANGES, "the disruption happened after the writer finished; nothing was tested");
 
     // The server holds exactly the writer's changes (none lost, none doubled).
     let admin = a.admin();
@@ -245,34 +213,22 @@ async fn converges_despite(db: TestDb, disruption: Disruption) {
         let cfg = admin.config(&format!("f{flag}")).await;
         assert_eq!(cfg["config"]["on"], on, "f{flag}: {cfg}");
         let marker = marker.expect("every flag got a config write");
-        assert!(
-            has_marker(&cfg, marker),
-            "f{flag} should carry change {marker}: {cfg}"
-        );
+        assert!(has_marker(&cfg, marker), "f{flag} should carry change {marker}: {cfg}");
     }
     if let Some(b) = &replica {
         // B's change listener reconnected (readiness says so).
         let http = reqwest::Client::new();
         eventually("replica B is ready again", || async {
-            http.get(b.url("/readyz"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 200)
+            http.get(b.url("/readyz")).send().await.is_ok_and(|r| r.status() == 200)
         })
         .await;
-        assert_eq!(
-            server_snapshot(&a.base, &seeded.sdk_key).await,
-            server_snapshot(&b.base, &seeded.sdk_key).await
-        );
+        assert_eq!(server_snapshot(&a.base, &seeded.sdk_key).await, server_snapshot(&b.base, &seeded.sdk_key).await);
     }
 
     // The SDK serves exactly the final state, reached in order.
     let snapshot = wait_converged(&client, &sdk_base, &seeded.sdk_key).await;
     let report = watch.finish(snapshot.revision, false).await;
-    eprintln!(
-        "    SDK at revision {} after {} flag updates",
-        snapshot.revision, report.changes
-    );
+    eprintln!("    SDK at revision {} after {} flag updates", snapshot.revision, report.changes);
 
     drop(client);
     a.stop().await;

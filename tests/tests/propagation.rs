@@ -6,36 +6,19 @@ use std::time::Duration;
 
 use serde_json::json;
 use switchyard::{Client, Context, Reason};
-use switchyard_e2e::{
-    Admin, FlagSpec, Server, TestDb, eventually, flag_path, sdk, seed, wait_converged,
-};
+use switchyard_e2e::{Admin, FlagSpec, Server, TestDb, eventually, flag_path, sdk, seed, wait_converged};
 
 /// Toggles and edits on `writer` become the evaluations of a client
 /// connected to `reader` (the same server or another replica).
 async fn changes_reach_the_sdk(writer: &Admin, client: &Client, reader_base: &str, sdk_key: &str) {
     let ctx = Context::new("user-1").with("plan", "pro");
-    client
-        .wait_until_ready(Duration::from_secs(30))
-        .await
-        .expect("SDK ready");
-    assert!(
-        !client.bool_value("checkout", &ctx, true),
-        "a new flag is off"
-    );
-    assert_eq!(
-        client.bool_detail("checkout", &ctx, true).reason,
-        Reason::Off
-    );
+    client.wait_until_ready(Duration::from_secs(30)).await.expect("SDK ready");
+    assert!(!client.bool_value("checkout", &ctx, true), "a new flag is off");
+    assert_eq!(client.bool_detail("checkout", &ctx, true).reason, Reason::Off);
 
     writer.toggle("checkout", true).await.expect("a revision");
-    eventually("the SDK serves checkout = on", || async {
-        client.bool_value("checkout", &ctx, false)
-    })
-    .await;
-    assert_eq!(
-        client.bool_detail("checkout", &ctx, false).reason,
-        Reason::Fallthrough
-    );
+    eventually("the SDK serves checkout = on", || async { client.bool_value("checkout", &ctx, false) }).await;
+    assert_eq!(client.bool_detail("checkout", &ctx, false).reason, Reason::Fallthrough);
 
     // A rule edit: pro users get `red`, everyone else the fallthrough.
     writer.toggle("banner", true).await.expect("a revision");
@@ -44,34 +27,20 @@ async fn changes_reach_the_sdk(writer: &Admin, client: &Client, reader_base: &st
     body["version"] = cfg["version"].clone();
     body["rules"] = json!([{"id": "pro", "clauses": [{"attribute": "plan", "op": "equals", "values": ["pro"]}], "serve": {"variant": "red"}}]);
     body["fallthrough"] = json!({"variant": "blue"});
-    let written = writer
-        .expect(reqwest::Method::PUT, &flag_path("banner"), Some(body), 200)
-        .await;
+    let written = writer.expect(reqwest::Method::PUT, &flag_path("banner"), Some(body), 200).await;
     let revision = written["revision"].as_u64().expect("a revision");
-    eventually("the SDK applies the rule edit", || async {
-        client.revision() >= Some(revision)
-    })
-    .await;
+    eventually("the SDK applies the rule edit", || async { client.revision() >= Some(revision) }).await;
     assert_eq!(client.string_value("banner", &ctx, "none"), "red");
     let detail = client.string_detail("banner", &Context::new("user-2"), "none");
-    assert_eq!(
-        (detail.value.as_str(), &detail.reason),
-        ("blue", &Reason::Fallthrough)
-    );
+    assert_eq!((detail.value.as_str(), &detail.reason), ("blue", &Reason::Fallthrough));
 
     writer.toggle("checkout", false).await.expect("a revision");
-    eventually("the SDK serves checkout = off again", || async {
-        !client.bool_value("checkout", &ctx, true)
-    })
-    .await;
+    eventually("the SDK serves checkout = off again", || async { !client.bool_value("checkout", &ctx, true) }).await;
     wait_converged(client, reader_base, sdk_key).await;
 }
 
 fn flags() -> Vec<FlagSpec> {
-    vec![
-        FlagSpec::boolean("checkout"),
-        FlagSpec::string("banner", &["red", "green", "blue"]),
-    ]
+    vec![FlagSpec::boolean("checkout"), FlagSpec::string("banner", &["red", "green", "blue"])]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

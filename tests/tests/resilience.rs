@@ -8,8 +8,8 @@ use reqwest::Method;
 use serde_json::json;
 use switchyard::{Context, Error, Reason, Status};
 use switchyard_e2e::{
-    Admin, BackgroundPanics, ENV_PATH, FlagSpec, RawEnd, RawStream, RevisionWatch, Server,
-    StallProxy, TestDb, eventually, flag_path, sdk, sdk_builder, seed, wait_converged,
+    Admin, BackgroundPanics, ENV_PATH, FlagSpec, RawEnd, RawStream, RevisionWatch, Server, StallProxy, TestDb,
+    eventually, flag_path, sdk, sdk_builder, seed, wait_converged,
 };
 
 /// Flags toggled by the writers: each change event carries the flag's
@@ -22,9 +22,7 @@ fn big(k: usize) -> String {
 }
 
 fn big_targets() -> serde_json::Value {
-    let keys: Vec<String> = (0..320)
-        .map(|i| format!("customer-{i:08}-segment-x"))
-        .collect();
+    let keys: Vec<String> = (0..320).map(|i| format!("customer-{i:08}-segment-x")).collect();
     json!([{"variant": "on", "keys": keys}])
 }
 
@@ -32,10 +30,7 @@ fn big_targets() -> serde_json::Value {
 /// one `big-k` flag each: as fast as the server takes them, and with
 /// commits racing each other to the broadcaster.
 async fn write_toggles(admin: &Admin, n: usize) {
-    assert!(
-        (n / WRITERS).is_multiple_of(2),
-        "each flag must end where it started (off)"
-    );
+    assert!((n / WRITERS).is_multiple_of(2), "each flag must end where it started (off)");
     let writers = (0..WRITERS).map(|k| async move {
         for i in 0..n / WRITERS {
             let changed = admin.toggle(&big(k), i.is_multiple_of(2)).await;
@@ -60,9 +55,7 @@ async fn a_slow_consumer_is_disconnected_and_resumes() {
             let mut body = cfg["config"].clone();
             body["version"] = cfg["version"].clone();
             body["targets"] = big_targets();
-            admin
-                .expect(Method::PUT, &flag_path(&big(k)), Some(body), 200)
-                .await;
+            admin.expect(Method::PUT, &flag_path(&big(k)), Some(body), 200).await;
         }
 
         // A fast SDK straight to the server, and behind a stallable path a
@@ -70,22 +63,13 @@ async fn a_slow_consumer_is_disconnected_and_resumes() {
         // the SDK's silence detector, is under test).
         let proxy = StallProxy::start(server.addr).await;
         let fast = sdk(&server.base, &seeded.sdk_key);
-        let slow = sdk_builder(&proxy.base, &seeded.sdk_key)
-            .read_timeout(Duration::from_secs(120))
-            .build()
-            .unwrap();
+        let slow = sdk_builder(&proxy.base, &seeded.sdk_key).read_timeout(Duration::from_secs(120)).build().unwrap();
         for client in [&fast, &slow] {
-            client
-                .wait_until_ready(Duration::from_secs(30))
-                .await
-                .expect("SDK ready");
+            client.wait_until_ready(Duration::from_secs(30)).await.expect("SDK ready");
         }
         let (fast_watch, slow_watch) = (RevisionWatch::start(&fast), RevisionWatch::start(&slow));
         let mut raw = RawStream::open(&proxy.base, &seeded.sdk_key, "raw-slow-reader", None).await;
-        let first = raw
-            .next(Duration::from_secs(10))
-            .await
-            .expect("first event");
+        let first = raw.next(Duration::from_secs(10)).await.expect("first event");
         assert_eq!(first.event, "snapshot");
         let mut last = first.id;
 
@@ -109,11 +93,7 @@ async fn a_slow_consumer_is_disconnected_and_resumes() {
             let ended = loop {
                 match raw.next(Duration::from_secs(20)).await {
                     Ok(e) => {
-                        assert_eq!(
-                            (e.event.as_str(), e.id),
-                            ("change", last + 1),
-                            "a change was skipped"
-                        );
+                        assert_eq!((e.event.as_str(), e.id), ("change", last + 1), "a change was skipped");
                         last = e.id;
                         received += 1;
                         if last == target {
@@ -122,9 +102,9 @@ async fn a_slow_consumer_is_disconnected_and_resumes() {
                     }
                     Err(RawEnd::Closed) => break Some("ended by the server"),
                     Err(RawEnd::Broken) => break Some("connection broken"),
-                    Err(RawEnd::Silent) => panic!(
-                        "the stalled stream neither continued nor ended (at {last}, target {target})"
-                    ),
+                    Err(RawEnd::Silent) => {
+                        panic!("the stalled stream neither continued nor ended (at {last}, target {target})")
+                    }
                 }
             };
             eprintln!(
@@ -142,22 +122,15 @@ async fn a_slow_consumer_is_disconnected_and_resumes() {
 
         // Resuming after the last event received: the missed changes in
         // order, or one snapshot when more than the replay limit are missing.
-        let mut resumed =
-            RawStream::open(&server.base, &seeded.sdk_key, "raw-resumed", Some(cut_at)).await;
-        let e = resumed
-            .next(Duration::from_secs(10))
-            .await
-            .expect("resumed stream");
+        let mut resumed = RawStream::open(&server.base, &seeded.sdk_key, "raw-resumed", Some(cut_at)).await;
+        let e = resumed.next(Duration::from_secs(10)).await.expect("resumed stream");
         match e.event.as_str() {
             "snapshot" => assert_eq!(e.id, target),
             "change" => {
                 assert_eq!(e.id, cut_at + 1);
                 let mut at = e.id;
                 while at < target {
-                    let e = resumed
-                        .next(Duration::from_secs(10))
-                        .await
-                        .expect("replayed change");
+                    let e = resumed.next(Duration::from_secs(10)).await.expect("replayed change");
                     assert_eq!((e.event.as_str(), e.id), ("change", at + 1));
                     at = e.id;
                 }
@@ -166,18 +139,12 @@ async fn a_slow_consumer_is_disconnected_and_resumes() {
         }
 
         // Both real SDKs serve exactly the final state, reached in order.
-        for (client, watch, base) in [
-            (&fast, fast_watch, &server.base),
-            (&slow, slow_watch, &proxy.base),
-        ] {
+        for (client, watch, base) in [(&fast, fast_watch, &server.base), (&slow, slow_watch, &proxy.base)] {
             let snapshot = wait_converged(client, base, &seeded.sdk_key).await;
             // A burst of ~1000 replayed changes may outrun the subscriber:
             // a Resync is the documented answer; order must hold anyway.
             let report = watch.finish(snapshot.revision, true).await;
-            eprintln!(
-                "    SDK at {}: {} updates, {} resyncs",
-                snapshot.revision, report.changes, report.resyncs
-            );
+            eprintln!("    SDK at {}: {} updates, {} resyncs", snapshot.revision, report.changes, report.resyncs);
         }
         drop((fast, slow, raw, resumed, proxy));
         server.stop().await;
@@ -197,37 +164,18 @@ async fn a_revoked_key_makes_the_sdk_unauthorized_and_it_keeps_serving() {
         let seeded = seed(&admin, &[FlagSpec::boolean("checkout")]).await;
         admin.toggle("checkout", true).await.expect("a revision");
         let client = sdk(&server.base, &seeded.sdk_key);
-        client
-            .wait_until_ready(Duration::from_secs(30))
-            .await
-            .expect("SDK ready");
+        client.wait_until_ready(Duration::from_secs(30)).await.expect("SDK ready");
         let snapshot = wait_converged(&client, &server.base, &seeded.sdk_key).await;
         let ctx = Context::new("user-1");
         assert!(client.bool_value("checkout", &ctx, false));
 
-        admin
-            .expect(
-                Method::DELETE,
-                &format!("{ENV_PATH}/sdk-keys/{}", seeded.sdk_key_id),
-                None,
-                200,
-            )
-            .await;
-        eventually("the SDK reports Unauthorized", || async {
-            client.status() == Status::Unauthorized
-        })
-        .await;
+        admin.expect(Method::DELETE, &format!("{ENV_PATH}/sdk-keys/{}", seeded.sdk_key_id), None, 200).await;
+        eventually("the SDK reports Unauthorized", || async { client.status() == Status::Unauthorized }).await;
         // The last known flags are still served, unchanged.
         let detail = client.bool_detail("checkout", &ctx, false);
         assert!(detail.value);
-        assert_eq!(
-            (detail.reason, detail.revision),
-            (Reason::Fallthrough, snapshot.revision)
-        );
-        assert!(
-            client.bool_value("unknown", &ctx, true),
-            "unknown flags serve the default"
-        );
+        assert_eq!((detail.reason, detail.revision), (Reason::Fallthrough, snapshot.revision));
+        assert!(client.bool_value("unknown", &ctx, true), "unknown flags serve the default");
 
         // A client started with the revoked key: Unauthorized at once,
         // defaults served.

@@ -25,11 +25,7 @@ async fn admin(server: &TestServer, method: reqwest::Method, path: &str, body: V
 
 /// Runs `switchyard <args>` with the server, token and project in the environment.
 async fn cli(server: &TestServer, token: &str, args: &[&str]) -> (i32, String, String) {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+    let Output { status, stdout, stderr } = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(args)
         .env("SWITCHYARD_URL", &server.base)
         .env("SWITCHYARD_TOKEN", token)
@@ -39,10 +35,8 @@ async fn cli(server: &TestServer, token: &str, args: &[&str]) -> (i32, String, S
         .output()
         .await
         .expect("running the switchyard binary");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&stdout).into_owned(),
-        String::from_utf8_lossy(&stderr).into_owned(),
-    );
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
     (status.code().expect("exit code"), stdout, stderr)
 }
 
@@ -60,34 +54,12 @@ async fn kill_state(server: &TestServer) -> Value {
 async fn kill_and_restore_with_receipts_and_exit_codes() {
     let db = TestDb::sqlite();
     let server = TestServer::start(&db.url()).await;
-    admin(
-        &server,
-        reqwest::Method::POST,
-        "/api/v1/projects",
-        json!({"key": "shop"}),
-    )
-    .await;
-    admin(
-        &server,
-        reqwest::Method::POST,
-        "/api/v1/projects/shop/environments",
-        json!({"key": "production"}),
-    )
-    .await;
-    admin(
-        &server,
-        reqwest::Method::POST,
-        "/api/v1/projects/shop/flags",
-        json!({"key": "checkout", "kind": "boolean"}),
-    )
-    .await;
-    let token = admin(
-        &server,
-        reqwest::Method::POST,
-        "/api/v1/tokens",
-        json!({"name": "pager", "role": "responder"}),
-    )
-    .await;
+    admin(&server, reqwest::Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
+    admin(&server, reqwest::Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
+    admin(&server, reqwest::Method::POST, "/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"}))
+        .await;
+    let token =
+        admin(&server, reqwest::Method::POST, "/api/v1/tokens", json!({"name": "pager", "role": "responder"})).await;
     let token = token["secret"].as_str().unwrap().to_string();
 
     // Kill with a wait: no SDK connected, so the receipt is complete (0/0).
@@ -105,20 +77,10 @@ async fn kill_and_restore_with_receipts_and_exit_codes() {
     ];
     let (code, out, err) = cli(&server, &token, &kill).await;
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
-    assert!(
-        out.contains("killed checkout in production") && out.contains("revision"),
-        "{out}"
-    );
-    assert!(
-        out.contains("connected") && out.contains("applied") && !out.contains("WARNING"),
-        "{out}"
-    );
+    assert!(out.contains("killed checkout in production") && out.contains("revision"), "{out}");
+    assert!(out.contains("connected") && out.contains("applied") && !out.contains("WARNING"), "{out}");
     let state = kill_state(&server).await;
-    assert_eq!(
-        (state["by"].as_str(), state["incident"].as_str()),
-        (Some("pager"), Some("INC-9")),
-        "{state}"
-    );
+    assert_eq!((state["by"].as_str(), state["incident"].as_str()), (Some("pager"), Some("INC-9")), "{state}");
 
     // Killing again is a no-op, said so.
     let (code, out, _) = cli(&server, &token, &kill).await;
@@ -126,42 +88,17 @@ async fn kill_and_restore_with_receipts_and_exit_codes() {
     assert!(out.contains("already in that state"), "{out}");
 
     // Restore, as JSON.
-    let (code, out, err) = cli(
-        &server,
-        &token,
-        &[
-            "restore",
-            "checkout",
-            "-e",
-            "production",
-            "-r",
-            "fixed",
-            "--json",
-        ],
-    )
-    .await;
+    let (code, out, err) =
+        cli(&server, &token, &["restore", "checkout", "-e", "production", "-r", "fixed", "--json"]).await;
     assert_eq!(code, 0, "{err}");
-    let restored: Value =
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("--json output is JSON ({e}): {out}"));
+    let restored: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("--json output is JSON ({e}): {out}"));
     assert_eq!(restored["changed"], true);
-    assert!(
-        restored["value"][0]["config"]["kill"].is_null(),
-        "{restored}"
-    );
-    assert!(
-        restored["receipt"].is_null(),
-        "no --wait, no receipt: {restored}"
-    );
+    assert!(restored["value"][0]["config"]["kill"].is_null(), "{restored}");
+    assert!(restored["receipt"].is_null(), "no --wait, no receipt: {restored}");
     assert!(kill_state(&server).await.is_null());
 
     // A stream that never acknowledges is connected but pending: exit 3.
-    let sdk_key = admin(
-        &server,
-        reqwest::Method::POST,
-        &format!("{PROD}/sdk-keys"),
-        json!({"name": "raw"}),
-    )
-    .await;
+    let sdk_key = admin(&server, reqwest::Method::POST, &format!("{PROD}/sdk-keys"), json!({"name": "raw"})).await;
     let resp = reqwest::Client::new()
         .get(server.url("/sdk/v1/stream"))
         .bearer_auth(sdk_key["secret"].as_str().unwrap())
@@ -171,60 +108,27 @@ async fn kill_and_restore_with_receipts_and_exit_codes() {
         .unwrap();
     assert_eq!(resp.status(), 200);
     let mut stream = resp.bytes_stream();
-    let first = tokio::time::timeout(Duration::from_secs(10), stream.next())
-        .await
-        .expect("stream data");
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("stream data");
     assert!(first.is_some());
-    let kill_briefly = [
-        "kill",
-        "checkout",
-        "--env",
-        "production",
-        "--reason",
-        "again",
-        "--wait",
-        "300ms",
-    ];
+    let kill_briefly = ["kill", "checkout", "--env", "production", "--reason", "again", "--wait", "300ms"];
     let (code, out, err) = cli(&server, &token, &kill_briefly).await;
     assert_eq!(code, 3, "stdout: {out}\nstderr: {err}");
     assert!(out.contains("WARNING"), "{out}");
-    let (code, out, _) = cli(
-        &server,
-        &token,
-        &[
-            "restore",
-            "checkout",
-            "-e",
-            "production",
-            "-r",
-            "ok",
-            "--wait",
-            "300ms",
-            "--json",
-        ],
-    )
-    .await;
+    let (code, out, _) =
+        cli(&server, &token, &["restore", "checkout", "-e", "production", "-r", "ok", "--wait", "300ms", "--json"])
+            .await;
     assert_eq!(code, 3);
     let restored: Value = serde_json::from_str(&out).expect("--json output is JSON");
     let receipt = &restored["receipt"];
     assert_eq!(
-        (
-            receipt["connected"].as_u64(),
-            receipt["applied"].as_u64(),
-            receipt["pending"].as_u64()
-        ),
+        (receipt["connected"].as_u64(), receipt["applied"].as_u64(), receipt["pending"].as_u64()),
         (Some(1), Some(0), Some(1)),
         "{restored}"
     );
     drop(stream);
 
     // The audit shows the CLI's actor.
-    let (code, out, _) = cli(
-        &server,
-        &token,
-        &["audit", "--flag", "checkout", "--limit", "10"],
-    )
-    .await;
+    let (code, out, _) = cli(&server, &token, &["audit", "--flag", "checkout", "--limit", "10"]).await;
     assert_eq!(code, 0);
     assert!(out.contains("flag.kill") && out.contains("pager"), "{out}");
 

@@ -115,7 +115,7 @@ async fn sigterm_with_open_streams_and_writes_in_flight() {
             let mut base = base_a;
             let mut i = 0u64;
             while !stop.load(Ordering::SeqCst) {
-                let on = i % 2 == 0;
+                let on = i.is_multiple_of(2);
                 let sent = http
                     .post(format!("{base}/api/v1/projects/shop/environments/prod/flags/checkout/toggle"))
                     .bearer_auth(&token)

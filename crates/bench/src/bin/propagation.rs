@@ -92,7 +92,7 @@ async fn main() -> anyhow::Result<()> {
         let admin = admin.clone();
         async move {
             admin
-                .post("/api/v1/projects/bench/environments/prod/flags/flag-0/toggle", json!({"on": i % 2 == 0}))
+                .post("/api/v1/projects/bench/environments/prod/flags/flag-0/toggle", json!({"on": i.is_multiple_of(2)}))
                 .await
         }
     };

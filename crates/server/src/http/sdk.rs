@@ -105,6 +105,14 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
         .map_or_else(|| format!("anonymous-{}", uuid::Uuid::new_v4()), str::to_string);
     channel.connections.fetch_add(1, Ordering::Relaxed);
     channel.receipts.connect(&instance);
+    // Resuming at `Last-Event-ID` means the client has applied that revision
+    // (and acknowledged it on its previous stream, maybe to a server that has
+    // since restarted). Count it: with nothing new to apply the client sends
+    // no ack, and receipts of the current revision (a repeated kill) would
+    // show every reconnected instance as pending.
+    if let Some(applied) = last_id.filter(|id| *id <= sent) {
+        let _ = channel.receipts.ack(&instance, applied);
+    }
     let live = Live { rx, sent, revoked: Some(revoked), closing: state.hub.closing(), hub: Arc::clone(&state.hub), _guard: ConnectionGuard { channel, instance: Some(instance) } };
     let body = stream::iter(first.into_iter().map(Ok::<_, std::convert::Infallible>)).chain(live.into_stream());
     let mut response = Response::new(Body::from_stream(body));

@@ -162,8 +162,8 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
         );
     };
     let (name, ctype, bytes) = ASSETS[i];
-    if let Some(dir) = dev_dir() {
-        if let Ok(body) = std::fs::read(dir.join("assets").join(name)) {
+    if let Some(dir) = dev_dir()
+        && let Ok(body) = std::fs::read(dir.join("assets").join(name)) {
             let no_cache = HeaderValue::from_static("no-cache");
             return secure(
                 (
@@ -176,7 +176,6 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
                     .into_response(),
             );
         }
-    }
     let etag = &built().etags[i];
     let etag_value = HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("\"0\""));
     let fresh = headers
