@@ -56,6 +56,7 @@ pub struct ClientBuilder {
     polling_interval: Duration,
     persist_path: Option<PathBuf>,
     stale_bound: Option<Duration>,
+    ack_delay: Duration,
     streaming: bool,
     http_client: Option<reqwest::Client>,
 }
@@ -72,6 +73,7 @@ impl ClientBuilder {
             polling_interval: Duration::from_secs(30),
             persist_path: None,
             stale_bound: None,
+            ack_delay: Duration::from_millis(40),
             streaming: true,
             http_client: None,
         }
@@ -127,6 +129,16 @@ impl ClientBuilder {
     /// so that a restart during an outage still serves the last known flags.
     pub fn persist_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.persist_path = Some(path.into());
+        self
+    }
+
+    /// How long an acknowledgement of an applied revision is held (jittered
+    /// between half and all of it) before it is sent; it reports the time it
+    /// was held, so receipts stay exact. Holding keeps a fleet's acks from
+    /// competing with the delivery of the change itself. Default 40 ms; zero
+    /// sends at once.
+    pub fn ack_delay(mut self, delay: Duration) -> Self {
+        self.ack_delay = delay;
         self
     }
 
@@ -190,7 +202,7 @@ impl ClientBuilder {
         let (ack_tx, ack_rx) = watch::channel(0);
         let mut tasks = vec![
             runtime
-                .spawn(tasks::ack_loop(endpoint.clone(), ack_rx))
+                .spawn(tasks::ack_loop(endpoint.clone(), ack_rx, self.ack_delay))
                 .abort_handle(),
         ];
         let persist_tx = self.persist_path.map(|path| {
@@ -286,6 +298,7 @@ impl fmt::Debug for ClientBuilder {
             .field("polling_interval", &self.polling_interval)
             .field("persist_path", &self.persist_path)
             .field("stale_bound", &self.stale_bound)
+            .field("ack_delay", &self.ack_delay)
             .field("streaming", &self.streaming)
             .field("http_client", &self.http_client.is_some())
             .finish()

@@ -101,17 +101,21 @@ impl Registry {
         self.acked.notify_waiters();
     }
 
-    /// `instance` applied `revision`; returns the time since that revision
-    /// was broadcast. Unknown instances (no open stream on this replica) are
-    /// ignored.
-    pub fn ack(&self, instance: &str, revision: u64) -> Option<Duration> {
+    /// `instance` applied `revision` `held` ago (the SDK holds acks
+    /// briefly); returns the time from broadcast to apply. Unknown instances
+    /// (no open stream on this replica) are ignored.
+    pub fn ack(&self, instance: &str, revision: u64, held: Duration) -> Option<Duration> {
         let mut latency = None;
         if let Some(mut entry) = self.instances.get_mut(instance)
             && revision > entry.applied
         {
+            let now = Instant::now();
+            let start = self.broadcast_at(revision);
+            // Never before the broadcast, whatever the client claims.
+            let applied_at = now.checked_sub(held).map_or(now, |t| start.map_or(t, |s| t.max(s)));
             entry.applied = revision;
-            entry.applied_at = Instant::now();
-            latency = self.broadcast_at(revision).map(|t| t.elapsed());
+            entry.applied_at = applied_at;
+            latency = start.map(|s| applied_at.saturating_duration_since(s));
         }
         self.acked.notify_waiters();
         latency
@@ -166,14 +170,14 @@ mod tests {
         r.broadcast(5);
         r.connect("a");
         r.connect("b");
-        r.ack("a", 5);
+        r.ack("a", 5, Duration::ZERO);
         let receipt = r.receipt(5);
         assert_eq!((receipt.connected, receipt.applied, receipt.pending), (2, 1, 1));
-        r.ack("b", 6);
+        r.ack("b", 6, Duration::ZERO);
         assert!(r.receipt(5).complete());
         r.disconnect("b");
         assert_eq!(r.receipt(6).connected, 1);
-        r.ack("ghost", 9);
+        r.ack("ghost", 9, Duration::ZERO);
         assert_eq!(r.receipt(9).connected, 1);
     }
 
@@ -187,7 +191,7 @@ mod tests {
         let r2 = r.clone();
         let waiter = tokio::spawn(async move { r2.wait(1, Duration::from_secs(5)).await });
         tokio::task::yield_now().await;
-        r.ack("a", 1);
+        r.ack("a", 1, Duration::ZERO);
         assert!(waiter.await.unwrap().complete());
     }
 }

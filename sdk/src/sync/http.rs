@@ -193,8 +193,9 @@ impl Endpoint {
     }
 
     /// `POST /sdk/v1/ack` for `revision`.
-    pub(crate) async fn ack(&self, revision: u64) -> Result<(), Failure> {
-        let body = serde_json::json!({"instance": self.instance, "revision": revision});
+    pub(crate) async fn ack(&self, revision: u64, held: std::time::Duration) -> Result<(), Failure> {
+        let held_ms = held.as_secs_f64() * 1e3;
+        let body = serde_json::json!({"instance": self.instance, "revision": revision, "held_ms": held_ms});
         let resp = self
             .http
             .post(self.ack_url.clone())

@@ -14,10 +14,20 @@ use crate::persist;
 /// Acknowledges the latest applied revision (`POST /sdk/v1/ack`). Errors
 /// are logged at debug level and otherwise ignored: the server only uses
 /// acks to count deliveries.
-pub(crate) async fn ack_loop(endpoint: Endpoint, mut applied: watch::Receiver<u64>) {
+///
+/// Each ack is held for a jittered `delay` after the revision was applied
+/// and reports how long it was held (`held_ms`), so the server still
+/// computes the true apply time. Why hold it: when a change reaches
+/// thousands of instances at once, their acks would otherwise compete for
+/// the server's CPU with the delivery of that very change.
+pub(crate) async fn ack_loop(endpoint: Endpoint, mut applied: watch::Receiver<u64>, delay: std::time::Duration) {
     while applied.changed().await.is_ok() {
         let revision = *applied.borrow_and_update();
-        match endpoint.ack(revision).await {
+        let seen = std::time::Instant::now();
+        if !delay.is_zero() {
+            tokio::time::sleep(super::backoff::jitter(delay)).await;
+        }
+        match endpoint.ack(revision, seen.elapsed()).await {
             Ok(()) => tracing::trace!(revision, "switchyard ack sent"),
             Err(error) => tracing::debug!(revision, %error, "switchyard ack failed (ignored)"),
         }

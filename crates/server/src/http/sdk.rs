@@ -111,7 +111,7 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
     // no ack, and receipts of the current revision (a repeated kill) would
     // show every reconnected instance as pending.
     if let Some(applied) = last_id.filter(|id| *id <= sent) {
-        let _ = channel.receipts.ack(&instance, applied);
+        let _ = channel.receipts.ack(&instance, applied, std::time::Duration::ZERO);
     }
     let live = Live { rx, sent, revoked: Some(revoked), closing: state.hub.closing(), hub: Arc::clone(&state.hub), _guard: ConnectionGuard { channel, instance: Some(instance) } };
     let body = stream::iter(first.into_iter().map(Ok::<_, std::convert::Infallible>)).chain(live.into_stream());
@@ -197,6 +197,10 @@ pub struct Ack {
     pub instance: String,
     /// The revision now applied.
     pub revision: u64,
+    /// How long the SDK held this acknowledgement after applying (ms); the
+    /// apply time is the arrival time minus this.
+    #[serde(default)]
+    pub held_ms: f64,
 }
 
 /// An SDK instance reports the revision it has applied.
@@ -205,7 +209,8 @@ pub struct Ack {
 async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): AppJson<Ack>) -> ApiResult<StatusCode> {
     let key = sdk_key(&state, &headers).await?;
     let channel = state.hub.channel(key.environment_id);
-    if let Some(latency) = channel.receipts.ack(&body.instance, body.revision) {
+    let held = std::time::Duration::from_secs_f64((body.held_ms / 1e3).clamp(0.0, 60.0));
+    if let Some(latency) = channel.receipts.ack(&body.instance, body.revision, held) {
         state.metrics.propagation.observe(latency.as_secs_f64());
     }
     Ok(StatusCode::NO_CONTENT)
