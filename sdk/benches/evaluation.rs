@@ -21,9 +21,7 @@ fn client() -> Client {
         let mut flag = json!({"key": key, "kind": "boolean", "on": true, "off_variant": "off",
             "variants": [{"key": "on", "value": true}, {"key": "off", "value": false}],
             "fallthrough": {"variant": "on"}});
-        flag.as_object_mut()
-            .unwrap()
-            .extend(extra.as_object().unwrap().clone());
+        flag.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         flag
     };
     let snapshot: Snapshot = serde_json::from_value(json!({"revision": 1, "flags": [
@@ -51,39 +49,17 @@ fn client() -> Client {
 fn sdk(c: &mut Criterion) {
     let client = client();
     let plain = Context::new("user-42");
-    let b1 = Context::new("user-42")
-        .with("country", "SE")
-        .with("plan", "free")
-        .with("email", "bob@test.org");
-    let b2 = Context::new("user-42")
-        .with("country", "SE")
-        .with("plan", "free")
-        .with("email", "bob@example.com");
-    assert_eq!(
-        client.bool_detail("flag-b", &b2, false).reason.code(),
-        "RULE_MATCH"
-    );
-    assert_eq!(
-        client.bool_detail("flag-b", &b1, false).reason.code(),
-        "FALLTHROUGH"
-    );
+    let b1 = Context::new("user-42").with("country", "SE").with("plan", "free").with("email", "bob@test.org");
+    let b2 = Context::new("user-42").with("country", "SE").with("plan", "free").with("email", "bob@example.com");
+    assert_eq!(client.bool_detail("flag-b", &b2, false).reason.code(), "RULE_MATCH");
+    assert_eq!(client.bool_detail("flag-b", &b1, false).reason.code(), "FALLTHROUGH");
 
     let mut g = c.benchmark_group("sdk");
-    g.bench_function("A bool_value", |b| {
-        b.iter(|| client.bool_value(black_box("flag-a"), black_box(&plain), false))
-    });
-    g.bench_function("B1 bool_value", |b| {
-        b.iter(|| client.bool_value(black_box("flag-b"), black_box(&b1), false))
-    });
-    g.bench_function("B2 bool_value", |b| {
-        b.iter(|| client.bool_value(black_box("flag-b"), black_box(&b2), false))
-    });
-    g.bench_function("C string_value", |b| {
-        b.iter(|| client.string_value(black_box("flag-c"), black_box(&plain), "x"))
-    });
-    g.bench_function("B2 bool_detail", |b| {
-        b.iter(|| client.bool_detail(black_box("flag-b"), black_box(&b2), false))
-    });
+    g.bench_function("A bool_value", |b| b.iter(|| client.bool_value(black_box("flag-a"), black_box(&plain), false)));
+    g.bench_function("B1 bool_value", |b| b.iter(|| client.bool_value(black_box("flag-b"), black_box(&b1), false)));
+    g.bench_function("B2 bool_value", |b| b.iter(|| client.bool_value(black_box("flag-b"), black_box(&b2), false)));
+    g.bench_function("C string_value", |b| b.iter(|| client.string_value(black_box("flag-c"), black_box(&plain), "x")));
+    g.bench_function("B2 bool_detail", |b| b.iter(|| client.bool_detail(black_box("flag-b"), black_box(&b2), false)));
     g.bench_function("missing bool_value", |b| {
         b.iter(|| client.bool_value(black_box("no-such-flag"), black_box(&plain), false))
     });

@@ -200,18 +200,10 @@ impl ClientBuilder {
 
         let shared = Arc::new(Shared::new(self.stale_bound, Status::Initializing));
         let (ack_tx, ack_rx) = watch::channel(0);
-        let mut tasks = vec![
-            runtime
-                .spawn(tasks::ack_loop(endpoint.clone(), ack_rx, self.ack_delay))
-                .abort_handle(),
-        ];
+        let mut tasks = vec![runtime.spawn(tasks::ack_loop(endpoint.clone(), ack_rx, self.ack_delay)).abort_handle()];
         let persist_tx = self.persist_path.map(|path| {
             let (tx, rx) = watch::channel(None);
-            tasks.push(
-                runtime
-                    .spawn(tasks::persist_loop(path, fingerprint, rx))
-                    .abort_handle(),
-            );
+            tasks.push(runtime.spawn(tasks::persist_loop(path, fingerprint, rx)).abort_handle());
             tx
         });
         let syncer = Syncer::new(shared.clone(), endpoint, config, ack_tx, persist_tx);
@@ -224,33 +216,16 @@ impl ClientBuilder {
         if self.sdk_key.trim().is_empty() {
             return Err(invalid("sdk_key", "is empty"));
         }
-        if self
-            .sdk_key
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control())
-        {
-            return Err(invalid(
-                "sdk_key",
-                "contains whitespace or control characters",
-            ));
+        if self.sdk_key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid("sdk_key", "contains whitespace or control characters"));
         }
-        let raw = self
-            .base_url
-            .as_deref()
-            .ok_or_else(|| invalid("base_url", "is required"))?;
-        let mut base =
-            Url::parse(raw).map_err(|e| invalid("base_url", &format!("`{raw}`: {e}")))?;
+        let raw = self.base_url.as_deref().ok_or_else(|| invalid("base_url", "is required"))?;
+        let mut base = Url::parse(raw).map_err(|e| invalid("base_url", &format!("`{raw}`: {e}")))?;
         if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
-            return Err(invalid(
-                "base_url",
-                &format!("`{raw}` is not an http(s) URL"),
-            ));
+            return Err(invalid("base_url", &format!("`{raw}` is not an http(s) URL")));
         }
         if base.query().is_some() || base.fragment().is_some() {
-            return Err(invalid(
-                "base_url",
-                &format!("`{raw}` must not have a query or fragment"),
-            ));
+            return Err(invalid("base_url", &format!("`{raw}` must not have a query or fragment")));
         }
         if !base.path().ends_with('/') {
             let path = format!("{}/", base.path());
@@ -267,10 +242,7 @@ impl ClientBuilder {
             return Err(invalid(option, "must be greater than zero"));
         }
         if self.max_backoff < self.initial_backoff {
-            return Err(invalid(
-                "max_backoff",
-                "must not be less than initial_backoff",
-            ));
+            return Err(invalid("max_backoff", "must not be less than initial_backoff"));
         }
         if self.stale_bound.is_some_and(|d| d.is_zero()) {
             return Err(invalid("stale_bound", "must be greater than zero"));
@@ -280,10 +252,7 @@ impl ClientBuilder {
 }
 
 fn invalid(option: &'static str, reason: &str) -> Error {
-    Error::InvalidConfig {
-        option,
-        reason: reason.to_owned(),
-    }
+    Error::InvalidConfig { option, reason: reason.to_owned() }
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -317,14 +286,8 @@ mod tests {
     fn validates_every_option_at_build() {
         let ok = || ClientBuilder::new("key-1".into()).base_url("http://127.0.0.1:8080");
         assert_eq!(ok().validate().unwrap().as_str(), "http://127.0.0.1:8080/");
-        let prefixed = ok()
-            .base_url("https://example.com/switchyard")
-            .validate()
-            .unwrap();
-        assert_eq!(
-            prefixed.join("sdk/v1/stream").unwrap().as_str(),
-            "https://example.com/switchyard/sdk/v1/stream"
-        );
+        let prefixed = ok().base_url("https://example.com/switchyard").validate().unwrap();
+        assert_eq!(prefixed.join("sdk/v1/stream").unwrap().as_str(), "https://example.com/switchyard/sdk/v1/stream");
         assert!(err(ClientBuilder::new("key".into())).contains("`base_url`: is required"));
         assert!(err(ClientBuilder::new(" ".into()).base_url("http://x")).contains("sdk_key"));
         assert!(err(ClientBuilder::new("a b".into()).base_url("http://x")).contains("sdk_key"));
@@ -333,10 +296,8 @@ mod tests {
         assert!(err(ok().base_url("http://x/?a=b")).contains("query"));
         assert!(err(ok().read_timeout(Duration::ZERO)).contains("read_timeout"));
         assert!(
-            err(ok()
-                .initial_backoff(Duration::from_secs(5))
-                .max_backoff(Duration::from_secs(1)))
-            .contains("max_backoff")
+            err(ok().initial_backoff(Duration::from_secs(5)).max_backoff(Duration::from_secs(1)))
+                .contains("max_backoff")
         );
         assert!(err(ok().stale_bound(Duration::ZERO)).contains("stale_bound"));
     }

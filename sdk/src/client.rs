@@ -80,9 +80,7 @@ impl Client {
     }
 
     pub(crate) fn networked(shared: Arc<Shared>, tasks: Vec<AbortHandle>) -> Self {
-        Client {
-            inner: Arc::new(Inner { shared, tasks }),
-        }
+        Client { inner: Arc::new(Inner { shared, tasks }) }
     }
 
     /// An offline client serving this snapshot forever: no network, no
@@ -139,10 +137,7 @@ impl Client {
         };
         match tokio::time::timeout(timeout, wait).await {
             Ok(result) => result,
-            Err(_) => Err(Error::Timeout {
-                waited: timeout,
-                status: self.status(),
-            }),
+            Err(_) => Err(Error::Timeout { waited: timeout, status: self.status() }),
         }
     }
 
@@ -221,12 +216,7 @@ impl Client {
     }
 
     /// A string flag's value with variant, reason, revision and age.
-    pub fn string_detail(
-        &self,
-        key: &str,
-        ctx: &Context<'_>,
-        default: impl Into<String>,
-    ) -> Detail<String> {
+    pub fn string_detail(&self, key: &str, ctx: &Context<'_>, default: impl Into<String>) -> Detail<String> {
         self.inner.shared.detail(key, ctx, default.into())
     }
 
@@ -243,9 +233,6 @@ impl Client {
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Client")
-            .field("status", &self.status())
-            .field("revision", &self.revision())
-            .finish()
+        f.debug_struct("Client").field("status", &self.status()).field("revision", &self.revision()).finish()
     }
 }

@@ -72,10 +72,7 @@ impl Reason {
     /// `true` when the caller's default was served (`FLAG_NOT_FOUND`,
     /// `ERROR`, `NOT_READY`).
     pub fn is_default(&self) -> bool {
-        matches!(
-            self,
-            Reason::FlagNotFound | Reason::Error(_) | Reason::NotReady
-        )
+        matches!(self, Reason::FlagNotFound | Reason::Error(_) | Reason::NotReady)
     }
 }
 
@@ -87,13 +84,7 @@ impl From<switchyard_core::Reason> for Reason {
             R::Killed => Reason::Killed,
             R::Off => Reason::Off,
             R::TargetMatch => Reason::TargetMatch,
-            R::RuleMatch {
-                rule_index,
-                rule_id,
-            } => Reason::RuleMatch {
-                rule_index,
-                rule_id,
-            },
+            R::RuleMatch { rule_index, rule_id } => Reason::RuleMatch { rule_index, rule_id },
             R::Fallthrough => Reason::Fallthrough,
             R::Error(e) => Reason::Error(e),
         }
@@ -141,12 +132,7 @@ impl FlagType for bool {
     fn extract(v: &CompiledVariant) -> Option<Self> {
         v.as_bool()
     }
-    fn engine_detail(
-        s: &CompiledSnapshot,
-        key: &str,
-        ctx: &Context<'_>,
-        d: Self,
-    ) -> switchyard_core::Detail<Self> {
+    fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
         s.bool_detail(key, ctx, d)
     }
 }
@@ -158,12 +144,7 @@ impl FlagType for String {
     fn extract(v: &CompiledVariant) -> Option<Self> {
         v.as_str().map(str::to_owned)
     }
-    fn engine_detail(
-        s: &CompiledSnapshot,
-        key: &str,
-        ctx: &Context<'_>,
-        d: Self,
-    ) -> switchyard_core::Detail<Self> {
+    fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
         s.string_detail(key, ctx, d)
     }
 }
@@ -175,12 +156,7 @@ impl FlagType for f64 {
     fn extract(v: &CompiledVariant) -> Option<Self> {
         v.as_f64()
     }
-    fn engine_detail(
-        s: &CompiledSnapshot,
-        key: &str,
-        ctx: &Context<'_>,
-        d: Self,
-    ) -> switchyard_core::Detail<Self> {
+    fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
         s.number_detail(key, ctx, d)
     }
 }
@@ -192,12 +168,7 @@ impl FlagType for Value {
     fn extract(v: &CompiledVariant) -> Option<Self> {
         Some(v.value().clone())
     }
-    fn engine_detail(
-        s: &CompiledSnapshot,
-        key: &str,
-        ctx: &Context<'_>,
-        d: Self,
-    ) -> switchyard_core::Detail<Self> {
+    fn engine_detail(s: &CompiledSnapshot, key: &str, ctx: &Context<'_>, d: Self) -> switchyard_core::Detail<Self> {
         s.json_detail(key, ctx, d)
     }
 }
@@ -218,17 +189,10 @@ impl Shared {
     /// allocated beyond the returned value; the clock is read only for flags
     /// that have a fail-safe variant, and only when a stale bound is set.
     #[inline]
-    pub(crate) fn value<T: FlagType>(
-        &self,
-        key: &str,
-        ctx: &Context<'_>,
-        default: impl Into<T>,
-    ) -> T {
+    pub(crate) fn value<T: FlagType>(&self, key: &str, ctx: &Context<'_>, default: impl Into<T>) -> T {
         let guard = self.snapshot.load();
         let variant = guard.as_deref().and_then(|s| self.select::<T>(s, key, ctx));
-        variant
-            .and_then(T::extract)
-            .unwrap_or_else(|| default.into())
+        variant.and_then(T::extract).unwrap_or_else(|| default.into())
     }
 
     /// The variant served for `key` as `T` (`None`: serve the default).
@@ -244,19 +208,15 @@ impl Shared {
         let flag = s.flag(key).filter(|f| T::accepts(f.kind()))?;
         if self.stale_bound.is_some()
             && let Some(fail_safe) = flag.fail_safe()
-                && self.freshness.age().is_some_and(|age| self.is_stale(age)) {
-                    return Some(fail_safe);
-                }
+            && self.freshness.age().is_some_and(|age| self.is_stale(age))
+        {
+            return Some(fail_safe);
+        }
         Some(flag.evaluate(s.segments(), ctx).variant)
     }
 
     /// The typed detail (see [`Detail`]).
-    pub(crate) fn detail<T: FlagType>(
-        &self,
-        key: &str,
-        ctx: &Context<'_>,
-        default: T,
-    ) -> Detail<T> {
+    pub(crate) fn detail<T: FlagType>(&self, key: &str, ctx: &Context<'_>, default: T) -> Detail<T> {
         let guard = self.snapshot.load();
         let (Some(snapshot), Some(age)) = (guard.as_deref(), self.freshness.age()) else {
             return Detail {
@@ -272,25 +232,12 @@ impl Shared {
         let (revision, age) = (snapshot.revision(), Some(age));
         if stale
             && let Some(variant) = fail_safe::<T>(snapshot, key)
-                && let Some(value) = T::extract(variant) {
-                    let variant = Some(variant.key_arc().clone());
-                    return Detail {
-                        value,
-                        variant,
-                        reason: Reason::FailSafe,
-                        revision,
-                        age,
-                        stale,
-                    };
-                }
-        let d = T::engine_detail(snapshot, key, ctx, default);
-        Detail {
-            value: d.value,
-            variant: d.variant,
-            reason: d.reason.into(),
-            revision,
-            age,
-            stale,
+            && let Some(value) = T::extract(variant)
+        {
+            let variant = Some(variant.key_arc().clone());
+            return Detail { value, variant, reason: Reason::FailSafe, revision, age, stale };
         }
+        let d = T::engine_detail(snapshot, key, ctx, default);
+        Detail { value: d.value, variant: d.variant, reason: d.reason.into(), revision, age, stale }
     }
 }

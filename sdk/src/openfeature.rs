@@ -40,12 +40,10 @@
 //! Provider status: `INITIALIZING` → `NOT_READY`, `READY` → `READY`,
 //! `STALE` → `STALE`, `UNAUTHORIZED` / `ERROR` → `ERROR`.
 
-use open_feature::provider::{
-    FeatureProvider, ProviderMetadata, ProviderStatus, ResolutionDetails,
-};
+use open_feature::provider::{FeatureProvider, ProviderMetadata, ProviderStatus, ResolutionDetails};
 use open_feature::{
-    EvaluationContext, EvaluationContextFieldValue, EvaluationError, EvaluationErrorCode,
-    EvaluationReason, EvaluationResult, FlagMetadata, StructValue, Value, async_trait,
+    EvaluationContext, EvaluationContextFieldValue, EvaluationError, EvaluationErrorCode, EvaluationReason,
+    EvaluationResult, FlagMetadata, StructValue, Value, async_trait,
 };
 use switchyard_core::{AttrValue, Context, ErrorKind};
 
@@ -64,10 +62,7 @@ pub struct SwitchyardProvider {
 impl SwitchyardProvider {
     /// A provider evaluating with `client` (networked or offline).
     pub fn new(client: Client) -> Self {
-        SwitchyardProvider {
-            client,
-            metadata: ProviderMetadata::new("switchyard"),
-        }
+        SwitchyardProvider { client, metadata: ProviderMetadata::new("switchyard") }
     }
 
     /// The underlying client.
@@ -100,20 +95,13 @@ impl FeatureProvider for SwitchyardProvider {
         resolve(self.client.bool_detail(key, &ctx, false))
     }
 
-    async fn resolve_int_value(
-        &self,
-        key: &str,
-        ctx: &EvaluationContext,
-    ) -> EvaluationResult<ResolutionDetails<i64>> {
+    async fn resolve_int_value(&self, key: &str, ctx: &EvaluationContext) -> EvaluationResult<ResolutionDetails<i64>> {
         let ctx = context(ctx)?;
         let details = resolve(self.client.number_detail(key, &ctx, 0.0))?;
         let n = details.value;
         // Exactly representable integers only (|n| < 2^63 and no fraction).
         if n.fract() != 0.0 || !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&n) {
-            return Err(error(
-                EvaluationErrorCode::TypeMismatch,
-                format!("flag `{key}` value {n} is not an integer"),
-            ));
+            return Err(error(EvaluationErrorCode::TypeMismatch, format!("flag `{key}` value {n} is not an integer")));
         }
         Ok(ResolutionDetails {
             value: n as i64,
@@ -149,10 +137,7 @@ impl FeatureProvider for SwitchyardProvider {
         let ctx = context(ctx)?;
         let details = resolve(self.client.json_detail(key, &ctx, serde_json::Value::Null))?;
         let Some(object) = details.value.as_object() else {
-            return Err(error(
-                EvaluationErrorCode::TypeMismatch,
-                format!("flag `{key}` is not a JSON object"),
-            ));
+            return Err(error(EvaluationErrorCode::TypeMismatch, format!("flag `{key}` is not a JSON object")));
         };
         Ok(ResolutionDetails {
             value: to_struct(object),
@@ -166,10 +151,7 @@ impl FeatureProvider for SwitchyardProvider {
 /// Builds a borrowed Switchyard context from an OpenFeature one.
 fn context(ec: &EvaluationContext) -> EvaluationResult<Context<'_>> {
     let Some(key) = ec.targeting_key.as_deref() else {
-        return Err(error(
-            EvaluationErrorCode::TargetingKeyMissing,
-            "the evaluation context has no targeting key",
-        ));
+        return Err(error(EvaluationErrorCode::TargetingKeyMissing, "the evaluation context has no targeting key"));
     };
     let mut ctx = Context::new(key);
     for (name, value) in &ec.custom_fields {
@@ -194,19 +176,13 @@ fn context(ec: &EvaluationContext) -> EvaluationResult<Context<'_>> {
 fn resolve<T>(d: Detail<T>) -> EvaluationResult<ResolutionDetails<T>> {
     let reason = match &d.reason {
         Reason::NotReady => {
-            return Err(error(
-                EvaluationErrorCode::ProviderNotReady,
-                "Switchyard has no flags yet",
-            ));
+            return Err(error(EvaluationErrorCode::ProviderNotReady, "Switchyard has no flags yet"));
         }
         Reason::FlagNotFound => {
             return Err(error(EvaluationErrorCode::FlagNotFound, "no such flag"));
         }
         Reason::Error(ErrorKind::TypeMismatch) => {
-            return Err(error(
-                EvaluationErrorCode::TypeMismatch,
-                "the flag has another type",
-            ));
+            return Err(error(EvaluationErrorCode::TypeMismatch, "the flag has another type"));
         }
         _ if d.stale => EvaluationReason::Other("STALE".to_owned()),
         Reason::Off | Reason::Killed => EvaluationReason::Disabled,
@@ -217,27 +193,14 @@ fn resolve<T>(d: Detail<T>) -> EvaluationResult<ResolutionDetails<T>> {
     };
     let mut meta = FlagMetadata::default()
         .with_value("switchyard.reason", d.reason.code())
-        .with_value(
-            "switchyard.revision",
-            i64::try_from(d.revision).unwrap_or(i64::MAX),
-        )
+        .with_value("switchyard.revision", i64::try_from(d.revision).unwrap_or(i64::MAX))
         .with_value("switchyard.stale", d.stale);
     if let Some(age) = d.age {
-        meta.add_value(
-            "switchyard.age_ms",
-            i64::try_from(age.as_millis()).unwrap_or(i64::MAX),
-        );
+        meta.add_value("switchyard.age_ms", i64::try_from(age.as_millis()).unwrap_or(i64::MAX));
     }
-    if let Reason::RuleMatch {
-        rule_index,
-        rule_id,
-    } = &d.reason
-    {
+    if let Reason::RuleMatch { rule_index, rule_id } = &d.reason {
         meta.add_value("switchyard.rule_id", rule_id.to_string());
-        meta.add_value(
-            "switchyard.rule_index",
-            i64::try_from(*rule_index).unwrap_or(i64::MAX),
-        );
+        meta.add_value("switchyard.rule_index", i64::try_from(*rule_index).unwrap_or(i64::MAX));
     }
     Ok(ResolutionDetails {
         value: d.value,
@@ -248,21 +211,13 @@ fn resolve<T>(d: Detail<T>) -> EvaluationResult<ResolutionDetails<T>> {
 }
 
 fn error(code: EvaluationErrorCode, message: impl Into<String>) -> EvaluationError {
-    EvaluationError {
-        code,
-        message: Some(message.into()),
-    }
+    EvaluationError { code, message: Some(message.into()) }
 }
 
 /// JSON object → OpenFeature structure. OpenFeature has no null: null
 /// fields and array elements are left out.
 fn to_struct(object: &serde_json::Map<String, serde_json::Value>) -> StructValue {
-    StructValue {
-        fields: object
-            .iter()
-            .filter_map(|(k, v)| Some((k.clone(), to_value(v)?)))
-            .collect(),
-    }
+    StructValue { fields: object.iter().filter_map(|(k, v)| Some((k.clone(), to_value(v)?))).collect() }
 }
 
 fn to_value(v: &serde_json::Value) -> Option<Value> {
@@ -274,9 +229,7 @@ fn to_value(v: &serde_json::Value) -> Option<Value> {
             None => Value::Float(n.as_f64()?),
         },
         serde_json::Value::String(s) => Value::String(s.clone()),
-        serde_json::Value::Array(items) => {
-            Value::Array(items.iter().filter_map(to_value).collect())
-        }
+        serde_json::Value::Array(items) => Value::Array(items.iter().filter_map(to_value).collect()),
         serde_json::Value::Object(object) => Value::Struct(to_struct(object)),
     })
 }
@@ -292,22 +245,13 @@ mod tests {
         assert_eq!(s.fields.len(), 4);
         assert_eq!(s.fields["a"], Value::Int(1));
         assert_eq!(s.fields["b"], Value::Float(1.5));
-        assert_eq!(
-            s.fields["d"],
-            Value::Array(vec![
-                Value::Bool(true),
-                Value::Struct(StructValue::default())
-            ])
-        );
+        assert_eq!(s.fields["d"], Value::Array(vec![Value::Bool(true), Value::Struct(StructValue::default())]));
     }
 
     #[test]
     fn contexts_need_a_targeting_key_and_keep_typed_attributes() {
         let none = EvaluationContext::default().with_custom_field("plan", "pro");
-        assert_eq!(
-            context(&none).unwrap_err().code,
-            EvaluationErrorCode::TargetingKeyMissing
-        );
+        assert_eq!(context(&none).unwrap_err().code, EvaluationErrorCode::TargetingKeyMissing);
         let ec = EvaluationContext::default()
             .with_targeting_key("u1")
             .with_custom_field("plan", "pro")

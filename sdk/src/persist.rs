@@ -53,41 +53,21 @@ pub(crate) fn fingerprint(base_url: &str, sdk_key: &str) -> String {
 
 /// Reads a persisted envelope or a bare snapshot.
 pub(crate) fn read(path: &Path) -> Result<Loaded, Error> {
-    let io = |source| Error::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let parse = |source| Error::Parse {
-        path: path.to_owned(),
-        source,
-    };
+    let io = |source| Error::Io { path: path.to_owned(), source };
+    let parse = |source| Error::Parse { path: path.to_owned(), source };
     let text = std::fs::read_to_string(path).map_err(io)?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(parse)?;
     if value.get("snapshot").is_some() && value.get("format").is_some() {
         let p: Persisted<Snapshot> = serde_json::from_value(value).map_err(parse)?;
         if p.format != FORMAT {
-            let msg = format!(
-                "unsupported snapshot file format {} (expected {FORMAT})",
-                p.format
-            );
-            return Err(io(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                msg,
-            )));
+            let msg = format!("unsupported snapshot file format {} (expected {FORMAT})", p.format);
+            return Err(io(std::io::Error::new(std::io::ErrorKind::InvalidData, msg)));
         }
         let saved_at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_millis(p.saved_at_ms));
-        Ok(Loaded {
-            snapshot: p.snapshot,
-            saved_at,
-            source: Some(p.source),
-        })
+        Ok(Loaded { snapshot: p.snapshot, saved_at, source: Some(p.source) })
     } else {
         let snapshot = serde_json::from_value(value).map_err(parse)?;
-        Ok(Loaded {
-            snapshot,
-            saved_at: None,
-            source: None,
-        })
+        Ok(Loaded { snapshot, saved_at: None, source: None })
     }
 }
 
@@ -96,12 +76,7 @@ pub(crate) fn write(path: &Path, source: &str, snapshot: &Snapshot) -> std::io::
     let saved_at_ms = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-    let body = Persisted {
-        format: FORMAT,
-        saved_at_ms,
-        source: source.to_owned(),
-        snapshot,
-    };
+    let body = Persisted { format: FORMAT, saved_at_ms, source: source.to_owned(), snapshot };
     let json = serde_json::to_vec(&body)?;
     let tmp = temp_path(path);
     let result = (|| {
@@ -118,15 +93,8 @@ pub(crate) fn write(path: &Path, source: &str, snapshot: &Snapshot) -> std::io::
 
 /// A sibling temporary name, unique per process and call.
 fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let unique = format!(
-        ".{name}.{}.{}.tmp",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    );
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let unique = format!(".{name}.{}.{}.tmp", std::process::id(), uuid::Uuid::new_v4().simple());
     path.with_file_name(unique)
 }
 
@@ -138,34 +106,23 @@ mod tests {
     fn round_trips_and_reads_bare_snapshots() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("flags.json");
-        let snapshot = Snapshot {
-            revision: 9,
-            ..Snapshot::default()
-        };
+        let snapshot = Snapshot { revision: 9, ..Snapshot::default() };
         write(&path, "fp", &snapshot).unwrap();
         let loaded = read(&path).unwrap();
         assert_eq!(loaded.snapshot, snapshot);
         assert_eq!(loaded.source.as_deref(), Some("fp"));
-        let age = SystemTime::now()
-            .duration_since(loaded.saved_at.unwrap())
-            .unwrap();
+        let age = SystemTime::now().duration_since(loaded.saved_at.unwrap()).unwrap();
         assert!(age < Duration::from_secs(5));
         // Only the target remains: no temporary files left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 
         std::fs::write(&path, r#"{"revision": 4, "flags": []}"#).unwrap();
         let bare = read(&path).unwrap();
-        assert_eq!(
-            (bare.snapshot.revision, bare.saved_at, bare.source),
-            (4, None, None)
-        );
+        assert_eq!((bare.snapshot.revision, bare.saved_at, bare.source), (4, None, None));
 
         std::fs::write(&path, "{not json").unwrap();
         assert!(matches!(read(&path), Err(Error::Parse { .. })));
-        assert!(matches!(
-            read(&dir.path().join("missing.json")),
-            Err(Error::Io { .. })
-        ));
+        assert!(matches!(read(&dir.path().join("missing.json")), Err(Error::Io { .. })));
     }
 
     #[test]

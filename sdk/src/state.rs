@@ -96,11 +96,7 @@ impl Freshness {
     const NEVER: i64 = i64::MIN;
 
     fn new() -> Self {
-        Freshness {
-            base: Instant::now(),
-            base_wall: SystemTime::now(),
-            confirmed_ms: AtomicI64::new(Self::NEVER),
-        }
+        Freshness { base: Instant::now(), base_wall: SystemTime::now(), confirmed_ms: AtomicI64::new(Self::NEVER) }
     }
 
     fn now_ms(&self) -> i64 {
@@ -119,8 +115,7 @@ impl Freshness {
             Err(behind) => -i64::try_from(behind.duration().as_millis()).unwrap_or(i64::MAX),
         };
         // Never in the future of now, whatever the file says.
-        self.confirmed_ms
-            .store(offset.min(self.now_ms()), Ordering::Release);
+        self.confirmed_ms.store(offset.min(self.now_ms()), Ordering::Release);
     }
 
     /// Time since the data was last confirmed, `None` if never.
@@ -142,11 +137,7 @@ impl Freshness {
             return None;
         }
         let offset = Duration::from_millis(confirmed.unsigned_abs());
-        let at = if confirmed >= 0 {
-            self.base_wall.checked_add(offset)
-        } else {
-            self.base_wall.checked_sub(offset)
-        };
+        let at = if confirmed >= 0 { self.base_wall.checked_add(offset) } else { self.base_wall.checked_sub(offset) };
         Some(at.unwrap_or(SystemTime::UNIX_EPOCH))
     }
 }
@@ -163,17 +154,9 @@ mod tests {
         assert!(f.age().unwrap() < Duration::from_secs(1));
         f.confirm_at(SystemTime::now() - Duration::from_secs(3600));
         let age = f.age().unwrap();
-        assert!(
-            age >= Duration::from_secs(3599) && age < Duration::from_secs(3602),
-            "{age:?}"
-        );
-        let since = SystemTime::now()
-            .duration_since(f.confirmed_at().unwrap())
-            .unwrap();
-        assert!(
-            since >= Duration::from_secs(3599) && since < Duration::from_secs(3602),
-            "{since:?}"
-        );
+        assert!(age >= Duration::from_secs(3599) && age < Duration::from_secs(3602), "{age:?}");
+        let since = SystemTime::now().duration_since(f.confirmed_at().unwrap()).unwrap();
+        assert!(since >= Duration::from_secs(3599) && since < Duration::from_secs(3602), "{since:?}");
         assert_eq!(f.confirmed_at(), f.confirmed_at());
         // A timestamp from the future counts as now.
         f.confirm_at(SystemTime::now() + Duration::from_secs(3600));

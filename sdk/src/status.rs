@@ -92,9 +92,7 @@ pub struct StatusStream {
 
 impl StatusStream {
     pub(crate) fn new(rx: watch::Receiver<Status>) -> Self {
-        StatusStream {
-            inner: WatchStream::new(rx),
-        }
+        StatusStream { inner: WatchStream::new(rx) }
     }
 }
 

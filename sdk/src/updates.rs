@@ -49,9 +49,7 @@ pub struct Updates {
 
 impl Updates {
     pub(crate) fn new(rx: broadcast::Receiver<FlagChange>) -> Self {
-        Updates {
-            inner: BroadcastStream::new(rx),
-        }
+        Updates { inner: BroadcastStream::new(rx) }
     }
 }
 
@@ -82,11 +80,7 @@ impl fmt::Debug for Updates {
 /// segments) a segment that was added, removed or changed. Sorted by key.
 pub(crate) fn changed_flags(old: Option<&Snapshot>, new: &Snapshot) -> Vec<FlagChange> {
     let old_revision = old.map_or(0, |s| s.revision);
-    let change = |key: &str| FlagChange {
-        key: key.into(),
-        old_revision,
-        new_revision: new.revision,
-    };
+    let change = |key: &str| FlagChange { key: key.into(), old_revision, new_revision: new.revision };
     let Some(old) = old else {
         let mut keys: Vec<&str> = new.flags.iter().map(|f| f.key.as_str()).collect();
         keys.sort_unstable();
@@ -99,19 +93,12 @@ pub(crate) fn changed_flags(old: Option<&Snapshot>, new: &Snapshot) -> Vec<FlagC
         .iter()
         .filter(|f| {
             old_flags.get(f.key.as_str()) != Some(f)
-                || f.rules
-                    .iter()
-                    .any(|r| r.clauses.iter().any(|c| uses_segment(c, &changed_segments)))
+                || f.rules.iter().any(|r| r.clauses.iter().any(|c| uses_segment(c, &changed_segments)))
         })
         .map(|f| f.key.as_str())
         .collect();
     let new_keys: HashSet<&str> = new.flags.iter().map(|f| f.key.as_str()).collect();
-    keys.extend(
-        old.flags
-            .iter()
-            .map(|f| f.key.as_str())
-            .filter(|k| !new_keys.contains(k)),
-    );
+    keys.extend(old.flags.iter().map(|f| f.key.as_str()).filter(|k| !new_keys.contains(k)));
     keys.sort_unstable();
     keys.dedup();
     keys.into_iter().map(change).collect()
@@ -126,11 +113,7 @@ fn changed_segments(old: &[Segment], new: &[Segment]) -> HashSet<String> {
         .iter()
         .filter(|s| old_by_key.get(s.key.as_str()) != Some(s))
         .map(|s| s.key.clone())
-        .chain(
-            old.iter()
-                .filter(|s| !new_keys.contains(s.key.as_str()))
-                .map(|s| s.key.clone()),
-        )
+        .chain(old.iter().filter(|s| !new_keys.contains(s.key.as_str())).map(|s| s.key.clone()))
         .collect();
     // Each pass adds at least one segment or stops, so this ends after at
     // most `new.len()` passes, even with (invalid) reference cycles.
@@ -138,11 +121,7 @@ fn changed_segments(old: &[Segment], new: &[Segment]) -> HashSet<String> {
         let more: Vec<String> = new
             .iter()
             .filter(|s| !changed.contains(&s.key))
-            .filter(|s| {
-                s.rules
-                    .iter()
-                    .any(|r| r.clauses.iter().any(|c| uses_segment(c, &changed)))
-            })
+            .filter(|s| s.rules.iter().any(|r| r.clauses.iter().any(|c| uses_segment(c, &changed))))
             .map(|s| s.key.clone())
             .collect();
         if more.is_empty() {
@@ -155,10 +134,7 @@ fn changed_segments(old: &[Segment], new: &[Segment]) -> HashSet<String> {
 fn uses_segment(clause: &switchyard_core::Clause, segments: &HashSet<String>) -> bool {
     clause.op == Operator::InSegment
         && !segments.is_empty()
-        && clause
-            .values
-            .iter()
-            .any(|v| v.as_str().is_some_and(|k| segments.contains(k)))
+        && clause.values.iter().any(|v| v.as_str().is_some_and(|k| segments.contains(k)))
 }
 
 #[cfg(test)]
@@ -188,9 +164,7 @@ mod tests {
 
     #[test]
     fn first_snapshot_reports_every_flag() {
-        let new = snapshot(
-            json!({"revision": 3, "flags": [flag("b", true, None), flag("a", true, None)]}),
-        );
+        let new = snapshot(json!({"revision": 3, "flags": [flag("b", true, None), flag("a", true, None)]}));
         let changes = changed_flags(None, &new);
         assert_eq!(keys(&changes), ["a", "b"]);
         assert_eq!((changes[0].old_revision, changes[0].new_revision), (0, 3));
@@ -209,15 +183,8 @@ mod tests {
                       flag("direct", true, Some("beta")), flag("indirect", true, Some("outer"))],
             "segments": [seg("u2"), nested]}));
         let changes = changed_flags(Some(&old), &new);
-        assert_eq!(
-            keys(&changes),
-            ["added", "direct", "edited", "gone", "indirect"]
-        );
-        assert!(
-            changes
-                .iter()
-                .all(|c| c.old_revision == 1 && c.new_revision == 2)
-        );
+        assert_eq!(keys(&changes), ["added", "direct", "edited", "gone", "indirect"]);
+        assert!(changes.iter().all(|c| c.old_revision == 1 && c.new_revision == 2));
         assert!(changed_flags(Some(&new), &new).is_empty());
     }
 }

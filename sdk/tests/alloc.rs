@@ -74,17 +74,10 @@ fn getters_allocate_nothing_beyond_the_returned_value() {
     assert_eq!(per_call(|| client.bool_value("missing", &other, false)), 0);
     assert_eq!(per_call(|| client.number_value("n", &eu, 0.0)), 0);
     assert_eq!(per_call(|| client.json_value("b", &eu, Value::Null)), 0);
-    assert_eq!(
-        per_call(|| client.bool_detail("b", &eu, false)),
-        0,
-        "details share the variant and rule id"
-    );
+    assert_eq!(per_call(|| client.bool_detail("b", &eu, false)), 0, "details share the variant and rule id");
     assert_eq!(per_call(|| client.number_detail("n", &eu, 0.0)), 0);
     // The returned String is the only allocation; a `&str` default is not
     // converted unless it is served.
     assert_eq!(per_call(|| client.string_value("s", &eu, "default")), 1);
-    assert_eq!(
-        per_call(|| client.string_value("missing", &eu, "default")),
-        1
-    );
+    assert_eq!(per_call(|| client.string_value("missing", &eu, "default")), 1);
 }

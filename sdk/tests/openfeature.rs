@@ -37,18 +37,12 @@ fn snapshot() -> switchyard::Snapshot {
 async fn resolves_and_maps_reasons_and_errors_through_the_openfeature_client() {
     let client = Client::from_snapshot(snapshot()).unwrap();
     let mut api = OpenFeature::singleton_mut().await;
-    api.set_named_provider("switchyard-offline", SwitchyardProvider::new(client))
-        .await;
+    api.set_named_provider("switchyard-offline", SwitchyardProvider::new(client)).await;
     let flags = api.create_named_client("switchyard-offline");
     drop(api);
 
-    let pro = EvaluationContext::default()
-        .with_targeting_key("u1")
-        .with_custom_field("plan", "pro");
-    let d = flags
-        .get_bool_details("checkout", Some(&pro), None)
-        .await
-        .unwrap();
+    let pro = EvaluationContext::default().with_targeting_key("u1").with_custom_field("plan", "pro");
+    let d = flags.get_bool_details("checkout", Some(&pro), None).await.unwrap();
     assert!(d.value);
     assert_eq!(d.variant.as_deref(), Some("on"));
     assert_eq!(d.reason, Some(EvaluationReason::TargetingMatch));
@@ -59,110 +53,46 @@ async fn resolves_and_maps_reasons_and_errors_through_the_openfeature_client() {
     assert_eq!(meta["switchyard.stale"], false.into());
 
     let free = EvaluationContext::default().with_targeting_key("u2");
-    let d = flags
-        .get_bool_details("checkout", Some(&free), None)
-        .await
-        .unwrap();
-    assert_eq!(
-        (d.value, d.reason),
-        (false, Some(EvaluationReason::Default))
-    );
-    let d = flags
-        .get_bool_details("paused", Some(&free), None)
-        .await
-        .unwrap();
+    let d = flags.get_bool_details("checkout", Some(&free), None).await.unwrap();
+    assert_eq!((d.value, d.reason), (false, Some(EvaluationReason::Default)));
+    let d = flags.get_bool_details("paused", Some(&free), None).await.unwrap();
     assert_eq!(d.reason, Some(EvaluationReason::Disabled));
 
-    assert_eq!(
-        flags
-            .get_int_value("seats", Some(&free), None)
-            .await
-            .unwrap(),
-        5
-    );
-    assert_eq!(
-        flags
-            .get_float_value("seats", Some(&free), None)
-            .await
-            .unwrap(),
-        5.0
-    );
-    let half = EvaluationContext::default()
-        .with_targeting_key("u3")
-        .with_custom_field("half", true);
-    assert_eq!(
-        flags
-            .get_float_value("seats", Some(&half), None)
-            .await
-            .unwrap(),
-        2.5
-    );
-    let err = flags
-        .get_int_value("seats", Some(&half), None)
-        .await
-        .unwrap_err();
-    assert_eq!(
-        err.code,
-        EvaluationErrorCode::TypeMismatch,
-        "2.5 is not an int"
-    );
-    assert_eq!(
-        flags
-            .get_string_value("banner", Some(&free), None)
-            .await
-            .unwrap(),
-        "hello"
-    );
-    let theme = flags
-        .get_struct_details::<open_feature::StructValue>("theme", Some(&free), None)
-        .await
-        .unwrap();
+    assert_eq!(flags.get_int_value("seats", Some(&free), None).await.unwrap(), 5);
+    assert_eq!(flags.get_float_value("seats", Some(&free), None).await.unwrap(), 5.0);
+    let half = EvaluationContext::default().with_targeting_key("u3").with_custom_field("half", true);
+    assert_eq!(flags.get_float_value("seats", Some(&half), None).await.unwrap(), 2.5);
+    let err = flags.get_int_value("seats", Some(&half), None).await.unwrap_err();
+    assert_eq!(err.code, EvaluationErrorCode::TypeMismatch, "2.5 is not an int");
+    assert_eq!(flags.get_string_value("banner", Some(&free), None).await.unwrap(), "hello");
+    let theme = flags.get_struct_details::<open_feature::StructValue>("theme", Some(&free), None).await.unwrap();
     assert_eq!(theme.value.fields["bg"], "#000".into());
     assert_eq!(theme.value.fields["size"], open_feature::Value::Int(2));
-    let err = flags
-        .get_struct_value::<open_feature::StructValue>("list", Some(&free), None)
-        .await
-        .unwrap_err();
+    let err = flags.get_struct_value::<open_feature::StructValue>("list", Some(&free), None).await.unwrap_err();
     assert_eq!(err.code, EvaluationErrorCode::TypeMismatch);
 
-    let err = flags
-        .get_bool_value("nope", Some(&free), None)
-        .await
-        .unwrap_err();
+    let err = flags.get_bool_value("nope", Some(&free), None).await.unwrap_err();
     assert_eq!(err.code, EvaluationErrorCode::FlagNotFound);
-    let err = flags
-        .get_string_value("checkout", Some(&free), None)
-        .await
-        .unwrap_err();
+    let err = flags.get_string_value("checkout", Some(&free), None).await.unwrap_err();
     assert_eq!(err.code, EvaluationErrorCode::TypeMismatch);
-    let err = flags
-        .get_bool_value("checkout", None, None)
-        .await
-        .unwrap_err();
+    let err = flags.get_bool_value("checkout", None, None).await.unwrap_err();
     assert_eq!(err.code, EvaluationErrorCode::TargetingKeyMissing);
 }
 
 #[tokio::test]
 async fn a_client_without_flags_is_not_ready() {
-    let client = Client::builder("k")
-        .base_url("http://127.0.0.1:9")
-        .build()
-        .unwrap();
+    let client = Client::builder("k").base_url("http://127.0.0.1:9").build().unwrap();
     let provider = SwitchyardProvider::new(client);
     assert_eq!(
         open_feature::provider::FeatureProvider::status(&provider),
         open_feature::provider::ProviderStatus::NotReady
     );
     let mut api = OpenFeature::singleton_mut().await;
-    api.set_named_provider("switchyard-not-ready", provider)
-        .await;
+    api.set_named_provider("switchyard-not-ready", provider).await;
     let flags = api.create_named_client("switchyard-not-ready");
     drop(api);
     let ctx = EvaluationContext::default().with_targeting_key("u1");
-    let err = flags
-        .get_bool_value("checkout", Some(&ctx), None)
-        .await
-        .unwrap_err();
+    let err = flags.get_bool_value("checkout", Some(&ctx), None).await.unwrap_err();
     assert_eq!(err.code, EvaluationErrorCode::ProviderNotReady);
     tokio::time::sleep(Duration::from_millis(1)).await;
 }

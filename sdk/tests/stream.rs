@@ -27,50 +27,28 @@ async fn streams_a_snapshot_then_changes_and_acknowledges_them() {
     ]));
     let client = fast_builder(&peer).build().unwrap();
     let mut updates = client.subscribe();
-    within("ready", client.wait_until_ready(Duration::from_secs(5)))
-        .await
-        .unwrap();
+    within("ready", client.wait_until_ready(Duration::from_secs(5))).await.unwrap();
     assert_eq!(client.status(), Status::Ready);
 
     let first = within("first update", updates.next()).await.unwrap();
-    let Update::Changed(first) = first else {
-        panic!("{first:?}")
-    };
-    assert_eq!(
-        (&*first.key, first.old_revision, first.new_revision),
-        ("a", 0, 5)
-    );
+    let Update::Changed(first) = first else { panic!("{first:?}") };
+    assert_eq!((&*first.key, first.old_revision, first.new_revision), ("a", 0, 5));
     let second = within("second update", updates.next()).await.unwrap();
-    let Update::Changed(second) = second else {
-        panic!("{second:?}")
-    };
-    assert_eq!(
-        (&*second.key, second.old_revision, second.new_revision),
-        ("a", 5, 6)
-    );
+    let Update::Changed(second) = second else { panic!("{second:?}") };
+    assert_eq!((&*second.key, second.old_revision, second.new_revision), ("a", 5, 6));
     assert!(client.bool_value("a", &ctx(), false));
     let d = client.bool_detail("a", &ctx(), false);
     assert_eq!((d.revision, d.stale), (6, false));
     assert!(d.age.unwrap() < Duration::from_secs(2));
 
-    eventually("ack of revision 6", || {
-        peer.acks().iter().any(|a| a["revision"] == 6)
-    })
-    .await;
+    eventually("ack of revision 6", || peer.acks().iter().any(|a| a["revision"] == 6)).await;
     let stream = &peer.streams_seen()[0];
     assert_eq!(stream.authorization.as_deref(), Some("Bearer sdk-test-key"));
     assert_eq!(stream.last_event_id, None);
-    let instance = stream
-        .instance
-        .clone()
-        .expect("X-Switchyard-Instance header");
+    let instance = stream.instance.clone().expect("X-Switchyard-Instance header");
     assert!(uuid_like(&instance), "{instance}");
     assert!(peer.acks().iter().all(|a| a["instance"] == json!(instance)));
-    assert!(
-        peer.acks().len() <= 2,
-        "acks are coalesced: {:?}",
-        peer.acks()
-    );
+    assert!(peer.acks().len() <= 2, "acks are coalesced: {:?}", peer.acks());
     assert_eq!(peer.streams_seen().len(), 1);
 }
 
@@ -91,10 +69,7 @@ async fn ignores_revisions_it_already_has() {
     ]));
     let client = fast_builder(&peer).build().unwrap();
     eventually("revision 6", || client.revision() == Some(6)).await;
-    assert!(
-        client.bool_value("a", &ctx(), false),
-        "an old revision was applied"
-    );
+    assert!(client.bool_value("a", &ctx(), false), "an old revision was applied");
     assert!(client.bool_value("marker", &ctx(), false));
     assert_eq!(peer.streams_seen().len(), 1, "old revisions are not errors");
 }
@@ -107,24 +82,14 @@ async fn a_malformed_event_keeps_the_last_good_state_and_resumes() {
         raw("event: change\nid: 6\ndata: {\"revision\": 6, \"flags\": [{\"key\n\n"),
         Step::Hold,
     ]));
-    peer.push_stream(StreamReply::Sse(vec![
-        change_frame(&change(6, vec![bool_flag("b", true)])),
-        Step::Hold,
-    ]));
+    peer.push_stream(StreamReply::Sse(vec![change_frame(&change(6, vec![bool_flag("b", true)])), Step::Hold]));
     let client = fast_builder(&peer).build().unwrap();
     eventually("revision 6", || client.revision() == Some(6)).await;
-    assert!(
-        client.bool_value("a", &ctx(), false),
-        "good data survived the malformed event"
-    );
+    assert!(client.bool_value("a", &ctx(), false), "good data survived the malformed event");
     assert!(client.bool_value("b", &ctx(), false));
     let streams = peer.streams_seen();
     assert_eq!(streams.len(), 2);
-    assert_eq!(
-        streams[1].last_event_id.as_deref(),
-        Some("5"),
-        "resumes with Last-Event-ID"
-    );
+    assert_eq!(streams[1].last_event_id.as_deref(), Some("5"), "resumes with Last-Event-ID");
     eventually("first stream closed", || peer.closed_streams() >= 1).await;
 }
 
@@ -154,10 +119,7 @@ async fn resync_reconnects_for_a_full_snapshot() {
         raw("event: resync\ndata: {}\n\n"),
         Step::Hold,
     ]));
-    peer.push_stream(StreamReply::Sse(vec![
-        snapshot_frame(&snapshot(9, vec![bool_flag("a", false)])),
-        Step::Hold,
-    ]));
+    peer.push_stream(StreamReply::Sse(vec![snapshot_frame(&snapshot(9, vec![bool_flag("a", false)])), Step::Hold]));
     let client = fast_builder(&peer).build().unwrap();
     eventually("revision 9", || client.revision() == Some(9)).await;
     assert!(!client.bool_value("a", &ctx(), true));
@@ -182,10 +144,7 @@ async fn a_revision_gap_or_an_invalid_change_resyncs_and_keeps_the_good_snapshot
         change_frame(&change(8, vec![broken])),
         Step::Hold,
     ]));
-    peer.push_stream(StreamReply::Sse(vec![
-        snapshot_frame(&snapshot(8, vec![bool_flag("a", false)])),
-        Step::Hold,
-    ]));
+    peer.push_stream(StreamReply::Sse(vec![snapshot_frame(&snapshot(8, vec![bool_flag("a", false)])), Step::Hold]));
     let client = fast_builder(&peer).build().unwrap();
     eventually("revision 8", || client.revision() == Some(8)).await;
     let streams = peer.streams_seen();
@@ -200,10 +159,7 @@ async fn lagging_subscribers_get_a_resync_instead_of_silent_loss() {
     let peer = Peer::start().await;
     let mut steps = vec![snapshot_frame(&snapshot(1, vec![bool_flag("a", true)]))];
     for rev in 2..=1300u64 {
-        steps.push(change_frame(&change(
-            rev,
-            vec![bool_flag("a", rev % 2 == 0)],
-        )));
+        steps.push(change_frame(&change(rev, vec![bool_flag("a", rev % 2 == 0)])));
     }
     steps.push(Step::Hold);
     peer.push_stream(StreamReply::Sse(steps));
@@ -214,29 +170,19 @@ async fn lagging_subscribers_get_a_resync_instead_of_silent_loss() {
     while let Ok(Some(u)) = tokio::time::timeout(Duration::from_millis(50), updates.next()).await {
         items.push(u);
     }
-    assert!(
-        items.contains(&Update::Resync),
-        "a lagging subscriber is told to resync"
-    );
+    assert!(items.contains(&Update::Resync), "a lagging subscriber is told to resync");
     assert!(items.len() <= 1100, "{}", items.len());
-    let Some(Update::Changed(last)) = items.last() else {
-        panic!("{:?}", items.last())
-    };
+    let Some(Update::Changed(last)) = items.last() else { panic!("{:?}", items.last()) };
     assert_eq!(last.new_revision, 1300, "then it keeps receiving");
 }
 
 #[tokio::test]
 async fn dropping_the_last_clone_stops_the_background_sync() {
     let peer = Peer::start().await;
-    peer.push_stream(StreamReply::Sse(vec![
-        snapshot_frame(&snapshot(1, vec![bool_flag("a", true)])),
-        Step::Hold,
-    ]));
+    peer.push_stream(StreamReply::Sse(vec![snapshot_frame(&snapshot(1, vec![bool_flag("a", true)])), Step::Hold]));
     let client = fast_builder(&peer).build().unwrap();
     let clone = client.clone();
-    within("ready", client.wait_until_ready(Duration::from_secs(5)))
-        .await
-        .unwrap();
+    within("ready", client.wait_until_ready(Duration::from_secs(5))).await.unwrap();
     let mut statuses = client.status_stream();
     drop(client);
     tokio::time::sleep(Duration::from_millis(100)).await;

@@ -46,7 +46,9 @@ impl ServerProcess {
             .stdout(Stdio::null())
             .kill_on_drop(true)
             .spawn()
-            .with_context(|| format!("starting {} (build it with cargo build --release -p switchyard-server)", server_binary()))?;
+            .with_context(|| {
+                format!("starting {} (build it with cargo build --release -p switchyard-server)", server_binary())
+            })?;
         let server = ServerProcess { base: format!("http://127.0.0.1:{port}"), child };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
@@ -139,7 +141,8 @@ pub fn summary(ms: &mut [f64]) -> String {
 
 /// A fresh Postgres database for a run (on `SWITCHYARD_TEST_PG_URL`'s server).
 pub async fn fresh_postgres() -> anyhow::Result<String> {
-    let admin = std::env::var("SWITCHYARD_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin = std::env::var("SWITCHYARD_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let name = format!("switchyard_bench_{}", uuid::Uuid::new_v4().simple());
     let status = tokio::process::Command::new("psql")
         .arg(&admin)

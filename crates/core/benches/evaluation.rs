@@ -24,16 +24,13 @@ fn flag(value: serde_json::Value) -> Flag {
 }
 
 fn flag_a(key: &str) -> Flag {
-    flag(
-        json!({"key": key, "kind": "boolean", "on": true, "off_variant": "off",
+    flag(json!({"key": key, "kind": "boolean", "on": true, "off_variant": "off",
         "variants": [{"key": "on", "value": true}, {"key": "off", "value": false}],
-        "fallthrough": {"variant": "on"}}),
-    )
+        "fallthrough": {"variant": "on"}}))
 }
 
 fn flag_b(key: &str) -> Flag {
-    flag(
-        json!({"key": key, "kind": "boolean", "on": true, "off_variant": "off",
+    flag(json!({"key": key, "kind": "boolean", "on": true, "off_variant": "off",
         "variants": [{"key": "on", "value": true}, {"key": "off", "value": false}],
         "rules": [
             {"id": "eu", "clauses": [{"attribute": "country", "op": "in", "values": ["DE", "FR", "NL"]}],
@@ -43,26 +40,20 @@ fn flag_b(key: &str) -> Flag {
             {"id": "staff", "clauses": [{"attribute": "email", "op": "ends_with", "values": ["@example.com"]}],
              "serve": {"variant": "on"}}],
         "fallthrough": {"rollout": {"variations": [
-            {"variant": "on", "weight": 50000}, {"variant": "off", "weight": 50000}]}}}),
-    )
+            {"variant": "on", "weight": 50000}, {"variant": "off", "weight": 50000}]}}}))
 }
 
 fn flag_c(key: &str) -> Flag {
-    flag(
-        json!({"key": key, "kind": "string", "on": true, "off_variant": "a",
+    flag(json!({"key": key, "kind": "string", "on": true, "off_variant": "a",
         "variants": [{"key": "a", "value": "A"}, {"key": "b", "value": "B"}, {"key": "c", "value": "C"}],
         "fallthrough": {"rollout": {"variations": [
             {"variant": "a", "weight": 33000}, {"variant": "b", "weight": 33000},
-            {"variant": "c", "weight": 34000}]}}}),
-    )
+            {"variant": "c", "weight": 34000}]}}}))
 }
 
 fn small_snapshot() -> CompiledSnapshot {
-    let snap = Snapshot {
-        revision: 1,
-        flags: vec![flag_a("flag-a"), flag_b("flag-b"), flag_c("flag-c")],
-        segments: vec![],
-    };
+    let snap =
+        Snapshot { revision: 1, flags: vec![flag_a("flag-a"), flag_b("flag-b"), flag_c("flag-c")], segments: vec![] };
     CompiledSnapshot::compile(&snap).expect("compiles")
 }
 
@@ -77,26 +68,15 @@ fn big_snapshot() -> CompiledSnapshot {
             }
         })
         .collect();
-    CompiledSnapshot::compile(&Snapshot {
-        revision: 1,
-        flags,
-        segments: vec![],
-    })
-    .expect("compiles")
+    CompiledSnapshot::compile(&Snapshot { revision: 1, flags, segments: vec![] }).expect("compiles")
 }
 
 fn ctx_b1() -> Context<'static> {
-    Context::new("user-42")
-        .with("country", "SE")
-        .with("plan", "free")
-        .with("email", "bob@test.org")
+    Context::new("user-42").with("country", "SE").with("plan", "free").with("email", "bob@test.org")
 }
 
 fn ctx_b2() -> Context<'static> {
-    Context::new("user-42")
-        .with("country", "SE")
-        .with("plan", "free")
-        .with("email", "bob@example.com")
+    Context::new("user-42").with("country", "SE").with("plan", "free").with("email", "bob@example.com")
 }
 
 /// Lookup + evaluate; returns a pointer-sized result so nothing is optimised away.
@@ -109,21 +89,11 @@ fn prebuilt<M: Measurement>(c: &mut Criterion<M>) {
     let (b1, b2, plain) = (ctx_b1(), ctx_b2(), Context::new("user-42"));
     assert_eq!(eval(&snap, "flag-b", &b2), Some("on"));
     let mut g = c.benchmark_group("eval");
-    g.bench_function("A", |b| {
-        b.iter(|| eval(&snap, black_box("flag-a"), black_box(&plain)))
-    });
-    g.bench_function("B1", |b| {
-        b.iter(|| eval(&snap, black_box("flag-b"), black_box(&b1)))
-    });
-    g.bench_function("B2", |b| {
-        b.iter(|| eval(&snap, black_box("flag-b"), black_box(&b2)))
-    });
-    g.bench_function("C", |b| {
-        b.iter(|| eval(&snap, black_box("flag-c"), black_box(&plain)))
-    });
-    g.bench_function("B1 bool_detail", |b| {
-        b.iter(|| snap.bool_detail(black_box("flag-b"), black_box(&b1), false))
-    });
+    g.bench_function("A", |b| b.iter(|| eval(&snap, black_box("flag-a"), black_box(&plain))));
+    g.bench_function("B1", |b| b.iter(|| eval(&snap, black_box("flag-b"), black_box(&b1))));
+    g.bench_function("B2", |b| b.iter(|| eval(&snap, black_box("flag-b"), black_box(&b2))));
+    g.bench_function("C", |b| b.iter(|| eval(&snap, black_box("flag-c"), black_box(&plain))));
+    g.bench_function("B1 bool_detail", |b| b.iter(|| snap.bool_detail(black_box("flag-b"), black_box(&b1), false)));
     g.finish();
 }
 
@@ -138,18 +108,10 @@ fn built_inside<M: Measurement>(c: &mut Criterion<M>) {
     let snap = small_snapshot();
     let mut g = c.benchmark_group("eval+ctx");
     g.bench_function("context only", |b| b.iter(|| build_ctx("bob@test.org")));
-    g.bench_function("A", |b| {
-        b.iter(|| eval(&snap, black_box("flag-a"), &build_ctx("bob@test.org")))
-    });
-    g.bench_function("B1", |b| {
-        b.iter(|| eval(&snap, black_box("flag-b"), &build_ctx("bob@test.org")))
-    });
-    g.bench_function("B2", |b| {
-        b.iter(|| eval(&snap, black_box("flag-b"), &build_ctx("bob@example.com")))
-    });
-    g.bench_function("C", |b| {
-        b.iter(|| eval(&snap, black_box("flag-c"), &build_ctx("bob@test.org")))
-    });
+    g.bench_function("A", |b| b.iter(|| eval(&snap, black_box("flag-a"), &build_ctx("bob@test.org"))));
+    g.bench_function("B1", |b| b.iter(|| eval(&snap, black_box("flag-b"), &build_ctx("bob@test.org"))));
+    g.bench_function("B2", |b| b.iter(|| eval(&snap, black_box("flag-b"), &build_ctx("bob@example.com"))));
+    g.bench_function("C", |b| b.iter(|| eval(&snap, black_box("flag-c"), &build_ctx("bob@test.org"))));
     g.finish();
 }
 
@@ -157,15 +119,9 @@ fn thousand<M: Measurement>(c: &mut Criterion<M>) {
     let snap = big_snapshot();
     let (b1, plain) = (ctx_b1(), Context::new("user-42"));
     let mut g = c.benchmark_group("eval 1000 flags");
-    g.bench_function("A", |b| {
-        b.iter(|| eval(&snap, black_box("flag-0777"), black_box(&plain)))
-    });
-    g.bench_function("B1", |b| {
-        b.iter(|| eval(&snap, black_box("flag-0778"), black_box(&b1)))
-    });
-    g.bench_function("C", |b| {
-        b.iter(|| eval(&snap, black_box("flag-0779"), black_box(&plain)))
-    });
+    g.bench_function("A", |b| b.iter(|| eval(&snap, black_box("flag-0777"), black_box(&plain))));
+    g.bench_function("B1", |b| b.iter(|| eval(&snap, black_box("flag-0778"), black_box(&b1))));
+    g.bench_function("C", |b| b.iter(|| eval(&snap, black_box("flag-0779"), black_box(&plain))));
     g.finish();
 }
 
@@ -173,30 +129,14 @@ fn thousand<M: Measurement>(c: &mut Criterion<M>) {
 fn lookup<M: Measurement>(c: &mut Criterion<M>) {
     let keys: Vec<String> = (0..1000).map(|i| format!("flag-{i:04}")).collect();
     let table = StrTable::build(keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)));
-    let fx: FastHashMap<Box<str>, usize> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.as_str().into(), i))
-        .collect();
-    let sip: HashMap<Box<str>, usize> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| (k.as_str().into(), i))
-        .collect();
+    let fx: FastHashMap<Box<str>, usize> = keys.iter().enumerate().map(|(i, k)| (k.as_str().into(), i)).collect();
+    let sip: HashMap<Box<str>, usize> = keys.iter().enumerate().map(|(i, k)| (k.as_str().into(), i)).collect();
     let sorted: Vec<&str> = keys.iter().map(String::as_str).collect();
     let mut g = c.benchmark_group("lookup 1000 keys");
-    g.bench_function("StrTable (used)", |b| {
-        b.iter(|| table.get(black_box("flag-0777")).copied())
-    });
-    g.bench_function("std HashMap + FastHasher", |b| {
-        b.iter(|| fx.get(black_box("flag-0777")).copied())
-    });
-    g.bench_function("std SipHash map", |b| {
-        b.iter(|| sip.get(black_box("flag-0777")).copied())
-    });
-    g.bench_function("sorted vec binary search", |b| {
-        b.iter(|| sorted.binary_search(&black_box("flag-0777")).ok())
-    });
+    g.bench_function("StrTable (used)", |b| b.iter(|| table.get(black_box("flag-0777")).copied()));
+    g.bench_function("std HashMap + FastHasher", |b| b.iter(|| fx.get(black_box("flag-0777")).copied()));
+    g.bench_function("std SipHash map", |b| b.iter(|| sip.get(black_box("flag-0777")).copied()));
+    g.bench_function("sorted vec binary search", |b| b.iter(|| sorted.binary_search(&black_box("flag-0777")).ok()));
     g.finish();
 }
 
@@ -221,10 +161,7 @@ mod clock {
         /// CPU time on Linux unless `SWITCHYARD_BENCH_CLOCK=wall`.
         pub fn from_env() -> Self {
             let wall = std::env::var("SWITCHYARD_BENCH_CLOCK").is_ok_and(|v| v == "wall");
-            Clock {
-                cpu: cfg!(target_os = "linux") && !wall,
-                wall: WallTime,
-            }
+            Clock { cpu: cfg!(target_os = "linux") && !wall, wall: WallTime }
         }
     }
 
@@ -239,10 +176,7 @@ mod clock {
             fn clock_gettime(clock: i32, ts: *mut Timespec) -> i32;
         }
         const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-        let mut ts = Timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
+        let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
         // SAFETY: `ts` is a valid, writable timespec (64-bit Linux layout);
         // the call only writes it.
         let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
@@ -260,21 +194,10 @@ mod clock {
         type Value = Duration;
 
         fn start(&self) -> Self::Intermediate {
-            (
-                Instant::now(),
-                if self.cpu {
-                    thread_cpu()
-                } else {
-                    Duration::ZERO
-                },
-            )
+            (Instant::now(), if self.cpu { thread_cpu() } else { Duration::ZERO })
         }
         fn end(&self, (wall, cpu): Self::Intermediate) -> Duration {
-            if self.cpu {
-                thread_cpu().saturating_sub(cpu)
-            } else {
-                wall.elapsed()
-            }
+            if self.cpu { thread_cpu().saturating_sub(cpu) } else { wall.elapsed() }
         }
         fn add(&self, a: &Duration, b: &Duration) -> Duration {
             *a + *b

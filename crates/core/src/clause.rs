@@ -20,10 +20,7 @@ pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// Builds a regex with the size limits used everywhere (validation and compile).
 pub fn build_regex(pattern: &str) -> Result<Regex, regex::Error> {
-    regex::RegexBuilder::new(pattern)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .build()
+    regex::RegexBuilder::new(pattern).size_limit(REGEX_SIZE_LIMIT).dfa_size_limit(REGEX_SIZE_LIMIT).build()
 }
 
 /// Parses a date operand or attribute: an RFC 3339 string or a number of
@@ -73,11 +70,7 @@ pub enum AttrRef {
 impl AttrRef {
     /// Resolves `name` (`key` → [`AttrRef::Key`]).
     pub fn new(name: &str, intern: &mut dyn FnMut(&str) -> Arc<str>) -> Self {
-        if name == KEY_ATTRIBUTE {
-            AttrRef::Key
-        } else {
-            AttrRef::Named(intern(name))
-        }
+        if name == KEY_ATTRIBUTE { AttrRef::Key } else { AttrRef::Named(intern(name)) }
     }
 
     /// The attribute's value in `ctx`.
@@ -132,13 +125,7 @@ impl CompiledClause {
     ) -> Result<Self, String> {
         let strs = || clause.values.iter().filter_map(Value::as_str);
         let boxed = || strs().map(Box::from).collect::<Box<[Box<str>]>>();
-        let nums = || {
-            clause
-                .values
-                .iter()
-                .filter_map(Value::as_f64)
-                .collect::<Box<[f64]>>()
-        };
+        let nums = || clause.values.iter().filter_map(Value::as_f64).collect::<Box<[f64]>>();
         let versions = |c| Matcher::Semver(c, strs().filter_map(OwnedVersion::parse).collect());
         let matcher = match clause.op {
             Operator::Equals | Operator::In => Matcher::Eq {
@@ -149,12 +136,9 @@ impl CompiledClause {
             Operator::Contains => Matcher::Contains(boxed()),
             Operator::StartsWith => Matcher::StartsWith(boxed()),
             Operator::EndsWith => Matcher::EndsWith(boxed()),
-            Operator::Matches => Matcher::Regex(
-                strs()
-                    .map(build_regex)
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| e.to_string())?,
-            ),
+            Operator::Matches => {
+                Matcher::Regex(strs().map(build_regex).collect::<Result<_, _>>().map_err(|e| e.to_string())?)
+            }
             Operator::Lt => Matcher::Number(Cmp::Lt, nums()),
             Operator::Lte => Matcher::Number(Cmp::Lte, nums()),
             Operator::Gt => Matcher::Number(Cmp::Gt, nums()),
@@ -169,11 +153,7 @@ impl CompiledClause {
             Operator::Exists => Matcher::Exists,
             Operator::InSegment => Matcher::Segment(strs().filter_map(segment).collect()),
         };
-        Ok(CompiledClause {
-            attribute: AttrRef::new(&clause.attribute, intern),
-            negate: clause.negate,
-            matcher,
-        })
+        Ok(CompiledClause { attribute: AttrRef::new(&clause.attribute, intern), negate: clause.negate, matcher })
     }
 
     /// Whether the context satisfies this clause.
@@ -184,9 +164,7 @@ impl CompiledClause {
     #[inline]
     pub fn matches(&self, ctx: &Context<'_>, segments: &SegmentTable, depth: u32) -> bool {
         match &self.matcher {
-            Matcher::Segment(ids) => {
-                ids.iter().any(|&i| segments.contains_index(i, ctx, depth)) != self.negate
-            }
+            Matcher::Segment(ids) => ids.iter().any(|&i| segments.contains_index(i, ctx, depth)) != self.negate,
             Matcher::Exists => self.attribute.read(ctx).is_some() != self.negate,
             m => match self.attribute.read(ctx) {
                 Some(value) => m.matches_value(value) != self.negate,
@@ -244,11 +222,7 @@ fn regex_any(regexes: &[Regex], s: &str) -> bool {
 
 #[inline(never)]
 fn semver_any(cmp: Cmp, versions: &[OwnedVersion], s: &str) -> bool {
-    Version::parse(s).is_some_and(|a| {
-        versions
-            .iter()
-            .any(|v| cmp.holds(Some(a.precedence(&v.as_version()))))
-    })
+    Version::parse(s).is_some_and(|a| versions.iter().any(|v| cmp.holds(Some(a.precedence(&v.as_version())))))
 }
 
 #[inline(never)]
@@ -259,19 +233,14 @@ fn date_any(cmp: Cmp, dates: &[f64], s: &str) -> bool {
 /// `str::starts_with` through [`bytes_eq`] (no `memcmp` call for short operands).
 #[inline]
 fn starts_with(s: &str, prefix: &str) -> bool {
-    s.as_bytes()
-        .get(..prefix.len())
-        .is_some_and(|head| bytes_eq(head, prefix.as_bytes()))
+    s.as_bytes().get(..prefix.len()).is_some_and(|head| bytes_eq(head, prefix.as_bytes()))
 }
 
 /// `str::ends_with` through [`bytes_eq`].
 #[inline]
 fn ends_with(s: &str, suffix: &str) -> bool {
     let start = s.len().wrapping_sub(suffix.len());
-    s.len() >= suffix.len()
-        && s.as_bytes()
-            .get(start..)
-            .is_some_and(|tail| bytes_eq(tail, suffix.as_bytes()))
+    s.len() >= suffix.len() && s.as_bytes().get(start..).is_some_and(|tail| bytes_eq(tail, suffix.as_bytes()))
 }
 
 #[inline]

@@ -47,8 +47,7 @@ impl CompiledSnapshot {
             Ok(()) => Vec::new(),
             Err(e) => e.0,
         };
-        let segment_keys: HashSet<&str> =
-            snapshot.segments.iter().map(|s| s.key.as_str()).collect();
+        let segment_keys: HashSet<&str> = snapshot.segments.iter().map(|s| s.key.as_str()).collect();
         let segment_exists = |k: &str| segment_keys.contains(k);
         let mut seen = FastHashMap::default();
         for (i, flag) in snapshot.flags.iter().enumerate() {
@@ -75,23 +74,12 @@ impl CompiledSnapshot {
         let mut flags = Vec::with_capacity(snapshot.flags.len());
         for (i, flag) in snapshot.flags.iter().enumerate() {
             let compiled = CompiledFlag::compile_validated(flag, &segments, &mut interner)
-                .map_err(|e| {
-                    ValidationErrors(
-                        e.0.into_iter()
-                            .map(|e| e.prefixed(&format!("flags[{i}]")))
-                            .collect(),
-                    )
-                })?;
+                .map_err(|e| ValidationErrors(e.0.into_iter().map(|e| e.prefixed(&format!("flags[{i}]"))).collect()))?;
             flags.push(compiled);
         }
         flags.sort_by(|a, b| a.key().cmp(b.key()));
         let index = StrTable::build(flags.iter().enumerate().map(|(i, f)| (f.key(), i)));
-        Ok(CompiledSnapshot {
-            revision: snapshot.revision,
-            flags: flags.into_boxed_slice(),
-            index,
-            segments,
-        })
+        Ok(CompiledSnapshot { revision: snapshot.revision, flags: flags.into_boxed_slice(), index, segments })
     }
 
     /// A snapshot with no flags (revision 0).

@@ -66,9 +66,7 @@ impl<'a> AttrValue<'a> {
             AttrValue::String(s) => AttrValue::String(Cow::Owned(s.into_owned())),
             AttrValue::Number(n) => AttrValue::Number(n),
             AttrValue::Bool(b) => AttrValue::Bool(b),
-            AttrValue::List(l) => {
-                AttrValue::List(l.into_iter().map(|s| Cow::Owned(s.into_owned())).collect())
-            }
+            AttrValue::List(l) => AttrValue::List(l.into_iter().map(|s| Cow::Owned(s.into_owned())).collect()),
         }
     }
 
@@ -76,14 +74,11 @@ impl<'a> AttrValue<'a> {
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             AttrValue::String(s) => serde_json::Value::String(s.to_string()),
-            AttrValue::Number(n) => serde_json::Number::from_f64(*n)
-                .map(serde_json::Value::Number)
-                .unwrap_or(serde_json::Value::Null),
+            AttrValue::Number(n) => {
+                serde_json::Number::from_f64(*n).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
+            }
             AttrValue::Bool(b) => serde_json::Value::Bool(*b),
-            AttrValue::List(l) => l
-                .iter()
-                .map(|s| serde_json::Value::from(s.as_ref()))
-                .collect(),
+            AttrValue::List(l) => l.iter().map(|s| serde_json::Value::from(s.as_ref())).collect(),
         }
     }
 }
@@ -224,10 +219,7 @@ impl<'a> Context<'a> {
     /// A context with this key and no attributes.
     #[inline]
     pub fn new(key: impl Into<Cow<'a, str>>) -> Self {
-        Context {
-            key: AttrValue::String(key.into()),
-            attrs: SmallVec::new(),
-        }
+        Context { key: AttrValue::String(key.into()), attrs: SmallVec::new() }
     }
 
     /// Builder form of [`Context::set`].
@@ -284,10 +276,7 @@ impl<'a> Context<'a> {
     /// An attribute other than `key` (compiled clauses resolve `key` ahead).
     #[inline]
     pub(crate) fn get_attribute(&self, name: &str) -> Option<&AttrValue<'a>> {
-        self.attrs
-            .iter()
-            .find(|(n, _)| str_eq(n, name))
-            .map(|(_, v)| v)
+        self.attrs.iter().find(|(n, _)| str_eq(n, name)).map(|(_, v)| v)
     }
 
     /// The attributes (without the key), in insertion order.
@@ -308,11 +297,7 @@ impl<'a> Context<'a> {
     /// A copy that owns all of its strings (e.g. to store or send elsewhere).
     pub fn into_owned(self) -> Context<'static> {
         let key = self.key.into_owned();
-        let attrs = self
-            .attrs
-            .into_iter()
-            .map(|(n, v)| (Cow::Owned(n.into_owned()), v.into_owned()))
-            .collect();
+        let attrs = self.attrs.into_iter().map(|(n, v)| (Cow::Owned(n.into_owned()), v.into_owned())).collect();
         Context { key, attrs }
     }
 }

@@ -132,9 +132,7 @@ impl<'de> Visitor<'de> for AttrsSeed {
                 ));
             }
             if out.iter().any(|(n, _)| *n == name) {
-                return Err(de::Error::custom(format_args!(
-                    "attribute `{name}` appears twice"
-                )));
+                return Err(de::Error::custom(format_args!("attribute `{name}` appears twice")));
             }
             // `null` means "not set": the attribute is treated as missing.
             if let Some(value) = map.next_value_seed(AttrSeed { name: &name })? {
@@ -162,11 +160,7 @@ impl<'de> Visitor<'de> for AttrSeed<'_> {
     type Value = Option<AttrValue<'static>>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(
-            f,
-            "attribute `{}` to be a string, a number, a boolean or an array of strings",
-            self.name
-        )
+        write!(f, "attribute `{}` to be a string, a number, a boolean or an array of strings", self.name)
     }
 
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
@@ -234,11 +228,7 @@ impl<'de> Visitor<'de> for ListItemSeed<'_> {
     type Value = String;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(
-            f,
-            "attribute `{}`: array elements must be strings",
-            self.name
-        )
+        write!(f, "attribute `{}`: array elements must be strings", self.name)
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {

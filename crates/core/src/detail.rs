@@ -28,11 +28,7 @@ impl CompiledSnapshot {
         }
         let ev = flag.evaluate(self.segments(), ctx);
         match extract(ev.variant) {
-            Some(value) => Detail {
-                value,
-                variant: Some(ev.variant.key_arc().clone()),
-                reason: ev.reason(),
-            },
+            Some(value) => Detail { value, variant: Some(ev.variant.key_arc().clone()), reason: ev.reason() },
             // Unreachable for a validated flag (variant values match the kind).
             None => Detail::default_with(default, Reason::Error(ErrorKind::TypeMismatch)),
         }
@@ -57,35 +53,17 @@ impl CompiledSnapshot {
 
     /// A boolean flag's value with variant and reason.
     pub fn bool_detail(&self, key: &str, ctx: &Context<'_>, default: bool) -> Detail<bool> {
-        self.typed(
-            key,
-            ctx,
-            default,
-            |k| k == FlagKind::Boolean,
-            CompiledVariant::as_bool,
-        )
+        self.typed(key, ctx, default, |k| k == FlagKind::Boolean, CompiledVariant::as_bool)
     }
 
     /// A string flag's value with variant and reason.
     pub fn string_detail(&self, key: &str, ctx: &Context<'_>, default: String) -> Detail<String> {
-        self.typed(
-            key,
-            ctx,
-            default,
-            |k| k == FlagKind::String,
-            |v| v.as_str().map(str::to_owned),
-        )
+        self.typed(key, ctx, default, |k| k == FlagKind::String, |v| v.as_str().map(str::to_owned))
     }
 
     /// A number flag's value with variant and reason.
     pub fn number_detail(&self, key: &str, ctx: &Context<'_>, default: f64) -> Detail<f64> {
-        self.typed(
-            key,
-            ctx,
-            default,
-            |k| k == FlagKind::Number,
-            CompiledVariant::as_f64,
-        )
+        self.typed(key, ctx, default, |k| k == FlagKind::Number, CompiledVariant::as_f64)
     }
 
     /// Any flag's value as JSON, with variant and reason (every kind can be
@@ -103,20 +81,12 @@ impl CompiledSnapshot {
 
     /// A boolean flag's value, or `default`.
     pub fn bool_value(&self, key: &str, ctx: &Context<'_>, default: bool) -> bool {
-        self.typed_value(
-            key,
-            ctx,
-            default,
-            FlagKind::Boolean,
-            CompiledVariant::as_bool,
-        )
+        self.typed_value(key, ctx, default, FlagKind::Boolean, CompiledVariant::as_bool)
     }
 
     /// A string flag's value, or `default`.
     pub fn string_value(&self, key: &str, ctx: &Context<'_>, default: String) -> String {
-        self.typed_value(key, ctx, default, FlagKind::String, |v| {
-            v.as_str().map(str::to_owned)
-        })
+        self.typed_value(key, ctx, default, FlagKind::String, |v| v.as_str().map(str::to_owned))
     }
 
     /// A number flag's value, or `default`.

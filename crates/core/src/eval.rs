@@ -73,22 +73,14 @@ impl<'a> Evaluation<'a> {
             EvalReason::Fallthrough => Reason::Fallthrough,
             EvalReason::RuleMatch { rule_index } => Reason::RuleMatch {
                 rule_index,
-                rule_id: self
-                    .flag
-                    .rule_id_arc(rule_index)
-                    .cloned()
-                    .unwrap_or_else(|| Arc::from("")),
+                rule_id: self.flag.rule_id_arc(rule_index).cloned().unwrap_or_else(|| Arc::from("")),
             },
         }
     }
 
     /// A kind-agnostic detail carrying the JSON value served.
     pub fn to_detail(&self) -> Detail<serde_json::Value> {
-        Detail {
-            value: self.value().clone(),
-            variant: Some(self.variant.key_arc().clone()),
-            reason: self.reason(),
-        }
+        Detail { value: self.value().clone(), variant: Some(self.variant.key_arc().clone()), reason: self.reason() }
     }
 }
 
@@ -97,17 +89,9 @@ impl<'a> Evaluation<'a> {
 /// compiled with (segment references are pre-resolved indices into it; with
 /// another table they resolve to other segments or to nothing, never panic).
 #[inline]
-pub fn evaluate<'a>(
-    flag: &'a CompiledFlag,
-    segments: &'a SegmentTable,
-    ctx: &Context<'_>,
-) -> Evaluation<'a> {
+pub fn evaluate<'a>(flag: &'a CompiledFlag, segments: &'a SegmentTable, ctx: &Context<'_>) -> Evaluation<'a> {
     let (variant, reason) = choose(flag, segments, ctx);
-    Evaluation {
-        flag,
-        variant: flag.variant_at(variant),
-        reason,
-    }
+    Evaluation { flag, variant: flag.variant_at(variant), reason }
 }
 
 /// Returns the index of the variant to serve and why.
@@ -127,16 +111,10 @@ fn choose(flag: &CompiledFlag, segments: &SegmentTable, ctx: &Context<'_>) -> (u
     }
     for (rule_index, rule) in flag.rules().iter().enumerate() {
         if rule.clauses.iter().all(|c| c.matches(ctx, segments, 0)) {
-            return (
-                serve(flag, &rule.serve, ctx),
-                EvalReason::RuleMatch { rule_index },
-            );
+            return (serve(flag, &rule.serve, ctx), EvalReason::RuleMatch { rule_index });
         }
     }
-    (
-        serve(flag, flag.fallthrough(), ctx),
-        EvalReason::Fallthrough,
-    )
+    (serve(flag, flag.fallthrough(), ctx), EvalReason::Fallthrough)
 }
 
 /// The variant index a serve picks for this context.
@@ -152,10 +130,7 @@ fn serve(flag: &CompiledFlag, serve: &CompiledServe, ctx: &Context<'_>) -> usize
             // Arms hold cumulative upper bounds; weights sum to 100 000 and the
             // bucket is < 100 000, so an arm is always found for a validated
             // flag. The fallback keeps hand-built data from panicking.
-            arms.iter()
-                .find(|(upper, _)| bucket < *upper)
-                .or(arms.last())
-                .map_or(flag.off_index(), |(_, v)| *v)
+            arms.iter().find(|(upper, _)| bucket < *upper).or(arms.last()).map_or(flag.off_index(), |(_, v)| *v)
         }
     }
 }

@@ -77,10 +77,7 @@ pub(crate) enum CompiledServe {
     Variant(usize),
     /// A rollout: `bucket_by` (`None` = context key) and arms as
     /// (cumulative exclusive upper bucket bound, variant index).
-    Rollout {
-        bucket_by: Option<Arc<str>>,
-        arms: Box<[(u32, usize)]>,
-    },
+    Rollout { bucket_by: Option<Arc<str>>, arms: Box<[(u32, usize)]> },
 }
 
 /// A compiled rule.
@@ -129,9 +126,7 @@ impl CompiledFlag {
             flag.variants
                 .iter()
                 .position(|v| v.key == key)
-                .ok_or_else(|| {
-                    ValidationError::new(path, "unknown_variant", format!("no variant `{key}`"))
-                })
+                .ok_or_else(|| ValidationError::new(path, "unknown_variant", format!("no variant `{key}`")))
         };
         let off = variant("off_variant", &flag.off_variant)?;
         let fail_safe = match &flag.fail_safe_variant {
@@ -152,29 +147,15 @@ impl CompiledFlag {
                 .iter()
                 .enumerate()
                 .map(|(c, clause)| {
-                    CompiledClause::compile(clause, &mut intern, &lookup).map_err(|e| {
-                        ValidationError::new(format!("rules[{i}].clauses[{c}]"), "invalid_value", e)
-                    })
+                    CompiledClause::compile(clause, &mut intern, &lookup)
+                        .map_err(|e| ValidationError::new(format!("rules[{i}].clauses[{c}]"), "invalid_value", e))
                 })
                 .collect::<Result<Box<[_]>, _>>()?;
-            let serve = compile_serve(
-                &rule.serve,
-                &format!("rules[{i}].serve"),
-                &variant,
-                interner,
-            )?;
-            rules.push(CompiledRule {
-                id: rule.id.as_str().into(),
-                clauses,
-                serve,
-            });
+            let serve = compile_serve(&rule.serve, &format!("rules[{i}].serve"), &variant, interner)?;
+            rules.push(CompiledRule { id: rule.id.as_str().into(), clauses, serve });
         }
         let fallthrough = compile_serve(&flag.fallthrough, "fallthrough", &variant, interner)?;
-        let salt = if flag.salt.is_empty() {
-            &flag.key
-        } else {
-            &flag.salt
-        };
+        let salt = if flag.salt.is_empty() { &flag.key } else { &flag.salt };
         Ok(CompiledFlag {
             key: flag.key.as_str().into(),
             kind: flag.kind,
@@ -184,10 +165,7 @@ impl CompiledFlag {
             variants: flag
                 .variants
                 .iter()
-                .map(|v| CompiledVariant {
-                    key: v.key.as_str().into(),
-                    value: v.value.clone(),
-                })
+                .map(|v| CompiledVariant { key: v.key.as_str().into(), value: v.value.clone() })
                 .collect(),
             off,
             fail_safe,
@@ -307,10 +285,7 @@ fn compile_serve(
     interner: &mut Interner,
 ) -> Result<CompiledServe, ValidationError> {
     match serve {
-        Serve::Variant(v) => Ok(CompiledServe::Variant(variant(
-            &format!("{path}.variant"),
-            v,
-        )?)),
+        Serve::Variant(v) => Ok(CompiledServe::Variant(variant(&format!("{path}.variant"), v)?)),
         Serve::Rollout(r) => {
             let mut upper = 0u32;
             let mut arms = Vec::with_capacity(r.variations.len());
@@ -323,10 +298,7 @@ fn compile_serve(
                 None | Some(KEY_ATTRIBUTE) => None,
                 Some(name) => Some(interner.intern(name)),
             };
-            Ok(CompiledServe::Rollout {
-                bucket_by,
-                arms: arms.into_boxed_slice(),
-            })
+            Ok(CompiledServe::Rollout { bucket_by, arms: arms.into_boxed_slice() })
         }
     }
 }

@@ -69,10 +69,7 @@ impl IntBuf {
         }
         // Exact: |n| < 2^53 fits an i64 and `-0.0` becomes 0.
         let v = n as i64;
-        let mut buf = IntBuf {
-            bytes: [0; 20],
-            start: 20,
-        };
+        let mut buf = IntBuf { bytes: [0; 20], start: 20 };
         let mut rest = v.unsigned_abs();
         loop {
             buf.start -= 1;
@@ -105,18 +102,7 @@ mod tests {
 
     #[test]
     fn formats_integers_like_display() {
-        for n in [
-            0i64,
-            1,
-            -1,
-            9,
-            10,
-            42,
-            -7,
-            123_456_789,
-            9_007_199_254_740_991,
-            -9_007_199_254_740_991,
-        ] {
+        for n in [0i64, 1, -1, 9, 10, 42, -7, 123_456_789, 9_007_199_254_740_991, -9_007_199_254_740_991] {
             assert_eq!(fmt(n as f64), Some(n.to_string()));
         }
         assert_eq!(fmt(-0.0), Some("0".into()));
@@ -124,15 +110,7 @@ mod tests {
 
     #[test]
     fn rejects_non_integers() {
-        for n in [
-            0.5,
-            -1.25,
-            f64::NAN,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            9_007_199_254_740_992.0,
-            1e300,
-        ] {
+        for n in [0.5, -1.25, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 9_007_199_254_740_992.0, 1e300] {
             assert_eq!(fmt(n), None, "{n}");
         }
     }
@@ -144,9 +122,6 @@ mod tests {
         assert_eq!(bucket_attr(s, Some(&AttrValue::Bool(true))), 0);
         assert_eq!(bucket_attr(s, Some(&AttrValue::Number(1.5))), 0);
         assert_eq!(bucket_attr(s, Some(&AttrValue::List(vec![]))), 0);
-        assert_eq!(
-            bucket_attr(s, Some(&AttrValue::Number(42.0))),
-            bucket(s, b"42")
-        );
+        assert_eq!(bucket_attr(s, Some(&AttrValue::Number(42.0))), bucket(s, b"42"));
     }
 }

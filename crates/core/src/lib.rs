@@ -51,6 +51,4 @@ pub use context::{AttrValue, Context};
 pub use eval::{Detail, ErrorKind, EvalReason, Evaluation, Reason, evaluate};
 pub use model::*;
 pub use segment::SegmentTable;
-pub use validate::{
-    ValidationError, ValidationErrors, validate_flag, validate_key, validate_segments,
-};
+pub use validate::{ValidationError, ValidationErrors, validate_flag, validate_key, validate_segments};

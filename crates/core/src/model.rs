@@ -302,14 +302,10 @@ impl Snapshot {
         if change.revision <= self.revision {
             return false;
         }
-        self.flags.retain(|f| {
-            !change.deleted_flags.contains(&f.key) && !change.flags.iter().any(|n| n.key == f.key)
-        });
+        self.flags.retain(|f| !change.deleted_flags.contains(&f.key) && !change.flags.iter().any(|n| n.key == f.key));
         self.flags.extend(change.flags.iter().cloned());
-        self.segments.retain(|s| {
-            !change.deleted_segments.contains(&s.key)
-                && !change.segments.iter().any(|n| n.key == s.key)
-        });
+        self.segments
+            .retain(|s| !change.deleted_segments.contains(&s.key) && !change.segments.iter().any(|n| n.key == s.key));
         self.segments.extend(change.segments.iter().cloned());
         self.revision = change.revision;
         true

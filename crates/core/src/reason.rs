@@ -85,10 +85,7 @@ impl Serialize for Reason {
         let mut st = s.serialize_struct("Reason", fields)?;
         st.serialize_field("kind", self.code())?;
         match self {
-            Reason::RuleMatch {
-                rule_index,
-                rule_id,
-            } => {
+            Reason::RuleMatch { rule_index, rule_id } => {
                 st.serialize_field("rule_index", rule_index)?;
                 st.serialize_field("rule_id", rule_id)?;
             }
@@ -121,26 +118,14 @@ impl<'de> Deserialize<'de> for Reason {
             "TARGET_MATCH" => Reason::TargetMatch,
             "FALLTHROUGH" => Reason::Fallthrough,
             "RULE_MATCH" => Reason::RuleMatch {
-                rule_index: raw
-                    .rule_index
-                    .ok_or_else(|| D::Error::missing_field("rule_index"))?,
-                rule_id: raw
-                    .rule_id
-                    .ok_or_else(|| D::Error::missing_field("rule_id"))?,
+                rule_index: raw.rule_index.ok_or_else(|| D::Error::missing_field("rule_index"))?,
+                rule_id: raw.rule_id.ok_or_else(|| D::Error::missing_field("rule_id"))?,
             },
             "ERROR" => Reason::Error(raw.error.ok_or_else(|| D::Error::missing_field("error"))?),
             other => {
                 return Err(D::Error::unknown_variant(
                     other,
-                    &[
-                        "FLAG_NOT_FOUND",
-                        "KILLED",
-                        "OFF",
-                        "TARGET_MATCH",
-                        "RULE_MATCH",
-                        "FALLTHROUGH",
-                        "ERROR",
-                    ],
+                    &["FLAG_NOT_FOUND", "KILLED", "OFF", "TARGET_MATCH", "RULE_MATCH", "FALLTHROUGH", "ERROR"],
                 ));
             }
         })
@@ -161,11 +146,7 @@ pub struct Detail<T> {
 impl<T> Detail<T> {
     /// A detail serving the caller's default.
     pub fn default_with(value: T, reason: Reason) -> Self {
-        Detail {
-            value,
-            variant: None,
-            reason,
-        }
+        Detail { value, variant: None, reason }
     }
 }
 
@@ -180,16 +161,10 @@ mod tests {
             (Reason::Off, json!({"kind": "OFF"})),
             (Reason::FlagNotFound, json!({"kind": "FLAG_NOT_FOUND"})),
             (
-                Reason::RuleMatch {
-                    rule_index: 0,
-                    rule_id: "r1".into(),
-                },
+                Reason::RuleMatch { rule_index: 0, rule_id: "r1".into() },
                 json!({"kind": "RULE_MATCH", "rule_index": 0, "rule_id": "r1"}),
             ),
-            (
-                Reason::Error(ErrorKind::TypeMismatch),
-                json!({"kind": "ERROR", "error": "TYPE_MISMATCH"}),
-            ),
+            (Reason::Error(ErrorKind::TypeMismatch), json!({"kind": "ERROR", "error": "TYPE_MISMATCH"})),
         ];
         for (reason, wire) in cases {
             assert_eq!(serde_json::to_value(&reason).unwrap(), wire);

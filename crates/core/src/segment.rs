@@ -52,16 +52,8 @@ impl SegmentTable {
     }
 
     /// Compiles validated segments. `intern` interns attribute names.
-    pub fn compile(
-        segments: &[Segment],
-        intern: &mut dyn FnMut(&str) -> Arc<str>,
-    ) -> Result<Self, (String, String)> {
-        let index = StrTable::build(
-            segments
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s.key.as_str(), i)),
-        );
+    pub fn compile(segments: &[Segment], intern: &mut dyn FnMut(&str) -> Arc<str>) -> Result<Self, (String, String)> {
+        let index = StrTable::build(segments.iter().enumerate().map(|(i, s)| (s.key.as_str(), i)));
         let lookup = |k: &str| index.get(k).copied();
         let mut compiled = Vec::with_capacity(segments.len());
         for (i, s) in segments.iter().enumerate() {
@@ -86,10 +78,7 @@ impl SegmentTable {
                 rules: rules.into_boxed_slice(),
             });
         }
-        Ok(SegmentTable {
-            segments: compiled.into_boxed_slice(),
-            index,
-        })
+        Ok(SegmentTable { segments: compiled.into_boxed_slice(), index })
     }
 
     /// The index of a segment key.
@@ -115,8 +104,7 @@ impl SegmentTable {
     /// Whether the context is in the segment with this key (`false` for an
     /// unknown key).
     pub fn contains(&self, key: &str, ctx: &Context<'_>) -> bool {
-        self.index_of(key)
-            .is_some_and(|i| self.contains_index(i, ctx, 0))
+        self.index_of(key).is_some_and(|i| self.contains_index(i, ctx, 0))
     }
 
     /// Membership by index: excluded → false; included → true; any rule
@@ -135,8 +123,6 @@ impl SegmentTable {
         if seg.included.contains(key) {
             return true;
         }
-        seg.rules
-            .iter()
-            .any(|rule| rule.iter().all(|c| c.matches(ctx, self, depth + 1)))
+        seg.rules.iter().any(|rule| rule.iter().all(|c| c.matches(ctx, self, depth + 1)))
     }
 }

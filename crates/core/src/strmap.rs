@@ -43,10 +43,7 @@ pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
 /// `N` bytes of `s` at `at` (zeros if out of range, which callers exclude).
 #[inline(always)]
 fn word<const N: usize>(s: &[u8], at: usize) -> [u8; N] {
-    s.get(at..)
-        .and_then(|t| t.first_chunk::<N>())
-        .copied()
-        .unwrap_or([0; N])
+    s.get(at..).and_then(|t| t.first_chunk::<N>()).copied().unwrap_or([0; N])
 }
 
 /// `str` equality through [`bytes_eq`].
@@ -110,10 +107,7 @@ pub struct StrTable<V> {
 
 impl<V> Default for StrTable<V> {
     fn default() -> Self {
-        StrTable {
-            slots: Box::default(),
-            len: 0,
-        }
+        StrTable { slots: Box::default(), len: 0 }
     }
 }
 
@@ -133,21 +127,14 @@ impl<V> StrTable<V> {
                     Some(s) if s.hash == hash && *s.key == *key => break,
                     Some(_) => i = (i + 1) & (size - 1),
                     None => {
-                        slots[i] = Some(Slot {
-                            hash,
-                            key: key.into(),
-                            value,
-                        });
+                        slots[i] = Some(Slot { hash, key: key.into(), value });
                         len += 1;
                         break;
                     }
                 }
             }
         }
-        StrTable {
-            slots: slots.into_boxed_slice(),
-            len,
-        }
+        StrTable { slots: slots.into_boxed_slice(), len }
     }
 
     /// The value for `key`.
@@ -248,12 +235,7 @@ mod tests {
     fn linear_and_hashed_agree() {
         let keys: Vec<String> = (0..40).map(|i| format!("user-{i}")).collect();
         for n in [0, 1, 8, 9, 40] {
-            let m = StrMap::build(
-                keys.iter()
-                    .take(n)
-                    .enumerate()
-                    .map(|(i, k)| (k.as_str(), i)),
-            );
+            let m = StrMap::build(keys.iter().take(n).enumerate().map(|(i, k)| (k.as_str(), i)));
             for (i, k) in keys.iter().enumerate() {
                 assert_eq!(m.get(k), (i < n).then_some(i), "n={n} k={k}");
             }

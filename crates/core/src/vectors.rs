@@ -20,10 +20,7 @@ use crate::model::{Flag, Segment, Snapshot};
 use crate::reason::{Detail, Reason};
 
 /// Absolute path of the evaluation vectors in this source tree.
-pub const EVALUATION_VECTORS_PATH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../tests/vectors/evaluation.json"
-);
+pub const EVALUATION_VECTORS_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/evaluation.json");
 
 /// The whole vectors file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,10 +106,7 @@ impl VectorFile {
     /// Runs every bucket and case; returns one message per failure.
     pub fn run_all(&self) -> Vec<String> {
         let buckets = self.buckets.iter().filter_map(|b| check_bucket(b).err());
-        let cases = self
-            .cases
-            .iter()
-            .filter_map(|c| run_case(c).err().map(|e| format!("{}: {e}", c.name)));
+        let cases = self.cases.iter().filter_map(|c| run_case(c).err().map(|e| format!("{}: {e}", c.name)));
         buckets.chain(cases).collect()
     }
 }
@@ -123,22 +117,15 @@ pub fn check_bucket(b: &BucketVector) -> Result<(), String> {
     if got == b.bucket {
         Ok(())
     } else {
-        Err(format!(
-            "bucket(salt={:?}, value={:?}) = {got}, expected {}",
-            b.salt, b.value, b.bucket
-        ))
+        Err(format!("bucket(salt={:?}, value={:?}) = {got}, expected {}", b.salt, b.value, b.bucket))
     }
 }
 
 /// Runs one case against the engine.
 pub fn run_case(case: &VectorCase) -> Result<(), String> {
-    let snapshot = Snapshot {
-        revision: 1,
-        flags: case.flag.iter().cloned().collect(),
-        segments: case.segments.clone(),
-    };
-    let compiled =
-        CompiledSnapshot::compile(&snapshot).map_err(|e| format!("does not compile: {e}"))?;
+    let snapshot =
+        Snapshot { revision: 1, flags: case.flag.iter().cloned().collect(), segments: case.segments.clone() };
+    let compiled = CompiledSnapshot::compile(&snapshot).map_err(|e| format!("does not compile: {e}"))?;
     let key = match (&case.flag_key, &case.flag) {
         (Some(k), _) => k.as_str(),
         (None, Some(f)) => f.key.as_str(),
@@ -147,10 +134,7 @@ pub fn run_case(case: &VectorCase) -> Result<(), String> {
     let got = evaluate_as(&compiled, key, case)?;
     let want = &case.expected;
     let variant = got.variant.as_deref();
-    if !json_eq(&got.value, &want.value)
-        || variant != want.variant.as_deref()
-        || got.reason != want.reason
-    {
+    if !json_eq(&got.value, &want.value) || variant != want.variant.as_deref() || got.reason != want.reason {
         return Err(format!(
             "got value={} variant={variant:?} reason={}, expected value={} variant={:?} reason={}",
             got.value,
@@ -164,25 +148,12 @@ pub fn run_case(case: &VectorCase) -> Result<(), String> {
 }
 
 /// Calls the typed helper the case asks for; returns the detail as JSON.
-fn evaluate_as(
-    c: &CompiledSnapshot,
-    key: &str,
-    case: &VectorCase,
-) -> Result<Detail<Value>, String> {
+fn evaluate_as(c: &CompiledSnapshot, key: &str, case: &VectorCase) -> Result<Detail<Value>, String> {
     let ctx = &case.context;
-    let bad_default = || {
-        format!(
-            "default {} does not fit type {:?}",
-            case.default, case.value_type
-        )
-    };
+    let bad_default = || format!("default {} does not fit type {:?}", case.default, case.value_type);
     Ok(match case.value_type {
-        ValueType::Bool => {
-            widen(c.bool_detail(key, ctx, case.default.as_bool().ok_or_else(bad_default)?))
-        }
-        ValueType::Number => {
-            widen(c.number_detail(key, ctx, case.default.as_f64().ok_or_else(bad_default)?))
-        }
+        ValueType::Bool => widen(c.bool_detail(key, ctx, case.default.as_bool().ok_or_else(bad_default)?)),
+        ValueType::Number => widen(c.number_detail(key, ctx, case.default.as_f64().ok_or_else(bad_default)?)),
         ValueType::String => {
             let default = case.default.as_str().ok_or_else(bad_default)?.to_owned();
             widen(c.string_detail(key, ctx, default))
@@ -192,24 +163,16 @@ fn evaluate_as(
 }
 
 fn widen<T: Into<Value>>(d: Detail<T>) -> Detail<Value> {
-    Detail {
-        value: d.value.into(),
-        variant: d.variant,
-        reason: d.reason,
-    }
+    Detail { value: d.value.into(), variant: d.variant, reason: d.reason }
 }
 
 /// JSON equality with numbers compared as `f64` (`1` equals `1.0`).
 fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
-        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b)),
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }

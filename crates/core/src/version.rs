@@ -35,22 +35,12 @@ impl OwnedVersion {
     /// Parses a strict SemVer 2.0.0 string (no leading `v`).
     pub fn parse(s: &str) -> Option<Self> {
         let v = Version::parse(s)?;
-        Some(OwnedVersion {
-            major: v.major,
-            minor: v.minor,
-            patch: v.patch,
-            pre: v.pre.into(),
-        })
+        Some(OwnedVersion { major: v.major, minor: v.minor, patch: v.patch, pre: v.pre.into() })
     }
 
     /// A borrowed view.
     pub fn as_version(&self) -> Version<'_> {
-        Version {
-            major: self.major,
-            minor: self.minor,
-            patch: self.patch,
-            pre: &self.pre,
-        }
+        Version { major: self.major, minor: self.minor, patch: self.patch, pre: &self.pre }
     }
 }
 
@@ -61,10 +51,7 @@ impl<'s> Version<'s> {
             Some((r, b)) => (r, Some(b)),
             None => (s, None),
         };
-        let valid_build = |b: &str| {
-            b.split('.')
-                .all(|id| !id.is_empty() && id.bytes().all(is_ident_byte))
-        };
+        let valid_build = |b: &str| b.split('.').all(|id| !id.is_empty() && id.bytes().all(is_ident_byte));
         if build.is_some_and(|b| !valid_build(b)) {
             return None;
         }
@@ -82,12 +69,7 @@ impl<'s> Version<'s> {
         if parts.next().is_some() {
             return None;
         }
-        Some(Version {
-            major,
-            minor,
-            patch,
-            pre: pre.unwrap_or(""),
-        })
+        Some(Version { major, minor, patch, pre: pre.unwrap_or("") })
     }
 
     /// SemVer precedence (build metadata ignored).
@@ -107,9 +89,7 @@ fn is_numeric(id: &str) -> bool {
 }
 
 fn valid_pre_ident(id: &str) -> bool {
-    !id.is_empty()
-        && id.bytes().all(is_ident_byte)
-        && !(is_numeric(id) && id.len() > 1 && id.starts_with('0'))
+    !id.is_empty() && id.bytes().all(is_ident_byte) && !(is_numeric(id) && id.len() > 1 && id.starts_with('0'))
 }
 
 fn parse_num(s: &str) -> Option<u64> {
@@ -196,11 +176,7 @@ mod tests {
     #[test]
     fn accepts_what_the_semver_crate_accepts() {
         for s in SAMPLES {
-            assert_eq!(
-                Version::parse(s).is_some(),
-                semver::Version::parse(s).is_ok(),
-                "{s:?}"
-            );
+            assert_eq!(Version::parse(s).is_some(), semver::Version::parse(s).is_ok(), "{s:?}");
         }
     }
 

@@ -53,7 +53,8 @@ fn allocations<R>(mut f: impl FnMut() -> R) -> u64 {
 
 fn snapshot() -> CompiledSnapshot {
     let bool_variants = json!([{"key": "on", "value": true}, {"key": "off", "value": false}]);
-    let half = json!({"rollout": {"variations": [{"variant": "on", "weight": 50000}, {"variant": "off", "weight": 50000}]}});
+    let half =
+        json!({"rollout": {"variations": [{"variant": "on", "weight": 50000}, {"variant": "off", "weight": 50000}]}});
     let snap: Snapshot = serde_json::from_value(json!({
         "revision": 1,
         "segments": [
@@ -93,58 +94,27 @@ fn snapshot() -> CompiledSnapshot {
 
 fn check(snap: &CompiledSnapshot, flag: &str, ctx: &Context<'_>, variant: &str, reason: &str) {
     let ev = snap.evaluate(flag, ctx).expect("flag exists");
-    assert_eq!(
-        (ev.variant_key(), ev.reason().code()),
-        (variant, reason),
-        "{flag}"
-    );
-    let n = allocations(|| {
-        snap.evaluate(black_box(flag), black_box(ctx))
-            .map(|e| e.variant_key())
-    });
+    assert_eq!((ev.variant_key(), ev.reason().code()), (variant, reason), "{flag}");
+    let n = allocations(|| snap.evaluate(black_box(flag), black_box(ctx)).map(|e| e.variant_key()));
     assert_eq!(n, 0, "{flag}: {n} allocations in 1000 evaluations");
 }
 
 #[test]
 fn evaluation_does_not_allocate() {
     let snap = snapshot();
-    let b1 = Context::new("user-42")
-        .with("country", "SE")
-        .with("plan", "free")
-        .with("email", "bob@test.org");
-    let b2 = Context::new("user-42")
-        .with("country", "SE")
-        .with("plan", "free")
-        .with("email", "bob@example.com");
+    let b1 = Context::new("user-42").with("country", "SE").with("plan", "free").with("email", "bob@test.org");
+    let b2 = Context::new("user-42").with("country", "SE").with("plan", "free").with("email", "bob@example.com");
     let plain = Context::new("user-42");
     check(&snap, "a", &plain, "on", "FALLTHROUGH");
-    let b1_variant = snap
-        .evaluate("b", &b1)
-        .map(|e| e.variant_key())
-        .unwrap_or_default();
+    let b1_variant = snap.evaluate("b", &b1).map(|e| e.variant_key()).unwrap_or_default();
     check(&snap, "b", &b1, b1_variant, "FALLTHROUGH");
     check(&snap, "b", &b2, "on", "RULE_MATCH");
-    let c_variant = snap
-        .evaluate("c", &plain)
-        .map(|e| e.variant_key())
-        .unwrap_or_default();
+    let c_variant = snap.evaluate("c", &plain).map(|e| e.variant_key()).unwrap_or_default();
     check(&snap, "c", &plain, c_variant, "FALLTHROUGH");
     // Segment membership through a nested segment, and through a list attribute.
     check(&snap, "seg", &Context::new("alice"), "on", "RULE_MATCH");
-    check(
-        &snap,
-        "seg",
-        &Context::new("bob").with("groups", vec!["x", "early"]),
-        "on",
-        "RULE_MATCH",
-    );
-    check(
-        &snap,
-        "seg",
-        &Context::new("mallory").with("groups", vec!["beta"]),
-        "off",
-        "FALLTHROUGH",
-    );
+    check(&snap, "seg", &Context::new("bob").with("groups", vec!["x", "early"]), "on", "RULE_MATCH");
+    check(&snap, "seg", &Context::new("mallory").with("groups", vec!["beta"]), "off", "FALLTHROUGH");
     // Regex match (after the regex's per-thread cache exists), long semver
     // pre-release and RFC 3339 parsing on the context side.
     let re = Context::new("u")
@@ -154,16 +124,10 @@ fn evaluation_does_not_allocate() {
     check(&snap, "re", &re, "on", "RULE_MATCH");
     // Bucketing by an integral number formats it on the stack.
     let num = Context::new("u").with("org_id", 123_456_789);
-    let num_variant = snap
-        .evaluate("num", &num)
-        .map(|e| e.variant_key())
-        .unwrap_or_default();
+    let num_variant = snap.evaluate("num", &num).map(|e| e.variant_key()).unwrap_or_default();
     check(&snap, "num", &num, num_variant, "FALLTHROUGH");
     // Typed values (no detail) do not allocate either for bool flags.
-    assert_eq!(
-        allocations(|| snap.bool_value(black_box("b"), &b2, false)),
-        0
-    );
+    assert_eq!(allocations(|| snap.bool_value(black_box("b"), &b2, false)), 0);
 }
 
 #[test]
@@ -175,12 +139,7 @@ fn building_a_borrowed_context_does_not_allocate() {
             .with("email", black_box("bob@example.com"))
     });
     assert_eq!(n, 0, "{n} allocations building 1000 contexts");
-    let n = allocations(|| {
-        Context::new("u")
-            .with("age", 42)
-            .with("beta", true)
-            .with("score", 1.5)
-    });
+    let n = allocations(|| Context::new("u").with("age", 42).with("beta", true).with("score", 1.5));
     assert_eq!(n, 0);
 }
 

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 use switchyard_core::{
-    ChangeEvent, CompiledFlag, CompiledSnapshot, Context, Detail, ErrorKind, EvalReason, Flag,
-    Reason, SegmentTable, Snapshot, evaluate,
+    ChangeEvent, CompiledFlag, CompiledSnapshot, Context, Detail, ErrorKind, EvalReason, Flag, Reason, SegmentTable,
+    Snapshot, evaluate,
 };
 
 fn flag(v: Value) -> Flag {
@@ -12,21 +12,15 @@ fn flag(v: Value) -> Flag {
 }
 
 fn color(key: &str, version: u64) -> Flag {
-    flag(
-        json!({"key": key, "kind": "string", "version": version, "on": true, "off_variant": "red",
+    flag(json!({"key": key, "kind": "string", "version": version, "on": true, "off_variant": "red",
         "fail_safe_variant": "blue",
         "variants": [{"key": "red", "value": "#f00"}, {"key": "blue", "value": "#00f"}],
         "rules": [{"id": "pro", "clauses": [{"attribute": "plan", "op": "equals", "values": ["pro"]}], "serve": {"variant": "blue"}}],
-        "fallthrough": {"variant": "red"}}),
-    )
+        "fallthrough": {"variant": "red"}}))
 }
 
 fn snapshot(flags: Vec<Flag>) -> Snapshot {
-    Snapshot {
-        revision: 1,
-        flags,
-        segments: vec![],
-    }
+    Snapshot { revision: 1, flags, segments: vec![] }
 }
 
 #[test]
@@ -38,20 +32,13 @@ fn compiled_snapshot_is_send_sync_and_lists_flags() {
     assert_eq!((c.len(), c.is_empty()), (2, false));
     assert_eq!(c.flag_keys().collect::<Vec<_>>(), ["a", "b"]);
     let f = c.flag("a").unwrap();
-    assert_eq!(
-        (f.key(), f.version(), f.kind()),
-        ("a", 2, switchyard_core::FlagKind::String)
-    );
+    assert_eq!((f.key(), f.version(), f.kind()), ("a", 2, switchyard_core::FlagKind::String));
     assert_eq!(f.off_variant().key(), "red");
     assert_eq!(f.fail_safe().map(|v| v.as_str()), Some(Some("#00f")));
     assert!(f.is_on() && !f.is_killed() && f.kill().is_none());
     assert_eq!(f.rule_id(0), Some("pro"));
     let empty = CompiledSnapshot::empty();
-    assert!(
-        empty.is_empty()
-            && empty.flag("a").is_none()
-            && empty.evaluate("a", &Context::new("u")).is_none()
-    );
+    assert!(empty.is_empty() && empty.flag("a").is_none() && empty.evaluate("a", &Context::new("u")).is_none());
 }
 
 #[test]
@@ -60,20 +47,14 @@ fn evaluation_borrows_and_converts() {
     let ctx = Context::new("u").with("plan", "pro");
     let ev = c.evaluate("c", &ctx).unwrap();
     assert_eq!(ev.reason, EvalReason::RuleMatch { rule_index: 0 });
-    assert_eq!(
-        (ev.variant_key(), ev.rule_id(), ev.value()),
-        ("blue", Some("pro"), &json!("#00f"))
-    );
+    assert_eq!((ev.variant_key(), ev.rule_id(), ev.value()), ("blue", Some("pro"), &json!("#00f")));
     let d = ev.to_detail();
     assert_eq!(
         serde_json::to_value(&d).unwrap(),
         json!({"value": "#00f", "variant": "blue",
         "reason": {"kind": "RULE_MATCH", "rule_index": 0, "rule_id": "pro"}})
     );
-    assert_eq!(
-        serde_json::from_value::<Detail<Value>>(serde_json::to_value(&d).unwrap()).unwrap(),
-        d
-    );
+    assert_eq!(serde_json::from_value::<Detail<Value>>(serde_json::to_value(&d).unwrap()).unwrap(), d);
 }
 
 #[test]
@@ -82,28 +63,15 @@ fn typed_helpers() {
     let ctx = Context::new("u");
     assert_eq!(c.string_value("c", &ctx, "d".into()), "#f00");
     assert_eq!(c.string_value("nope", &ctx, "d".into()), "d");
-    assert!(
-        c.bool_value("c", &ctx, true),
-        "type mismatch serves the default"
-    );
+    assert!(c.bool_value("c", &ctx, true), "type mismatch serves the default");
     assert_eq!(c.number_value("c", &ctx, 1.5), 1.5);
     assert_eq!(c.json_value("c", &ctx, json!(null)), json!("#f00"));
     let d = c.bool_detail("c", &ctx, true);
-    assert_eq!(
-        d,
-        Detail {
-            value: true,
-            variant: None,
-            reason: Reason::Error(ErrorKind::TypeMismatch)
-        }
-    );
+    assert_eq!(d, Detail { value: true, variant: None, reason: Reason::Error(ErrorKind::TypeMismatch) });
     let d = c.evaluate_detail("nope", &ctx);
     assert_eq!((d.value, d.reason), (Value::Null, Reason::FlagNotFound));
     let d = c.evaluate_detail("c", &ctx);
-    assert_eq!(
-        (d.value, d.variant.as_deref(), d.reason),
-        (json!("#f00"), Some("red"), Reason::Fallthrough)
-    );
+    assert_eq!((d.value, d.variant.as_deref(), d.reason), (json!("#f00"), Some("red"), Reason::Fallthrough));
 }
 
 #[test]
@@ -112,16 +80,10 @@ fn a_single_flag_compiles_against_a_segment_table() {
     let f = CompiledFlag::compile(&color("c", 1), &table).unwrap();
     let ev = evaluate(&f, &table, &Context::new("u").with("plan", "pro"));
     assert_eq!(ev.variant_key(), "blue");
-    assert_eq!(
-        f.evaluate(&table, &Context::new("u")).reason,
-        EvalReason::Fallthrough
-    );
+    assert_eq!(f.evaluate(&table, &Context::new("u")).reason, EvalReason::Fallthrough);
     let mut bad = color("c", 1);
     bad.off_variant = "nope".into();
-    assert_eq!(
-        CompiledFlag::compile(&bad, &table).unwrap_err().0[0].path,
-        "off_variant"
-    );
+    assert_eq!(CompiledFlag::compile(&bad, &table).unwrap_err().0[0].path, "off_variant");
 }
 
 #[test]
@@ -135,17 +97,11 @@ fn nesting_up_to_the_limit_evaluates() {
             }
         })
         .collect();
-    let f = flag(
-        json!({"key": "f", "kind": "boolean", "on": true, "off_variant": "off",
+    let f = flag(json!({"key": "f", "kind": "boolean", "on": true, "off_variant": "off",
         "variants": [{"key": "on", "value": true}, {"key": "off", "value": false}],
         "rules": [{"id": "r", "clauses": [{"op": "in_segment", "values": ["s0"]}], "serve": {"variant": "on"}}],
-        "fallthrough": {"variant": "off"}}),
-    );
-    let snap = Snapshot {
-        revision: 1,
-        flags: vec![f],
-        segments: serde_json::from_value(Value::Array(segs)).unwrap(),
-    };
+        "fallthrough": {"variant": "off"}}));
+    let snap = Snapshot { revision: 1, flags: vec![f], segments: serde_json::from_value(Value::Array(segs)).unwrap() };
     let c = CompiledSnapshot::compile(&snap).unwrap();
     assert!(c.bool_value("f", &Context::new("deep"), false));
     assert!(!c.bool_value("f", &Context::new("shallow"), true));
@@ -155,11 +111,7 @@ fn nesting_up_to_the_limit_evaluates() {
 
 #[test]
 fn snapshot_apply_upserts_deletes_and_ignores_stale_changes() {
-    let mut snap = Snapshot {
-        revision: 5,
-        flags: vec![color("a", 1), color("b", 1)],
-        segments: vec![],
-    };
+    let mut snap = Snapshot { revision: 5, flags: vec![color("a", 1), color("b", 1)], segments: vec![] };
     let seg = serde_json::from_value(json!({"key": "s", "included": ["u"]})).unwrap();
     let change = ChangeEvent {
         revision: 6,
@@ -170,30 +122,15 @@ fn snapshot_apply_upserts_deletes_and_ignores_stale_changes() {
     };
     assert!(snap.apply(&change));
     assert_eq!(snap.revision, 6);
-    let mut keys: Vec<(&str, u64)> = snap
-        .flags
-        .iter()
-        .map(|f| (f.key.as_str(), f.version))
-        .collect();
+    let mut keys: Vec<(&str, u64)> = snap.flags.iter().map(|f| (f.key.as_str(), f.version)).collect();
     keys.sort_unstable();
     assert_eq!(keys, [("a", 2), ("c", 1)]);
     assert_eq!(snap.segments.len(), 1);
     let before = snap.clone();
-    assert!(!snap.apply(&ChangeEvent {
-        revision: 6,
-        deleted_flags: vec!["a".into()],
-        ..ChangeEvent::default()
-    }));
-    assert!(!snap.apply(&ChangeEvent {
-        revision: 3,
-        ..ChangeEvent::default()
-    }));
+    assert!(!snap.apply(&ChangeEvent { revision: 6, deleted_flags: vec!["a".into()], ..ChangeEvent::default() }));
+    assert!(!snap.apply(&ChangeEvent { revision: 3, ..ChangeEvent::default() }));
     assert_eq!(snap, before);
-    assert!(snap.apply(&ChangeEvent {
-        revision: 7,
-        deleted_segments: vec!["s".into()],
-        ..ChangeEvent::default()
-    }));
+    assert!(snap.apply(&ChangeEvent { revision: 7, deleted_segments: vec!["s".into()], ..ChangeEvent::default() }));
     assert!(snap.segments.is_empty());
     CompiledSnapshot::compile(&snap).unwrap();
 }

@@ -7,17 +7,10 @@ use switchyard_core::{AttrValue, Context};
 
 #[test]
 fn builder_sets_replaces_and_reads() {
-    let mut ctx = Context::new("user-1")
-        .with("plan", "free")
-        .with("age", 42)
-        .with("beta", true)
-        .with("plan", "pro");
+    let mut ctx = Context::new("user-1").with("plan", "free").with("age", 42).with("beta", true).with("plan", "pro");
     assert_eq!(ctx.key(), "user-1");
     assert_eq!(ctx.len(), 3);
-    assert_eq!(
-        ctx.get("plan"),
-        Some(&AttrValue::String(Cow::Borrowed("pro")))
-    );
+    assert_eq!(ctx.get("plan"), Some(&AttrValue::String(Cow::Borrowed("pro"))));
     assert_eq!(ctx.get("age").and_then(AttrValue::as_f64), Some(42.0));
     assert_eq!(ctx.get("beta").and_then(AttrValue::as_bool), Some(true));
     assert_eq!(ctx.get("key").and_then(AttrValue::as_str), Some("user-1"));
@@ -26,10 +19,7 @@ fn builder_sets_replaces_and_reads() {
     ctx.set("key", 5); // non-string values for `key` are ignored
     assert_eq!(ctx.key(), "user-2");
     assert_eq!(ctx.remove("beta"), Some(AttrValue::Bool(true)));
-    assert_eq!(
-        ctx.attributes().map(|(n, _)| n).collect::<Vec<_>>(),
-        ["plan", "age"]
-    );
+    assert_eq!(ctx.attributes().map(|(n, _)| n).collect::<Vec<_>>(), ["plan", "age"]);
 }
 
 #[test]
@@ -44,10 +34,7 @@ fn conversions() {
         .with("array", groups)
         .with("owned", owned)
         .with(String::from("name"), String::from("value"));
-    assert_eq!(
-        ctx.get("slice"),
-        Some(&AttrValue::List(vec!["a".into(), "b".into()]))
-    );
+    assert_eq!(ctx.get("slice"), Some(&AttrValue::List(vec!["a".into(), "b".into()])));
     assert_eq!(ctx.get("array"), ctx.get("slice"));
     assert_eq!(ctx.get("owned"), Some(&AttrValue::List(vec!["x".into()])));
     assert_eq!(ctx.get("f32").and_then(AttrValue::as_f64), Some(1.5));
@@ -61,11 +48,7 @@ fn json_round_trip() {
     let ctx: Context<'static> = serde_json::from_value(wire.clone()).unwrap();
     assert_eq!(
         ctx,
-        Context::new("user-1")
-            .with("plan", "pro")
-            .with("age", 42)
-            .with("beta", true)
-            .with("groups", vec!["a", "b"])
+        Context::new("user-1").with("plan", "pro").with("age", 42).with("beta", true).with("groups", vec!["a", "b"])
     );
     assert_eq!(serde_json::to_value(&ctx).unwrap(), wire);
 }
@@ -76,8 +59,7 @@ fn attributes_are_optional_and_null_means_missing() {
     assert_eq!((ctx.key(), ctx.len()), ("u", 0));
     assert_eq!(serde_json::to_string(&ctx).unwrap(), r#"{"key":"u"}"#);
     let ctx: Context<'static> =
-        serde_json::from_str(r#"{"key": "u", "attributes": {"a": null, "b": 1}, "extra": [1]}"#)
-            .unwrap();
+        serde_json::from_str(r#"{"key": "u", "attributes": {"a": null, "b": 1}, "extra": [1]}"#).unwrap();
     assert_eq!(ctx.get("a"), None);
     assert_eq!(ctx.get("b"), Some(&AttrValue::Number(1.0)));
 }
@@ -85,34 +67,17 @@ fn attributes_are_optional_and_null_means_missing() {
 #[test]
 fn invalid_attributes_are_clear_errors() {
     let cases = [
-        (
-            r#"{"key": "u", "attributes": {"o": {"x": 1}}}"#,
-            "attribute `o`: objects are not supported",
-        ),
-        (
-            r#"{"key": "u", "attributes": {"n": [["a"]]}}"#,
-            "attribute `n`: array elements must be strings",
-        ),
-        (
-            r#"{"key": "u", "attributes": {"m": ["a", 1]}}"#,
-            "attribute `m`: array elements must be strings",
-        ),
-        (
-            r#"{"key": "u", "attributes": {"key": "other"}}"#,
-            "attribute `key` is reserved",
-        ),
-        (
-            r#"{"key": "u", "attributes": {"a": 1, "a": 2}}"#,
-            "attribute `a` appears twice",
-        ),
+        (r#"{"key": "u", "attributes": {"o": {"x": 1}}}"#, "attribute `o`: objects are not supported"),
+        (r#"{"key": "u", "attributes": {"n": [["a"]]}}"#, "attribute `n`: array elements must be strings"),
+        (r#"{"key": "u", "attributes": {"m": ["a", 1]}}"#, "attribute `m`: array elements must be strings"),
+        (r#"{"key": "u", "attributes": {"key": "other"}}"#, "attribute `key` is reserved"),
+        (r#"{"key": "u", "attributes": {"a": 1, "a": 2}}"#, "attribute `a` appears twice"),
         (r#"{"attributes": {}}"#, "missing field `key`"),
         (r#"{"key": 5}"#, "invalid type"),
         (r#"{"key": "u", "attributes": []}"#, "invalid type"),
     ];
     for (json, want) in cases {
-        let err = serde_json::from_str::<Context<'static>>(json)
-            .unwrap_err()
-            .to_string();
+        let err = serde_json::from_str::<Context<'static>>(json).unwrap_err().to_string();
         assert!(err.contains(want), "{json}: {err}");
     }
 }

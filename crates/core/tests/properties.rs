@@ -4,21 +4,14 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use switchyard_core::{
-    Clause, CompiledSnapshot, Context, Flag, FlagKind, Operator, Rollout, Rule, Segment,
-    SegmentRule, Serve, Snapshot, Variant, WeightedVariant,
+    Clause, CompiledSnapshot, Context, Flag, FlagKind, Operator, Rollout, Rule, Segment, SegmentRule, Serve, Snapshot,
+    Variant, WeightedVariant,
 };
 
 const KEYS: usize = 100_000;
 
 fn variants(keys: &[&str]) -> Vec<Variant> {
-    keys.iter()
-        .map(|k| Variant {
-            key: (*k).into(),
-            value: json!(k),
-            name: None,
-            description: None,
-        })
-        .collect()
+    keys.iter().map(|k| Variant { key: (*k).into(), value: json!(k), name: None, description: None }).collect()
 }
 
 fn rollout_flag(salt: &str, arms: &[(&str, u32)]) -> Flag {
@@ -36,25 +29,14 @@ fn rollout_flag(salt: &str, arms: &[(&str, u32)]) -> Flag {
         rules: vec![],
         fallthrough: Serve::Rollout(Rollout {
             bucket_by: None,
-            variations: arms
-                .iter()
-                .map(|(k, w)| WeightedVariant {
-                    variant: (*k).into(),
-                    weight: *w,
-                })
-                .collect(),
+            variations: arms.iter().map(|(k, w)| WeightedVariant { variant: (*k).into(), weight: *w }).collect(),
         }),
         fail_safe_variant: None,
     }
 }
 
 fn compile(flags: Vec<Flag>, segments: Vec<Segment>) -> Result<CompiledSnapshot, String> {
-    CompiledSnapshot::compile(&Snapshot {
-        revision: 1,
-        flags,
-        segments,
-    })
-    .map_err(|e| e.to_string())
+    CompiledSnapshot::compile(&Snapshot { revision: 1, flags, segments }).map_err(|e| e.to_string())
 }
 
 /// Counts how many of `KEYS` pseudo-random keys land in each arm.
@@ -68,13 +50,8 @@ fn distribution(salt: &str, arms: &[(&str, u32)], key_seed: u64) -> Vec<usize> {
         state ^= state << 25;
         state ^= state >> 27;
         let key = format!("{:x}", state.wrapping_mul(0x2545_f491_4f6c_dd1d));
-        let ev = snap
-            .evaluate("rollout", &Context::new(key.as_str()))
-            .expect("flag");
-        let i = arms
-            .iter()
-            .position(|(k, _)| *k == ev.variant_key())
-            .expect("arm");
+        let ev = snap.evaluate("rollout", &Context::new(key.as_str())).expect("flag");
+        let i = arms.iter().position(|(k, _)| *k == ev.variant_key()).expect("arm");
         counts[i] += 1;
     }
     counts
@@ -84,10 +61,7 @@ fn assert_within_one_percent(counts: &[usize], arms: &[(&str, u32)]) -> Result<(
     for (n, (name, weight)) in counts.iter().zip(arms) {
         let share = *n as f64 / KEYS as f64;
         let want = f64::from(*weight) / 100_000.0;
-        prop_assert!(
-            (share - want).abs() <= 0.01,
-            "arm {name}: {share:.4} vs {want:.4}"
-        );
+        prop_assert!((share - want).abs() <= 0.01, "arm {name}: {share:.4} vs {want:.4}");
     }
     Ok(())
 }
@@ -126,9 +100,7 @@ proptest! {
 
 // ---------------------------------------------------------------- arbitrary flags
 
-const ATTRS: &[&str] = &[
-    "key", "plan", "age", "email", "version", "created", "groups", "beta",
-];
+const ATTRS: &[&str] = &["key", "plan", "age", "email", "version", "created", "groups", "beta"];
 
 fn operand() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -175,11 +147,9 @@ fn fitting_operands(op: Operator) -> BoxedStrategy<Vec<Value>> {
         Operator::Lt | Operator::Lte | Operator::Gt | Operator::Gte => {
             prop::collection::vec((-100.0f64..100.0).prop_map(Value::from), 1..3).boxed()
         }
-        Operator::SemverEq
-        | Operator::SemverLt
-        | Operator::SemverLte
-        | Operator::SemverGt
-        | Operator::SemverGte => pick(&["0.0.0", "1.2.3", "2.0.0-rc.1", "2.0.0", "10.0.0+b"]),
+        Operator::SemverEq | Operator::SemverLt | Operator::SemverLte | Operator::SemverGt | Operator::SemverGte => {
+            pick(&["0.0.0", "1.2.3", "2.0.0-rc.1", "2.0.0", "10.0.0+b"])
+        }
         Operator::Before | Operator::After => prop::collection::vec(
             prop_oneof![
                 Just(json!("2024-01-01T00:00:00Z")),
@@ -200,53 +170,32 @@ fn clause() -> impl Strategy<Value = Clause> {
         let values = prop_oneof![7 => fitting_operands(op), 1 => prop::collection::vec(operand(), 0..3).boxed()];
         (Just(op), values)
     });
-    (
-        proptest::sample::select(&ATTRS[..8]),
-        with_values,
-        any::<bool>(),
-    )
-        .prop_map(|(attribute, (op, values), negate)| Clause {
-            attribute: attribute.into(),
-            op,
-            values,
-            negate,
-        })
+    (proptest::sample::select(&ATTRS[..8]), with_values, any::<bool>())
+        .prop_map(|(attribute, (op, values), negate)| Clause { attribute: attribute.into(), op, values, negate })
 }
 
 fn serve() -> impl Strategy<Value = Serve> {
     prop_oneof![
         proptest::sample::select(&["on", "off", "x"][..]).prop_map(|v| Serve::Variant(v.into())),
-        (
-            0u32..=100_000,
-            proptest::option::of(proptest::sample::select(ATTRS))
-        )
-            .prop_map(|(w, by)| {
-                Serve::Rollout(Rollout {
-                    bucket_by: by.map(Into::into),
-                    variations: vec![
-                        WeightedVariant {
-                            variant: "on".into(),
-                            weight: w,
-                        },
-                        WeightedVariant {
-                            variant: "off".into(),
-                            weight: 100_000 - w,
-                        },
-                    ],
-                })
-            }),
+        (0u32..=100_000, proptest::option::of(proptest::sample::select(ATTRS))).prop_map(|(w, by)| {
+            Serve::Rollout(Rollout {
+                bucket_by: by.map(Into::into),
+                variations: vec![
+                    WeightedVariant { variant: "on".into(), weight: w },
+                    WeightedVariant { variant: "off".into(), weight: 100_000 - w },
+                ],
+            })
+        }),
     ]
 }
 
 fn arbitrary_flag() -> impl Strategy<Value = Flag> {
-    let rule = (prop::collection::vec(clause(), 0..4), serve(), 0u8..4).prop_map(
-        |(clauses, serve, id)| Rule {
-            id: format!("r{id}"),
-            description: None,
-            clauses,
-            serve,
-        },
-    );
+    let rule = (prop::collection::vec(clause(), 0..4), serve(), 0u8..4).prop_map(|(clauses, serve, id)| Rule {
+        id: format!("r{id}"),
+        description: None,
+        clauses,
+        serve,
+    });
     (
         prop::collection::vec(rule, 0..4),
         serve(),
@@ -258,18 +207,8 @@ fn arbitrary_flag() -> impl Strategy<Value = Flag> {
             key: "f".into(),
             kind: FlagKind::Boolean,
             variants: vec![
-                Variant {
-                    key: "on".into(),
-                    value: json!(true),
-                    name: None,
-                    description: None,
-                },
-                Variant {
-                    key: "off".into(),
-                    value: json!(false),
-                    name: None,
-                    description: None,
-                },
+                Variant { key: "on".into(), value: json!(true), name: None, description: None },
+                Variant { key: "off".into(), value: json!(false), name: None, description: None },
             ],
             salt: String::new(),
             version: 1,
@@ -281,10 +220,7 @@ fn arbitrary_flag() -> impl Strategy<Value = Flag> {
                 at: "t".into(),
                 incident: None,
             }),
-            targets: vec![switchyard_core::Target {
-                variant: "on".into(),
-                keys: target_keys,
-            }],
+            targets: vec![switchyard_core::Target { variant: "on".into(), keys: target_keys }],
             rules,
             fallthrough,
             fail_safe_variant: None,
@@ -294,44 +230,27 @@ fn arbitrary_flag() -> impl Strategy<Value = Flag> {
 fn attr_value() -> impl Strategy<Value = Value> {
     prop_oneof![
         "\\PC{0,10}".prop_map(Value::from),
-        prop_oneof![
-            Just("1.2.3"),
-            Just("2.0.0-rc.1+b"),
-            Just("2024-01-01T00:00:00Z"),
-            Just("a@b.c")
-        ]
-        .prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
+        prop_oneof![Just("1.2.3"), Just("2.0.0-rc.1+b"), Just("2024-01-01T00:00:00Z"), Just("a@b.c")]
             .prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::from),
         any::<bool>().prop_map(Value::from),
         prop::collection::vec("[a-z]{0,3}", 0..3).prop_map(Value::from),
     ]
 }
 
 fn arbitrary_context() -> impl Strategy<Value = Context<'static>> {
-    (
-        "\\PC{0,12}",
-        prop::collection::btree_map(proptest::sample::select(&ATTRS[1..]), attr_value(), 0..6),
-    )
-        .prop_map(|(key, attrs)| {
+    ("\\PC{0,12}", prop::collection::btree_map(proptest::sample::select(&ATTRS[1..]), attr_value(), 0..6)).prop_map(
+        |(key, attrs)| {
             let json = json!({"key": key, "attributes": attrs});
             serde_json::from_value(json).expect("generated contexts are valid")
-        })
+        },
+    )
 }
 
 fn segments() -> Vec<Segment> {
-    let rule = |clauses| SegmentRule {
-        id: String::new(),
-        clauses,
-    };
-    let c = |attribute: &str, op, values: Vec<Value>| Clause {
-        attribute: attribute.into(),
-        op,
-        values,
-        negate: false,
-    };
+    let rule = |clauses| SegmentRule { id: String::new(), clauses };
+    let c = |attribute: &str, op, values: Vec<Value>| Clause { attribute: attribute.into(), op, values, negate: false };
     vec![
         Segment {
             key: "seg-a".into(),
@@ -383,8 +302,5 @@ fn most_generated_flags_compile() {
             compile(vec![flag], segments()).is_ok()
         })
         .count();
-    assert!(
-        ok * 100 / total >= 25,
-        "only {ok} of {total} generated flags compile"
-    );
+    assert!(ok * 100 / total >= 25, "only {ok} of {total} generated flags compile");
 }

@@ -1,9 +1,7 @@
 //! Validation: every problem is reported, each at its exact path and code.
 
 use serde_json::{Value, json};
-use switchyard_core::{
-    CompiledSnapshot, Flag, Segment, Snapshot, validate_flag, validate_segments,
-};
+use switchyard_core::{CompiledSnapshot, Flag, Segment, Snapshot, validate_flag, validate_segments};
 
 fn flag(v: Value) -> Flag {
     serde_json::from_value(v).expect("flag json")
@@ -45,14 +43,8 @@ fn a_valid_flag_passes() {
 fn invalid_regex_is_reported_at_its_exact_path() {
     let rules = json!([
         rule("a", json!([])),
-        rule(
-            "b",
-            json!([{"attribute": "email", "op": "matches", "values": ["^ok$"]}])
-        ),
-        rule(
-            "c",
-            json!([{"attribute": "email", "op": "matches", "values": ["^fine$", "(unclosed"]}])
-        ),
+        rule("b", json!([{"attribute": "email", "op": "matches", "values": ["^ok$"]}])),
+        rule("c", json!([{"attribute": "email", "op": "matches", "values": ["^fine$", "(unclosed"]}])),
     ]);
     let errs = validate_flag(&flag(with(base(), "rules", rules)), &|_| false).unwrap_err();
     assert_eq!(errs.0.len(), 1, "{errs}");
@@ -63,14 +55,8 @@ fn invalid_regex_is_reported_at_its_exact_path() {
 
 #[test]
 fn a_huge_regex_is_rejected_by_the_size_limit() {
-    let rules = json!([rule(
-        "a",
-        json!([{"attribute": "x", "op": "matches", "values": ["(a{1000}){1000}"]}])
-    )]);
-    assert_eq!(
-        errors_of(with(base(), "rules", rules), &[]),
-        one("rules[0].clauses[0].values[0]", "invalid_regex")
-    );
+    let rules = json!([rule("a", json!([{"attribute": "x", "op": "matches", "values": ["(a{1000}){1000}"]}]))]);
+    assert_eq!(errors_of(with(base(), "rules", rules), &[]), one("rules[0].clauses[0].values[0]", "invalid_regex"));
 }
 
 #[test]
@@ -81,16 +67,8 @@ fn operand_checks() {
             "rules[0].clauses[0].values",
             "too_many_values",
         ),
-        (
-            json!({"attribute": "x", "op": "in", "values": []}),
-            "rules[0].clauses[0].values",
-            "empty_values",
-        ),
-        (
-            json!({"attribute": "x", "op": "exists", "values": ["a"]}),
-            "rules[0].clauses[0].values",
-            "unexpected_values",
-        ),
+        (json!({"attribute": "x", "op": "in", "values": []}), "rules[0].clauses[0].values", "empty_values"),
+        (json!({"attribute": "x", "op": "exists", "values": ["a"]}), "rules[0].clauses[0].values", "unexpected_values"),
         (
             json!({"attribute": "", "op": "equals", "values": ["a"]}),
             "rules[0].clauses[0].attribute",
@@ -101,21 +79,9 @@ fn operand_checks() {
             "rules[0].clauses[0].values[1]",
             "invalid_value",
         ),
-        (
-            json!({"attribute": "x", "op": "in", "values": [null]}),
-            "rules[0].clauses[0].values[0]",
-            "invalid_value",
-        ),
-        (
-            json!({"attribute": "x", "op": "contains", "values": [1]}),
-            "rules[0].clauses[0].values[0]",
-            "invalid_value",
-        ),
-        (
-            json!({"attribute": "x", "op": "lt", "values": ["1"]}),
-            "rules[0].clauses[0].values[0]",
-            "invalid_value",
-        ),
+        (json!({"attribute": "x", "op": "in", "values": [null]}), "rules[0].clauses[0].values[0]", "invalid_value"),
+        (json!({"attribute": "x", "op": "contains", "values": [1]}), "rules[0].clauses[0].values[0]", "invalid_value"),
+        (json!({"attribute": "x", "op": "lt", "values": ["1"]}), "rules[0].clauses[0].values[0]", "invalid_value"),
         (
             json!({"attribute": "x", "op": "semver_gt", "values": ["v1.2.3"]}),
             "rules[0].clauses[0].values[0]",
@@ -126,31 +92,15 @@ fn operand_checks() {
             "rules[0].clauses[0].values[0]",
             "invalid_semver",
         ),
-        (
-            json!({"attribute": "x", "op": "semver_eq", "values": [1]}),
-            "rules[0].clauses[0].values[0]",
-            "invalid_value",
-        ),
+        (json!({"attribute": "x", "op": "semver_eq", "values": [1]}), "rules[0].clauses[0].values[0]", "invalid_value"),
         (
             json!({"attribute": "x", "op": "before", "values": ["2024-01-01"]}),
             "rules[0].clauses[0].values[0]",
             "invalid_datetime",
         ),
-        (
-            json!({"attribute": "x", "op": "after", "values": [true]}),
-            "rules[0].clauses[0].values[0]",
-            "invalid_value",
-        ),
-        (
-            json!({"op": "in_segment", "values": ["nope"]}),
-            "rules[0].clauses[0].values[0]",
-            "unknown_segment",
-        ),
-        (
-            json!({"op": "in_segment", "values": [3]}),
-            "rules[0].clauses[0].values[0]",
-            "invalid_value",
-        ),
+        (json!({"attribute": "x", "op": "after", "values": [true]}), "rules[0].clauses[0].values[0]", "invalid_value"),
+        (json!({"op": "in_segment", "values": ["nope"]}), "rules[0].clauses[0].values[0]", "unknown_segment"),
+        (json!({"op": "in_segment", "values": [3]}), "rules[0].clauses[0].values[0]", "invalid_value"),
     ];
     for (clause, path, code) in cases {
         let v = with(base(), "rules", json!([rule("r", json!([clause.clone()]))]));
@@ -187,10 +137,7 @@ fn flag_level_checks_collect_every_error() {
         ("rules[0].id", "empty_id"),
         ("rules[2].id", "duplicate_id"),
         ("rules[3].serve.rollout.bucket_by", "invalid_attribute"),
-        (
-            "rules[3].serve.rollout.variations[1].variant",
-            "unknown_variant",
-        ),
+        ("rules[3].serve.rollout.variations[1].variant", "unknown_variant"),
         ("rules[3].serve.rollout.variations", "weights_sum"),
         ("fallthrough.variant", "unknown_variant"),
     ]
@@ -202,10 +149,7 @@ fn flag_level_checks_collect_every_error() {
 
 #[test]
 fn off_variant_and_variants_are_required() {
-    assert_eq!(
-        errors_of(with(base(), "off_variant", json!("")), &[]),
-        one("off_variant", "missing_off_variant")
-    );
+    assert_eq!(errors_of(with(base(), "off_variant", json!("")), &[]), one("off_variant", "missing_off_variant"));
     let v = json!({"key": "f", "kind": "string", "on": true, "off_variant": "a", "variants": [], "fallthrough": {"variant": "a"}});
     let codes: Vec<&str> = errors_of(v, &[]).into_iter().map(|(_, c)| c).collect();
     assert_eq!(codes, ["no_variants", "unknown_variant", "unknown_variant"]);
@@ -217,44 +161,21 @@ fn variant_values_must_match_the_kind() {
         json!({"key": "f", "kind": kind, "on": true, "off_variant": "a", "variants": [{"key": "a", "value": value}],
             "fallthrough": {"variant": "a"}})
     };
-    assert_eq!(
-        errors_of(v("number", json!("1")), &[]),
-        one("variants[0].value", "type_mismatch")
-    );
-    assert_eq!(
-        errors_of(v("string", json!(1)), &[]),
-        one("variants[0].value", "type_mismatch")
-    );
-    assert_eq!(
-        errors_of(v("boolean", json!(null)), &[]),
-        one("variants[0].value", "type_mismatch")
-    );
+    assert_eq!(errors_of(v("number", json!("1")), &[]), one("variants[0].value", "type_mismatch"));
+    assert_eq!(errors_of(v("string", json!(1)), &[]), one("variants[0].value", "type_mismatch"));
+    assert_eq!(errors_of(v("boolean", json!(null)), &[]), one("variants[0].value", "type_mismatch"));
     assert_eq!(errors_of(v("json", json!({"any": [null]})), &[]), vec![]);
     assert_eq!(errors_of(v("number", json!(1.5)), &[]), vec![]);
 }
 
 #[test]
 fn weights_must_sum_to_exactly_100_000() {
-    for (weights, ok) in [
-        (vec![50_000, 50_000], true),
-        (vec![50_000, 49_999], false),
-        (vec![100_000, 1], false),
-        (vec![], false),
-    ] {
-        let variations: Vec<Value> = weights
-            .iter()
-            .map(|w| json!({"variant": "on", "weight": w}))
-            .collect();
-        let v = with(
-            base(),
-            "fallthrough",
-            json!({"rollout": {"variations": variations}}),
-        );
-        let want = if ok {
-            vec![]
-        } else {
-            one("fallthrough.rollout.variations", "weights_sum")
-        };
+    for (weights, ok) in
+        [(vec![50_000, 50_000], true), (vec![50_000, 49_999], false), (vec![100_000, 1], false), (vec![], false)]
+    {
+        let variations: Vec<Value> = weights.iter().map(|w| json!({"variant": "on", "weight": w})).collect();
+        let v = with(base(), "fallthrough", json!({"rollout": {"variations": variations}}));
+        let want = if ok { vec![] } else { one("fallthrough.rollout.variations", "weights_sum") };
         assert_eq!(errors_of(v, &[]), want, "{weights:?}");
     }
     let v = with(
@@ -262,11 +183,7 @@ fn weights_must_sum_to_exactly_100_000() {
         "fallthrough",
         json!({"rollout": {"variations": [{"variant": "on", "weight": u32::MAX}, {"variant": "off", "weight": 1}]}}),
     );
-    assert_eq!(
-        errors_of(v, &[]),
-        one("fallthrough.rollout.variations", "weights_sum"),
-        "no overflow"
-    );
+    assert_eq!(errors_of(v, &[]), one("fallthrough.rollout.variations", "weights_sum"), "no overflow");
 }
 
 fn segments(v: Value) -> Vec<Segment> {
@@ -281,19 +198,13 @@ fn seg_errors(v: Value) -> Vec<(String, &'static str)> {
 }
 
 fn refers(key: &str, to: &[&str]) -> Value {
-    let rules: Vec<Value> = to
-        .iter()
-        .map(|t| json!({"clauses": [{"op": "in_segment", "values": [t]}]}))
-        .collect();
+    let rules: Vec<Value> = to.iter().map(|t| json!({"clauses": [{"op": "in_segment", "values": [t]}]})).collect();
     json!({"key": key, "rules": rules})
 }
 
 #[test]
 fn segment_paths_and_cycles() {
-    assert_eq!(
-        seg_errors(json!([refers("a", &["b"]), refers("b", &["c"]), {"key": "c"}])),
-        vec![]
-    );
+    assert_eq!(seg_errors(json!([refers("a", &["b"]), refers("b", &["c"]), {"key": "c"}])), vec![]);
     assert_eq!(
         seg_errors(
             json!([{"key": "a"}, {"key": "b", "rules": [{"clauses": [{"attribute": "x", "op": "lt", "values": ["no"]}]}]}])
@@ -305,26 +216,16 @@ fn segment_paths_and_cycles() {
         one("segments[0].rules[0].clauses[0].values[0]", "segment_cycle")
     );
     assert_eq!(
-        seg_errors(json!([
-            refers("a", &["b"]),
-            refers("b", &["c"]),
-            refers("c", &["a"])
-        ])),
+        seg_errors(json!([refers("a", &["b"]), refers("b", &["c"]), refers("c", &["a"])])),
         one("segments[2].rules[0].clauses[0].values[0]", "segment_cycle")
     );
     assert_eq!(
         seg_errors(json!([refers("a", &["zz"])])),
-        one(
-            "segments[0].rules[0].clauses[0].values[0]",
-            "unknown_segment"
-        )
+        one("segments[0].rules[0].clauses[0].values[0]", "unknown_segment")
     );
     assert_eq!(
         seg_errors(json!([{"key": "a"}, {"key": "a"}, {"key": "B"}])),
-        vec![
-            ("segments[1].key".to_owned(), "duplicate_key"),
-            ("segments[2].key".to_owned(), "invalid_key")
-        ]
+        vec![("segments[1].key".to_owned(), "duplicate_key"), ("segments[2].key".to_owned(), "invalid_key")]
     );
 }
 
@@ -344,28 +245,23 @@ fn deep_segment_chains_are_rejected_without_deep_recursion() {
     // Every segment more than 32 links from the end of the chain is too deep.
     assert_eq!(errs.len(), n - 32);
     assert!(errs.iter().all(|(_, c)| *c == "segment_too_deep"));
-    let ok: Vec<Value> = (0..32)
-        .map(|i| {
-            if i < 31 {
-                refers(&format!("s{i}"), &[&format!("s{}", i + 1)])
-            } else {
-                json!({"key": format!("s{i}")})
-            }
-        })
-        .collect();
+    let ok: Vec<Value> =
+        (0..32)
+            .map(|i| {
+                if i < 31 {
+                    refers(&format!("s{i}"), &[&format!("s{}", i + 1)])
+                } else {
+                    json!({"key": format!("s{i}")})
+                }
+            })
+            .collect();
     assert_eq!(seg_errors(Value::Array(ok)), vec![]);
 }
 
 #[test]
 fn snapshot_compile_prefixes_paths_and_rejects_duplicate_flags() {
-    let bad_rule = with(
-        base(),
-        "rules",
-        json!([rule(
-            "r",
-            json!([{"attribute": "x", "op": "in_segment", "values": ["nope"]}])
-        )]),
-    );
+    let bad_rule =
+        with(base(), "rules", json!([rule("r", json!([{"attribute": "x", "op": "in_segment", "values": ["nope"]}]))]));
     let snap = Snapshot {
         revision: 1,
         flags: vec![flag(base()), flag(bad_rule), flag(base())],
@@ -383,8 +279,5 @@ fn snapshot_compile_prefixes_paths_and_rejects_duplicate_flags() {
         ]
     );
     let text = errs.to_string();
-    assert!(
-        text.starts_with("4 validation error(s): segments[0]"),
-        "{text}"
-    );
+    assert!(text.starts_with("4 validation error(s): segments[0]"), "{text}");
 }

@@ -13,43 +13,21 @@ fn load() -> VectorFile {
 fn golden_buckets_pin_the_hash() {
     let file = load();
     assert!(file.buckets.len() >= 20, "need at least 20 golden buckets");
-    let failures: Vec<String> = file
-        .buckets
-        .iter()
-        .filter_map(|b| switchyard_core::vectors::check_bucket(b).err())
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} bucket failure(s):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    let failures: Vec<String> =
+        file.buckets.iter().filter_map(|b| switchyard_core::vectors::check_bucket(b).err()).collect();
+    assert!(failures.is_empty(), "{} bucket failure(s):\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
 fn every_evaluation_case_passes() {
     let file = load();
-    assert!(
-        file.cases.len() >= 200,
-        "need at least 200 cases, have {}",
-        file.cases.len()
-    );
+    assert!(file.cases.len() >= 200, "need at least 200 cases, have {}", file.cases.len());
     let failures: Vec<String> = file
         .cases
         .iter()
-        .filter_map(|c| {
-            switchyard_core::vectors::run_case(c)
-                .err()
-                .map(|e| format!("[{}] {e}", c.name))
-        })
+        .filter_map(|c| switchyard_core::vectors::run_case(c).err().map(|e| format!("[{}] {e}", c.name)))
         .collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} case(s) failed:\n{}",
-        failures.len(),
-        file.cases.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} case(s) failed:\n{}", failures.len(), file.cases.len(), failures.join("\n"));
 }
 
 #[test]
@@ -74,9 +52,5 @@ fn a_wrong_expectation_is_reported_by_name() {
     file.cases[0] = case;
     let failures = file.run_all();
     assert_eq!(failures.len(), 1);
-    assert!(
-        failures[0].starts_with(&file.cases[0].name),
-        "{}",
-        failures[0]
-    );
+    assert!(failures[0].starts_with(&file.cases[0].name), "{}", failures[0]);
 }

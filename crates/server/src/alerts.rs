@@ -65,13 +65,7 @@ impl Alert {
 
 /// Interprets a notification body.
 pub fn parse(body: &[u8]) -> Alert {
-    let mut alert = Alert {
-        signal: Signal::Fire,
-        status: None,
-        title: None,
-        summary: None,
-        incident: None,
-    };
+    let mut alert = Alert { signal: Signal::Fire, status: None, title: None, summary: None, incident: None };
     // serde_json refuses nesting deeper than 128 levels, so this cannot
     // recurse unboundedly; the body size is capped by the server's limit.
     let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(body) else {
@@ -85,13 +79,7 @@ pub fn parse(body: &[u8]) -> Alert {
     };
     let annotation = |key: &str| {
         let common = text(doc.get("commonAnnotations").and_then(|s| s.get(key)));
-        common.or_else(|| {
-            text(
-                first
-                    .and_then(|a| a.get("annotations"))
-                    .and_then(|s| s.get(key)),
-            )
-        })
+        common.or_else(|| text(first.and_then(|a| a.get("annotations")).and_then(|s| s.get(key))))
     };
 
     if let Some(status) = text(doc.get("status")) {
@@ -104,9 +92,8 @@ pub fn parse(body: &[u8]) -> Alert {
         alert.title = label("alertname")
             .or_else(|| text(doc.get("groupLabels").and_then(|s| s.get("alertname"))))
             .or_else(|| text(doc.get("title")));
-        alert.summary = annotation("summary")
-            .or_else(|| annotation("description"))
-            .or_else(|| text(doc.get("message")));
+        alert.summary =
+            annotation("summary").or_else(|| annotation("description")).or_else(|| text(doc.get("message")));
         alert.incident = label("incident").or_else(|| annotation("incident"));
     } else if let Some(state) = text(doc.get("state")) {
         // Grafana legacy alerting.
@@ -142,11 +129,8 @@ fn text(value: Option<&Value>) -> Option<String> {
 /// One line (control characters become spaces, runs collapse), at most
 /// `max` characters (an ellipsis marks a cut); `None` when empty.
 fn clean(s: &str, max: usize) -> Option<String> {
-    let line = s
-        .split(|c: char| c.is_control() || c.is_whitespace())
-        .filter(|w| !w.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let line =
+        s.split(|c: char| c.is_control() || c.is_whitespace()).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
     if line.is_empty() {
         return None;
     }
@@ -247,14 +231,8 @@ mod tests {
         assert_eq!(alert.signal, Signal::Fire);
         assert_eq!(alert.reason("x"), "Checkout errors: too many");
         assert_eq!(alert.incident.as_deref(), Some("INC-7"));
-        assert_eq!(
-            parse(&bytes(json!({"state": "ok"}))).signal,
-            Signal::Resolve
-        );
-        assert_eq!(
-            parse(&bytes(json!({"state": "no_data"}))).signal,
-            Signal::Ignore
-        );
+        assert_eq!(parse(&bytes(json!({"state": "ok"}))).signal, Signal::Resolve);
+        assert_eq!(parse(&bytes(json!({"state": "no_data"}))).signal, Signal::Ignore);
     }
 
     #[test]
@@ -271,9 +249,7 @@ mod tests {
     #[test]
     fn reasons_are_truncated() {
         let long = "x".repeat(2000);
-        let alert = parse(&bytes(
-            json!({"status": "firing", "commonLabels": {"alertname": long, "incident": long}}),
-        ));
+        let alert = parse(&bytes(json!({"status": "firing", "commonLabels": {"alertname": long, "incident": long}})));
         assert_eq!(alert.reason("x").chars().count(), MAX_REASON);
         assert_eq!(alert.incident.unwrap().chars().count(), MAX_INCIDENT);
     }
@@ -286,10 +262,7 @@ mod tests {
             assert!(limiter.check_at(1, t0).is_ok());
         }
         let wait = limiter.check_at(1, t0).unwrap_err();
-        assert!(
-            wait > Duration::from_secs(5) && wait <= Duration::from_secs(6),
-            "{wait:?}"
-        );
+        assert!(wait > Duration::from_secs(5) && wait <= Duration::from_secs(6), "{wait:?}");
         assert!(limiter.check_at(2, t0).is_ok(), "keys are independent");
         assert!(limiter.check_at(1, t0 + Duration::from_secs(6)).is_ok());
         assert!(limiter.check_at(1, t0 + Duration::from_secs(6)).is_err());

@@ -178,7 +178,8 @@ impl Hub {
         }
         let store = self.store.get().ok_or_else(|| crate::store::StoreError::Corrupt("hub not started".into()))?;
         let snapshot = store.snapshot(environment_id).await?;
-        let json = Bytes::from(serde_json::to_vec(&snapshot).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?);
+        let json =
+            Bytes::from(serde_json::to_vec(&snapshot).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?);
         let entry = (snapshot.revision, json);
         if snapshot.revision >= current {
             self.snapshots.insert(environment_id, entry.clone());

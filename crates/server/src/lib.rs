@@ -88,15 +88,22 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
             ..Default::default()
         },
     );
-    let login_limiter =
-        http::ratelimit::PeerLimiter::new(config.login_rate_per_minute, config.trusted_proxies.clone());
+    let login_limiter = http::ratelimit::PeerLimiter::new(config.login_rate_per_minute, config.trusted_proxies.clone());
     let trigger_limiter = Arc::new(alerts::RateLimiter::new(10, std::time::Duration::from_secs(60)));
-    let state =
-        AppState::new(Inner { store, jwt, hub, config, listener: listener_health, notifier, trigger_limiter, metrics, login_limiter });
+    let state = AppState::new(Inner {
+        store,
+        jwt,
+        hub,
+        config,
+        listener: listener_health,
+        notifier,
+        trigger_limiter,
+        metrics,
+        login_limiter,
+    });
     let bootstrap_password = http::auth::bootstrap_admin(&state).await?;
     Ok(Built { app: http::app(state.clone()), state, bootstrap_password })
 }
-
 
 /// Builds and serves: what `switchyard serve` and the tests run.
 pub async fn run(
@@ -114,7 +121,9 @@ fn announce(built: &Built, addr: SocketAddr) {
     let url = format!("http://{addr}");
     println!("Switchyard is running at {url}  (store: {store:?}; API docs: {url}/api/docs)");
     match &built.bootstrap_password {
-        Some(pw) => println!("First start: log in as `admin` with password `{pw}` (shown once; change it or set SWITCHYARD_ADMIN_PASSWORD)."),
+        Some(pw) => println!(
+            "First start: log in as `admin` with password `{pw}` (shown once; change it or set SWITCHYARD_ADMIN_PASSWORD)."
+        ),
         None if built.state.config.admin_password.is_some() => {
             println!("Log in as `admin` with the password from SWITCHYARD_ADMIN_PASSWORD.")
         }

@@ -250,7 +250,8 @@ async fn bad_input_gets_problem_bodies_never_500() {
     assert_eq!(status, 401);
     let (status, _) = Api::new(&server, Some("garbage")).get("/api/v1/projects").await;
     assert_eq!(status, 401);
-    let (status, _) = Api::new(&server, None).post("/api/v1/auth/login", json!({"username": "admin", "password": "wrong"})).await;
+    let (status, _) =
+        Api::new(&server, None).post("/api/v1/auth/login", json!({"username": "admin", "password": "wrong"})).await;
     assert_eq!(status, 401);
     server.stop().await;
     db.cleanup().await;
@@ -260,7 +261,9 @@ async fn bad_input_gets_problem_bodies_never_500() {
 async fn tokens(admin: &Api) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     for role in ["viewer", "responder", "editor", "admin"] {
-        let body = admin.ok(Method::POST, "/api/v1/tokens", Some(json!({"name": format!("{role}-bot"), "role": role})), 201).await;
+        let body = admin
+            .ok(Method::POST, "/api/v1/tokens", Some(json!({"name": format!("{role}-bot"), "role": role})), 201)
+            .await;
         out.push((role, body["secret"].as_str().unwrap().to_string()));
     }
     out
@@ -283,9 +286,21 @@ async fn role_matrix_and_token_revocation() {
             ("evaluate", Method::POST, format!("{PROD}/evaluate"), Some(json!({"context": {"key": "u1"}})), "viewer"),
             ("kill", Method::POST, format!("{flag}/kill"), Some(json!({"reason": "r"})), "responder"),
             ("unkill", Method::DELETE, format!("{flag}/kill"), Some(json!({"reason": "r"})), "responder"),
-            ("panic", Method::POST, format!("{PROD}/kill"), Some(json!({"tag": "checkout", "reason": "r"})), "responder"),
+            (
+                "panic",
+                Method::POST,
+                format!("{PROD}/kill"),
+                Some(json!({"tag": "checkout", "reason": "r"})),
+                "responder",
+            ),
             ("toggle", Method::POST, format!("{flag}/toggle"), Some(json!({"on": true})), "editor"),
-            ("create flag", Method::POST, format!("{P}/flags"), Some(json!({"key": "f-{role}", "kind": "boolean"})), "editor"),
+            (
+                "create flag",
+                Method::POST,
+                format!("{P}/flags"),
+                Some(json!({"key": "f-{role}", "kind": "boolean"})),
+                "editor",
+            ),
             ("create segment", Method::POST, format!("{P}/segments"), Some(json!({"key": "s-{role}"})), "editor"),
             ("revert", Method::POST, format!("{flag}/revert"), Some(json!({"to_version": 1, "reason": "r"})), "editor"),
             ("create env", Method::POST, format!("{P}/environments"), Some(json!({"key": "e-{role}"})), "admin"),
@@ -327,8 +342,16 @@ async fn users_log_in_with_their_role_and_openapi_lists_routes() {
     let server = TestServer::start(&db.url()).await;
     let admin = Api::new(&server, Some(&server.admin_token));
     seed(&admin).await;
-    admin.ok(Method::POST, "/api/v1/users", Some(json!({"username": "vera", "password": "a-long-password", "role": "viewer"})), 201).await;
-    let (status, _) = admin.post("/api/v1/users", json!({"username": "sam", "password": "short", "role": "viewer"})).await;
+    admin
+        .ok(
+            Method::POST,
+            "/api/v1/users",
+            Some(json!({"username": "vera", "password": "a-long-password", "role": "viewer"})),
+            201,
+        )
+        .await;
+    let (status, _) =
+        admin.post("/api/v1/users", json!({"username": "sam", "password": "short", "role": "viewer"})).await;
     assert_eq!(status, 422);
     let vera = Api::new(&server, Some(&login(&server.base, "vera", "a-long-password").await));
     assert_eq!(vera.get("/api/v1/me").await.1["role"], "viewer");

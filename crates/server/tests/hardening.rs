@@ -109,9 +109,7 @@ async fn cors_allows_only_configured_origins() {
 
 /// One sample of `name{…label…}` in an OpenMetrics text body.
 fn sample(body: &str, name: &str, label: &str) -> Option<f64> {
-    body.lines()
-        .filter(|l| l.starts_with(name) && l.contains(label))
-        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+    body.lines().filter(|l| l.starts_with(name) && l.contains(label)).find_map(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
 #[tokio::test]
@@ -119,9 +117,8 @@ async fn metrics_after_real_traffic() {
     let db = TestDb::sqlite();
     let server = TestServer::start(&db.url()).await;
     let http = reqwest::Client::new();
-    let admin = |path: &str, body: Value| {
-        http.post(server.url(path)).bearer_auth(&server.admin_token).json(&body).send()
-    };
+    let admin =
+        |path: &str, body: Value| http.post(server.url(path)).bearer_auth(&server.admin_token).json(&body).send();
     admin("/api/v1/projects", json!({"key": "shop"})).await.unwrap();
     admin("/api/v1/projects/shop/environments", json!({"key": "prod"})).await.unwrap();
     admin("/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"})).await.unwrap();
@@ -176,7 +173,10 @@ async fn metrics_after_real_traffic() {
     let toggle_route = r#"route="/api/v1/projects/{project}/environments/{env}/flags/{flag}/toggle""#;
     assert_eq!(sample(&body, "switchyard_http_requests_total", toggle_route), Some(1.0));
     assert_eq!(sample(&body, "switchyard_sdk_streams", r#"environment="shop/prod""#), Some(1.0));
-    assert_eq!(sample(&body, "switchyard_environment_revision", r#"environment="shop/prod""#), Some((revision + 1) as f64));
+    assert_eq!(
+        sample(&body, "switchyard_environment_revision", r#"environment="shop/prod""#),
+        Some((revision + 1) as f64)
+    );
     assert!(sample(&body, "switchyard_events_broadcast_total", "").unwrap() >= 2.0);
     assert!(sample(&body, "switchyard_bytes_broadcast_total", "").unwrap() > 100.0);
     assert_eq!(sample(&body, "switchyard_propagation_seconds_count", ""), Some(1.0));
@@ -209,7 +209,8 @@ async fn readyz_follows_the_database() {
     // "Stop" this database without disturbing the shared server: refuse new
     // connections and terminate the existing ones.
     let TestDb::Postgres { name } = &db else { unreachable!() };
-    let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&switchyard_server::testing::pg_admin_url()).await.unwrap();
+    let mut admin =
+        <sqlx::PgConnection as sqlx::Connection>::connect(&switchyard_server::testing::pg_admin_url()).await.unwrap();
     sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false")).execute(&mut admin).await.unwrap();
     sqlx::query(&format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
         .execute(&mut admin)

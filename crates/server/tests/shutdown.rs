@@ -72,7 +72,16 @@ async fn sigterm_with_open_streams_and_writes_in_flight() {
         ("/api/v1/projects/shop/environments", json!({"key": "prod"})),
         ("/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"})),
     ] {
-        assert!(http.post(format!("{base_a}{path}")).bearer_auth(&token).json(&body).send().await.unwrap().status().is_success());
+        assert!(
+            http.post(format!("{base_a}{path}"))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .is_success()
+        );
     }
     let key: Value = http
         .post(format!("{base_a}/api/v1/projects/shop/environments/prod/sdk-keys"))
@@ -168,15 +177,8 @@ async fn sigterm_with_open_streams_and_writes_in_flight() {
     let final_on = acked.last().unwrap().1;
 
     // Every SDK reconnected (to B, through the balancer) and converged.
-    let snapshot: Value = http
-        .get(format!("{base_b}/sdk/v1/snapshot"))
-        .bearer_auth(&sdk_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let snapshot: Value =
+        http.get(format!("{base_b}/sdk/v1/snapshot")).bearer_auth(&sdk_key).send().await.unwrap().json().await.unwrap();
     let revision = snapshot["revision"].as_u64().unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     let ctx = switchyard::Context::new("u1");

@@ -30,7 +30,14 @@ impl Fixture {
     }
 
     async fn admin(&self, path: &str, body: Value) -> Value {
-        let resp = self.http.post(self.server.url(path)).bearer_auth(&self.server.admin_token).json(&body).send().await.unwrap();
+        let resp = self
+            .http
+            .post(self.server.url(path))
+            .bearer_auth(&self.server.admin_token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert!(resp.status().is_success(), "{path}: {}", resp.status());
         resp.json().await.unwrap()
     }
@@ -97,7 +104,14 @@ async fn stream_snapshot_changes_resume_and_revocation() {
         let snap: Value = resp.json().await.unwrap();
         assert_eq!(etag, format!("\"{}\"", snap["revision"]));
         assert_eq!(snap["flags"][0]["key"], "checkout");
-        let resp = f.http.get(f.server.url("/sdk/v1/snapshot")).bearer_auth(&f.sdk_key).header("if-none-match", &etag).send().await.unwrap();
+        let resp = f
+            .http
+            .get(f.server.url("/sdk/v1/snapshot"))
+            .bearer_auth(&f.sdk_key)
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 304);
         let resp = f.http.get(f.server.url("/sdk/v1/snapshot")).bearer_auth("sdk_wrong").send().await.unwrap();
         assert_eq!(resp.status(), 401);

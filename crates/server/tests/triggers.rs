@@ -15,11 +15,7 @@ struct Api {
 
 impl Api {
     fn new(server: &TestServer, token: Option<&str>) -> Api {
-        Api {
-            http: reqwest::Client::new(),
-            base: server.base.clone(),
-            token: token.map(str::to_string),
-        }
+        Api { http: reqwest::Client::new(), base: server.base.clone(), token: token.map(str::to_string) }
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
@@ -33,10 +29,7 @@ impl Api {
         let resp = req.send().await.expect("request");
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     async fn ok(&self, method: Method, path: &str, body: Option<Value>, want: u16) -> Value {
@@ -50,38 +43,15 @@ const P: &str = "/api/v1/projects/shop";
 const FLAG: &str = "/api/v1/projects/shop/environments/production/flags/checkout";
 
 async fn seed(admin: &Api) {
-    admin
-        .ok(
-            Method::POST,
-            "/api/v1/projects",
-            Some(json!({"key": "shop"})),
-            201,
-        )
-        .await;
-    admin
-        .ok(
-            Method::POST,
-            &format!("{P}/environments"),
-            Some(json!({"key": "production"})),
-            201,
-        )
-        .await;
-    admin
-        .ok(
-            Method::POST,
-            &format!("{P}/flags"),
-            Some(json!({"key": "checkout", "kind": "boolean"})),
-            201,
-        )
-        .await;
+    admin.ok(Method::POST, "/api/v1/projects", Some(json!({"key": "shop"})), 201).await;
+    admin.ok(Method::POST, &format!("{P}/environments"), Some(json!({"key": "production"})), 201).await;
+    admin.ok(Method::POST, &format!("{P}/flags"), Some(json!({"key": "checkout", "kind": "boolean"})), 201).await;
 }
 
 /// Creates a trigger and returns (its id, its hook path).
 async fn trigger(admin: &Api, name: &str, action: &str, restore_on_resolve: bool) -> (i64, String) {
     let body = json!({"name": name, "action": action, "restore_on_resolve": restore_on_resolve});
-    let created = admin
-        .ok(Method::POST, &format!("{FLAG}/triggers"), Some(body), 201)
-        .await;
+    let created = admin.ok(Method::POST, &format!("{FLAG}/triggers"), Some(body), 201).await;
     let path = created["path"].as_str().expect("path").to_string();
     assert!(path.starts_with("/hooks/v1/triggers/trg_"), "{path}");
     (created["trigger"]["id"].as_i64().expect("id"), path)
@@ -105,9 +75,7 @@ async fn hook_json(server: &TestServer, path: &str, body: Option<Value>) -> Valu
 }
 
 async fn audit(admin: &Api) -> Vec<Value> {
-    let page = admin
-        .ok(Method::GET, &format!("{P}/audit?limit=1000"), None, 200)
-        .await;
+    let page = admin.ok(Method::GET, &format!("{P}/audit?limit=1000"), None, 200).await;
     page["items"].as_array().cloned().unwrap_or_default()
 }
 
@@ -116,14 +84,7 @@ async fn kill_state(admin: &Api) -> Value {
 }
 
 async fn revision(admin: &Api) -> u64 {
-    let env = admin
-        .ok(
-            Method::GET,
-            &format!("{P}/environments/production"),
-            None,
-            200,
-        )
-        .await;
+    let env = admin.ok(Method::GET, &format!("{P}/environments/production"), None, 200).await;
     env["revision"].as_u64().expect("revision")
 }
 
@@ -170,9 +131,7 @@ async fn alertmanager_fires_kill_and_resolve_restores_only_when_asked() {
         let (id, path) = trigger(&admin, "am-checkout", "kill", false).await;
 
         // listed by prefix, never the secret
-        let list = admin
-            .ok(Method::GET, &format!("{FLAG}/triggers"), None, 200)
-            .await;
+        let list = admin.ok(Method::GET, &format!("{FLAG}/triggers"), None, 200).await;
         assert_eq!(list[0]["id"], id);
         assert_eq!(list[0]["name"], "am-checkout");
         assert_eq!(list[0]["action"], "kill");
@@ -200,12 +159,7 @@ async fn alertmanager_fires_kill_and_resolve_restores_only_when_asked() {
         assert!(events.iter().any(|e| e["action"] == "trigger.create"));
 
         // firing again: idempotent; `?wait=` answers with a receipt
-        let out = hook_json(
-            &server,
-            &format!("{path}?wait=50ms"),
-            Some(alertmanager("firing")),
-        )
-        .await;
+        let out = hook_json(&server, &format!("{path}?wait=50ms"), Some(alertmanager("firing"))).await;
         assert_eq!(out["changed"], false);
         assert_eq!(out["receipt"]["revision"].as_u64(), Some(before + 1));
 
@@ -225,34 +179,19 @@ async fn alertmanager_fires_kill_and_resolve_restores_only_when_asked() {
         assert!(kill_state(&admin).await.is_object());
 
         // …but restores its own
-        admin
-            .ok(
-                Method::DELETE,
-                &format!("{FLAG}/kill"),
-                Some(json!({"reason": "manual"})),
-                200,
-            )
-            .await;
+        admin.ok(Method::DELETE, &format!("{FLAG}/kill"), Some(json!({"reason": "manual"})), 200).await;
         let out = hook_json(&server, &auto, Some(alertmanager("firing"))).await;
         assert_eq!(out["action"], "kill");
         assert_eq!(kill_state(&admin).await["by"], "am-auto");
         let out = hook_json(&server, &auto, Some(alertmanager("resolved"))).await;
-        assert_eq!(
-            (out["ignored"].as_bool(), out["action"].as_str()),
-            (Some(false), Some("restore"))
-        );
+        assert_eq!((out["ignored"].as_bool(), out["action"].as_str()), (Some(false), Some("restore")));
         assert_eq!(out["changed"], true);
         assert!(kill_state(&admin).await.is_null());
         let events = audit(&admin).await;
         assert_eq!(events[0]["action"], "flag.restore");
         assert_eq!(events[0]["actor_kind"], "trigger");
         assert_eq!(events[0]["actor"], "am-auto");
-        assert!(
-            events[0]["reason"]
-                .as_str()
-                .unwrap()
-                .starts_with("resolved: HighErrorRate")
-        );
+        assert!(events[0]["reason"].as_str().unwrap().starts_with("resolved: HighErrorRate"));
 
         // restore_on_resolve is for kill triggers only
         let (status, problem) = admin
@@ -291,14 +230,7 @@ async fn unknown_rotated_and_deleted_secrets_answer_404_without_audit() {
         assert!(kill_state(&admin).await.is_null());
 
         // rotated: the old URL is dead, the new one works
-        let rotated = admin
-            .ok(
-                Method::POST,
-                &format!("{FLAG}/triggers/{id}/rotate"),
-                None,
-                200,
-            )
-            .await;
+        let rotated = admin.ok(Method::POST, &format!("{FLAG}/triggers/{id}/rotate"), None, 200).await;
         let new_path = rotated["path"].as_str().unwrap().to_string();
         assert_ne!(new_path, path);
         assert_eq!(hook(&server, &path, None).await.status(), 404);
@@ -307,47 +239,27 @@ async fn unknown_rotated_and_deleted_secrets_answer_404_without_audit() {
         assert_eq!(kill_state(&admin).await["reason"], "fired by trigger pager");
 
         // deleted: 404, the row is kept (listed with disabled_at), idempotent
-        let deleted = admin
-            .ok(Method::DELETE, &format!("{FLAG}/triggers/{id}"), None, 200)
-            .await;
+        let deleted = admin.ok(Method::DELETE, &format!("{FLAG}/triggers/{id}"), None, 200).await;
         assert!(deleted["disabled_at"].is_string());
         let count = audit(&admin).await.len();
         let rev = revision(&admin).await;
         assert_eq!(hook(&server, &new_path, None).await.status(), 404);
         assert_eq!(audit(&admin).await.len(), count);
         assert_eq!(revision(&admin).await, rev);
-        let list = admin
-            .ok(Method::GET, &format!("{FLAG}/triggers"), None, 200)
-            .await;
+        let list = admin.ok(Method::GET, &format!("{FLAG}/triggers"), None, 200).await;
         assert!(list[0]["disabled_at"].is_string());
-        admin
-            .ok(Method::DELETE, &format!("{FLAG}/triggers/{id}"), None, 200)
-            .await;
-        let actions: Vec<String> = audit(&admin)
-            .await
-            .iter()
-            .map(|e| e["action"].as_str().unwrap().to_string())
-            .collect();
+        admin.ok(Method::DELETE, &format!("{FLAG}/triggers/{id}"), None, 200).await;
+        let actions: Vec<String> =
+            audit(&admin).await.iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
         assert_eq!(actions.iter().filter(|a| *a == "trigger.delete").count(), 1);
         assert!(actions.contains(&"trigger.rotate".to_string()));
-        let (status, _) = admin
-            .call(Method::POST, &format!("{FLAG}/triggers/{id}/rotate"), None)
-            .await;
+        let (status, _) = admin.call(Method::POST, &format!("{FLAG}/triggers/{id}/rotate"), None).await;
         assert_eq!(status, 409);
 
         // another flag's path does not reach this trigger
-        admin
-            .ok(
-                Method::POST,
-                &format!("{P}/flags"),
-                Some(json!({"key": "other", "kind": "boolean"})),
-                201,
-            )
-            .await;
+        admin.ok(Method::POST, &format!("{P}/flags"), Some(json!({"key": "other", "kind": "boolean"})), 201).await;
         let other = "/api/v1/projects/shop/environments/production/flags/other/triggers";
-        let (status, _) = admin
-            .call(Method::DELETE, &format!("{other}/{id}"), None)
-            .await;
+        let (status, _) = admin.call(Method::DELETE, &format!("{other}/{id}"), None).await;
         assert_eq!(status, 404);
 
         // roles: responders list, only admins create
@@ -361,28 +273,14 @@ async fn unknown_rotated_and_deleted_secrets_answer_404_without_audit() {
                 )
                 .await;
         }
-        let responder = Api::new(
-            &server,
-            Some(&login(&server.base, "resp", "a-long-password-1").await),
-        );
-        let viewer = Api::new(
-            &server,
-            Some(&login(&server.base, "view", "a-long-password-1").await),
-        );
-        responder
-            .ok(Method::GET, &format!("{FLAG}/triggers"), None, 200)
-            .await;
+        let responder = Api::new(&server, Some(&login(&server.base, "resp", "a-long-password-1").await));
+        let viewer = Api::new(&server, Some(&login(&server.base, "view", "a-long-password-1").await));
+        responder.ok(Method::GET, &format!("{FLAG}/triggers"), None, 200).await;
         let (status, _) = responder
-            .call(
-                Method::POST,
-                &format!("{FLAG}/triggers"),
-                Some(json!({"name": "x", "action": "kill"})),
-            )
+            .call(Method::POST, &format!("{FLAG}/triggers"), Some(json!({"name": "x", "action": "kill"})))
             .await;
         assert_eq!(status, 403);
-        let (status, _) = viewer
-            .call(Method::GET, &format!("{FLAG}/triggers"), None)
-            .await;
+        let (status, _) = viewer.call(Method::GET, &format!("{FLAG}/triggers"), None).await;
         assert_eq!(status, 403);
         server
     })
@@ -393,9 +291,7 @@ async fn unknown_rotated_and_deleted_secrets_answer_404_without_audit() {
 async fn routes_are_in_the_openapi_document() {
     let db = TestDb::sqlite();
     let server = TestServer::start(&db.url()).await;
-    let doc = Api::new(&server, None)
-        .ok(Method::GET, "/api/openapi.json", None, 200)
-        .await;
+    let doc = Api::new(&server, None).ok(Method::GET, "/api/openapi.json", None, 200).await;
     for path in [
         "/api/v1/projects/{project}/environments/{env}/flags/{flag}/triggers",
         "/api/v1/projects/{project}/environments/{env}/flags/{flag}/triggers/{id}",
@@ -424,11 +320,7 @@ async fn triggers_are_rate_limited_with_retry_after() {
         let count = audit(&admin).await.len();
         let resp = hook(&server, &path, Some(alertmanager("firing"))).await;
         assert_eq!(resp.status(), 429);
-        let retry: u64 = resp.headers()["retry-after"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
         assert!((1..=6).contains(&retry), "{retry}");
         assert_eq!(audit(&admin).await.len(), count);
         // per trigger: another one is unaffected

@@ -30,28 +30,18 @@ struct Api {
 
 impl Api {
     fn new(server: &TestServer) -> Api {
-        Api {
-            http: reqwest::Client::new(),
-            base: server.base.clone(),
-            token: server.admin_token.clone(),
-        }
+        Api { http: reqwest::Client::new(), base: server.base.clone(), token: server.admin_token.clone() }
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
         if let Some(b) = body {
             req = req.json(&b);
         }
         let resp = req.send().await.expect("request");
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     async fn ok(&self, method: Method, path: &str, body: Option<Value>, want: u16) -> Value {
@@ -65,22 +55,8 @@ const P: &str = "/api/v1/projects/shop";
 const FLAG: &str = "/api/v1/projects/shop/environments/production/flags/checkout";
 
 async fn seed(admin: &Api) {
-    admin
-        .ok(
-            Method::POST,
-            "/api/v1/projects",
-            Some(json!({"key": "shop"})),
-            201,
-        )
-        .await;
-    admin
-        .ok(
-            Method::POST,
-            &format!("{P}/environments"),
-            Some(json!({"key": "production"})),
-            201,
-        )
-        .await;
+    admin.ok(Method::POST, "/api/v1/projects", Some(json!({"key": "shop"})), 201).await;
+    admin.ok(Method::POST, &format!("{P}/environments"), Some(json!({"key": "production"})), 201).await;
     for key in ["checkout", "search"] {
         admin
             .ok(
@@ -121,11 +97,7 @@ async fn receive(
     headers: HeaderMap,
     body: Bytes,
 ) -> AxumStatus {
-    state.hits.lock().unwrap().push(Hit {
-        path: uri.path().to_string(),
-        headers,
-        body,
-    });
+    state.hits.lock().unwrap().push(Hit { path: uri.path().to_string(), headers, body });
     if state.seen.fetch_add(1, Ordering::SeqCst) < state.fail_first {
         AxumStatus::INTERNAL_SERVER_ERROR
     } else {
@@ -136,14 +108,8 @@ async fn receive(
 impl Receiver {
     async fn start(fail_first: usize) -> Receiver {
         let hits = Arc::new(Mutex::new(Vec::new()));
-        let state = ReceiverState {
-            hits: Arc::clone(&hits),
-            fail_first,
-            seen: Arc::new(AtomicUsize::new(0)),
-        };
-        let app = axum::Router::new()
-            .fallback(axum::routing::post(receive))
-            .with_state(state);
+        let state = ReceiverState { hits: Arc::clone(&hits), fail_first, seen: Arc::new(AtomicUsize::new(0)) };
+        let app = axum::Router::new().fallback(axum::routing::post(receive)).with_state(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move {
@@ -165,11 +131,7 @@ impl Receiver {
             if hits.len() >= n {
                 return hits;
             }
-            assert!(
-                start.elapsed() < timeout,
-                "{path}: {} of {n} deliveries after {timeout:?}",
-                hits.len()
-            );
+            assert!(start.elapsed() < timeout, "{path}: {} of {n} deliveries after {timeout:?}", hits.len());
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -181,11 +143,7 @@ fn verify(secret: &str, hit: &Hit) -> Value {
     let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
     let got = hit.headers["x-switchyard-signature"].to_str().unwrap();
     assert_eq!(got, expected, "signature over the raw body");
-    let ts: i64 = hit.headers["x-switchyard-timestamp"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let ts: i64 = hit.headers["x-switchyard-timestamp"].to_str().unwrap().parse().unwrap();
     assert!((chrono::Utc::now().timestamp() - ts).abs() < 60);
     assert_eq!(hit.headers["content-type"], "application/json");
     serde_json::from_slice(&hit.body).unwrap()
@@ -225,22 +183,14 @@ async fn kills_and_restores_are_delivered_signed() {
             .await;
         let all_secret = all["secret"].as_str().unwrap().to_string();
         assert!(all_secret.starts_with("whs_"));
-        let list = admin
-            .ok(Method::GET, &format!("{P}/webhooks"), None, 200)
-            .await;
+        let list = admin.ok(Method::GET, &format!("{P}/webhooks"), None, 200).await;
         assert_eq!(list.as_array().unwrap().len(), 2);
-        assert!(
-            !list.to_string().contains(kills_secret) && !list.to_string().contains(&all_secret)
-        );
+        assert!(!list.to_string().contains(kills_secret) && !list.to_string().contains(&all_secret));
         // the audit keeps only the URL's origin (paths and queries carry credentials)
-        let audit = admin
-            .ok(Method::GET, &format!("{P}/audit"), None, 200)
-            .await;
+        let audit = admin.ok(Method::GET, &format!("{P}/audit"), None, 200).await;
         let created = &audit["items"][0];
         assert_eq!(created["action"], "webhook.create");
-        assert!(
-            !created.to_string().contains("/all") && !created.to_string().contains("token=abc")
-        );
+        assert!(!created.to_string().contains("/all") && !created.to_string().contains("token=abc"));
 
         // a kill: both webhooks get it, signed with their own secret
         let killed = admin
@@ -252,9 +202,7 @@ async fn kills_and_restores_are_delivered_signed() {
             )
             .await;
         let revision = killed["revision"].as_u64().unwrap();
-        let hit = &receiver
-            .wait_for("/kills", 1, Duration::from_secs(10))
-            .await[0];
+        let hit = &receiver.wait_for("/kills", 1, Duration::from_secs(10)).await[0];
         let body = verify(kills_secret, hit);
         assert_eq!(hit.headers["x-switchyard-event"], "kill");
         assert_eq!(body["event"], "kill");
@@ -267,34 +215,14 @@ async fn kills_and_restores_are_delivered_signed() {
         assert_eq!(body["revision"].as_u64(), Some(revision));
         assert!(body["at"].is_string() && body["id"].is_string());
         let hit = &receiver.wait_for("/all", 1, Duration::from_secs(10)).await[0];
-        assert_eq!(
-            verify(&all_secret, hit)["revision"].as_u64(),
-            Some(revision)
-        );
+        assert_eq!(verify(&all_secret, hit)["revision"].as_u64(), Some(revision));
 
         // a restore goes to `all` only; a no-op restore to nobody
-        admin
-            .ok(
-                Method::DELETE,
-                &format!("{FLAG}/kill"),
-                Some(json!({"reason": "fixed"})),
-                200,
-            )
-            .await;
-        admin
-            .ok(
-                Method::DELETE,
-                &format!("{FLAG}/kill"),
-                Some(json!({"reason": "again"})),
-                200,
-            )
-            .await;
+        admin.ok(Method::DELETE, &format!("{FLAG}/kill"), Some(json!({"reason": "fixed"})), 200).await;
+        admin.ok(Method::DELETE, &format!("{FLAG}/kill"), Some(json!({"reason": "again"})), 200).await;
         let hits = receiver.wait_for("/all", 2, Duration::from_secs(10)).await;
         let body = verify(&all_secret, &hits[1]);
-        assert_eq!(
-            (body["event"].as_str(), body["reason"].as_str()),
-            (Some("restore"), Some("fixed"))
-        );
+        assert_eq!((body["event"].as_str(), body["reason"].as_str()), (Some("restore"), Some("fixed")));
 
         // the panic button: one delivery naming every flag
         admin
@@ -305,13 +233,8 @@ async fn kills_and_restores_are_delivered_signed() {
                 200,
             )
             .await;
-        let hits = receiver
-            .wait_for("/kills", 2, Duration::from_secs(10))
-            .await;
-        assert_eq!(
-            verify(kills_secret, &hits[1])["flags"],
-            json!(["checkout", "search"])
-        );
+        let hits = receiver.wait_for("/kills", 2, Duration::from_secs(10)).await;
+        assert_eq!(verify(kills_secret, &hits[1])["flags"], json!(["checkout", "search"]));
 
         // a trigger's kill is announced as the trigger
         admin
@@ -337,49 +260,22 @@ async fn kills_and_restores_are_delivered_signed() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
-        let hits = receiver
-            .wait_for("/kills", 3, Duration::from_secs(10))
-            .await;
+        let hits = receiver.wait_for("/kills", 3, Duration::from_secs(10)).await;
         let body = verify(kills_secret, &hits[2]);
-        assert_eq!(
-            body["actor"],
-            json!({"name": "alertmanager", "kind": "trigger"})
-        );
+        assert_eq!(body["actor"], json!({"name": "alertmanager", "kind": "trigger"}));
         assert_eq!(body["reason"], "SearchDown");
 
         // deleted webhooks get nothing more
         let id = kills["webhook"]["id"].as_i64().unwrap();
-        let deleted = admin
-            .ok(Method::DELETE, &format!("{P}/webhooks/{id}"), None, 200)
-            .await;
+        let deleted = admin.ok(Method::DELETE, &format!("{P}/webhooks/{id}"), None, 200).await;
         assert!(deleted["disabled_at"].is_string());
         let before_all = receiver.hits("/all").len();
-        admin
-            .ok(
-                Method::DELETE,
-                &format!("{FLAG}/kill"),
-                Some(json!({"reason": "r"})),
-                200,
-            )
-            .await;
-        admin
-            .ok(
-                Method::POST,
-                &format!("{FLAG}/kill"),
-                Some(json!({"reason": "again"})),
-                200,
-            )
-            .await;
-        receiver
-            .wait_for("/all", before_all + 2, Duration::from_secs(10))
-            .await;
+        admin.ok(Method::DELETE, &format!("{FLAG}/kill"), Some(json!({"reason": "r"})), 200).await;
+        admin.ok(Method::POST, &format!("{FLAG}/kill"), Some(json!({"reason": "again"})), 200).await;
+        receiver.wait_for("/all", before_all + 2, Duration::from_secs(10)).await;
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(receiver.hits("/kills").len(), 3);
-        assert_eq!(
-            receiver.hits("/all").len(),
-            before_all + 2,
-            "no-op writes announce nothing"
-        );
+        assert_eq!(receiver.hits("/all").len(), before_all + 2, "no-op writes announce nothing");
 
         server.stop().await;
         db.cleanup().await;
@@ -399,25 +295,17 @@ async fn failed_deliveries_are_retried() {
             .ok(
                 Method::POST,
                 &format!("{P}/webhooks"),
-                Some(json!({"url": format!("{}/hook", receiver.base), "events": ["kill", "restore"], "secret": secret})),
+                Some(
+                    json!({"url": format!("{}/hook", receiver.base), "events": ["kill", "restore"], "secret": secret}),
+                ),
                 201,
             )
             .await;
-        admin
-            .ok(
-                Method::POST,
-                &format!("{FLAG}/kill"),
-                Some(json!({"reason": "boom"})),
-                200,
-            )
-            .await;
+        admin.ok(Method::POST, &format!("{FLAG}/kill"), Some(json!({"reason": "boom"})), 200).await;
         // 500 first, then (after about a second of backoff) delivered
         let hits = receiver.wait_for("/hook", 2, Duration::from_secs(10)).await;
         assert_eq!(hits[0].body, hits[1].body, "the same delivery is retried");
-        assert_eq!(
-            hits[0].headers["x-switchyard-delivery"],
-            hits[1].headers["x-switchyard-delivery"]
-        );
+        assert_eq!(hits[0].headers["x-switchyard-delivery"], hits[1].headers["x-switchyard-delivery"]);
         assert_eq!(verify(secret, &hits[1])["reason"], "boom");
         // and not sent again once it succeeded
         tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -436,25 +324,12 @@ async fn private_link_local_and_metadata_urls_are_refused() {
     let create = |url: &str| {
         let admin = admin.clone();
         let body = json!({"url": url, "events": ["all"]});
-        async move {
-            admin
-                .call(Method::POST, &format!("{P}/webhooks"), Some(body))
-                .await
-        }
+        async move { admin.call(Method::POST, &format!("{P}/webhooks"), Some(body)).await }
     };
     for (url, code) in [
-        (
-            "http://169.254.169.254/latest/meta-data/",
-            "forbidden_address",
-        ),
-        (
-            "http://metadata.google.internal/computeMetadata/v1/",
-            "forbidden_address",
-        ),
-        (
-            "http://100.100.100.200/latest/meta-data/",
-            "forbidden_address",
-        ),
+        ("http://169.254.169.254/latest/meta-data/", "forbidden_address"),
+        ("http://metadata.google.internal/computeMetadata/v1/", "forbidden_address"),
+        ("http://100.100.100.200/latest/meta-data/", "forbidden_address"),
         ("http://[fe80::1]/", "forbidden_address"),
         ("http://[::ffff:169.254.169.254]/", "forbidden_address"),
         ("http://127.0.0.1:9/", "forbidden_address"),
@@ -476,13 +351,8 @@ async fn private_link_local_and_metadata_urls_are_refused() {
             Some(json!({"url": "http://example.com/", "events": ["all"], "secret": "short"})),
         )
         .await;
-    assert_eq!(
-        (status.as_u16(), problem["errors"][0]["path"].as_str()),
-        (422, Some("secret"))
-    );
-    let list = admin
-        .ok(Method::GET, &format!("{P}/webhooks"), None, 200)
-        .await;
+    assert_eq!((status.as_u16(), problem["errors"][0]["path"].as_str()), (422, Some("secret")));
+    let list = admin.ok(Method::GET, &format!("{P}/webhooks"), None, 200).await;
     assert_eq!(list, json!([]));
     server.stop().await;
     db.cleanup().await;
@@ -492,18 +362,11 @@ async fn private_link_local_and_metadata_urls_are_refused() {
     let server = start_server(&db, true).await;
     let admin = Api::new(&server);
     seed(&admin).await;
-    for (url, want) in [
-        ("http://127.0.0.1:9/", 201),
-        ("http://169.254.169.254/", 422),
-        ("http://metadata.google.internal/", 422),
-    ] {
-        let (status, problem) = admin
-            .call(
-                Method::POST,
-                &format!("{P}/webhooks"),
-                Some(json!({"url": url, "events": ["kill"]})),
-            )
-            .await;
+    for (url, want) in
+        [("http://127.0.0.1:9/", 201), ("http://169.254.169.254/", 422), ("http://metadata.google.internal/", 422)]
+    {
+        let (status, problem) =
+            admin.call(Method::POST, &format!("{P}/webhooks"), Some(json!({"url": url, "events": ["kill"]}))).await;
         assert_eq!(status.as_u16(), want, "{url}: {problem}");
     }
     server.stop().await;
@@ -530,44 +393,15 @@ async fn the_address_is_checked_again_at_send_time() {
     };
     let body = Bytes::from_static(b"{}");
     let strict = NotifierOptions::default();
-    let lax = NotifierOptions {
-        policy: AddressPolicy {
-            allow_private: true,
-        },
-        ..NotifierOptions::default()
-    };
-    for url in [
-        format!("{}/a", receiver.base),
-        format!("{}/a", receiver.base.replace("127.0.0.1", "localhost")),
-    ] {
-        let outcome = send(
-            &target(url.clone()),
-            "d1",
-            WebhookEvent::Kill,
-            &body,
-            &strict,
-        )
-        .await;
+    let lax = NotifierOptions { policy: AddressPolicy { allow_private: true }, ..NotifierOptions::default() };
+    for url in [format!("{}/a", receiver.base), format!("{}/a", receiver.base.replace("127.0.0.1", "localhost"))] {
+        let outcome = send(&target(url.clone()), "d1", WebhookEvent::Kill, &body, &strict).await;
         assert!(matches!(outcome, Attempt::Failed(_)), "{url}: {outcome:?}");
     }
     assert!(receiver.hits("/a").is_empty(), "nothing was sent");
-    let outcome = send(
-        &target(format!("{}/a", receiver.base)),
-        "d2",
-        WebhookEvent::Kill,
-        &body,
-        &lax,
-    )
-    .await;
+    let outcome = send(&target(format!("{}/a", receiver.base)), "d2", WebhookEvent::Kill, &body, &lax).await;
     assert!(matches!(outcome, Attempt::Delivered(204)), "{outcome:?}");
     // metadata stays refused even when private addresses are allowed
-    let outcome = send(
-        &target("http://169.254.169.254/".into()),
-        "d3",
-        WebhookEvent::Kill,
-        &body,
-        &lax,
-    )
-    .await;
+    let outcome = send(&target("http://169.254.169.254/".into()), "d3", WebhookEvent::Kill, &body, &lax).await;
     assert!(matches!(outcome, Attempt::Failed(_)), "{outcome:?}");
 }

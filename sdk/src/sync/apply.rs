@@ -16,11 +16,7 @@ impl Syncer {
         let current = self.shared.revision().filter(|_| self.authoritative);
         if let Some(current) = current.filter(|c| snapshot.revision <= *c) {
             if snapshot.revision < current {
-                tracing::debug!(
-                    current,
-                    got = snapshot.revision,
-                    "ignoring an older switchyard snapshot"
-                );
+                tracing::debug!(current, got = snapshot.revision, "ignoring an older switchyard snapshot");
             }
             return Ok(());
         }
@@ -35,26 +31,15 @@ impl Syncer {
     /// Applies a change to a copy of the model, compiles and installs it.
     pub(super) fn apply_change(&mut self, change: &ChangeEvent) -> Result<(), ChangeError> {
         let Some(model) = self.model.clone().filter(|_| self.authoritative) else {
-            tracing::warn!(
-                got = change.revision,
-                "switchyard change without a snapshot to apply it to; resyncing"
-            );
+            tracing::warn!(got = change.revision, "switchyard change without a snapshot to apply it to; resyncing");
             return Err(ChangeError::Gap);
         };
         if change.revision <= model.revision {
-            tracing::debug!(
-                current = model.revision,
-                got = change.revision,
-                "ignoring an old switchyard change"
-            );
+            tracing::debug!(current = model.revision, got = change.revision, "ignoring an old switchyard change");
             return Ok(());
         }
         if change.revision != model.revision + 1 {
-            tracing::warn!(
-                current = model.revision,
-                got = change.revision,
-                "switchyard revision gap; resyncing"
-            );
+            tracing::warn!(current = model.revision, got = change.revision, "switchyard revision gap; resyncing");
             return Err(ChangeError::Gap);
         }
         let mut next = Snapshot::clone(&model);
@@ -69,12 +54,7 @@ impl Syncer {
 
     /// Swaps in new data, notifies subscribers, and (for server data)
     /// schedules the acknowledgement and the persisted copy.
-    pub(super) fn install(
-        &mut self,
-        compiled: CompiledSnapshot,
-        snapshot: Snapshot,
-        from_server: bool,
-    ) {
+    pub(super) fn install(&mut self, compiled: CompiledSnapshot, snapshot: Snapshot, from_server: bool) {
         let revision = snapshot.revision;
         let changes = if self.shared.updates.receiver_count() > 0 {
             changed_flags(self.model.as_deref(), &snapshot)
@@ -122,9 +102,7 @@ impl Syncer {
         };
         let loaded = match tokio::task::spawn_blocking(move || persist::read(&path)).await {
             Ok(Ok(loaded)) => loaded,
-            Ok(Err(crate::Error::Io { source, .. }))
-                if source.kind() == std::io::ErrorKind::NotFound =>
-            {
+            Ok(Err(crate::Error::Io { source, .. })) if source.kind() == std::io::ErrorKind::NotFound => {
                 return;
             }
             Ok(Err(e)) => {

@@ -21,11 +21,7 @@ pub(crate) struct Backoff {
 impl Backoff {
     /// Starts at `initial`, doubling up to `max` (`max >= initial`).
     pub(crate) fn new(initial: Duration, max: Duration) -> Self {
-        Backoff {
-            initial,
-            max: max.max(initial),
-            attempt: 0,
-        }
+        Backoff { initial, max: max.max(initial), attempt: 0 }
     }
 
     /// The delay before the next attempt (and counts this attempt).
@@ -75,11 +71,7 @@ mod tests {
         for expected_base in [100u64, 200, 400, 800, 1000, 1000, 1000] {
             let d = b.next_delay();
             let base = Duration::from_millis(expected_base);
-            assert!(
-                d >= base / 2 && d <= base,
-                "{d:?} not within [{:?}, {base:?}]",
-                base / 2
-            );
+            assert!(d >= base / 2 && d <= base, "{d:?} not within [{:?}, {base:?}]", base / 2);
         }
         b.reset();
         assert!(b.next_delay() <= Duration::from_millis(100));
@@ -98,10 +90,7 @@ mod tests {
         let mut b = Backoff::new(Duration::from_millis(10), Duration::from_secs(2));
         b.set_floor(Duration::from_secs(1));
         let d = b.next_delay();
-        assert!(
-            d >= Duration::from_millis(500) && d <= Duration::from_secs(1),
-            "{d:?}"
-        );
+        assert!(d >= Duration::from_millis(500) && d <= Duration::from_secs(1), "{d:?}");
         b.set_floor(Duration::from_secs(10));
         b.reset();
         assert!(b.next_delay() <= Duration::from_secs(2));
@@ -120,15 +109,9 @@ mod tests {
     #[test]
     fn parses_retry_after_seconds_and_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(
-            parse_retry_after(" 120 ", now),
-            Some(Duration::from_secs(120))
-        );
+        assert_eq!(parse_retry_after(" 120 ", now), Some(Duration::from_secs(120)));
         let later = httpdate::fmt_http_date(now + Duration::from_secs(30));
-        assert_eq!(
-            parse_retry_after(&later, now),
-            Some(Duration::from_secs(30))
-        );
+        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(30)));
         let past = httpdate::fmt_http_date(now - Duration::from_secs(30));
         assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);

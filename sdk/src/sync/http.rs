@@ -6,8 +6,7 @@ use std::time::{Duration, SystemTime};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderValue,
-    IF_NONE_MATCH, RETRY_AFTER,
+    ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH, RETRY_AFTER,
 };
 use reqwest::{Response, StatusCode, Url};
 use switchyard_core::Snapshot;
@@ -47,9 +46,7 @@ impl Failure {
     fn from_status(resp: &Response) -> Failure {
         let status = resp.status();
         match status {
-            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => {
-                Failure::Unauthorized(status.as_u16())
-            }
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Failure::Unauthorized(status.as_u16()),
             StatusCode::TOO_MANY_REQUESTS => {
                 let retry_after = resp
                     .headers()
@@ -90,10 +87,7 @@ pub(crate) struct Endpoint {
 
 impl std::fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endpoint")
-            .field("base", &self.snapshot_url)
-            .field("instance", &self.instance)
-            .finish()
+        f.debug_struct("Endpoint").field("base", &self.snapshot_url).field("instance", &self.instance).finish()
     }
 }
 
@@ -121,22 +115,12 @@ impl Endpoint {
     }
 
     /// `GET /sdk/v1/snapshot`; `Ok(None)` on 304 (still at `have`).
-    pub(crate) async fn fetch_snapshot(
-        &self,
-        have: Option<u64>,
-    ) -> Result<Option<Snapshot>, Failure> {
-        let mut req = self
-            .http
-            .get(self.snapshot_url.clone())
-            .header(AUTHORIZATION, self.auth.clone());
+    pub(crate) async fn fetch_snapshot(&self, have: Option<u64>) -> Result<Option<Snapshot>, Failure> {
+        let mut req = self.http.get(self.snapshot_url.clone()).header(AUTHORIZATION, self.auth.clone());
         if let Some(rev) = have {
             req = req.header(IF_NONE_MATCH, format!("\"{rev}\""));
         }
-        let resp = req
-            .timeout(self.request_timeout)
-            .send()
-            .await
-            .map_err(|e| Failure::network(&e))?;
+        let resp = req.timeout(self.request_timeout).send().await.map_err(|e| Failure::network(&e))?;
         match resp.status() {
             StatusCode::NOT_MODIFIED => return Ok(None),
             StatusCode::OK => {}
@@ -144,16 +128,12 @@ impl Endpoint {
         }
         let etag = resp.headers().get(ETAG).cloned();
         let body = read_limited(resp, self.max_body).await?;
-        let snapshot: Snapshot = serde_json::from_slice(&body)
-            .map_err(|e| Failure::Protocol(format!("snapshot body: {e}")))?;
+        let snapshot: Snapshot =
+            serde_json::from_slice(&body).map_err(|e| Failure::Protocol(format!("snapshot body: {e}")))?;
         if let Some(etag) = etag {
             let expected = format!("\"{}\"", snapshot.revision);
             if etag.as_bytes() != expected.as_bytes() {
-                tracing::debug!(
-                    ?etag,
-                    revision = snapshot.revision,
-                    "snapshot ETag does not match its revision"
-                );
+                tracing::debug!(?etag, revision = snapshot.revision, "snapshot ETag does not match its revision");
             }
         }
         Ok(Some(snapshot))
@@ -161,10 +141,7 @@ impl Endpoint {
 
     /// `GET /sdk/v1/stream`, resuming after `last_event_id` if given.
     /// Resolves when the response headers arrived with a 200.
-    pub(crate) async fn open_stream(
-        &self,
-        last_event_id: Option<u64>,
-    ) -> Result<Response, Failure> {
+    pub(crate) async fn open_stream(&self, last_event_id: Option<u64>) -> Result<Response, Failure> {
         let mut req = self
             .http
             .get(self.stream_url.clone())
@@ -179,15 +156,9 @@ impl Endpoint {
         if resp.status() != StatusCode::OK {
             return Err(Failure::from_status(&resp));
         }
-        let content_type = resp
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
+        let content_type = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
         if !content_type.starts_with("text/event-stream") {
-            return Err(Failure::Protocol(format!(
-                "stream content type is `{content_type}`"
-            )));
+            return Err(Failure::Protocol(format!("stream content type is `{content_type}`")));
         }
         Ok(resp)
     }
@@ -205,21 +176,14 @@ impl Endpoint {
             .send()
             .await
             .map_err(|e| Failure::network(&e))?;
-        if resp.status().is_success() {
-            Ok(())
-        } else {
-            Err(Failure::from_status(&resp))
-        }
+        if resp.status().is_success() { Ok(()) } else { Err(Failure::from_status(&resp)) }
     }
 }
 
 /// Reads a whole body, refusing more than `limit` bytes.
 async fn read_limited(resp: Response, limit: usize) -> Result<Bytes, Failure> {
     let too_large = || Failure::Protocol(format!("response body larger than {limit} bytes"));
-    let declared = resp
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let declared = resp.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }

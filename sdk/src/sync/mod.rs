@@ -122,11 +122,7 @@ impl Syncer {
                 self.backoff.reset();
             }
             if self.next_poll.is_none() {
-                let wait = if self.model.is_some() {
-                    self.config.polling_interval
-                } else {
-                    Duration::ZERO
-                };
+                let wait = if self.model.is_some() { self.config.polling_interval } else { Duration::ZERO };
                 self.next_poll = Some(Instant::now() + wait);
             }
             let delay = match end {
@@ -153,22 +149,12 @@ impl Syncer {
     /// One stream connection, from request to end.
     async fn stream_once(&mut self, resume: bool) -> End {
         let read_timeout = self.config.read_timeout;
-        let silence = || End::Failed {
-            failure: Failure::Silence(read_timeout),
-            resume: true,
-        };
-        let last_id = if resume && self.authoritative {
-            self.shared.revision()
-        } else {
-            None
-        };
+        let silence = || End::Failed { failure: Failure::Silence(read_timeout), resume: true };
+        let last_id = if resume && self.authoritative { self.shared.revision() } else { None };
         let resp = match timeout(read_timeout, self.endpoint.open_stream(last_id)).await {
             Err(_) => return silence(),
             Ok(Err(failure)) => {
-                return End::Failed {
-                    failure,
-                    resume: true,
-                };
+                return End::Failed { failure, resume: true };
             }
             Ok(Ok(resp)) => resp,
         };
@@ -182,16 +168,10 @@ impl Syncer {
             let item = match timeout(read_timeout, reader.next()).await {
                 Err(_) => return silence(),
                 Ok(Err(ReadError::Body(e))) => {
-                    return End::Failed {
-                        failure: Failure::Network(e.to_string()),
-                        resume: true,
-                    };
+                    return End::Failed { failure: Failure::Network(e.to_string()), resume: true };
                 }
                 Ok(Err(ReadError::TooLarge(e))) => {
-                    return End::Failed {
-                        failure: Failure::Protocol(e.to_string()),
-                        resume: true,
-                    };
+                    return End::Failed { failure: Failure::Protocol(e.to_string()), resume: true };
                 }
                 Ok(Ok(None)) => return End::Closed,
                 Ok(Ok(Some(item))) => item,
@@ -216,19 +196,14 @@ impl Syncer {
             resume: true,
         };
         // Invalid content (does not compile): start over from a full snapshot.
-        let invalid = |msg: String| End::Failed {
-            failure: Failure::Protocol(msg),
-            resume: false,
-        };
+        let invalid = |msg: String| End::Failed { failure: Failure::Protocol(msg), resume: false };
         match event.event.as_str() {
             "snapshot" => {
-                let snapshot: Snapshot =
-                    serde_json::from_str(&event.data).map_err(|e| malformed("snapshot", e))?;
+                let snapshot: Snapshot = serde_json::from_str(&event.data).map_err(|e| malformed("snapshot", e))?;
                 self.apply_full(snapshot).map_err(invalid)?;
             }
             "change" => {
-                let change: ChangeEvent =
-                    serde_json::from_str(&event.data).map_err(|e| malformed("change", e))?;
+                let change: ChangeEvent = serde_json::from_str(&event.data).map_err(|e| malformed("change", e))?;
                 match self.apply_change(&change) {
                     Ok(()) => {}
                     Err(ChangeError::Gap) => return Err(End::Resync),
@@ -281,10 +256,7 @@ impl Syncer {
     async fn wait(&mut self, delay: Duration) {
         let deadline = Instant::now() + delay;
         loop {
-            match self
-                .next_poll
-                .filter(|at| !self.unauthorized && *at < deadline)
-            {
+            match self.next_poll.filter(|at| !self.unauthorized && *at < deadline) {
                 Some(at) => {
                     sleep_until(at).await;
                     let _ = self.poll_once().await;
@@ -303,12 +275,8 @@ impl Syncer {
                     self.backoff.reset();
                     self.config.polling_interval
                 }
-                Err(failure @ (Failure::Unauthorized(_) | Failure::RateLimited { .. })) => {
-                    self.failure_delay(&failure)
-                }
-                Err(failure) if self.model.is_none() => self
-                    .failure_delay(&failure)
-                    .min(self.config.polling_interval),
+                Err(failure @ (Failure::Unauthorized(_) | Failure::RateLimited { .. })) => self.failure_delay(&failure),
+                Err(failure) if self.model.is_none() => self.failure_delay(&failure).min(self.config.polling_interval),
                 Err(_) => self.config.polling_interval,
             };
             sleep(delay).await;

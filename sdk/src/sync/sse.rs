@@ -70,11 +70,7 @@ impl SseParser {
     }
 
     /// Feeds one chunk; complete items are appended to `out`.
-    pub(crate) fn push(
-        &mut self,
-        mut chunk: &[u8],
-        out: &mut VecDeque<SseItem>,
-    ) -> Result<(), TooLarge> {
+    pub(crate) fn push(&mut self, mut chunk: &[u8], out: &mut VecDeque<SseItem>) -> Result<(), TooLarge> {
         if !self.started {
             // Wait for three bytes (or a chunk that cannot start a BOM).
             self.line.extend_from_slice(chunk);
@@ -162,11 +158,7 @@ impl SseParser {
         }
         let mut data = std::mem::take(&mut self.data);
         data.pop(); // the trailing '\n'
-        let event = if event.is_empty() {
-            "message".to_owned()
-        } else {
-            event
-        };
+        let event = if event.is_empty() { "message".to_owned() } else { event };
         out.push_back(SseItem::Event(SseEvent { event, id, data }));
     }
 }
@@ -195,11 +187,7 @@ where
 {
     /// A reader over `body` with a per-event size limit.
     pub(crate) fn new(body: S, limit: usize) -> Self {
-        SseReader {
-            body,
-            parser: SseParser::new(limit),
-            pending: VecDeque::new(),
-        }
+        SseReader { body, parser: SseParser::new(limit), pending: VecDeque::new() }
     }
 
     /// The next item; `Ok(None)` when the server ended the stream.
@@ -230,17 +218,12 @@ mod tests {
     }
 
     fn ev(event: &str, id: Option<&str>, data: &str) -> SseItem {
-        SseItem::Event(SseEvent {
-            event: event.into(),
-            id: id.map(Into::into),
-            data: data.into(),
-        })
+        SseItem::Event(SseEvent { event: event.into(), id: id.map(Into::into), data: data.into() })
     }
 
     #[test]
     fn parses_the_switchyard_frames() {
-        let stream =
-            b"retry: 1000\n\nevent: snapshot\nid: 7\ndata: {\"revision\":7}\n\n: heartbeat\n\n\
+        let stream = b"retry: 1000\n\nevent: snapshot\nid: 7\ndata: {\"revision\":7}\n\n: heartbeat\n\n\
                        event: change\nid: 8\ndata: {\"revision\":8}\n\n";
         assert_eq!(
             parse_chunks(&[stream]),
@@ -264,12 +247,7 @@ mod tests {
         for bytes in variants {
             for split in 0..bytes.len() {
                 let (a, b) = bytes.split_at(split);
-                assert_eq!(
-                    parse_chunks(&[a, b]),
-                    want,
-                    "split at {split} of {:?}",
-                    String::from_utf8_lossy(bytes)
-                );
+                assert_eq!(parse_chunks(&[a, b]), want, "split at {split} of {:?}", String::from_utf8_lossy(bytes));
             }
             let single: Vec<&[u8]> = bytes.chunks(1).collect();
             assert_eq!(parse_chunks(&single), want);

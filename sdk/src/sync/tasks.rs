@@ -46,9 +46,7 @@ pub(crate) async fn persist_loop(
         };
         let (path, fingerprint) = (path.clone(), fingerprint.clone());
         let revision = snapshot.revision;
-        let result =
-            tokio::task::spawn_blocking(move || persist::write(&path, &fingerprint, &snapshot))
-                .await;
+        let result = tokio::task::spawn_blocking(move || persist::write(&path, &fingerprint, &snapshot)).await;
         match result {
             Ok(Ok(())) => tracing::debug!(revision, "switchyard snapshot persisted"),
             Ok(Err(error)) => {

@@ -94,11 +94,7 @@ impl Peer {
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        Peer {
-            base_url,
-            state,
-            server,
-        }
+        Peer { base_url, state, server }
     }
 
     /// Queues the reply for the next stream connection.
@@ -122,14 +118,7 @@ impl Peer {
     }
 
     pub fn seen(&self, path: &str) -> Vec<Seen> {
-        self.state
-            .seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|s| s.path == path)
-            .cloned()
-            .collect()
+        self.state.seen.lock().unwrap().iter().filter(|s| s.path == path).cloned().collect()
     }
 
     pub fn streams_seen(&self) -> Vec<Seen> {
@@ -157,10 +146,7 @@ impl Drop for Peer {
 }
 
 fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 fn record(state: &PeerState, path: &'static str, headers: &HeaderMap) {
@@ -245,8 +231,7 @@ async fn ack_handler(
 
 fn problem(code: u16) -> Response {
     let status = StatusCode::from_u16(code).unwrap();
-    let body = json!({"type": "about:blank", "title": status.canonical_reason(), "status": code})
-        .to_string();
+    let body = json!({"type": "about:blank", "title": status.canonical_reason(), "status": code}).to_string();
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/problem+json")
@@ -262,17 +247,11 @@ pub fn retry(ms: u64) -> Step {
 }
 
 pub fn snapshot_frame(snapshot: &Value) -> Step {
-    Step::Send(format!(
-        "event: snapshot\nid: {}\ndata: {snapshot}\n\n",
-        snapshot["revision"]
-    ))
+    Step::Send(format!("event: snapshot\nid: {}\ndata: {snapshot}\n\n", snapshot["revision"]))
 }
 
 pub fn change_frame(change: &Value) -> Step {
-    Step::Send(format!(
-        "event: change\nid: {}\ndata: {change}\n\n",
-        change["revision"]
-    ))
+    Step::Send(format!("event: change\nid: {}\ndata: {change}\n\n", change["revision"]))
 }
 
 pub fn raw(text: &str) -> Step {
@@ -309,9 +288,7 @@ pub async fn eventually(what: &str, mut cond: impl FnMut() -> bool) {
 
 /// Awaits `fut`, at most 10 s.
 pub async fn within<T>(what: &str, fut: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(10), fut)
-        .await
-        .unwrap_or_else(|_| panic!("timed out: {what}"))
+    tokio::time::timeout(Duration::from_secs(10), fut).await.unwrap_or_else(|_| panic!("timed out: {what}"))
 }
 
 /// A builder tuned for fast tests.

@@ -56,7 +56,15 @@ async fn main() -> anyhow::Result<()> {
     let mut clients = Vec::with_capacity(args.clients);
     let connect_start = Instant::now();
     for _ in 0..args.clients {
-        let client = Client::builder(sdk_key.clone()).base_url(server.base.clone()).http_client(http.clone()).build()?;
+        if args.raw {
+            tokio::spawn(raw_reader(server.base.clone(), sdk_key.clone(), http.clone(), tx.clone()));
+            continue;
+        }
+        let client = Client::builder(sdk_key.clone())
+            .base_url(server.base.clone())
+            .http_client(http.clone())
+            .ack_delay(Duration::from_millis(args.ack_delay_ms))
+            .build()?;
         let mut updates = client.subscribe();
         let tx = tx.clone();
         tokio::spawn(async move {
@@ -71,12 +79,28 @@ async fn main() -> anyhow::Result<()> {
     for c in &clients {
         c.wait_until_ready(Duration::from_secs(120)).await?;
     }
+    if args.raw {
+        // Wait until the server counts every raw stream.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            let m = reqwest::get(format!("{}/metrics", server.base)).await?.text().await?;
+            let open = m
+                .lines()
+                .find(|l| l.starts_with("switchyard_sdk_streams{"))
+                .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
+            if open.unwrap_or(0.0) as usize >= args.clients {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     // Let every stream settle (snapshot received, acks sent).
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_after = server.rss_kib();
     println!(
-        "store={} clients={} connected in {:.1} s",
+        "store={} {} clients={} connected in {:.1} s",
         args.store,
+        if args.raw { "raw-sse" } else { "sdk" },
         args.clients,
         connect_start.elapsed().as_secs_f64()
     );
@@ -92,7 +116,10 @@ async fn main() -> anyhow::Result<()> {
         let admin = admin.clone();
         async move {
             admin
-                .post("/api/v1/projects/bench/environments/prod/flags/flag-0/toggle", json!({"on": i.is_multiple_of(2)}))
+                .post(
+                    "/api/v1/projects/bench/environments/prod/flags/flag-0/toggle",
+                    json!({"on": i.is_multiple_of(2)}),
+                )
                 .await
         }
     };

@@ -13,29 +13,18 @@ use crate::model::{Flag, FlagKind, Serve};
 ///
 /// Paths are relative to the flag: `key`, `variants[0].value`,
 /// `rules[2].clauses[0].values[1]`, `fallthrough.rollout.variations`, ...
-pub fn validate_flag(
-    flag: &Flag,
-    segment_exists: &dyn Fn(&str) -> bool,
-) -> Result<(), ValidationErrors> {
+pub fn validate_flag(flag: &Flag, segment_exists: &dyn Fn(&str) -> bool) -> Result<(), ValidationErrors> {
     let mut errs = Vec::new();
     check_key(&flag.key, "key", &mut errs);
     check_variants(flag, &mut errs);
     let known = |k: &str| flag.variants.iter().any(|v| v.key == k);
     let mut variant_ref = |path: String, k: &str, errs: &mut Vec<ValidationError>| {
         if !known(k) {
-            errs.push(ValidationError::new(
-                path,
-                "unknown_variant",
-                format!("no variant `{k}`"),
-            ));
+            errs.push(ValidationError::new(path, "unknown_variant", format!("no variant `{k}`")));
         }
     };
     if flag.off_variant.is_empty() {
-        errs.push(ValidationError::new(
-            "off_variant",
-            "missing_off_variant",
-            "an off variant is required",
-        ));
+        errs.push(ValidationError::new("off_variant", "missing_off_variant", "an off variant is required"));
     } else {
         variant_ref("off_variant".into(), &flag.off_variant, &mut errs);
     }
@@ -51,64 +40,33 @@ pub fn validate_flag(
         if rule.id.is_empty() {
             errs.push(ValidationError::new(path, "empty_id", "a rule needs an id"));
         } else if !ids.insert(rule.id.as_str()) {
-            errs.push(ValidationError::new(
-                path,
-                "duplicate_id",
-                format!("rule id `{}` is used twice", rule.id),
-            ));
+            errs.push(ValidationError::new(path, "duplicate_id", format!("rule id `{}` is used twice", rule.id)));
         }
         for (c, clause) in rule.clauses.iter().enumerate() {
-            validate_clause(
-                clause,
-                &format!("rules[{i}].clauses[{c}]"),
-                segment_exists,
-                &mut errs,
-            );
+            validate_clause(clause, &format!("rules[{i}].clauses[{c}]"), segment_exists, &mut errs);
         }
-        check_serve(
-            &rule.serve,
-            &format!("rules[{i}].serve"),
-            &mut variant_ref,
-            &mut errs,
-        );
+        check_serve(&rule.serve, &format!("rules[{i}].serve"), &mut variant_ref, &mut errs);
     }
-    check_serve(
-        &flag.fallthrough,
-        "fallthrough",
-        &mut variant_ref,
-        &mut errs,
-    );
+    check_serve(&flag.fallthrough, "fallthrough", &mut variant_ref, &mut errs);
     ValidationErrors(errs).into_result()
 }
 
 fn check_variants(flag: &Flag, errs: &mut Vec<ValidationError>) {
     if flag.variants.is_empty() {
-        errs.push(ValidationError::new(
-            "variants",
-            "no_variants",
-            "a flag needs at least one variant",
-        ));
+        errs.push(ValidationError::new("variants", "no_variants", "a flag needs at least one variant"));
     }
     let mut seen = HashSet::new();
     for (i, v) in flag.variants.iter().enumerate() {
         let path = format!("variants[{i}].key");
         check_key(&v.key, &path, errs);
         if !seen.insert(v.key.as_str()) {
-            errs.push(ValidationError::new(
-                path,
-                "duplicate_key",
-                format!("variant key `{}` is used twice", v.key),
-            ));
+            errs.push(ValidationError::new(path, "duplicate_key", format!("variant key `{}` is used twice", v.key)));
         }
         if !value_fits(flag.kind, &v.value) {
             errs.push(ValidationError::new(
                 format!("variants[{i}].value"),
                 "type_mismatch",
-                format!(
-                    "a {} flag needs {} values",
-                    kind_name(flag.kind),
-                    kind_value(flag.kind)
-                ),
+                format!("a {} flag needs {} values", kind_name(flag.kind), kind_value(flag.kind)),
             ));
         }
     }
@@ -159,11 +117,7 @@ fn check_serve(
         ));
     }
     for (j, wv) in rollout.variations.iter().enumerate() {
-        variant_ref(
-            format!("{path}.rollout.variations[{j}].variant"),
-            &wv.variant,
-            errs,
-        );
+        variant_ref(format!("{path}.rollout.variations[{j}].variant"), &wv.variant, errs);
     }
     let sum: u64 = rollout.variations.iter().map(|w| u64::from(w.weight)).sum();
     if sum != u64::from(BUCKETS) {

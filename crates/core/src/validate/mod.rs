@@ -52,21 +52,13 @@ pub struct ValidationError {
 impl ValidationError {
     /// A new error.
     pub fn new(path: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
-        ValidationError {
-            path: path.into(),
-            code,
-            message: message.into(),
-        }
+        ValidationError { path: path.into(), code, message: message.into() }
     }
 
     /// The same error with `prefix.` in front of its path (e.g. `flags[3]`).
     #[must_use]
     pub fn prefixed(mut self, prefix: &str) -> Self {
-        self.path = if self.path.is_empty() {
-            prefix.to_owned()
-        } else {
-            format!("{prefix}.{}", self.path)
-        };
+        self.path = if self.path.is_empty() { prefix.to_owned() } else { format!("{prefix}.{}", self.path) };
         self
     }
 }
@@ -120,12 +112,9 @@ impl ValidationErrors {
 /// Checks a flag, variant or segment key: `[a-z0-9][a-z0-9_.-]{0,127}`.
 pub fn validate_key(key: &str) -> Result<(), ValidationError> {
     let bytes = key.as_bytes();
-    let first_ok = bytes
-        .first()
-        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    let rest_ok = bytes
-        .iter()
-        .all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
+    let first_ok = bytes.first().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let rest_ok =
+        bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
     if first_ok && rest_ok && bytes.len() <= MAX_KEY_LEN {
         return Ok(());
     }
@@ -137,11 +126,7 @@ pub fn validate_key(key: &str) -> Result<(), ValidationError> {
         "must match [a-z0-9][a-z0-9_.-]* (lowercase letters, digits, `_`, `.`, `-`; starting with a letter or digit)"
             .to_owned()
     };
-    Err(ValidationError::new(
-        "key",
-        "invalid_key",
-        format!("key {key:?} {why}"),
-    ))
+    Err(ValidationError::new("key", "invalid_key", format!("key {key:?} {why}")))
 }
 
 /// Checks a key at `path`, pushing an `invalid_key` error.
@@ -161,18 +146,7 @@ mod tests {
         for ok in ["a", "0", "new-checkout", "a.b_c-d", &"a".repeat(128)] {
             assert!(validate_key(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "-a",
-            "_a",
-            ".a",
-            "A",
-            "aB",
-            "a b",
-            "ä",
-            "a/b",
-            &"a".repeat(129),
-        ] {
+        for bad in ["", "-a", "_a", ".a", "A", "aB", "a b", "ä", "a/b", &"a".repeat(129)] {
             let e = validate_key(bad).unwrap_err();
             assert_eq!((e.path.as_str(), e.code), ("key", "invalid_key"), "{bad}");
         }

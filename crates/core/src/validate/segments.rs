@@ -16,23 +16,14 @@ pub fn validate_segments(segments: &[Segment]) -> Result<(), ValidationErrors> {
         let path = format!("segments[{i}].key");
         check_key(&s.key, &path, &mut errs);
         if index.insert(&s.key, i).is_some() {
-            errs.push(ValidationError::new(
-                path,
-                "duplicate_key",
-                format!("segment key `{}` is used twice", s.key),
-            ));
+            errs.push(ValidationError::new(path, "duplicate_key", format!("segment key `{}` is used twice", s.key)));
         }
     }
     let exists = |k: &str| index.contains_key(k);
     for (i, s) in segments.iter().enumerate() {
         for (r, rule) in s.rules.iter().enumerate() {
             for (c, clause) in rule.clauses.iter().enumerate() {
-                validate_clause(
-                    clause,
-                    &format!("segments[{i}].rules[{r}].clauses[{c}]"),
-                    &exists,
-                    &mut errs,
-                );
+                validate_clause(clause, &format!("segments[{i}].rules[{r}].clauses[{c}]"), &exists, &mut errs);
             }
         }
     }
@@ -63,16 +54,8 @@ struct Graph<'s> {
 
 impl<'s> Graph<'s> {
     fn new(segments: &'s [Segment], index: &HashMap<&str, usize>) -> Self {
-        let edges = segments
-            .iter()
-            .enumerate()
-            .map(|(i, s)| edges_of(i, s, index))
-            .collect();
-        Graph {
-            segments,
-            edges,
-            state: vec![State::Unvisited; segments.len()],
-        }
+        let edges = segments.iter().enumerate().map(|(i, s)| edges_of(i, s, index)).collect();
+        Graph { segments, edges, state: vec![State::Unvisited; segments.len()] }
     }
 
     /// Reports cycles (at the operand that closes them) and chains deeper

@@ -48,7 +48,9 @@ impl std::fmt::Debug for JwtKeys {
 
 /// Why a secret was refused.
 #[derive(Debug, thiserror::Error)]
-#[error("the JWT secret must be at least {MIN_SECRET_LEN} bytes of random data (got {0} bytes, or a trivially repetitive value)")]
+#[error(
+    "the JWT secret must be at least {MIN_SECRET_LEN} bytes of random data (got {0} bytes, or a trivially repetitive value)"
+)]
 pub struct WeakSecret(pub usize);
 
 impl JwtKeys {
@@ -124,8 +126,20 @@ mod tests {
         let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhIiwicm9sZSI6ImFkbWluIiwiZXhwIjo5OTk5OTk5OTk5LCJpYXQiOjAsImlzcyI6InN3aXRjaHlhcmQiLCJhdWQiOiJzd2l0Y2h5YXJkLWFkbWluIn0.";
         assert!(k.verify(none).is_none());
         // HS512 with the right secret is still refused: the algorithm is pinned
-        let claims = Claims { sub: "a".into(), role: Role::Admin, exp: Utc::now().timestamp() + 60, iat: 0, iss: ISSUER.into(), aud: AUDIENCE.into() };
-        let hs512 = jsonwebtoken::encode(&Header::new(Algorithm::HS512), &claims, &EncodingKey::from_secret(b"0123456789abcdefghijklmnopqrstuvwxyz")).unwrap();
+        let claims = Claims {
+            sub: "a".into(),
+            role: Role::Admin,
+            exp: Utc::now().timestamp() + 60,
+            iat: 0,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+        };
+        let hs512 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS512),
+            &claims,
+            &EncodingKey::from_secret(b"0123456789abcdefghijklmnopqrstuvwxyz"),
+        )
+        .unwrap();
         assert!(k.verify(&hs512).is_none());
     }
 }

@@ -1,8 +1,8 @@
 //! argon2id password hashing (PHC strings, default parameters of the
 //! `argon2` crate: m=19 MiB, t=2, p=1).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 
 /// Hashes a password into a PHC string.
 pub fn hash(password: &str) -> anyhow::Result<String> {

@@ -97,11 +97,8 @@ impl Principal {
 
 /// The request id and peer address of a request (for audit events).
 pub fn request_meta(parts: &Parts) -> (Option<String>, Option<String>) {
-    let request_id = parts
-        .headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(128).collect());
+    let request_id =
+        parts.headers.get("x-request-id").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(128).collect());
     let addr = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
     (request_id, addr)
 }

@@ -117,7 +117,12 @@ impl Client {
 
     /// Kills (or with `restore`, restores) one flag. Returns the exit code.
     pub async fn kill(&self, flag: &str, args: &KillArgs, restore: bool) -> anyhow::Result<i32> {
-        let path = format!("/api/v1/projects/{}/environments/{}/flags/{flag}/kill{}", self.project()?, args.env, wait_query(&args.wait));
+        let path = format!(
+            "/api/v1/projects/{}/environments/{}/flags/{flag}/kill{}",
+            self.project()?,
+            args.env,
+            wait_query(&args.wait)
+        );
         let method = if restore { reqwest::Method::DELETE } else { reqwest::Method::POST };
         let body = json!({"reason": args.reason, "incident": args.incident});
         let result = self.call(method, &path, Some(body)).await?;
@@ -128,7 +133,8 @@ impl Client {
 
     /// Kills every flag with a tag, or a list, in one revision.
     pub async fn panic(&self, tag: Option<&str>, flags: &[String], args: &KillArgs) -> anyhow::Result<i32> {
-        let path = format!("/api/v1/projects/{}/environments/{}/kill{}", self.project()?, args.env, wait_query(&args.wait));
+        let path =
+            format!("/api/v1/projects/{}/environments/{}/kill{}", self.project()?, args.env, wait_query(&args.wait));
         let body = json!({"tag": tag, "flags": flags, "reason": args.reason, "incident": args.incident});
         let result = self.call(reqwest::Method::POST, &path, Some(body)).await?;
         let n = result["value"].as_array().map_or(0, Vec::len);
@@ -142,12 +148,17 @@ impl Client {
         match command {
             FlagsCommand::List { tag } => {
                 let q = tag.as_deref().map(|t| format!("?tag={t}")).unwrap_or_default();
-                let page = self.call(reqwest::Method::GET, &format!("/api/v1/projects/{project}/flags{q}"), None).await?;
+                let page =
+                    self.call(reqwest::Method::GET, &format!("/api/v1/projects/{project}/flags{q}"), None).await?;
                 self.print(&page, flags_table);
             }
             FlagsCommand::Get { flag, env } => {
                 let cfg = self
-                    .call(reqwest::Method::GET, &format!("/api/v1/projects/{project}/environments/{env}/flags/{flag}"), None)
+                    .call(
+                        reqwest::Method::GET,
+                        &format!("/api/v1/projects/{project}/environments/{env}/flags/{flag}"),
+                        None,
+                    )
                     .await?;
                 self.print(&cfg, |c| format!("{}\n", serde_json::to_string_pretty(c).unwrap_or_default()));
             }
@@ -164,7 +175,8 @@ impl Client {
         if let Some(e) = env {
             q.push_str(&format!("&environment={e}"));
         }
-        let page = self.call(reqwest::Method::GET, &format!("/api/v1/projects/{}/audit{q}", self.project()?), None).await?;
+        let page =
+            self.call(reqwest::Method::GET, &format!("/api/v1/projects/{}/audit{q}", self.project()?), None).await?;
         self.print(&page, audit_table);
         Ok(0)
     }
@@ -194,8 +206,16 @@ pub fn receipt_table(headline: &str, result: &Value) -> String {
     if r.is_object() {
         out.push_str(&format!(
             "  {:<10} {:<8} {:<8} {:<10} {:<10}\n  {:<10} {:<8} {:<8} {:<10} {:<10}\n",
-            "connected", "applied", "pending", "p50", "max",
-            r["connected"], r["applied"], r["pending"], ms(&r["p50_ms"]), ms(&r["max_ms"])
+            "connected",
+            "applied",
+            "pending",
+            "p50",
+            "max",
+            r["connected"],
+            r["applied"],
+            r["pending"],
+            ms(&r["p50_ms"]),
+            ms(&r["max_ms"])
         ));
         if r["pending"].as_u64().unwrap_or(0) > 0 {
             out.push_str("  WARNING: not every connected SDK confirmed the change in time\n");
@@ -212,11 +232,22 @@ fn flags_table(page: &Value) -> String {
             .into_iter()
             .flatten()
             .map(|e| {
-                let state = if e["killed"] == true { "KILLED" } else if e["on"] == true { "on" } else { "off" };
+                let state = if e["killed"] == true {
+                    "KILLED"
+                } else if e["on"] == true {
+                    "on"
+                } else {
+                    "off"
+                };
                 format!("{}={state}", e["environment"].as_str().unwrap_or("?"))
             })
             .collect();
-        out.push_str(&format!("{:<32} {:<8} {}\n", f["key"].as_str().unwrap_or(""), f["kind"].as_str().unwrap_or(""), envs.join(" ")));
+        out.push_str(&format!(
+            "{:<32} {:<8} {}\n",
+            f["key"].as_str().unwrap_or(""),
+            f["kind"].as_str().unwrap_or(""),
+            envs.join(" ")
+        ));
     }
     out
 }

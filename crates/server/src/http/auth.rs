@@ -71,7 +71,8 @@ async fn login(
     let user = user.filter(|_| ok).ok_or(ApiError::Unauthorized("invalid user name or password"))?.user;
     let ttl = chrono::Duration::from_std(state.config.session_ttl).unwrap_or(chrono::Duration::hours(8));
     let expires_at = Utc::now() + ttl;
-    let token = state.jwt.issue(&user.username, user.role, expires_at).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let token =
+        state.jwt.issue(&user.username, user.role, expires_at).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(AppJson(LoginResponse { token, expires_at, role: user.role, username: user.username }))
 }
 

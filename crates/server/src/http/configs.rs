@@ -75,10 +75,9 @@ async fn put_config(
     AppJson(body): AppJson<PutConfig>,
 ) -> ApiResult<AppJson<Written<FlagConfigRecord>>> {
     principal.require_in(Permission::Edit, &project)?;
-    let version = body
-        .version
-        .or(if_match(&headers)?)
-        .ok_or_else(|| ApiError::invalid("version", "required", "the expected version is required (body or If-Match)"))?;
+    let version = body.version.or(if_match(&headers)?).ok_or_else(|| {
+        ApiError::invalid("version", "required", "the expected version is required (body or If-Match)")
+    })?;
     let written = state
         .store
         .put_flag_config(&principal.actor(), &project, &env, &flag, body.config, version, body.reason)

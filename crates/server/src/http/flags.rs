@@ -13,9 +13,7 @@ use crate::state::AppState;
 use crate::store::{FlagDefinition, FlagPatch, FlagQuery, FlagSummary, NewFlag, Page};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_flags, create_flag))
-        .routes(routes!(get_flag, patch_flag, delete_flag))
+    OpenApiRouter::new().routes(routes!(list_flags, create_flag)).routes(routes!(get_flag, patch_flag, delete_flag))
 }
 
 /// Query of the flag list.

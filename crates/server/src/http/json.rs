@@ -27,14 +27,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| {
-                let mime = ct.split(';').next().unwrap_or("").trim();
-                mime == "application/json" || mime.ends_with("+json")
-            });
+        let is_json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+            let mime = ct.split(';').next().unwrap_or("").trim();
+            mime == "application/json" || mime.ends_with("+json")
+        });
         if !is_json {
             return Err(ApiError::BadRequest {
                 code: "unsupported_media_type",

@@ -20,10 +20,7 @@ use crate::store::{FlagConfigRecord, KillRequest, WebhookEvent, Written};
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(kill, unkill))
-        .routes(routes!(panic))
-        .routes(routes!(receipt))
+    OpenApiRouter::new().routes(routes!(kill, unkill)).routes(routes!(panic)).routes(routes!(receipt))
 }
 
 /// `?wait=5s`: answer once every connected SDK applied the change (or the wait expires).

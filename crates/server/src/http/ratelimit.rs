@@ -33,8 +33,7 @@ impl PeerLimiter {
             return Some(peer);
         }
         let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
-        let hops: Vec<IpAddr> =
-            forwarded.flat_map(|v| v.split(',')).filter_map(|h| h.trim().parse().ok()).collect();
+        let hops: Vec<IpAddr> = forwarded.flat_map(|v| v.split(',')).filter_map(|h| h.trim().parse().ok()).collect();
         Some(hops.into_iter().rev().find(|ip| !self.trusted_proxies.contains(ip)).unwrap_or(peer))
     }
 

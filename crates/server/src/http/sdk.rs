@@ -113,7 +113,14 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
     if let Some(applied) = last_id.filter(|id| *id <= sent) {
         let _ = channel.receipts.ack(&instance, applied, std::time::Duration::ZERO);
     }
-    let live = Live { rx, sent, revoked: Some(revoked), closing: state.hub.closing(), hub: Arc::clone(&state.hub), _guard: ConnectionGuard { channel, instance: Some(instance) } };
+    let live = Live {
+        rx,
+        sent,
+        revoked: Some(revoked),
+        closing: state.hub.closing(),
+        hub: Arc::clone(&state.hub),
+        _guard: ConnectionGuard { channel, instance: Some(instance) },
+    };
     let body = stream::iter(first.into_iter().map(Ok::<_, std::convert::Infallible>)).chain(live.into_stream());
     let mut response = Response::new(Body::from_stream(body));
     let h = response.headers_mut();
@@ -138,7 +145,14 @@ async fn admin_stream(
     let channel = state.hub.channel(env.id);
     let rx = channel.subscribe();
     let sent = channel.revision();
-    let live = Live { rx, sent, revoked: None, closing: state.hub.closing(), hub: Arc::clone(&state.hub), _guard: ConnectionGuard::admin(channel) };
+    let live = Live {
+        rx,
+        sent,
+        revoked: None,
+        closing: state.hub.closing(),
+        hub: Arc::clone(&state.hub),
+        _guard: ConnectionGuard::admin(channel),
+    };
     let first = Bytes::from(format!("retry: {RETRY_MS}\n\n"));
     let body = stream::iter([Ok::<_, std::convert::Infallible>(first)]).chain(live.into_stream());
     let mut response = Response::new(Body::from_stream(body));

@@ -14,9 +14,11 @@ use crate::state::AppState;
 use crate::store::{SegmentInput, SegmentRecord};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_segments, create_segment))
-        .routes(routes!(get_segment, put_segment, delete_segment))
+    OpenApiRouter::new().routes(routes!(list_segments, create_segment)).routes(routes!(
+        get_segment,
+        put_segment,
+        delete_segment
+    ))
 }
 
 /// Lists segments.

@@ -39,8 +39,7 @@ use crate::http::kill::{WaitQuery, with_receipt};
 use crate::receipts::Receipt;
 use crate::state::AppState;
 use crate::store::{
-    Actor, ActorKind, KillRequest, NewTrigger, SecretHash, Trigger, TriggerAction, WebhookEvent,
-    Written,
+    Actor, ActorKind, KillRequest, NewTrigger, SecretHash, Trigger, TriggerAction, WebhookEvent, Written,
 };
 
 /// Prefix of trigger secrets.
@@ -80,18 +79,12 @@ pub struct CreatedTrigger {
 
 fn created(secret: &str, trigger: Trigger) -> ApiResult<CreatedTrigger> {
     let trigger = serde_json::to_value(trigger).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(CreatedTrigger {
-        path: format!("{HOOK_PATH}{secret}"),
-        trigger,
-    })
+    Ok(CreatedTrigger { path: format!("{HOOK_PATH}{secret}"), trigger })
 }
 
 fn new_secret() -> (String, SecretHash) {
     let secret = secret::random_token(TRIGGER_PREFIX);
-    let hash = SecretHash {
-        hash: secret::hash(&secret),
-        prefix: secret::display_prefix(&secret),
-    };
+    let hash = SecretHash { hash: secret::hash(&secret), prefix: secret::display_prefix(&secret) };
     (secret, hash)
 }
 
@@ -105,9 +98,7 @@ async fn list_triggers(
     Path((project, env, flag)): EnvFlag,
 ) -> ApiResult<AppJson<Vec<Trigger>>> {
     principal.require_in(Permission::Kill, &project)?;
-    Ok(AppJson(
-        state.store.list_triggers(&project, &env, &flag).await?,
-    ))
+    Ok(AppJson(state.store.list_triggers(&project, &env, &flag).await?))
 }
 
 /// Creates a trigger (admin). The answer holds its secret URL path, shown once.
@@ -123,11 +114,7 @@ async fn create_trigger(
     principal.require_in(Permission::Admin, &project)?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 128 {
-        return Err(ApiError::invalid(
-            "name",
-            "invalid_name",
-            "a name of 1 to 128 characters is required",
-        ));
+        return Err(ApiError::invalid("name", "invalid_name", "a name of 1 to 128 characters is required"));
     }
     if body.restore_on_resolve && body.action != TriggerAction::Kill {
         return Err(ApiError::invalid(
@@ -143,10 +130,7 @@ async fn create_trigger(
         restore_on_resolve: body.restore_on_resolve,
         secret: hash,
     };
-    let trigger = state
-        .store
-        .create_trigger(&principal.actor(), &project, &env, &flag, new)
-        .await?;
+    let trigger = state.store.create_trigger(&principal.actor(), &project, &env, &flag, new).await?;
     Ok((StatusCode::CREATED, AppJson(created(&secret, trigger)?)))
 }
 
@@ -161,10 +145,7 @@ async fn delete_trigger(
     Path((project, env, flag, id)): Path<(String, String, String, i64)>,
 ) -> ApiResult<AppJson<Trigger>> {
     principal.require_in(Permission::Admin, &project)?;
-    let trigger = state
-        .store
-        .delete_trigger(&principal.actor(), &project, &env, &flag, id)
-        .await?;
+    let trigger = state.store.delete_trigger(&principal.actor(), &project, &env, &flag, id).await?;
     Ok(AppJson(trigger))
 }
 
@@ -180,10 +161,7 @@ async fn rotate_trigger(
 ) -> ApiResult<AppJson<CreatedTrigger>> {
     principal.require_in(Permission::Admin, &project)?;
     let (secret, hash) = new_secret();
-    let trigger = state
-        .store
-        .rotate_trigger(&principal.actor(), (&project, &env, &flag), id, hash)
-        .await?;
+    let trigger = state.store.rotate_trigger(&principal.actor(), (&project, &env, &flag), id, hash).await?;
     Ok(AppJson(created(&secret, trigger)?))
 }
 
@@ -254,23 +232,13 @@ impl HookOutcome {
 /// The trigger behind a secret, if active. Unknown, rotated-away and
 /// deleted secrets are indistinguishable: 404.
 async fn active_trigger(state: &AppState, secret: &str) -> ApiResult<Trigger> {
-    let not_found = || ApiError::NotFound {
-        what: "trigger",
-        key: secret::display_prefix(secret),
-    };
-    let well_formed = secret
-        .strip_prefix(TRIGGER_PREFIX)
-        .is_some_and(|rest| rest.starts_with('_'))
-        && secret.len() <= 128;
+    let not_found = || ApiError::NotFound { what: "trigger", key: secret::display_prefix(secret) };
+    let well_formed =
+        secret.strip_prefix(TRIGGER_PREFIX).is_some_and(|rest| rest.starts_with('_')) && secret.len() <= 128;
     if !well_formed {
         return Err(not_found());
     }
-    state
-        .store
-        .trigger_by_hash(&secret::hash(secret))
-        .await?
-        .filter(|t| t.disabled_at.is_none())
-        .ok_or_else(not_found)
+    state.store.trigger_by_hash(&secret::hash(secret)).await?.filter(|t| t.disabled_at.is_none()).ok_or_else(not_found)
 }
 
 /// Receives an alert notification (no credential but the secret in the
@@ -297,43 +265,24 @@ async fn fire(
     let status = alert.status.clone();
     let action = match (trigger.action, alert.signal) {
         (TriggerAction::Kill, Signal::Fire) => TriggerAction::Kill,
-        (TriggerAction::Kill, Signal::Resolve) if trigger.restore_on_resolve => {
-            TriggerAction::Restore
-        }
+        (TriggerAction::Kill, Signal::Resolve) if trigger.restore_on_resolve => TriggerAction::Restore,
         (TriggerAction::Restore, Signal::Fire) => TriggerAction::Restore,
         (_, Signal::Resolve) => {
-            return Ok(AppJson(HookOutcome::ignored(
-                status,
-                "resolved notifications do nothing for this trigger",
-            )));
+            return Ok(AppJson(HookOutcome::ignored(status, "resolved notifications do nothing for this trigger")));
         }
         (_, Signal::Ignore) => {
-            return Ok(AppJson(HookOutcome::ignored(
-                status,
-                "this alert state asks for nothing",
-            )));
+            return Ok(AppJson(HookOutcome::ignored(status, "this alert state asks for nothing")));
         }
     };
     let (request_id, client_addr) = request_meta(&parts);
-    let actor = Actor {
-        name: trigger.name.clone(),
-        kind: ActorKind::Trigger,
-        request_id,
-        client_addr,
-    };
+    let actor = Actor { name: trigger.name.clone(), kind: ActorKind::Trigger, request_id, client_addr };
     let (project, env, flag) = (&trigger.project, &trigger.environment, &trigger.flag);
     let (written, reason, incident) = match action {
         TriggerAction::Kill => {
             let reason = alert.reason(&format!("fired by trigger {}", trigger.name));
-            let request = KillRequest {
-                flags: vec![flag.clone()],
-                reason: reason.clone(),
-                incident: alert.incident.clone(),
-            };
-            let written = state
-                .store
-                .kill_flags(&actor, project, env, request)
-                .await?;
+            let request =
+                KillRequest { flags: vec![flag.clone()], reason: reason.clone(), incident: alert.incident.clone() };
+            let written = state.store.kill_flags(&actor, project, env, request).await?;
             (written, reason, alert.incident.clone())
         }
         TriggerAction::Restore => {
@@ -354,16 +303,8 @@ async fn fire(
                 _ => alert.reason(&format!("restored by trigger {}", trigger.name)),
             };
             let reason = alerts::truncate(&reason);
-            let written = state
-                .store
-                .restore_flags(
-                    &actor,
-                    project,
-                    env,
-                    std::slice::from_ref(flag),
-                    reason.clone(),
-                )
-                .await?;
+            let written =
+                state.store.restore_flags(&actor, project, env, std::slice::from_ref(flag), reason.clone()).await?;
             (written, reason, None)
         }
     };
@@ -375,20 +316,8 @@ async fn fire(
         TriggerAction::Kill => WebhookEvent::Kill,
         TriggerAction::Restore => WebhookEvent::Restore,
     };
-    state.notifier.notify_written(
-        event,
-        &actor,
-        project,
-        env,
-        &written,
-        &reason,
-        incident.as_deref(),
-    );
-    let written = Written {
-        value: (),
-        changed: written.changed,
-        revision: written.revision,
-    };
+    state.notifier.notify_written(event, &actor, project, env, &written, &reason, incident.as_deref());
+    let written = Written { value: (), changed: written.changed, revision: written.revision };
     let receipted = with_receipt(&state, project, env, written, wait).await?;
     Ok(AppJson(HookOutcome {
         ignored: false,

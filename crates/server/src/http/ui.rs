@@ -82,34 +82,20 @@ fn built() -> &'static Built {
             })
             .collect();
         let version = hex::encode(all.finalize())[..12].to_string();
-        Built {
-            index: INDEX.replace("__VERSION__", &version),
-            etags,
-        }
+        Built { index: INDEX.replace("__VERSION__", &version), etags }
     })
 }
 
 /// Routes of the UI (merged into the application router).
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/assets/{*path}", get(asset))
+    Router::new().route("/", get(index)).route("/assets/{*path}", get(asset))
 }
 
 fn secure(mut response: Response) -> Response {
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
@@ -121,9 +107,7 @@ fn dev_dir() -> Option<std::path::PathBuf> {
     if !cfg!(debug_assertions) {
         return None;
     }
-    std::env::var_os("SWITCHYARD_UI_DIR")
-        .filter(|d| !d.is_empty())
-        .map(std::path::PathBuf::from)
+    std::env::var_os("SWITCHYARD_UI_DIR").filter(|d| !d.is_empty()).map(std::path::PathBuf::from)
 }
 
 async fn index() -> Response {
@@ -134,10 +118,7 @@ async fn index() -> Response {
     secure(
         (
             [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/html; charset=utf-8"),
-                ),
+                (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
             ],
             page,
@@ -152,10 +133,7 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
         return secure(
             (
                 StatusCode::NOT_FOUND,
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/plain; charset=utf-8"),
-                )],
+                [(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"))],
                 body,
             )
                 .into_response(),
@@ -163,43 +141,25 @@ async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
     };
     let (name, ctype, bytes) = ASSETS[i];
     if let Some(dir) = dev_dir()
-        && let Ok(body) = std::fs::read(dir.join("assets").join(name)) {
-            let no_cache = HeaderValue::from_static("no-cache");
-            return secure(
-                (
-                    [
-                        (header::CONTENT_TYPE, HeaderValue::from_static(ctype)),
-                        (header::CACHE_CONTROL, no_cache),
-                    ],
-                    body,
-                )
-                    .into_response(),
-            );
-        }
+        && let Ok(body) = std::fs::read(dir.join("assets").join(name))
+    {
+        let no_cache = HeaderValue::from_static("no-cache");
+        return secure(
+            ([(header::CONTENT_TYPE, HeaderValue::from_static(ctype)), (header::CACHE_CONTROL, no_cache)], body)
+                .into_response(),
+        );
+    }
     let etag = &built().etags[i];
     let etag_value = HeaderValue::from_str(etag).unwrap_or(HeaderValue::from_static("\"0\""));
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == etag)
-        });
-    let common = [
-        (header::ETAG, etag_value),
-        (header::CACHE_CONTROL, HeaderValue::from_static(ASSET_CACHE)),
-    ];
+        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+    let common = [(header::ETAG, etag_value), (header::CACHE_CONTROL, HeaderValue::from_static(ASSET_CACHE))];
     if fresh {
         return secure((StatusCode::NOT_MODIFIED, common).into_response());
     }
-    secure(
-        (
-            common,
-            [(header::CONTENT_TYPE, HeaderValue::from_static(ctype))],
-            bytes,
-        )
-            .into_response(),
-    )
+    secure((common, [(header::CONTENT_TYPE, HeaderValue::from_static(ctype))], bytes).into_response())
 }
 
 #[cfg(test)]
@@ -249,9 +209,6 @@ mod tests {
             let tag = &page[i..i + page[i..].find('>').unwrap()];
             assert!(tag.contains("src="), "inline script: {tag}");
         }
-        assert!(
-            !page.contains("http://") && !page.contains("https://"),
-            "external reference"
-        );
+        assert!(!page.contains("http://") && !page.contains("https://"), "external reference");
     }
 }

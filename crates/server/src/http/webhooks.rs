@@ -20,9 +20,7 @@ use crate::webhooks::guard::AddressPolicy;
 pub const WEBHOOK_SECRET_PREFIX: &str = "whs";
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(list_webhooks, create_webhook))
-        .routes(routes!(delete_webhook))
+    OpenApiRouter::new().routes(routes!(list_webhooks, create_webhook)).routes(routes!(delete_webhook))
 }
 
 /// A webhook to create.
@@ -75,11 +73,7 @@ async fn create_webhook(
     events.sort_by_key(|e| *e as u8);
     events.dedup();
     if events.is_empty() {
-        return Err(ApiError::invalid(
-            "events",
-            "required",
-            "give at least one of kill, restore, all",
-        ));
+        return Err(ApiError::invalid("events", "required", "give at least one of kill, restore, all"));
     }
     let (secret, prefix) = match body.secret {
         Some(s) if s.chars().count() < 16 || s.len() > 256 || s.trim() != s => {
@@ -96,30 +90,17 @@ async fn create_webhook(
             (s, prefix)
         }
     };
-    let policy = AddressPolicy {
-        allow_private: state.config.webhook_allow_private,
-    };
+    let policy = AddressPolicy { allow_private: state.config.webhook_allow_private };
     let url = policy
         .check(&body.url)
         .await
         .map_err(|refusal| ApiError::invalid("url", refusal.code(), refusal.to_string()))?
         .url
         .to_string();
-    let new = NewWebhook {
-        url,
-        events,
-        secret: secret.clone(),
-        prefix,
-    };
-    let webhook = state
-        .store
-        .create_webhook(&principal.actor(), &project, new)
-        .await?;
+    let new = NewWebhook { url, events, secret: secret.clone(), prefix };
+    let webhook = state.store.create_webhook(&principal.actor(), &project, new).await?;
     let webhook = serde_json::to_value(webhook).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok((
-        StatusCode::CREATED,
-        AppJson(CreatedWebhook { secret, webhook }),
-    ))
+    Ok((StatusCode::CREATED, AppJson(CreatedWebhook { secret, webhook })))
 }
 
 /// Deletes (disables) a webhook (admin): no further deliveries.
@@ -132,10 +113,5 @@ async fn delete_webhook(
     Path((project, id)): Path<(String, i64)>,
 ) -> ApiResult<AppJson<Webhook>> {
     principal.require_in(Permission::Admin, &project)?;
-    Ok(AppJson(
-        state
-            .store
-            .delete_webhook(&principal.actor(), &project, id)
-            .await?,
-    ))
+    Ok(AppJson(state.store.delete_webhook(&principal.actor(), &project, id).await?))
 }

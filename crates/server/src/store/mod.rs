@@ -90,12 +90,7 @@ pub trait Store: Send + Sync + 'static {
     async fn get_project(&self, project: &str) -> Result<Project>;
     /// Creates an environment (revision 1, a default off configuration for
     /// every existing flag, change log entry with the full state).
-    async fn create_environment(
-        &self,
-        actor: &Actor,
-        project: &str,
-        env: NewEnvironment,
-    ) -> Result<Environment>;
+    async fn create_environment(&self, actor: &Actor, project: &str, env: NewEnvironment) -> Result<Environment>;
     /// Lists a project's environments ordered by creation.
     async fn list_environments(&self, project: &str) -> Result<Vec<Environment>>;
     /// One environment (`NotFound` when the project or environment is unknown).
@@ -159,7 +154,13 @@ pub trait Store: Send + Sync + 'static {
     /// Kills flags in one revision (one change event, one audit event per
     /// flag sharing a group id). Already-killed flags are left as they are.
     /// Not subject to version checks.
-    async fn kill_flags(&self, actor: &Actor, project: &str, env: &str, kill: KillRequest) -> Result<Written<Vec<FlagConfigRecord>>>;
+    async fn kill_flags(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        kill: KillRequest,
+    ) -> Result<Written<Vec<FlagConfigRecord>>>;
     /// Clears the kill of the given flags (one revision). Not-killed flags are left alone.
     async fn restore_flags(
         &self,
@@ -244,13 +245,7 @@ pub trait Store: Send + Sync + 'static {
     // ---- SDK keys ----
 
     /// Stores an SDK key for one environment (the caller hashed the secret).
-    async fn create_sdk_key(
-        &self,
-        actor: &Actor,
-        project: &str,
-        env: &str,
-        key: NewSdkKey,
-    ) -> Result<SdkKey>;
+    async fn create_sdk_key(&self, actor: &Actor, project: &str, env: &str, key: NewSdkKey) -> Result<SdkKey>;
     /// Lists an environment's SDK keys (prefix only).
     async fn list_sdk_keys(&self, project: &str, env: &str) -> Result<Vec<SdkKey>>;
     /// Revokes an SDK key (idempotent).
@@ -284,14 +279,7 @@ pub trait Store: Send + Sync + 'static {
     /// Disables a trigger (soft delete: the row stays; audited
     /// `trigger.delete`). `NotFound` unless it belongs to this flag and
     /// environment; idempotent.
-    async fn delete_trigger(
-        &self,
-        actor: &Actor,
-        project: &str,
-        env: &str,
-        flag: &str,
-        id: i64,
-    ) -> Result<Trigger>;
+    async fn delete_trigger(&self, actor: &Actor, project: &str, env: &str, flag: &str, id: i64) -> Result<Trigger>;
     /// Replaces a trigger's secret (the old URL stops working; audited
     /// `trigger.rotate`). `Conflict` (`trigger_disabled`) on a disabled trigger.
     async fn rotate_trigger(
@@ -308,12 +296,7 @@ pub trait Store: Send + Sync + 'static {
     // ---- outgoing webhooks ----
 
     /// Stores a webhook of a project (audited `webhook.create`, URL without its path).
-    async fn create_webhook(
-        &self,
-        actor: &Actor,
-        project: &str,
-        webhook: NewWebhook,
-    ) -> Result<Webhook>;
+    async fn create_webhook(&self, actor: &Actor, project: &str, webhook: NewWebhook) -> Result<Webhook>;
     /// A project's webhooks, disabled ones included, by id (no secrets).
     async fn list_webhooks(&self, project: &str) -> Result<Vec<Webhook>>;
     /// Disables a webhook (soft delete; audited `webhook.delete`; idempotent).

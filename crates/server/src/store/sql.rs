@@ -48,22 +48,14 @@ pub async fn connect(url: &str, sink: Arc<dyn ChangeSink>) -> Result<DynStore> {
 }
 
 /// [`connect`] with explicit options.
-pub async fn connect_with(
-    url: &str,
-    sink: Arc<dyn ChangeSink>,
-    options: StoreOptions,
-) -> Result<DynStore> {
+pub async fn connect_with(url: &str, sink: Arc<dyn ChangeSink>, options: StoreOptions) -> Result<DynStore> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(Arc::new(PgStore::connect(url, sink, options).await?))
     } else if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url, sink, options).await?))
     } else {
         Err(super::StoreError::Database(sqlx::Error::Configuration(
-            format!(
-                "unsupported database URL scheme (expected postgres:// or sqlite:): {}",
-                redact(url)
-            )
-            .into(),
+            format!("unsupported database URL scheme (expected postgres:// or sqlite:): {}", redact(url)).into(),
         )))
     }
 }

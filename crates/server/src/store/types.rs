@@ -822,9 +822,7 @@ pub struct Webhook {
 impl Webhook {
     /// Whether it receives notifications of `event`.
     pub fn wants(&self, event: WebhookEvent) -> bool {
-        self.events
-            .iter()
-            .any(|e| *e == event || *e == WebhookEvent::All)
+        self.events.iter().any(|e| *e == event || *e == WebhookEvent::All)
     }
 }
 

@@ -98,9 +98,9 @@ impl AddressPolicy {
         match classify(ip) {
             Class::Public => Ok(()),
             Class::Private(_) if self.allow_private => Ok(()),
-            Class::Private(what) => Err(Refusal::Forbidden(format!(
-                "{ip} is a {what} address (set --webhook-allow-private to allow it)"
-            ))),
+            Class::Private(what) => {
+                Err(Refusal::Forbidden(format!("{ip} is a {what} address (set --webhook-allow-private to allow it)")))
+            }
             Class::Never(what) => Err(Refusal::Forbidden(format!("{ip} is a {what} address"))),
         }
     }
@@ -108,12 +108,8 @@ impl AddressPolicy {
     /// Parses and checks a URL, resolving its host and checking every address.
     pub async fn check(&self, url: &str) -> Result<Checked, Refusal> {
         let url = parse_url(url)?;
-        let port = url
-            .port_or_known_default()
-            .ok_or_else(|| Refusal::InvalidUrl("no port".into()))?;
-        let host = url
-            .host_str()
-            .ok_or_else(|| Refusal::InvalidUrl("the URL has no host".into()))?;
+        let port = url.port_or_known_default().ok_or_else(|| Refusal::InvalidUrl("no port".into()))?;
+        let host = url.host_str().ok_or_else(|| Refusal::InvalidUrl("the URL has no host".into()))?;
         let bare = host.trim_start_matches('[').trim_end_matches(']');
         if let Ok(ip) = bare.parse::<IpAddr>() {
             return self.literal(url.clone(), ip, port);
@@ -127,27 +123,17 @@ impl AddressPolicy {
                 other => other,
             })?;
         }
-        Ok(Checked {
-            url,
-            domain: Some(name),
-            addrs,
-        })
+        Ok(Checked { url, domain: Some(name), addrs })
     }
 
     fn literal(&self, url: Url, ip: IpAddr, port: u16) -> Result<Checked, Refusal> {
         self.check_ip(ip)?;
-        Ok(Checked {
-            url,
-            domain: None,
-            addrs: vec![SocketAddr::new(ip, port)],
-        })
+        Ok(Checked { url, domain: None, addrs: vec![SocketAddr::new(ip, port)] })
     }
 
     fn check_name(&self, name: &str) -> Result<(), Refusal> {
         if METADATA_NAMES.contains(&name) {
-            return Err(Refusal::Forbidden(format!(
-                "{name} is a cloud metadata service"
-            )));
+            return Err(Refusal::Forbidden(format!("{name} is a cloud metadata service")));
         }
         if (name == "localhost" || name.ends_with(".localhost")) && !self.allow_private {
             return Err(Refusal::Forbidden(format!(
@@ -161,23 +147,17 @@ impl AddressPolicy {
 /// An absolute `http`/`https` URL with a host and no credentials.
 pub fn parse_url(url: &str) -> Result<Url, Refusal> {
     if url.len() > MAX_URL_LEN {
-        return Err(Refusal::InvalidUrl(format!(
-            "longer than {MAX_URL_LEN} characters"
-        )));
+        return Err(Refusal::InvalidUrl(format!("longer than {MAX_URL_LEN} characters")));
     }
     let parsed = Url::parse(url.trim()).map_err(|e| Refusal::InvalidUrl(e.to_string()))?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(Refusal::InvalidUrl(
-            "the scheme must be http or https".into(),
-        ));
+        return Err(Refusal::InvalidUrl("the scheme must be http or https".into()));
     }
     if parsed.host().is_none() {
         return Err(Refusal::InvalidUrl("the URL has no host".into()));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(Refusal::InvalidUrl(
-            "credentials in the URL are not supported; use the signing secret".into(),
-        ));
+        return Err(Refusal::InvalidUrl("credentials in the URL are not supported; use the signing secret".into()));
     }
     Ok(parsed)
 }
@@ -274,13 +254,7 @@ mod tests {
 
     #[test]
     fn classes() {
-        for public in [
-            "8.8.8.8",
-            "1.1.1.1",
-            "100.63.255.255",
-            "172.32.0.1",
-            "2606:4700::1111",
-        ] {
+        for public in ["8.8.8.8", "1.1.1.1", "100.63.255.255", "172.32.0.1", "2606:4700::1111"] {
             assert_eq!(class(public), Class::Public, "{public}");
         }
         for private in [
@@ -319,18 +293,9 @@ mod tests {
     #[tokio::test]
     async fn urls() {
         let strict = AddressPolicy::default();
-        let lax = AddressPolicy {
-            allow_private: true,
-        };
-        for bad in [
-            "ftp://example.com/",
-            "/relative",
-            "http://user:pw@example.com/",
-        ] {
-            assert!(
-                matches!(strict.check(bad).await, Err(Refusal::InvalidUrl(_))),
-                "{bad}"
-            );
+        let lax = AddressPolicy { allow_private: true };
+        for bad in ["ftp://example.com/", "/relative", "http://user:pw@example.com/"] {
+            assert!(matches!(strict.check(bad).await, Err(Refusal::InvalidUrl(_))), "{bad}");
         }
         for refused in [
             "http://169.254.169.254/latest/meta-data/",
@@ -341,27 +306,14 @@ mod tests {
             "http://0.0.0.0:8080/",
         ] {
             for policy in [strict, lax] {
-                assert!(
-                    matches!(policy.check(refused).await, Err(Refusal::Forbidden(_))),
-                    "{refused} {policy:?}"
-                );
+                assert!(matches!(policy.check(refused).await, Err(Refusal::Forbidden(_))), "{refused} {policy:?}");
             }
         }
-        for private in [
-            "http://127.0.0.1:9/",
-            "http://[::1]/",
-            "http://localhost:1/",
-        ] {
-            assert!(
-                matches!(strict.check(private).await, Err(Refusal::Forbidden(_))),
-                "{private}"
-            );
+        for private in ["http://127.0.0.1:9/", "http://[::1]/", "http://localhost:1/"] {
+            assert!(matches!(strict.check(private).await, Err(Refusal::Forbidden(_))), "{private}");
             assert!(lax.check(private).await.is_ok(), "{private}");
         }
         let checked = lax.check("http://127.0.0.1:4000/hook").await.unwrap();
-        assert_eq!(
-            checked.addrs,
-            vec!["127.0.0.1:4000".parse::<SocketAddr>().unwrap()]
-        );
+        assert_eq!(checked.addrs, vec!["127.0.0.1:4000".parse::<SocketAddr>().unwrap()]);
     }
 }

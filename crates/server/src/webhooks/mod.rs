@@ -37,9 +37,7 @@ use sha2::Sha256;
 use tokio::sync::{Semaphore, mpsc};
 use utoipa::ToSchema;
 
-use crate::store::{
-    Actor, ActorKind, DynStore, FlagConfigRecord, WebhookEvent, WebhookTarget, Written,
-};
+use crate::store::{Actor, ActorKind, DynStore, FlagConfigRecord, WebhookEvent, WebhookTarget, Written};
 use guard::{AddressPolicy, Refusal};
 
 /// Notices waiting for the dispatcher; more are dropped (and logged).
@@ -205,10 +203,7 @@ async fn dispatch(store: DynStore, options: Arc<NotifierOptions>, mut rx: mpsc::
                 continue;
             }
         };
-        let targets: Vec<WebhookTarget> = targets
-            .into_iter()
-            .filter(|t| t.webhook.wants(notice.event))
-            .collect();
+        let targets: Vec<WebhookTarget> = targets.into_iter().filter(|t| t.webhook.wants(notice.event)).collect();
         if targets.is_empty() {
             continue;
         }
@@ -218,10 +213,7 @@ async fn dispatch(store: DynStore, options: Arc<NotifierOptions>, mut rx: mpsc::
             project: notice.project,
             environment: notice.environment,
             flags: notice.flags,
-            actor: DeliveryActor {
-                name: notice.actor.name,
-                kind: notice.actor.kind,
-            },
+            actor: DeliveryActor { name: notice.actor.name, kind: notice.actor.kind },
             reason: notice.reason,
             incident: notice.incident,
             revision: notice.revision,
@@ -235,8 +227,7 @@ async fn dispatch(store: DynStore, options: Arc<NotifierOptions>, mut rx: mpsc::
             }
         };
         for target in targets {
-            let (options, permits, body) =
-                (Arc::clone(&options), Arc::clone(&permits), body.clone());
+            let (options, permits, body) = (Arc::clone(&options), Arc::clone(&permits), body.clone());
             let (id, event) = (delivery.id.clone(), delivery.event);
             tokio::spawn(async move {
                 deliver(&target, &id, event, &body, &options, &permits).await;
@@ -287,10 +278,7 @@ async fn deliver(
                 }
                 let backoff = options.backoff(attempt);
                 let jitter = backoff.mul_f64(rand::random::<f64>() * 0.25);
-                let wait = retry_after
-                    .unwrap_or_default()
-                    .max(backoff + jitter)
-                    .min(options.max_delay);
+                let wait = retry_after.unwrap_or_default().max(backoff + jitter).min(options.max_delay);
                 tracing::info!(webhook, delivery = id, attempt, error = %why, ?wait, "webhook delivery failed; retrying");
                 tokio::time::sleep(wait).await;
             }

@@ -16,8 +16,7 @@ use std::time::Duration;
 
 use sqlx::Connection as _;
 use switchyard_server::store::{
-    Actor, ActorKind, Backend, ChangeSink, DynStore, EnvChange, NullSink, StoreOptions,
-    connect_with,
+    Actor, ActorKind, Backend, ChangeSink, DynStore, EnvChange, NullSink, StoreOptions, connect_with,
 };
 
 const DEFAULT_PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -32,8 +31,7 @@ pub struct Ctx {
 impl Ctx {
     /// A store with a [`NullSink`] and default options.
     pub async fn store(&self) -> DynStore {
-        self.store_with(Arc::new(NullSink), StoreOptions::default())
-            .await
+        self.store_with(Arc::new(NullSink), StoreOptions::default()).await
     }
 
     /// A store with the given sink and options.
@@ -49,19 +47,13 @@ impl Ctx {
         match self.backend {
             Backend::Postgres => {
                 let mut conn = sqlx::PgConnection::connect(&self.url).await?;
-                let done = sqlx::query(sql)
-                    .execute(&mut conn)
-                    .await
-                    .map(|r| r.rows_affected());
+                let done = sqlx::query(sql).execute(&mut conn).await.map(|r| r.rows_affected());
                 conn.close().await?;
                 done
             }
             Backend::Sqlite => {
                 let mut conn = sqlx::SqliteConnection::connect(&self.url).await?;
-                let done = sqlx::query(sql)
-                    .execute(&mut conn)
-                    .await
-                    .map(|r| r.rows_affected());
+                let done = sqlx::query(sql).execute(&mut conn).await.map(|r| r.rows_affected());
                 conn.close().await?;
                 done
             }
@@ -72,15 +64,11 @@ impl Ctx {
     pub async fn raw_count(&self, sql: &str) -> i64 {
         let count = match self.backend {
             Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
                 sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut conn).await
             }
             Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&self.url)
-                    .await
-                    .expect("connect");
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
                 sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut conn).await
             }
         };
@@ -95,11 +83,7 @@ fn unique_name(prefix: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or_default();
-    format!(
-        "{prefix}_{}_{}_{nanos}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
+    format!("{prefix}_{}_{}_{nanos}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Runs `case` on a fresh SQLite file, then removes it.
@@ -109,14 +93,8 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let dir: PathBuf = std::env::temp_dir().join(unique_name("switchyard_store"));
-    let url = format!(
-        "sqlite://{}",
-        dir.join("nested").join("switchyard.db").display()
-    );
-    let ctx = Ctx {
-        backend: Backend::Sqlite,
-        url,
-    };
+    let url = format!("sqlite://{}", dir.join("nested").join("switchyard.db").display());
+    let ctx = Ctx { backend: Backend::Sqlite, url };
     let outcome = tokio::spawn(case(ctx)).await;
     let _ = std::fs::remove_dir_all(&dir);
     if let Err(e) = outcome {
@@ -125,10 +103,7 @@ where
 }
 
 fn pg_admin_url() -> String {
-    std::env::var("SWITCHYARD_TEST_PG_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| DEFAULT_PG_ADMIN.into())
+    std::env::var("SWITCHYARD_TEST_PG_URL").ok().filter(|u| !u.is_empty()).unwrap_or_else(|| DEFAULT_PG_ADMIN.into())
 }
 
 /// `postgres://…/admin?x` → `postgres://…/<database>?x`.
@@ -178,20 +153,10 @@ where
         }
     };
     let database = unique_name("switchyard_test");
-    sqlx::query(&format!("CREATE DATABASE \"{database}\""))
-        .execute(&mut conn)
-        .await
-        .expect("CREATE DATABASE");
-    let ctx = Ctx {
-        backend: Backend::Postgres,
-        url: with_database(&admin, &database),
-    };
+    sqlx::query(&format!("CREATE DATABASE \"{database}\"")).execute(&mut conn).await.expect("CREATE DATABASE");
+    let ctx = Ctx { backend: Backend::Postgres, url: with_database(&admin, &database) };
     let outcome = tokio::spawn(case(ctx)).await;
-    let dropped = sqlx::query(&format!(
-        "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
-    ))
-    .execute(&mut conn)
-    .await;
+    let dropped = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).execute(&mut conn).await;
     if let Err(e) = dropped {
         eprintln!("note: could not drop test database {database}: {e}");
     }

@@ -9,14 +9,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use switchyard_core::{
-    Clause, Flag, FlagKind, Operator, Segment, Serve, ValidationError, ValidationErrors, Variant,
-};
+use switchyard_core::{Clause, Flag, FlagKind, Operator, Segment, Serve, ValidationError, ValidationErrors, Variant};
 use tokio::sync::{Mutex, MutexGuard};
 
-use crate::store::{
-    ChangeSink, FlagConfig, FlagConfigRecord, FlagDefinition, NewFlag, Result, StoreError,
-};
+use crate::store::{ChangeSink, FlagConfig, FlagConfigRecord, FlagDefinition, NewFlag, Result, StoreError};
 
 /// Tuning of a SQL store.
 #[derive(Debug, Clone)]
@@ -32,10 +28,7 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions {
-            change_log_retention: 10_000,
-            max_connections: None,
-        }
+        StoreOptions { change_log_retention: 10_000, max_connections: None }
     }
 }
 
@@ -74,18 +67,11 @@ pub(super) struct CommitOrder {
 
 impl CommitOrder {
     fn new() -> CommitOrder {
-        CommitOrder {
-            stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
-        }
+        CommitOrder { stripes: (0..STRIPES).map(|_| Mutex::new(())).collect() }
     }
 
-    pub async fn lock(
-        &self,
-        environment_ids: impl Iterator<Item = i64>,
-    ) -> Vec<MutexGuard<'_, ()>> {
-        let mut idx: Vec<usize> = environment_ids
-            .map(|id| id.rem_euclid(STRIPES as i64) as usize)
-            .collect();
+    pub async fn lock(&self, environment_ids: impl Iterator<Item = i64>) -> Vec<MutexGuard<'_, ()>> {
+        let mut idx: Vec<usize> = environment_ids.map(|id| id.rem_euclid(STRIPES as i64) as usize).collect();
         idx.sort_unstable();
         idx.dedup();
         let mut guards = Vec::with_capacity(idx.len());
@@ -105,8 +91,7 @@ pub(super) fn now_ms() -> i64 {
 
 /// Stored milliseconds → time.
 pub(super) fn to_time(ms: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp_millis(ms)
-        .ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt(format!("timestamp {ms} out of range")))
 }
 
 /// Stored milliseconds → RFC 3339 (kill records).
@@ -135,18 +120,13 @@ pub(super) fn invalid(path: &str, code: &'static str, message: impl Into<String>
 }
 
 pub(super) fn not_found(what: &'static str, key: impl Into<String>) -> StoreError {
-    StoreError::NotFound {
-        what,
-        key: key.into(),
-    }
+    StoreError::NotFound { what, key: key.into() }
 }
 
 pub(super) fn version_conflict(what: &str, key: &str, current: u64, expected: u64) -> StoreError {
     StoreError::Conflict {
         code: "version_conflict",
-        message: format!(
-            "{what} `{key}` is at version {current}, not {expected}: reload and retry"
-        ),
+        message: format!("{what} `{key}` is at version {current}, not {expected}: reload and retry"),
         current_version: Some(current),
     }
 }
@@ -156,10 +136,7 @@ pub(super) fn unique_or(err: sqlx::Error, what: &'static str, key: &str) -> Stor
     if let Some(db) = err.as_database_error()
         && db.is_unique_violation()
     {
-        return StoreError::AlreadyExists {
-            what,
-            key: key.to_string(),
-        };
+        return StoreError::AlreadyExists { what, key: key.to_string() };
     }
     StoreError::Database(err)
 }
@@ -191,10 +168,7 @@ pub(super) fn check_key(key: &str, path: &str) -> Result<()> {
 }
 
 /// Validates a merged flag against the project's segment keys.
-pub(super) fn check_flag(
-    flag: &Flag,
-    segments: &HashSet<String>,
-) -> std::result::Result<(), ValidationErrors> {
+pub(super) fn check_flag(flag: &Flag, segments: &HashSet<String>) -> std::result::Result<(), ValidationErrors> {
     switchyard_core::validate_flag(flag, &|key: &str| segments.contains(key))
 }
 
@@ -238,11 +212,7 @@ pub(super) struct FlagRow {
 impl FlagRow {
     /// The default (off) configuration for a new environment.
     pub fn default_config(&self) -> FlagConfig {
-        let (off, on) = resolve_defaults(
-            &self.def.variants,
-            Some(&self.off_variant),
-            Some(&self.on_variant),
-        );
+        let (off, on) = resolve_defaults(&self.def.variants, Some(&self.off_variant), Some(&self.on_variant));
         default_config(off, on)
     }
 }
@@ -251,39 +221,19 @@ impl FlagRow {
 pub(super) fn new_flag_defaults(new: &NewFlag) -> (Vec<Variant>, String, String) {
     let variants = if new.kind == FlagKind::Boolean && new.variants.is_empty() {
         vec![
-            Variant {
-                key: "on".into(),
-                value: Value::Bool(true),
-                name: None,
-                description: None,
-            },
-            Variant {
-                key: "off".into(),
-                value: Value::Bool(false),
-                name: None,
-                description: None,
-            },
+            Variant { key: "on".into(), value: Value::Bool(true), name: None, description: None },
+            Variant { key: "off".into(), value: Value::Bool(false), name: None, description: None },
         ]
     } else {
         new.variants.clone()
     };
-    let off = new
-        .off_variant
-        .clone()
-        .unwrap_or_else(|| variants.last().map(|v| v.key.clone()).unwrap_or_default());
-    let on = new
-        .on_variant
-        .clone()
-        .unwrap_or_else(|| variants.first().map(|v| v.key.clone()).unwrap_or_default());
+    let off = new.off_variant.clone().unwrap_or_else(|| variants.last().map(|v| v.key.clone()).unwrap_or_default());
+    let on = new.on_variant.clone().unwrap_or_else(|| variants.first().map(|v| v.key.clone()).unwrap_or_default());
     (variants, off, on)
 }
 
 /// The preferred (off, on) keys when they still exist, else last/first variant.
-pub(super) fn resolve_defaults(
-    variants: &[Variant],
-    off: Option<&str>,
-    on: Option<&str>,
-) -> (String, String) {
+pub(super) fn resolve_defaults(variants: &[Variant], off: Option<&str>, on: Option<&str>) -> (String, String) {
     let has = |k: &str| variants.iter().any(|v| v.key == k);
     let off = match off {
         Some(k) if has(k) => k.to_string(),
@@ -359,23 +309,15 @@ pub(super) fn new_group_id() -> String {
 // ---- segment references ----
 
 fn clauses_reference(clauses: &[Clause], segment: &str) -> bool {
-    clauses.iter().any(|c| {
-        c.op == Operator::InSegment && c.values.iter().any(|v| v.as_str() == Some(segment))
-    })
+    clauses.iter().any(|c| c.op == Operator::InSegment && c.values.iter().any(|v| v.as_str() == Some(segment)))
 }
 
 pub(super) fn config_references(config: &FlagConfig, segment: &str) -> bool {
-    config
-        .rules
-        .iter()
-        .any(|r| clauses_reference(&r.clauses, segment))
+    config.rules.iter().any(|r| clauses_reference(&r.clauses, segment))
 }
 
 pub(super) fn segment_references(other: &Segment, segment: &str) -> bool {
-    other
-        .rules
-        .iter()
-        .any(|r| clauses_reference(&r.clauses, segment))
+    other.rules.iter().any(|r| clauses_reference(&r.clauses, segment))
 }
 
 // ---- pagination ----
@@ -394,11 +336,5 @@ pub(super) fn decode_cursor(cursor: &str) -> Result<String> {
         .decode(cursor.as_bytes())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| {
-            invalid(
-                "cursor",
-                "invalid_cursor",
-                "the cursor is not one this server issued",
-            )
-        })
+        .ok_or_else(|| invalid("cursor", "invalid_cursor", "the cursor is not one this server issued"))
 }

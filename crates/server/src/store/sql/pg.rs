@@ -30,11 +30,7 @@ pub struct PgStore {
 
 impl PgStore {
     /// Connects (pool of `max_connections`, default 16) and runs the migrations.
-    pub async fn connect(
-        url: &str,
-        sink: Arc<dyn ChangeSink>,
-        options: StoreOptions,
-    ) -> Result<PgStore> {
+    pub async fn connect(url: &str, sink: Arc<dyn ChangeSink>, options: StoreOptions) -> Result<PgStore> {
         let connect: PgConnectOptions = url.parse()?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.unwrap_or(16))
@@ -42,10 +38,7 @@ impl PgStore {
             .connect_with(connect)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PgStore {
-            pool,
-            shared: Shared::new(sink, options, false),
-        })
+        Ok(PgStore { pool, shared: Shared::new(sink, options, false) })
     }
 
     /// The connection pool (e.g. for `LISTEN` on [`NOTIFY_CHANNEL`]).
@@ -67,10 +60,7 @@ async fn lock_env(conn: &mut PgConnection, environment_id: i64) -> Result<()> {
 /// with each other and with every environment's writers: the project row,
 /// then all its environments in id order (the one global lock order).
 async fn lock_project(conn: &mut PgConnection, project_id: i64) -> Result<()> {
-    sqlx::query("SELECT id FROM projects WHERE id = $1 FOR NO KEY UPDATE")
-        .bind(project_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query("SELECT id FROM projects WHERE id = $1 FOR NO KEY UPDATE").bind(project_id).execute(&mut *conn).await?;
     sqlx::query("SELECT id FROM environments WHERE project_id = $1 ORDER BY id FOR NO KEY UPDATE")
         .bind(project_id)
         .execute(&mut *conn)

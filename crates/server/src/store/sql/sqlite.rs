@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 use super::common::{Shared, StoreOptions};
@@ -36,11 +35,7 @@ impl SqliteStore {
     /// Opens (creating the file and its directories when missing) and
     /// migrates. WAL journal, `synchronous=NORMAL`, 5 s busy timeout,
     /// foreign keys on. `sqlite::memory:` uses a single connection.
-    pub async fn connect(
-        url: &str,
-        sink: Arc<dyn ChangeSink>,
-        options: StoreOptions,
-    ) -> Result<SqliteStore> {
+    pub async fn connect(url: &str, sink: Arc<dyn ChangeSink>, options: StoreOptions) -> Result<SqliteStore> {
         let connect = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -48,8 +43,7 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
         let path = connect.get_filename().to_path_buf();
-        let in_memory =
-            url.contains(":memory:") || url.contains("mode=memory") || path.as_os_str().is_empty();
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory") || path.as_os_str().is_empty();
         if !in_memory
             && let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
@@ -63,19 +57,13 @@ impl SqliteStore {
         let mut pool = SqlitePoolOptions::new().acquire_timeout(Duration::from_secs(30));
         pool = if in_memory {
             // The database lives and dies with its one connection.
-            pool.max_connections(1)
-                .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
+            pool.max_connections(1).min_connections(1).idle_timeout(None).max_lifetime(None)
         } else {
             pool.max_connections(options.max_connections.unwrap_or(8))
         };
         let pool = pool.connect_with(connect).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore {
-            pool,
-            shared: Shared::new(sink, options, true),
-        })
+        Ok(SqliteStore { pool, shared: Shared::new(sink, options, true) })
     }
 
     /// The connection pool.

@@ -27,9 +27,9 @@ use chrono::Utc;
 use serde_json::json;
 use switchyard_core::{Clause, FlagKind, Operator, Rule, Serve, Snapshot, Variant};
 use switchyard_server::store::{
-    AuditQuery, ChangeSetRequest, ConfigChange, DynStore, FlagConfig, FlagPatch, FlagQuery,
-    KillRequest, NewApiToken, NewEnvironment, NewFlag, NewProject, NewSdkKey, NewUser,
-    RestoreRequest, Role, SegmentInput, StoreError, StoreOptions,
+    AuditQuery, ChangeSetRequest, ConfigChange, DynStore, FlagConfig, FlagPatch, FlagQuery, KillRequest, NewApiToken,
+    NewEnvironment, NewFlag, NewProject, NewSdkKey, NewUser, RestoreRequest, Role, SegmentInput, StoreError,
+    StoreOptions,
 };
 
 pub use crate::common::{Ctx, RecordingSink, user};
@@ -56,12 +56,7 @@ fn string_flag(key: &str, variants: &[&str]) -> NewFlag {
         kind: FlagKind::String,
         variants: variants
             .iter()
-            .map(|v| Variant {
-                key: (*v).into(),
-                value: json!(v),
-                name: None,
-                description: None,
-            })
+            .map(|v| Variant { key: (*v).into(), value: json!(v), name: None, description: None })
             .collect(),
         ..new_flag(key)
     }
@@ -110,63 +105,28 @@ fn segment(key: &str, included: &[&str]) -> SegmentInput {
 async fn setup(store: &DynStore, flags: &[&str]) {
     let admin = user("admin");
     store
-        .create_project(
-            &admin,
-            NewProject {
-                key: "shop".into(),
-                name: Some("Shop".into()),
-                description: None,
-            },
-        )
+        .create_project(&admin, NewProject { key: "shop".into(), name: Some("Shop".into()), description: None })
         .await
         .expect("project");
     for env in ["dev", "prod"] {
-        store
-            .create_environment(
-                &admin,
-                "shop",
-                NewEnvironment {
-                    key: env.into(),
-                    name: None,
-                },
-            )
-            .await
-            .expect("env");
+        store.create_environment(&admin, "shop", NewEnvironment { key: env.into(), name: None }).await.expect("env");
     }
     for flag in flags {
-        store
-            .create_flag(&admin, "shop", new_flag(flag))
-            .await
-            .expect("flag");
+        store.create_flag(&admin, "shop", new_flag(flag)).await.expect("flag");
     }
 }
 
 async fn revision(store: &DynStore, env: &str) -> u64 {
-    store
-        .get_environment("shop", env)
-        .await
-        .expect("environment")
-        .revision
+    store.get_environment("shop", env).await.expect("environment").revision
 }
 
 async fn audit_count(store: &DynStore) -> usize {
-    let q = AuditQuery {
-        limit: Some(1000),
-        ..AuditQuery::default()
-    };
-    store
-        .list_audit("shop", &q)
-        .await
-        .expect("audit")
-        .items
-        .len()
+    let q = AuditQuery { limit: Some(1000), ..AuditQuery::default() };
+    store.list_audit("shop", &q).await.expect("audit").items.len()
 }
 
 async fn config(store: &DynStore, env: &str, flag: &str) -> (u64, FlagConfig) {
-    let r = store
-        .get_flag_config("shop", env, flag)
-        .await
-        .expect("config");
+    let r = store.get_flag_config("shop", env, flag).await.expect("config");
     (r.version, r.config)
 }
 
@@ -187,11 +147,7 @@ fn paths(err: StoreError) -> Vec<(String, &'static str)> {
 
 fn assert_conflict(err: StoreError, code: &str) -> Option<u64> {
     match err {
-        StoreError::Conflict {
-            code: c,
-            current_version,
-            ..
-        } if c == code => current_version,
+        StoreError::Conflict { code: c, current_version, .. } if c == code => current_version,
         other => panic!("expected conflict {code}, got {other:?}"),
     }
 }

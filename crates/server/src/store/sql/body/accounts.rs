@@ -7,9 +7,7 @@ use super::This;
 use super::lookup;
 use super::tx::{Audit, Row, get};
 use crate::store::sql::common::{check_key, not_found, to_time, unique_or};
-use crate::store::{
-    Actor, ApiToken, NewApiToken, NewUser, Result, Role, StoreError, User, UserWithHash,
-};
+use crate::store::{Actor, ApiToken, NewApiToken, NewUser, Result, Role, StoreError, User, UserWithHash};
 
 pub(super) async fn setting_get_or_insert(store: &This, key: &str, value: &str) -> Result<String> {
     let mut conn = store.pool.acquire().await?;
@@ -18,12 +16,7 @@ pub(super) async fn setting_get_or_insert(store: &This, key: &str, value: &str) 
         .bind(value)
         .execute(&mut *conn)
         .await?;
-    Ok(
-        sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-            .bind(key)
-            .fetch_one(&mut *conn)
-            .await?,
-    )
+    Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(key).fetch_one(&mut *conn).await?)
 }
 
 fn role(s: &str) -> Result<Role> {
@@ -40,9 +33,7 @@ fn user_from_row(row: &Row) -> Result<User> {
 }
 
 pub(super) async fn user_count(store: &This) -> Result<i64> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&store.pool)
-        .await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(&store.pool).await?)
 }
 
 pub(super) async fn create_user(store: &This, actor: &Actor, user: NewUser) -> Result<User> {
@@ -58,40 +49,20 @@ pub(super) async fn create_user(store: &This, actor: &Actor, user: NewUser) -> R
     .fetch_one(tx.conn())
     .await
     .map_err(|e| unique_or(e, "user", &user.username))?;
-    let created = User {
-        id,
-        username: user.username,
-        role: user.role,
-        created_at: to_time(tx.now)?,
-    };
+    let created = User { id, username: user.username, role: user.role, created_at: to_time(tx.now)? };
     let after = json!({ "id": id, "username": created.username, "role": created.role });
-    tx.audit(
-        actor,
-        Audit {
-            action: "user.create",
-            after: Some(after),
-            ..Audit::default()
-        },
-    )
-    .await?;
+    tx.audit(actor, Audit { action: "user.create", after: Some(after), ..Audit::default() }).await?;
     tx.commit(store).await?;
     Ok(created)
 }
 
 pub(super) async fn user_by_name(store: &This, username: &str) -> Result<Option<UserWithHash>> {
-    let row = sqlx::query(
-        "SELECT id, username, role, created_at, password_hash FROM users WHERE username = $1",
-    )
-    .bind(username)
-    .fetch_optional(&store.pool)
-    .await?;
-    row.map(|row| {
-        Ok(UserWithHash {
-            user: user_from_row(&row)?,
-            password_hash: get(&row, "password_hash")?,
-        })
-    })
-    .transpose()
+    let row = sqlx::query("SELECT id, username, role, created_at, password_hash FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_optional(&store.pool)
+        .await?;
+    row.map(|row| Ok(UserWithHash { user: user_from_row(&row)?, password_hash: get(&row, "password_hash")? }))
+        .transpose()
 }
 
 pub(super) async fn list_users(store: &This) -> Result<Vec<User>> {
@@ -120,9 +91,7 @@ fn token_from_row(row: &Row) -> Result<ApiToken> {
         prefix: get(row, "prefix")?,
         created_by: get(row, "created_by")?,
         created_at: to_time(get(row, "created_at")?)?,
-        revoked_at: get::<Option<i64>>(row, "revoked_at")?
-            .map(to_time)
-            .transpose()?,
+        revoked_at: get::<Option<i64>>(row, "revoked_at")?.map(to_time).transpose()?,
     })
 }
 
@@ -130,11 +99,7 @@ fn token_json(token: &ApiToken) -> serde_json::Value {
     json!({ "id": token.id, "name": token.name, "role": token.role, "project": token.project, "prefix": token.prefix })
 }
 
-pub(super) async fn create_api_token(
-    store: &This,
-    actor: &Actor,
-    token: NewApiToken,
-) -> Result<ApiToken> {
+pub(super) async fn create_api_token(store: &This, actor: &Actor, token: NewApiToken) -> Result<ApiToken> {
     let mut tx = store.begin_write().await?;
     let project_id = match &token.project {
         Some(key) => Some(lookup::project(tx.conn(), key).await?.id),
@@ -164,59 +129,34 @@ pub(super) async fn create_api_token(
         created_at: to_time(tx.now)?,
         revoked_at: None,
     };
-    let audit = Audit {
-        project_id,
-        action: "token.create",
-        after: Some(token_json(&created)),
-        ..Audit::default()
-    };
+    let audit = Audit { project_id, action: "token.create", after: Some(token_json(&created)), ..Audit::default() };
     tx.audit(actor, audit).await?;
     tx.commit(store).await?;
     Ok(created)
 }
 
 pub(super) async fn api_token_by_hash(store: &This, hash: &str) -> Result<Option<ApiToken>> {
-    let row = sqlx::query(token_select!("WHERE t.hash = $1"))
-        .bind(hash)
-        .fetch_optional(&store.pool)
-        .await?;
+    let row = sqlx::query(token_select!("WHERE t.hash = $1")).bind(hash).fetch_optional(&store.pool).await?;
     row.as_ref().map(token_from_row).transpose()
 }
 
 pub(super) async fn list_api_tokens(store: &This) -> Result<Vec<ApiToken>> {
-    let rows = sqlx::query(token_select!("ORDER BY t.id"))
-        .fetch_all(&store.pool)
-        .await?;
+    let rows = sqlx::query(token_select!("ORDER BY t.id")).fetch_all(&store.pool).await?;
     rows.iter().map(token_from_row).collect()
 }
 
 pub(super) async fn revoke_api_token(store: &This, actor: &Actor, id: i64) -> Result<ApiToken> {
     let mut tx = store.begin_write().await?;
-    let row = sqlx::query(token_select!("WHERE t.id = $1"))
-        .bind(id)
-        .fetch_optional(tx.conn())
-        .await?;
+    let row = sqlx::query(token_select!("WHERE t.id = $1")).bind(id).fetch_optional(tx.conn()).await?;
     let mut token = token_from_row(&row.ok_or_else(|| not_found("api token", id.to_string()))?)?;
     if token.revoked_at.is_some() {
         return Ok(token);
     }
-    sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(tx.now)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1").bind(id).bind(tx.now).execute(tx.conn()).await?;
     token.revoked_at = Some(to_time(tx.now)?);
     let project_id: Option<i64> =
-        sqlx::query_scalar("SELECT project_id FROM api_tokens WHERE id = $1")
-            .bind(id)
-            .fetch_one(tx.conn())
-            .await?;
-    let audit = Audit {
-        project_id,
-        action: "token.revoke",
-        before: Some(token_json(&token)),
-        ..Audit::default()
-    };
+        sqlx::query_scalar("SELECT project_id FROM api_tokens WHERE id = $1").bind(id).fetch_one(tx.conn()).await?;
+    let audit = Audit { project_id, action: "token.revoke", before: Some(token_json(&token)), ..Audit::default() };
     tx.audit(actor, audit).await?;
     tx.commit(store).await?;
     Ok(token)

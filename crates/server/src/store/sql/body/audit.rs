@@ -6,9 +6,7 @@ use sqlx::types::Json;
 use super::This;
 use super::lookup;
 use super::tx::{Row, get};
-use crate::store::sql::common::{
-    decode_cursor, encode_cursor, invalid, page_limit, to_time, to_u64,
-};
+use crate::store::sql::common::{decode_cursor, encode_cursor, invalid, page_limit, to_time, to_u64};
 use crate::store::{ActorKind, AuditEvent, AuditQuery, Page, Result, StoreError};
 
 enum Arg<'a> {
@@ -31,9 +29,7 @@ fn event_from_row(row: &Row, project: &str) -> Result<AuditEvent> {
         reason: get(row, "reason")?,
         before: get::<Option<Json<Value>>>(row, "before")?.map(|j| j.0),
         after: get::<Option<Json<Value>>>(row, "after")?.map(|j| j.0),
-        revision: get::<Option<i64>>(row, "revision")?
-            .map(to_u64)
-            .transpose()?,
+        revision: get::<Option<i64>>(row, "revision")?.map(to_u64).transpose()?,
         request_id: get(row, "request_id")?,
         client_addr: get(row, "client_addr")?,
         group_id: get(row, "group_id")?,
@@ -41,21 +37,15 @@ fn event_from_row(row: &Row, project: &str) -> Result<AuditEvent> {
     })
 }
 
-pub(super) async fn list(
-    store: &This,
-    project: &str,
-    query: &AuditQuery,
-) -> Result<Page<AuditEvent>> {
+pub(super) async fn list(store: &This, project: &str, query: &AuditQuery) -> Result<Page<AuditEvent>> {
     let limit = page_limit(query.limit);
     let before_id = match query.cursor.as_deref() {
         None => None,
-        Some(c) => Some(decode_cursor(c)?.parse::<i64>().map_err(|_| {
-            invalid(
-                "cursor",
-                "invalid_cursor",
-                "the cursor is not one this server issued",
-            )
-        })?),
+        Some(c) => Some(
+            decode_cursor(c)?
+                .parse::<i64>()
+                .map_err(|_| invalid("cursor", "invalid_cursor", "the cursor is not one this server issued"))?,
+        ),
     };
     let mut conn = store.pool.acquire().await?;
     let p = lookup::project(&mut conn, project).await?;
@@ -99,10 +89,7 @@ pub(super) async fn list(
         };
     }
     let rows = q.fetch_all(&mut *conn).await?;
-    let mut items = rows
-        .iter()
-        .map(|r| event_from_row(r, &p.project.key))
-        .collect::<Result<Vec<_>>>()?;
+    let mut items = rows.iter().map(|r| event_from_row(r, &p.project.key)).collect::<Result<Vec<_>>>()?;
     let next_cursor = if items.len() > limit {
         items.truncate(limit);
         items.last().map(|e| encode_cursor(&e.id.to_string()))

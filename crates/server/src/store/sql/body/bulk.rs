@@ -10,12 +10,9 @@ use super::configs::{Update, Why, begin_env, validate, write_configs};
 use super::history::version_config;
 use super::lookup;
 use super::tx::{get, get_json};
-use crate::store::sql::common::{
-    invalid, new_group_id, not_found, prefixed, to_u64, version_conflict,
-};
+use crate::store::sql::common::{invalid, new_group_id, not_found, prefixed, to_u64, version_conflict};
 use crate::store::{
-    Actor, ChangeSetRequest, ChangeSetResult, FlagConfig, RestoreDiff, RestoreRequest, Result,
-    StoreError, Written,
+    Actor, ChangeSetRequest, ChangeSetResult, FlagConfig, RestoreDiff, RestoreRequest, Result, StoreError, Written,
 };
 
 pub(super) async fn restore_environment(
@@ -40,10 +37,7 @@ pub(super) async fn restore_environment(
     .await?;
     let mut then: HashMap<i64, (u64, FlagConfig)> = HashMap::with_capacity(rows.len());
     for row in &rows {
-        then.insert(
-            get(row, "flag_id")?,
-            (to_u64(get(row, "version")?)?, get_json(row, "config")?),
-        );
+        then.insert(get(row, "flag_id")?, (to_u64(get(row, "version")?)?, get_json(row, "config")?));
     }
 
     let flags = lookup::flags(tx.conn(), env.project_id).await?;
@@ -54,29 +48,15 @@ pub(super) async fn restore_environment(
     for flag in flags {
         let current = lookup::config(tx.conn(), &env, &flag).await?;
         let (to_version, after) = match then.remove(&flag.id) {
-            Some((version, config)) => (
-                Some(version),
-                FlagConfig {
-                    kill: current.config.kill.clone(),
-                    ..config
-                },
-            ),
+            Some((version, config)) => (Some(version), FlagConfig { kill: current.config.kill.clone(), ..config }),
             // Created after `at`: switched off, nothing else touched.
-            None => (
-                None,
-                FlagConfig {
-                    on: false,
-                    ..current.config.clone()
-                },
-            ),
+            None => (None, FlagConfig { on: false, ..current.config.clone() }),
         };
         if after == current.config {
             continue;
         }
         if let Err(e) = validate(&flag, &current, &after, &segments) {
-            errors
-                .0
-                .extend(prefixed(e, &format!("flags.{}.", flag.def.key)).0);
+            errors.0.extend(prefixed(e, &format!("flags.{}.", flag.def.key)).0);
         }
         diffs.push(RestoreDiff {
             flag: flag.def.key.clone(),
@@ -85,35 +65,19 @@ pub(super) async fn restore_environment(
             before: current.config.clone(),
             after: after.clone(),
         });
-        updates.push(Update {
-            flag,
-            current,
-            config: after,
-        });
+        updates.push(Update { flag, current, config: after });
     }
     if !errors.0.is_empty() {
         return Err(StoreError::Validation(errors));
     }
     if request.dry_run || updates.is_empty() {
-        return Ok(Written {
-            value: diffs,
-            changed: false,
-            revision: None,
-        });
+        return Ok(Written { value: diffs, changed: false, revision: None });
     }
     let group = new_group_id();
-    let why = Why {
-        action: "environment.restore",
-        reason: Some(&request.reason),
-        group_id: Some(&group),
-    };
+    let why = Why { action: "environment.restore", reason: Some(&request.reason), group_id: Some(&group) };
     let (_, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
     tx.commit(store).await?;
-    Ok(Written {
-        value: diffs,
-        changed: true,
-        revision: Some(revision),
-    })
+    Ok(Written { value: diffs, changed: true, revision: Some(revision) })
 }
 
 pub(super) async fn apply_change_set(
@@ -124,11 +88,7 @@ pub(super) async fn apply_change_set(
     set: ChangeSetRequest,
 ) -> Result<Written<ChangeSetResult>> {
     if set.changes.is_empty() {
-        return Err(invalid(
-            "changes",
-            "required",
-            "a change set needs at least one change",
-        ));
+        return Err(invalid("changes", "required", "a change set needs at least one change"));
     }
     let (mut tx, env) = begin_env(store, project, env).await?;
     let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
@@ -150,68 +110,33 @@ pub(super) async fn apply_change_set(
         let flag = lookup::flag(tx.conn(), env.project_id, &change.flag).await?;
         let current = lookup::config(tx.conn(), &env, &flag).await?;
         if current.version != change.version {
-            return Err(version_conflict(
-                "configuration of flag",
-                &flag.def.key,
-                current.version,
-                change.version,
-            ));
+            return Err(version_conflict("configuration of flag", &flag.def.key, current.version, change.version));
         }
         values.push(current.record(&flag.def.key, &env.key)?);
-        let config = FlagConfig {
-            kill: current.config.kill.clone(),
-            ..change.config.clone()
-        };
+        let config = FlagConfig { kill: current.config.kill.clone(), ..change.config.clone() };
         if config == current.config {
             continue;
         }
         if let Err(e) = validate(&flag, &current, &config, &segments) {
-            errors
-                .0
-                .extend(prefixed(e, &format!("changes[{i}].config.")).0);
+            errors.0.extend(prefixed(e, &format!("changes[{i}].config.")).0);
         }
-        updates.push((
-            values.len() - 1,
-            Update {
-                flag,
-                current,
-                config,
-            },
-        ));
+        updates.push((values.len() - 1, Update { flag, current, config }));
     }
     if !errors.0.is_empty() {
         return Err(StoreError::Validation(errors));
     }
     let group = new_group_id();
     if updates.is_empty() {
-        return Ok(Written {
-            value: ChangeSetResult {
-                id: group,
-                configs: values,
-            },
-            changed: false,
-            revision: None,
-        });
+        return Ok(Written { value: ChangeSetResult { id: group, configs: values }, changed: false, revision: None });
     }
-    let why = Why {
-        action: "change_set.apply",
-        reason: set.reason.as_deref(),
-        group_id: Some(&group),
-    };
+    let why = Why { action: "change_set.apply", reason: set.reason.as_deref(), group_id: Some(&group) };
     let (slots, updates): (Vec<usize>, Vec<Update>) = updates.into_iter().unzip();
     let (records, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
     tx.commit(store).await?;
     for (slot, record) in slots.into_iter().zip(records) {
         values[slot] = record;
     }
-    Ok(Written {
-        value: ChangeSetResult {
-            id: group,
-            configs: values,
-        },
-        changed: true,
-        revision: Some(revision),
-    })
+    Ok(Written { value: ChangeSetResult { id: group, configs: values }, changed: true, revision: Some(revision) })
 }
 
 pub(super) async fn revert_change_set(
@@ -255,63 +180,31 @@ pub(super) async fn revert_change_set(
         let first = to_u64(get(row, "first_version")?)?;
         let current = lookup::config(tx.conn(), &env, &flag).await?;
         values.push(current.record(&flag.def.key, &env.key)?);
-        let Some(before) =
-            version_config(tx.conn(), env.id, flag.id, first.saturating_sub(1)).await?
-        else {
+        let Some(before) = version_config(tx.conn(), env.id, flag.id, first.saturating_sub(1)).await? else {
             continue;
         };
-        let config = FlagConfig {
-            kill: current.config.kill.clone(),
-            ..before
-        };
+        let config = FlagConfig { kill: current.config.kill.clone(), ..before };
         if config == current.config {
             continue;
         }
         if let Err(e) = validate(&flag, &current, &config, &segments) {
-            errors
-                .0
-                .extend(prefixed(e, &format!("flags.{}.", flag.def.key)).0);
+            errors.0.extend(prefixed(e, &format!("flags.{}.", flag.def.key)).0);
         }
-        updates.push((
-            values.len() - 1,
-            Update {
-                flag,
-                current,
-                config,
-            },
-        ));
+        updates.push((values.len() - 1, Update { flag, current, config }));
     }
     if !errors.0.is_empty() {
         return Err(StoreError::Validation(errors));
     }
     let group = new_group_id();
     if updates.is_empty() {
-        return Ok(Written {
-            value: ChangeSetResult {
-                id: group,
-                configs: values,
-            },
-            changed: false,
-            revision: None,
-        });
+        return Ok(Written { value: ChangeSetResult { id: group, configs: values }, changed: false, revision: None });
     }
-    let why = Why {
-        action: "change_set.revert",
-        reason: Some(&reason),
-        group_id: Some(&group),
-    };
+    let why = Why { action: "change_set.revert", reason: Some(&reason), group_id: Some(&group) };
     let (slots, updates): (Vec<usize>, Vec<Update>) = updates.into_iter().unzip();
     let (records, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
     tx.commit(store).await?;
     for (slot, record) in slots.into_iter().zip(records) {
         values[slot] = record;
     }
-    Ok(Written {
-        value: ChangeSetResult {
-            id: group,
-            configs: values,
-        },
-        changed: true,
-        revision: Some(revision),
-    })
+    Ok(Written { value: ChangeSetResult { id: group, configs: values }, changed: true, revision: Some(revision) })
 }

@@ -7,9 +7,7 @@ use switchyard_core::{ChangeEvent, ValidationErrors};
 use super::This;
 use super::lookup::{self, EnvRef};
 use super::tx::{Audit, Conn, WriteTx};
-use crate::store::sql::common::{
-    ConfigRow, FlagRow, check_flag, merge, to_i64, to_json, version_conflict,
-};
+use crate::store::sql::common::{ConfigRow, FlagRow, check_flag, merge, to_i64, to_json, version_conflict};
 use crate::store::{Actor, FlagConfig, FlagConfigRecord, Result, StoreError, Written};
 
 /// One configuration to write: the flag, its current row and the new config.
@@ -109,35 +107,12 @@ pub(super) async fn write_configs(
         .bind(&actor.name)
         .execute(tx.conn())
         .await?;
-        insert_history(
-            tx.conn(),
-            env.id,
-            &u.flag,
-            version,
-            &u.config,
-            &actor.name,
-            now,
-            why.group_id,
-        )
-        .await?;
-        let row = ConfigRow {
-            version,
-            config: u.config.clone(),
-            updated_at: now,
-            updated_by: actor.name.clone(),
-        };
+        insert_history(tx.conn(), env.id, &u.flag, version, &u.config, &actor.name, now, why.group_id).await?;
+        let row = ConfigRow { version, config: u.config.clone(), updated_at: now, updated_by: actor.name.clone() };
         records.push(row.record(&u.flag.def.key, &env.key)?);
         flags.push(merge(&u.flag.def, version, &u.config));
     }
-    let revision = tx
-        .bump(
-            env,
-            ChangeEvent {
-                flags,
-                ..ChangeEvent::default()
-            },
-        )
-        .await?;
+    let revision = tx.bump(env, ChangeEvent { flags, ..ChangeEvent::default() }).await?;
     for (u, record) in updates.iter().zip(&records) {
         let before = u.current.record(&u.flag.def.key, &env.key)?;
         tx.audit(
@@ -194,25 +169,13 @@ pub(super) async fn write_one(
             revision: None,
         });
     }
-    let (mut records, revision) =
-        write_configs(&mut tx, actor, env, std::slice::from_ref(&update), &why).await?;
+    let (mut records, revision) = write_configs(&mut tx, actor, env, std::slice::from_ref(&update), &why).await?;
     tx.commit(store).await?;
-    let value = records
-        .pop()
-        .ok_or_else(|| StoreError::Corrupt("no record written".into()))?;
-    Ok(Written {
-        value,
-        changed: true,
-        revision: Some(revision),
-    })
+    let value = records.pop().ok_or_else(|| StoreError::Corrupt("no record written".into()))?;
+    Ok(Written { value, changed: true, revision: Some(revision) })
 }
 
-pub(super) async fn get_config(
-    store: &This,
-    project: &str,
-    env: &str,
-    flag: &str,
-) -> Result<FlagConfigRecord> {
+pub(super) async fn get_config(store: &This, project: &str, env: &str, flag: &str) -> Result<FlagConfigRecord> {
     let mut tx = store.begin_read().await?;
     let env = lookup::env(&mut tx, project, env).await?;
     let flag = lookup::flag(&mut tx, env.project_id, flag).await?;
@@ -235,36 +198,15 @@ pub(super) async fn put(
     let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
     let current = lookup::config(tx.conn(), &env, &flag).await?;
     if current.version != expected_version {
-        return Err(version_conflict(
-            "configuration of flag",
-            &flag.def.key,
-            current.version,
-            expected_version,
-        ));
+        return Err(version_conflict("configuration of flag", &flag.def.key, current.version, expected_version));
     }
     config.kill = current.config.kill.clone();
     if config != current.config {
         let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
         validate(&flag, &current, &config, &segments)?;
     }
-    let why = Why {
-        action: "flag.config.update",
-        reason: reason.as_deref(),
-        group_id: None,
-    };
-    write_one(
-        store,
-        tx,
-        actor,
-        &env,
-        Update {
-            flag,
-            current,
-            config,
-        },
-        why,
-    )
-    .await
+    let why = Why { action: "flag.config.update", reason: reason.as_deref(), group_id: None };
+    write_one(store, tx, actor, &env, Update { flag, current, config }, why).await
 }
 
 pub(super) async fn toggle(
@@ -277,26 +219,7 @@ pub(super) async fn toggle(
     let (mut tx, env) = begin_env(store, project, env).await?;
     let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
     let current = lookup::config(tx.conn(), &env, &flag).await?;
-    let config = FlagConfig {
-        on,
-        ..current.config.clone()
-    };
-    let why = Why {
-        action: "flag.toggle",
-        reason: reason.as_deref(),
-        group_id: None,
-    };
-    write_one(
-        store,
-        tx,
-        actor,
-        &env,
-        Update {
-            flag,
-            current,
-            config,
-        },
-        why,
-    )
-    .await
+    let config = FlagConfig { on, ..current.config.clone() };
+    let why = Why { action: "flag.toggle", reason: reason.as_deref(), group_id: None };
+    write_one(store, tx, actor, &env, Update { flag, current, config }, why).await
 }

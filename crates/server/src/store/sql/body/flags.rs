@@ -10,8 +10,8 @@ use super::configs::insert_config;
 use super::lookup;
 use super::tx::Audit;
 use crate::store::sql::common::{
-    FlagRow, check_flag, check_key, default_config, kind_str, merge, new_flag_defaults, now_ms,
-    random_salt, resolve_defaults, to_i64, to_json, to_time, unique_or, version_conflict,
+    FlagRow, check_flag, check_key, default_config, kind_str, merge, new_flag_defaults, now_ms, random_salt,
+    resolve_defaults, to_i64, to_json, to_time, unique_or, version_conflict,
 };
 use crate::store::{Actor, FlagDefinition, FlagPatch, NewFlag, Result, StoreError};
 
@@ -19,12 +19,7 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
 }
 
-pub(super) async fn create(
-    store: &This,
-    actor: &Actor,
-    project: &str,
-    new: NewFlag,
-) -> Result<FlagDefinition> {
+pub(super) async fn create(store: &This, actor: &Actor, project: &str, new: NewFlag) -> Result<FlagDefinition> {
     check_key(&new.key, "key")?;
     let (variants, off, on) = new_flag_defaults(&new);
     let mut def = FlagDefinition {
@@ -86,12 +81,7 @@ pub(super) async fn create(
     .fetch_one(tx.conn())
     .await
     .map_err(|e| unique_or(e, "flag", &def.key))?;
-    let row = FlagRow {
-        id,
-        def: def.clone(),
-        off_variant: off,
-        on_variant: on,
-    };
+    let row = FlagRow { id, def: def.clone(), off_variant: off, on_variant: on };
     tx.audit(
         actor,
         Audit {
@@ -105,10 +95,7 @@ pub(super) async fn create(
     .await?;
     for env in &envs {
         insert_config(tx.conn(), env.id, &row, &config, &actor.name, now).await?;
-        let event = ChangeEvent {
-            flags: vec![merge(&def, 1, &config)],
-            ..ChangeEvent::default()
-        };
+        let event = ChangeEvent { flags: vec![merge(&def, 1, &config)], ..ChangeEvent::default() };
         tx.bump(env, event).await?;
     }
     tx.commit(store).await?;
@@ -123,9 +110,7 @@ pub(super) async fn get(store: &This, project: &str, flag: &str) -> Result<FlagD
 
 /// Paths of a merged-flag validation error that concern the definition.
 fn is_definition_path(path: &str) -> bool {
-    ["key", "kind", "salt", "variants"]
-        .iter()
-        .any(|p| path.starts_with(p))
+    ["key", "kind", "salt", "variants"].iter().any(|p| path.starts_with(p))
 }
 
 pub(super) async fn update(
@@ -181,34 +166,19 @@ pub(super) async fn update(
     let mut configs = Vec::with_capacity(envs.len());
     if variants_changed {
         let segments = lookup::segment_keys(tx.conn(), p.id).await?;
-        let (off, on) = resolve_defaults(
-            &def.variants,
-            Some(&current.off_variant),
-            Some(&current.on_variant),
-        );
+        let (off, on) = resolve_defaults(&def.variants, Some(&current.off_variant), Some(&current.on_variant));
         let mut errors = match check_flag(&merge(&def, 1, &default_config(off, on)), &segments) {
             Ok(()) => Vec::new(),
-            Err(e) => {
-                e.0.into_iter()
-                    .filter(|e| is_definition_path(&e.path))
-                    .collect()
-            }
+            Err(e) => e.0.into_iter().filter(|e| is_definition_path(&e.path)).collect(),
         };
         for env in &envs {
             let config = lookup::config(tx.conn(), env, &current).await?;
             if let Err(e) = check_flag(&merge(&def, config.version, &config.config), &segments) {
-                errors.extend(
-                    e.0.into_iter()
-                        .filter(|e| !is_definition_path(&e.path))
-                        .map(|e| ValidationError {
-                            path: "variants".into(),
-                            code: "variant_in_use",
-                            message: format!(
-                                "environment `{}` still needs it: {}: {}",
-                                env.key, e.path, e.message
-                            ),
-                        }),
-                );
+                errors.extend(e.0.into_iter().filter(|e| !is_definition_path(&e.path)).map(|e| ValidationError {
+                    path: "variants".into(),
+                    code: "variant_in_use",
+                    message: format!("environment `{}` still needs it: {}: {}", env.key, e.path, e.message),
+                }));
             }
             configs.push(config);
         }
@@ -246,10 +216,7 @@ pub(super) async fn update(
     .await?;
     // Only the variants are visible to SDKs (names, tags, owner are not).
     for (env, config) in envs.iter().zip(&configs) {
-        let event = ChangeEvent {
-            flags: vec![merge(&def, config.version, &config.config)],
-            ..ChangeEvent::default()
-        };
+        let event = ChangeEvent { flags: vec![merge(&def, config.version, &config.config)], ..ChangeEvent::default() };
         tx.bump(env, event).await?;
     }
     tx.commit(store).await?;
@@ -268,14 +235,8 @@ pub(super) async fn delete(
     tx.lock_project(p.id).await?;
     let flag = lookup::flag(tx.conn(), p.id, key).await?;
     let envs = lookup::project_envs(tx.conn(), p.id).await?;
-    sqlx::query("DELETE FROM flag_configs WHERE flag_id = $1")
-        .bind(flag.id)
-        .execute(tx.conn())
-        .await?;
-    sqlx::query("DELETE FROM flags WHERE id = $1")
-        .bind(flag.id)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query("DELETE FROM flag_configs WHERE flag_id = $1").bind(flag.id).execute(tx.conn()).await?;
+    sqlx::query("DELETE FROM flags WHERE id = $1").bind(flag.id).execute(tx.conn()).await?;
     tx.audit(
         actor,
         Audit {
@@ -289,10 +250,7 @@ pub(super) async fn delete(
     )
     .await?;
     for env in &envs {
-        let event = ChangeEvent {
-            deleted_flags: vec![flag.def.key.clone()],
-            ..ChangeEvent::default()
-        };
+        let event = ChangeEvent { deleted_flags: vec![flag.def.key.clone()], ..ChangeEvent::default() };
         tx.bump(env, event).await?;
     }
     tx.commit(store).await

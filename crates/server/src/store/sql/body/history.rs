@@ -7,12 +7,7 @@ use super::tx::{Conn, get, get_json};
 use crate::store::sql::common::{ConfigRow, not_found, to_i64, to_u64};
 use crate::store::{Actor, FlagConfig, FlagConfigRecord, Result, Written};
 
-pub(super) async fn history(
-    store: &This,
-    project: &str,
-    env: &str,
-    flag: &str,
-) -> Result<Vec<FlagConfigRecord>> {
+pub(super) async fn history(store: &This, project: &str, env: &str, flag: &str) -> Result<Vec<FlagConfigRecord>> {
     let mut tx = store.begin_read().await?;
     let env = lookup::env(&mut tx, project, env).await?;
     let flag = lookup::flag(&mut tx, env.project_id, flag).await?;
@@ -44,12 +39,14 @@ pub(super) async fn version_config(
     flag_id: i64,
     version: u64,
 ) -> Result<Option<FlagConfig>> {
-    let row = sqlx::query("SELECT config FROM flag_config_versions WHERE environment_id = $1 AND flag_id = $2 AND version = $3")
-        .bind(env_id)
-        .bind(flag_id)
-        .bind(to_i64(version))
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT config FROM flag_config_versions WHERE environment_id = $1 AND flag_id = $2 AND version = $3",
+    )
+    .bind(env_id)
+    .bind(flag_id)
+    .bind(to_i64(version))
+    .fetch_optional(conn)
+    .await?;
     row.map(|r| get_json(&r, "config")).transpose()
 }
 
@@ -64,32 +61,13 @@ pub(super) async fn revert(
     let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
     let current = lookup::config(tx.conn(), &env, &flag).await?;
     let Some(mut config) = version_config(tx.conn(), env.id, flag.id, to_version).await? else {
-        return Err(not_found(
-            "configuration version",
-            format!("{}@{to_version}", flag.def.key),
-        ));
+        return Err(not_found("configuration version", format!("{}@{to_version}", flag.def.key)));
     };
     config.kill = current.config.kill.clone();
     if config != current.config {
         let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
         validate(&flag, &current, &config, &segments)?;
     }
-    let why = Why {
-        action: "flag.revert",
-        reason: Some(&reason),
-        group_id: None,
-    };
-    write_one(
-        store,
-        tx,
-        actor,
-        &env,
-        Update {
-            flag,
-            current,
-            config,
-        },
-        why,
-    )
-    .await
+    let why = Why { action: "flag.revert", reason: Some(&reason), group_id: None };
+    write_one(store, tx, actor, &env, Update { flag, current, config }, why).await
 }

@@ -42,49 +42,23 @@ pub(super) async fn set_kill(
                 }),
                 ..current.config.clone()
             },
-            None => FlagConfig {
-                kill: None,
-                ..current.config.clone()
-            },
+            None => FlagConfig { kill: None, ..current.config.clone() },
         };
-        updates.push((
-            values.len() - 1,
-            Update {
-                flag,
-                current,
-                config,
-            },
-        ));
+        updates.push((values.len() - 1, Update { flag, current, config }));
     }
     if updates.is_empty() {
-        return Ok(Written {
-            value: values,
-            changed: false,
-            revision: None,
-        });
+        return Ok(Written { value: values, changed: false, revision: None });
     }
     let group = new_group_id();
-    let action = if kill.is_some() {
-        "flag.kill"
-    } else {
-        "flag.restore"
-    };
-    let why = Why {
-        action,
-        reason: Some(reason),
-        group_id: Some(&group),
-    };
+    let action = if kill.is_some() { "flag.kill" } else { "flag.restore" };
+    let why = Why { action, reason: Some(reason), group_id: Some(&group) };
     let (slots, updates): (Vec<usize>, Vec<Update>) = updates.into_iter().unzip();
     let (records, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
     tx.commit(store).await?;
     for (slot, record) in slots.into_iter().zip(records) {
         values[slot] = record;
     }
-    Ok(Written {
-        value: values,
-        changed: true,
-        revision: Some(revision),
-    })
+    Ok(Written { value: values, changed: true, revision: Some(revision) })
 }
 
 pub(super) async fn kill(

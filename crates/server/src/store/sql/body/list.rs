@@ -7,9 +7,7 @@ use futures_util::TryStreamExt as _;
 use super::This;
 use super::lookup::{self, flag_columns, flag_from_row};
 use super::tx::get;
-use crate::store::sql::common::{
-    FlagRow, decode_cursor, encode_cursor, invalid, page_limit, to_time, to_u64,
-};
+use crate::store::sql::common::{FlagRow, decode_cursor, encode_cursor, invalid, page_limit, to_time, to_u64};
 use crate::store::{FlagEnvState, FlagQuery, FlagSummary, Page, Result};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -23,43 +21,22 @@ fn matches_text(flag: &FlagRow, needle: &str) -> bool {
     let def = &flag.def;
     def.key.to_lowercase().contains(needle)
         || def.name.to_lowercase().contains(needle)
-        || def
-            .description
-            .as_deref()
-            .is_some_and(|d| d.to_lowercase().contains(needle))
+        || def.description.as_deref().is_some_and(|d| d.to_lowercase().contains(needle))
 }
 
-pub(super) async fn list(
-    store: &This,
-    project: &str,
-    query: &FlagQuery,
-) -> Result<Page<FlagSummary>> {
+pub(super) async fn list(store: &This, project: &str, query: &FlagQuery) -> Result<Page<FlagSummary>> {
     let limit = page_limit(query.limit);
-    let after = query
-        .cursor
-        .as_deref()
-        .map(decode_cursor)
-        .transpose()?
-        .unwrap_or_default();
+    let after = query.cursor.as_deref().map(decode_cursor).transpose()?.unwrap_or_default();
     let state = match query.state.as_deref() {
         None | Some("") => None,
         Some("on") => Some(State::On),
         Some("off") => Some(State::Off),
         Some("killed") => Some(State::Killed),
         Some(_) => {
-            return Err(invalid(
-                "state",
-                "invalid_state",
-                "state must be `on`, `off` or `killed`",
-            ));
+            return Err(invalid("state", "invalid_state", "state must be `on`, `off` or `killed`"));
         }
     };
-    let needle = query
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-        .map(str::to_lowercase);
+    let needle = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_lowercase);
     let tag = query.tag.as_deref().filter(|t| !t.is_empty());
 
     let mut tx = store.begin_read().await?;
@@ -69,25 +46,16 @@ pub(super) async fn list(
         None => None,
         Some(_) => {
             let Some(env) = query.environment.as_deref().filter(|e| !e.is_empty()) else {
-                return Err(invalid(
-                    "environment",
-                    "required",
-                    "the state filter needs an environment",
-                ));
+                return Err(invalid("environment", "required", "the state filter needs an environment"));
             };
             let env = lookup::env(&mut tx, project, env).await?;
-            let rows = sqlx::query(
-                "SELECT flag_id, on_state, killed FROM flag_configs WHERE environment_id = $1",
-            )
-            .bind(env.id)
-            .fetch_all(&mut *tx)
-            .await?;
+            let rows = sqlx::query("SELECT flag_id, on_state, killed FROM flag_configs WHERE environment_id = $1")
+                .bind(env.id)
+                .fetch_all(&mut *tx)
+                .await?;
             let mut map = HashMap::with_capacity(rows.len());
             for row in &rows {
-                map.insert(
-                    get::<i64>(row, "flag_id")?,
-                    (get::<bool>(row, "on_state")?, get::<bool>(row, "killed")?),
-                );
+                map.insert(get::<i64>(row, "flag_id")?, (get::<bool>(row, "on_state")?, get::<bool>(row, "killed")?));
             }
             Some(map)
         }
@@ -152,24 +120,19 @@ pub(super) async fn list(
         .fetch_all(&mut *tx)
         .await?;
         for row in &rows {
-            envs.entry(get(row, "flag_id")?)
-                .or_default()
-                .push(FlagEnvState {
-                    environment: get(row, "key")?,
-                    on: get(row, "on_state")?,
-                    killed: get(row, "killed")?,
-                    version: to_u64(get(row, "version")?)?,
-                    updated_at: to_time(get(row, "updated_at")?)?,
-                    updated_by: get(row, "updated_by")?,
-                });
+            envs.entry(get(row, "flag_id")?).or_default().push(FlagEnvState {
+                environment: get(row, "key")?,
+                on: get(row, "on_state")?,
+                killed: get(row, "killed")?,
+                version: to_u64(get(row, "version")?)?,
+                updated_at: to_time(get(row, "updated_at")?)?,
+                updated_by: get(row, "updated_by")?,
+            });
         }
     }
     let items = page
         .into_iter()
-        .map(|f| FlagSummary {
-            environments: envs.remove(&f.id).unwrap_or_default(),
-            flag: f.def,
-        })
+        .map(|f| FlagSummary { environments: envs.remove(&f.id).unwrap_or_default(), flag: f.def })
         .collect();
     Ok(Page { items, next_cursor })
 }
@@ -178,9 +141,5 @@ pub(super) async fn with_tag(store: &This, project: &str, tag: &str) -> Result<V
     let mut conn = store.pool.acquire().await?;
     let p = lookup::project(&mut conn, project).await?;
     let flags = lookup::flags(&mut conn, p.id).await?;
-    Ok(flags
-        .into_iter()
-        .filter(|f| f.def.tags.iter().any(|t| t == tag))
-        .map(|f| f.def.key)
-        .collect())
+    Ok(flags.into_iter().filter(|f| f.def.tags.iter().any(|t| t == tag)).map(|f| f.def.key).collect())
 }

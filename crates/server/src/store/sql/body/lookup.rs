@@ -6,9 +6,7 @@ use futures_util::TryStreamExt as _;
 use switchyard_core::{Flag, Segment};
 
 use super::tx::{Conn, Row, get, get_json};
-use crate::store::sql::common::{
-    ConfigRow, FlagRow, merge, not_found, parse_kind, to_time, to_u64,
-};
+use crate::store::sql::common::{ConfigRow, FlagRow, merge, not_found, parse_kind, to_time, to_u64};
 use crate::store::{Environment, FlagDefinition, Project, Result, SegmentRecord};
 
 /// An environment with its project, as every environment-scoped write needs it.
@@ -77,11 +75,10 @@ pub(super) fn project_from_row(row: &Row) -> Result<ProjectRow> {
 }
 
 pub(super) async fn project(conn: &mut Conn, key: &str) -> Result<ProjectRow> {
-    let row =
-        sqlx::query("SELECT id, key, name, description, created_at FROM projects WHERE key = $1")
-            .bind(key)
-            .fetch_optional(conn)
-            .await?;
+    let row = sqlx::query("SELECT id, key, name, description, created_at FROM projects WHERE key = $1")
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
     project_from_row(&row.ok_or_else(|| not_found("project", key))?)
 }
 
@@ -101,19 +98,13 @@ pub(super) async fn env(conn: &mut Conn, project_key: &str, env_key: &str) -> Re
 }
 
 pub(super) async fn env_by_id(conn: &mut Conn, id: i64) -> Result<EnvRef> {
-    let row = sqlx::query(env_select!("e.id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query(env_select!("e.id = $1")).bind(id).fetch_optional(conn).await?;
     env_from_row(&row.ok_or_else(|| not_found("environment", id.to_string()))?)
 }
 
 /// A project's environments in creation (id) order.
 pub(super) async fn project_envs(conn: &mut Conn, project_id: i64) -> Result<Vec<EnvRef>> {
-    let rows = sqlx::query(env_select!("e.project_id = $1 ORDER BY e.id"))
-        .bind(project_id)
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query(env_select!("e.project_id = $1 ORDER BY e.id")).bind(project_id).fetch_all(conn).await?;
     rows.iter().map(env_from_row).collect()
 }
 
@@ -148,41 +139,29 @@ pub(super) fn flag_from_row(row: &Row) -> Result<FlagRow> {
 }
 
 pub(super) async fn flag(conn: &mut Conn, project_id: i64, key: &str) -> Result<FlagRow> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        flag_columns!(),
-        " FROM flags f WHERE f.project_id = $1 AND f.key = $2"
-    ))
-    .bind(project_id)
-    .bind(key)
-    .fetch_optional(conn)
-    .await?;
+    let row = sqlx::query(concat!("SELECT ", flag_columns!(), " FROM flags f WHERE f.project_id = $1 AND f.key = $2"))
+        .bind(project_id)
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
     flag_from_row(&row.ok_or_else(|| not_found("flag", key))?)
 }
 
 /// A flag by id, if it still exists.
 pub(super) async fn flag_by_id(conn: &mut Conn, id: i64) -> Result<Option<FlagRow>> {
-    let row = sqlx::query(concat!(
-        "SELECT ",
-        flag_columns!(),
-        " FROM flags f WHERE f.id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
+    let row = sqlx::query(concat!("SELECT ", flag_columns!(), " FROM flags f WHERE f.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?;
     row.as_ref().map(flag_from_row).transpose()
 }
 
 /// All flags of a project, by key.
 pub(super) async fn flags(conn: &mut Conn, project_id: i64) -> Result<Vec<FlagRow>> {
-    let rows = sqlx::query(concat!(
-        "SELECT ",
-        flag_columns!(),
-        " FROM flags f WHERE f.project_id = $1 ORDER BY f.key"
-    ))
-    .bind(project_id)
-    .fetch_all(conn)
-    .await?;
+    let rows = sqlx::query(concat!("SELECT ", flag_columns!(), " FROM flags f WHERE f.project_id = $1 ORDER BY f.key"))
+        .bind(project_id)
+        .fetch_all(conn)
+        .await?;
     rows.iter().map(flag_from_row).collect()
 }
 
@@ -211,12 +190,7 @@ pub(super) async fn config(conn: &mut Conn, env: &EnvRef, flag: &FlagRow) -> Res
     .bind(flag.id)
     .fetch_optional(conn)
     .await?;
-    config_from_row(&row.ok_or_else(|| {
-        not_found(
-            "flag configuration",
-            format!("{}/{}", env.key, flag.def.key),
-        )
-    })?)
+    config_from_row(&row.ok_or_else(|| not_found("flag configuration", format!("{}/{}", env.key, flag.def.key)))?)
 }
 
 /// Every flag of an environment merged with its configuration, by key.
@@ -232,11 +206,7 @@ pub(super) async fn env_flags(conn: &mut Conn, env_id: i64) -> Result<Vec<Flag>>
     let mut flags = Vec::new();
     while let Some(row) = rows.try_next().await? {
         let flag = flag_from_row(&row)?;
-        flags.push(merge(
-            &flag.def,
-            to_u64(get(&row, "config_version")?)?,
-            &get_json(&row, "config")?,
-        ));
+        flags.push(merge(&flag.def, to_u64(get(&row, "config_version")?)?, &get_json(&row, "config")?));
     }
     Ok(flags)
 }
@@ -265,9 +235,7 @@ pub(super) async fn segments(conn: &mut Conn, project_id: i64) -> Result<Vec<Seg
 }
 
 pub(super) async fn segment_keys(conn: &mut Conn, project_id: i64) -> Result<HashSet<String>> {
-    let keys: Vec<String> = sqlx::query_scalar("SELECT key FROM segments WHERE project_id = $1")
-        .bind(project_id)
-        .fetch_all(conn)
-        .await?;
+    let keys: Vec<String> =
+        sqlx::query_scalar("SELECT key FROM segments WHERE project_id = $1").bind(project_id).fetch_all(conn).await?;
     Ok(keys.into_iter().collect())
 }

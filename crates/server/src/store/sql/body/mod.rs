@@ -8,11 +8,10 @@ use switchyard_core::{ChangeEvent, Snapshot};
 
 use super::{BACKEND, BEGIN_READ, BEGIN_WRITE, Db, This, lock_env, lock_project, notify};
 use crate::store::{
-    Actor, ApiToken, AuditEvent, AuditQuery, Backend, ChangeSetRequest, ChangeSetResult,
-    Environment, FlagConfig, FlagConfigRecord, FlagDefinition, FlagPatch, FlagQuery, FlagSummary,
-    KillRequest, NewApiToken, NewEnvironment, NewFlag, NewProject, NewSdkKey, NewUser, Page,
-    Project, RestoreDiff, RestoreRequest, Result, SdkKey, SegmentInput, SegmentRecord, Store, User,
-    UserWithHash, Written,
+    Actor, ApiToken, AuditEvent, AuditQuery, Backend, ChangeSetRequest, ChangeSetResult, Environment, FlagConfig,
+    FlagConfigRecord, FlagDefinition, FlagPatch, FlagQuery, FlagSummary, KillRequest, NewApiToken, NewEnvironment,
+    NewFlag, NewProject, NewSdkKey, NewUser, Page, Project, RestoreDiff, RestoreRequest, Result, SdkKey, SegmentInput,
+    SegmentRecord, Store, User, UserWithHash, Written,
 };
 use crate::store::{NewTrigger, NewWebhook, SecretHash, Trigger, Webhook, WebhookTarget};
 
@@ -94,12 +93,7 @@ impl Store for This {
         projects::get_project(self, project).await
     }
 
-    async fn create_environment(
-        &self,
-        actor: &Actor,
-        project: &str,
-        env: NewEnvironment,
-    ) -> Result<Environment> {
+    async fn create_environment(&self, actor: &Actor, project: &str, env: NewEnvironment) -> Result<Environment> {
         projects::create_environment(self, actor, project, env).await
     }
 
@@ -115,12 +109,7 @@ impl Store for This {
         projects::environment_by_id(self, id).await
     }
 
-    async fn create_flag(
-        &self,
-        actor: &Actor,
-        project: &str,
-        flag: NewFlag,
-    ) -> Result<FlagDefinition> {
+    async fn create_flag(&self, actor: &Actor, project: &str, flag: NewFlag) -> Result<FlagDefinition> {
         flags::create(self, actor, project, flag).await
     }
 
@@ -143,22 +132,11 @@ impl Store for This {
         flags::update(self, actor, (project, flag), patch, expected_version).await
     }
 
-    async fn delete_flag(
-        &self,
-        actor: &Actor,
-        project: &str,
-        flag: &str,
-        reason: Option<String>,
-    ) -> Result<()> {
+    async fn delete_flag(&self, actor: &Actor, project: &str, flag: &str, reason: Option<String>) -> Result<()> {
         flags::delete(self, actor, project, flag, reason).await
     }
 
-    async fn get_flag_config(
-        &self,
-        project: &str,
-        env: &str,
-        flag: &str,
-    ) -> Result<FlagConfigRecord> {
+    async fn get_flag_config(&self, project: &str, env: &str, flag: &str) -> Result<FlagConfigRecord> {
         configs::get_config(self, project, env, flag).await
     }
 
@@ -172,17 +150,7 @@ impl Store for This {
         expected_version: u64,
         reason: Option<String>,
     ) -> Result<Written<FlagConfigRecord>> {
-        configs::put(
-            self,
-            actor,
-            project,
-            env,
-            flag,
-            config,
-            expected_version,
-            reason,
-        )
-        .await
+        configs::put(self, actor, project, env, flag, config, expected_version, reason).await
     }
 
     async fn toggle_flag(
@@ -222,12 +190,7 @@ impl Store for This {
         list::with_tag(self, project, tag).await
     }
 
-    async fn config_history(
-        &self,
-        project: &str,
-        env: &str,
-        flag: &str,
-    ) -> Result<Vec<FlagConfigRecord>> {
+    async fn config_history(&self, project: &str, env: &str, flag: &str) -> Result<Vec<FlagConfigRecord>> {
         history::history(self, project, env, flag).await
     }
 
@@ -274,12 +237,7 @@ impl Store for This {
         bulk::revert_change_set(self, actor, (project, env), change_set, reason).await
     }
 
-    async fn create_segment(
-        &self,
-        actor: &Actor,
-        project: &str,
-        segment: SegmentInput,
-    ) -> Result<SegmentRecord> {
+    async fn create_segment(&self, actor: &Actor, project: &str, segment: SegmentInput) -> Result<SegmentRecord> {
         segments::create(self, actor, project, segment).await
     }
 
@@ -310,13 +268,7 @@ impl Store for This {
         audit::list(self, project, query).await
     }
 
-    async fn create_sdk_key(
-        &self,
-        actor: &Actor,
-        project: &str,
-        env: &str,
-        key: NewSdkKey,
-    ) -> Result<SdkKey> {
+    async fn create_sdk_key(&self, actor: &Actor, project: &str, env: &str, key: NewSdkKey) -> Result<SdkKey> {
         sdk::create_key(self, actor, project, env, key).await
     }
 
@@ -324,13 +276,7 @@ impl Store for This {
         sdk::list_keys(self, project, env).await
     }
 
-    async fn revoke_sdk_key(
-        &self,
-        actor: &Actor,
-        project: &str,
-        env: &str,
-        id: i64,
-    ) -> Result<SdkKey> {
+    async fn revoke_sdk_key(&self, actor: &Actor, project: &str, env: &str, id: i64) -> Result<SdkKey> {
         sdk::revoke_key(self, actor, (project, env), id).await
     }
 
@@ -342,12 +288,7 @@ impl Store for This {
         sdk::snapshot(self, environment_id).await
     }
 
-    async fn changes_since(
-        &self,
-        environment_id: i64,
-        after: u64,
-        limit: u32,
-    ) -> Result<Option<Vec<ChangeEvent>>> {
+    async fn changes_since(&self, environment_id: i64, after: u64, limit: u32) -> Result<Option<Vec<ChangeEvent>>> {
         sdk::changes_since(self, environment_id, after, limit).await
     }
 
@@ -370,14 +311,7 @@ impl Store for This {
         triggers::list_triggers(self, project, env, flag).await
     }
 
-    async fn delete_trigger(
-        &self,
-        actor: &Actor,
-        project: &str,
-        env: &str,
-        flag: &str,
-        id: i64,
-    ) -> Result<Trigger> {
+    async fn delete_trigger(&self, actor: &Actor, project: &str, env: &str, flag: &str, id: i64) -> Result<Trigger> {
         triggers::delete_trigger(self, actor, (project, env, flag), id).await
     }
 
@@ -395,12 +329,7 @@ impl Store for This {
         triggers::trigger_by_hash(self, hash).await
     }
 
-    async fn create_webhook(
-        &self,
-        actor: &Actor,
-        project: &str,
-        webhook: NewWebhook,
-    ) -> Result<Webhook> {
+    async fn create_webhook(&self, actor: &Actor, project: &str, webhook: NewWebhook) -> Result<Webhook> {
         triggers::create_webhook(self, actor, project, webhook).await
     }
 

@@ -13,11 +13,7 @@ fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
 }
 
-pub(super) async fn create_project(
-    store: &This,
-    actor: &Actor,
-    new: NewProject,
-) -> Result<Project> {
+pub(super) async fn create_project(store: &This, actor: &Actor, new: NewProject) -> Result<Project> {
     check_key(&new.key, "key")?;
     let mut tx = store.begin_write().await?;
     let name = non_empty(new.name).unwrap_or_else(|| new.key.clone());
@@ -32,31 +28,19 @@ pub(super) async fn create_project(
     .fetch_one(tx.conn())
     .await
     .map_err(|e| unique_or(e, "project", &new.key))?;
-    let project = Project {
-        key: new.key,
-        name,
-        description,
-        created_at: to_time(tx.now)?,
-    };
-    let audit = Audit {
-        project_id: Some(id),
-        action: "project.create",
-        after: Some(to_json(&project)?),
-        ..Audit::default()
-    };
+    let project = Project { key: new.key, name, description, created_at: to_time(tx.now)? };
+    let audit =
+        Audit { project_id: Some(id), action: "project.create", after: Some(to_json(&project)?), ..Audit::default() };
     tx.audit(actor, audit).await?;
     tx.commit(store).await?;
     Ok(project)
 }
 
 pub(super) async fn list_projects(store: &This) -> Result<Vec<Project>> {
-    let rows =
-        sqlx::query("SELECT id, key, name, description, created_at FROM projects ORDER BY key")
-            .fetch_all(&store.pool)
-            .await?;
-    rows.iter()
-        .map(|r| Ok(project_from_row(r)?.project))
-        .collect()
+    let rows = sqlx::query("SELECT id, key, name, description, created_at FROM projects ORDER BY key")
+        .fetch_all(&store.pool)
+        .await?;
+    rows.iter().map(|r| Ok(project_from_row(r)?.project)).collect()
 }
 
 pub(super) async fn get_project(store: &This, key: &str) -> Result<Project> {
@@ -101,23 +85,9 @@ pub(super) async fn create_environment(
         insert_config(tx.conn(), id, &flag, &config, &actor.name, now).await?;
         flags.push(merge(&flag.def, 1, &config));
     }
-    let segments = lookup::segments(tx.conn(), p.id)
-        .await?
-        .into_iter()
-        .map(|s| s.segment)
-        .collect();
+    let segments = lookup::segments(tx.conn(), p.id).await?.into_iter().map(|s| s.segment).collect();
     // Revision 1 carries the full state, so `changes_since(env, 0)` works.
-    tx.log_change(
-        &env,
-        ChangeEvent {
-            revision: 1,
-            flags,
-            segments,
-            ..ChangeEvent::default()
-        },
-        1,
-    )
-    .await?;
+    tx.log_change(&env, ChangeEvent { revision: 1, flags, segments, ..ChangeEvent::default() }, 1).await?;
     let environment = env.environment()?;
     let audit = Audit {
         project_id: Some(p.id),
@@ -135,11 +105,7 @@ pub(super) async fn create_environment(
 pub(super) async fn list_environments(store: &This, project: &str) -> Result<Vec<Environment>> {
     let mut conn = store.pool.acquire().await?;
     let p = lookup::project(&mut conn, project).await?;
-    lookup::project_envs(&mut conn, p.id)
-        .await?
-        .iter()
-        .map(EnvRef::environment)
-        .collect()
+    lookup::project_envs(&mut conn, p.id).await?.iter().map(EnvRef::environment).collect()
 }
 
 pub(super) async fn get_environment(store: &This, project: &str, env: &str) -> Result<Environment> {

@@ -29,9 +29,7 @@ fn key_from_row(row: &Row) -> Result<SdkKey> {
         name: get(row, "name")?,
         prefix: get(row, "prefix")?,
         created_at: to_time(get(row, "created_at")?)?,
-        revoked_at: get::<Option<i64>>(row, "revoked_at")?
-            .map(to_time)
-            .transpose()?,
+        revoked_at: get::<Option<i64>>(row, "revoked_at")?.map(to_time).transpose()?,
     })
 }
 
@@ -91,12 +89,7 @@ pub(super) async fn list_keys(store: &This, project: &str, env: &str) -> Result<
     rows.iter().map(key_from_row).collect()
 }
 
-pub(super) async fn revoke_key(
-    store: &This,
-    actor: &Actor,
-    (project, env): (&str, &str),
-    id: i64,
-) -> Result<SdkKey> {
+pub(super) async fn revoke_key(store: &This, actor: &Actor, (project, env): (&str, &str), id: i64) -> Result<SdkKey> {
     let mut tx = store.begin_write().await?;
     let env = lookup::env(tx.conn(), project, env).await?;
     let row = sqlx::query(key_select!("WHERE k.id = $1 AND k.environment_id = $2"))
@@ -108,11 +101,7 @@ pub(super) async fn revoke_key(
     if key.revoked_at.is_some() {
         return Ok(key);
     }
-    sqlx::query("UPDATE sdk_keys SET revoked_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(tx.now)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query("UPDATE sdk_keys SET revoked_at = $2 WHERE id = $1").bind(id).bind(tx.now).execute(tx.conn()).await?;
     key.revoked_at = Some(to_time(tx.now)?);
     let audit = Audit {
         project_id: Some(env.project_id),
@@ -127,10 +116,7 @@ pub(super) async fn revoke_key(
 }
 
 pub(super) async fn key_by_hash(store: &This, hash: &str) -> Result<Option<SdkKey>> {
-    let row = sqlx::query(key_select!("WHERE k.hash = $1"))
-        .bind(hash)
-        .fetch_optional(&store.pool)
-        .await?;
+    let row = sqlx::query(key_select!("WHERE k.hash = $1")).bind(hash).fetch_optional(&store.pool).await?;
     row.as_ref().map(key_from_row).transpose()
 }
 
@@ -138,17 +124,9 @@ pub(super) async fn snapshot(store: &This, environment_id: i64) -> Result<Snapsh
     let mut tx = store.begin_read().await?;
     let env = lookup::env_by_id(&mut tx, environment_id).await?;
     let flags = lookup::env_flags(&mut tx, env.id).await?;
-    let segments = lookup::segments(&mut tx, env.project_id)
-        .await?
-        .into_iter()
-        .map(|s| s.segment)
-        .collect();
+    let segments = lookup::segments(&mut tx, env.project_id).await?.into_iter().map(|s| s.segment).collect();
     tx.commit().await?;
-    Ok(Snapshot {
-        revision: env.revision,
-        flags,
-        segments,
-    })
+    Ok(Snapshot { revision: env.revision, flags, segments })
 }
 
 pub(super) async fn changes_since(
@@ -162,35 +140,26 @@ pub(super) async fn changes_since(
     if after >= env.revision {
         return Ok(Some(Vec::new()));
     }
-    let oldest: Option<i64> =
-        sqlx::query_scalar("SELECT MIN(revision) FROM changes WHERE environment_id = $1")
-            .bind(env.id)
-            .fetch_one(&mut *tx)
-            .await?;
+    let oldest: Option<i64> = sqlx::query_scalar("SELECT MIN(revision) FROM changes WHERE environment_id = $1")
+        .bind(env.id)
+        .fetch_one(&mut *tx)
+        .await?;
     match oldest {
         Some(oldest) if to_u64(oldest)? <= after + 1 => {}
         _ => return Ok(None),
     }
-    let rows = sqlx::query(
-        "SELECT event FROM changes WHERE environment_id = $1 AND revision > $2 ORDER BY revision LIMIT $3",
-    )
-    .bind(env.id)
-    .bind(to_i64(after))
-    .bind(i64::from(limit))
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows =
+        sqlx::query("SELECT event FROM changes WHERE environment_id = $1 AND revision > $2 ORDER BY revision LIMIT $3")
+            .bind(env.id)
+            .bind(to_i64(after))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await?;
     tx.commit().await?;
-    rows.iter()
-        .map(|r| get_json(r, "event"))
-        .collect::<Result<Vec<_>>>()
-        .map(Some)
+    rows.iter().map(|r| get_json(r, "event")).collect::<Result<Vec<_>>>().map(Some)
 }
 
 pub(super) async fn revisions(store: &This) -> Result<Vec<(i64, u64)>> {
-    let rows = sqlx::query("SELECT id, revision FROM environments ORDER BY id")
-        .fetch_all(&store.pool)
-        .await?;
-    rows.iter()
-        .map(|r| Ok((get(r, "id")?, to_u64(get(r, "revision")?)?)))
-        .collect()
+    let rows = sqlx::query("SELECT id, revision FROM environments ORDER BY id").fetch_all(&store.pool).await?;
+    rows.iter().map(|r| Ok((get(r, "id")?, to_u64(get(r, "revision")?)?))).collect()
 }

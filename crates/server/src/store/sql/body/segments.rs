@@ -6,8 +6,8 @@ use super::This;
 use super::lookup::{self, ProjectRow, segment_from_row};
 use super::tx::{Audit, Conn, WriteTx, get, get_json};
 use crate::store::sql::common::{
-    check_key, config_references, invalid, not_found, segment_references, to_i64, to_json, to_time,
-    unique_or, version_conflict,
+    check_key, config_references, invalid, not_found, segment_references, to_i64, to_json, to_time, unique_or,
+    version_conflict,
 };
 use crate::store::{Actor, Result, SegmentInput, SegmentRecord, StoreError};
 
@@ -18,11 +18,8 @@ fn non_empty(s: Option<String>) -> Option<String> {
 /// Validates `segment` (new or replacing the one with its key) together
 /// with the project's other segments; paths are those of the input.
 fn validate(existing: &[SegmentRecord], segment: &Segment) -> Result<()> {
-    let mut all: Vec<Segment> = existing
-        .iter()
-        .filter(|r| r.segment.key != segment.key)
-        .map(|r| r.segment.clone())
-        .collect();
+    let mut all: Vec<Segment> =
+        existing.iter().filter(|r| r.segment.key != segment.key).map(|r| r.segment.clone()).collect();
     all.push(segment.clone());
     let index = all.len() - 1;
     switchyard_core::validate_segments(&all).map_err(|errors| {
@@ -41,11 +38,7 @@ fn validate(existing: &[SegmentRecord], segment: &Segment) -> Result<()> {
                         rest.to_string()
                     } else {
                         let key = all.get(i).map(|s| s.key.as_str()).unwrap_or_default();
-                        if rest.is_empty() {
-                            format!("segments.{key}")
-                        } else {
-                            format!("segments.{key}.{rest}")
-                        }
+                        if rest.is_empty() { format!("segments.{key}") } else { format!("segments.{key}.{rest}") }
                     };
                 }
                 e
@@ -96,12 +89,7 @@ fn record(input: SegmentInput, version: u64, now: i64) -> Result<SegmentRecord> 
     })
 }
 
-pub(super) async fn create(
-    store: &This,
-    actor: &Actor,
-    project: &str,
-    input: SegmentInput,
-) -> Result<SegmentRecord> {
+pub(super) async fn create(store: &This, actor: &Actor, project: &str, input: SegmentInput) -> Result<SegmentRecord> {
     check_key(&input.key, "key")?;
     let (mut tx, p) = begin(store, project).await?;
     let new = record(input, 1, tx.now)?;
@@ -127,15 +115,7 @@ pub(super) async fn create(
         ..Audit::default()
     };
     tx.audit(actor, audit).await?;
-    bump_all(
-        &mut tx,
-        p.id,
-        ChangeEvent {
-            segments: vec![new.segment.clone()],
-            ..ChangeEvent::default()
-        },
-    )
-    .await?;
+    bump_all(&mut tx, p.id, ChangeEvent { segments: vec![new.segment.clone()], ..ChangeEvent::default() }).await?;
     tx.commit(store).await?;
     Ok(new)
 }
@@ -160,21 +140,12 @@ pub(super) async fn update(
     expected_version: u64,
 ) -> Result<SegmentRecord> {
     if input.key != key {
-        return Err(invalid(
-            "key",
-            "key_mismatch",
-            format!("a segment cannot be renamed (`{key}` → `{}`)", input.key),
-        ));
+        return Err(invalid("key", "key_mismatch", format!("a segment cannot be renamed (`{key}` → `{}`)", input.key)));
     }
     let (mut tx, p) = begin(store, project).await?;
     let old = segment(tx.conn(), p.id, key).await?;
     if old.segment.version != expected_version {
-        return Err(version_conflict(
-            "segment",
-            key,
-            old.segment.version,
-            expected_version,
-        ));
+        return Err(version_conflict("segment", key, old.segment.version, expected_version));
     }
     let new = record(input, old.segment.version + 1, tx.now)?;
     let same = new.name == old.name
@@ -208,15 +179,7 @@ pub(super) async fn update(
         ..Audit::default()
     };
     tx.audit(actor, audit).await?;
-    bump_all(
-        &mut tx,
-        p.id,
-        ChangeEvent {
-            segments: vec![new.segment.clone()],
-            ..ChangeEvent::default()
-        },
-    )
-    .await?;
+    bump_all(&mut tx, p.id, ChangeEvent { segments: vec![new.segment.clone()], ..ChangeEvent::default() }).await?;
     tx.commit(store).await?;
     Ok(new)
 }
@@ -235,11 +198,7 @@ pub(super) async fn delete(store: &This, actor: &Actor, project: &str, key: &str
     .await?;
     for row in &rows {
         if config_references(&get_json(row, "config")?, key) {
-            users.push(format!(
-                "flag `{}` in `{}`",
-                get::<String>(row, "flag_key")?,
-                get::<String>(row, "env_key")?
-            ));
+            users.push(format!("flag `{}` in `{}`", get::<String>(row, "flag_key")?, get::<String>(row, "env_key")?));
         }
     }
     for other in lookup::segments(tx.conn(), p.id).await? {
@@ -248,18 +207,11 @@ pub(super) async fn delete(store: &This, actor: &Actor, project: &str, key: &str
         }
     }
     if !users.is_empty() {
-        let more = if users.len() > 5 {
-            format!(" and {} more", users.len() - 5)
-        } else {
-            String::new()
-        };
+        let more = if users.len() > 5 { format!(" and {} more", users.len() - 5) } else { String::new() };
         users.truncate(5);
         return Err(StoreError::Conflict {
             code: "segment_in_use",
-            message: format!(
-                "segment `{key}` is still used by {}{more}",
-                users.join(", ")
-            ),
+            message: format!("segment `{key}` is still used by {}{more}", users.join(", ")),
             current_version: None,
         });
     }
@@ -276,14 +228,6 @@ pub(super) async fn delete(store: &This, actor: &Actor, project: &str, key: &str
         ..Audit::default()
     };
     tx.audit(actor, audit).await?;
-    bump_all(
-        &mut tx,
-        p.id,
-        ChangeEvent {
-            deleted_segments: vec![key.to_string()],
-            ..ChangeEvent::default()
-        },
-    )
-    .await?;
+    bump_all(&mut tx, p.id, ChangeEvent { deleted_segments: vec![key.to_string()], ..ChangeEvent::default() }).await?;
     tx.commit(store).await
 }

@@ -9,8 +9,7 @@ use super::lookup::{self, EnvRef};
 use super::tx::{Audit, Row, get, get_json};
 use crate::store::sql::common::{not_found, to_time, unique_or};
 use crate::store::{
-    Actor, NewTrigger, NewWebhook, Result, SecretHash, StoreError, Trigger, TriggerAction, Webhook,
-    WebhookTarget,
+    Actor, NewTrigger, NewWebhook, Result, SecretHash, StoreError, Trigger, TriggerAction, Webhook, WebhookTarget,
 };
 
 macro_rules! trigger_select {
@@ -40,9 +39,7 @@ fn trigger_from_row(row: &Row) -> Result<Trigger> {
         prefix: get(row, "prefix")?,
         created_by: get(row, "created_by")?,
         created_at: to_time(get(row, "created_at")?)?,
-        disabled_at: get::<Option<i64>>(row, "disabled_at")?
-            .map(to_time)
-            .transpose()?,
+        disabled_at: get::<Option<i64>>(row, "disabled_at")?.map(to_time).transpose()?,
     })
 }
 
@@ -57,20 +54,13 @@ fn trigger_json(t: &Trigger) -> serde_json::Value {
 }
 
 /// One trigger of this flag in this environment, or `NotFound`.
-async fn trigger_of(
-    conn: &mut super::tx::Conn,
-    env: &EnvRef,
-    flag_id: i64,
-    id: i64,
-) -> Result<Trigger> {
-    let row = sqlx::query(trigger_select!(
-        "WHERE t.id = $1 AND t.environment_id = $2 AND t.flag_id = $3"
-    ))
-    .bind(id)
-    .bind(env.id)
-    .bind(flag_id)
-    .fetch_optional(conn)
-    .await?;
+async fn trigger_of(conn: &mut super::tx::Conn, env: &EnvRef, flag_id: i64, id: i64) -> Result<Trigger> {
+    let row = sqlx::query(trigger_select!("WHERE t.id = $1 AND t.environment_id = $2 AND t.flag_id = $3"))
+        .bind(id)
+        .bind(env.id)
+        .bind(flag_id)
+        .fetch_optional(conn)
+        .await?;
     trigger_from_row(&row.ok_or_else(|| not_found("trigger", id.to_string()))?)
 }
 
@@ -126,22 +116,15 @@ pub(super) async fn create_trigger(
     Ok(created)
 }
 
-pub(super) async fn list_triggers(
-    store: &This,
-    project: &str,
-    env: &str,
-    flag: &str,
-) -> Result<Vec<Trigger>> {
+pub(super) async fn list_triggers(store: &This, project: &str, env: &str, flag: &str) -> Result<Vec<Trigger>> {
     let mut conn = store.pool.acquire().await?;
     let env = lookup::env(&mut conn, project, env).await?;
     let flag = lookup::flag(&mut conn, env.project_id, flag).await?;
-    let rows = sqlx::query(trigger_select!(
-        "WHERE t.environment_id = $1 AND t.flag_id = $2 ORDER BY t.id"
-    ))
-    .bind(env.id)
-    .bind(flag.id)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows = sqlx::query(trigger_select!("WHERE t.environment_id = $1 AND t.flag_id = $2 ORDER BY t.id"))
+        .bind(env.id)
+        .bind(flag.id)
+        .fetch_all(&mut *conn)
+        .await?;
     rows.iter().map(trigger_from_row).collect()
 }
 
@@ -158,11 +141,7 @@ pub(super) async fn delete_trigger(
     if trigger.disabled_at.is_some() {
         return Ok(trigger);
     }
-    sqlx::query("UPDATE triggers SET disabled_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(tx.now)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query("UPDATE triggers SET disabled_at = $2 WHERE id = $1").bind(id).bind(tx.now).execute(tx.conn()).await?;
     trigger.disabled_at = Some(to_time(tx.now)?);
     let audit = Audit {
         project_id: Some(env.project_id),
@@ -219,10 +198,7 @@ pub(super) async fn rotate_trigger(
 }
 
 pub(super) async fn trigger_by_hash(store: &This, hash: &str) -> Result<Option<Trigger>> {
-    let row = sqlx::query(trigger_select!("WHERE t.hash = $1"))
-        .bind(hash)
-        .fetch_optional(&store.pool)
-        .await?;
+    let row = sqlx::query(trigger_select!("WHERE t.hash = $1")).bind(hash).fetch_optional(&store.pool).await?;
     row.as_ref().map(trigger_from_row).transpose()
 }
 
@@ -248,9 +224,7 @@ fn webhook_from_row(row: &Row) -> Result<WebhookTarget> {
             secret_prefix: get(row, "prefix")?,
             created_by: get(row, "created_by")?,
             created_at: to_time(get(row, "created_at")?)?,
-            disabled_at: get::<Option<i64>>(row, "disabled_at")?
-                .map(to_time)
-                .transpose()?,
+            disabled_at: get::<Option<i64>>(row, "disabled_at")?.map(to_time).transpose()?,
         },
         secret: get(row, "secret")?,
     })
@@ -280,12 +254,7 @@ fn webhook_json(w: &Webhook) -> serde_json::Value {
     })
 }
 
-pub(super) async fn create_webhook(
-    store: &This,
-    actor: &Actor,
-    project: &str,
-    webhook: NewWebhook,
-) -> Result<Webhook> {
+pub(super) async fn create_webhook(store: &This, actor: &Actor, project: &str, webhook: NewWebhook) -> Result<Webhook> {
     let mut tx = store.begin_write().await?;
     let project = lookup::project(tx.conn(), project).await?;
     let id: i64 = sqlx::query_scalar(
@@ -329,17 +298,10 @@ pub(super) async fn list_webhooks(store: &This, project: &str) -> Result<Vec<Web
         .bind(project.id)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter()
-        .map(|r| webhook_from_row(r).map(|t| t.webhook))
-        .collect()
+    rows.iter().map(|r| webhook_from_row(r).map(|t| t.webhook)).collect()
 }
 
-pub(super) async fn delete_webhook(
-    store: &This,
-    actor: &Actor,
-    project: &str,
-    id: i64,
-) -> Result<Webhook> {
+pub(super) async fn delete_webhook(store: &This, actor: &Actor, project: &str, id: i64) -> Result<Webhook> {
     let mut tx = store.begin_write().await?;
     let project = lookup::project(tx.conn(), project).await?;
     let row = sqlx::query(webhook_select!("WHERE w.id = $1 AND w.project_id = $2"))
@@ -347,16 +309,11 @@ pub(super) async fn delete_webhook(
         .bind(project.id)
         .fetch_optional(tx.conn())
         .await?;
-    let mut webhook =
-        webhook_from_row(&row.ok_or_else(|| not_found("webhook", id.to_string()))?)?.webhook;
+    let mut webhook = webhook_from_row(&row.ok_or_else(|| not_found("webhook", id.to_string()))?)?.webhook;
     if webhook.disabled_at.is_some() {
         return Ok(webhook);
     }
-    sqlx::query("UPDATE webhooks SET disabled_at = $2 WHERE id = $1")
-        .bind(id)
-        .bind(tx.now)
-        .execute(tx.conn())
-        .await?;
+    sqlx::query("UPDATE webhooks SET disabled_at = $2 WHERE id = $1").bind(id).bind(tx.now).execute(tx.conn()).await?;
     webhook.disabled_at = Some(to_time(tx.now)?);
     let audit = Audit {
         project_id: Some(project.id),
@@ -370,12 +327,10 @@ pub(super) async fn delete_webhook(
 }
 
 pub(super) async fn webhook_targets(store: &This, project: &str) -> Result<Vec<WebhookTarget>> {
-    let rows = sqlx::query(webhook_select!(
-        "WHERE p.key = $1 AND w.disabled_at IS NULL ORDER BY w.id"
-    ))
-    .bind(project)
-    .fetch_all(&store.pool)
-    .await?;
+    let rows = sqlx::query(webhook_select!("WHERE p.key = $1 AND w.disabled_at IS NULL ORDER BY w.id"))
+        .bind(project)
+        .fetch_all(&store.pool)
+        .await?;
     rows.iter().map(webhook_from_row).collect()
 }
 
@@ -387,10 +342,7 @@ mod tests {
             super::url_origin("https://hooks.example.com/services/T0/B0/secret?x=1"),
             "https://hooks.example.com"
         );
-        assert_eq!(
-            super::url_origin("http://user:pw@10.0.0.1:8080"),
-            "http://10.0.0.1:8080"
-        );
+        assert_eq!(super::url_origin("http://user:pw@10.0.0.1:8080"), "http://10.0.0.1:8080");
         assert_eq!(super::url_origin("nonsense"), "");
     }
 }

@@ -22,8 +22,7 @@ pub(super) fn get<'r, T>(row: &'r Row, column: &str) -> Result<T>
 where
     T: Decode<'r, Db> + Type<Db>,
 {
-    row.try_get::<T, _>(column)
-        .map_err(|e| StoreError::Corrupt(format!("column `{column}`: {e}")))
+    row.try_get::<T, _>(column).map_err(|e| StoreError::Corrupt(format!("column `{column}`: {e}")))
 }
 
 /// Reads a JSON column.
@@ -105,12 +104,11 @@ impl WriteTx {
 
     /// Bumps the environment's revision and logs `event` as that revision.
     pub async fn bump(&mut self, env: &EnvRef, event: ChangeEvent) -> Result<u64> {
-        let revision: i64 = sqlx::query_scalar(
-            "UPDATE environments SET revision = revision + 1 WHERE id = $1 RETURNING revision",
-        )
-        .bind(env.id)
-        .fetch_one(&mut *self.tx)
-        .await?;
+        let revision: i64 =
+            sqlx::query_scalar("UPDATE environments SET revision = revision + 1 WHERE id = $1 RETURNING revision")
+                .bind(env.id)
+                .fetch_one(&mut *self.tx)
+                .await?;
         let revision = to_u64(revision)?;
         self.log_change(env, event, revision).await?;
         Ok(revision)
@@ -118,12 +116,7 @@ impl WriteTx {
 
     /// Appends `event` as `revision` to the change log (pruning entries older
     /// than the retention), notifies and queues it for the sink.
-    pub async fn log_change(
-        &mut self,
-        env: &EnvRef,
-        mut event: ChangeEvent,
-        revision: u64,
-    ) -> Result<()> {
+    pub async fn log_change(&mut self, env: &EnvRef, mut event: ChangeEvent, revision: u64) -> Result<()> {
         event.revision = revision;
         sqlx::query("INSERT INTO changes (environment_id, revision, event, created_at) VALUES ($1, $2, $3, $4)")
             .bind(env.id)
@@ -179,17 +172,8 @@ impl WriteTx {
     /// Commits, then hands every logged change to the sink (in the order
     /// logged, which is revision order per environment).
     pub async fn commit(self, store: &This) -> Result<()> {
-        let WriteTx {
-            tx,
-            _writer,
-            changes,
-            ..
-        } = self;
-        let order = store
-            .shared
-            .order
-            .lock(changes.iter().map(|c| c.environment_id))
-            .await;
+        let WriteTx { tx, _writer, changes, .. } = self;
+        let order = store.shared.order.lock(changes.iter().map(|c| c.environment_id)).await;
         tx.commit().await?;
         for change in changes {
             store.shared.sink.publish(change);
