@@ -34,6 +34,32 @@ struct Args {
     /// Also time `switchyard kill --wait` (process start to all applied).
     #[arg(long)]
     kill: bool,
+    /// Raw SSE readers instead of SDK clients (the server's side of the
+    /// floor: no parse, no apply, no acks).
+    #[arg(long)]
+    raw: bool,
+    /// SDK acknowledgement hold time in ms (SDK default 40).
+    #[arg(long, default_value_t = 40)]
+    ack_delay_ms: u64,
+}
+
+/// A raw SSE reader: reports `(revision, arrival)` for every `change` frame.
+async fn raw_reader(base: String, key: String, http: reqwest::Client, tx: mpsc::UnboundedSender<(u64, Instant)>) {
+    let Ok(resp) = http.get(format!("{base}/sdk/v1/stream")).bearer_auth(&key).send().await else { return };
+    let mut body = resp.bytes_stream();
+    let mut buf = String::new();
+    while let Some(Ok(chunk)) = body.next().await {
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            if block.contains("event: change")
+                && let Some(id) = block.lines().find_map(|l| l.strip_prefix("id: "))
+                && let Ok(rev) = id.trim().parse()
+            {
+                let _ = tx.send((rev, Instant::now()));
+            }
+        }
+    }
 }
 
 #[tokio::main]
