@@ -73,7 +73,7 @@ impl ClientBuilder {
             polling_interval: Duration::from_secs(30),
             persist_path: None,
             stale_bound: None,
-            ack_delay: Duration::from_millis(40),
+            ack_delay: Duration::from_millis(100),
             streaming: true,
             http_client: None,
         }
@@ -135,7 +135,7 @@ impl ClientBuilder {
     /// How long an acknowledgement of an applied revision is held (jittered
     /// between half and all of it) before it is sent; it reports the time it
     /// was held, so receipts stay exact. Holding keeps a fleet's acks from
-    /// competing with the delivery of the change itself. Default 40 ms; zero
+    /// competing with the delivery of the change itself. Default 100 ms; zero
     /// sends at once.
     pub fn ack_delay(mut self, delay: Duration) -> Self {
         self.ack_delay = delay;

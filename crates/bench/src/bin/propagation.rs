@@ -38,8 +38,8 @@ struct Args {
     /// floor: no parse, no apply, no acks).
     #[arg(long)]
     raw: bool,
-    /// SDK acknowledgement hold time in ms (SDK default 40).
-    #[arg(long, default_value_t = 40)]
+    /// SDK acknowledgement hold time in ms (SDK default 100).
+    #[arg(long, default_value_t = 100)]
     ack_delay_ms: u64,
 }
 
