@@ -122,7 +122,7 @@ fn announce(built: &Built, addr: SocketAddr) {
     println!("Switchyard is running at {url}  (store: {store:?}; API docs: {url}/api/docs)");
     match &built.bootstrap_password {
         Some(pw) => println!(
-            "First start: log in as `admin` with password `{pw}` (shown once; change it or set SWITCHYARD_ADMIN_PASSWORD)."
+            "First start: log in as `admin` with password `{pw}` (shown once: store it safely; to choose it instead, set SWITCHYARD_ADMIN_PASSWORD before the first start)."
         ),
         None if built.state.config.admin_password.is_some() => {
             println!("Log in as `admin` with the password from SWITCHYARD_ADMIN_PASSWORD.")
