@@ -15,8 +15,40 @@ use sqlx::postgres::PgListener;
 use crate::hub::Hub;
 use crate::store::DynStore;
 
-/// The notification channel.
-pub const CHANNEL: &str = "switchyard_changes";
+/// The notification channel of committed revisions.
+pub const CHANNEL: &str = crate::store::NOTIFY_CHANNEL;
+
+/// The channel on which replicas forward SDK acknowledgements.
+pub const ACK_CHANNEL: &str = "switchyard_acks";
+
+/// A forwarded acknowledgement (JSON on [`ACK_CHANNEL`]).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct AckNotice {
+    /// Environment id.
+    pub environment_id: i64,
+    /// SDK instance.
+    pub instance: String,
+    /// Applied revision.
+    pub revision: u64,
+    /// How long the SDK held the ack (ms).
+    pub held_ms: f64,
+}
+
+/// Records a forwarded ack if this replica holds the instance's stream.
+fn apply_ack(hub: &Hub, payload: &str) {
+    match serde_json::from_str::<AckNotice>(payload) {
+        Ok(ack) => {
+            let channel = hub.channel(ack.environment_id);
+            if channel.receipts.knows(&ack.instance) {
+                let held = Duration::from_secs_f64((ack.held_ms / 1e3).clamp(0.0, 60.0));
+                if let Some(latency) = channel.receipts.ack(&ack.instance, ack.revision, held) {
+                    hub.metrics().propagation.observe(latency.as_secs_f64());
+                }
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "malformed forwarded ack"),
+    }
+}
 
 /// Interval of the backstop poll.
 pub const POLL_EVERY: Duration = Duration::from_secs(5);
@@ -60,7 +92,7 @@ pub async fn run(url: String, store: DynStore, hub: Arc<Hub>, health: Arc<Listen
     let mut backoff = Duration::from_millis(100);
     loop {
         let mut listener = match PgListener::connect(&url).await {
-            Ok(mut l) => match l.listen(CHANNEL).await {
+            Ok(mut l) => match l.listen_all([CHANNEL, ACK_CHANNEL]).await {
                 Ok(()) => l,
                 Err(err) => {
                     tracing::warn!(error = %err, "LISTEN failed");
@@ -86,6 +118,7 @@ pub async fn run(url: String, store: DynStore, hub: Arc<Hub>, health: Arc<Listen
         loop {
             tokio::select! {
                 msg = listener.try_recv() => match msg {
+                    Ok(Some(n)) if n.channel() == ACK_CHANNEL => apply_ack(&hub, n.payload()),
                     Ok(Some(n)) => match parse_payload(n.payload()) {
                         Some((env, revision)) => hub.notify_revision(env, revision),
                         None => tracing::warn!(payload = n.payload(), "malformed change notification"),

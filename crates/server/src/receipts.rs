@@ -121,6 +121,11 @@ impl Registry {
         latency
     }
 
+    /// Whether `instance` has an open stream on this replica.
+    pub fn knows(&self, instance: &str) -> bool {
+        self.instances.contains_key(instance)
+    }
+
     /// The receipt of `revision` now.
     pub fn receipt(&self, revision: u64) -> Receipt {
         let start = self.broadcast_at(revision);

@@ -159,3 +159,61 @@ async fn stream_snapshot_changes_resume_and_revocation() {
         db.cleanup().await;
     }
 }
+
+/// Behind a load balancer an SDK's ack can reach another replica than its
+/// stream; the ack is forwarded (Postgres NOTIFY) to the replica holding it.
+#[tokio::test]
+async fn acks_reach_the_replica_holding_the_stream() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let f = Fixture::new(&db).await;
+    let b = TestServer::start(&db.url()).await;
+    let stream = f
+        .http
+        .get(b.url("/sdk/v1/stream"))
+        .bearer_auth(&f.sdk_key)
+        .header("x-switchyard-instance", "replica-test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let revision = f.toggle(true).await;
+    let receipt_on_b = || async {
+        let r: Value = f
+            .http
+            .get(b.url(&format!("{PROD}/receipts/{revision}")))
+            .bearer_auth(&b.admin_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r
+    };
+    let before = receipt_on_b().await;
+    assert_eq!((before["connected"].as_u64(), before["applied"].as_u64()), (Some(1), Some(0)), "{before}");
+    // The ack goes to replica A, which does not hold the stream.
+    let resp = f
+        .http
+        .post(f.server.url("/sdk/v1/ack"))
+        .bearer_auth(&f.sdk_key)
+        .json(&json!({"instance": "replica-test", "revision": revision, "held_ms": 0.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = receipt_on_b().await;
+        if r["applied"].as_u64() == Some(1) {
+            assert_eq!(r["pending"].as_u64(), Some(0));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "forwarded ack never arrived: {r}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(stream);
+    b.stop().await;
+    f.server.stop().await;
+    db.cleanup().await;
+}

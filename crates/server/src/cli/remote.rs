@@ -220,6 +220,11 @@ pub fn receipt_table(headline: &str, result: &Value) -> String {
         if r["pending"].as_u64().unwrap_or(0) > 0 {
             out.push_str("  WARNING: not every connected SDK confirmed the change in time\n");
         }
+        if r["connected"].as_u64() == Some(0) {
+            out.push_str(
+                "  NOTE: no SDK stream is connected to the server that answered (receipts count its streams)\n",
+            );
+        }
     }
     out
 }

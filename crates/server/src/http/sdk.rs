@@ -224,6 +224,20 @@ async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): A
     let key = sdk_key(&state, &headers).await?;
     let channel = state.hub.channel(key.environment_id);
     let held = std::time::Duration::from_secs_f64((body.held_ms / 1e3).clamp(0.0, 60.0));
+    if !channel.receipts.knows(&body.instance) {
+        // Behind a load balancer the ack may reach another replica than the
+        // stream: hand it to the one that holds the stream.
+        let payload = crate::listener::AckNotice {
+            environment_id: key.environment_id,
+            instance: body.instance,
+            revision: body.revision,
+            held_ms: body.held_ms,
+        };
+        if let Ok(payload) = serde_json::to_string(&payload) {
+            state.store.forward_ack(&payload).await?;
+        }
+        return Ok(StatusCode::NO_CONTENT);
+    }
     if let Some(latency) = channel.receipts.ack(&body.instance, body.revision, held) {
         state.metrics.propagation.observe(latency.as_secs_f64());
     }

@@ -52,6 +52,10 @@ pub trait Store: Send + Sync + 'static {
     /// Connection pool size and idle connections (metrics).
     fn pool_stats(&self) -> (u32, u32);
 
+    /// Hands an SDK acknowledgement to the other replicas (Postgres
+    /// `NOTIFY`; a no-op on single-instance SQLite).
+    async fn forward_ack(&self, payload: &str) -> Result<()>;
+
     /// Cheap liveness check of the database (`SELECT 1`).
     async fn ping(&self) -> Result<()>;
 

@@ -78,6 +78,13 @@ async fn notify(conn: &mut PgConnection, environment_id: i64, revision: u64) -> 
     Ok(())
 }
 
+/// Forwards an SDK acknowledgement to every replica (the one holding the
+/// instance's stream records it).
+async fn broadcast_ack(pool: &sqlx::Pool<Db>, payload: &str) -> Result<()> {
+    sqlx::query("SELECT pg_notify($1, $2)").bind(crate::listener::ACK_CHANNEL).bind(payload).execute(pool).await?;
+    Ok(())
+}
+
 // The shared implementation, compiled for this backend (see `sql.rs`).
 #[allow(clippy::duplicate_mod)]
 #[path = "body/mod.rs"]

@@ -87,6 +87,11 @@ async fn notify(_conn: &mut SqliteConnection, _environment_id: i64, _revision: u
     Ok(())
 }
 
+/// Single instance: there is no other replica to forward acks to.
+async fn broadcast_ack(_pool: &sqlx::Pool<Db>, _payload: &str) -> Result<()> {
+    Ok(())
+}
+
 // The shared implementation, compiled for this backend (see `sql.rs`).
 #[allow(clippy::duplicate_mod)]
 #[path = "body/mod.rs"]
