@@ -8,6 +8,7 @@
 //! - [`config`]: server options (flags + environment variables).
 //! - [`store`]: the `Store` trait and its Postgres and SQLite backends.
 //! - [`hub`]: serialises each committed change once and fans it out.
+//! - [`fleet`]: fleet-wide receipts across replicas.
 //! - [`listener`]: Postgres LISTEN/NOTIFY fan-out across replicas.
 //! - [`metrics`]: Prometheus metrics and the HTTP metrics middleware.
 //! - [`receipts`]: which SDK instances applied which revision (kill receipts).
@@ -24,6 +25,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod fleet;
 pub mod http;
 pub mod hub;
 pub mod listener;
@@ -73,8 +75,11 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         .with_context(|| format!("opening the database {}", config::redact_url(&url)))?;
     hub.start(Arc::clone(&store), queue, config.heartbeat).await?;
     let listener_health = Arc::new(listener::ListenerHealth::default());
+    let fleet = fleet::Fleet::new(Arc::clone(&store));
     if store.backend() == store::Backend::Postgres {
-        tokio::spawn(listener::run(url.clone(), Arc::clone(&store), Arc::clone(&hub), Arc::clone(&listener_health)));
+        let (store, hub, health) = (Arc::clone(&store), Arc::clone(&hub), Arc::clone(&listener_health));
+        tokio::spawn(listener::run(url.clone(), store, hub, Arc::clone(&fleet), health));
+        tokio::spawn(Arc::clone(&fleet).hello_loop());
     }
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone(),
@@ -100,6 +105,7 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         trigger_limiter,
         metrics,
         login_limiter,
+        fleet,
     });
     let bootstrap_password = http::auth::bootstrap_admin(&state).await?;
     Ok(Built { app: http::app(state.clone()), state, bootstrap_password })

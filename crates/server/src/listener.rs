@@ -88,11 +88,17 @@ async fn resync(store: &DynStore, hub: &Hub) {
 }
 
 /// Runs forever: listen, resync on (re)connect, poll as a backstop.
-pub async fn run(url: String, store: DynStore, hub: Arc<Hub>, health: Arc<ListenerHealth>) {
+pub async fn run(
+    url: String,
+    store: DynStore,
+    hub: Arc<Hub>,
+    fleet: Arc<crate::fleet::Fleet>,
+    health: Arc<ListenerHealth>,
+) {
     let mut backoff = Duration::from_millis(100);
     loop {
         let mut listener = match PgListener::connect(&url).await {
-            Ok(mut l) => match l.listen_all([CHANNEL, ACK_CHANNEL]).await {
+            Ok(mut l) => match l.listen_all([CHANNEL, ACK_CHANNEL, crate::fleet::CHANNEL]).await {
                 Ok(()) => l,
                 Err(err) => {
                     tracing::warn!(error = %err, "LISTEN failed");
@@ -119,6 +125,7 @@ pub async fn run(url: String, store: DynStore, hub: Arc<Hub>, health: Arc<Listen
             tokio::select! {
                 msg = listener.try_recv() => match msg {
                     Ok(Some(n)) if n.channel() == ACK_CHANNEL => apply_ack(&hub, n.payload()),
+                    Ok(Some(n)) if n.channel() == crate::fleet::CHANNEL => fleet.on_message(&hub, n.payload()).await,
                     Ok(Some(n)) => match parse_payload(n.payload()) {
                         Some((env, revision)) => hub.notify_revision(env, revision),
                         None => tracing::warn!(payload = n.payload(), "malformed change notification"),

@@ -55,7 +55,39 @@ pub struct Receipt {
     pub max_ms: Option<f64>,
 }
 
+/// One replica's part of a receipt.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// Instances with an open stream.
+    pub connected: usize,
+    /// Of those, how many applied the revision.
+    pub applied: usize,
+    /// Apply latencies (ms) of those that applied it (possibly thinned to a
+    /// spread-out subset when shipped between replicas).
+    pub latencies_ms: Vec<f64>,
+}
+
 impl Receipt {
+    /// Combines the samples of several replicas.
+    pub fn merge(revision: u64, samples: impl IntoIterator<Item = Sample>) -> Receipt {
+        let (mut connected, mut applied, mut latencies) = (0usize, 0usize, Vec::new());
+        for sample in samples {
+            connected += sample.connected;
+            applied += sample.applied;
+            latencies.extend(sample.latencies_ms);
+        }
+        latencies.sort_by(f64::total_cmp);
+        let applied = applied.min(connected);
+        Receipt {
+            revision,
+            connected,
+            applied,
+            pending: connected - applied,
+            p50_ms: latencies.get(latencies.len() / 2).copied(),
+            max_ms: latencies.last().copied(),
+        }
+    }
+
     /// Every connected instance applied it.
     pub fn complete(&self) -> bool {
         self.pending == 0
@@ -126,27 +158,29 @@ impl Registry {
         self.instances.contains_key(instance)
     }
 
-    /// The receipt of `revision` now.
-    pub fn receipt(&self, revision: u64) -> Receipt {
+    /// This replica's part of the receipt of `revision`: connected
+    /// instances and the apply latencies (ms) of those that applied it.
+    pub fn sample(&self, revision: u64) -> Sample {
         let start = self.broadcast_at(revision);
-        let (mut connected, mut latencies) = (0usize, Vec::new());
+        let (mut connected, mut latencies_ms) = (0usize, Vec::new());
         for entry in self.instances.iter().filter(|e| e.streams > 0) {
             connected += 1;
             if entry.applied >= revision {
                 let ms = start.map_or(0.0, |s| entry.applied_at.saturating_duration_since(s).as_secs_f64() * 1e3);
-                latencies.push(ms);
+                latencies_ms.push(ms);
             }
         }
-        latencies.sort_by(f64::total_cmp);
-        let applied = latencies.len();
-        Receipt {
-            revision,
-            connected,
-            applied,
-            pending: connected - applied,
-            p50_ms: latencies.get(applied / 2).copied(),
-            max_ms: latencies.last().copied(),
-        }
+        Sample { connected, applied: latencies_ms.len(), latencies_ms }
+    }
+
+    /// The receipt of `revision` now, on this replica alone.
+    pub fn receipt(&self, revision: u64) -> Receipt {
+        Receipt::merge(revision, [self.sample(revision)])
+    }
+
+    /// Resolves on the next acknowledgement or disconnect.
+    pub async fn changed(&self) {
+        self.acked.notified().await;
     }
 
     /// Waits until every connected instance applied `revision`, or `timeout`.

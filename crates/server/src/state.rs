@@ -24,6 +24,8 @@ pub struct Inner {
     pub config: ServeConfig,
     /// Login attempts per client address.
     pub login_limiter: crate::http::ratelimit::PeerLimiter,
+    /// Fleet-wide receipts.
+    pub fleet: Arc<crate::fleet::Fleet>,
     /// Prometheus metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Health of the Postgres change listener (always "not ready" on SQLite, where it does not run).

@@ -217,3 +217,58 @@ async fn acks_reach_the_replica_holding_the_stream() {
     f.server.stop().await;
     db.cleanup().await;
 }
+
+/// A kill sent to replica A counts the SDKs streaming from replica B: the
+/// receipt is collected from every live replica.
+#[tokio::test]
+async fn receipts_count_every_replica() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let f = Fixture::new(&db).await;
+    let b = TestServer::start(&db.url()).await;
+    let sdk = switchyard::Client::builder(f.sdk_key.clone()).base_url(b.base.clone()).build().unwrap();
+    sdk.wait_until_ready(Duration::from_secs(10)).await.unwrap();
+    let current = f.toggle(true).await;
+    // Replicas discover each other within a few seconds.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let r: Value = f
+            .http
+            .get(f.server.url(&format!("{PROD}/receipts/{current}")))
+            .bearer_auth(&f.server.admin_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if r["connected"].as_u64() == Some(1) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "replica A never saw B's stream: {r}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let killed: Value = f
+        .http
+        .post(f.server.url(&format!("{PROD}/flags/checkout/kill?wait=10s")))
+        .bearer_auth(&f.server.admin_token)
+        .json(&json!({"reason": "fleet receipt"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = &killed["receipt"];
+    assert_eq!(
+        (r["connected"].as_u64(), r["applied"].as_u64(), r["pending"].as_u64()),
+        (Some(1), Some(1), Some(0)),
+        "{killed}"
+    );
+    assert!(r["max_ms"].as_f64().is_some());
+    let ctx = switchyard::Context::new("u1");
+    assert_eq!(sdk.bool_detail("checkout", &ctx, true).reason.code(), "KILLED");
+    drop(sdk);
+    b.stop().await;
+    f.server.stop().await;
+    db.cleanup().await;
+}

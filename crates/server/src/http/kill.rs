@@ -64,9 +64,8 @@ pub async fn with_receipt<T>(
 ) -> ApiResult<Receipted<T>> {
     let Some(wait) = wait else { return Ok(Receipted { written, receipt: None }) };
     let env = state.store.get_environment(project, env).await?;
-    let channel = state.hub.channel(env.id);
     let revision = written.revision.unwrap_or(env.revision);
-    let receipt = channel.receipts.wait(revision, wait).await;
+    let receipt = state.fleet.wait(&state.hub, env.id, revision, wait).await;
     Ok(Receipted { written, receipt: Some(receipt) })
 }
 
@@ -195,5 +194,5 @@ async fn receipt(
 ) -> ApiResult<AppJson<Receipt>> {
     principal.require_in(Permission::Read, &project)?;
     let env = state.store.get_environment(&project, &env).await?;
-    Ok(AppJson(state.hub.channel(env.id).receipts.receipt(revision)))
+    Ok(AppJson(state.fleet.receipt(&state.hub, env.id, revision).await))
 }

@@ -234,7 +234,7 @@ async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): A
             held_ms: body.held_ms,
         };
         if let Ok(payload) = serde_json::to_string(&payload) {
-            state.store.forward_ack(&payload).await?;
+            state.store.notify_peers(crate::listener::ACK_CHANNEL, &payload).await?;
         }
         return Ok(StatusCode::NO_CONTENT);
     }

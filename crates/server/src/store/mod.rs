@@ -52,9 +52,10 @@ pub trait Store: Send + Sync + 'static {
     /// Connection pool size and idle connections (metrics).
     fn pool_stats(&self) -> (u32, u32);
 
-    /// Hands an SDK acknowledgement to the other replicas (Postgres
-    /// `NOTIFY`; a no-op on single-instance SQLite).
-    async fn forward_ack(&self, payload: &str) -> Result<()>;
+    /// Sends a message to the other replicas on `channel` (Postgres
+    /// `NOTIFY`: forwarded acks, fleet receipts; a no-op on single-instance
+    /// SQLite).
+    async fn notify_peers(&self, channel: &str, payload: &str) -> Result<()>;
 
     /// Cheap liveness check of the database (`SELECT 1`).
     async fn ping(&self) -> Result<()>;

@@ -78,10 +78,9 @@ async fn notify(conn: &mut PgConnection, environment_id: i64, revision: u64) -> 
     Ok(())
 }
 
-/// Forwards an SDK acknowledgement to every replica (the one holding the
-/// instance's stream records it).
-async fn broadcast_ack(pool: &sqlx::Pool<Db>, payload: &str) -> Result<()> {
-    sqlx::query("SELECT pg_notify($1, $2)").bind(crate::listener::ACK_CHANNEL).bind(payload).execute(pool).await?;
+/// Sends a message to every replica (forwarded acks, fleet receipts).
+async fn notify_peers(pool: &sqlx::Pool<Db>, channel: &str, payload: &str) -> Result<()> {
+    sqlx::query("SELECT pg_notify($1, $2)").bind(channel).bind(payload).execute(pool).await?;
     Ok(())
 }
 

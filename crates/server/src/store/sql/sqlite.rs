@@ -87,8 +87,8 @@ async fn notify(_conn: &mut SqliteConnection, _environment_id: i64, _revision: u
     Ok(())
 }
 
-/// Single instance: there is no other replica to forward acks to.
-async fn broadcast_ack(_pool: &sqlx::Pool<Db>, _payload: &str) -> Result<()> {
+/// Single instance: there is no other replica to talk to.
+async fn notify_peers(_pool: &sqlx::Pool<Db>, _channel: &str, _payload: &str) -> Result<()> {
     Ok(())
 }
 

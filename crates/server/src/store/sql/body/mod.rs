@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use switchyard_core::{ChangeEvent, Snapshot};
 
-use super::{BACKEND, BEGIN_READ, BEGIN_WRITE, Db, This, broadcast_ack, lock_env, lock_project, notify};
+use super::{BACKEND, BEGIN_READ, BEGIN_WRITE, Db, This, lock_env, lock_project, notify, notify_peers};
 use crate::store::{
     Actor, ApiToken, AuditEvent, AuditQuery, Backend, ChangeSetRequest, ChangeSetResult, Environment, FlagConfig,
     FlagConfigRecord, FlagDefinition, FlagPatch, FlagQuery, FlagSummary, KillRequest, NewApiToken, NewEnvironment,
@@ -40,8 +40,8 @@ impl Store for This {
         (self.pool.size(), self.pool.num_idle() as u32)
     }
 
-    async fn forward_ack(&self, payload: &str) -> Result<()> {
-        broadcast_ack(&self.pool, payload).await
+    async fn notify_peers(&self, channel: &str, payload: &str) -> Result<()> {
+        notify_peers(&self.pool, channel, payload).await
     }
 
     async fn ping(&self) -> Result<()> {
