@@ -174,3 +174,66 @@ pub async fn login(base: &str, username: &str, password: &str) -> String {
     let body: serde_json::Value = response.json().await.expect("login body");
     body["token"].as_str().expect("token").to_string()
 }
+
+/// A small JSON client bound to one credential, for tests.
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Api {
+    /// A client of `server` with `token` (or anonymous).
+    pub fn new(server: &TestServer, token: Option<&str>) -> Api {
+        Api { http: reqwest::Client::new(), base: server.base.clone(), token: token.map(str::to_string) }
+    }
+
+    /// Sends a request; returns the status and the body (JSON, or a JSON string of the text).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+    }
+
+    /// `GET`.
+    pub async fn get(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// `POST` with a JSON body.
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (reqwest::StatusCode, serde_json::Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// `PUT` with a JSON body.
+    pub async fn put(&self, path: &str, body: serde_json::Value) -> (reqwest::StatusCode, serde_json::Value) {
+        self.call(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    /// Sends a request and asserts its status; returns the body.
+    pub async fn ok(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        want: u16,
+    ) -> serde_json::Value {
+        let (status, body) = self.call(method.clone(), path, body).await;
+        assert_eq!(status.as_u16(), want, "{method} {path} → {body}");
+        body
+    }
+}

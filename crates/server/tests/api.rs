@@ -1,55 +1,8 @@
 //! Admin API over real HTTP, against SQLite and Postgres (both in CI).
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
-use switchyard_server::testing::{TestDb, TestServer, login};
-
-/// A tiny JSON client bound to one credential.
-#[derive(Clone)]
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: Option<String>,
-}
-
-impl Api {
-    fn new(server: &TestServer, token: Option<&str>) -> Api {
-        Api { http: reqwest::Client::new(), base: server.base.clone(), token: token.map(str::to_string) }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
-        self.call(Method::GET, path, None).await
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::POST, path, Some(body)).await
-    }
-
-    async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::PUT, path, Some(body)).await
-    }
-
-    /// Asserts the status, returning the body.
-    async fn ok(&self, method: Method, path: &str, body: Option<Value>, want: u16) -> Value {
-        let (status, body) = self.call(method.clone(), path, body).await;
-        assert_eq!(status.as_u16(), want, "{method} {path} → {body}");
-        body
-    }
-}
+use switchyard_server::testing::{Api, TestDb, TestServer, login};
 
 const P: &str = "/api/v1/projects/shop";
 const PROD: &str = "/api/v1/projects/shop/environments/production";

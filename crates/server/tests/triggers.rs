@@ -2,42 +2,9 @@
 //! Alertmanager and Grafana bodies, restore on resolve, 404 without audit
 //! noise for unknown, rotated and deleted secrets, the rate limit.
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
-use switchyard_server::testing::{TestDb, TestServer, login};
-
-#[derive(Clone)]
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: Option<String>,
-}
-
-impl Api {
-    fn new(server: &TestServer, token: Option<&str>) -> Api {
-        Api { http: reqwest::Client::new(), base: server.base.clone(), token: token.map(str::to_string) }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    async fn ok(&self, method: Method, path: &str, body: Option<Value>, want: u16) -> Value {
-        let (status, body) = self.call(method.clone(), path, body).await;
-        assert_eq!(status.as_u16(), want, "{method} {path} → {body}");
-        body
-    }
-}
+use switchyard_server::testing::{Api, TestDb, TestServer, login};
 
 const P: &str = "/api/v1/projects/shop";
 const FLAG: &str = "/api/v1/projects/shop/environments/production/flags/checkout";

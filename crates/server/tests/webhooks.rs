@@ -12,44 +12,14 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use hmac::{Hmac, Mac};
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::Sha256;
 use switchyard_server::config::ServeConfig;
 use switchyard_server::store::{WebhookEvent, WebhookTarget};
-use switchyard_server::testing::{TestDb, TestServer};
+use switchyard_server::testing::{Api, TestDb, TestServer};
 use switchyard_server::webhooks::guard::AddressPolicy;
 use switchyard_server::webhooks::{Attempt, NotifierOptions, send};
-
-#[derive(Clone)]
-struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    fn new(server: &TestServer) -> Api {
-        Api { http: reqwest::Client::new(), base: server.base.clone(), token: server.admin_token.clone() }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-    }
-
-    async fn ok(&self, method: Method, path: &str, body: Option<Value>, want: u16) -> Value {
-        let (status, body) = self.call(method.clone(), path, body).await;
-        assert_eq!(status.as_u16(), want, "{method} {path} → {body}");
-        body
-    }
-}
 
 const P: &str = "/api/v1/projects/shop";
 const FLAG: &str = "/api/v1/projects/shop/environments/production/flags/checkout";
@@ -160,7 +130,7 @@ async fn kills_and_restores_are_delivered_signed() {
     for db in TestDb::all().await {
         eprintln!("--- store: {}", db.label());
         let server = start_server(&db, true).await;
-        let admin = Api::new(&server);
+        let admin = Api::new(&server, Some(&server.admin_token));
         seed(&admin).await;
         let receiver = Receiver::start(0).await;
         let kills_secret = "kill-hook-secret-0123456789";
@@ -287,7 +257,7 @@ async fn failed_deliveries_are_retried() {
     for db in TestDb::all().await {
         eprintln!("--- store: {}", db.label());
         let server = start_server(&db, true).await;
-        let admin = Api::new(&server);
+        let admin = Api::new(&server, Some(&server.admin_token));
         seed(&admin).await;
         let receiver = Receiver::start(1).await;
         let secret = "retry-secret-0123456789";
@@ -319,7 +289,7 @@ async fn failed_deliveries_are_retried() {
 async fn private_link_local_and_metadata_urls_are_refused() {
     let db = TestDb::sqlite();
     let server = start_server(&db, false).await;
-    let admin = Api::new(&server);
+    let admin = Api::new(&server, Some(&server.admin_token));
     seed(&admin).await;
     let create = |url: &str| {
         let admin = admin.clone();
@@ -360,7 +330,7 @@ async fn private_link_local_and_metadata_urls_are_refused() {
     // with --webhook-allow-private: loopback is fine, metadata never
     let db = TestDb::sqlite();
     let server = start_server(&db, true).await;
-    let admin = Api::new(&server);
+    let admin = Api::new(&server, Some(&server.admin_token));
     seed(&admin).await;
     for (url, want) in
         [("http://127.0.0.1:9/", 201), ("http://169.254.169.254/", 422), ("http://metadata.google.internal/", 422)]
