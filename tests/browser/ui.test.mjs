@@ -639,7 +639,11 @@ test('a validation error appears next to its field; a conflict is explained, nev
   assert.match(await page.textContent('#conflict'), /Nothing was saved and nothing was overwritten/);
   assert.match(await page.textContent('#conflict'), /targets/);
   await page.click('#conflict-reapply');
+  // Wait for the save itself (the button is also disabled while it is in flight).
+  const saved = page.waitForResponse((r) => r.request().method() === 'PUT'
+    && r.url().endsWith('/api/v1/projects/shop/environments/production/flags/search-ranking'));
   await page.click('#save-targeting');
+  assert.equal((await saved).status(), 200, 'the reapplied edit saves');
   await page.waitForSelector('#save-targeting:disabled');
   const merged = await config('shop', 'production', 'search-ranking');
   assert.deepEqual(merged.config.targets, [{ variant: 'on', keys: ['qa-user'] }], 'their change is kept');
