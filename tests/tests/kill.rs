@@ -110,10 +110,16 @@ async fn a_responder_kill_reaches_every_connected_sdk() {
             .await;
         assert_eq!(toggle.0, 403);
         let audit = admin.get("/api/v1/projects/shop/audit?flag=checkout&environment=production").await;
+        // Newest first: the kill's delivery receipt, then the kill itself.
+        let (applied, kill_event) = (&audit["items"][0], &audit["items"][1]);
+        assert_eq!((kill_event["action"].as_str(), kill_event["actor"].as_str()), (Some("flag.kill"), Some("oncall")));
         assert_eq!(
-            (audit["items"][0]["action"].as_str(), audit["items"][0]["actor"].as_str()),
-            (Some("flag.kill"), Some("oncall"))
+            (applied["action"].as_str(), applied["actor"].as_str()),
+            (Some("flag.kill.applied"), Some("oncall"))
         );
+        assert_eq!(applied["revision"].as_u64(), Some(revision));
+        assert_eq!(applied["after"]["applied"], killed["receipt"]["applied"]);
+        assert_eq!(applied["after"]["complete"], true);
 
         // A kill racing with 50 concurrent edits stays killed.
         let edits = (0..50).map(|j| edit(&editor, "search", j));

@@ -102,7 +102,32 @@ async fn kill(
     }
     // Outgoing webhooks (queued; delivered in the background).
     state.notifier.notify_written(WebhookEvent::Kill, &actor, &project, &env, &written, &reason, incident.as_deref());
-    Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
+    let receipted = with_receipt(&state, &project, &env, written, wait).await?;
+    record_kill_receipt(&state, &actor, &project, &env, &receipted).await;
+    Ok(AppJson(receipted))
+}
+
+/// When a kill was waited on, its receipt goes into the audit history too
+/// (`flag.kill.applied`): who had applied the kill, and how fast. Failing to
+/// record it does not fail the kill, which is already committed.
+async fn record_kill_receipt(
+    state: &AppState,
+    actor: &crate::store::Actor,
+    project: &str,
+    env: &str,
+    receipted: &Receipted<Vec<FlagConfigRecord>>,
+) {
+    let (Some(receipt), Some(revision), true) =
+        (&receipted.receipt, receipted.written.revision, receipted.written.changed)
+    else {
+        return;
+    };
+    let flags: Vec<String> = receipted.written.value.iter().map(|c| c.flag.clone()).collect();
+    let mut json = serde_json::to_value(receipt).unwrap_or_default();
+    json["complete"] = serde_json::Value::Bool(receipt.complete());
+    if let Err(err) = state.store.record_kill_receipt(actor, project, env, &flags, revision, json).await {
+        tracing::warn!(error = %err, revision, "recording the kill receipt failed");
+    }
 }
 
 /// A restore after a kill.
@@ -180,7 +205,9 @@ async fn panic(
     }
     // Outgoing webhooks (queued; delivered in the background).
     state.notifier.notify_written(WebhookEvent::Kill, &actor, &project, &env, &written, &reason, incident.as_deref());
-    Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
+    let receipted = with_receipt(&state, &project, &env, written, wait).await?;
+    record_kill_receipt(&state, &actor, &project, &env, &receipted).await;
+    Ok(AppJson(receipted))
 }
 
 /// The delivery receipt of a revision on this replica, now.

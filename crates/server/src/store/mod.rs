@@ -175,6 +175,18 @@ pub trait Store: Send + Sync + 'static {
         flags: &[String],
         reason: String,
     ) -> Result<Written<Vec<FlagConfigRecord>>>;
+    /// Appends the delivery receipt of a kill to the audit history
+    /// (`flag.kill.applied`, one event per flag); changes nothing else.
+    async fn record_kill_receipt(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        flags: &[String],
+        revision: u64,
+        receipt: serde_json::Value,
+    ) -> Result<()>;
+
     /// Keys of flags in the project carrying `tag`.
     async fn flags_with_tag(&self, project: &str, tag: &str) -> Result<Vec<String>>;
     /// All versions of one flag's configuration in one environment, newest first.

@@ -5,6 +5,7 @@ use switchyard_core::Kill;
 use super::This;
 use super::configs::{Update, Why, begin_env, write_configs};
 use super::lookup;
+use super::tx::Audit;
 use crate::store::sql::common::{invalid, new_group_id, rfc3339};
 use crate::store::{Actor, FlagConfig, FlagConfigRecord, KillRequest, Result, Written};
 
@@ -74,4 +75,35 @@ pub(super) async fn kill(
     let flags = req.flags.clone();
     let reason = req.reason.clone();
     set_kill(store, actor, (project, env), &flags, Some(req), &reason).await
+}
+
+/// Appends one `flag.kill.applied` audit event per flag: the delivery
+/// receipt of a kill (who had applied it, and how fast). A new event, since
+/// audit events are never updated; no revision bump.
+pub(super) async fn record_receipt(
+    store: &This,
+    actor: &Actor,
+    (project, env): (&str, &str),
+    flags: &[String],
+    revision: u64,
+    receipt: serde_json::Value,
+) -> Result<()> {
+    let mut tx = store.begin_write().await?;
+    let env = lookup::env(tx.conn(), project, env).await?;
+    let group = new_group_id();
+    for flag in flags {
+        let audit = Audit {
+            project_id: Some(env.project_id),
+            environment: Some(&env.key),
+            flag: Some(flag),
+            action: "flag.kill.applied",
+            after: Some(receipt.clone()),
+            revision: Some(revision),
+            group_id: Some(&group),
+            ..Audit::default()
+        };
+        tx.audit(actor, audit).await?;
+    }
+    tx.commit(store).await?;
+    Ok(())
 }

@@ -44,6 +44,18 @@ impl Store for This {
         notify_peers(&self.pool, channel, payload).await
     }
 
+    async fn record_kill_receipt(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        flags: &[String],
+        revision: u64,
+        receipt: serde_json::Value,
+    ) -> Result<()> {
+        kill::record_receipt(self, actor, (project, env), flags, revision, receipt).await
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
