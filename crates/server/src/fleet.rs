@@ -138,8 +138,12 @@ impl Fleet {
     /// Waits until every SDK instance connected to any replica applied
     /// `rev`, or `timeout`.
     pub async fn wait(&self, hub: &Hub, env: i64, rev: u64, timeout: Duration) -> Receipt {
-        let deadline = tokio::time::Instant::now() + timeout;
         let channel = hub.channel(env);
+        if self.live_peers() == 0 {
+            // Alone (SQLite, or a single Postgres replica): local acks decide.
+            return channel.receipts.wait(rev, timeout).await;
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let changed = channel.receipts.changed();
             let receipt = self.receipt(hub, env, rev).await;
@@ -147,8 +151,8 @@ impl Fleet {
                 return receipt;
             }
             // Local acks wake us at once; remote ones are polled.
-            let poll = if self.live_peers() > 0 { Duration::from_millis(25) } else { timeout };
-            let _ = tokio::time::timeout_at(deadline.min(tokio::time::Instant::now() + poll), changed).await;
+            let poll = tokio::time::Instant::now() + Duration::from_millis(25);
+            let _ = tokio::time::timeout_at(deadline.min(poll), changed).await;
         }
     }
 }

@@ -95,16 +95,29 @@ async fn kill(
     require_reason(&body.reason)?;
     let wait = wait.duration()?;
     let request = KillRequest { flags: vec![flag], reason: body.reason, incident: body.incident };
+    Ok(AppJson(kill_and_receipt(&state, &principal, &project, &env, request, wait).await?))
+}
+
+/// The kill path shared by the single-flag kill and the panic button:
+/// write, count, announce to webhooks, wait for the receipt, record it.
+async fn kill_and_receipt(
+    state: &AppState,
+    principal: &Principal,
+    project: &str,
+    env: &str,
+    request: KillRequest,
+    wait: Option<Duration>,
+) -> ApiResult<Receipted<Vec<FlagConfigRecord>>> {
     let (actor, reason, incident) = (principal.actor(), request.reason.clone(), request.incident.clone());
-    let written = state.store.kill_flags(&actor, &project, &env, request).await?;
+    let written = state.store.kill_flags(&actor, project, env, request).await?;
     if written.changed {
         state.metrics.killed("api", written.value.len());
     }
     // Outgoing webhooks (queued; delivered in the background).
-    state.notifier.notify_written(WebhookEvent::Kill, &actor, &project, &env, &written, &reason, incident.as_deref());
-    let receipted = with_receipt(&state, &project, &env, written, wait).await?;
-    record_kill_receipt(&state, &actor, &project, &env, &receipted).await;
-    Ok(AppJson(receipted))
+    state.notifier.notify_written(WebhookEvent::Kill, &actor, project, env, &written, &reason, incident.as_deref());
+    let receipted = with_receipt(state, project, env, written, wait).await?;
+    record_kill_receipt(state, &actor, project, env, &receipted).await;
+    Ok(receipted)
 }
 
 /// When a kill was waited on, its receipt goes into the audit history too
@@ -198,19 +211,10 @@ async fn panic(
         return Err(ApiError::invalid("flags", "empty", "no flags given or none carries the tag"));
     }
     let request = KillRequest { flags, reason: body.reason, incident: body.incident };
-    let (actor, reason, incident) = (principal.actor(), request.reason.clone(), request.incident.clone());
-    let written = state.store.kill_flags(&actor, &project, &env, request).await?;
-    if written.changed {
-        state.metrics.killed("api", written.value.len());
-    }
-    // Outgoing webhooks (queued; delivered in the background).
-    state.notifier.notify_written(WebhookEvent::Kill, &actor, &project, &env, &written, &reason, incident.as_deref());
-    let receipted = with_receipt(&state, &project, &env, written, wait).await?;
-    record_kill_receipt(&state, &actor, &project, &env, &receipted).await;
-    Ok(AppJson(receipted))
+    Ok(AppJson(kill_and_receipt(&state, &principal, &project, &env, request, wait).await?))
 }
 
-/// The delivery receipt of a revision on this replica, now.
+/// The delivery receipt of a revision now, counted over every replica.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/receipts/{revision}", tag = "kill",
     security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("revision" = u64, Path)),
     responses((status = 200, body = Receipt)))]

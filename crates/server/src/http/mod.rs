@@ -135,11 +135,3 @@ async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> 
     }
     (StatusCode::OK, "ready")
 }
-
-/// Maps a rejected path/query extractor to a 400 problem.
-pub fn bad_param(err: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request("invalid_parameter", err.to_string())
-}
-
-/// A status-only response type for documentation.
-pub type NoContent = StatusCode;

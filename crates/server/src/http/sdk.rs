@@ -10,7 +10,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -316,6 +315,3 @@ async fn revoked(rx: &mut Option<watch::Receiver<bool>>) -> bool {
         None => std::future::pending().await,
     }
 }
-
-/// Grace period given to streams on shutdown.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
