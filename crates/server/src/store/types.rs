@@ -315,6 +315,11 @@ pub struct NewFlag {
     /// Variant served when on (default: `on` for booleans, else the first variant).
     #[serde(default)]
     pub on_variant: Option<String>,
+    /// Bucketing salt (default: random). Give one to keep every user in the
+    /// same rollout bucket when moving a flag between projects or from
+    /// another system; the empty string means "the flag key".
+    #[serde(default)]
+    pub salt: Option<String>,
 }
 
 fn default_true() -> bool {

@@ -48,6 +48,7 @@ fn new_flag(key: &str) -> NewFlag {
         temporary: true,
         off_variant: None,
         on_variant: None,
+        salt: None,
     }
 }
 

@@ -15,12 +15,22 @@ use crate::store::sql::common::{
 };
 use crate::store::{Actor, FlagDefinition, FlagPatch, NewFlag, Result, StoreError};
 
+/// Longest accepted bucketing salt, in bytes.
+const MAX_SALT_LEN: usize = 256;
+
 fn non_empty(s: Option<String>) -> Option<String> {
     s.filter(|s| !s.trim().is_empty())
 }
 
 pub(super) async fn create(store: &This, actor: &Actor, project: &str, new: NewFlag) -> Result<FlagDefinition> {
     check_key(&new.key, "key")?;
+    if new.salt.as_ref().is_some_and(|salt| salt.len() > MAX_SALT_LEN) {
+        return Err(StoreError::Validation(ValidationErrors(vec![ValidationError::new(
+            "salt",
+            "invalid_value",
+            format!("a salt has at most {MAX_SALT_LEN} bytes"),
+        )])));
+    }
     let (variants, off, on) = new_flag_defaults(&new);
     let mut def = FlagDefinition {
         key: new.key.clone(),
@@ -31,7 +41,7 @@ pub(super) async fn create(store: &This, actor: &Actor, project: &str, new: NewF
         tags: new.tags.clone(),
         owner: non_empty(new.owner.clone()),
         temporary: new.temporary,
-        salt: random_salt(),
+        salt: new.salt.clone().unwrap_or_else(random_salt),
         version: 1,
         created_at: to_time(now_ms())?,
         updated_at: to_time(now_ms())?,
