@@ -170,9 +170,18 @@ impl Hub {
 
     /// The serialised snapshot of an environment, cached per revision.
     pub async fn snapshot_json(&self, environment_id: i64) -> crate::store::Result<(u64, Bytes)> {
+        self.snapshot_json_after(environment_id, 0).await
+    }
+
+    /// The snapshot, read from the store unless the cached one is current
+    /// and newer than `client`: a client ahead of this replica's view (it
+    /// came from a replica that heard of a commit first, or the database
+    /// was restored to an earlier state) gets what the store holds now.
+    pub async fn snapshot_json_after(&self, environment_id: i64, client: u64) -> crate::store::Result<(u64, Bytes)> {
         let current = self.channel(environment_id).revision();
         if let Some(hit) = self.snapshots.get(&environment_id)
             && hit.0 == current
+            && hit.0 >= client
         {
             return Ok(hit.clone());
         }

@@ -133,7 +133,12 @@ impl TestServer {
     /// Starts a server with a custom configuration (its `listen` is ignored:
     /// port 0 on loopback).
     pub async fn start_with(config: ServeConfig) -> TestServer {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::start_on(config, TcpListener::bind("127.0.0.1:0").await.expect("bind")).await
+    }
+
+    /// Starts a server on `listener` (e.g. the address of a stopped one, so
+    /// that clients reconnect to the same URL).
+    pub async fn start_on(config: ServeConfig, listener: TcpListener) -> TestServer {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let built = crate::build(config).await.expect("building the server");
         let state = built.state.clone();

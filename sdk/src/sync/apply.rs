@@ -12,9 +12,18 @@ use crate::updates::changed_flags;
 
 impl Syncer {
     /// Installs a full snapshot unless it is not newer than what we serve.
-    pub(super) fn apply_full(&mut self, snapshot: Snapshot) -> Result<(), String> {
+    /// A `reset` (the server's database went back to an earlier state, see
+    /// `docs/protocol.md`) replaces what we serve whatever its revision.
+    pub(super) fn apply_full(&mut self, snapshot: Snapshot, reset: bool) -> Result<(), String> {
         let current = self.shared.revision().filter(|_| self.authoritative);
-        if let Some(current) = current.filter(|c| snapshot.revision <= *c) {
+        if reset && let Some(current) = current.filter(|c| snapshot.revision < *c) {
+            tracing::warn!(
+                current,
+                got = snapshot.revision,
+                "switchyard server went back to an earlier revision (database restored?); replacing our snapshot"
+            );
+            self.acks.send_replace(0);
+        } else if let Some(current) = current.filter(|c| snapshot.revision <= *c) {
             if snapshot.revision < current {
                 tracing::debug!(current, got = snapshot.revision, "ignoring an older switchyard snapshot");
             }

@@ -16,6 +16,10 @@ use super::backoff::parse_retry_after;
 /// The header naming this client instance on the stream.
 pub(crate) const INSTANCE_HEADER: &str = "x-switchyard-instance";
 
+/// Response header of a polled snapshot that replaces a newer one (the
+/// server's database went back to an earlier state).
+const RESET_HEADER: &str = "x-switchyard-reset";
+
 /// Why a request (or a stream) failed, classified for the retry policy.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum Failure {
@@ -115,7 +119,9 @@ impl Endpoint {
     }
 
     /// `GET /sdk/v1/snapshot`; `Ok(None)` on 304 (still at `have`).
-    pub(crate) async fn fetch_snapshot(&self, have: Option<u64>) -> Result<Option<Snapshot>, Failure> {
+    /// `Ok(Some((snapshot, reset)))`: `reset` when the server says the
+    /// snapshot replaces a newer one we hold (its database went back).
+    pub(crate) async fn fetch_snapshot(&self, have: Option<u64>) -> Result<Option<(Snapshot, bool)>, Failure> {
         let mut req = self.http.get(self.snapshot_url.clone()).header(AUTHORIZATION, self.auth.clone());
         if let Some(rev) = have {
             req = req.header(IF_NONE_MATCH, format!("\"{rev}\""));
@@ -127,6 +133,7 @@ impl Endpoint {
             _ => return Err(Failure::from_status(&resp)),
         }
         let etag = resp.headers().get(ETAG).cloned();
+        let reset = resp.headers().get(RESET_HEADER).is_some_and(|v| v.as_bytes() == b"true");
         let body = read_limited(resp, self.max_body).await?;
         let snapshot: Snapshot =
             serde_json::from_slice(&body).map_err(|e| Failure::Protocol(format!("snapshot body: {e}")))?;
@@ -136,7 +143,7 @@ impl Endpoint {
                 tracing::debug!(?etag, revision = snapshot.revision, "snapshot ETag does not match its revision");
             }
         }
-        Ok(Some(snapshot))
+        Ok(Some((snapshot, reset)))
     }
 
     /// `GET /sdk/v1/stream`, resuming after `last_event_id` if given.

@@ -198,9 +198,9 @@ impl Syncer {
         // Invalid content (does not compile): start over from a full snapshot.
         let invalid = |msg: String| End::Failed { failure: Failure::Protocol(msg), resume: false };
         match event.event.as_str() {
-            "snapshot" => {
-                let snapshot: Snapshot = serde_json::from_str(&event.data).map_err(|e| malformed("snapshot", e))?;
-                self.apply_full(snapshot).map_err(invalid)?;
+            name @ ("snapshot" | "reset") => {
+                let snapshot: Snapshot = serde_json::from_str(&event.data).map_err(|e| malformed(name, e))?;
+                self.apply_full(snapshot, name == "reset").map_err(invalid)?;
             }
             "change" => {
                 let change: ChangeEvent = serde_json::from_str(&event.data).map_err(|e| malformed("change", e))?;
@@ -288,7 +288,7 @@ impl Syncer {
         let have = self.shared.revision().filter(|_| self.authoritative);
         let result = match self.endpoint.fetch_snapshot(have).await {
             Ok(None) => Ok(()),
-            Ok(Some(snapshot)) => self.apply_full(snapshot).map_err(Failure::Protocol),
+            Ok(Some((snapshot, reset))) => self.apply_full(snapshot, reset).map_err(Failure::Protocol),
             Err(failure) => Err(failure),
         };
         match &result {

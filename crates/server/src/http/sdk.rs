@@ -60,19 +60,28 @@ pub async fn sdk_key(state: &AppState, headers: &HeaderMap) -> ApiResult<SdkKey>
     responses((status = 200, description = "Snapshot JSON; ETag is the revision"), (status = 304), (status = 401, body = crate::error::Problem)))]
 async fn snapshot(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let key = sdk_key(&state, &headers).await?;
-    let (revision, json) = state.hub.snapshot_json(key.environment_id).await?;
-    let etag = format!("\"{revision}\"");
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
-    let etag = HeaderValue::from_str(&etag).map_err(|e| ApiError::Internal(e.to_string()))?;
-    if fresh {
+    // The client's revision, from its ETag (`"17"`).
+    let held = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).and_then(|v| {
+        v.split(',').filter_map(|t| t.trim().trim_start_matches("W/").trim_matches('"').parse::<u64>().ok()).max()
+    });
+    let (revision, json) = state.hub.snapshot_json_after(key.environment_id, held.unwrap_or(0)).await?;
+    let etag = HeaderValue::from_str(&format!("\"{revision}\"")).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if held == Some(revision) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, etag)], json)
-        .into_response())
+    let mut response =
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, etag)], json)
+            .into_response();
+    if held.is_some_and(|held| held > revision) {
+        // The client holds a revision the store no longer has: the database
+        // went back (a restore). This snapshot replaces what it holds.
+        response.headers_mut().insert(RESET_HEADER, HeaderValue::from_static("true"));
+    }
+    Ok(response)
 }
+
+/// Marks a polled snapshot that replaces a newer one the client holds.
+pub const RESET_HEADER: &str = "x-switchyard-reset";
 
 /// The change stream (`text/event-stream`).
 #[utoipa::path(get, path = "/sdk/v1/stream", tag = "sdk", security(("bearer" = [])),
@@ -92,8 +101,11 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
             revision
         }
         None => {
-            let (revision, json) = state.hub.snapshot_json(key.environment_id).await?;
-            first.push(sse_frame("snapshot", revision, std::str::from_utf8(&json).unwrap_or("{}")));
+            let (revision, json) = state.hub.snapshot_json_after(key.environment_id, last_id.unwrap_or(0)).await?;
+            // A client ahead of the store (the database was restored to an
+            // earlier state) gets `reset`: replace, even with an older revision.
+            let event = if last_id.is_some_and(|id| id > revision) { "reset" } else { "snapshot" };
+            first.push(sse_frame(event, revision, std::str::from_utf8(&json).unwrap_or("{}")));
             revision
         }
     };
