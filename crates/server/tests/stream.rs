@@ -137,10 +137,12 @@ async fn stream_snapshot_changes_resume_and_revocation() {
             let (event, id, _) = resumed.next().await.unwrap();
             assert_eq!((event.as_str(), id), ("change", *rev));
         }
-        // a revision the log cannot serve (from the future) gets a snapshot
+        // a revision from the future (the database went back) gets a reset:
+        // a snapshot that replaces whatever the client holds
         let mut fresh = f.open(Some(1_000_000)).await;
-        let (event, _, _) = fresh.next().await.unwrap();
-        assert_eq!(event, "snapshot");
+        let (event, id, data) = fresh.next().await.unwrap();
+        assert_eq!((event.as_str(), id), ("reset", *revisions.last().unwrap()));
+        assert_eq!(data["revision"], json!(id));
 
         // revoking the key closes open streams and refuses new ones
         let resp = f
