@@ -94,8 +94,17 @@ impl PgCluster {
     /// Starts the stopped cluster again, on the same port, and waits until
     /// it accepts connections.
     pub async fn start_again(&self) {
-        if let Err(err) = self.try_start().await {
-            panic!("restarting the private Postgres on port {} failed: {err}", self.port);
+        // While it was down, another socket may have taken the port for a
+        // moment (as an outgoing connection's local port): retry a little.
+        for attempt in 1..=5 {
+            match self.try_start().await {
+                Ok(()) => return,
+                Err(err) if attempt < 5 => {
+                    eprintln!("restarting the private Postgres failed, retrying: {err}");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                Err(err) => panic!("restarting the private Postgres on port {} failed: {err}", self.port),
+            }
         }
     }
 

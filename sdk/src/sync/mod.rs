@@ -4,9 +4,9 @@
 //!
 //! ```text
 //!  connect ──200──► read items (timeout per item) ──► apply ──► swap + notify
-//!     │                 │ EOF / resync / error
+//!     │                 │ EOF / goaway / resync / error
 //!     └─ failure ◄──────┘
-//!     wait (backoff; 401/403: ~60 s) ─── meanwhile poll GET /snapshot (ETag)
+//!     wait (backoff; goaway: the retry hint; 401/403: ~60 s) ─── meanwhile poll GET /snapshot (ETag)
 //! ```
 //! Layout: [`sse`] parses the stream, [`http`] makes the requests and
 //! classifies failures, [`backoff`] computes delays, `apply` installs
