@@ -202,3 +202,46 @@ async fn dropping_the_last_clone_stops_the_background_sync() {
     assert!(rest.len() <= 1);
     assert_eq!(peer.streams_seen().len(), 1);
 }
+
+#[tokio::test]
+async fn goaway_resumes_at_once_with_last_event_id_and_no_backoff_penalty() {
+    let peer = Peer::start().await;
+    let goaway = || raw("retry: 250\nevent: goaway\ndata: {}\n\n");
+    peer.push_stream(StreamReply::Sse(vec![
+        retry(1000),
+        snapshot_frame(&snapshot(5, vec![bool_flag("a", true)])),
+        goaway(),
+        Step::Hold,
+    ]));
+    peer.push_stream(StreamReply::Sse(vec![
+        change_frame(&change(6, vec![bool_flag("a", false)])),
+        goaway(),
+        Step::Hold,
+    ]));
+    peer.push_stream(StreamReply::Sse(vec![
+        change_frame(&change(7, vec![bool_flag("a", true)])),
+        goaway(),
+        Step::Hold,
+    ]));
+    peer.push_stream(StreamReply::Sse(vec![change_frame(&change(8, vec![bool_flag("a", false)])), Step::Hold]));
+    // A backoff far beyond the 10 s the test waits: three server-ended
+    // streams in a row would take minutes if goaway counted as a failure.
+    let client = fast_builder(&peer)
+        .initial_backoff(Duration::from_secs(60))
+        .max_backoff(Duration::from_secs(120))
+        .build()
+        .unwrap();
+    let mut updates = client.subscribe();
+    eventually("revision 8 after three goaways", || client.revision() == Some(8)).await;
+    let ids: Vec<Option<String>> = peer.streams_seen().iter().map(|s| s.last_event_id.clone()).collect();
+    assert_eq!(ids, [None, Some("5".into()), Some("6".into()), Some("7".into())], "each resume sends Last-Event-ID");
+    let mut revisions = Vec::new();
+    while revisions.len() < 4 {
+        match within("updates", updates.next()).await {
+            Some(Update::Changed(c)) => revisions.push((c.old_revision, c.new_revision)),
+            other => panic!("unexpected update {other:?}"),
+        }
+    }
+    assert_eq!(revisions, [(0, 5), (5, 6), (6, 7), (7, 8)], "every change applied once, in order");
+    assert_eq!(client.status(), Status::Ready);
+}

@@ -15,6 +15,8 @@
 //! - [`StallProxy`]: a TCP proxy whose server→client direction can be
 //!   paused, to make a consumer slow (small socket buffers on its side).
 //! - [`RawStream`]: a raw SSE reader over reqwest.
+//! - [`PgCluster`] (module `cluster`): a private Postgres cluster for one
+//!   test, to stop and start for real (same data directory and port).
 //! - [`BackgroundPanics`]: counts panics on runtime worker threads (a
 //!   panicking spawned task does not fail a test by itself).
 
@@ -30,13 +32,16 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use switchyard::core::CompiledSnapshot;
 use switchyard::{Client, Context, Snapshot, Update};
-use switchyard_server::config::ServeConfig;
+pub use switchyard_server::config::ServeConfig;
 use switchyard_server::testing::{ADMIN_PASSWORD, login};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{oneshot, watch};
 
 pub use switchyard_server::testing::{TestDb, pg_admin_url};
+
+mod cluster;
+pub use cluster::PgCluster;
 
 /// The project every test uses.
 pub const PROJECT: &str = "shop";
@@ -89,7 +94,16 @@ impl Server {
     /// bind that still fails with `AddrInUse` is retried until
     /// [`DEADLINE`]).
     pub async fn start_on(database_url: &str, addr: SocketAddr) -> Server {
-        let config = ServeConfig::for_tests(database_url);
+        Self::launch(ServeConfig::for_tests(database_url), addr).await
+    }
+
+    /// Starts a server with a custom configuration (start from
+    /// [`ServeConfig::for_tests`]; its `listen` is ignored: a fresh port).
+    pub async fn start_with(config: ServeConfig) -> Server {
+        Self::launch(config, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    async fn launch(config: ServeConfig, addr: SocketAddr) -> Server {
         let (ready_tx, ready_rx) = oneshot::channel::<Result<SocketAddr, String>>();
         let (stop_tx, stop_rx) = oneshot::channel::<Stop>();
         let (done_tx, done_rx) = oneshot::channel::<()>();

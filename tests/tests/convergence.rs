@@ -2,18 +2,19 @@
 //! (toggles and configuration writes, round-robin over 10 flags), the
 //! server is stopped mid-way and a new one started on the same database
 //! and the same port (gracefully, and as a crash), or — on Postgres —
-//! every backend of the database is terminated. The writer retries each
-//! change until it is acknowledged; afterwards the server holds exactly
-//! the writer's changes, the SDK serves exactly the server's final
-//! snapshot, and the SDK's update stream never went backwards or repeated
-//! a revision.
+//! Postgres itself is restarted, twice, or every backend of the database
+//! is terminated. The writer retries each change until it is acknowledged;
+//! afterwards the server holds exactly the writer's changes, the SDK serves
+//! exactly the server's final snapshot, and the SDK's update stream never
+//! went backwards, skipped or repeated a revision.
 //!
-//! The Postgres connection-loss variant terminates backends with
-//! `pg_terminate_backend` from the admin connection instead of restarting
-//! Postgres: the test Postgres is shared by every test (and other work) on
-//! the machine, and a restart would disturb all of them. For the server a
-//! terminated backend is indistinguishable from a restarted database: the
-//! pool's connections and the LISTEN connection all die at once.
+//! The Postgres restart runs a private cluster ([`PgCluster`]: its own data
+//! directory and port), stopped with `pg_ctl stop -m fast` and started
+//! again: a real outage, during which both replicas must report not ready.
+//! The shared test Postgres is never restarted (other tests use it).
+//! Terminating the backends (on the shared Postgres) is the other case: the
+//! connections die but the database stays up, so reconnecting succeeds at
+//! once.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 use switchyard_e2e::{
-    Admin, DEADLINE, FlagSpec, RevisionWatch, Server, TestDb, eventually, flag_path, pg_name, sdk, seed,
+    Admin, DEADLINE, FlagSpec, PgCluster, RevisionWatch, Server, TestDb, eventually, flag_path, pg_name, sdk, seed,
     server_snapshot, terminate_backends, wait_converged,
 };
 
@@ -155,25 +156,34 @@ fn expected_final() -> Vec<(bool, Option<usize>)> {
 }
 
 /// What happens mid-way.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Disruption {
+#[derive(Clone, Copy)]
+enum Disruption<'a> {
     /// Stop the server gracefully; start a new one on the same port.
     Restart,
     /// Cut every connection at once (as `SIGKILL`); start a new one on the same port.
     Crash,
-    /// Terminate every Postgres backend of the database (two replicas:
-    /// the writer on A, the SDK on B, so that B depends on LISTEN).
-    TerminateBackends,
+    /// Terminate every Postgres backend of the database named.
+    TerminateBackends(&'a str),
+    /// Stop this private Postgres cluster and start it again, at a third
+    /// and at two thirds of the changes.
+    PostgresRestart(&'a PgCluster),
 }
 
-async fn converges_despite(db: TestDb, disruption: Disruption) {
-    eprintln!("--- store: {}, disruption: {disruption:?}", db.label());
-    let url = db.url();
-    let a = Server::start(&url).await;
-    let replica = match disruption {
-        Disruption::TerminateBackends => Some(Server::start(&url).await),
-        _ => None,
-    };
+impl Disruption<'_> {
+    /// Postgres-level disruptions run two replicas: the writer on A, the
+    /// SDK on B, so that B's stream depends on its LISTEN connection.
+    fn two_replicas(self) -> bool {
+        matches!(self, Disruption::TerminateBackends(_) | Disruption::PostgresRestart(_))
+    }
+}
+
+async fn not_ready(http: &reqwest::Client, server: &Server) -> bool {
+    http.get(server.url("/readyz")).send().await.is_ok_and(|r| r.status() == 503)
+}
+
+async fn converges_despite(url: &str, label: &str, disruption: Disruption<'_>) {
+    let a = Server::start(url).await;
+    let replica = if disruption.two_replicas() { Some(Server::start(url).await) } else { None };
     let writer_admin = a.admin();
     let seeded = seed(&writer_admin, &flag_specs()).await;
     let sdk_base = replica.as_ref().map_or(a.base.clone(), |b| b.base.clone());
@@ -183,29 +193,56 @@ async fn converges_despite(db: TestDb, disruption: Disruption) {
 
     let acked = Arc::new(AtomicUsize::new(0));
     let writer = tokio::spawn(write_all(writer_admin.clone(), Arc::clone(&acked)));
-    eventually("half of the changes are acknowledged", || async { acked.load(Ordering::SeqCst) >= CHANGES / 2 }).await;
-
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("http client");
+    let mut during = Vec::new();
     let addr: SocketAddr = a.addr;
-    let (a, during) = match disruption {
+    let a = match disruption {
         Disruption::Restart | Disruption::Crash => {
-            if disruption == Disruption::Restart {
+            eventually("half of the changes are acknowledged", || async {
+                acked.load(Ordering::SeqCst) >= CHANGES / 2
+            })
+            .await;
+            if matches!(disruption, Disruption::Restart) {
                 a.stop().await;
             } else {
                 a.crash().await;
             }
-            let during = acked.load(Ordering::SeqCst);
-            (Server::start_on(&url, addr).await, during)
+            during.push(acked.load(Ordering::SeqCst));
+            Server::start_on(url, addr).await
         }
-        Disruption::TerminateBackends => {
-            let terminated = terminate_backends(pg_name(&db).expect("postgres")).await;
+        Disruption::TerminateBackends(name) => {
+            eventually("half of the changes are acknowledged", || async {
+                acked.load(Ordering::SeqCst) >= CHANGES / 2
+            })
+            .await;
+            let terminated = terminate_backends(name).await;
             assert!(terminated > 0, "no backend was terminated");
-            (a, acked.load(Ordering::SeqCst))
+            during.push(acked.load(Ordering::SeqCst));
+            a
+        }
+        Disruption::PostgresRestart(cluster) => {
+            let b = replica.as_ref().expect("two replicas");
+            for k in 1..=2 {
+                let at = k * CHANGES / 3;
+                eventually(&format!("{at} changes are acknowledged"), || async { acked.load(Ordering::SeqCst) >= at })
+                    .await;
+                cluster.stop().await;
+                during.push(acked.load(Ordering::SeqCst));
+                // Down for as long as it takes both replicas to notice:
+                // readiness must say so (a balancer stops sending traffic).
+                eventually("both replicas report not ready while Postgres is down", || async {
+                    not_ready(&http, &a).await && not_ready(&http, b).await
+                })
+                .await;
+                cluster.start_again().await;
+            }
+            a
         }
     };
     assert_eq!(a.addr, addr);
     let failures = writer.await.expect("writer");
-    eprintln!("    disrupted after {during} changes; {failures} failed attempts were retried");
-    assert!(during < CHANGES, "the disruption happened after the writer finished; nothing was tested");
+    eprintln!("    {label}: disrupted after {during:?} changes; {failures} failed attempts were retried");
+    assert!(during.iter().all(|d| *d < CHANGES), "a disruption happened after the writer finished; nothing was tested");
 
     // The server holds exactly the writer's changes (none lost, none doubled).
     let admin = a.admin();
@@ -216,36 +253,43 @@ async fn converges_despite(db: TestDb, disruption: Disruption) {
         assert!(has_marker(&cfg, marker), "f{flag} should carry change {marker}: {cfg}");
     }
     if let Some(b) = &replica {
-        // B's change listener reconnected (readiness says so).
-        let http = reqwest::Client::new();
-        eventually("replica B is ready again", || async {
-            http.get(b.url("/readyz")).send().await.is_ok_and(|r| r.status() == 200)
-        })
-        .await;
+        // Both replicas' change listeners reconnected (readiness says so).
+        for server in [&a, b] {
+            eventually("the replica is ready again", || async {
+                http.get(server.url("/readyz")).send().await.is_ok_and(|r| r.status() == 200)
+            })
+            .await;
+        }
         assert_eq!(server_snapshot(&a.base, &seeded.sdk_key).await, server_snapshot(&b.base, &seeded.sdk_key).await);
     }
 
-    // The SDK serves exactly the final state, reached in order.
+    // The SDK serves exactly the final state, reached in order: every
+    // revision applied once, none skipped (no resync either).
     let snapshot = wait_converged(&client, &sdk_base, &seeded.sdk_key).await;
     let report = watch.finish(snapshot.revision, false).await;
-    eprintln!("    SDK at revision {} after {} flag updates", snapshot.revision, report.changes);
+    eprintln!("    {label}: SDK at revision {} after {} flag updates", snapshot.revision, report.changes);
 
     drop(client);
     a.stop().await;
     if let Some(b) = replica {
         b.stop().await;
     }
+}
+
+async fn on_test_db(db: TestDb, disruption: Disruption<'_>) {
+    eprintln!("--- store: {}", db.label());
+    converges_despite(&db.url(), db.label(), disruption).await;
     db.cleanup().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_restart_on_the_same_port() {
-    converges_despite(TestDb::sqlite(), Disruption::Restart).await;
+    on_test_db(TestDb::sqlite(), Disruption::Restart).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_crash_and_restart_on_the_same_port() {
-    converges_despite(TestDb::sqlite(), Disruption::Crash).await;
+    on_test_db(TestDb::sqlite(), Disruption::Crash).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -253,7 +297,7 @@ async fn postgres_restart_on_the_same_port() {
     let Some(db) = TestDb::postgres().await else {
         return;
     };
-    converges_despite(db, Disruption::Restart).await;
+    on_test_db(db, Disruption::Restart).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -261,13 +305,23 @@ async fn postgres_crash_and_restart_on_the_same_port() {
     let Some(db) = TestDb::postgres().await else {
         return;
     };
-    converges_despite(db, Disruption::Crash).await;
+    on_test_db(db, Disruption::Crash).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_connection_loss() {
+async fn postgres_backends_terminated() {
     let Some(db) = TestDb::postgres().await else {
         return;
     };
-    converges_despite(db, Disruption::TerminateBackends).await;
+    let name = pg_name(&db).expect("postgres").to_string();
+    on_test_db(db, Disruption::TerminateBackends(&name)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_itself_restarted_twice_mid_write() {
+    let Some(cluster) = PgCluster::start().await else {
+        return;
+    };
+    eprintln!("--- store: private Postgres cluster on port {}", cluster.port());
+    converges_despite(&cluster.url(), "postgres restarted", Disruption::PostgresRestart(&cluster)).await;
 }

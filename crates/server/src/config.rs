@@ -55,6 +55,13 @@ pub struct ServeConfig {
     #[arg(long, env = "SWITCHYARD_HEARTBEAT", default_value = "15s", value_parser = humantime::parse_duration)]
     pub heartbeat: Duration,
 
+    /// Maximum age of an SDK stream: after it (less a random 0–25 % per
+    /// connection) the stream ends with a `goaway` event and the SDK
+    /// reconnects, through the balancer, with `Last-Event-ID`. Spreads
+    /// streams over replicas again after a rolling restart. `0` disables.
+    #[arg(long, env = "SWITCHYARD_STREAM_MAX_AGE", default_value = "30m", value_parser = humantime::parse_duration)]
+    pub stream_max_age: Duration,
+
     /// A client must send a complete request head within this time
     /// (slow-header / slowloris protection).
     #[arg(long, env = "SWITCHYARD_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
@@ -105,6 +112,7 @@ impl ServeConfig {
             session_ttl: Duration::from_secs(3600),
             body_limit: 1024 * 1024,
             heartbeat: Duration::from_secs(15),
+            stream_max_age: Duration::from_secs(30 * 60),
             log_format: LogFormat::Pretty,
             webhook_allow_private: false,
             login_rate_per_minute: 1000,
@@ -140,6 +148,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("session_ttl", &self.session_ttl)
             .field("body_limit", &self.body_limit)
             .field("heartbeat", &self.heartbeat)
+            .field("stream_max_age", &self.stream_max_age)
             .field("log_format", &self.log_format)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("login_rate_per_minute", &self.login_rate_per_minute)
@@ -173,5 +182,19 @@ mod tests {
         use clap::Parser as _;
         assert!(!ServeConfig::for_tests("sqlite::memory:").webhook_allow_private);
         assert!(Cli::parse_from(["switchyard", "--webhook-allow-private"]).config.webhook_allow_private);
+    }
+
+    #[test]
+    fn stream_max_age_defaults_to_30_minutes_and_0_disables() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            config: ServeConfig,
+        }
+        use clap::Parser as _;
+        assert_eq!(Cli::parse_from(["switchyard"]).config.stream_max_age, Duration::from_secs(1800));
+        let off = Cli::parse_from(["switchyard", "--stream-max-age", "0"]).config.stream_max_age;
+        assert_eq!(off, Duration::ZERO);
+        assert!(Cli::try_parse_from(["switchyard", "--stream-max-age", "soon"]).is_err());
     }
 }

@@ -61,6 +61,8 @@ pub struct Metrics {
     pub bytes_broadcast: Counter,
     /// Streams ended because they lagged.
     pub slow_consumers_dropped: Counter,
+    /// SDK streams ended with `goaway` at their maximum age.
+    pub streams_expired: Counter,
     /// Broadcast → SDK acknowledgement, seconds.
     pub propagation: Histogram,
     /// Flags killed, by source.
@@ -91,6 +93,7 @@ impl Metrics {
             events_broadcast: Counter::default(),
             bytes_broadcast: Counter::default(),
             slow_consumers_dropped: Counter::default(),
+            streams_expired: Counter::default(),
             propagation: latency_histogram(),
             kills: Family::default(),
             triggers_fired: Counter::default(),
@@ -106,6 +109,11 @@ impl Metrics {
         registry.register("events_broadcast", "Change events broadcast", m.events_broadcast.clone());
         registry.register("bytes_broadcast", "Bytes handed to SSE streams", m.bytes_broadcast.clone());
         registry.register("slow_consumers_dropped", "Streams closed for lagging", m.slow_consumers_dropped.clone());
+        registry.register(
+            "streams_expired",
+            "SDK streams ended with goaway at their maximum age",
+            m.streams_expired.clone(),
+        );
         registry.register("propagation_seconds", "Broadcast to SDK acknowledgement", m.propagation.clone());
         registry.register("kills", "Flags killed", m.kills.clone());
         registry.register("triggers_fired", "Trigger URLs fired", m.triggers_fired.clone());

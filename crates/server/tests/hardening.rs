@@ -162,6 +162,7 @@ async fn metrics_after_real_traffic() {
         "switchyard_events_broadcast_total",
         "switchyard_bytes_broadcast_total",
         "switchyard_slow_consumers_dropped_total",
+        "switchyard_streams_expired_total",
         "switchyard_environment_revision",
         "switchyard_propagation_seconds_count",
         "switchyard_kills_total",

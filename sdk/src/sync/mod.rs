@@ -4,9 +4,9 @@
 //!
 //! ```text
 //!  connect ──200──► read items (timeout per item) ──► apply ──► swap + notify
-//!     │                 │ EOF / resync / error
+//!     │                 │ EOF / goaway / resync / error
 //!     └─ failure ◄──────┘
-//!     wait (backoff; 401/403: ~60 s) ─── meanwhile poll GET /snapshot (ETag)
+//!     wait (backoff; goaway: the retry hint; 401/403: ~60 s) ─── meanwhile poll GET /snapshot (ETag)
 //! ```
 //! Layout: [`sse`] parses the stream, [`http`] makes the requests and
 //! classifies failures, [`backoff`] computes delays, `apply` installs
@@ -38,6 +38,9 @@ use crate::status::Status;
 const UNAUTHORIZED_RETRY: Duration = Duration::from_secs(60);
 /// Cap on a server's `Retry-After`, so a bogus header cannot stop sync.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+/// Least delay before resuming after `goaway` (whatever `retry:` says), so
+/// a server that keeps saying goaway can never cause a tight loop.
+const MIN_GOAWAY_DELAY: Duration = Duration::from_millis(100);
 /// A stream that stayed up this long resets the backoff.
 const HEALTHY_STREAM: Duration = Duration::from_secs(60);
 
@@ -59,6 +62,9 @@ pub(crate) struct SyncConfig {
 enum End {
     /// The server closed the stream (e.g. it restarted, or we lagged).
     Closed,
+    /// The server said `goaway` (shutting down, or the stream reached its
+    /// maximum age): resume promptly, with no backoff penalty.
+    GoAway,
     /// Reconnect without `Last-Event-ID` for a full snapshot.
     Resync,
     /// Something failed; `resume` says whether to send `Last-Event-ID`.
@@ -83,6 +89,9 @@ pub(crate) struct Syncer {
     unauthorized: bool,
     /// When to poll next while the stream is down.
     next_poll: Option<Instant>,
+    /// The server's latest `retry:` hint: the delay before resuming after
+    /// a `goaway`.
+    retry_hint: Option<Duration>,
 }
 
 impl Syncer {
@@ -106,6 +115,7 @@ impl Syncer {
             tried_file: false,
             unauthorized: false,
             next_poll: None,
+            retry_hint: None,
         }
     }
 
@@ -130,6 +140,14 @@ impl Syncer {
                     tracing::debug!("switchyard stream closed by the server; reconnecting");
                     resume = true;
                     self.backoff.next_delay()
+                }
+                End::GoAway => {
+                    // A deliberate end, not a failure: the stream was good.
+                    tracing::debug!("switchyard server said goaway; resuming");
+                    resume = true;
+                    self.backoff.reset();
+                    let hint = self.retry_hint.unwrap_or(self.config.initial_backoff);
+                    jitter(hint.max(MIN_GOAWAY_DELAY).min(self.config.max_backoff))
                 }
                 End::Resync => {
                     resume = false;
@@ -179,7 +197,10 @@ impl Syncer {
             match item {
                 SseItem::Comment if self.authoritative => self.shared.freshness.confirm_now(),
                 SseItem::Comment => {}
-                SseItem::Retry(hint) => self.backoff.set_floor(hint),
+                SseItem::Retry(hint) => {
+                    self.retry_hint = Some(hint);
+                    self.backoff.set_floor(hint);
+                }
                 SseItem::Event(event) => {
                     if let Err(end) = self.handle_event(event) {
                         return end;
@@ -211,6 +232,7 @@ impl Syncer {
                 }
             }
             "resync" => return Err(End::Resync),
+            "goaway" => return Err(End::GoAway),
             other => {
                 tracing::debug!(event = other, "ignoring unknown switchyard event");
                 return Ok(());

@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use tokio::sync::{broadcast, watch};
+use tokio::time::{Sleep, sleep};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::principal::bearer;
@@ -128,6 +129,7 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
         rx,
         sent,
         revoked: Some(revoked),
+        expires: stream_deadline(state.config.stream_max_age, rand::random::<f64>()).map(|d| Box::pin(sleep(d))),
         closing: state.hub.closing(),
         hub: Arc::clone(&state.hub),
         _guard: ConnectionGuard { channel, instance: Some(instance) },
@@ -160,6 +162,7 @@ async fn admin_stream(
         rx,
         sent,
         revoked: None,
+        expires: None,
         closing: state.hub.closing(),
         hub: Arc::clone(&state.hub),
         _guard: ConnectionGuard::admin(channel),
@@ -255,12 +258,32 @@ async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): A
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The share of the maximum stream age that is always served; each
+/// connection's age is drawn uniformly from `[MIN_AGE_SHARE, 1] × max age`.
+const MIN_AGE_SHARE: f64 = 0.75;
+
+/// How long a new SDK stream may live (`None`: for ever, `max_age` 0):
+/// `max_age × (MIN_AGE_SHARE + (1 − MIN_AGE_SHARE) × unit)` for a random
+/// `unit` in `[0, 1)`. Streams that all connected at once (to the first
+/// replica up after a rolling restart) thus end spread over the last
+/// quarter of the age, and their reconnections spread over the replicas.
+fn stream_deadline(max_age: std::time::Duration, unit: f64) -> Option<std::time::Duration> {
+    if max_age.is_zero() {
+        return None;
+    }
+    let share = MIN_AGE_SHARE + (1.0 - MIN_AGE_SHARE) * unit.clamp(0.0, 1.0);
+    Some(max_age.mul_f64(share))
+}
+
 /// The live part of a stream.
 struct Live {
     rx: broadcast::Receiver<Frame>,
     sent: u64,
     /// Turns `true` when the SDK key is revoked (`None` for admin streams).
     revoked: Option<watch::Receiver<bool>>,
+    /// When the stream reaches its (jittered) maximum age and says `goaway`
+    /// (`None`: never; admin streams, or the limit disabled).
+    expires: Option<std::pin::Pin<Box<Sleep>>>,
     /// Server shutdown: send `goaway` and end.
     closing: watch::Receiver<bool>,
     hub: Arc<crate::hub::Hub>,
@@ -272,6 +295,7 @@ enum Wake {
     Frame(Frame),
     Revoked,
     Closing,
+    Expired,
     Lagged,
     Ended,
 }
@@ -285,6 +309,7 @@ impl Live {
                     biased;
                     true = revoked(&mut live.revoked) => Wake::Revoked,
                     Ok(_) = live.closing.wait_for(|c| *c) => Wake::Closing,
+                    () = expired(&mut live.expires) => Wake::Expired,
                     frame = live.rx.recv() => match frame {
                         Ok(frame) => Wake::Frame(frame),
                         // Too slow: end the stream; the SDK resumes with Last-Event-ID.
@@ -300,10 +325,13 @@ impl Live {
                         live.sent = live.sent.max(revision);
                         return Some((Ok(bytes), Some(live)));
                     }
-                    // The SDK reconnects (to another replica behind the balancer).
-                    Wake::Closing => {
-                        let bye = Bytes::from_static(b"retry: 250\nevent: goaway\ndata: {}\n\n");
-                        return Some((Ok(bye), None));
+                    // The SDK reconnects (to another replica behind the
+                    // balancer) and resumes after the last revision it got:
+                    // frames still queued here are replayed from the log.
+                    Wake::Closing => return Some((Ok(goaway()), None)),
+                    Wake::Expired => {
+                        live.hub.metrics().streams_expired.inc();
+                        return Some((Ok(goaway()), None));
                     }
                     Wake::Lagged => {
                         live.hub.metrics().slow_consumers_dropped.inc();
@@ -316,6 +344,19 @@ impl Live {
     }
 }
 
+/// The last frame of a stream the server ends on purpose.
+fn goaway() -> Bytes {
+    Bytes::from_static(b"retry: 250\nevent: goaway\ndata: {}\n\n")
+}
+
+/// Resolves when the stream reached its maximum age; never without one.
+async fn expired(expires: &mut Option<std::pin::Pin<Box<Sleep>>>) {
+    match expires {
+        Some(sleep) => sleep.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Resolves `true` once the key is revoked; never for admin streams.
 async fn revoked(rx: &mut Option<watch::Receiver<bool>>) -> bool {
     match rx {
@@ -325,5 +366,28 @@ async fn revoked(rx: &mut Option<watch::Receiver<bool>>) -> bool {
             true
         }
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::stream_deadline;
+
+    #[test]
+    fn stream_age_is_jittered_over_the_last_quarter() {
+        let age = Duration::from_secs(1800);
+        assert_eq!(stream_deadline(age, 0.0), Some(Duration::from_secs(1350)));
+        assert_eq!(stream_deadline(age, 0.5), Some(Duration::from_secs(1575)));
+        assert_eq!(stream_deadline(age, 1.0), Some(age));
+        // Out-of-range draws are clamped, never beyond the maximum.
+        assert_eq!(stream_deadline(age, 7.0), Some(age));
+        assert_eq!(stream_deadline(age, -1.0), Some(Duration::from_secs(1350)));
+    }
+
+    #[test]
+    fn a_zero_max_age_disables_the_limit() {
+        assert_eq!(stream_deadline(Duration::ZERO, 0.3), None);
     }
 }
