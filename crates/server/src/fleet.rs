@@ -8,8 +8,9 @@
 //! listed only when it can hear queries). The live set is what Postgres
 //! itself knows: those names in `pg_stat_activity` for this database. A
 //! crashed replica's socket closes with its process, so its backend (and
-//! name) disappears at once; a replica shutting down gracefully closes its
-//! LISTEN connection last, after its streams ended ([`Fleet::leave`]). There
+//! name) disappears at once; a replica shutting down gracefully renames that
+//! session (synchronously: peers stop counting it when that returns) and
+//! closes it, last, after its streams ended ([`Fleet::leave`]). There
 //! are no heartbeats and no time-to-live to wait out.
 //!
 //! ## A query
@@ -195,8 +196,15 @@ impl Fleet {
     }
 
     /// Waits until every SDK instance connected to any replica applied
-    /// `rev`, or `timeout`.
+    /// `rev`, or `timeout`; peers are asked every 25 ms.
     pub async fn wait(&self, hub: &Hub, env: i64, rev: u64, timeout: Duration) -> Receipt {
+        self.wait_polling(hub, env, rev, timeout, Duration::from_millis(25)).await
+    }
+
+    /// [`Fleet::wait`], asking peers every `poll` (a background recorder,
+    /// which nobody waits on, asks less often: latencies come from the acks'
+    /// own times, not from when they were collected).
+    pub async fn wait_polling(&self, hub: &Hub, env: i64, rev: u64, timeout: Duration, poll: Duration) -> Receipt {
         let channel = hub.channel(env);
         if self.peers().await.is_empty() {
             // Alone (SQLite, or a single Postgres replica): local acks decide.
@@ -210,8 +218,8 @@ impl Fleet {
                 return receipt;
             }
             // Local acks wake us at once; remote ones are polled.
-            let poll = tokio::time::Instant::now() + Duration::from_millis(25);
-            let _ = tokio::time::timeout_at(deadline.min(poll), changed).await;
+            let next = tokio::time::Instant::now() + poll;
+            let _ = tokio::time::timeout_at(deadline.min(next), changed).await;
         }
     }
 }

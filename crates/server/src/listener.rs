@@ -161,9 +161,14 @@ pub async fn run(
                     }
                 },
                 _ = poll.tick() => resync(&store, &hub).await,
-                // Graceful shutdown: closing the connection is the goodbye.
+                // Graceful shutdown: the goodbye. Dropping the name first is
+                // synchronous (peers stop counting this replica as soon as it
+                // returns); closing the connection then cannot race with them.
                 () = fleet.left() => {
                     health.connected.store(false, Ordering::Release);
+                    let _ = sqlx::query("SELECT set_config('application_name', 'switchyard-leaving', false)")
+                        .execute(&mut listener)
+                        .await;
                     drop(listener);
                     pool.close().await;
                     return;

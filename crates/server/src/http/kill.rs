@@ -129,6 +129,9 @@ async fn kill_and_receipt(
 /// receipt is recorded anyway (`complete: false`).
 pub const RECORD_WAIT: Duration = MAX_WAIT;
 
+/// How often that background wait asks the other replicas.
+const RECORD_POLL: Duration = Duration::from_millis(250);
+
 /// A committed kill whose delivery receipt goes into the audit history
 /// (`flag.kill.applied`): who had applied it, how fast, and whether every
 /// connected SDK instance had. Every kill that changed something gets
@@ -159,7 +162,8 @@ impl AppliedKill {
                 tokio::spawn(async move {
                     match state.store.get_environment(&self.project, &self.env).await {
                         Ok(env) => {
-                            let receipt = state.fleet.wait(&state.hub, env.id, self.revision, RECORD_WAIT).await;
+                            let (hub, rev) = (&state.hub, self.revision);
+                            let receipt = state.fleet.wait_polling(hub, env.id, rev, RECORD_WAIT, RECORD_POLL).await;
                             self.write(&state, &receipt).await;
                         }
                         Err(err) => {
