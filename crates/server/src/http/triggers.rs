@@ -12,8 +12,9 @@
 //! trigger may fire [`FIRES_PER_MINUTE`] times in any 60 s, counted over
 //! every replica in the database (a sliding window, see
 //! `Store::claim_trigger_fire`); beyond, 429 with `Retry-After` (seconds
-//! until the oldest fire leaves the window). Every request with an active
-//! trigger's secret counts, ignored notifications included. See [`crate::alerts`] for the bodies understood:
+//! until the oldest fire leaves the window). Every well-formed request with
+//! an active trigger's secret counts, ignored notifications included. See
+//! [`crate::alerts`] for the bodies understood:
 //!
 //! | trigger | firing (or unknown body) | resolved / ok |
 //! |---------|-------------------------|---------------|
@@ -263,11 +264,11 @@ async fn fire(
     body: Bytes,
 ) -> ApiResult<AppJson<HookOutcome>> {
     let trigger = active_trigger(&state, &secret).await?;
+    let wait = wait.duration()?;
     if let Some(retry) = state.store.claim_trigger_fire(trigger.id, FIRES_PER_MINUTE, Duration::from_secs(60)).await? {
         let retry_after = retry.as_secs_f64().ceil().max(1.0) as u64;
         return Err(ApiError::TooManyRequests { retry_after });
     }
-    let wait = wait.duration()?;
     let alert = alerts::parse(&body);
     let status = alert.status.clone();
     let action = match (trigger.action, alert.signal) {
