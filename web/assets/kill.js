@@ -16,13 +16,17 @@ export function receiptView(receipt, revision) {
     return box;
   }
   const ms = Math.round(receipt.max_ms ?? 0);
-  const complete = receipt.pending === 0;
+  const unanswered = receipt.unanswered ?? [];
+  const complete = receipt.pending === 0 && unanswered.length === 0;
   box.classList.add(complete ? 'receipt-complete' : 'receipt-pending');
   box.append(h('p', { class: 'receipt-main' },
     h('span', { 'aria-hidden': 'true', class: 'receipt-icon', text: complete ? '✓ ' : '◔ ' }),
     complete
       ? `Applied by ${receipt.applied} / ${receipt.connected} connected SDK instances in ${ms} ms`
       : `Applied by ${receipt.applied} / ${receipt.connected} connected SDK instances after ${ms} ms — ${receipt.pending} still pending after ${WAIT}`));
+  if (unanswered.length > 0) {
+    box.append(h('p', { class: 'muted', text: `${unanswered.length} server replica(s) did not answer in time; SDK instances connected to them are not counted.` }));
+  }
   if (receipt.connected === 0) {
     box.append(h('p', { class: 'muted', text: 'No SDK instance is connected to this environment right now; SDKs that connect or poll get this revision.' }));
   }

@@ -14,10 +14,6 @@
 //! the `incident` label (or annotation, or legacy tag), at most
 //! [`MAX_INCIDENT`] characters.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use serde_json::Value;
 
 /// Longest derived reason, in characters.
@@ -142,45 +138,6 @@ fn clean(s: &str, max: usize) -> Option<String> {
     Some(cut)
 }
 
-/// A token bucket per key: `capacity` requests at once, refilled at
-/// `capacity` per `period`. In memory, per replica.
-pub struct RateLimiter {
-    capacity: f64,
-    per_second: f64,
-    buckets: Mutex<HashMap<i64, (f64, Instant)>>,
-}
-
-impl RateLimiter {
-    /// `capacity` requests per `period`.
-    pub fn new(capacity: u32, period: Duration) -> RateLimiter {
-        let capacity = f64::from(capacity.max(1));
-        RateLimiter {
-            capacity,
-            per_second: capacity / period.as_secs_f64().max(0.001),
-            buckets: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Takes a token for `key`, or says how long until one is available.
-    pub fn check(&self, key: i64) -> Result<(), Duration> {
-        self.check_at(key, Instant::now())
-    }
-
-    fn check_at(&self, key: i64, now: Instant) -> Result<(), Duration> {
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        let (tokens, last) = buckets.entry(key).or_insert((self.capacity, now));
-        let elapsed = now.saturating_duration_since(*last).as_secs_f64();
-        *tokens = (*tokens + elapsed * self.per_second).min(self.capacity);
-        *last = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - *tokens) / self.per_second))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,19 +209,5 @@ mod tests {
         let alert = parse(&bytes(json!({"status": "firing", "commonLabels": {"alertname": long, "incident": long}})));
         assert_eq!(alert.reason("x").chars().count(), MAX_REASON);
         assert_eq!(alert.incident.unwrap().chars().count(), MAX_INCIDENT);
-    }
-
-    #[test]
-    fn token_bucket() {
-        let limiter = RateLimiter::new(10, Duration::from_secs(60));
-        let t0 = Instant::now();
-        for _ in 0..10 {
-            assert!(limiter.check_at(1, t0).is_ok());
-        }
-        let wait = limiter.check_at(1, t0).unwrap_err();
-        assert!(wait > Duration::from_secs(5) && wait <= Duration::from_secs(6), "{wait:?}");
-        assert!(limiter.check_at(2, t0).is_ok(), "keys are independent");
-        assert!(limiter.check_at(1, t0 + Duration::from_secs(6)).is_ok());
-        assert!(limiter.check_at(1, t0 + Duration::from_secs(6)).is_err());
     }
 }

@@ -2,17 +2,33 @@
 //! to it, so a receipt asked of one replica collects the others' parts over
 //! Postgres NOTIFY.
 //!
-//! Replicas announce themselves every [`HELLO_EVERY`]; a receipt query
-//! (`query`) is answered by every live peer with its [`Sample`] (connected
-//! instances and apply latencies). On SQLite (single instance) there are no
-//! peers and receipts are local.
+//! ## Who is alive
+//! Each replica's LISTEN connection names itself `switchyard/<replica id>`
+//! (`application_name`, set once its `LISTEN` is in place, so a replica is
+//! listed only when it can hear queries). The live set is what Postgres
+//! itself knows: those names in `pg_stat_activity` for this database. A
+//! crashed replica's socket closes with its process, so its backend (and
+//! name) disappears at once; a replica shutting down gracefully renames that
+//! session (synchronously: peers stop counting it when that returns) and
+//! closes it, last, after its streams ended ([`Fleet::leave`]). There
+//! are no heartbeats and no time-to-live to wait out.
+//!
+//! ## A query
+//! The asker reads the live set, broadcasts a `query` and waits exactly for
+//! those peers' `answer`s (each a [`Sample`]: connected instances, a
+//! latency histogram), returning as soon as all have answered. Only a hung
+//! peer (listed, yet silent) is waited for up to [`ANSWER_TIMEOUT`]; it is
+//! then named in [`Receipt::unanswered`], and the receipt is not complete.
+//! On SQLite (single instance) there are no peers and receipts are local.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 
 use crate::hub::Hub;
 use crate::receipts::{Receipt, Sample};
@@ -21,33 +37,30 @@ use crate::store::DynStore;
 /// The NOTIFY channel of fleet messages.
 pub const CHANNEL: &str = "switchyard_fleet";
 
-/// How often a replica announces itself.
-pub const HELLO_EVERY: Duration = Duration::from_secs(2);
+/// `application_name` prefix of replicas' LISTEN connections.
+pub const APP_PREFIX: &str = "switchyard/";
 
-/// A peer not heard from for this long is considered gone.
-const PEER_TTL: Duration = Duration::from_secs(7);
-
-/// How long a query waits for peers' answers.
-const ANSWER_TIMEOUT: Duration = Duration::from_millis(300);
-
-/// At most this many latencies per answer (NOTIFY payloads are < 8 KB).
-const MAX_SAMPLES: usize = 400;
+/// How long a query waits for a live peer that does not answer (a hung
+/// process; a dead one is not waited for at all).
+pub const ANSWER_TIMEOUT: Duration = Duration::from_millis(500);
 
 /// Fleet messages.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 enum Msg {
-    Hello { replica: String },
     Query { q: String, from: String, env: i64, rev: u64 },
-    Answer { q: String, to: String, sample: Sample },
+    Answer { q: String, to: String, from: String, sample: Sample },
 }
 
 /// This replica's view of the fleet.
 pub struct Fleet {
     id: String,
     store: DynStore,
-    peers: DashMap<String, Instant>,
-    pending: DashMap<String, mpsc::UnboundedSender<Sample>>,
+    pending: DashMap<String, mpsc::UnboundedSender<(String, Sample)>>,
+    /// Set on graceful shutdown: the listener closes its connection.
+    leaving: watch::Sender<bool>,
+    /// The listener task (aborted by [`Fleet::abort`]).
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Fleet {
@@ -56,9 +69,51 @@ impl Fleet {
         Arc::new(Fleet {
             id: uuid::Uuid::new_v4().simple().to_string(),
             store,
-            peers: DashMap::new(),
             pending: DashMap::new(),
+            leaving: watch::Sender::new(false),
+            tasks: Mutex::new(Vec::new()),
         })
+    }
+
+    /// This replica's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The `application_name` of this replica's LISTEN connection.
+    pub fn application_name(&self) -> String {
+        format!("{APP_PREFIX}{}", self.id)
+    }
+
+    /// Keeps a background task of this replica (see [`Fleet::abort`]).
+    pub fn adopt(&self, task: JoinHandle<()>) {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).push(task);
+    }
+
+    /// Resolves once [`Fleet::leave`] was called.
+    pub async fn left(&self) {
+        let mut rx = self.leaving.subscribe();
+        let _ = rx.wait_for(|leaving| *leaving).await;
+    }
+
+    /// Graceful goodbye: the listener closes its connection, which removes
+    /// this replica from the live set at once; waits for it (bounded).
+    pub async fn leave(&self) {
+        self.leaving.send_replace(true);
+        let tasks: Vec<_> = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for task in tasks {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), task).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+
+    /// Stops the background tasks without a goodbye (a crash, for tests).
+    pub fn abort(&self) {
+        for task in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+            task.abort();
+        }
     }
 
     async fn send(&self, msg: &Msg) {
@@ -69,15 +124,6 @@ impl Fleet {
         }
     }
 
-    /// Announces this replica forever (Postgres only).
-    pub async fn hello_loop(self: Arc<Self>) {
-        let mut tick = tokio::time::interval(HELLO_EVERY);
-        loop {
-            tick.tick().await;
-            self.send(&Msg::Hello { replica: self.id.clone() }).await;
-        }
-    }
-
     /// Handles a message from [`CHANNEL`] (called by the listener).
     pub async fn on_message(&self, hub: &Hub, payload: &str) {
         let Ok(msg) = serde_json::from_str::<Msg>(payload) else {
@@ -85,61 +131,82 @@ impl Fleet {
             return;
         };
         match msg {
-            Msg::Hello { replica } if replica != self.id => {
-                self.peers.insert(replica, Instant::now());
-            }
             Msg::Query { q, from, env, rev } if from != self.id => {
-                let mut sample = hub.channel(env).receipts.sample(rev);
-                thin(&mut sample.latencies_ms);
-                self.send(&Msg::Answer { q, to: from, sample }).await;
+                let sample = hub.channel(env).receipts.sample(rev);
+                self.send(&Msg::Answer { q, to: from, from: self.id.clone(), sample }).await;
             }
-            Msg::Answer { q, to, sample } if to == self.id => {
+            Msg::Answer { q, to, from, sample } if to == self.id => {
                 if let Some(tx) = self.pending.get(&q) {
-                    let _ = tx.send(sample);
+                    let _ = tx.send((from, sample));
                 }
             }
             _ => {}
         }
     }
 
-    fn live_peers(&self) -> usize {
-        self.peers.retain(|_, seen| seen.elapsed() < PEER_TTL);
-        self.peers.len()
+    /// The other live replicas, as Postgres sees them now (none on SQLite).
+    pub async fn peers(&self) -> HashSet<String> {
+        match self.store.live_replicas(APP_PREFIX).await {
+            Ok(names) => names
+                .into_iter()
+                .filter_map(|n| n.strip_prefix(APP_PREFIX).map(str::to_string))
+                .filter(|id| *id != self.id)
+                .collect(),
+            Err(err) => {
+                tracing::warn!(error = %err, "reading the live replicas failed; counting this replica alone");
+                HashSet::new()
+            }
+        }
     }
 
-    /// The other replicas' samples for `rev` (empty without peers).
-    async fn remote(&self, env: i64, rev: u64) -> Vec<Sample> {
-        let expected = self.live_peers();
-        if expected == 0 {
-            return Vec::new();
+    /// The live peers' samples for `rev`, and the peers that did not answer.
+    async fn remote(&self, env: i64, rev: u64) -> (Vec<Sample>, Vec<String>) {
+        let mut waiting = self.peers().await;
+        if waiting.is_empty() {
+            return (Vec::new(), Vec::new());
         }
         let q = uuid::Uuid::new_v4().simple().to_string();
         let (tx, mut rx) = mpsc::unbounded_channel();
         self.pending.insert(q.clone(), tx);
         self.send(&Msg::Query { q: q.clone(), from: self.id.clone(), env, rev }).await;
-        let mut samples = Vec::with_capacity(expected);
+        let mut samples = Vec::with_capacity(waiting.len());
         let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
-        while samples.len() < expected {
+        while !waiting.is_empty() {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(sample)) => samples.push(sample),
+                // A replica that came up after the live set was read
+                // counts too; it is just not waited for.
+                Ok(Some((from, sample))) => {
+                    waiting.remove(&from);
+                    samples.push(sample);
+                }
                 _ => break,
             }
         }
         self.pending.remove(&q);
-        samples
+        let mut unanswered: Vec<String> = waiting.into_iter().collect();
+        unanswered.sort();
+        (samples, unanswered)
     }
 
     /// The fleet-wide receipt of `rev` now.
     pub async fn receipt(&self, hub: &Hub, env: i64, rev: u64) -> Receipt {
         let local = hub.channel(env).receipts.sample(rev);
-        Receipt::merge(rev, std::iter::once(local).chain(self.remote(env, rev).await))
+        let (samples, unanswered) = self.remote(env, rev).await;
+        Receipt { unanswered, ..Receipt::merge(rev, std::iter::once(local).chain(samples)) }
     }
 
     /// Waits until every SDK instance connected to any replica applied
-    /// `rev`, or `timeout`.
+    /// `rev`, or `timeout`; peers are asked every 25 ms.
     pub async fn wait(&self, hub: &Hub, env: i64, rev: u64, timeout: Duration) -> Receipt {
+        self.wait_polling(hub, env, rev, timeout, Duration::from_millis(25)).await
+    }
+
+    /// [`Fleet::wait`], asking peers every `poll` (a background recorder,
+    /// which nobody waits on, asks less often: latencies come from the acks'
+    /// own times, not from when they were collected).
+    pub async fn wait_polling(&self, hub: &Hub, env: i64, rev: u64, timeout: Duration, poll: Duration) -> Receipt {
         let channel = hub.channel(env);
-        if self.live_peers() == 0 {
+        if self.peers().await.is_empty() {
             // Alone (SQLite, or a single Postgres replica): local acks decide.
             return channel.receipts.wait(rev, timeout).await;
         }
@@ -151,31 +218,8 @@ impl Fleet {
                 return receipt;
             }
             // Local acks wake us at once; remote ones are polled.
-            let poll = tokio::time::Instant::now() + Duration::from_millis(25);
-            let _ = tokio::time::timeout_at(deadline.min(poll), changed).await;
+            let next = tokio::time::Instant::now() + poll;
+            let _ = tokio::time::timeout_at(deadline.min(next), changed).await;
         }
-    }
-}
-
-/// Keeps at most [`MAX_SAMPLES`] latencies, evenly spread over the sorted
-/// list (so merged percentiles stay close), always keeping the maximum.
-fn thin(latencies: &mut Vec<f64>) {
-    if latencies.len() <= MAX_SAMPLES {
-        return;
-    }
-    latencies.sort_by(f64::total_cmp);
-    let n = latencies.len();
-    let thinned: Vec<f64> = (0..MAX_SAMPLES).map(|i| latencies[i * (n - 1) / (MAX_SAMPLES - 1)]).collect();
-    *latencies = thinned;
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn thinning_keeps_range() {
-        let mut v: Vec<f64> = (0..10_000).map(f64::from).collect();
-        super::thin(&mut v);
-        assert_eq!(v.len(), super::MAX_SAMPLES);
-        assert_eq!((v[0], *v.last().unwrap()), (0.0, 9_999.0));
     }
 }

@@ -8,7 +8,8 @@
 //! - [`config`]: server options (flags + environment variables).
 //! - [`store`]: the `Store` trait and its Postgres and SQLite backends.
 //! - [`hub`]: serialises each committed change once and fans it out.
-//! - [`fleet`]: fleet-wide receipts across replicas.
+//! - [`fleet`]: fleet-wide receipts across replicas (live set from `pg_stat_activity`).
+//! - [`histogram`]: compact latency histograms (receipt medians within 1.5 %).
 //! - [`listener`]: Postgres LISTEN/NOTIFY fan-out across replicas.
 //! - [`metrics`]: Prometheus metrics and the HTTP metrics middleware.
 //! - [`receipts`]: which SDK instances applied which revision (kill receipts).
@@ -17,7 +18,7 @@
 //! - [`http`]: the routes, one module per resource, and the OpenAPI document.
 //! - [`error`]: the problem+json error type.
 //! - [`state`]: the shared application state.
-//! - [`alerts`]: alert bodies for trigger URLs (Alertmanager, Grafana), their rate limit.
+//! - [`alerts`]: alert bodies for trigger URLs (Alertmanager, Grafana).
 //! - [`webhooks`]: outgoing kill/restore notifications, signed, retried, SSRF-guarded.
 
 pub mod alerts;
@@ -26,6 +27,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod fleet;
+pub mod histogram;
 pub mod http;
 pub mod hub;
 pub mod listener;
@@ -78,8 +80,7 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
     let fleet = fleet::Fleet::new(Arc::clone(&store));
     if store.backend() == store::Backend::Postgres {
         let (store, hub, health) = (Arc::clone(&store), Arc::clone(&hub), Arc::clone(&listener_health));
-        tokio::spawn(listener::run(url.clone(), store, hub, Arc::clone(&fleet), health));
-        tokio::spawn(Arc::clone(&fleet).hello_loop());
+        fleet.adopt(tokio::spawn(listener::run(url.clone(), store, hub, Arc::clone(&fleet), health)));
     }
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone(),
@@ -94,7 +95,6 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         },
     );
     let login_limiter = http::ratelimit::PeerLimiter::new(config.login_rate_per_minute, config.trusted_proxies.clone());
-    let trigger_limiter = Arc::new(alerts::RateLimiter::new(10, std::time::Duration::from_secs(60)));
     let state = AppState::new(Inner {
         store,
         jwt,
@@ -102,7 +102,6 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         config,
         listener: listener_health,
         notifier,
-        trigger_limiter,
         metrics,
         login_limiter,
         fleet,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 
 use crate::hub::Hub;
 use crate::store::DynStore;
@@ -87,7 +87,27 @@ async fn resync(store: &DynStore, hub: &Hub) {
     }
 }
 
-/// Runs forever: listen, resync on (re)connect, poll as a backstop.
+/// A one-connection pool of our own, so that leaving can close the
+/// connection at once (`PgPool::close`), and a listener on it.
+async fn connect(url: &str) -> sqlx::Result<(PgPool, PgListener)> {
+    let pool = PgPoolOptions::new().max_connections(1).max_lifetime(None).idle_timeout(None).connect(url).await?;
+    let listener = PgListener::connect_with(&pool).await?;
+    Ok((pool, listener))
+}
+
+/// Listens on every channel, then names the connection after this replica:
+/// from then on it counts in the fleet's live set (see [`crate::fleet`]).
+async fn listen(listener: &mut PgListener, fleet: &crate::fleet::Fleet) -> sqlx::Result<()> {
+    listener.listen_all([CHANNEL, ACK_CHANNEL, crate::fleet::CHANNEL]).await?;
+    sqlx::query("SELECT set_config('application_name', $1, false)")
+        .bind(fleet.application_name())
+        .execute(&mut *listener)
+        .await?;
+    Ok(())
+}
+
+/// Runs until the fleet leaves: listen, resync on (re)connect, poll as a
+/// backstop.
 pub async fn run(
     url: String,
     store: DynStore,
@@ -97,11 +117,12 @@ pub async fn run(
 ) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        let mut listener = match PgListener::connect(&url).await {
-            Ok(mut l) => match l.listen_all([CHANNEL, ACK_CHANNEL, crate::fleet::CHANNEL]).await {
-                Ok(()) => l,
+        let (pool, mut listener) = match connect(&url).await {
+            Ok((pool, mut l)) => match listen(&mut l, &fleet).await {
+                Ok(()) => (pool, l),
                 Err(err) => {
                     tracing::warn!(error = %err, "LISTEN failed");
+                    pool.close().await;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                     continue;
@@ -134,10 +155,24 @@ pub async fn run(
                     Ok(None) | Err(_) => {
                         health.connected.store(false, Ordering::Release);
                         tracing::warn!("change listener lost its connection; reconnecting");
+                        drop(listener);
+                        pool.close().await;
                         break;
                     }
                 },
                 _ = poll.tick() => resync(&store, &hub).await,
+                // Graceful shutdown: the goodbye. Dropping the name first is
+                // synchronous (peers stop counting this replica as soon as it
+                // returns); closing the connection then cannot race with them.
+                () = fleet.left() => {
+                    health.connected.store(false, Ordering::Release);
+                    let _ = sqlx::query("SELECT set_config('application_name', 'switchyard-leaving', false)")
+                        .execute(&mut listener)
+                        .await;
+                    drop(listener);
+                    pool.close().await;
+                    return;
+                }
             }
         }
     }

@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use utoipa::ToSchema;
 
+use crate::histogram::Histogram;
+
 /// How many revision timestamps are kept per environment.
 const REVISION_TIMES: usize = 4096;
 
@@ -43,16 +45,30 @@ pub struct Registry {
 pub struct Receipt {
     /// The revision.
     pub revision: u64,
-    /// SDK instances with an open stream.
+    /// SDK instances with an open stream (on the replicas counted).
     pub connected: usize,
     /// Of those, how many applied the revision (or a later one).
     pub applied: usize,
     /// `connected - applied`.
     pub pending: usize,
-    /// Median time from broadcast to acknowledgement, milliseconds.
+    /// Median time from broadcast to acknowledgement, milliseconds (the
+    /// acknowledgement at rank `applied / 2`; its value is within 1.5 % of
+    /// the true one: see [`crate::histogram`]).
     pub p50_ms: Option<f64>,
-    /// Slowest acknowledgement, milliseconds.
+    /// Slowest acknowledgement, milliseconds (exact).
     pub max_ms: Option<f64>,
+    /// Replicas whose streams are counted (this one included).
+    #[serde(default = "one")]
+    pub replicas: usize,
+    /// Live replicas (connected to Postgres) that did not answer in time:
+    /// their streams are missing from the counts, so the receipt is not
+    /// complete while this is not empty.
+    #[serde(default)]
+    pub unanswered: Vec<String>,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// One replica's part of a receipt.
@@ -62,35 +78,37 @@ pub struct Sample {
     pub connected: usize,
     /// Of those, how many applied the revision.
     pub applied: usize,
-    /// Apply latencies (ms) of those that applied it (possibly thinned to a
-    /// spread-out subset when shipped between replicas).
-    pub latencies_ms: Vec<f64>,
+    /// Apply latencies (ms) of those that applied it.
+    pub latencies: Histogram,
 }
 
 impl Receipt {
-    /// Combines the samples of several replicas.
+    /// Combines the samples of several replicas (one per replica).
     pub fn merge(revision: u64, samples: impl IntoIterator<Item = Sample>) -> Receipt {
-        let (mut connected, mut applied, mut latencies) = (0usize, 0usize, Vec::new());
+        let (mut connected, mut applied, mut replicas) = (0usize, 0usize, 0usize);
+        let mut latencies = Histogram::default();
         for sample in samples {
-            connected += sample.connected;
-            applied += sample.applied;
-            latencies.extend(sample.latencies_ms);
+            connected = connected.saturating_add(sample.connected);
+            applied = applied.saturating_add(sample.applied);
+            latencies.merge(&sample.latencies);
+            replicas += 1;
         }
-        latencies.sort_by(f64::total_cmp);
         let applied = applied.min(connected);
         Receipt {
             revision,
             connected,
             applied,
             pending: connected - applied,
-            p50_ms: latencies.get(latencies.len() / 2).copied(),
-            max_ms: latencies.last().copied(),
+            p50_ms: latencies.median(),
+            max_ms: latencies.max(),
+            replicas,
+            unanswered: Vec::new(),
         }
     }
 
-    /// Every connected instance applied it.
+    /// Every connected instance, on every live replica, applied it.
     pub fn complete(&self) -> bool {
-        self.pending == 0
+        self.pending == 0 && self.unanswered.is_empty()
     }
 }
 
@@ -162,15 +180,16 @@ impl Registry {
     /// instances and the apply latencies (ms) of those that applied it.
     pub fn sample(&self, revision: u64) -> Sample {
         let start = self.broadcast_at(revision);
-        let (mut connected, mut latencies_ms) = (0usize, Vec::new());
+        let mut sample = Sample::default();
         for entry in self.instances.iter().filter(|e| e.streams > 0) {
-            connected += 1;
+            sample.connected += 1;
             if entry.applied >= revision {
                 let ms = start.map_or(0.0, |s| entry.applied_at.saturating_duration_since(s).as_secs_f64() * 1e3);
-                latencies_ms.push(ms);
+                sample.latencies.record(ms);
+                sample.applied += 1;
             }
         }
-        Sample { connected, applied: latencies_ms.len(), latencies_ms }
+        sample
     }
 
     /// The receipt of `revision` now, on this replica alone.

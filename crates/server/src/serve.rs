@@ -78,5 +78,8 @@ pub async fn serve(
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("shutdown grace period over; closing remaining connections");
     }
+    // Last, once its streams are gone: leave the fleet (other replicas stop
+    // counting this one at once).
+    state.fleet.leave().await;
     Ok(())
 }

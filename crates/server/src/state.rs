@@ -32,8 +32,6 @@ pub struct Inner {
     pub listener: Arc<crate::listener::ListenerHealth>,
     /// Outgoing webhook notifications (kill/restore), sent in the background.
     pub notifier: Arc<crate::webhooks::Notifier>,
-    /// Per-trigger rate limit of alert hooks.
-    pub trigger_limiter: Arc<crate::alerts::RateLimiter>,
 }
 
 impl AppState {

@@ -159,6 +159,19 @@ impl TestServer {
             task.abort();
             let _ = task.await;
         }
+        // The goodbye a graceful shutdown ends with.
+        self.state.fleet.leave().await;
+    }
+
+    /// Stops the server as a crash would: no goodbye, its Postgres
+    /// connections simply drop.
+    pub async fn crash(mut self) {
+        self.shutdown.take();
+        self.state.fleet.abort();
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
     }
 
     /// `base` + `path`.

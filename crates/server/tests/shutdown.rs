@@ -194,3 +194,66 @@ async fn sigterm_with_open_streams_and_writes_in_flight() {
     drop(clients);
     db.cleanup().await;
 }
+
+/// Fleet membership with real processes: a replica killed with SIGKILL
+/// (no goodbye possible) and one stopped with SIGTERM (goodbye) both leave
+/// the live set as soon as their process is gone, so the next receipt on a
+/// surviving replica neither waits for them nor misses them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_and_stopped_replicas_leave_the_fleet_at_once() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let (port_a, port_b, port_c) = (free_port(), free_port(), free_port());
+    let _a = replica(&db.url(), port_a).await;
+    let mut b = replica(&db.url(), port_b).await;
+    let mut c = replica(&db.url(), port_c).await;
+    let base_a = format!("http://127.0.0.1:{port_a}");
+    let token = login(&base_a, "admin", PASSWORD).await;
+    let http = reqwest::Client::new();
+    for (path, body) in
+        [("/api/v1/projects", json!({"key": "shop"})), ("/api/v1/projects/shop/environments", json!({"key": "prod"}))]
+    {
+        let status =
+            http.post(format!("{base_a}{path}")).bearer_auth(&token).json(&body).send().await.unwrap().status();
+        assert!(status.is_success(), "{path}: {status}");
+    }
+    let receipt = || async {
+        let url = format!("{base_a}/api/v1/projects/shop/environments/prod/receipts/1");
+        let started = Instant::now();
+        let r: Value = http.get(&url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+        (r, started.elapsed())
+    };
+    let until_replicas = |want: u64, what: &'static str| {
+        let receipt = &receipt;
+        async move {
+            let since = Instant::now();
+            loop {
+                let (r, took) = receipt().await;
+                // Until Postgres has seen the socket close (milliseconds), a
+                // killed replica is still listed: named in `unanswered`.
+                if r["replicas"].as_u64() == Some(want) && r["unanswered"] == json!([]) {
+                    eprintln!(
+                        "{what}: {want} replica(s) counted {:?} later; that receipt took {took:?}",
+                        since.elapsed()
+                    );
+                    return since.elapsed();
+                }
+                assert!(since.elapsed() < Duration::from_secs(10), "{what}: {r}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    until_replicas(3, "all up").await;
+
+    b.start_kill().unwrap();
+    b.wait().await.unwrap();
+    let after_kill = until_replicas(2, "after SIGKILL of B").await;
+
+    let pid = c.id().unwrap();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
+    let status = tokio::time::timeout(Duration::from_secs(15), c.wait()).await.expect("C exited").unwrap();
+    assert!(status.success(), "{status:?}");
+    let after_term = until_replicas(1, "after SIGTERM of C").await;
+    // Generous bounds (heartbeat designs needed ~7 s): the process exit is the signal.
+    assert!(after_kill < Duration::from_secs(3) && after_term < Duration::from_secs(3));
+    db.cleanup().await;
+}

@@ -274,3 +274,175 @@ async fn receipts_count_every_replica() {
     f.server.stop().await;
     db.cleanup().await;
 }
+
+impl Fixture {
+    async fn receipt_on(&self, server: &TestServer, revision: u64) -> Value {
+        let resp = self
+            .http
+            .get(server.url(&format!("{PROD}/receipts/{revision}")))
+            .bearer_auth(&server.admin_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+
+    async fn audit(&self) -> Vec<Value> {
+        let page: Value = self
+            .http
+            .get(self.server.url("/api/v1/projects/shop/audit?limit=1000"))
+            .bearer_auth(&self.server.admin_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        page["items"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// Whether a session named `name` is connected to the test database.
+async fn connected_as(db: &TestDb, name: &str) -> bool {
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1",
+    )
+    .bind(name)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    n > 0
+}
+
+/// Peer liveness is what Postgres knows: a crashed replica is not waited
+/// for, a hung one (connected, silent) is named in `unanswered`, and a
+/// replica stopping gracefully says goodbye.
+#[tokio::test]
+async fn receipts_know_which_replicas_are_alive() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let f = Fixture::new(&db).await;
+    let b = TestServer::start(&db.url()).await;
+    let c = TestServer::start(&db.url()).await;
+    let sdk = switchyard::Client::builder(f.sdk_key.clone()).base_url(b.base.clone()).build().unwrap();
+    sdk.wait_until_ready(Duration::from_secs(10)).await.unwrap();
+    let current = f.toggle(true).await;
+    // Every replica is listed once its LISTEN is in place.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = f.receipt_on(&f.server, current).await;
+        if r["replicas"] == 3 && r["connected"] == 1 && r["applied"] == 1 {
+            assert_eq!(r["unanswered"], json!([]), "{r}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "replica A never counted B and C: {r}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // C crashes: its LISTEN connection drops with it.
+    let c_name = c.state.fleet.application_name();
+    c.crash().await;
+    let crashed = std::time::Instant::now();
+    while connected_as(&db, &c_name).await {
+        assert!(crashed.elapsed() < Duration::from_secs(5), "C's connection outlived it");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    eprintln!("a crashed replica left pg_stat_activity within {:?}", crashed.elapsed());
+    let started = std::time::Instant::now();
+    let r = f.receipt_on(&f.server, current).await;
+    let took = started.elapsed();
+    eprintln!("receipt right after a replica crashed: {took:?} ({r})");
+    assert_eq!(
+        (r["replicas"].as_u64(), r["connected"].as_u64(), r["applied"].as_u64()),
+        (Some(2), Some(1), Some(1)),
+        "{r}"
+    );
+    assert_eq!(r["unanswered"], json!([]), "{r}");
+    // Not waited for at all (the hung-peer timeout is 500 ms; generous bound for a loaded machine).
+    assert!(took < Duration::from_secs(2), "{took:?}");
+
+    // A hung replica: listed in Postgres, never answers.
+    use sqlx::Connection as _;
+    let mut ghost = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    sqlx::query("SET application_name = 'switchyard/ghost'").execute(&mut ghost).await.unwrap();
+    let started = std::time::Instant::now();
+    let r = f.receipt_on(&f.server, current).await;
+    eprintln!("receipt with a hung peer: {:?} ({r})", started.elapsed());
+    assert_eq!(r["unanswered"], json!(["ghost"]), "{r}");
+    assert_eq!((r["replicas"].as_u64(), r["connected"].as_u64()), (Some(2), Some(1)), "{r}");
+    let killed: Value = f
+        .http
+        .post(f.server.url(&format!("{PROD}/flags/checkout/kill?wait=1s")))
+        .bearer_auth(&f.server.admin_token)
+        .json(&json!({"reason": "hung peer"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(killed["receipt"]["applied"], 1, "{killed}");
+    assert_eq!(killed["receipt"]["unanswered"], json!(["ghost"]), "not complete while a peer is silent: {killed}");
+    ghost.close().await.unwrap();
+
+    // B stops gracefully: it leaves, and A stops counting it at once.
+    drop(sdk);
+    let b_name = b.state.fleet.application_name();
+    b.stop().await;
+    assert!(!connected_as(&db, &b_name).await, "B did not say goodbye");
+    let r = f.receipt_on(&f.server, current).await;
+    assert_eq!((r["replicas"].as_u64(), r["connected"].as_u64()), (Some(1), Some(0)), "{r}");
+    assert_eq!(r["unanswered"], json!([]), "{r}");
+    f.server.stop().await;
+    db.cleanup().await;
+}
+
+/// Every kill records when it was applied fleet-wide, not only a waited-on
+/// one: a kill without `?wait=` gets its `flag.kill.applied` event from the
+/// background, once the connected SDK applied it; a waited-on kill gets
+/// exactly one.
+#[tokio::test]
+async fn every_kill_records_its_receipt() {
+    for db in TestDb::all().await {
+        let f = Fixture::new(&db).await;
+        f.admin("/api/v1/projects/shop/flags", json!({"key": "banner", "kind": "boolean"})).await;
+        let sdk = switchyard::Client::builder(f.sdk_key.clone()).base_url(f.server.base.clone()).build().unwrap();
+        sdk.wait_until_ready(Duration::from_secs(10)).await.unwrap();
+
+        let waited = f.admin(&format!("{PROD}/flags/banner/kill?wait=10s"), json!({"reason": "waited"})).await;
+        let waited_rev = waited["revision"].as_u64().unwrap();
+        assert_eq!(waited["receipt"]["applied"], 1, "{waited}");
+        let killed = f.admin(&format!("{PROD}/flags/checkout/kill"), json!({"reason": "fire and forget"})).await;
+        assert!(killed["receipt"].is_null(), "{killed}");
+        let revision = killed["revision"].as_u64().unwrap();
+
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let applied = loop {
+            let events = f.audit().await;
+            let found = events.iter().find(|e| e["action"] == "flag.kill.applied" && e["revision"] == revision);
+            if let Some(e) = found {
+                break e.clone();
+            }
+            assert!(std::time::Instant::now() < deadline, "{}: no flag.kill.applied for {revision}", db.label());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(applied["flag"], "checkout");
+        assert_eq!(applied["actor"], "admin");
+        let r = &applied["after"];
+        assert_eq!((r["connected"].as_u64(), r["applied"].as_u64()), (Some(1), Some(1)), "{}: {applied}", db.label());
+        assert_eq!(r["complete"], true);
+        assert!(r["p50_ms"].as_f64() <= r["max_ms"].as_f64(), "{applied}");
+        let waited_events = f
+            .audit()
+            .await
+            .into_iter()
+            .filter(|e| e["action"] == "flag.kill.applied" && e["revision"] == waited_rev)
+            .count();
+        assert_eq!(waited_events, 1, "{}: a waited kill is recorded once", db.label());
+        drop(sdk);
+        f.server.stop().await;
+        db.cleanup().await;
+    }
+}

@@ -41,9 +41,30 @@ async fn hook_json(server: &TestServer, path: &str, body: Option<Value>) -> Valu
     body
 }
 
+/// The audit history, newest first, without kill receipts
+/// (`flag.kill.applied`, appended in the background after every kill).
 async fn audit(admin: &Api) -> Vec<Value> {
+    audit_all(admin).await.into_iter().filter(|e| e["action"] != "flag.kill.applied").collect()
+}
+
+async fn audit_all(admin: &Api) -> Vec<Value> {
     let page = admin.ok(Method::GET, &format!("{P}/audit?limit=1000"), None, 200).await;
     page["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Waits (bounded) for the receipt of the kill at `revision` in the audit.
+async fn kill_receipt(admin: &Api, revision: u64) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let events = audit_all(admin).await;
+        if let Some(e) =
+            events.iter().find(|e| e["action"] == "flag.kill.applied" && e["revision"].as_u64() == Some(revision))
+        {
+            return e.clone();
+        }
+        assert!(std::time::Instant::now() < deadline, "no flag.kill.applied for revision {revision}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 async fn kill_state(admin: &Api) -> Value {
@@ -124,6 +145,11 @@ async fn alertmanager_fires_kill_and_resolve_restores_only_when_asked() {
         assert_eq!(events[0]["actor_kind"], "trigger");
         assert_eq!(events[0]["flag"], "checkout");
         assert!(events.iter().any(|e| e["action"] == "trigger.create"));
+        // a trigger's kill gets its receipt recorded too (no SDK connected: complete at once)
+        let applied = kill_receipt(&admin, before + 1).await;
+        assert_eq!(applied["actor"], "am-checkout");
+        assert_eq!(applied["after"]["connected"], 0);
+        assert_eq!(applied["after"]["complete"], true);
 
         // firing again: idempotent; `?wait=` answers with a receipt
         let out = hook_json(&server, &format!("{path}?wait=50ms"), Some(alertmanager("firing"))).await;
@@ -288,7 +314,8 @@ async fn triggers_are_rate_limited_with_retry_after() {
         let resp = hook(&server, &path, Some(alertmanager("firing"))).await;
         assert_eq!(resp.status(), 429);
         let retry: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-        assert!((1..=6).contains(&retry), "{retry}");
+        // a sliding window: the oldest of the 10 fires leaves it ~60 s after it came
+        assert!((50..=60).contains(&retry), "{retry}");
         assert_eq!(audit(&admin).await.len(), count);
         // per trigger: another one is unaffected
         assert_eq!(hook(&server, &quiet, None).await.status(), 200);
@@ -370,4 +397,44 @@ async fn grafana_bodies() {
         server
     })
     .await;
+}
+
+/// The limit holds over the whole fleet: 20 concurrent fires of one trigger
+/// spread over two replicas get exactly 10 answers 200 and 10 answers 429.
+#[tokio::test]
+async fn trigger_rate_limit_is_fleet_wide() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let a = TestServer::start(&db.url()).await;
+    let b = TestServer::start(&db.url()).await;
+    let admin = Api::new(&a, Some(&a.admin_token));
+    seed(&admin).await;
+    let (_, path) = trigger(&admin, "fleet", "kill", false).await;
+    let mut fires = Vec::new();
+    for i in 0..20 {
+        let url = if i % 2 == 0 { a.url(&path) } else { b.url(&path) };
+        fires.push(tokio::spawn(async move {
+            reqwest::Client::new().post(url).json(&alertmanager("firing")).send().await.expect("hook").status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for fire in fires {
+        statuses.push(fire.await.unwrap().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 10, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 10, "{statuses:?}");
+    // and still limited on either replica
+    for server in [&a, &b] {
+        let resp = hook(server, &path, None).await;
+        assert_eq!(resp.status(), 429);
+        assert!(resp.headers().contains_key("retry-after"));
+        let problem: Value = resp.json().await.unwrap();
+        assert_eq!(
+            (problem["status"].as_u64(), problem["code"].as_str()),
+            (Some(429), Some("rate_limited")),
+            "{problem}"
+        );
+    }
+    b.stop().await;
+    a.stop().await;
+    db.cleanup().await;
 }

@@ -220,10 +220,16 @@ pub fn receipt_table(headline: &str, result: &Value) -> String {
         if r["pending"].as_u64().unwrap_or(0) > 0 {
             out.push_str("  WARNING: not every connected SDK confirmed the change in time\n");
         }
+        if let Some(silent) = r["unanswered"].as_array().filter(|s| !s.is_empty()) {
+            let names: Vec<&str> = silent.iter().filter_map(Value::as_str).collect();
+            out.push_str(&format!(
+                "  WARNING: {} live replica(s) did not answer; their SDKs are not counted: {}\n",
+                names.len(),
+                names.join(", ")
+            ));
+        }
         if r["connected"].as_u64() == Some(0) {
-            out.push_str(
-                "  NOTE: no SDK stream is connected to the server that answered (receipts count its streams)\n",
-            );
+            out.push_str("  NOTE: no SDK stream is connected to any replica of this environment\n");
         }
     }
     out

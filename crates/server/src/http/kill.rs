@@ -14,7 +14,7 @@ use crate::http::configs::{EnvFlag, require_reason};
 use crate::http::json::AppJson;
 use crate::receipts::Receipt;
 use crate::state::AppState;
-use crate::store::{FlagConfigRecord, KillRequest, WebhookEvent, Written};
+use crate::store::{Actor, FlagConfigRecord, KillRequest, WebhookEvent, Written};
 
 /// Longest `?wait=` accepted.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
@@ -99,7 +99,8 @@ async fn kill(
 }
 
 /// The kill path shared by the single-flag kill and the panic button:
-/// write, count, announce to webhooks, wait for the receipt, record it.
+/// write, count, announce to webhooks, wait for the receipt (with `?wait=`),
+/// record it (see [`AppliedKill`]).
 async fn kill_and_receipt(
     state: &AppState,
     principal: &Principal,
@@ -116,30 +117,73 @@ async fn kill_and_receipt(
     // Outgoing webhooks (queued; delivered in the background).
     state.notifier.notify_written(WebhookEvent::Kill, &actor, project, env, &written, &reason, incident.as_deref());
     let receipted = with_receipt(state, project, env, written, wait).await?;
-    record_kill_receipt(state, &actor, project, env, &receipted).await;
+    if let (true, Some(revision)) = (receipted.written.changed, receipted.written.revision) {
+        let flags = receipted.written.value.iter().map(|c| c.flag.clone()).collect();
+        let kill = AppliedKill { actor, project: project.into(), env: env.into(), flags, revision };
+        kill.record(state, receipted.receipt.clone()).await;
+    }
     Ok(receipted)
 }
 
-/// When a kill was waited on, its receipt goes into the audit history too
-/// (`flag.kill.applied`): who had applied the kill, and how fast. Failing to
-/// record it does not fail the kill, which is already committed.
-async fn record_kill_receipt(
-    state: &AppState,
-    actor: &crate::store::Actor,
-    project: &str,
-    env: &str,
-    receipted: &Receipted<Vec<FlagConfigRecord>>,
-) {
-    let (Some(receipt), Some(revision), true) =
-        (&receipted.receipt, receipted.written.revision, receipted.written.changed)
-    else {
-        return;
-    };
-    let flags: Vec<String> = receipted.written.value.iter().map(|c| c.flag.clone()).collect();
-    let mut json = serde_json::to_value(receipt).unwrap_or_default();
-    json["complete"] = serde_json::Value::Bool(receipt.complete());
-    if let Err(err) = state.store.record_kill_receipt(actor, project, env, &flags, revision, json).await {
-        tracing::warn!(error = %err, revision, "recording the kill receipt failed");
+/// How long a kill nobody waited on is awaited in the background before its
+/// receipt is recorded anyway (`complete: false`).
+pub const RECORD_WAIT: Duration = MAX_WAIT;
+
+/// How often that background wait asks the other replicas.
+const RECORD_POLL: Duration = Duration::from_millis(250);
+
+/// A committed kill whose delivery receipt goes into the audit history
+/// (`flag.kill.applied`): who had applied it, how fast, and whether every
+/// connected SDK instance had. Every kill that changed something gets
+/// exactly one: a waited-on kill records the receipt it answered with; any
+/// other (no `?wait=`, or a trigger's) is awaited in the background, up to
+/// [`RECORD_WAIT`] or until complete. Failing to record it does not fail
+/// the kill, which is already committed.
+pub(crate) struct AppliedKill {
+    /// Who killed (the receipt is recorded as them).
+    pub actor: Actor,
+    /// Project key.
+    pub project: String,
+    /// Environment key.
+    pub env: String,
+    /// The flags killed.
+    pub flags: Vec<String>,
+    /// The kill's revision.
+    pub revision: u64,
+}
+
+impl AppliedKill {
+    /// Records `receipt` now, or (`None`) waits for it in the background.
+    pub(crate) async fn record(self, state: &AppState, receipt: Option<Receipt>) {
+        match receipt {
+            Some(receipt) => self.write(state, &receipt).await,
+            None => {
+                let state = state.clone();
+                tokio::spawn(async move {
+                    match state.store.get_environment(&self.project, &self.env).await {
+                        Ok(env) => {
+                            let (hub, rev) = (&state.hub, self.revision);
+                            let receipt = state.fleet.wait_polling(hub, env.id, rev, RECORD_WAIT, RECORD_POLL).await;
+                            self.write(&state, &receipt).await;
+                        }
+                        Err(err) => {
+                            tracing::warn!(error = %err, revision = self.revision, "kill receipt: no environment")
+                        }
+                    }
+                });
+            }
+        }
+    }
+
+    async fn write(&self, state: &AppState, receipt: &Receipt) {
+        let mut json = serde_json::to_value(receipt).unwrap_or_default();
+        json["complete"] = serde_json::Value::Bool(receipt.complete());
+        let (actor, revision) = (&self.actor, self.revision);
+        if let Err(err) =
+            state.store.record_kill_receipt(actor, &self.project, &self.env, &self.flags, revision, json).await
+        {
+            tracing::warn!(error = %err, revision, "recording the kill receipt failed");
+        }
     }
 }
 

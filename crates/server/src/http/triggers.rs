@@ -9,8 +9,12 @@
 //!
 //! `POST /hooks/v1/triggers/{secret}` needs no other credential. An unknown,
 //! rotated-away or deleted secret answers 404 and writes nothing. Each
-//! trigger may fire 10 times per minute (token bucket, per replica; 429 with
-//! `Retry-After` beyond). See [`crate::alerts`] for the bodies understood:
+//! trigger may fire [`FIRES_PER_MINUTE`] times in any 60 s, counted over
+//! every replica in the database (a sliding window, see
+//! `Store::claim_trigger_fire`); beyond, 429 with `Retry-After` (seconds
+//! until the oldest fire leaves the window). Every well-formed request with
+//! an active trigger's secret counts, ignored notifications included. See
+//! [`crate::alerts`] for the bodies understood:
 //!
 //! | trigger | firing (or unknown body) | resolved / ok |
 //! |---------|-------------------------|---------------|
@@ -20,6 +24,8 @@
 //! Ignored notifications answer `200 {"ignored": true, …}` and write
 //! nothing. The answer never contains the flag's configuration: whoever
 //! holds the URL learns only what happened and the new revision.
+
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -35,7 +41,7 @@ use crate::auth::{Permission, Principal, secret};
 use crate::error::{ApiError, ApiResult};
 use crate::http::configs::EnvFlag;
 use crate::http::json::AppJson;
-use crate::http::kill::{WaitQuery, with_receipt};
+use crate::http::kill::{AppliedKill, WaitQuery, with_receipt};
 use crate::receipts::Receipt;
 use crate::state::AppState;
 use crate::store::{
@@ -44,6 +50,8 @@ use crate::store::{
 
 /// Prefix of trigger secrets.
 pub const TRIGGER_PREFIX: &str = "trg";
+/// How many times one trigger may fire per minute, over the whole fleet.
+pub const FIRES_PER_MINUTE: u32 = 10;
 /// Path of the trigger hook, without the secret.
 pub const HOOK_PATH: &str = "/hooks/v1/triggers/";
 
@@ -256,11 +264,11 @@ async fn fire(
     body: Bytes,
 ) -> ApiResult<AppJson<HookOutcome>> {
     let trigger = active_trigger(&state, &secret).await?;
-    if let Err(retry) = state.trigger_limiter.check(trigger.id) {
+    let wait = wait.duration()?;
+    if let Some(retry) = state.store.claim_trigger_fire(trigger.id, FIRES_PER_MINUTE, Duration::from_secs(60)).await? {
         let retry_after = retry.as_secs_f64().ceil().max(1.0) as u64;
         return Err(ApiError::TooManyRequests { retry_after });
     }
-    let wait = wait.duration()?;
     let alert = alerts::parse(&body);
     let status = alert.status.clone();
     let action = match (trigger.action, alert.signal) {
@@ -317,8 +325,14 @@ async fn fire(
         TriggerAction::Restore => WebhookEvent::Restore,
     };
     state.notifier.notify_written(event, &actor, project, env, &written, &reason, incident.as_deref());
+    let flags: Vec<String> = written.value.iter().map(|c| c.flag.clone()).collect();
     let written = Written { value: (), changed: written.changed, revision: written.revision };
     let receipted = with_receipt(&state, project, env, written, wait).await?;
+    if let (TriggerAction::Kill, true, Some(revision)) = (action, receipted.written.changed, receipted.written.revision)
+    {
+        let kill = AppliedKill { actor, project: project.clone(), env: env.clone(), flags, revision };
+        kill.record(&state, receipted.receipt.clone()).await;
+    }
     Ok(AppJson(HookOutcome {
         ignored: false,
         action: Some(action),

@@ -56,6 +56,20 @@ pub trait Store: Send + Sync + 'static {
     /// `NOTIFY`: forwarded acks, fleet receipts; a no-op on single-instance
     /// SQLite).
     async fn notify_peers(&self, channel: &str, payload: &str) -> Result<()>;
+    /// `application_name`s starting with `prefix` of the sessions connected
+    /// to this database now (Postgres `pg_stat_activity`): the live
+    /// replicas' LISTEN connections. Always empty on SQLite.
+    async fn live_replicas(&self, prefix: &str) -> Result<Vec<String>>;
+    /// Claims one fire of trigger `id` if it fired fewer than `limit` times
+    /// in the last `window` (over every replica: the count is in the
+    /// database, under a lock on the trigger row). `Ok(Some(wait))` when it
+    /// is over the limit: a slot frees up in `wait`.
+    async fn claim_trigger_fire(
+        &self,
+        id: i64,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> Result<Option<std::time::Duration>>;
 
     /// Cheap liveness check of the database (`SELECT 1`).
     async fn ping(&self) -> Result<()>;

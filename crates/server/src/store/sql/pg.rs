@@ -84,6 +84,21 @@ async fn notify_peers(pool: &sqlx::Pool<Db>, channel: &str, payload: &str) -> Re
     Ok(())
 }
 
+/// The live replicas' LISTEN connections to this database, by name.
+async fn live_replicas(pool: &sqlx::Pool<Db>, prefix: &str) -> Result<Vec<String>> {
+    let names: Vec<(String,)> = sqlx::query_as(
+        "SELECT application_name FROM pg_stat_activity \
+         WHERE datname = current_database() AND starts_with(application_name, $1)",
+    )
+    .bind(prefix)
+    .fetch_all(pool)
+    .await?;
+    Ok(names.into_iter().map(|(n,)| n).collect())
+}
+
+/// Locks a trigger row until the end of the transaction (rate limit).
+const LOCK_TRIGGER: &str = "SELECT id FROM triggers WHERE id = $1 FOR UPDATE";
+
 // The shared implementation, compiled for this backend (see `sql.rs`).
 #[allow(clippy::duplicate_mod)]
 #[path = "body/mod.rs"]

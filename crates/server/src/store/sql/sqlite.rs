@@ -92,6 +92,14 @@ async fn notify_peers(_pool: &sqlx::Pool<Db>, _channel: &str, _payload: &str) ->
     Ok(())
 }
 
+/// A single instance: no peers.
+async fn live_replicas(_pool: &sqlx::Pool<Db>, _prefix: &str) -> Result<Vec<String>> {
+    Ok(Vec::new())
+}
+
+/// Writers are already serialised (`BEGIN IMMEDIATE` and the writer mutex).
+const LOCK_TRIGGER: &str = "SELECT id FROM triggers WHERE id = $1";
+
 // The shared implementation, compiled for this backend (see `sql.rs`).
 #[allow(clippy::duplicate_mod)]
 #[path = "body/mod.rs"]

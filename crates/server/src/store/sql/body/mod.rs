@@ -6,7 +6,10 @@
 use async_trait::async_trait;
 use switchyard_core::{ChangeEvent, Snapshot};
 
-use super::{BACKEND, BEGIN_READ, BEGIN_WRITE, Db, This, lock_env, lock_project, notify, notify_peers};
+use super::{
+    BACKEND, BEGIN_READ, BEGIN_WRITE, Db, LOCK_TRIGGER, This, live_replicas, lock_env, lock_project, notify,
+    notify_peers,
+};
 use crate::store::{
     Actor, ApiToken, AuditEvent, AuditQuery, Backend, ChangeSetRequest, ChangeSetResult, Environment, FlagConfig,
     FlagConfigRecord, FlagDefinition, FlagPatch, FlagQuery, FlagSummary, KillRequest, NewApiToken, NewEnvironment,
@@ -19,6 +22,7 @@ mod accounts;
 mod audit;
 mod bulk;
 mod configs;
+mod fires;
 mod flags;
 mod history;
 mod kill;
@@ -42,6 +46,19 @@ impl Store for This {
 
     async fn notify_peers(&self, channel: &str, payload: &str) -> Result<()> {
         notify_peers(&self.pool, channel, payload).await
+    }
+
+    async fn live_replicas(&self, prefix: &str) -> Result<Vec<String>> {
+        live_replicas(&self.pool, prefix).await
+    }
+
+    async fn claim_trigger_fire(
+        &self,
+        id: i64,
+        limit: u32,
+        window: std::time::Duration,
+    ) -> Result<Option<std::time::Duration>> {
+        fires::claim(self, id, limit, window).await
     }
 
     async fn record_kill_receipt(
