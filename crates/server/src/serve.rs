@@ -75,6 +75,7 @@ pub async fn serve(
     drop(listener);
     tracing::info!("shutting down: closing streams, finishing in-flight requests");
     state.hub.shutdown();
+    state.webhooks.stop();
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
         tracing::warn!("shutdown grace period over; closing remaining connections");
     }

@@ -29,6 +29,7 @@ conformance!(
     concurrent_writers_never_lose_updates,
     triggers_lifecycle,
     webhooks_lifecycle,
+    webhook_outbox,
 );
 
 #[path = "common/cases/mod.rs"]

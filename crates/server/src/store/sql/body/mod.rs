@@ -6,13 +6,14 @@
 use async_trait::async_trait;
 use switchyard_core::{ChangeEvent, Snapshot};
 
-use super::{BACKEND, BEGIN_READ, BEGIN_WRITE, Db, This, lock_env, lock_project, notify, notify_peers};
+use super::{BACKEND, BEGIN_READ, BEGIN_WRITE, Db, SKIP_LOCKED, This, lock_env, lock_project, notify, notify_peers};
 use crate::store::{
     Actor, ApiToken, AuditEvent, AuditQuery, Backend, ChangeSetRequest, ChangeSetResult, Environment, FlagConfig,
     FlagConfigRecord, FlagDefinition, FlagPatch, FlagQuery, FlagSummary, KillRequest, NewApiToken, NewEnvironment,
     NewFlag, NewProject, NewSdkKey, NewUser, Page, Project, RestoreDiff, RestoreRequest, Result, SdkKey, SegmentInput,
     SegmentRecord, Store, User, UserWithHash, Written,
 };
+use crate::store::{ClaimedDelivery, DeliveryRecord, DeliveryUpdate};
 use crate::store::{NewTrigger, NewWebhook, SecretHash, Trigger, Webhook, WebhookTarget};
 
 mod accounts;
@@ -24,6 +25,7 @@ mod history;
 mod kill;
 mod list;
 mod lookup;
+mod outbox;
 mod projects;
 mod sdk;
 mod segments;
@@ -359,5 +361,29 @@ impl Store for This {
 
     async fn webhook_targets(&self, project: &str) -> Result<Vec<WebhookTarget>> {
         triggers::webhook_targets(self, project).await
+    }
+
+    fn outbox_wakeup(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        std::sync::Arc::clone(&self.shared.outbox_wakeup)
+    }
+
+    async fn claim_deliveries(&self, lease: std::time::Duration, limit: u32) -> Result<Vec<ClaimedDelivery>> {
+        outbox::claim(self, lease, limit).await
+    }
+
+    async fn finish_delivery(&self, id: i64, attempt: u32, update: DeliveryUpdate) -> Result<bool> {
+        outbox::finish(self, id, attempt, update).await
+    }
+
+    async fn next_delivery_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        outbox::next_due(self).await
+    }
+
+    async fn list_deliveries(&self, project: &str, webhook: i64, limit: u32) -> Result<Vec<DeliveryRecord>> {
+        outbox::list(self, project, webhook, limit).await
+    }
+
+    async fn prune_deliveries(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+        outbox::prune(self, before).await
     }
 }

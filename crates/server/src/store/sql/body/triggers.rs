@@ -314,6 +314,8 @@ pub(super) async fn delete_webhook(store: &This, actor: &Actor, project: &str, i
         return Ok(webhook);
     }
     sqlx::query("UPDATE webhooks SET disabled_at = $2 WHERE id = $1").bind(id).bind(tx.now).execute(tx.conn()).await?;
+    let now = tx.now;
+    super::outbox::cancel(tx.conn(), id, now).await?;
     webhook.disabled_at = Some(to_time(tx.now)?);
     let audit = Audit {
         project_id: Some(project.id),
