@@ -4,8 +4,9 @@
 //! sockets. Nothing is mocked; nothing sleeps to wait for a server: every
 //! wait polls a condition against a deadline ([`eventually`]).
 //!
-//! - [`Server`]: start (optionally on a given address), stop gracefully,
-//!   crash (drop its runtime: every socket closes at once).
+//! - [`Server`]: start (optionally on a given address or with a given
+//!   configuration), stop gracefully, crash (drop its runtime: every socket
+//!   closes at once).
 //! - [`Admin`]: a small JSON client of the admin API bound to one token.
 //! - [`seed`]: project `shop`, environment `production`, flags, an SDK key.
 //! - [`sdk`]: an SDK client tuned for tests (short reconnection backoff).
@@ -89,7 +90,12 @@ impl Server {
     /// bind that still fails with `AddrInUse` is retried until
     /// [`DEADLINE`]).
     pub async fn start_on(database_url: &str, addr: SocketAddr) -> Server {
-        let config = ServeConfig::for_tests(database_url);
+        Self::start_with(ServeConfig::for_tests(database_url), addr).await
+    }
+
+    /// Starts a server with `config` (see [`ServeConfig::for_tests`]) bound
+    /// to `addr` (its `listen` is ignored).
+    pub async fn start_with(config: ServeConfig, addr: SocketAddr) -> Server {
         let (ready_tx, ready_rx) = oneshot::channel::<Result<SocketAddr, String>>();
         let (stop_tx, stop_rx) = oneshot::channel::<Stop>();
         let (done_tx, done_rx) = oneshot::channel::<()>();

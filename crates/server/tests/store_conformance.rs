@@ -30,6 +30,7 @@ conformance!(
     triggers_lifecycle,
     webhooks_lifecycle,
     webhook_outbox,
+    concurrent_claims_are_disjoint,
 );
 
 #[path = "common/cases/mod.rs"]

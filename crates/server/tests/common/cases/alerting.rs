@@ -188,3 +188,41 @@ pub async fn webhook_outbox(ctx: Ctx) {
     assert_eq!(store.prune_deliveries(Utc::now() + chrono::Duration::hours(1)).await.unwrap(), 2);
     assert!(store.list_deliveries("shop", kills.id, 10).await.unwrap().is_empty());
 }
+
+/// Concurrent claimers (replicas) never get the same row.
+pub async fn concurrent_claims_are_disjoint(ctx: Ctx) {
+    let store = ctx.store().await;
+    let admin = user("admin");
+    setup(&store, &["checkout"]).await;
+    let hook = NewWebhook {
+        url: "https://a.example/".into(),
+        events: vec![WebhookEvent::All],
+        secret: "secret-secret-secret".into(),
+        prefix: "whs_x".into(),
+    };
+    store.create_webhook(&admin, "shop", hook).await.unwrap();
+    for i in 0..24 {
+        store.toggle_flag(&admin, "shop", "prod", "checkout", i % 2 == 0, None).await.unwrap();
+    }
+    let claimers = (0..4).map(|_| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            loop {
+                let claimed = store.claim_deliveries(Duration::from_secs(60), 2).await.unwrap();
+                if claimed.is_empty() {
+                    return ids;
+                }
+                ids.extend(claimed.iter().map(|c| c.id));
+            }
+        })
+    });
+    let mut ids = Vec::new();
+    for claimer in claimers.collect::<Vec<_>>() {
+        ids.extend(claimer.await.unwrap());
+    }
+    ids.sort_unstable();
+    let total = ids.len();
+    ids.dedup();
+    assert_eq!((total, ids.len()), (24, 24), "every row claimed exactly once");
+}
