@@ -86,7 +86,7 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         None => store.setting_get_or_insert("jwt_secret", &auth::secret::random_token("jwt")).await?,
     };
     let jwt = JwtKeys::new(secret.as_bytes())?;
-    let webhooks = webhooks::Worker::start(Arc::clone(&store), config.webhook_options());
+    let webhooks = webhooks::Worker::start(Arc::clone(&store), config.webhook_options(), Arc::clone(&metrics));
     let login_limiter = http::ratelimit::PeerLimiter::new(config.login_rate_per_minute, config.trusted_proxies.clone());
     let trigger_limiter = Arc::new(alerts::RateLimiter::new(10, std::time::Duration::from_secs(60)));
     let state = AppState::new(Inner {

@@ -317,6 +317,14 @@ async fn failed_deliveries_are_retried_with_the_same_id_and_shown_in_the_history
         // and not sent again once it succeeded
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(receiver.hits("/hook").len(), 3);
+        let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+        for line in [
+            "switchyard_webhook_attempts_total{outcome=\"retry\"} 2",
+            "switchyard_webhook_attempts_total{outcome=\"delivered\"} 1",
+            "switchyard_webhook_delivery_seconds_count 1",
+        ] {
+            assert!(metrics.lines().any(|l| l == line), "{line} missing:\n{metrics}");
+        }
         server.stop().await;
         db.cleanup().await;
     }

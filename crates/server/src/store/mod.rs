@@ -323,8 +323,6 @@ pub trait Store: Send + Sync + 'static {
     async fn list_webhooks(&self, project: &str) -> Result<Vec<Webhook>>;
     /// Disables a webhook (soft delete; audited `webhook.delete`; idempotent).
     async fn delete_webhook(&self, actor: &Actor, project: &str, id: i64) -> Result<Webhook>;
-    /// A project's active webhooks with their signing secrets (delivery only).
-    async fn webhook_targets(&self, project: &str) -> Result<Vec<WebhookTarget>>;
 
     // ---- the webhook outbox (rows are written by the write transactions) ----
 

@@ -13,6 +13,7 @@ use chrono::Utc;
 use tokio::sync::{Notify, Semaphore};
 
 use super::{Attempt, WorkerOptions, send};
+use crate::metrics::Metrics;
 use crate::store::{ClaimedDelivery, DeliveryUpdate, DynStore};
 
 /// Deliveries in flight at once per replica.
@@ -29,6 +30,7 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 pub struct Worker {
     store: DynStore,
     options: WorkerOptions,
+    metrics: Arc<Metrics>,
     wakeup: Arc<Notify>,
     stop: Notify,
     stopped: std::sync::atomic::AtomicBool,
@@ -37,11 +39,12 @@ pub struct Worker {
 
 impl Worker {
     /// Starts the worker (call inside a tokio runtime).
-    pub fn start(store: DynStore, options: WorkerOptions) -> Arc<Worker> {
+    pub fn start(store: DynStore, options: WorkerOptions, metrics: Arc<Metrics>) -> Arc<Worker> {
         let worker = Arc::new(Worker {
             wakeup: store.outbox_wakeup(),
             store,
             options,
+            metrics,
             stop: Notify::new(),
             stopped: std::sync::atomic::AtomicBool::new(false),
             permits: Arc::new(Semaphore::new(CONCURRENCY)),
@@ -50,11 +53,16 @@ impl Worker {
         worker
     }
 
-    /// Stops claiming (on shutdown). Attempts in flight finish or, if the
-    /// process ends first, are sent again by the next worker after their lease.
-    pub fn stop(&self) {
+    /// Stops claiming (on shutdown) and waits up to `grace` for the
+    /// attempts in flight to finish and be recorded. Any still running when
+    /// the process ends are sent again after their lease, by any replica.
+    pub async fn stop(&self, grace: Duration) {
         self.stopped.store(true, std::sync::atomic::Ordering::SeqCst);
         self.stop.notify_one();
+        let all = CONCURRENCY as u32;
+        if tokio::time::timeout(grace, self.permits.acquire_many(all)).await.is_err() {
+            tracing::warn!("webhook deliveries still in flight at shutdown; they will be retried");
+        }
     }
 
     fn is_stopped(&self) -> bool {
@@ -144,6 +152,7 @@ impl Worker {
         let update = match outcome {
             Attempt::Delivered(status) => {
                 tracing::debug!(webhook, %delivery, attempt, status, "webhook delivered");
+                self.metrics.webhook_latency.observe(age.as_secs_f64());
                 DeliveryUpdate::Delivered { status }
             }
             Attempt::Failed { error, status } => {
@@ -161,6 +170,11 @@ impl Worker {
                 DeliveryUpdate::Retry { at, status, error }
             }
         };
+        self.metrics.webhook_attempt(match update {
+            DeliveryUpdate::Delivered { .. } => "delivered",
+            DeliveryUpdate::Retry { .. } => "retry",
+            DeliveryUpdate::Dead { .. } => "dead",
+        });
         match self.store.finish_delivery(d.id, attempt, update).await {
             Ok(true) => {}
             Ok(false) => {

@@ -14,7 +14,7 @@ use crate::store::{
     SegmentRecord, Store, User, UserWithHash, Written,
 };
 use crate::store::{ClaimedDelivery, DeliveryRecord, DeliveryUpdate};
-use crate::store::{NewTrigger, NewWebhook, SecretHash, Trigger, Webhook, WebhookTarget};
+use crate::store::{NewTrigger, NewWebhook, SecretHash, Trigger, Webhook};
 
 mod accounts;
 mod audit;
@@ -357,10 +357,6 @@ impl Store for This {
 
     async fn delete_webhook(&self, actor: &Actor, project: &str, id: i64) -> Result<Webhook> {
         triggers::delete_webhook(self, actor, project, id).await
-    }
-
-    async fn webhook_targets(&self, project: &str) -> Result<Vec<WebhookTarget>> {
-        triggers::webhook_targets(self, project).await
     }
 
     fn outbox_wakeup(&self) -> std::sync::Arc<tokio::sync::Notify> {

@@ -10,12 +10,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use super::lookup;
+use super::triggers::webhook_from_row;
 use super::tx::{Audit, Conn, Row, get, get_json};
 use super::{SKIP_LOCKED, This};
 use crate::store::sql::common::{not_found, to_time};
 use crate::store::{
     Actor, ClaimedDelivery, Delivery, DeliveryActor, DeliveryRecord, DeliveryStatus, DeliveryUpdate, Result,
-    StoreError, Webhook, WebhookEvent, WebhookTarget,
+    StoreError, Webhook, WebhookEvent,
 };
 
 /// Audit actions announced as `flag.changed`: every change SDKs can see,
@@ -204,27 +205,11 @@ pub(super) async fn claim(store: &This, lease: Duration, limit: u32) -> Result<V
             body: get(row, "body")?,
             attempt: count(get::<i64>(row, "attempts")? + 1)?,
             created_at: to_time(get(row, "d_created_at")?)?,
-            target: target_from_row(row)?,
+            target: webhook_from_row(row)?,
         });
     }
     tx.commit(store).await?;
     Ok(claimed)
-}
-
-fn target_from_row(row: &Row) -> Result<WebhookTarget> {
-    Ok(WebhookTarget {
-        webhook: Webhook {
-            id: get(row, "id")?,
-            project: get(row, "project_key")?,
-            url: get(row, "url")?,
-            events: get_json(row, "events")?,
-            secret_prefix: get(row, "prefix")?,
-            created_by: get(row, "created_by")?,
-            created_at: to_time(get(row, "created_at")?)?,
-            disabled_at: get::<Option<i64>>(row, "disabled_at")?.map(to_time).transpose()?,
-        },
-        secret: get(row, "secret")?,
-    })
 }
 
 /// Records an attempt's outcome, if the row is still this attempt's.
