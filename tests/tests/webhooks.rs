@@ -1,6 +1,6 @@
 //! Webhook delivery that outlives a server and is shared by replicas: a
-//! delivery still pending when its server stops is sent by the next server
-//! on the same database, and two replicas on one Postgres send each event
+//! delivery still pending when its server crashes is sent by the next
+//! server on the same database, and two replicas on one Postgres send each event
 //! exactly once. Real servers (each in its own runtime), a real loopback
 //! receiver (axum on port 0; the servers run with `webhook_allow_private`),
 //! real databases.
@@ -110,9 +110,10 @@ async fn a_pending_delivery_is_sent_after_a_restart() {
         seed(&admin, &[FlagSpec::boolean("checkout")]).await;
         let hook = create_hook(&admin, &receiver).await;
         admin.post(&format!("{}/kill", flag_path("checkout")), json!({"reason": "boom", "incident": "INC-9"})).await;
-        // the receiver is down (503): the delivery stays pending, retried
+        // the receiver is down (503): the delivery stays pending, retried;
+        // then the server dies (no graceful shutdown: the runtime is dropped)
         let failed = receiver.wait("a failed attempt", |h| h.len() >= 2).await;
-        server.stop().await;
+        server.crash().await;
 
         receiver.failing.store(false, Ordering::SeqCst);
         let server = start(&db).await;
