@@ -4,8 +4,9 @@
 //! sockets. Nothing is mocked; nothing sleeps to wait for a server: every
 //! wait polls a condition against a deadline ([`eventually`]).
 //!
-//! - [`Server`]: start (optionally on a given address), stop gracefully,
-//!   crash (drop its runtime: every socket closes at once).
+//! - [`Server`]: start (optionally on a given address or with a given
+//!   configuration), stop gracefully, crash (drop its runtime: every socket
+//!   closes at once).
 //! - [`Admin`]: a small JSON client of the admin API bound to one token.
 //! - [`seed`]: project `shop`, environment `production`, flags, an SDK key.
 //! - [`sdk`]: an SDK client tuned for tests (short reconnection backoff).

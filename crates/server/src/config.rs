@@ -89,6 +89,19 @@ pub struct ServeConfig {
     /// addresses. Link-local and cloud metadata addresses stay refused.
     #[arg(long, env = "SWITCHYARD_WEBHOOK_ALLOW_PRIVATE", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
     pub webhook_allow_private: bool,
+
+    /// Attempts per webhook delivery, the first included; then it is marked dead.
+    #[arg(long, env = "SWITCHYARD_WEBHOOK_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub webhook_max_attempts: u32,
+
+    /// Wait before the first webhook retry; each further retry waits 4×
+    /// longer (plus up to 25 % jitter), at most 10 minutes.
+    #[arg(long, env = "SWITCHYARD_WEBHOOK_RETRY_BASE", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub webhook_retry_base: Duration,
+
+    /// Webhook events older than this are no longer sent (marked dead).
+    #[arg(long, env = "SWITCHYARD_WEBHOOK_MAX_AGE", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub webhook_max_age: Duration,
 }
 
 impl ServeConfig {
@@ -97,6 +110,17 @@ impl ServeConfig {
         match &self.database_url {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("switchyard.db").display()),
+        }
+    }
+
+    /// The webhook worker's options.
+    pub fn webhook_options(&self) -> crate::webhooks::WorkerOptions {
+        crate::webhooks::WorkerOptions {
+            policy: crate::webhooks::guard::AddressPolicy { allow_private: self.webhook_allow_private },
+            max_attempts: self.webhook_max_attempts,
+            base_delay: self.webhook_retry_base,
+            max_age: self.webhook_max_age,
+            ..Default::default()
         }
     }
 
@@ -115,6 +139,9 @@ impl ServeConfig {
             stream_max_age: Duration::from_secs(30 * 60),
             log_format: LogFormat::Pretty,
             webhook_allow_private: false,
+            webhook_max_attempts: 8,
+            webhook_retry_base: Duration::from_secs(1),
+            webhook_max_age: Duration::from_secs(24 * 3600),
             login_rate_per_minute: 1000,
             trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
@@ -155,6 +182,9 @@ impl std::fmt::Debug for ServeConfig {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors_origins", &self.cors_origins)
             .field("webhook_allow_private", &self.webhook_allow_private)
+            .field("webhook_max_attempts", &self.webhook_max_attempts)
+            .field("webhook_retry_base", &self.webhook_retry_base)
+            .field("webhook_max_age", &self.webhook_max_age)
             .finish()
     }
 }

@@ -19,7 +19,7 @@
 //! - [`error`]: the problem+json error type.
 //! - [`state`]: the shared application state.
 //! - [`alerts`]: alert bodies for trigger URLs (Alertmanager, Grafana).
-//! - [`webhooks`]: outgoing kill/restore notifications, signed, retried, SSRF-guarded.
+//! - [`webhooks`]: outgoing notifications from a durable outbox, signed, retried, SSRF-guarded.
 
 pub mod alerts;
 pub mod auth;
@@ -87,13 +87,7 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         None => store.setting_get_or_insert("jwt_secret", &auth::secret::random_token("jwt")).await?,
     };
     let jwt = JwtKeys::new(secret.as_bytes())?;
-    let notifier = webhooks::Notifier::start(
-        Arc::clone(&store),
-        webhooks::NotifierOptions {
-            policy: webhooks::guard::AddressPolicy { allow_private: config.webhook_allow_private },
-            ..Default::default()
-        },
-    );
+    let webhooks = webhooks::Worker::start(Arc::clone(&store), config.webhook_options(), Arc::clone(&metrics));
     let login_limiter = http::ratelimit::PeerLimiter::new(config.login_rate_per_minute, config.trusted_proxies.clone());
     let state = AppState::new(Inner {
         store,
@@ -101,7 +95,7 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         hub,
         config,
         listener: listener_health,
-        notifier,
+        webhooks,
         metrics,
         login_limiter,
         fleet,

@@ -44,6 +44,13 @@ pub struct SourceLabels {
     pub source: String,
 }
 
+/// Labels of webhook attempt metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    /// `delivered`, `retry` or `dead`.
+    pub outcome: String,
+}
+
 /// Every metric of the server.
 pub struct Metrics {
     registry: Registry,
@@ -69,6 +76,10 @@ pub struct Metrics {
     pub kills: Family<SourceLabels, Counter>,
     /// Trigger URLs fired.
     pub triggers_fired: Counter,
+    /// Webhook delivery attempts by outcome.
+    pub webhook_attempts: Family<OutcomeLabels, Counter>,
+    /// Webhook event committed → delivered (2xx), seconds, retries included.
+    pub webhook_latency: Histogram,
     /// Database connection pool size and idle connections (set at scrape).
     pub db_pool_connections: Gauge,
     /// Idle pool connections (set at scrape).
@@ -97,6 +108,8 @@ impl Metrics {
             propagation: latency_histogram(),
             kills: Family::default(),
             triggers_fired: Counter::default(),
+            webhook_attempts: Family::default(),
+            webhook_latency: latency_histogram(),
             db_pool_connections: Gauge::default(),
             db_pool_idle: Gauge::default(),
             db_ping_seconds: Gauge::default(),
@@ -117,10 +130,21 @@ impl Metrics {
         registry.register("propagation_seconds", "Broadcast to SDK acknowledgement", m.propagation.clone());
         registry.register("kills", "Flags killed", m.kills.clone());
         registry.register("triggers_fired", "Trigger URLs fired", m.triggers_fired.clone());
+        registry.register("webhook_attempts", "Webhook delivery attempts by outcome", m.webhook_attempts.clone());
+        registry.register(
+            "webhook_delivery_seconds",
+            "Webhook event committed to delivered, retries included",
+            m.webhook_latency.clone(),
+        );
         registry.register("db_pool_connections", "Database pool connections", m.db_pool_connections.clone());
         registry.register("db_pool_idle", "Idle database pool connections", m.db_pool_idle.clone());
         registry.register("db_ping_seconds", "Latency of a database round trip at scrape", m.db_ping_seconds.clone());
         Arc::new(Metrics { registry, ..m })
+    }
+
+    /// Counts a webhook attempt's outcome.
+    pub fn webhook_attempt(&self, outcome: &str) {
+        self.webhook_attempts.get_or_create(&OutcomeLabels { outcome: outcome.to_string() }).inc();
     }
 
     /// Counts `n` killed flags from `source`.

@@ -3,8 +3,8 @@
 //! sending half a request holds a socket forever), TCP keepalive and
 //! `TCP_USER_TIMEOUT` reap dead peers in seconds, and shutdown is graceful:
 //! stop accepting, end SSE streams with a `goaway` event (SDKs reconnect,
-//! to another replica if one is up), let in-flight requests finish, and
-//! give up after a bound.
+//! to another replica if one is up), let in-flight requests and webhook
+//! attempts finish, and give up after a bound.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -75,7 +75,9 @@ pub async fn serve(
     drop(listener);
     tracing::info!("shutting down: closing streams, finishing in-flight requests");
     state.hub.shutdown();
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+    let (http, ()) =
+        tokio::join!(tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()), state.webhooks.stop(SHUTDOWN_GRACE));
+    if http.is_err() {
         tracing::warn!("shutdown grace period over; closing remaining connections");
     }
     // Last, once its streams are gone: leave the fleet (other replicas stop

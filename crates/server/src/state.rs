@@ -30,8 +30,8 @@ pub struct Inner {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Health of the Postgres change listener (always "not ready" on SQLite, where it does not run).
     pub listener: Arc<crate::listener::ListenerHealth>,
-    /// Outgoing webhook notifications (kill/restore), sent in the background.
-    pub notifier: Arc<crate::webhooks::Notifier>,
+    /// This replica's webhook delivery worker (stopped on shutdown).
+    pub webhooks: Arc<crate::webhooks::Worker>,
 }
 
 impl AppState {

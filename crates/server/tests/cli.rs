@@ -144,3 +144,63 @@ async fn kill_and_restore_with_receipts_and_exit_codes() {
     server.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_create_list_deliveries_delete() {
+    let db = TestDb::sqlite();
+    let mut config = switchyard_server::config::ServeConfig::for_tests(db.url());
+    config.webhook_allow_private = true;
+    let server = TestServer::start_with(config).await;
+    admin(&server, reqwest::Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
+    admin(&server, reqwest::Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
+    admin(&server, reqwest::Method::POST, "/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"}))
+        .await;
+    let token = admin(&server, reqwest::Method::POST, "/api/v1/tokens", json!({"name": "ops", "role": "admin"})).await;
+    let token = token["secret"].as_str().unwrap().to_string();
+    // a receiver that accepts everything
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let app = axum::Router::new().fallback(axum::routing::post(|| async { axum::http::StatusCode::NO_CONTENT }));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    let (code, out, err) =
+        cli(&server, &token, &["webhooks", "create", "--url", &url, "--events", "flag.changed,flag.killed", "--json"])
+            .await;
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    let created: Value = serde_json::from_str(&out).expect("--json output is JSON");
+    let id = created["webhook"]["id"].as_i64().unwrap().to_string();
+    assert!(created["secret"].as_str().unwrap().starts_with("whs_"));
+    let (code, out, err) = cli(&server, &token, &["webhooks", "create", "--url", &url, "--events", "flag.kiled"]).await;
+    assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
+    assert!(err.contains("422") && err.contains("events[0]") && err.contains("unknown event type"), "{err}");
+
+    let (code, out, _) = cli(&server, &token, &["webhooks", "list"]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains(&url) && out.contains("flag.killed,flag.changed") && out.contains("active"), "{out}");
+
+    admin(&server, reqwest::Method::POST, &format!("{PROD}/flags/checkout/toggle"), json!({"on": true})).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (code, out, _) = cli(&server, &token, &["webhooks", "deliveries", &id, "--json"]).await;
+        assert_eq!(code, 0);
+        let list: Value = serde_json::from_str(&out).expect("--json output is JSON");
+        if list[0]["status"] == "delivered" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not delivered: {list}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (code, out, _) = cli(&server, &token, &["webhooks", "deliveries", &id]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("flag.changed") && out.contains("delivered") && out.contains("204"), "{out}");
+
+    let (code, out, _) = cli(&server, &token, &["webhooks", "delete", &id]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains(&format!("deleted webhook {id}")), "{out}");
+    let (_, out, _) = cli(&server, &token, &["webhooks", "list"]).await;
+    assert!(out.contains("deleted"), "{out}");
+    server.stop().await;
+    db.cleanup().await;
+}

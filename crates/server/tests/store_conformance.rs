@@ -29,6 +29,8 @@ conformance!(
     concurrent_writers_never_lose_updates,
     triggers_lifecycle,
     webhooks_lifecycle,
+    webhook_outbox,
+    concurrent_claims_are_disjoint,
 );
 
 #[path = "common/cases/mod.rs"]

@@ -292,6 +292,7 @@ async fn routes_are_in_the_openapi_document() {
         "/hooks/v1/triggers/{secret}",
         "/api/v1/projects/{project}/webhooks",
         "/api/v1/projects/{project}/webhooks/{id}",
+        "/api/v1/projects/{project}/webhooks/{id}/deliveries",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }

@@ -2,12 +2,15 @@
 //!
 //! ## Layout
 //! - [`remote`]: responder commands (kill, restore, panic, flags, audit) over the API.
+//! - [`webhooks`]: managing webhooks and reading their delivery history (admin).
 
 pub mod remote;
+pub mod webhooks;
 
 use clap::{Parser, Subcommand};
 
 use self::remote::{FlagsCommand, KillArgs, Remote};
+use self::webhooks::WebhooksCommand;
 
 use crate::config::{LogFormat, ServeConfig};
 
@@ -63,6 +66,13 @@ pub enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Manage the project's outgoing webhooks and see their deliveries (admin token).
+    Webhooks {
+        #[command(subcommand)]
+        command: WebhooksCommand,
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// Show recent audit events.
     Audit {
         /// Only this flag.
@@ -105,6 +115,7 @@ async fn run_remote(command: Command) -> anyhow::Result<i32> {
             remote::Client::new(remote)?.panic(tag.as_deref(), &flags, &args).await
         }
         Command::Flags { command, remote } => remote::Client::new(remote)?.flags(&command).await,
+        Command::Webhooks { command, remote } => remote::Client::new(remote)?.webhooks(&command).await,
         Command::Audit { flag, env, limit, remote } => {
             remote::Client::new(remote)?.audit(flag.as_deref(), env.as_deref(), limit).await
         }

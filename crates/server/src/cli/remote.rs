@@ -83,11 +83,11 @@ impl Client {
         Ok(Client { http, remote })
     }
 
-    fn project(&self) -> anyhow::Result<&str> {
+    pub(super) fn project(&self) -> anyhow::Result<&str> {
         self.remote.project.as_deref().context("a project is required: --project or SWITCHYARD_PROJECT")
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    pub(super) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.remote.server.trim_end_matches('/'));
         let mut req = self.http.request(method, &url).bearer_auth(self.remote.token.as_deref().unwrap_or(""));
         if let Some(body) = body {
@@ -107,7 +107,7 @@ impl Client {
         Ok(body)
     }
 
-    fn print(&self, value: &Value, human: impl FnOnce(&Value) -> String) {
+    pub(super) fn print(&self, value: &Value, human: impl FnOnce(&Value) -> String) {
         if self.remote.json {
             println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
         } else {

@@ -14,7 +14,7 @@ use crate::http::configs::{EnvFlag, require_reason};
 use crate::http::json::AppJson;
 use crate::receipts::Receipt;
 use crate::state::AppState;
-use crate::store::{Actor, FlagConfigRecord, KillRequest, WebhookEvent, Written};
+use crate::store::{Actor, FlagConfigRecord, KillRequest, Written};
 
 /// Longest `?wait=` accepted.
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
@@ -94,13 +94,13 @@ async fn kill(
     principal.require_in(Permission::Kill, &project)?;
     require_reason(&body.reason)?;
     let wait = wait.duration()?;
-    let request = KillRequest { flags: vec![flag], reason: body.reason, incident: body.incident };
+    let request = KillRequest { flags: vec![flag], reason: body.reason, incident: body.incident, panic: false };
     Ok(AppJson(kill_and_receipt(&state, &principal, &project, &env, request, wait).await?))
 }
 
 /// The kill path shared by the single-flag kill and the panic button:
-/// write, count, announce to webhooks, wait for the receipt (with `?wait=`),
-/// record it (see [`AppliedKill`]).
+/// write (webhooks are told in the same transaction), count, wait for the
+/// receipt (with `?wait=`), record it (see [`AppliedKill`]).
 async fn kill_and_receipt(
     state: &AppState,
     principal: &Principal,
@@ -109,13 +109,11 @@ async fn kill_and_receipt(
     request: KillRequest,
     wait: Option<Duration>,
 ) -> ApiResult<Receipted<Vec<FlagConfigRecord>>> {
-    let (actor, reason, incident) = (principal.actor(), request.reason.clone(), request.incident.clone());
+    let actor = principal.actor();
     let written = state.store.kill_flags(&actor, project, env, request).await?;
     if written.changed {
         state.metrics.killed("api", written.value.len());
     }
-    // Outgoing webhooks (queued; delivered in the background).
-    state.notifier.notify_written(WebhookEvent::Kill, &actor, project, env, &written, &reason, incident.as_deref());
     let receipted = with_receipt(state, project, env, written, wait).await?;
     if let (true, Some(revision)) = (receipted.written.changed, receipted.written.revision) {
         let flags = receipted.written.value.iter().map(|c| c.flag.clone()).collect();
@@ -208,10 +206,7 @@ async fn unkill(
     principal.require_in(Permission::Kill, &project)?;
     require_reason(&body.reason)?;
     let wait = wait.duration()?;
-    let (actor, reason) = (principal.actor(), body.reason.clone());
-    let written = state.store.restore_flags(&actor, &project, &env, &[flag], body.reason).await?;
-    // Outgoing webhooks (queued; delivered in the background).
-    state.notifier.notify_written(WebhookEvent::Restore, &actor, &project, &env, &written, &reason, None);
+    let written = state.store.restore_flags(&principal.actor(), &project, &env, &[flag], body.reason).await?;
     Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
 }
 
@@ -254,7 +249,7 @@ async fn panic(
     if flags.is_empty() {
         return Err(ApiError::invalid("flags", "empty", "no flags given or none carries the tag"));
     }
-    let request = KillRequest { flags, reason: body.reason, incident: body.incident };
+    let request = KillRequest { flags, reason: body.reason, incident: body.incident, panic: true };
     Ok(AppJson(kill_and_receipt(&state, &principal, &project, &env, request, wait).await?))
 }
 

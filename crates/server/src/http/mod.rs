@@ -47,7 +47,7 @@ use crate::state::AppState;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Switchyard API", description = "Feature flags with kill switches: admin API and SDK API."),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::store::Delivery)),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;

@@ -44,9 +44,7 @@ use crate::http::json::AppJson;
 use crate::http::kill::{AppliedKill, WaitQuery, with_receipt};
 use crate::receipts::Receipt;
 use crate::state::AppState;
-use crate::store::{
-    Actor, ActorKind, KillRequest, NewTrigger, SecretHash, Trigger, TriggerAction, WebhookEvent, Written,
-};
+use crate::store::{Actor, ActorKind, KillRequest, NewTrigger, SecretHash, Trigger, TriggerAction, Written};
 
 /// Prefix of trigger secrets.
 pub const TRIGGER_PREFIX: &str = "trg";
@@ -285,13 +283,12 @@ async fn fire(
     let (request_id, client_addr) = request_meta(&parts);
     let actor = Actor { name: trigger.name.clone(), kind: ActorKind::Trigger, request_id, client_addr };
     let (project, env, flag) = (&trigger.project, &trigger.environment, &trigger.flag);
-    let (written, reason, incident) = match action {
+    let written = match action {
         TriggerAction::Kill => {
             let reason = alert.reason(&format!("fired by trigger {}", trigger.name));
             let request =
-                KillRequest { flags: vec![flag.clone()], reason: reason.clone(), incident: alert.incident.clone() };
-            let written = state.store.kill_flags(&actor, project, env, request).await?;
-            (written, reason, alert.incident.clone())
+                KillRequest { flags: vec![flag.clone()], reason, incident: alert.incident.clone(), panic: false };
+            state.store.kill_flags(&actor, project, env, request).await?
         }
         TriggerAction::Restore => {
             if alert.signal == Signal::Resolve {
@@ -311,20 +308,13 @@ async fn fire(
                 _ => alert.reason(&format!("restored by trigger {}", trigger.name)),
             };
             let reason = alerts::truncate(&reason);
-            let written =
-                state.store.restore_flags(&actor, project, env, std::slice::from_ref(flag), reason.clone()).await?;
-            (written, reason, None)
+            state.store.restore_flags(&actor, project, env, std::slice::from_ref(flag), reason).await?
         }
     };
     state.metrics.triggers_fired.inc();
     if written.changed && action == TriggerAction::Kill {
         state.metrics.killed("trigger", written.value.len());
     }
-    let event = match action {
-        TriggerAction::Kill => WebhookEvent::Kill,
-        TriggerAction::Restore => WebhookEvent::Restore,
-    };
-    state.notifier.notify_written(event, &actor, project, env, &written, &reason, incident.as_deref());
     let flags: Vec<String> = written.value.iter().map(|c| c.flag.clone()).collect();
     let written = Written { value: (), changed: written.changed, revision: written.revision };
     let receipted = with_receipt(&state, project, env, written, wait).await?;

@@ -1,35 +1,46 @@
-//! Project webhooks (admin): where kill and restore notifications are
-//! POSTed, signed with a per-webhook secret. See [`crate::webhooks`] for the
-//! delivery format and [`crate::webhooks::guard`] for the address policy
-//! (checked here on save, and again before every delivery).
+//! Project webhooks (admin): where notifications of kills, restores,
+//! panics and (when subscribed) every other change are POSTed, signed with
+//! a per-webhook secret, and their delivery history. See
+//! [`crate::webhooks`] for the delivery format and
+//! [`crate::webhooks::guard`] for the address policy (checked here on save,
+//! and again before every delivery).
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::{Permission, Principal, secret};
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
 use crate::state::AppState;
-use crate::store::{NewWebhook, Webhook, WebhookEvent};
+use crate::store::{DeliveryRecord, NewWebhook, Webhook, WebhookEvent};
 use crate::webhooks::guard::AddressPolicy;
 
 /// Prefix of generated signing secrets.
 pub const WEBHOOK_SECRET_PREFIX: &str = "whs";
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_webhooks, create_webhook)).routes(routes!(delete_webhook))
+    OpenApiRouter::new()
+        .routes(routes!(list_webhooks, create_webhook))
+        .routes(routes!(delete_webhook))
+        .routes(routes!(list_deliveries))
 }
+
+/// Most deliveries listed at once.
+pub const MAX_DELIVERIES: u32 = 500;
 
 /// A webhook to create.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateWebhook {
     /// `http(s)` URL to POST deliveries to.
     pub url: String,
-    /// Which notifications: `kill`, `restore`, or `all`.
-    pub events: Vec<WebhookEvent>,
+    /// Event types to receive: `flag.killed`, `flag.restored`, `env.panic`,
+    /// `flag.changed` (every other change), or `*` (all). Default: the first three.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>, example = json!(["flag.killed", "flag.restored", "env.panic"]))]
+    pub events: Option<Vec<String>>,
     /// Signing secret (16 to 256 characters); generated when absent.
     #[serde(default)]
     pub secret: Option<String>,
@@ -69,12 +80,7 @@ async fn create_webhook(
     AppJson(body): AppJson<CreateWebhook>,
 ) -> ApiResult<(StatusCode, AppJson<CreatedWebhook>)> {
     principal.require_in(Permission::Admin, &project)?;
-    let mut events = body.events;
-    events.sort_by_key(|e| *e as u8);
-    events.dedup();
-    if events.is_empty() {
-        return Err(ApiError::invalid("events", "required", "give at least one of kill, restore, all"));
-    }
+    let events = parse_events(body.events)?;
     let (secret, prefix) = match body.secret {
         Some(s) if s.chars().count() < 16 || s.len() > 256 || s.trim() != s => {
             return Err(ApiError::invalid(
@@ -114,4 +120,68 @@ async fn delete_webhook(
 ) -> ApiResult<AppJson<Webhook>> {
     principal.require_in(Permission::Admin, &project)?;
     Ok(AppJson(state.store.delete_webhook(&principal.actor(), &project, id).await?))
+}
+
+/// The subscription: known event types, sorted and deduplicated; the
+/// default when absent.
+fn parse_events(events: Option<Vec<String>>) -> ApiResult<Vec<WebhookEvent>> {
+    let Some(names) = events else { return Ok(WebhookEvent::DEFAULT.to_vec()) };
+    let mut events = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        let event = WebhookEvent::parse(name).ok_or_else(|| {
+            let known = WebhookEvent::NAMES.join(", ");
+            let shown: String = name.chars().take(64).collect();
+            ApiError::invalid(
+                &format!("events[{i}]"),
+                "unknown_event",
+                format!("unknown event type `{shown}` (known: {known})"),
+            )
+        })?;
+        events.push(event);
+    }
+    events.sort_by_key(|e| *e as u8);
+    events.dedup();
+    if events.is_empty() {
+        return Err(ApiError::invalid("events", "required", "give at least one event type (or leave `events` out)"));
+    }
+    Ok(events)
+}
+
+/// `?limit=`.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DeliveriesQuery {
+    /// How many, newest first (default 50, at most 500).
+    pub limit: Option<u32>,
+}
+
+/// A webhook's recent deliveries, newest first (admin): status, attempts,
+/// last response code and error, timestamps.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/webhooks/{id}/deliveries", tag = "webhooks",
+    security(("bearer" = [])), params(("project" = String, Path), ("id" = i64, Path), DeliveriesQuery),
+    responses((status = 200, body = Vec<DeliveryRecord>)))]
+async fn list_deliveries(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, id)): Path<(String, i64)>,
+    Query(query): Query<DeliveriesQuery>,
+) -> ApiResult<AppJson<Vec<DeliveryRecord>>> {
+    principal.require_in(Permission::Admin, &project)?;
+    let limit = query.limit.unwrap_or(50).clamp(1, MAX_DELIVERIES);
+    Ok(AppJson(state.store.list_deliveries(&project, id, limit).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_default_dedupe_and_refuse_unknown_names() {
+        assert_eq!(parse_events(None).unwrap(), WebhookEvent::DEFAULT.to_vec());
+        let got = parse_events(Some(vec!["flag.changed".into(), "flag.killed".into(), "flag.changed".into()]));
+        assert_eq!(got.unwrap(), vec![WebhookEvent::FlagKilled, WebhookEvent::FlagChanged]);
+        assert_eq!(parse_events(Some(vec!["*".into()])).unwrap(), vec![WebhookEvent::All]);
+        for bad in [vec!["kill".to_string()], vec!["flag.killed".into(), "nope".into()], vec![]] {
+            assert!(matches!(parse_events(Some(bad)), Err(ApiError::Validation(_))));
+        }
+    }
 }

@@ -11,15 +11,20 @@
 //!
 //! ## Layout
 //! - [`types`]: domain types shared by the store and the HTTP layer.
+//! - [`outbox`]: the durable webhook outbox (deliveries, their history).
 //! - `sql`: the shared SQL implementation, instantiated for both backends.
 
+pub mod outbox;
 pub mod types;
 
 mod sql;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+pub use outbox::*;
 pub use types::*;
 
 pub use sql::{NOTIFY_CHANNEL, PgStore, SqliteStore, StoreOptions, connect, connect_with};
@@ -332,6 +337,25 @@ pub trait Store: Send + Sync + 'static {
     async fn list_webhooks(&self, project: &str) -> Result<Vec<Webhook>>;
     /// Disables a webhook (soft delete; audited `webhook.delete`; idempotent).
     async fn delete_webhook(&self, actor: &Actor, project: &str, id: i64) -> Result<Webhook>;
-    /// A project's active webhooks with their signing secrets (delivery only).
-    async fn webhook_targets(&self, project: &str) -> Result<Vec<WebhookTarget>>;
+
+    // ---- the webhook outbox (rows are written by the write transactions) ----
+
+    /// Notified after every commit that wrote outbox rows (and by the worker
+    /// itself): the delivery worker waits on it.
+    fn outbox_wakeup(&self) -> Arc<tokio::sync::Notify>;
+    /// Claims up to `limit` due deliveries (oldest due first), counting the
+    /// attempt and leasing each for `lease` (Postgres: `FOR UPDATE SKIP
+    /// LOCKED`, so concurrent replicas never claim the same row).
+    async fn claim_deliveries(&self, lease: Duration, limit: u32) -> Result<Vec<ClaimedDelivery>>;
+    /// Records the outcome of attempt `attempt` of delivery `id`; ignored
+    /// when the row moved on meanwhile (its lease expired and another
+    /// worker claimed it, or it was cancelled). Returns whether it applied.
+    async fn finish_delivery(&self, id: i64, attempt: u32, update: DeliveryUpdate) -> Result<bool>;
+    /// When the earliest pending delivery is due, if any.
+    async fn next_delivery_at(&self) -> Result<Option<DateTime<Utc>>>;
+    /// A webhook's most recent deliveries, newest first (`NotFound` when
+    /// the webhook is not the project's).
+    async fn list_deliveries(&self, project: &str, webhook: i64, limit: u32) -> Result<Vec<DeliveryRecord>>;
+    /// Deletes finished (delivered or dead) deliveries written before `before`.
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64>;
 }

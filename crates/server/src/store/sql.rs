@@ -20,6 +20,9 @@
 //!   deadlock), which serialises writers per environment; a no-op on SQLite.
 //! - `notify`: Postgres `pg_notify('switchyard_changes', '<env id>:<revision>')`
 //!   inside the write transaction (delivered on commit); nothing on SQLite.
+//! - `SKIP_LOCKED`: Postgres `FOR UPDATE OF d SKIP LOCKED` when a delivery
+//!   worker claims webhook outbox rows (replicas never claim the same row);
+//!   nothing on SQLite (the writer mutex).
 //! - `BEGIN_READ`: Postgres `REPEATABLE READ READ ONLY` for consistent
 //!   snapshots; SQLite's deferred `BEGIN` (WAL readers see one snapshot).
 

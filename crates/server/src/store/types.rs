@@ -494,6 +494,10 @@ pub struct KillRequest {
     /// Incident id.
     #[serde(default)]
     pub incident: Option<String>,
+    /// Whether this is the panic button (webhooks get `env.panic` instead
+    /// of `flag.killed`).
+    #[serde(default)]
+    pub panic: bool,
 }
 
 /// Restore an environment to a point in time.
@@ -778,16 +782,52 @@ pub struct Trigger {
     pub disabled_at: Option<DateTime<Utc>>,
 }
 
-/// Which notifications a webhook receives.
+/// Which notifications a webhook receives (its subscription), and the event
+/// type of a delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
 pub enum WebhookEvent {
-    /// Flags killed (one flag, or a panic).
-    Kill,
-    /// Flags restored.
-    Restore,
-    /// Every notification the server sends.
+    /// A flag was killed (one flag, by a person, a token or a trigger).
+    #[serde(rename = "flag.killed")]
+    FlagKilled,
+    /// Killed flags were restored.
+    #[serde(rename = "flag.restored")]
+    FlagRestored,
+    /// The panic button: a set of flags killed at once.
+    #[serde(rename = "env.panic")]
+    EnvPanic,
+    /// Any other change SDKs can see: toggles, configurations, reverts,
+    /// restores to a time, change sets, flag definitions, segments.
+    #[serde(rename = "flag.changed")]
+    FlagChanged,
+    /// Subscription only: every event type.
+    #[serde(rename = "*")]
     All,
+}
+
+impl WebhookEvent {
+    /// The subscription of a webhook created without `events`.
+    pub const DEFAULT: [WebhookEvent; 3] =
+        [WebhookEvent::FlagKilled, WebhookEvent::FlagRestored, WebhookEvent::EnvPanic];
+
+    /// Every name, in the order of the variants.
+    pub const NAMES: [&'static str; 5] = ["flag.killed", "flag.restored", "env.panic", "flag.changed", "*"];
+
+    /// The stable name (`flag.killed`, …, `*`), as sent in `X-Switchyard-Event`.
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    /// Parses a name; `None` for an unknown one.
+    pub fn parse(name: &str) -> Option<WebhookEvent> {
+        const ALL: [WebhookEvent; 5] = [
+            WebhookEvent::FlagKilled,
+            WebhookEvent::FlagRestored,
+            WebhookEvent::EnvPanic,
+            WebhookEvent::FlagChanged,
+            WebhookEvent::All,
+        ];
+        ALL.into_iter().find(|e| e.as_str() == name)
+    }
 }
 
 /// A webhook to store.
@@ -827,7 +867,12 @@ pub struct Webhook {
 impl Webhook {
     /// Whether it receives notifications of `event`.
     pub fn wants(&self, event: WebhookEvent) -> bool {
-        self.events.iter().any(|e| *e == event || *e == WebhookEvent::All)
+        Self::subscribed(&self.events, event)
+    }
+
+    /// Whether a subscription covers `event`.
+    pub fn subscribed(subscription: &[WebhookEvent], event: WebhookEvent) -> bool {
+        subscription.iter().any(|e| *e == event || *e == WebhookEvent::All)
     }
 }
 

@@ -39,6 +39,8 @@ pub(super) struct Shared {
     pub order: CommitOrder,
     /// SQLite only: held around every write transaction.
     pub write_lock: Option<Arc<Mutex<()>>>,
+    /// Notified after a commit that wrote webhook outbox rows.
+    pub outbox_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl Shared {
@@ -48,6 +50,7 @@ impl Shared {
             options,
             order: CommitOrder::new(),
             write_lock: serialize_writes.then(|| Arc::new(Mutex::new(()))),
+            outbox_wakeup: Arc::new(tokio::sync::Notify::new()),
         }
     }
 }

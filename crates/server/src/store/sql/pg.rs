@@ -20,6 +20,9 @@ const BEGIN_WRITE: &str = "BEGIN";
 /// One consistent view for snapshots and change-log reads.
 const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
 
+/// Claiming outbox rows: replicas skip each other's claims instead of waiting.
+const SKIP_LOCKED: &str = " FOR UPDATE OF d SKIP LOCKED";
+
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
 
 /// The Postgres store (production; several replicas may share one database).

@@ -23,6 +23,9 @@ const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 /// Deferred: a WAL reader sees one snapshot from its first read on.
 const BEGIN_READ: &str = "BEGIN";
 
+/// Claiming outbox rows: the writer mutex already makes claims exclusive.
+const SKIP_LOCKED: &str = "";
+
 static MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 
 /// The embedded SQLite store (zero set-up; one server instance per file).

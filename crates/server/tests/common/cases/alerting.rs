@@ -1,7 +1,9 @@
 //! Alert triggers and outgoing webhooks.
 
 use super::*;
-use switchyard_server::store::{NewTrigger, NewWebhook, SecretHash, TriggerAction, WebhookEvent};
+use switchyard_server::store::{
+    DeliveryStatus, DeliveryUpdate, NewTrigger, NewWebhook, SecretHash, TriggerAction, WebhookEvent,
+};
 
 fn secret(s: &str) -> SecretHash {
     SecretHash { hash: format!("hash-{s}"), prefix: format!("trg_{s}") }
@@ -79,18 +81,15 @@ pub async fn webhooks_lifecycle(ctx: Ctx) {
         prefix: "whs_x".into(),
     };
     let a = store
-        .create_webhook(&admin, "shop", hook("https://a.example/x?token=t", vec![WebhookEvent::Kill]))
+        .create_webhook(&admin, "shop", hook("https://a.example/x?token=t", vec![WebhookEvent::FlagKilled]))
         .await
         .unwrap();
-    assert_eq!(a.events, vec![WebhookEvent::Kill]);
-    assert!(a.wants(WebhookEvent::Kill) && !a.wants(WebhookEvent::Restore));
+    assert_eq!(a.events, vec![WebhookEvent::FlagKilled]);
+    assert!(a.wants(WebhookEvent::FlagKilled) && !a.wants(WebhookEvent::FlagRestored));
     let b = store.create_webhook(&admin, "shop", hook("https://b.example/", vec![WebhookEvent::All])).await.unwrap();
-    assert!(b.wants(WebhookEvent::Restore));
+    assert!(b.wants(WebhookEvent::FlagRestored));
     assert_not_found(store.create_webhook(&admin, "nope", hook("https://c.example/", vec![])).await, "project");
 
-    let targets = store.webhook_targets("shop").await.unwrap();
-    assert_eq!(targets.len(), 2);
-    assert_eq!(targets[0].secret, "secret-for-https://a.example/x?token=t");
     let q = AuditQuery { limit: Some(10), ..AuditQuery::default() };
     let events = store.list_audit("shop", &q).await.unwrap().items;
     assert_eq!(events[0].action, "webhook.create");
@@ -101,10 +100,126 @@ pub async fn webhooks_lifecycle(ctx: Ctx) {
     let again = store.delete_webhook(&admin, "shop", a.id).await.unwrap();
     assert!(again.disabled_at.is_some());
     assert_not_found(store.delete_webhook(&admin, "shop", 9999).await, "webhook");
-    let targets = store.webhook_targets("shop").await.unwrap();
-    assert_eq!(targets.iter().map(|t| t.webhook.id).collect::<Vec<_>>(), vec![b.id]);
     let listed = store.list_webhooks("shop").await.unwrap();
     assert_eq!(listed.len(), 2, "deleted webhooks stay listed");
+    let active: Vec<i64> = listed.iter().filter(|w| w.disabled_at.is_none()).map(|w| w.id).collect();
+    assert_eq!(active, vec![b.id]);
     let events = store.list_audit("shop", &q).await.unwrap().items;
     assert_eq!(events.iter().filter(|e| e.action == "webhook.delete").count(), 1);
+}
+
+/// The outbox: rows are written in the change's transaction for subscribed
+/// webhooks only, claimed once under a lease, finished, listed, cancelled.
+pub async fn webhook_outbox(ctx: Ctx) {
+    let store = ctx.store().await;
+    let admin = user("admin");
+    setup(&store, &["checkout", "search"]).await;
+    let hook = |url: &str, events: Vec<WebhookEvent>| NewWebhook {
+        url: url.into(),
+        events,
+        secret: "secret-secret-secret".into(),
+        prefix: "whs_x".into(),
+    };
+    let kills = store.create_webhook(&admin, "shop", hook("https://a.example/", WebhookEvent::DEFAULT.to_vec())).await;
+    let kills = kills.unwrap();
+    let changes = store
+        .create_webhook(&admin, "shop", hook("https://b.example/", vec![WebhookEvent::FlagChanged]))
+        .await
+        .unwrap();
+    let lease = Duration::from_secs(60);
+    assert!(store.claim_deliveries(lease, 10).await.unwrap().is_empty(), "creating webhooks announces nothing");
+
+    // a toggle: `flag.changed` only; a failed write: nothing
+    store.toggle_flag(&admin, "shop", "prod", "checkout", true, Some("go".into())).await.unwrap();
+    let (version, cfg) = config(&store, "prod", "checkout").await;
+    store.put_flag_config(&admin, "shop", "prod", "checkout", cfg, version - 1, None).await.unwrap_err();
+    // a kill: the default subscription only, naming the flag, with the incident
+    let killed = store.kill_flags(&admin, "shop", "prod", kill(&["checkout"], "boom")).await.unwrap();
+    // a no-op kill: nothing
+    store.kill_flags(&admin, "shop", "prod", kill(&["checkout"], "again")).await.unwrap();
+
+    let wakeup = store.outbox_wakeup();
+    tokio::time::timeout(Duration::from_secs(5), wakeup.notified()).await.expect("commits wake the worker");
+    let claimed = store.claim_deliveries(lease, 10).await.unwrap();
+    let summary: Vec<(i64, WebhookEvent, u32)> =
+        claimed.iter().map(|c| (c.target.webhook.id, c.event, c.attempt)).collect();
+    assert_eq!(summary, vec![(changes.id, WebhookEvent::FlagChanged, 1), (kills.id, WebhookEvent::FlagKilled, 1)]);
+    let toggle: serde_json::Value = serde_json::from_str(&claimed[0].body).unwrap();
+    assert_eq!((toggle["action"].as_str(), toggle["environment"].as_str()), (Some("flag.toggle"), Some("prod")));
+    assert_eq!((toggle["flags"].clone(), toggle["reason"].as_str()), (json!(["checkout"]), Some("go")));
+    let body: serde_json::Value = serde_json::from_str(&claimed[1].body).unwrap();
+    assert_eq!(body["event"], "flag.killed");
+    assert_eq!(body["id"].as_str(), Some(claimed[1].delivery_id.as_str()));
+    assert_eq!((body["incident"].as_str(), body["revision"].as_u64()), (Some("INC-7"), killed.revision));
+    assert_eq!(claimed[1].target.secret, "secret-secret-secret");
+    assert!(store.claim_deliveries(lease, 10).await.unwrap().is_empty(), "leased rows are not claimed twice");
+
+    // outcomes: a stale attempt number is ignored; a retry due now is claimed again
+    let (toggle_row, kill_row) = (&claimed[0], &claimed[1]);
+    assert!(!store.finish_delivery(kill_row.id, 7, DeliveryUpdate::Delivered { status: 200 }).await.unwrap());
+    let retry = DeliveryUpdate::Retry { at: Utc::now(), status: Some(503), error: "receiver answered 503".into() };
+    assert!(store.finish_delivery(kill_row.id, 1, retry).await.unwrap());
+    assert!(store.next_delivery_at().await.unwrap().unwrap() <= Utc::now());
+    let again = store.claim_deliveries(lease, 10).await.unwrap();
+    assert_eq!(again.iter().map(|c| (c.id, c.attempt)).collect::<Vec<_>>(), vec![(kill_row.id, 2)]);
+    assert_eq!(again[0].body, kill_row.body, "the same bytes on every attempt");
+    assert!(store.finish_delivery(kill_row.id, 2, DeliveryUpdate::Delivered { status: 204 }).await.unwrap());
+    let history = store.list_deliveries("shop", kills.id, 10).await.unwrap();
+    assert_eq!(history.len(), 1);
+    let h = &history[0];
+    assert_eq!((h.status, h.attempts, h.response_status), (DeliveryStatus::Delivered, 2, Some(204)));
+    assert_eq!(h.last_error.as_deref(), Some("receiver answered 503"), "the last failure is kept");
+    assert!(h.delivered_at.is_some() && h.next_attempt_at.is_none());
+    assert_not_found(store.list_deliveries("shop", 9999, 10).await, "webhook");
+
+    // deleting a webhook cancels what it still had pending
+    assert_eq!(store.next_delivery_at().await.unwrap().map(|t| t > Utc::now()), Some(true), "only the leased row");
+    store.delete_webhook(&admin, "shop", changes.id).await.unwrap();
+    let history = store.list_deliveries("shop", changes.id, 10).await.unwrap();
+    assert_eq!((history[0].id, history[0].status), (toggle_row.id, DeliveryStatus::Dead));
+    assert_eq!(history[0].last_error.as_deref(), Some("webhook deleted"));
+    assert!(store.next_delivery_at().await.unwrap().is_none());
+    assert!(!store.finish_delivery(toggle_row.id, 1, DeliveryUpdate::Delivered { status: 200 }).await.unwrap());
+
+    // pruning removes finished rows only
+    assert_eq!(store.prune_deliveries(Utc::now() + chrono::Duration::hours(1)).await.unwrap(), 2);
+    assert!(store.list_deliveries("shop", kills.id, 10).await.unwrap().is_empty());
+}
+
+/// Concurrent claimers (replicas) never get the same row.
+pub async fn concurrent_claims_are_disjoint(ctx: Ctx) {
+    let store = ctx.store().await;
+    let admin = user("admin");
+    setup(&store, &["checkout"]).await;
+    let hook = NewWebhook {
+        url: "https://a.example/".into(),
+        events: vec![WebhookEvent::All],
+        secret: "secret-secret-secret".into(),
+        prefix: "whs_x".into(),
+    };
+    store.create_webhook(&admin, "shop", hook).await.unwrap();
+    for i in 0..24 {
+        store.toggle_flag(&admin, "shop", "prod", "checkout", i % 2 == 0, None).await.unwrap();
+    }
+    let claimers = (0..4).map(|_| {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            let mut ids = Vec::new();
+            loop {
+                let claimed = store.claim_deliveries(Duration::from_secs(60), 2).await.unwrap();
+                if claimed.is_empty() {
+                    return ids;
+                }
+                ids.extend(claimed.iter().map(|c| c.id));
+            }
+        })
+    });
+    let mut ids = Vec::new();
+    for claimer in claimers.collect::<Vec<_>>() {
+        ids.extend(claimer.await.unwrap());
+    }
+    ids.sort_unstable();
+    let total = ids.len();
+    ids.dedup();
+    assert_eq!((total, ids.len()), (24, 24), "every row claimed exactly once");
 }

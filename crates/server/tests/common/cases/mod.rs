@@ -136,6 +136,7 @@ fn kill(flags: &[&str], reason: &str) -> KillRequest {
         flags: flags.iter().map(|f| (*f).into()).collect(),
         reason: reason.into(),
         incident: Some("INC-7".into()),
+        panic: false,
     }
 }
 

@@ -5,9 +5,10 @@ use switchyard_core::Kill;
 use super::This;
 use super::configs::{Update, Why, begin_env, write_configs};
 use super::lookup;
+use super::outbox::Announcement;
 use super::tx::Audit;
 use crate::store::sql::common::{invalid, new_group_id, rfc3339};
-use crate::store::{Actor, FlagConfig, FlagConfigRecord, KillRequest, Result, Written};
+use crate::store::{Actor, DeliveryActor, FlagConfig, FlagConfigRecord, KillRequest, Result, WebhookEvent, Written};
 
 /// Kill (`Some`) or restore (`None`) a set of flags as one revision.
 pub(super) async fn set_kill(
@@ -55,6 +56,24 @@ pub(super) async fn set_kill(
     let why = Why { action, reason: Some(reason), group_id: Some(&group) };
     let (slots, updates): (Vec<usize>, Vec<Update>) = updates.into_iter().unzip();
     let (records, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
+    // Webhooks hear of it in this transaction: named are all the flags the
+    // request named, also those that were already in that state.
+    tx.announce(Announcement {
+        project_id: env.project_id,
+        event: match &kill {
+            Some(req) if req.panic => WebhookEvent::EnvPanic,
+            Some(_) => WebhookEvent::FlagKilled,
+            None => WebhookEvent::FlagRestored,
+        },
+        action: action.to_string(),
+        environment: Some(env.key.clone()),
+        flags: values.iter().map(|v| v.flag.clone()).collect(),
+        segments: Vec::new(),
+        actor: DeliveryActor { name: actor.name.clone(), kind: actor.kind },
+        reason: Some(reason.to_string()),
+        incident: kill.as_ref().and_then(|k| k.incident.clone()),
+        revision: Some(revision),
+    });
     tx.commit(store).await?;
     for (slot, record) in slots.into_iter().zip(records) {
         values[slot] = record;

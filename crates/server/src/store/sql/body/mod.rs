@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use switchyard_core::{ChangeEvent, Snapshot};
 
 use super::{
-    BACKEND, BEGIN_READ, BEGIN_WRITE, Db, LOCK_TRIGGER, This, live_replicas, lock_env, lock_project, notify,
-    notify_peers,
+    BACKEND, BEGIN_READ, BEGIN_WRITE, Db, LOCK_TRIGGER, SKIP_LOCKED, This, live_replicas, lock_env, lock_project,
+    notify, notify_peers,
 };
 use crate::store::{
     Actor, ApiToken, AuditEvent, AuditQuery, Backend, ChangeSetRequest, ChangeSetResult, Environment, FlagConfig,
@@ -16,7 +16,8 @@ use crate::store::{
     NewFlag, NewProject, NewSdkKey, NewUser, Page, Project, RestoreDiff, RestoreRequest, Result, SdkKey, SegmentInput,
     SegmentRecord, Store, User, UserWithHash, Written,
 };
-use crate::store::{NewTrigger, NewWebhook, SecretHash, Trigger, Webhook, WebhookTarget};
+use crate::store::{ClaimedDelivery, DeliveryRecord, DeliveryUpdate};
+use crate::store::{NewTrigger, NewWebhook, SecretHash, Trigger, Webhook};
 
 mod accounts;
 mod audit;
@@ -28,6 +29,7 @@ mod history;
 mod kill;
 mod list;
 mod lookup;
+mod outbox;
 mod projects;
 mod sdk;
 mod segments;
@@ -374,7 +376,27 @@ impl Store for This {
         triggers::delete_webhook(self, actor, project, id).await
     }
 
-    async fn webhook_targets(&self, project: &str) -> Result<Vec<WebhookTarget>> {
-        triggers::webhook_targets(self, project).await
+    fn outbox_wakeup(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        std::sync::Arc::clone(&self.shared.outbox_wakeup)
+    }
+
+    async fn claim_deliveries(&self, lease: std::time::Duration, limit: u32) -> Result<Vec<ClaimedDelivery>> {
+        outbox::claim(self, lease, limit).await
+    }
+
+    async fn finish_delivery(&self, id: i64, attempt: u32, update: DeliveryUpdate) -> Result<bool> {
+        outbox::finish(self, id, attempt, update).await
+    }
+
+    async fn next_delivery_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        outbox::next_due(self).await
+    }
+
+    async fn list_deliveries(&self, project: &str, webhook: i64, limit: u32) -> Result<Vec<DeliveryRecord>> {
+        outbox::list(self, project, webhook, limit).await
+    }
+
+    async fn prune_deliveries(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+        outbox::prune(self, before).await
     }
 }

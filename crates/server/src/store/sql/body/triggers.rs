@@ -214,7 +214,9 @@ macro_rules! webhook_select {
     };
 }
 
-fn webhook_from_row(row: &Row) -> Result<WebhookTarget> {
+/// A webhook with its secret from a row of `webhook_select!` columns
+/// (also the outbox claim's).
+pub(super) fn webhook_from_row(row: &Row) -> Result<WebhookTarget> {
     Ok(WebhookTarget {
         webhook: Webhook {
             id: get(row, "id")?,
@@ -314,6 +316,8 @@ pub(super) async fn delete_webhook(store: &This, actor: &Actor, project: &str, i
         return Ok(webhook);
     }
     sqlx::query("UPDATE webhooks SET disabled_at = $2 WHERE id = $1").bind(id).bind(tx.now).execute(tx.conn()).await?;
+    let now = tx.now;
+    super::outbox::cancel(tx.conn(), id, now).await?;
     webhook.disabled_at = Some(to_time(tx.now)?);
     let audit = Audit {
         project_id: Some(project.id),
@@ -324,14 +328,6 @@ pub(super) async fn delete_webhook(store: &This, actor: &Actor, project: &str, i
     tx.audit(actor, audit).await?;
     tx.commit(store).await?;
     Ok(webhook)
-}
-
-pub(super) async fn webhook_targets(store: &This, project: &str) -> Result<Vec<WebhookTarget>> {
-    let rows = sqlx::query(webhook_select!("WHERE p.key = $1 AND w.disabled_at IS NULL ORDER BY w.id"))
-        .bind(project)
-        .fetch_all(&store.pool)
-        .await?;
-    rows.iter().map(webhook_from_row).collect()
 }
 
 #[cfg(test)]

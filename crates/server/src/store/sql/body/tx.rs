@@ -8,6 +8,7 @@ use switchyard_core::ChangeEvent;
 use tokio::sync::OwnedMutexGuard;
 
 use super::lookup::EnvRef;
+use super::outbox::{self, Announcement};
 use super::{BEGIN_READ, BEGIN_WRITE, Db, This, lock_env, lock_project, notify};
 use crate::store::sql::common::{now_ms, to_i64, to_u64};
 use crate::store::{Actor, EnvChange, Result, StoreError};
@@ -57,6 +58,8 @@ pub(super) struct WriteTx {
     pub now: i64,
     retention: u64,
     changes: Vec<EnvChange>,
+    /// Webhook events to write to the outbox just before commit.
+    announcements: Vec<Announcement>,
 }
 
 impl This {
@@ -72,6 +75,7 @@ impl This {
             now: now_ms(),
             retention: self.shared.options.change_log_retention.max(1),
             changes: Vec::new(),
+            announcements: Vec::new(),
         })
     }
 
@@ -142,8 +146,17 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Appends one audit event.
+    /// Announces an event to the project's webhooks when this transaction
+    /// commits (kills, restores, panics; `flag.changed` events are derived
+    /// from the audit events).
+    pub fn announce(&mut self, announcement: Announcement) {
+        self.announcements.push(announcement);
+    }
+
+    /// Appends one audit event (and folds it into a `flag.changed`
+    /// announcement when it is a change SDKs can see).
     pub async fn audit(&mut self, actor: &Actor, event: Audit<'_>) -> Result<()> {
+        Announcement::collect(&mut self.announcements, actor, &event);
         sqlx::query(
             "INSERT INTO audit_events (project_id, environment, flag, segment, actor, actor_kind, action, reason, \
              before, after, revision, request_id, client_addr, group_id, at) \
@@ -169,12 +182,17 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Commits, then hands every logged change to the sink (in the order
-    /// logged, which is revision order per environment).
+    /// Writes the announced webhook events to the outbox, commits, then
+    /// hands every logged change to the sink (in the order logged, which is
+    /// revision order per environment) and wakes the webhook worker.
     pub async fn commit(self, store: &This) -> Result<()> {
-        let WriteTx { tx, _writer, changes, .. } = self;
+        let WriteTx { mut tx, _writer, changes, announcements, now, .. } = self;
+        let announced = !announcements.is_empty() && outbox::write(&mut tx, announcements, now).await?;
         let order = store.shared.order.lock(changes.iter().map(|c| c.environment_id)).await;
         tx.commit().await?;
+        if announced {
+            store.shared.outbox_wakeup.notify_one();
+        }
         for change in changes {
             store.shared.sink.publish(change);
         }

@@ -1,0 +1,38 @@
+-- The durable webhook outbox. Kept structurally identical to
+-- migrations/sqlite/0003_webhook_outbox.sql.
+
+-- Event names: `kill`/`restore`/`all` become `flag.killed`/`flag.restored`/
+-- `env.panic` (a panic used to be announced as `kill`; `all` meant every
+-- notification there was, i.e. those three).
+UPDATE webhooks SET events = CASE
+    WHEN events ? 'all' OR (events ? 'kill' AND events ? 'restore')
+        THEN '["flag.killed", "flag.restored", "env.panic"]'::jsonb
+    WHEN events ? 'kill' THEN '["flag.killed", "env.panic"]'::jsonb
+    ELSE '["flag.restored"]'::jsonb
+END;
+
+-- One row per (event, webhook), written in the transaction of the change
+-- that caused it. `delivery_id` is the event's id: the same for every
+-- webhook and every attempt (receivers dedupe on it). `body` is the exact
+-- JSON text that is signed and sent (TEXT, not JSONB: the bytes must not
+-- change). A worker claims due rows (`status = 'pending'` and
+-- `next_attempt_at` reached) by pushing `next_attempt_at` one lease ahead,
+-- so a replica that dies mid-delivery leaves the row to another one.
+CREATE TABLE webhook_deliveries (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    webhook_id      BIGINT NOT NULL REFERENCES webhooks (id),
+    delivery_id     TEXT NOT NULL,
+    event           TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    attempts        BIGINT NOT NULL,
+    next_attempt_at BIGINT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    last_attempt_at BIGINT,
+    response_status BIGINT,
+    last_error      TEXT,
+    delivered_at    BIGINT,
+    CONSTRAINT webhook_deliveries_once UNIQUE (webhook_id, delivery_id)
+);
+CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_created_idx ON webhook_deliveries (created_at);
