@@ -11,7 +11,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,6 +60,8 @@ async function startServer() {
         SWITCHYARD_LISTEN: `127.0.0.1:${port}`,
         SWITCHYARD_DATA_DIR: path.join(dataDir, `db-${attempt}`),
         SWITCHYARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        // The webhook test's receiver listens on loopback.
+        SWITCHYARD_WEBHOOK_ALLOW_PRIVATE: 'true',
         SWITCHYARD_LOG_FORMAT: 'json',
         RUST_LOG: process.env.RUST_LOG || 'warn',
       },
@@ -709,4 +713,60 @@ test(`the flag list with ${BIG} flags loads and filters fast`, async (tt) => {
   assert.ok(render.ms < 2000, `rendering ${BIG} rows took ${render.ms} ms`);
   t.check();
   await t.close();
+});
+
+test('webhooks: the signing secret is shown once; a kill is delivered signed and shows in the history', async () => {
+  const received = [];
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      received.push({ headers: req.headers, body });
+      res.writeHead(204);
+      res.end();
+    });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${receiver.address().port}/incident`;
+  await call('POST', '/api/v1/projects/shop/flags', { key: 'hook-demo', kind: 'boolean' });
+  const t = await openPage();
+  const { page } = t;
+  try {
+    await uiLogin(page, 'admin', ADMIN_PASSWORD);
+    await page.goto(`${base}/#/projects/shop/webhooks`);
+    await page.waitForSelector('#hook-url');
+    // Default subscription: kill, restore, panic; not every change.
+    assert.equal(await page.isChecked('#hook-ev-flag-killed'), true);
+    assert.equal(await page.isChecked('#hook-ev-flag-changed'), false);
+    await page.fill('#hook-url', hookUrl);
+    await page.click('text=Create webhook');
+    const secret = await page.inputValue('.secret-value');
+    assert.match(secret, /^whs_/);
+    await page.waitForSelector('#webhook-table tbody tr');
+    assert.match(await page.textContent('#webhook-table tbody'), /flag\.killed, flag\.restored, env\.panic/);
+    await shot(page, 'webhooks');
+
+    await call('POST', '/api/v1/projects/shop/environments/production/flags/hook-demo/kill', { reason: 'webhook drill', incident: 'INC-7' });
+    const deadline = Date.now() + 15000;
+    while (!received.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(received.length, 1, 'the kill reached the receiver once');
+    const [{ headers, body }] = received;
+    const expected = `sha256=${crypto.createHmac('sha256', secret).update(body).digest('hex')}`;
+    assert.equal(headers['x-switchyard-signature'], expected);
+    const event = JSON.parse(body);
+    assert.equal(event.event, 'flag.killed');
+    assert.equal(event.reason, 'webhook drill');
+    assert.equal(event.incident, 'INC-7');
+    assert.deepEqual(event.flags, ['hook-demo']);
+
+    await page.click('button[aria-label^="Deliveries of"]');
+    await page.waitForSelector('#webhook-deliveries tr[data-status=delivered]');
+    assert.match(await page.textContent('#webhook-deliveries tbody'), /flag\.killed[\s\S]*delivered[\s\S]*HTTP 204/);
+    t.check();
+  } finally {
+    await t.close();
+    receiver.close();
+  }
 });

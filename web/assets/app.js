@@ -10,6 +10,7 @@ import * as flagView from './views/flag.js';
 import * as auditView from './views/audit.js';
 import * as segmentsView from './views/segments.js';
 import * as keysView from './views/keys.js';
+import * as webhooksView from './views/webhooks.js';
 import * as adminView from './views/admin.js';
 
 const main = document.getElementById('main');
@@ -173,6 +174,7 @@ function renderTopbar(section) {
       navLink(`#/projects/${p}/audit`, 'Audit', current === 'audit'),
       navLink(`#/projects/${p}/segments`, 'Segments', current === 'segments'),
       can('admin') ? navLink(`#/projects/${p}/keys`, 'SDK keys', current === 'keys') : null,
+      can('admin') ? navLink(`#/projects/${p}/webhooks`, 'Webhooks', current === 'webhooks') : null,
       can('admin') ? navLink('#/admin', 'Admin', current === 'admin') : null));
   } else if (can('admin')) {
     bar.append(h('div', { class: 'nav-links' }, navLink('#/admin', 'Admin', current === 'admin')));
@@ -292,6 +294,7 @@ async function route() {
     else if (section === 'audit') result = auditView.render(ctx);
     else if (section === 'segments') result = segmentsView.render({ ...ctx, segment: parts[3] });
     else if (section === 'keys') result = keysView.render(ctx);
+    else if (section === 'webhooks') result = webhooksView.render(ctx);
     else return notFound();
     cleanup = result || null;
     if (moveFocus) focusSoon(token);

@@ -60,6 +60,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "views/segments.js" => JS,
     "views/keys.js" => JS,
     "views/admin.js" => JS,
+    "views/webhooks.js" => JS,
 ];
 
 /// Precomputed responses: the page with its version stamp, and the ETags.
