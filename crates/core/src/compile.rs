@@ -50,8 +50,9 @@ pub struct CompiledSnapshot {
     /// Key → position in `flags`: an XXH3 open-addressing table, measured
     /// faster than binary search over 1 000 keys and than std's SipHash map
     /// (see [`crate::strmap`] and `docs/benchmarks.md`). Shared with the
-    /// previous revision when the set of keys did not change.
-    pub(crate) index: Arc<StrTable<usize>>,
+    /// previous revision (cloning it is one reference count increment)
+    /// when the set of keys did not change.
+    pub(crate) index: StrTable<usize>,
     pub(crate) segments: Arc<SegmentTable>,
     /// The segments' wire form, in snapshot order.
     pub(crate) segment_sources: Arc<[Segment]>,
@@ -85,7 +86,7 @@ impl CompiledSnapshot {
         flags.sort_by(|a, b| a.compiled.key().cmp(b.compiled.key()));
         Ok(CompiledSnapshot {
             revision: snapshot.revision,
-            index: Arc::new(build_index(&flags)),
+            index: build_index(&flags),
             flags: flags.into_boxed_slice(),
             segments: Arc::new(segments),
             segment_sources: snapshot.segments.into(),

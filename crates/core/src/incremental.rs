@@ -98,7 +98,7 @@ impl CompiledSnapshot {
                 }
             }
         }
-        let index = if keys_changed { Arc::new(build_index(&next)) } else { self.index.clone() };
+        let index = if keys_changed { build_index(&next) } else { self.index.clone() };
         Ok(CompiledSnapshot {
             revision,
             flags: next.into_boxed_slice(),
