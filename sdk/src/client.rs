@@ -104,13 +104,13 @@ impl Client {
     }
 
     fn offline(snapshot: Snapshot, saved_at: Option<SystemTime>) -> Result<Client, Error> {
-        let compiled = CompiledSnapshot::compile(&snapshot)?;
+        let compiled = CompiledSnapshot::compile_owned(snapshot)?;
         let shared = Arc::new(Shared::new(None, Status::Ready));
         match saved_at {
             Some(at) => shared.freshness.confirm_at(at),
             None => shared.freshness.confirm_now(),
         }
-        shared.install(compiled, Vec::new());
+        shared.install(Arc::new(compiled), Vec::new());
         Ok(Client::networked(shared, Vec::new()))
     }
 

@@ -47,8 +47,8 @@ impl Shared {
     }
 
     /// Swaps in a new snapshot and notifies subscribers of `changes`.
-    pub(crate) fn install(&self, compiled: CompiledSnapshot, changes: Vec<FlagChange>) {
-        self.snapshot.store(Some(Arc::new(compiled)));
+    pub(crate) fn install(&self, compiled: Arc<CompiledSnapshot>, changes: Vec<FlagChange>) {
+        self.snapshot.store(Some(compiled));
         for change in changes {
             // `Err` only means that nobody is subscribed.
             let _ = self.updates.send(change);

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use switchyard_core::{Flag, Operator, Segment, Snapshot};
+use switchyard_core::{ChangeEvent, CompiledSnapshot, Operator, Segment};
 use tokio::sync::broadcast;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::BroadcastStream;
@@ -78,30 +78,56 @@ impl fmt::Debug for Updates {
 /// The flags whose evaluation may differ between `old` and `new`: flags
 /// added, removed or changed, and flags that use (directly or through other
 /// segments) a segment that was added, removed or changed. Sorted by key.
-pub(crate) fn changed_flags(old: Option<&Snapshot>, new: &Snapshot) -> Vec<FlagChange> {
-    let old_revision = old.map_or(0, |s| s.revision);
-    let change = |key: &str| FlagChange { key: key.into(), old_revision, new_revision: new.revision };
+pub(crate) fn changed_flags(old: Option<&CompiledSnapshot>, new: &CompiledSnapshot) -> Vec<FlagChange> {
+    let old_revision = old.map_or(0, CompiledSnapshot::revision);
+    let change = |key: &str| FlagChange { key: key.into(), old_revision, new_revision: new.revision() };
     let Some(old) = old else {
-        let mut keys: Vec<&str> = new.flags.iter().map(|f| f.key.as_str()).collect();
-        keys.sort_unstable();
-        return keys.into_iter().map(change).collect();
+        // `flag_keys` is sorted.
+        return new.flag_keys().map(change).collect();
     };
-    let changed_segments = changed_segments(&old.segments, &new.segments);
-    let old_flags: HashMap<&str, &Flag> = old.flags.iter().map(|f| (f.key.as_str(), f)).collect();
+    let changed_segments = changed_segments(old.segment_sources(), new.segment_sources());
     let mut keys: Vec<&str> = new
-        .flags
-        .iter()
+        .flag_sources()
         .filter(|f| {
-            old_flags.get(f.key.as_str()) != Some(f)
+            old.flag_source(&f.key) != Some(f)
                 || f.rules.iter().any(|r| r.clauses.iter().any(|c| uses_segment(c, &changed_segments)))
         })
         .map(|f| f.key.as_str())
         .collect();
-    let new_keys: HashSet<&str> = new.flags.iter().map(|f| f.key.as_str()).collect();
-    keys.extend(old.flags.iter().map(|f| f.key.as_str()).filter(|k| !new_keys.contains(k)));
+    keys.extend(old.flag_keys().filter(|k| new.flag(k).is_none()));
     keys.sort_unstable();
     keys.dedup();
     keys.into_iter().map(change).collect()
+}
+
+/// What a change event touches, noted before it is consumed: the diff of
+/// a change looks only at these keys instead of every flag.
+pub(crate) enum Touched {
+    /// Only these flag keys (upserted or deleted).
+    Flags(Vec<String>),
+    /// Segments changed: flags anywhere may be affected, diff everything.
+    Everything,
+}
+
+impl Touched {
+    pub(crate) fn of(change: &ChangeEvent) -> Self {
+        if !change.segments.is_empty() || !change.deleted_segments.is_empty() {
+            return Touched::Everything;
+        }
+        Touched::Flags(change.flags.iter().map(|f| f.key.clone()).chain(change.deleted_flags.iter().cloned()).collect())
+    }
+
+    /// [`changed_flags`] between the snapshots before and after the change.
+    pub(crate) fn changes(self, old: &CompiledSnapshot, new: &CompiledSnapshot) -> Vec<FlagChange> {
+        let Touched::Flags(mut keys) = self else {
+            return changed_flags(Some(old), new);
+        };
+        keys.sort_unstable();
+        keys.dedup();
+        keys.retain(|k| old.flag_source(k) != new.flag_source(k));
+        let (old_revision, new_revision) = (old.revision(), new.revision());
+        keys.into_iter().map(|k| FlagChange { key: k.into(), old_revision, new_revision }).collect()
+    }
 }
 
 /// Keys of segments that differ, closed over "a segment that uses a
@@ -142,8 +168,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn snapshot(v: serde_json::Value) -> Snapshot {
-        serde_json::from_value(v).unwrap()
+    fn snapshot(v: serde_json::Value) -> CompiledSnapshot {
+        CompiledSnapshot::compile(&serde_json::from_value(v).unwrap()).unwrap()
     }
 
     fn flag(key: &str, on: bool, segment: Option<&str>) -> serde_json::Value {
@@ -186,5 +212,25 @@ mod tests {
         assert_eq!(keys(&changes), ["added", "direct", "edited", "gone", "indirect"]);
         assert!(changes.iter().all(|c| c.old_revision == 1 && c.new_revision == 2));
         assert!(changed_flags(Some(&new), &new).is_empty());
+    }
+
+    #[test]
+    fn change_diffs_look_only_at_touched_flags() {
+        let old = snapshot(json!({"revision": 1, "flags": [flag("a", true, None), flag("b", true, None)]}));
+        let change: ChangeEvent = serde_json::from_value(json!({"revision": 2,
+            "flags": [flag("a", false, None), flag("b", true, None), flag("c", true, None)],
+            "deleted_flags": ["gone-already"]}))
+        .unwrap();
+        let touched = Touched::of(&change);
+        let new = old.with_change(change).unwrap();
+        let changes = touched.changes(&old, &new);
+        // `b` was sent unchanged; `gone-already` never existed.
+        assert_eq!(keys(&changes), ["a", "c"]);
+        assert!(changes.iter().all(|c| c.old_revision == 1 && c.new_revision == 2));
+
+        let change: ChangeEvent = serde_json::from_value(json!({"revision": 3, "deleted_flags": ["a"]})).unwrap();
+        let touched = Touched::of(&change);
+        let newer = new.with_change(change).unwrap();
+        assert_eq!(keys(&touched.changes(&new, &newer)), ["a"]);
     }
 }

@@ -17,7 +17,7 @@ use criterion::measurement::Measurement;
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use switchyard_core::strmap::{FastHashMap, StrTable};
-use switchyard_core::{CompiledSnapshot, Context, Flag, Snapshot};
+use switchyard_core::{ChangeEvent, CompiledSnapshot, Context, Flag, Snapshot};
 
 fn flag(value: serde_json::Value) -> Flag {
     serde_json::from_value(value).expect("bench flag")
@@ -125,6 +125,32 @@ fn thousand<M: Measurement>(c: &mut Criterion<M>) {
     g.finish();
 }
 
+/// Applying a one-flag change (a toggle), as an SDK does per change event:
+/// the incremental path next to what it replaced (copy the model, apply,
+/// compile everything).
+fn change<M: Measurement>(c: &mut Criterion<M>) {
+    let mut g = c.benchmark_group("apply toggle");
+    for n in [10usize, 1000] {
+        let flags: Vec<Flag> = (0..n).map(|i| flag_b(&format!("flag-{i:04}"))).collect();
+        let model = Snapshot { revision: 1, flags, segments: vec![] };
+        let compiled = CompiledSnapshot::compile(&model).expect("compiles");
+        let mut toggled = flag_b("flag-0003");
+        toggled.on = false;
+        let change = ChangeEvent { revision: 2, flags: vec![toggled], ..ChangeEvent::default() };
+        g.bench_function(format!("{n} flags: with_change"), |b| {
+            b.iter(|| compiled.with_change(black_box(change.clone())).map(|s| s.len()))
+        });
+        g.bench_function(format!("{n} flags: copy + apply + full compile"), |b| {
+            b.iter(|| {
+                let mut next = model.clone();
+                next.apply(black_box(&change));
+                CompiledSnapshot::compile_owned(next).map(|s| s.len())
+            })
+        });
+    }
+    g.finish();
+}
+
 /// Why the snapshot index is a [`StrTable`]: the alternatives, measured.
 fn lookup<M: Measurement>(c: &mut Criterion<M>) {
     let keys: Vec<String> = (0..1000).map(|i| format!("flag-{i:04}")).collect();
@@ -217,6 +243,6 @@ mod clock {
 criterion_group! {
     name = benches;
     config = Criterion::default().with_measurement(clock::Clock::from_env());
-    targets = prebuilt, built_inside, thousand, lookup
+    targets = prebuilt, built_inside, thousand, lookup, change
 }
 criterion_main!(benches);

@@ -1,17 +1,32 @@
 //! [`CompiledSnapshot`]: a validated, pre-processed, immutable snapshot,
 //! built once per revision and shared (`Send + Sync`) by every evaluation.
+//!
+//! A compiled snapshot keeps the wire form it was compiled from (one
+//! `Arc` per flag holding both forms, the segments as one shared list), so
+//! that [`CompiledSnapshot::with_change`] (in `incremental`) can derive the
+//! next revision by recompiling only what a change touched, and so that a
+//! holder can diff or persist it without a second copy of the model.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::context::Context;
 use crate::eval::Evaluation;
-use crate::model::Snapshot;
+use crate::model::{Flag, Segment, Snapshot};
 use crate::segment::SegmentTable;
 use crate::strmap::{FastHashMap, StrTable};
 use crate::validate::{self, ValidationError, ValidationErrors};
 
 pub use crate::flag::{CompiledFlag, CompiledVariant};
 pub(crate) use crate::flag::{CompiledServe, Interner};
+
+/// A compiled flag with the definition it was compiled from. Shared (one
+/// `Arc`) between the snapshots of successive revisions while unchanged.
+#[derive(Debug)]
+pub(crate) struct FlagEntry {
+    pub(crate) compiled: CompiledFlag,
+    pub(crate) source: Flag,
+}
 
 /// A compiled snapshot: flags by key plus the segment table they refer to.
 ///
@@ -28,14 +43,21 @@ pub(crate) use crate::flag::{CompiledServe, Interner};
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct CompiledSnapshot {
-    revision: u64,
+    pub(crate) revision: u64,
     /// Sorted by key, so that [`CompiledSnapshot::flag_keys`] is ordered.
-    flags: Box<[CompiledFlag]>,
+    /// Entries are shared with the previous revision when unchanged.
+    pub(crate) flags: Box<[Arc<FlagEntry>]>,
     /// Key → position in `flags`: an XXH3 open-addressing table, measured
     /// faster than binary search over 1 000 keys and than std's SipHash map
-    /// (see [`crate::strmap`] and `docs/benchmarks.md`).
-    index: StrTable<usize>,
-    segments: SegmentTable,
+    /// (see [`crate::strmap`] and `docs/benchmarks.md`). Shared with the
+    /// previous revision (cloning it is one reference count increment)
+    /// when the set of keys did not change.
+    pub(crate) index: StrTable<usize>,
+    pub(crate) segments: Arc<SegmentTable>,
+    /// The segments' wire form, in snapshot order.
+    pub(crate) segment_sources: Arc<[Segment]>,
+    /// Attribute names of this snapshot, reused by incremental builds.
+    pub(crate) interner: Arc<Interner>,
 }
 
 impl CompiledSnapshot {
@@ -43,43 +65,33 @@ impl CompiledSnapshot {
     /// paths prefixed `flags[i].` (position in `snapshot.flags`) or
     /// `segments[i].`.
     pub fn compile(snapshot: &Snapshot) -> Result<Self, ValidationErrors> {
-        let mut errs = match validate::validate_segments(&snapshot.segments) {
-            Ok(()) => Vec::new(),
-            Err(e) => e.0,
-        };
-        let segment_keys: HashSet<&str> = snapshot.segments.iter().map(|s| s.key.as_str()).collect();
-        let segment_exists = |k: &str| segment_keys.contains(k);
-        let mut seen = FastHashMap::default();
-        for (i, flag) in snapshot.flags.iter().enumerate() {
-            let prefix = format!("flags[{i}]");
-            if let Err(e) = validate::validate_flag(flag, &segment_exists) {
-                errs.extend(e.0.into_iter().map(|e| e.prefixed(&prefix)));
-            }
-            if seen.insert(flag.key.as_str(), i).is_some() {
-                errs.push(ValidationError::new(
-                    format!("{prefix}.key"),
-                    "duplicate_key",
-                    format!("flag key `{}` is used twice", flag.key),
-                ));
-            }
-        }
-        ValidationErrors(errs).into_result()?;
+        validate_snapshot(snapshot)?;
+        Self::compile_validated(snapshot.clone())
+    }
+
+    /// [`CompiledSnapshot::compile`] taking the snapshot by value, which
+    /// saves a copy of every flag.
+    pub fn compile_owned(snapshot: Snapshot) -> Result<Self, ValidationErrors> {
+        validate_snapshot(&snapshot)?;
         Self::compile_validated(snapshot)
     }
 
-    fn compile_validated(snapshot: &Snapshot) -> Result<Self, ValidationErrors> {
+    fn compile_validated(snapshot: Snapshot) -> Result<Self, ValidationErrors> {
         let mut interner = Interner::default();
-        let segments = SegmentTable::compile(&snapshot.segments, &mut |s| interner.intern(s))
-            .map_err(|(path, msg)| ValidationError::new(path, "invalid_value", msg))?;
+        let segments = compile_segments(&snapshot.segments, &mut interner)?;
         let mut flags = Vec::with_capacity(snapshot.flags.len());
-        for (i, flag) in snapshot.flags.iter().enumerate() {
-            let compiled = CompiledFlag::compile_validated(flag, &segments, &mut interner)
-                .map_err(|e| ValidationErrors(e.0.into_iter().map(|e| e.prefixed(&format!("flags[{i}]"))).collect()))?;
-            flags.push(compiled);
+        for (i, flag) in snapshot.flags.into_iter().enumerate() {
+            flags.push(Arc::new(compile_entry(flag, &segments, &mut interner, &|| format!("flags[{i}]"))?));
         }
-        flags.sort_by(|a, b| a.key().cmp(b.key()));
-        let index = StrTable::build(flags.iter().enumerate().map(|(i, f)| (f.key(), i)));
-        Ok(CompiledSnapshot { revision: snapshot.revision, flags: flags.into_boxed_slice(), index, segments })
+        flags.sort_by(|a, b| a.compiled.key().cmp(b.compiled.key()));
+        Ok(CompiledSnapshot {
+            revision: snapshot.revision,
+            index: build_index(&flags),
+            flags: flags.into_boxed_slice(),
+            segments: Arc::new(segments),
+            segment_sources: snapshot.segments.into(),
+            interner: Arc::new(interner),
+        })
     }
 
     /// A snapshot with no flags (revision 0).
@@ -95,22 +107,47 @@ impl CompiledSnapshot {
     /// A flag by key.
     #[inline]
     pub fn flag(&self, key: &str) -> Option<&CompiledFlag> {
-        self.flags.get(*self.index.get(key)?)
+        Some(&self.flags.get(*self.index.get(key)?)?.compiled)
+    }
+
+    /// The definition a flag was compiled from.
+    pub fn flag_source(&self, key: &str) -> Option<&Flag> {
+        Some(&self.flags.get(*self.index.get(key)?)?.source)
     }
 
     /// All flag keys, sorted.
     pub fn flag_keys(&self) -> impl Iterator<Item = &str> {
-        self.flags.iter().map(CompiledFlag::key)
+        self.flags.iter().map(|e| e.compiled.key())
     }
 
     /// All flags, sorted by key.
     pub fn flags(&self) -> impl Iterator<Item = &CompiledFlag> {
-        self.flags.iter()
+        self.flags.iter().map(|e| &e.compiled)
+    }
+
+    /// The definitions the flags were compiled from, sorted by key.
+    pub fn flag_sources(&self) -> impl Iterator<Item = &Flag> {
+        self.flags.iter().map(|e| &e.source)
     }
 
     /// The segment table.
     pub fn segments(&self) -> &SegmentTable {
         &self.segments
+    }
+
+    /// The definitions the segments were compiled from.
+    pub fn segment_sources(&self) -> &[Segment] {
+        &self.segment_sources
+    }
+
+    /// The wire form of this snapshot (flags sorted by key). Compiling it
+    /// gives a snapshot that evaluates identically to this one.
+    pub fn to_snapshot(&self) -> Snapshot {
+        Snapshot {
+            revision: self.revision,
+            flags: self.flag_sources().cloned().collect(),
+            segments: self.segment_sources.to_vec(),
+        }
     }
 
     /// Number of flags.
@@ -129,4 +166,60 @@ impl CompiledSnapshot {
     pub fn evaluate(&self, key: &str, ctx: &Context<'_>) -> Option<Evaluation<'_>> {
         Some(self.flag(key)?.evaluate(&self.segments, ctx))
     }
+}
+
+/// Every check of a full compile: segments, each flag against the segment
+/// keys, duplicate flag keys.
+fn validate_snapshot(snapshot: &Snapshot) -> Result<(), ValidationErrors> {
+    let mut errs = match validate::validate_segments(&snapshot.segments) {
+        Ok(()) => Vec::new(),
+        Err(e) => e.0,
+    };
+    let segment_keys: HashSet<&str> = snapshot.segments.iter().map(|s| s.key.as_str()).collect();
+    let segment_exists = |k: &str| segment_keys.contains(k);
+    let mut seen = FastHashMap::default();
+    for (i, flag) in snapshot.flags.iter().enumerate() {
+        if let Err(e) = validate::validate_flag(flag, &segment_exists) {
+            let prefix = format!("flags[{i}]");
+            errs.extend(e.0.into_iter().map(|e| e.prefixed(&prefix)));
+        }
+        if seen.insert(flag.key.as_str(), i).is_some() {
+            errs.push(ValidationError::new(
+                format!("flags[{i}].key"),
+                "duplicate_key",
+                format!("flag key `{}` is used twice", flag.key),
+            ));
+        }
+    }
+    ValidationErrors(errs).into_result()
+}
+
+/// Compiles validated segments, interning attribute names.
+pub(crate) fn compile_segments(
+    segments: &[Segment],
+    interner: &mut Interner,
+) -> Result<SegmentTable, ValidationErrors> {
+    SegmentTable::compile(segments, &mut |s| interner.intern(s))
+        .map_err(|(path, msg)| ValidationError::new(path, "invalid_value", msg).into())
+}
+
+/// Compiles a validated flag into an entry; `prefix` names it in errors.
+pub(crate) fn compile_entry(
+    flag: Flag,
+    segments: &SegmentTable,
+    interner: &mut Interner,
+    prefix: &dyn Fn() -> String,
+) -> Result<FlagEntry, ValidationErrors> {
+    match CompiledFlag::compile_validated(&flag, segments, interner) {
+        Ok(compiled) => Ok(FlagEntry { compiled, source: flag }),
+        Err(e) => {
+            let prefix = prefix();
+            Err(ValidationErrors(e.0.into_iter().map(|e| e.prefixed(&prefix)).collect()))
+        }
+    }
+}
+
+/// The key → position table of sorted entries.
+pub(crate) fn build_index(flags: &[Arc<FlagEntry>]) -> StrTable<usize> {
+    StrTable::build(flags.iter().enumerate().map(|(i, f)| (f.compiled.key(), i)))
 }

@@ -16,10 +16,21 @@ use crate::strmap::{FastBuildHasher, StrMap};
 use crate::validate::{self, ValidationError, ValidationErrors};
 
 /// Interns attribute names so that a snapshot holds one `Arc<str>` per name.
-#[derive(Default)]
+/// A compiled snapshot keeps its interner, so that flags compiled
+/// incrementally share the names of the flags they sit next to.
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Interner(HashSet<Arc<str>, FastBuildHasher>);
 
 impl Interner {
+    /// A copy for the next incremental build, without the names that only
+    /// `self` and the copy hold (no compiled flag or segment uses them any
+    /// more), so that names of deleted rules do not pile up.
+    pub(crate) fn next(&self) -> Self {
+        let mut next = self.clone();
+        next.0.retain(|name| Arc::strong_count(name) > 2);
+        next
+    }
+
     /// The shared copy of `s`.
     pub(crate) fn intern(&mut self, s: &str) -> Arc<str> {
         if let Some(a) = self.0.get(s) {

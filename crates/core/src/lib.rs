@@ -20,7 +20,9 @@
 //! - [`compile`]: [`CompiledSnapshot`], the validated, pre-processed,
 //!   immutable form evaluation runs on, with typed helpers
 //!   (`bool_detail`, ... in `detail`). Compiled flags live in `flag`,
-//!   compiled clauses in `clause`, segments in [`segment`].
+//!   compiled clauses in `clause`, segments in [`segment`];
+//!   `incremental` derives the next revision from a change
+//!   ([`CompiledSnapshot::with_change`]), recompiling only what it touches.
 //! - [`eval`]: the allocation-free engine ([`evaluate`], [`Evaluation`]);
 //!   reasons and details on the wire are in `reason` ([`Reason`], [`Detail`]).
 //! - [`hash`]: the frozen rollout hash (xxh3, 100 000 buckets).
@@ -37,6 +39,7 @@ mod detail;
 pub mod eval;
 mod flag;
 pub mod hash;
+mod incremental;
 pub mod model;
 mod reason;
 pub mod segment;

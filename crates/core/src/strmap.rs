@@ -14,6 +14,7 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
@@ -99,15 +100,19 @@ struct Slot<V> {
 /// probing at a load factor of at most 1/2. A probe compares the stored
 /// 64-bit hash before the key, so a lookup almost always does exactly one
 /// key comparison.
+///
+/// The slots are shared (`Arc<[_]>`, which a lookup reaches through one
+/// pointer, as it would a `Box<[_]>`), so cloning a table is one reference
+/// count increment: incremental snapshot builds reuse the flag index.
 #[derive(Debug, Clone)]
 pub struct StrTable<V> {
-    slots: Box<[Option<Slot<V>>]>,
+    slots: Arc<[Option<Slot<V>>]>,
     len: usize,
 }
 
 impl<V> Default for StrTable<V> {
     fn default() -> Self {
-        StrTable { slots: Box::default(), len: 0 }
+        StrTable { slots: Arc::from(Vec::new()), len: 0 }
     }
 }
 
@@ -134,7 +139,7 @@ impl<V> StrTable<V> {
                 }
             }
         }
-        StrTable { slots: slots.into_boxed_slice(), len }
+        StrTable { slots: slots.into(), len }
     }
 
     /// The value for `key`.

@@ -8,7 +8,7 @@ use switchyard_core::{ChangeEvent, CompiledSnapshot, Snapshot};
 use super::Syncer;
 use crate::persist;
 use crate::status::Status;
-use crate::updates::changed_flags;
+use crate::updates::{FlagChange, Touched, changed_flags};
 
 impl Syncer {
     /// Installs a full snapshot unless it is not newer than what we serve.
@@ -29,53 +29,58 @@ impl Syncer {
             }
             return Ok(());
         }
-        let compiled = CompiledSnapshot::compile(&snapshot).map_err(|e| {
-            tracing::error!(revision = snapshot.revision, error = %e, "switchyard snapshot does not compile; keeping the last good one");
-            format!("snapshot {} is invalid: {e}", snapshot.revision)
+        let revision = snapshot.revision;
+        let compiled = CompiledSnapshot::compile_owned(snapshot).map_err(|e| {
+            tracing::error!(revision, error = %e, "switchyard snapshot does not compile; keeping the last good one");
+            format!("snapshot {revision} is invalid: {e}")
         })?;
-        self.install(compiled, snapshot, true);
+        let changes = self.subscribed().then(|| changed_flags(self.current.as_deref(), &compiled));
+        self.install(Arc::new(compiled), changes.unwrap_or_default(), true);
         Ok(())
     }
 
-    /// Applies a change to a copy of the model, compiles and installs it.
-    pub(super) fn apply_change(&mut self, change: &ChangeEvent) -> Result<(), ChangeError> {
-        let Some(model) = self.model.clone().filter(|_| self.authoritative) else {
+    /// Derives the next snapshot from the served one and the change
+    /// (recompiling only what it touches) and installs it.
+    pub(super) fn apply_change(&mut self, change: ChangeEvent) -> Result<(), ChangeError> {
+        let Some(current) = self.current.clone().filter(|_| self.authoritative) else {
             tracing::warn!(got = change.revision, "switchyard change without a snapshot to apply it to; resyncing");
             return Err(ChangeError::Gap);
         };
-        if change.revision <= model.revision {
-            tracing::debug!(current = model.revision, got = change.revision, "ignoring an old switchyard change");
+        if change.revision <= current.revision() {
+            tracing::debug!(current = current.revision(), got = change.revision, "ignoring an old switchyard change");
             return Ok(());
         }
-        if change.revision != model.revision + 1 {
-            tracing::warn!(current = model.revision, got = change.revision, "switchyard revision gap; resyncing");
+        if change.revision != current.revision() + 1 {
+            tracing::warn!(current = current.revision(), got = change.revision, "switchyard revision gap; resyncing");
             return Err(ChangeError::Gap);
         }
-        let mut next = Snapshot::clone(&model);
-        next.apply(change);
-        let compiled = CompiledSnapshot::compile(&next).map_err(|e| {
-            tracing::error!(revision = change.revision, error = %e, "switchyard change does not compile; keeping the last good snapshot");
-            ChangeError::Invalid(format!("change {} gives an invalid snapshot: {e}", change.revision))
+        let revision = change.revision;
+        let touched = self.subscribed().then(|| Touched::of(&change));
+        let next = current.with_change(change).map_err(|e| {
+            tracing::error!(revision, error = %e, "switchyard change does not compile; keeping the last good snapshot");
+            ChangeError::Invalid(format!("change {revision} gives an invalid snapshot: {e}"))
         })?;
-        self.install(compiled, next, true);
+        let changes = match touched {
+            Some(touched) => touched.changes(&current, &next),
+            None => Vec::new(),
+        };
+        self.install(Arc::new(next), changes, true);
         Ok(())
     }
 
-    /// Swaps in new data, notifies subscribers, and (for server data)
-    /// schedules the acknowledgement and the persisted copy.
-    pub(super) fn install(&mut self, compiled: CompiledSnapshot, snapshot: Snapshot, from_server: bool) {
-        let revision = snapshot.revision;
-        let changes = if self.shared.updates.receiver_count() > 0 {
-            changed_flags(self.model.as_deref(), &snapshot)
-        } else {
-            Vec::new()
-        };
-        let model = Arc::new(snapshot);
+    /// Whether anyone listens for flag changes (the diff is skipped if not).
+    fn subscribed(&self) -> bool {
+        self.shared.updates.receiver_count() > 0
+    }
+
+    /// Swaps in new data, notifies subscribers of `changes`, and (for
+    /// server data) schedules the acknowledgement and the persisted copy.
+    pub(super) fn install(&mut self, compiled: Arc<CompiledSnapshot>, changes: Vec<FlagChange>, from_server: bool) {
+        let revision = compiled.revision();
         if from_server {
             self.shared.freshness.confirm_now();
         }
-        self.shared.install(compiled, changes);
-        self.model = Some(model.clone());
+        self.shared.install(compiled.clone(), changes);
         self.authoritative = from_server;
         if from_server {
             tracing::debug!(revision, "switchyard snapshot updated");
@@ -87,14 +92,17 @@ impl Syncer {
                 newer
             });
             if let Some(persist) = &self.persist {
-                persist.send_replace(Some(model));
+                // The persist task serialises it (from the sources the
+                // compiled snapshot keeps), off this task.
+                persist.send_replace(Some(compiled.clone()));
             }
         }
+        self.current = Some(compiled);
     }
 
     /// The served data is confirmed current: `Ready`.
     pub(super) fn in_sync(&mut self) {
-        if self.authoritative && self.model.is_some() {
+        if self.authoritative && self.current.is_some() {
             self.unauthorized = false;
             self.shared.freshness.confirm_now();
             self.shared.set_status(Status::Ready);
@@ -126,15 +134,16 @@ impl Syncer {
                 "the persisted switchyard snapshot belongs to another server or SDK key; ignoring it"
             );
         }
-        match CompiledSnapshot::compile(&loaded.snapshot) {
+        match CompiledSnapshot::compile_owned(loaded.snapshot) {
             Ok(compiled) => {
                 let saved_at = loaded.saved_at.unwrap_or(std::time::SystemTime::UNIX_EPOCH);
                 tracing::warn!(
-                    revision = loaded.snapshot.revision,
+                    revision = compiled.revision(),
                     "switchyard server unreachable; serving the persisted snapshot"
                 );
                 self.shared.freshness.confirm_at(saved_at);
-                self.install(compiled, loaded.snapshot, false);
+                let changes = self.subscribed().then(|| changed_flags(self.current.as_deref(), &compiled));
+                self.install(Arc::new(compiled), changes.unwrap_or_default(), false);
             }
             Err(e) => {
                 tracing::warn!(error = %e, "the persisted switchyard snapshot is invalid; ignoring it")

@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchyard_core::{ChangeEvent, Snapshot};
+use switchyard_core::{ChangeEvent, CompiledSnapshot, Snapshot};
 use tokio::sync::watch;
 use tokio::time::{Instant, sleep, sleep_until, timeout};
 
@@ -71,19 +71,20 @@ enum End {
     Failed { failure: Failure, resume: bool },
 }
 
-/// The sync task's state. Owns the model copy of the served snapshot.
+/// The sync task's state.
 pub(crate) struct Syncer {
     shared: Arc<Shared>,
     endpoint: Endpoint,
     config: SyncConfig,
-    /// The wire form of what is served, kept to apply change events to.
-    model: Option<Arc<Snapshot>>,
+    /// What is served (it keeps its wire form), kept to apply change
+    /// events to and to diff against.
+    current: Option<Arc<CompiledSnapshot>>,
     /// The served data came from the server (not from a persisted file),
     /// so revisions compare and `Last-Event-ID`/`If-None-Match` apply.
     authoritative: bool,
     backoff: Backoff,
     acks: watch::Sender<u64>,
-    persist: Option<watch::Sender<Option<Arc<Snapshot>>>>,
+    persist: Option<watch::Sender<Option<Arc<CompiledSnapshot>>>>,
     tried_file: bool,
     /// The key was rejected: do not poll until a request succeeds.
     unauthorized: bool,
@@ -100,14 +101,14 @@ impl Syncer {
         endpoint: Endpoint,
         config: SyncConfig,
         acks: watch::Sender<u64>,
-        persist: Option<watch::Sender<Option<Arc<Snapshot>>>>,
+        persist: Option<watch::Sender<Option<Arc<CompiledSnapshot>>>>,
     ) -> Self {
         let backoff = Backoff::new(config.initial_backoff, config.max_backoff);
         Syncer {
             shared,
             endpoint,
             config,
-            model: None,
+            current: None,
             authoritative: false,
             backoff,
             acks,
@@ -132,7 +133,7 @@ impl Syncer {
                 self.backoff.reset();
             }
             if self.next_poll.is_none() {
-                let wait = if self.model.is_some() { self.config.polling_interval } else { Duration::ZERO };
+                let wait = if self.current.is_some() { self.config.polling_interval } else { Duration::ZERO };
                 self.next_poll = Some(Instant::now() + wait);
             }
             let delay = match end {
@@ -225,7 +226,7 @@ impl Syncer {
             }
             "change" => {
                 let change: ChangeEvent = serde_json::from_str(&event.data).map_err(|e| malformed("change", e))?;
-                match self.apply_change(&change) {
+                match self.apply_change(change) {
                     Ok(()) => {}
                     Err(ChangeError::Gap) => return Err(End::Resync),
                     Err(ChangeError::Invalid(msg)) => return Err(invalid(msg)),
@@ -246,7 +247,7 @@ impl Syncer {
     /// first if we have nothing to serve).
     async fn on_failure(&mut self, failure: &Failure) {
         tracing::warn!(error = %failure, "switchyard sync failed");
-        if self.model.is_none() {
+        if self.current.is_none() {
             self.load_persisted().await;
         }
         let status = match failure {
@@ -255,7 +256,7 @@ impl Syncer {
                 Status::Unauthorized
             }
             _ => match self.shared.freshness.confirmed_at() {
-                Some(since) if self.model.is_some() => Status::Stale { since },
+                Some(since) if self.current.is_some() => Status::Stale { since },
                 _ => Status::Error(failure.to_string()),
             },
         };
@@ -298,7 +299,9 @@ impl Syncer {
                     self.config.polling_interval
                 }
                 Err(failure @ (Failure::Unauthorized(_) | Failure::RateLimited { .. })) => self.failure_delay(&failure),
-                Err(failure) if self.model.is_none() => self.failure_delay(&failure).min(self.config.polling_interval),
+                Err(failure) if self.current.is_none() => {
+                    self.failure_delay(&failure).min(self.config.polling_interval)
+                }
                 Err(_) => self.config.polling_interval,
             };
             sleep(delay).await;

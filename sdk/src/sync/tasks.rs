@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use switchyard_core::Snapshot;
+use switchyard_core::CompiledSnapshot;
 use tokio::sync::watch;
 
 use super::http::Endpoint;
@@ -34,19 +34,22 @@ pub(crate) async fn ack_loop(endpoint: Endpoint, mut applied: watch::Receiver<u6
     }
 }
 
-/// Writes the latest snapshot to `path` (temporary file + rename).
+/// Writes the latest snapshot to `path` (temporary file + rename). The wire
+/// form is materialised here, from the sources the compiled snapshot keeps,
+/// so applying a change never copies the model.
 pub(crate) async fn persist_loop(
     path: PathBuf,
     fingerprint: String,
-    mut latest: watch::Receiver<Option<Arc<Snapshot>>>,
+    mut latest: watch::Receiver<Option<Arc<CompiledSnapshot>>>,
 ) {
     while latest.changed().await.is_ok() {
         let Some(snapshot) = latest.borrow_and_update().clone() else {
             continue;
         };
         let (path, fingerprint) = (path.clone(), fingerprint.clone());
-        let revision = snapshot.revision;
-        let result = tokio::task::spawn_blocking(move || persist::write(&path, &fingerprint, &snapshot)).await;
+        let revision = snapshot.revision();
+        let result =
+            tokio::task::spawn_blocking(move || persist::write(&path, &fingerprint, &snapshot.to_snapshot())).await;
         match result {
             Ok(Ok(())) => tracing::debug!(revision, "switchyard snapshot persisted"),
             Ok(Err(error)) => {
