@@ -40,6 +40,9 @@ pub const CHANNEL: &str = "switchyard_fleet";
 /// `application_name` prefix of replicas' LISTEN connections.
 pub const APP_PREFIX: &str = "switchyard/";
 
+/// Stands in `unanswered` when the live replicas could not be read.
+pub const UNKNOWN_PEERS: &str = "<live replicas unknown>";
+
 /// How long a query waits for a live peer that does not answer (a hung
 /// process; a dead one is not waited for at all).
 pub const ANSWER_TIMEOUT: Duration = Duration::from_millis(500);
@@ -144,24 +147,30 @@ impl Fleet {
         }
     }
 
-    /// The other live replicas, as Postgres sees them now (none on SQLite).
-    pub async fn peers(&self) -> HashSet<String> {
+    /// The other live replicas, as Postgres sees them now (none on SQLite);
+    /// `None` when they could not be read (the receipt is then incomplete:
+    /// never "complete" while other replicas' SDKs may be uncounted).
+    pub async fn peers(&self) -> Option<HashSet<String>> {
         match self.store.live_replicas(APP_PREFIX).await {
-            Ok(names) => names
-                .into_iter()
-                .filter_map(|n| n.strip_prefix(APP_PREFIX).map(str::to_string))
-                .filter(|id| *id != self.id)
-                .collect(),
+            Ok(names) => Some(
+                names
+                    .into_iter()
+                    .filter_map(|n| n.strip_prefix(APP_PREFIX).map(str::to_string))
+                    .filter(|id| *id != self.id)
+                    .collect(),
+            ),
             Err(err) => {
-                tracing::warn!(error = %err, "reading the live replicas failed; counting this replica alone");
-                HashSet::new()
+                tracing::warn!(error = %err, "reading the live replicas failed; the receipt stays incomplete");
+                None
             }
         }
     }
 
     /// The live peers' samples for `rev`, and the peers that did not answer.
     async fn remote(&self, env: i64, rev: u64) -> (Vec<Sample>, Vec<String>) {
-        let mut waiting = self.peers().await;
+        let Some(mut waiting) = self.peers().await else {
+            return (Vec::new(), vec![UNKNOWN_PEERS.to_string()]);
+        };
         if waiting.is_empty() {
             return (Vec::new(), Vec::new());
         }
@@ -206,7 +215,7 @@ impl Fleet {
     /// own times, not from when they were collected).
     pub async fn wait_polling(&self, hub: &Hub, env: i64, rev: u64, timeout: Duration, poll: Duration) -> Receipt {
         let channel = hub.channel(env);
-        if self.peers().await.is_empty() {
+        if self.peers().await.is_some_and(|peers| peers.is_empty()) {
             // Alone (SQLite, or a single Postgres replica): local acks decide.
             return channel.receipts.wait(rev, timeout).await;
         }

@@ -146,7 +146,12 @@ pub async fn run(
             tokio::select! {
                 msg = listener.try_recv() => match msg {
                     Ok(Some(n)) if n.channel() == ACK_CHANNEL => apply_ack(&hub, n.payload()),
-                    Ok(Some(n)) if n.channel() == crate::fleet::CHANNEL => fleet.on_message(&hub, n.payload()).await,
+                    Ok(Some(n)) if n.channel() == crate::fleet::CHANNEL => {
+                        // Answering sends a NOTIFY through the pool: never
+                        // let that hold up the change notifications behind it.
+                        let (fleet, hub, payload) = (Arc::clone(&fleet), Arc::clone(&hub), n.payload().to_string());
+                        tokio::spawn(async move { fleet.on_message(&hub, &payload).await });
+                    }
                     Ok(Some(n)) => match parse_payload(n.payload()) {
                         Some((env, revision)) => hub.notify_revision(env, revision),
                         None => tracing::warn!(payload = n.payload(), "malformed change notification"),

@@ -27,8 +27,9 @@ struct Instance {
     streams: usize,
     /// Highest revision acknowledged.
     applied: u64,
-    /// When that acknowledgement arrived.
-    applied_at: Instant,
+    /// When it applied `applied` (the ack's arrival minus its hold);
+    /// `None` when unknown (a resumed stream).
+    applied_at: Option<Instant>,
 }
 
 /// The per-environment registry.
@@ -132,7 +133,7 @@ impl Registry {
     pub fn connect(&self, instance: &str) {
         self.instances
             .entry(instance.to_string())
-            .or_insert_with(|| Instance { streams: 0, applied: 0, applied_at: Instant::now() })
+            .or_insert_with(|| Instance { streams: 0, applied: 0, applied_at: None })
             .streams += 1;
     }
 
@@ -164,11 +165,24 @@ impl Registry {
             // Never before the broadcast, whatever the client claims.
             let applied_at = now.checked_sub(held).map_or(now, |t| start.map_or(t, |s| t.max(s)));
             entry.applied = revision;
-            entry.applied_at = applied_at;
+            entry.applied_at = Some(applied_at);
             latency = start.map(|s| applied_at.saturating_duration_since(s));
         }
         self.acked.notify_waiters();
         latency
+    }
+
+    /// `instance` resumed its stream having applied `revision` (its
+    /// `Last-Event-ID`), at an unknown time: counted as applied, with no
+    /// latency (the reconnect time is not when it applied the change).
+    pub fn resumed(&self, instance: &str, revision: u64) {
+        if let Some(mut entry) = self.instances.get_mut(instance)
+            && revision > entry.applied
+        {
+            entry.applied = revision;
+            entry.applied_at = None;
+        }
+        self.acked.notify_waiters();
     }
 
     /// Whether `instance` has an open stream on this replica.
@@ -184,8 +198,12 @@ impl Registry {
         for entry in self.instances.iter().filter(|e| e.streams > 0) {
             sample.connected += 1;
             if entry.applied >= revision {
-                let ms = start.map_or(0.0, |s| entry.applied_at.saturating_duration_since(s).as_secs_f64() * 1e3);
-                sample.latencies.record(ms);
+                // A resumed stream's instance counts as applied without a
+                // latency: when it applied is unknown (not the reconnect).
+                if let Some(at) = entry.applied_at {
+                    let ms = start.map_or(0.0, |s| at.saturating_duration_since(s).as_secs_f64() * 1e3);
+                    sample.latencies.record(ms);
+                }
                 sample.applied += 1;
             }
         }

@@ -152,6 +152,17 @@ async fn metrics_after_real_traffic() {
         .await
         .unwrap();
     assert_eq!(ack.status(), 204);
+    // An instance id longer than the stream accepts is a 422, never a 500
+    // (it would not fit the NOTIFY that forwards acks between replicas).
+    let long = http
+        .post(server.url("/sdk/v1/ack"))
+        .bearer_auth(sdk_key)
+        .json(&json!({"instance": "x".repeat(10_000), "revision": revision}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(long.status(), 422);
+    assert_eq!(long.json::<Value>().await.unwrap()["errors"][0]["code"], "invalid_instance");
     admin("/api/v1/projects/shop/environments/prod/flags/checkout/kill", json!({"reason": "test"})).await.unwrap();
 
     let body = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();

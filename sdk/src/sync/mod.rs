@@ -93,6 +93,10 @@ pub(crate) struct Syncer {
     /// The server's latest `retry:` hint: the delay before resuming after
     /// a `goaway`.
     retry_hint: Option<Duration>,
+    /// The stream was opened without `Last-Event-ID` although we hold
+    /// server data (a resync): its first snapshot is the server's state and
+    /// replaces ours even if older (the database went back).
+    fresh_start: bool,
 }
 
 impl Syncer {
@@ -110,6 +114,7 @@ impl Syncer {
             config,
             current: None,
             authoritative: false,
+            fresh_start: false,
             backoff,
             acks,
             persist,
@@ -148,7 +153,7 @@ impl Syncer {
                     resume = true;
                     self.backoff.reset();
                     let hint = self.retry_hint.unwrap_or(self.config.initial_backoff);
-                    jitter(hint.max(MIN_GOAWAY_DELAY).min(self.config.max_backoff))
+                    jitter(hint.min(self.config.max_backoff)).max(MIN_GOAWAY_DELAY)
                 }
                 End::Resync => {
                     resume = false;
@@ -170,6 +175,7 @@ impl Syncer {
         let read_timeout = self.config.read_timeout;
         let silence = || End::Failed { failure: Failure::Silence(read_timeout), resume: true };
         let last_id = if resume && self.authoritative { self.shared.revision() } else { None };
+        self.fresh_start = last_id.is_none() && self.authoritative;
         let resp = match timeout(read_timeout, self.endpoint.open_stream(last_id)).await {
             Err(_) => return silence(),
             Ok(Err(failure)) => {
@@ -222,7 +228,8 @@ impl Syncer {
         match event.event.as_str() {
             name @ ("snapshot" | "reset") => {
                 let snapshot: Snapshot = serde_json::from_str(&event.data).map_err(|e| malformed(name, e))?;
-                self.apply_full(snapshot, name == "reset").map_err(invalid)?;
+                let reset = name == "reset" || std::mem::take(&mut self.fresh_start);
+                self.apply_full(snapshot, reset).map_err(invalid)?;
             }
             "change" => {
                 let change: ChangeEvent = serde_json::from_str(&event.data).map_err(|e| malformed("change", e))?;
@@ -255,12 +262,26 @@ impl Syncer {
                 self.unauthorized = true;
                 Status::Unauthorized
             }
+            // The stream is down but polling confirmed the data within one
+            // polling interval: still current, no flapping to Stale and back
+            // on every reconnect attempt. Stale once the polls fail too.
+            _ if self.polls_keep_current() => return,
             _ => match self.shared.freshness.confirmed_at() {
                 Some(since) if self.current.is_some() => Status::Stale { since },
                 _ => Status::Error(failure.to_string()),
             },
         };
         self.shared.set_status(status);
+    }
+
+    /// Server data, polled while the stream is down, confirmed current
+    /// within the last polling interval.
+    fn polls_keep_current(&self) -> bool {
+        let polling = self.next_poll.is_some() || !self.config.streaming;
+        polling
+            && self.authoritative
+            && self.current.is_some()
+            && self.shared.freshness.age().is_some_and(|age| age <= self.config.polling_interval)
     }
 
     /// How long to wait after `failure` before reconnecting.

@@ -123,7 +123,7 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
     // no ack, and receipts of the current revision (a repeated kill) would
     // show every reconnected instance as pending.
     if let Some(applied) = last_id.filter(|id| *id <= sent) {
-        let _ = channel.receipts.ack(&instance, applied, std::time::Duration::ZERO);
+        channel.receipts.resumed(&instance, applied);
     }
     let live = Live {
         rx,
@@ -236,6 +236,11 @@ pub struct Ack {
     responses((status = 204), (status = 401, body = crate::error::Problem)))]
 async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): AppJson<Ack>) -> ApiResult<StatusCode> {
     let key = sdk_key(&state, &headers).await?;
+    // The stream accepts the same bound (longer ids are never registered);
+    // it also keeps a forwarded ack inside NOTIFY's payload limit.
+    if body.instance.is_empty() || body.instance.len() > 64 {
+        return Err(ApiError::invalid("instance", "invalid_instance", "an instance id of 1 to 64 bytes is required"));
+    }
     let channel = state.hub.channel(key.environment_id);
     let held = std::time::Duration::from_secs_f64((body.held_ms / 1e3).clamp(0.0, 60.0));
     if !channel.receipts.knows(&body.instance) {
