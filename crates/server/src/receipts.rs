@@ -216,8 +216,12 @@ impl Registry {
     }
 
     /// Resolves on the next acknowledgement or disconnect.
-    pub async fn changed(&self) {
-        self.acked.notified().await;
+    ///
+    /// Not an `async fn`: the returned future registers at once (tokio
+    /// guarantees a created `Notified` sees `notify_waiters`), so an ack
+    /// that lands while the caller computes a receipt still wakes it.
+    pub fn changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.acked.notified()
     }
 
     /// Waits until every connected instance applied `revision`, or `timeout`.
