@@ -143,19 +143,20 @@ pub async fn webhook_outbox(ctx: Ctx) {
     let claimed = store.claim_deliveries(lease, 10).await.unwrap();
     let summary: Vec<(i64, WebhookEvent, u32)> =
         claimed.iter().map(|c| (c.target.webhook.id, c.event, c.attempt)).collect();
-    assert_eq!(summary, vec![(changes.id, WebhookEvent::FlagChanged, 1), (kills.id, WebhookEvent::FlagKilled, 1)]);
-    let toggle: serde_json::Value = serde_json::from_str(&claimed[0].body).unwrap();
+    // kill notifications are claimed first, though written after the toggle
+    assert_eq!(summary, vec![(kills.id, WebhookEvent::FlagKilled, 1), (changes.id, WebhookEvent::FlagChanged, 1)]);
+    let toggle: serde_json::Value = serde_json::from_str(&claimed[1].body).unwrap();
     assert_eq!((toggle["action"].as_str(), toggle["environment"].as_str()), (Some("flag.toggle"), Some("prod")));
     assert_eq!((toggle["flags"].clone(), toggle["reason"].as_str()), (json!(["checkout"]), Some("go")));
-    let body: serde_json::Value = serde_json::from_str(&claimed[1].body).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&claimed[0].body).unwrap();
     assert_eq!(body["event"], "flag.killed");
-    assert_eq!(body["id"].as_str(), Some(claimed[1].delivery_id.as_str()));
+    assert_eq!(body["id"].as_str(), Some(claimed[0].delivery_id.as_str()));
     assert_eq!((body["incident"].as_str(), body["revision"].as_u64()), (Some("INC-7"), killed.revision));
-    assert_eq!(claimed[1].target.secret, "secret-secret-secret");
+    assert_eq!(claimed[0].target.secret, "secret-secret-secret");
     assert!(store.claim_deliveries(lease, 10).await.unwrap().is_empty(), "leased rows are not claimed twice");
 
     // outcomes: a stale attempt number is ignored; a retry due now is claimed again
-    let (toggle_row, kill_row) = (&claimed[0], &claimed[1]);
+    let (kill_row, toggle_row) = (&claimed[0], &claimed[1]);
     assert!(!store.finish_delivery(kill_row.id, 7, DeliveryUpdate::Delivered { status: 200 }).await.unwrap());
     let retry = DeliveryUpdate::Retry { at: Utc::now(), status: Some(503), error: "receiver answered 503".into() };
     assert!(store.finish_delivery(kill_row.id, 1, retry).await.unwrap());

@@ -174,7 +174,9 @@ fn count(v: i64) -> Result<u32> {
     u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("attempt count {v}")))
 }
 
-/// Claims due rows (see [`crate::store::Store::claim_deliveries`]).
+/// Claims due rows (see [`crate::store::Store::claim_deliveries`]): kill,
+/// restore and panic notifications first, so a backlog of `flag.changed`
+/// deliveries (say, to an endpoint that is down) never delays them.
 pub(super) async fn claim(store: &This, lease: Duration, limit: u32) -> Result<Vec<ClaimedDelivery>> {
     let mut tx = store.begin_write().await?;
     let now = tx.now;
@@ -182,7 +184,8 @@ pub(super) async fn claim(store: &This, lease: Duration, limit: u32) -> Result<V
         "SELECT d.id AS d_id, d.delivery_id, d.event, d.body, d.attempts, d.created_at AS d_created_at, \
          w.id, p.key AS project_key, w.url, w.events, w.secret, w.prefix, w.created_by, w.created_at, w.disabled_at \
          FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN projects p ON p.id = w.project_id \
-         WHERE d.status = 'pending' AND d.next_attempt_at <= $1 ORDER BY d.next_attempt_at, d.id LIMIT $2{SKIP_LOCKED}"
+         WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
+         ORDER BY (d.event = 'flag.changed'), d.next_attempt_at, d.id LIMIT $2{SKIP_LOCKED}"
     );
     let rows = sqlx::query(&sql).bind(now).bind(i64::from(limit)).fetch_all(tx.conn()).await?;
     let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
