@@ -96,6 +96,8 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         config,
         listener: listener_health,
         webhooks,
+        background: tokio_util::task::TaskTracker::new(),
+        stopping: tokio_util::sync::CancellationToken::new(),
         metrics,
         login_limiter,
         fleet,

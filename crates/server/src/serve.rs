@@ -18,6 +18,9 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::state::AppState;
 
+/// How long shutdown waits for background kill receipts to be recorded.
+const BACKGROUND_GRACE: Duration = Duration::from_secs(3);
+
 /// How long shutdown waits for in-flight requests.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -73,6 +76,13 @@ pub async fn serve(
         });
     }
     drop(listener);
+    // Kill receipts awaited in the background record what they have now,
+    // before the streams close (their SDKs still count as connected).
+    state.stopping.cancel();
+    state.background.close();
+    if tokio::time::timeout(BACKGROUND_GRACE, state.background.wait()).await.is_err() {
+        tracing::warn!("background kill receipts did not finish in the grace period");
+    }
     tracing::info!("shutting down: closing streams, finishing in-flight requests");
     state.hub.shutdown();
     let (http, ()) =

@@ -32,6 +32,12 @@ pub struct Inner {
     pub listener: Arc<crate::listener::ListenerHealth>,
     /// This replica's webhook delivery worker (stopped on shutdown).
     pub webhooks: Arc<crate::webhooks::Worker>,
+    /// Background work that must finish before the process exits (kill
+    /// receipts being awaited); shutdown waits for it.
+    pub background: tokio_util::task::TaskTracker,
+    /// Cancelled when shutdown begins (before streams close), so that
+    /// background work records what it has while SDKs are still connected.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {

@@ -163,6 +163,18 @@ impl TestServer {
         self.state.fleet.leave().await;
     }
 
+    /// Stops the server as SIGTERM does and waits for the whole graceful
+    /// shutdown (streams told `goaway`, in-flight work finished).
+    pub async fn stop_gracefully(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let result = tokio::time::timeout(std::time::Duration::from_secs(30), task).await;
+            assert!(result.is_ok(), "the graceful shutdown did not finish in 30 s");
+        }
+    }
+
     /// Stops the server as a crash would: no goodbye, its Postgres
     /// connections simply drop.
     pub async fn crash(mut self) {

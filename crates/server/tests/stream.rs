@@ -447,3 +447,40 @@ async fn every_kill_records_its_receipt() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_kill_awaited_in_the_background_is_recorded_at_shutdown() {
+    let db = TestDb::sqlite();
+    let f = Fixture::new(&db).await;
+    // An SDK instance that holds its stream but never acknowledges.
+    let _silent = f
+        .http
+        .get(f.server.url("/sdk/v1/stream"))
+        .bearer_auth(&f.sdk_key)
+        .header("x-switchyard-instance", "never-acks")
+        .send()
+        .await
+        .unwrap();
+    let killed = f.admin(&format!("{PROD}/flags/checkout/kill"), json!({"reason": "right before a deploy"})).await;
+    let revision = killed["revision"].as_u64().unwrap();
+    // Shut down long before the 30 s background wait would end.
+    let Fixture { server, .. } = f;
+    server.stop_gracefully().await;
+
+    let f = Fixture {
+        server: TestServer::start(&db.url()).await,
+        http: reqwest::Client::new(),
+        sdk_key: String::new(),
+        sdk_key_id: 0,
+    };
+    let events = f.audit().await;
+    let applied = events
+        .iter()
+        .find(|e| e["action"] == "flag.kill.applied" && e["revision"] == revision)
+        .unwrap_or_else(|| panic!("no flag.kill.applied recorded at shutdown: {events:?}"));
+    let r = &applied["after"];
+    assert_eq!((r["connected"].as_u64(), r["applied"].as_u64()), (Some(1), Some(0)), "{applied}");
+    assert_eq!(r["complete"], false, "{applied}");
+    f.server.stop().await;
+    db.cleanup().await;
+}

@@ -157,11 +157,17 @@ impl AppliedKill {
             Some(receipt) => self.write(state, &receipt).await,
             None => {
                 let state = state.clone();
-                tokio::spawn(async move {
+                state.background.clone().spawn(async move {
                     match state.store.get_environment(&self.project, &self.env).await {
                         Ok(env) => {
                             let (hub, rev) = (&state.hub, self.revision);
-                            let receipt = state.fleet.wait_polling(hub, env.id, rev, RECORD_WAIT, RECORD_POLL).await;
+                            // Shutting down: record what is known now, while
+                            // the SDKs are still connected (`complete: false`
+                            // unless every one of them had it).
+                            let receipt = tokio::select! {
+                                receipt = state.fleet.wait_polling(hub, env.id, rev, RECORD_WAIT, RECORD_POLL) => receipt,
+                                () = state.stopping.cancelled() => state.fleet.receipt(hub, env.id, rev).await,
+                            };
                             self.write(&state, &receipt).await;
                         }
                         Err(err) => {
