@@ -51,6 +51,12 @@ pub enum ApiError {
     /// 413.
     #[error("request body too large")]
     PayloadTooLarge,
+    /// 415.
+    #[error("expected `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    /// 405.
+    #[error("this route does not accept that method")]
+    MethodNotAllowed,
     /// 429.
     #[error("too many requests")]
     TooManyRequests {
@@ -90,6 +96,8 @@ impl ApiError {
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -105,6 +113,8 @@ impl ApiError {
             ApiError::NotFound { .. } => "not_found",
             ApiError::Validation(_) => "validation_failed",
             ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::TooManyRequests { .. } => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",

@@ -28,7 +28,39 @@ async fn body_limit_rate_limit_slow_headers_and_cors() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 413, "{path}");
+        assert_eq!(resp.headers()["content-type"], "application/problem+json", "{path}");
+        assert_eq!(resp.json::<Value>().await.unwrap()["code"], "payload_too_large", "{path}");
     }
+
+    // Every other error a client can cause is problem+json too, with the
+    // standard status: 405 (keeping `Allow`), 415, 404 naming the path.
+    let resp = http.put(server.url("/api/v1/projects")).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    assert!(resp.headers().contains_key("allow"));
+    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "method_not_allowed");
+    let resp = http
+        .post(server.url("/api/v1/projects"))
+        .bearer_auth(&server.admin_token)
+        .header("content-type", "text/plain")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+    assert_eq!(resp.json::<Value>().await.unwrap()["code"], "unsupported_media_type");
+    let resp = http.get(server.url("/api/v1/no-such-route")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(resp.json::<Value>().await.unwrap()["detail"].as_str().unwrap().contains("/api/v1/no-such-route"));
+    // A mistyped field on the responder path is refused, not dropped.
+    let resp = http
+        .post(server.url("/api/v1/projects/none/environments/prod/flags/f/kill"))
+        .bearer_auth(&server.admin_token)
+        .json(&json!({"reason": "typo", "incident_id": "INC-9"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 422);
+    assert!(resp.text().await.unwrap().contains("incident_id"));
 
     // The login limit (3/min, one already used by TestServer's own login) is
     // per peer address; a spoofed X-Forwarded-For does not reset it.
@@ -162,6 +194,16 @@ async fn metrics_after_real_traffic() {
         .await
         .unwrap();
     assert_eq!(long.status(), 422);
+    // An ack of a revision never sent does not count as applied.
+    let ahead = http
+        .post(server.url("/sdk/v1/ack"))
+        .bearer_auth(sdk_key)
+        .json(&json!({"instance": "metrics-test", "revision": revision + 1000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ahead.status(), 422);
+    assert_eq!(ahead.json::<Value>().await.unwrap()["errors"][0]["code"], "unknown_revision");
     assert_eq!(long.json::<Value>().await.unwrap()["errors"][0]["code"], "invalid_instance");
     admin("/api/v1/projects/shop/environments/prod/flags/checkout/kill", json!({"reason": "test"})).await.unwrap();
 

@@ -16,7 +16,15 @@ use crate::config::{LogFormat, ServeConfig};
 
 /// Switchyard: feature flags with kill switches.
 #[derive(Debug, Parser)]
-#[command(name = "switchyard", version, about)]
+#[command(
+    name = "switchyard",
+    version,
+    about,
+    after_help = "Without a command, `switchyard` runs `serve` (its settings then come from SWITCHYARD_* \
+                  environment variables; see `switchyard serve --help`).\n\n\
+                  Exit codes: 0 done; 1 error (server, network, validation); 2 usage; \
+                  3 the change was made but not every connected SDK confirmed it within --wait."
+)]
 pub struct Cli {
     /// What to do (default: serve).
     #[command(subcommand)]

@@ -124,7 +124,16 @@ impl Client {
             wait_query(&args.wait)
         );
         let method = if restore { reqwest::Method::DELETE } else { reqwest::Method::POST };
-        let body = json!({"reason": args.reason, "incident": args.incident});
+        let body = if restore {
+            // A restore records no incident field: keep it in the reason.
+            let reason = match &args.incident {
+                Some(incident) => format!("{} ({incident})", args.reason),
+                None => args.reason.clone(),
+            };
+            json!({ "reason": reason })
+        } else {
+            json!({"reason": args.reason, "incident": args.incident})
+        };
         let result = self.call(method, &path, Some(body)).await?;
         let verb = if restore { "restored" } else { "killed" };
         self.print(&result, |r| receipt_table(&format!("{verb} {flag} in {}", args.env), r));

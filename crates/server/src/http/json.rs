@@ -32,10 +32,7 @@ where
             mime == "application/json" || mime.ends_with("+json")
         });
         if !is_json {
-            return Err(ApiError::BadRequest {
-                code: "unsupported_media_type",
-                message: "expected `Content-Type: application/json`".into(),
-            });
+            return Err(ApiError::UnsupportedMediaType);
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {

@@ -257,6 +257,16 @@ async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): A
         }
         return Ok(StatusCode::NO_CONTENT);
     }
+    // This replica sent the instance everything it applied: a revision it
+    // never broadcast cannot have been applied (a buggy or forged ack must
+    // not make a receipt say "applied").
+    if body.revision > channel.revision() {
+        return Err(ApiError::invalid(
+            "revision",
+            "unknown_revision",
+            format!("revision {} was never sent (the environment is at {})", body.revision, channel.revision()),
+        ));
+    }
     if let Some(latency) = channel.receipts.ack(&body.instance, body.revision, held) {
         state.metrics.propagation.observe(latency.as_secs_f64());
     }
