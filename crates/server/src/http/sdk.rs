@@ -242,6 +242,20 @@ async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): A
         return Err(ApiError::invalid("instance", "invalid_instance", "an instance id of 1 to 64 bytes is required"));
     }
     let channel = state.hub.channel(key.environment_id);
+    // A revision that does not exist yet cannot have been applied: a buggy
+    // or forged ack must not make a receipt say "applied". (This replica
+    // may not have heard of a commit made on another one yet: the store
+    // decides then.) Checked here, before a forward, for both paths.
+    if body.revision > channel.revision() {
+        let current = state.store.environment_by_id(key.environment_id).await?.revision;
+        if body.revision > current {
+            return Err(ApiError::invalid(
+                "revision",
+                "unknown_revision",
+                format!("revision {} does not exist (the environment is at {current})", body.revision),
+            ));
+        }
+    }
     let held = std::time::Duration::from_secs_f64((body.held_ms / 1e3).clamp(0.0, 60.0));
     if !channel.receipts.knows(&body.instance) {
         // Behind a load balancer the ack may reach another replica than the
@@ -256,16 +270,6 @@ async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): A
             state.store.notify_peers(crate::listener::ACK_CHANNEL, &payload).await?;
         }
         return Ok(StatusCode::NO_CONTENT);
-    }
-    // This replica sent the instance everything it applied: a revision it
-    // never broadcast cannot have been applied (a buggy or forged ack must
-    // not make a receipt say "applied").
-    if body.revision > channel.revision() {
-        return Err(ApiError::invalid(
-            "revision",
-            "unknown_revision",
-            format!("revision {} was never sent (the environment is at {})", body.revision, channel.revision()),
-        ));
     }
     if let Some(latency) = channel.receipts.ack(&body.instance, body.revision, held) {
         state.metrics.propagation.observe(latency.as_secs_f64());
