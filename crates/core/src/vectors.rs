@@ -167,7 +167,7 @@ fn widen<T: Into<Value>>(d: Detail<T>) -> Detail<Value> {
 }
 
 /// JSON equality with numbers compared as `f64` (`1` equals `1.0`).
-fn json_eq(a: &Value, b: &Value) -> bool {
+pub fn json_eq(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
         (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b)),

@@ -206,6 +206,22 @@ impl Hub {
         self.closing.subscribe()
     }
 
+    /// Records an SDK acknowledgement if `instance` streams from this
+    /// replica (the HTTP ack and a forwarded one alike); `false` when it
+    /// does not (the caller forwards it). `held_ms` is how long the SDK
+    /// held the ack, so the apply time is its arrival minus that.
+    pub fn record_ack(&self, environment_id: i64, instance: &str, revision: u64, held_ms: f64) -> bool {
+        let channel = self.channel(environment_id);
+        if !channel.receipts.knows(instance) {
+            return false;
+        }
+        let held = std::time::Duration::from_secs_f64((held_ms / 1e3).clamp(0.0, 60.0));
+        if let Some(latency) = channel.receipts.ack(instance, revision, held) {
+            self.metrics.propagation.observe(latency.as_secs_f64());
+        }
+        true
+    }
+
     /// The metrics.
     pub fn metrics(&self) -> &crate::metrics::Metrics {
         &self.metrics

@@ -37,15 +37,9 @@ pub struct AckNotice {
 /// Records a forwarded ack if this replica holds the instance's stream.
 fn apply_ack(hub: &Hub, payload: &str) {
     match serde_json::from_str::<AckNotice>(payload) {
+        // The replica that took the ack checked its revision exists.
         Ok(ack) => {
-            let channel = hub.channel(ack.environment_id);
-            // The replica that took the ack checked its revision exists.
-            if channel.receipts.knows(&ack.instance) {
-                let held = Duration::from_secs_f64((ack.held_ms / 1e3).clamp(0.0, 60.0));
-                if let Some(latency) = channel.receipts.ack(&ack.instance, ack.revision, held) {
-                    hub.metrics().propagation.observe(latency.as_secs_f64());
-                }
-            }
+            hub.record_ack(ack.environment_id, &ack.instance, ack.revision, ack.held_ms);
         }
         Err(err) => tracing::warn!(error = %err, "malformed forwarded ack"),
     }

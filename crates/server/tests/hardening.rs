@@ -176,32 +176,19 @@ async fn metrics_after_real_traffic() {
         .await
         .unwrap();
     let revision = toggled["revision"].as_u64().unwrap();
-    let ack = http
-        .post(server.url("/sdk/v1/ack"))
-        .bearer_auth(sdk_key)
-        .json(&json!({"instance": "metrics-test", "revision": revision}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ack.status(), 204);
+    let ack = |instance: String, revision: u64| {
+        http.post(server.url("/sdk/v1/ack"))
+            .bearer_auth(sdk_key)
+            .json(&json!({"instance": instance, "revision": revision}))
+            .send()
+    };
+    assert_eq!(ack("metrics-test".into(), revision).await.unwrap().status(), 204);
     // An instance id longer than the stream accepts is a 422, never a 500
     // (it would not fit the NOTIFY that forwards acks between replicas).
-    let long = http
-        .post(server.url("/sdk/v1/ack"))
-        .bearer_auth(sdk_key)
-        .json(&json!({"instance": "x".repeat(10_000), "revision": revision}))
-        .send()
-        .await
-        .unwrap();
+    let long = ack("x".repeat(10_000), revision).await.unwrap();
     assert_eq!(long.status(), 422);
     // An ack of a revision never sent does not count as applied.
-    let ahead = http
-        .post(server.url("/sdk/v1/ack"))
-        .bearer_auth(sdk_key)
-        .json(&json!({"instance": "metrics-test", "revision": revision + 1000}))
-        .send()
-        .await
-        .unwrap();
+    let ahead = ack("metrics-test".into(), revision + 1000).await.unwrap();
     assert_eq!(ahead.status(), 422);
     assert_eq!(ahead.json::<Value>().await.unwrap()["errors"][0]["code"], "unknown_revision");
     assert_eq!(long.json::<Value>().await.unwrap()["errors"][0]["code"], "invalid_instance");

@@ -179,19 +179,7 @@ async fn acks_reach_the_replica_holding_the_stream() {
         .unwrap();
     assert_eq!(stream.status(), 200);
     let revision = f.toggle(true).await;
-    let receipt_on_b = || async {
-        let r: Value = f
-            .http
-            .get(b.url(&format!("{PROD}/receipts/{revision}")))
-            .bearer_auth(&b.admin_token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        r
-    };
+    let receipt_on_b = || f.receipt_on(&b, revision);
     let before = receipt_on_b().await;
     assert_eq!((before["connected"].as_u64(), before["applied"].as_u64()), (Some(1), Some(0)), "{before}");
     // The ack goes to replica A, which does not hold the stream.
@@ -233,33 +221,14 @@ async fn receipts_count_every_replica() {
     // Replicas discover each other within a few seconds.
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {
-        let r: Value = f
-            .http
-            .get(f.server.url(&format!("{PROD}/receipts/{current}")))
-            .bearer_auth(&f.server.admin_token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let r = f.receipt_on(&f.server, current).await;
         if r["connected"].as_u64() == Some(1) {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "replica A never saw B's stream: {r}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let killed: Value = f
-        .http
-        .post(f.server.url(&format!("{PROD}/flags/checkout/kill?wait=10s")))
-        .bearer_auth(&f.server.admin_token)
-        .json(&json!({"reason": "fleet receipt"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let killed = f.admin(&format!("{PROD}/flags/checkout/kill?wait=10s"), json!({"reason": "fleet receipt"})).await;
     let r = &killed["receipt"];
     assert_eq!(
         (r["connected"].as_u64(), r["applied"].as_u64(), r["pending"].as_u64()),
@@ -372,17 +341,7 @@ async fn receipts_know_which_replicas_are_alive() {
     eprintln!("receipt with a hung peer: {:?} ({r})", started.elapsed());
     assert_eq!(r["unanswered"], json!(["ghost"]), "{r}");
     assert_eq!((r["replicas"].as_u64(), r["connected"].as_u64()), (Some(2), Some(1)), "{r}");
-    let killed: Value = f
-        .http
-        .post(f.server.url(&format!("{PROD}/flags/checkout/kill?wait=1s")))
-        .bearer_auth(&f.server.admin_token)
-        .json(&json!({"reason": "hung peer"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let killed = f.admin(&format!("{PROD}/flags/checkout/kill?wait=1s"), json!({"reason": "hung peer"})).await;
     assert_eq!(killed["receipt"]["applied"], 1, "{killed}");
     assert_eq!(killed["receipt"]["unanswered"], json!(["ghost"]), "not complete while a peer is silent: {killed}");
     ghost.close().await.unwrap();

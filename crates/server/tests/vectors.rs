@@ -10,9 +10,9 @@
 
 use futures_util::{StreamExt, stream};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use switchyard_core::Snapshot;
-use switchyard_core::vectors::{EVALUATION_VECTORS_PATH, VectorCase, VectorFile, run_case};
+use switchyard_core::vectors::{EVALUATION_VECTORS_PATH, VectorCase, VectorFile, json_eq, run_case};
 use switchyard_server::testing::{Api, TestDb, TestServer};
 
 /// Writes one case into project `project` (environment `prod`) and returns
@@ -86,20 +86,12 @@ async fn check(server: &TestServer, admin: &Api, project: &str, case: &VectorCas
             .await;
         let got = &got["results"][key];
         let want_reason = serde_json::to_value(&case.expected.reason).expect("reason");
-        let value_ok = case.expected.variant.is_none() || number_eq(&got["value"], &case.expected.value);
+        let value_ok = case.expected.variant.is_none() || json_eq(&got["value"], &case.expected.value);
         if got["reason"] != want_reason || got["variant"] != json!(case.expected.variant) || !value_ok {
             failures.push(format!("{} (evaluate): got {got}, expected {:?}", case.name, case.expected));
         }
     }
     failures
-}
-
-/// JSON equality with numbers compared as `f64`.
-fn number_eq(a: &Value, b: &Value) -> bool {
-    match (a.as_f64(), b.as_f64()) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
-    }
 }
 
 #[tokio::test]

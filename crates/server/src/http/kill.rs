@@ -98,24 +98,25 @@ async fn kill(
     require_reason(&body.reason)?;
     let wait = wait.duration()?;
     let request = KillRequest { flags: vec![flag], reason: body.reason, incident: body.incident, panic: false };
-    Ok(AppJson(kill_and_receipt(&state, &principal, &project, &env, request, wait).await?))
+    Ok(AppJson(kill_and_receipt(&state, principal.actor(), "api", &project, &env, request, wait).await?))
 }
 
-/// The kill path shared by the single-flag kill and the panic button:
-/// write (webhooks are told in the same transaction), count, wait for the
-/// receipt (with `?wait=`), record it (see [`AppliedKill`]).
-async fn kill_and_receipt(
+/// The kill path shared by the single-flag kill, the panic button and
+/// alert triggers: write (webhooks are told in the same transaction), count
+/// (by `source`, the metric's label), wait for the receipt (with `?wait=`),
+/// record it (see [`AppliedKill`]).
+pub(crate) async fn kill_and_receipt(
     state: &AppState,
-    principal: &Principal,
+    actor: Actor,
+    source: &'static str,
     project: &str,
     env: &str,
     request: KillRequest,
     wait: Option<Duration>,
 ) -> ApiResult<Receipted<Vec<FlagConfigRecord>>> {
-    let actor = principal.actor();
     let written = state.store.kill_flags(&actor, project, env, request).await?;
     if written.changed {
-        state.metrics.killed("api", written.value.len());
+        state.metrics.killed(source, written.value.len());
     }
     let receipted = with_receipt(state, project, env, written, wait).await?;
     if let (true, Some(revision)) = (receipted.written.changed, receipted.written.revision) {
@@ -265,7 +266,7 @@ async fn panic(
         return Err(ApiError::invalid("flags", "empty", "no flags given or none carries the tag"));
     }
     let request = KillRequest { flags, reason: body.reason, incident: body.incident, panic: true };
-    Ok(AppJson(kill_and_receipt(&state, &principal, &project, &env, request, wait).await?))
+    Ok(AppJson(kill_and_receipt(&state, principal.actor(), "api", &project, &env, request, wait).await?))
 }
 
 /// The delivery receipt of a revision now, counted over every replica.

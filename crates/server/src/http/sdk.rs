@@ -113,7 +113,7 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
     let instance = headers
         .get("x-switchyard-instance")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64)
+        .filter(|v| valid_instance(v))
         .map_or_else(|| format!("anonymous-{}", uuid::Uuid::new_v4()), str::to_string);
     channel.connections.fetch_add(1, Ordering::Relaxed);
     channel.receipts.connect(&instance);
@@ -218,6 +218,12 @@ impl Drop for ConnectionGuard {
     }
 }
 
+/// An SDK instance id, as sent on the stream and in acks: 1 to 64 bytes
+/// (a longer one would not fit the NOTIFY that forwards acks).
+fn valid_instance(instance: &str) -> bool {
+    (1..=64).contains(&instance.len())
+}
+
 /// An SDK acknowledgement.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct Ack {
@@ -236,17 +242,14 @@ pub struct Ack {
     responses((status = 204), (status = 401, body = crate::error::Problem)))]
 async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): AppJson<Ack>) -> ApiResult<StatusCode> {
     let key = sdk_key(&state, &headers).await?;
-    // The stream accepts the same bound (longer ids are never registered);
-    // it also keeps a forwarded ack inside NOTIFY's payload limit.
-    if body.instance.is_empty() || body.instance.len() > 64 {
+    if !valid_instance(&body.instance) {
         return Err(ApiError::invalid("instance", "invalid_instance", "an instance id of 1 to 64 bytes is required"));
     }
-    let channel = state.hub.channel(key.environment_id);
     // A revision that does not exist yet cannot have been applied: a buggy
     // or forged ack must not make a receipt say "applied". (This replica
     // may not have heard of a commit made on another one yet: the store
     // decides then.) Checked here, before a forward, for both paths.
-    if body.revision > channel.revision() {
+    if body.revision > state.hub.channel(key.environment_id).revision() {
         let current = state.store.environment_by_id(key.environment_id).await?.revision;
         if body.revision > current {
             return Err(ApiError::invalid(
@@ -256,8 +259,7 @@ async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): A
             ));
         }
     }
-    let held = std::time::Duration::from_secs_f64((body.held_ms / 1e3).clamp(0.0, 60.0));
-    if !channel.receipts.knows(&body.instance) {
+    if !state.hub.record_ack(key.environment_id, &body.instance, body.revision, body.held_ms) {
         // Behind a load balancer the ack may reach another replica than the
         // stream: hand it to the one that holds the stream.
         let payload = crate::listener::AckNotice {
@@ -269,10 +271,6 @@ async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): A
         if let Ok(payload) = serde_json::to_string(&payload) {
             state.store.notify_peers(crate::listener::ACK_CHANNEL, &payload).await?;
         }
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    if let Some(latency) = channel.receipts.ack(&body.instance, body.revision, held) {
-        state.metrics.propagation.observe(latency.as_secs_f64());
     }
     Ok(StatusCode::NO_CONTENT)
 }

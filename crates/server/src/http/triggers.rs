@@ -41,7 +41,7 @@ use crate::auth::{Permission, Principal, secret};
 use crate::error::{ApiError, ApiResult};
 use crate::http::configs::EnvFlag;
 use crate::http::json::AppJson;
-use crate::http::kill::{AppliedKill, WaitQuery, with_receipt};
+use crate::http::kill::{Receipted, WaitQuery, kill_and_receipt, with_receipt};
 use crate::receipts::Receipt;
 use crate::state::AppState;
 use crate::store::{Actor, ActorKind, KillRequest, NewTrigger, SecretHash, Trigger, TriggerAction, Written};
@@ -283,12 +283,14 @@ async fn fire(
     let (request_id, client_addr) = request_meta(&parts);
     let actor = Actor { name: trigger.name.clone(), kind: ActorKind::Trigger, request_id, client_addr };
     let (project, env, flag) = (&trigger.project, &trigger.environment, &trigger.flag);
-    let written = match action {
+    let receipted = match action {
         TriggerAction::Kill => {
             let reason = alert.reason(&format!("fired by trigger {}", trigger.name));
             let request =
                 KillRequest { flags: vec![flag.clone()], reason, incident: alert.incident.clone(), panic: false };
-            state.store.kill_flags(&actor, project, env, request).await?
+            let killed = kill_and_receipt(&state, actor, "trigger", project, env, request, wait).await?;
+            let Receipted { written, receipt } = killed;
+            Receipted { written: Written { value: (), changed: written.changed, revision: written.revision }, receipt }
         }
         TriggerAction::Restore => {
             if alert.signal == Signal::Resolve {
@@ -308,21 +310,12 @@ async fn fire(
                 _ => alert.reason(&format!("restored by trigger {}", trigger.name)),
             };
             let reason = alerts::truncate(&reason);
-            state.store.restore_flags(&actor, project, env, std::slice::from_ref(flag), reason).await?
+            let written = state.store.restore_flags(&actor, project, env, std::slice::from_ref(flag), reason).await?;
+            let written = Written { value: (), changed: written.changed, revision: written.revision };
+            with_receipt(&state, project, env, written, wait).await?
         }
     };
     state.metrics.triggers_fired.inc();
-    if written.changed && action == TriggerAction::Kill {
-        state.metrics.killed("trigger", written.value.len());
-    }
-    let flags: Vec<String> = written.value.iter().map(|c| c.flag.clone()).collect();
-    let written = Written { value: (), changed: written.changed, revision: written.revision };
-    let receipted = with_receipt(&state, project, env, written, wait).await?;
-    if let (TriggerAction::Kill, true, Some(revision)) = (action, receipted.written.changed, receipted.written.revision)
-    {
-        let kill = AppliedKill { actor, project: project.clone(), env: env.clone(), flags, revision };
-        kill.record(&state, receipted.receipt.clone()).await;
-    }
     Ok(AppJson(HookOutcome {
         ignored: false,
         action: Some(action),
