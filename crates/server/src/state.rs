@@ -24,6 +24,8 @@ pub struct Inner {
     pub config: ServeConfig,
     /// Login attempts per client address.
     pub login_limiter: crate::http::ratelimit::PeerLimiter,
+    /// Password change attempts per user.
+    pub password_limiter: crate::http::ratelimit::UserLimiter,
     /// Fleet-wide receipts.
     pub fleet: Arc<crate::fleet::Fleet>,
     /// Prometheus metrics.

@@ -133,6 +133,12 @@ impl FromRequestParts<AppState> for Principal {
             });
         }
         let claims = state.jwt.verify(token).ok_or(ApiError::Unauthorized("invalid or expired session token"))?;
+        // A password change or reset bumps the user's version and so ends
+        // every session issued before it.
+        let current = state.store.user_by_name(&claims.sub).await?;
+        if current.is_none_or(|u| u.password_version != claims.pwv) {
+            return Err(ApiError::Unauthorized("session ended: the password was changed; log in again"));
+        }
         Ok(Principal {
             name: claims.sub,
             kind: ActorKind::User,

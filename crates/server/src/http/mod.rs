@@ -4,6 +4,7 @@
 //! ## Layout
 //! - [`json`]: the `AppJson` extractor (problem-body rejections, depth limit).
 //! - [`auth`]: login, users, API tokens.
+//! - [`passwords`]: changing one's own password, an admin resetting another user's.
 //! - [`projects`]: projects and environments.
 //! - [`flags`]: flag definitions.
 //! - [`configs`]: per-environment configuration, toggle, kill, revert, restore, change sets.
@@ -22,6 +23,7 @@ pub mod evaluate;
 pub mod flags;
 pub mod json;
 pub mod kill;
+pub mod passwords;
 pub mod projects;
 pub mod ratelimit;
 pub mod sdk;
@@ -69,6 +71,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
+        .merge(passwords::router())
         .merge(projects::router())
         .merge(flags::router())
         .merge(configs::router())
