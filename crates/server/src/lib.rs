@@ -85,7 +85,11 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         None => store.setting_get_or_insert("jwt_secret", &auth::secret::random_token("jwt")).await?,
     };
     let jwt = JwtKeys::new(secret.as_bytes())?;
-    let webhooks = webhooks::Worker::start(Arc::clone(&store), config.webhook_options(), Arc::clone(&metrics));
+    let webhooks = webhooks::Worker::start(
+        Arc::clone(&store),
+        webhooks::WorkerOptions::from_config(&config),
+        Arc::clone(&metrics),
+    );
     let config_login_rate = config.login_rate_per_minute;
     let login_limiter = http::ratelimit::PeerLimiter::new(config.login_rate_per_minute, config.trusted_proxies.clone());
     let state = AppState::new(Inner {

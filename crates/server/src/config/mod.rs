@@ -114,17 +114,6 @@ impl ServeConfig {
         self.database.effective_url()
     }
 
-    /// The webhook worker's options.
-    pub fn webhook_options(&self) -> crate::webhooks::WorkerOptions {
-        crate::webhooks::WorkerOptions {
-            policy: crate::webhooks::guard::AddressPolicy { allow_private: self.webhook_allow_private },
-            max_attempts: self.webhook_max_attempts,
-            base_delay: self.webhook_retry_base,
-            max_age: self.webhook_max_age,
-            ..Default::default()
-        }
-    }
-
     /// A configuration for tests and tools: port 0 on loopback, in-memory
     /// defaults otherwise.
     pub fn for_tests(database_url: impl Into<String>) -> Self {
@@ -195,7 +184,7 @@ impl std::fmt::Debug for ServeConfig {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::config::*;
 
     #[test]
     fn secrets_are_redacted() {
