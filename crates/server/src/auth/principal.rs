@@ -117,6 +117,7 @@ impl FromRequestParts<AppState> for Principal {
         let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized("missing bearer token"))?;
         let (request_id, client_addr) = request_meta(parts);
         if token.starts_with(secret::API_TOKEN_PREFIX) && token[secret::API_TOKEN_PREFIX.len()..].starts_with('_') {
+            state.metrics.credential_lookup("api_token");
             let stored = state
                 .store
                 .api_token_by_hash(&secret::hash(token))

@@ -46,6 +46,7 @@ pub async fn sdk_key(state: &AppState, headers: &HeaderMap) -> ApiResult<SdkKey>
     if let Some(key) = state.hub.cached_sdk_key(&hash) {
         return Ok(key);
     }
+    state.metrics.credential_lookup("sdk_key");
     let key = state
         .store
         .sdk_key_by_hash(&hash)

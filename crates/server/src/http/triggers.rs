@@ -244,6 +244,7 @@ async fn active_trigger(state: &AppState, secret: &str) -> ApiResult<Trigger> {
     if !well_formed {
         return Err(not_found());
     }
+    state.metrics.credential_lookup("trigger");
     state.store.trigger_by_hash(&secret::hash(secret)).await?.filter(|t| t.disabled_at.is_none()).ok_or_else(not_found)
 }
 
