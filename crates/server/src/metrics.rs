@@ -89,6 +89,12 @@ pub struct Metrics {
     pub webhook_latency: Histogram,
     /// Credential lookups that reached the store, by kind.
     pub credential_lookups: Family<KindLabels, Counter>,
+    /// Bad credentials answered from the negative cache (no store lookup), by kind.
+    pub negative_cache_hits: Family<KindLabels, Counter>,
+    /// Failed authentications, by kind (`session` included).
+    pub auth_failures: Family<KindLabels, Counter>,
+    /// Failed authentications answered 429 (a failure budget was spent), by kind.
+    pub auth_rate_limited: Family<KindLabels, Counter>,
     /// Database connection pool size and idle connections (set at scrape).
     pub db_pool_connections: Gauge,
     /// Idle pool connections (set at scrape).
@@ -120,6 +126,9 @@ impl Metrics {
             webhook_attempts: Family::default(),
             webhook_latency: latency_histogram(),
             credential_lookups: Family::default(),
+            negative_cache_hits: Family::default(),
+            auth_failures: Family::default(),
+            auth_rate_limited: Family::default(),
             db_pool_connections: Gauge::default(),
             db_pool_idle: Gauge::default(),
             db_ping_seconds: Gauge::default(),
@@ -150,6 +159,17 @@ impl Metrics {
             "credential_lookups",
             "Credential lookups (API token, SDK key, trigger secret) that reached the store",
             m.credential_lookups.clone(),
+        );
+        registry.register(
+            "credential_negative_cache_hits",
+            "Bad credentials answered from the negative cache, without a store lookup",
+            m.negative_cache_hits.clone(),
+        );
+        registry.register("auth_failures", "Failed authentications", m.auth_failures.clone());
+        registry.register(
+            "auth_rate_limited",
+            "Failed authentications answered 429 (address or credential over its failure limit)",
+            m.auth_rate_limited.clone(),
         );
         registry.register("db_pool_connections", "Database pool connections", m.db_pool_connections.clone());
         registry.register("db_pool_idle", "Idle database pool connections", m.db_pool_idle.clone());

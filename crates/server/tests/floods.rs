@@ -241,7 +241,7 @@ async fn a_responder_kills_at_the_floor_while_the_same_address_floods_bad_creden
                 let mut i = 0usize;
                 while !stop.load(Ordering::Relaxed) {
                     let kind = KINDS[i % 3];
-                    let secret = if i % 2 == 0 { repeated.clone() } else { bad_secret(kind) };
+                    let secret = if i.is_multiple_of(2) { repeated.clone() } else { bad_secret(kind) };
                     let status = attempt(&http, &server, kind, &secret).send().await.unwrap().status();
                     assert!(status.is_client_error(), "attacker got {status}");
                     if status == 429 {
@@ -256,7 +256,7 @@ async fn a_responder_kills_at_the_floor_while_the_same_address_floods_bad_creden
         let mut tick = tokio::time::interval(Duration::from_millis(1000 / FLOOR_PER_SECOND));
         for i in 0..3 * FLOOR_PER_SECOND {
             tick.tick().await;
-            let (method, body) = if i % 2 == 0 {
+            let (method, body) = if i.is_multiple_of(2) {
                 (Method::POST, json!({"reason": format!("incident step {i}")}))
             } else {
                 (Method::DELETE, json!({"reason": format!("restore step {i}")}))
