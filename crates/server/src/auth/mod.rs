@@ -6,11 +6,12 @@
 //! - [`secret`]: random API tokens and SDK keys, stored as SHA-256 hashes.
 //! - [`principal`]: the request extractor and the role matrix.
 //! - [`credentials`]: credential lookups behind the [`negative`] cache and
-//!   the failed-authentication limits of [`failures`].
+//!   the failed-authentication limits of [`failures`]; [`kind`] names them.
 
 pub mod credentials;
 pub mod failures;
 pub mod jwt;
+pub mod kind;
 pub mod negative;
 pub mod password;
 pub mod principal;

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use quick_cache::sync::Cache;
 
-use crate::auth::credentials::Kind;
+use crate::auth::kind::Kind;
 
 /// When a hash was found unknown, and under which generation of its kind.
 #[derive(Debug, Clone, Copy)]
