@@ -14,7 +14,6 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult};
-use crate::http::configs::EnvFlag;
 use crate::http::json::AppJson;
 use crate::state::AppState;
 use crate::store::{RestoreVersion, Reverted, UndoChange};
@@ -68,7 +67,7 @@ pub struct RevertRequest {
 async fn revert(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project, env, flag)): EnvFlag,
+    Path((project, env, flag)): Path<(String, String, String)>,
     Query(dry): Query<DryRunQuery>,
     AppJson(body): AppJson<RevertRequest>,
 ) -> ApiResult<AppJson<Reverted>> {
@@ -105,7 +104,7 @@ pub struct UndoRequest {
 async fn undo(
     State(state): State<AppState>,
     principal: Principal,
-    Path((project, env, flag)): EnvFlag,
+    Path((project, env, flag)): Path<(String, String, String)>,
     Query(dry): Query<DryRunQuery>,
     AppJson(body): AppJson<UndoRequest>,
 ) -> ApiResult<AppJson<Reverted>> {
