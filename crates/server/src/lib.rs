@@ -90,8 +90,9 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         webhooks::WorkerOptions::from_config(&config),
         Arc::clone(&metrics),
     );
-    let config_login_rate = config.login_rate_per_minute;
     let login_limiter = http::ratelimit::PeerLimiter::new(config.login_rate_per_minute, config.trusted_proxies.clone());
+    let credentials = auth::credentials::Guard::new(&config, Arc::clone(&metrics));
+    let password_limiter = http::ratelimit::UserLimiter::new(config.login_rate_per_minute);
     let state = AppState::new(Inner {
         store,
         jwt,
@@ -103,7 +104,8 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         stopping: tokio_util::sync::CancellationToken::new(),
         metrics,
         login_limiter,
-        password_limiter: http::ratelimit::UserLimiter::new(config_login_rate),
+        credentials,
+        password_limiter,
         fleet,
     });
     let bootstrap = http::auth::bootstrap_admin(&state).await?;
