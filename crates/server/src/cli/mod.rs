@@ -40,7 +40,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the flag server.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Kill a flag: it serves its off variant everywhere in the environment.
     Kill {
         /// Flag key.
@@ -132,7 +132,7 @@ pub async fn main() -> anyhow::Result<i32> {
     }
     let cli = Cli::parse();
     let config = match cli.command {
-        Some(Command::Serve(config)) => config,
+        Some(Command::Serve(config)) => *config,
         None => ServeConfig::parse_from(["switchyard"]),
         Some(remote) => return run_remote(remote).await,
     };
