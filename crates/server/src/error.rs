@@ -21,6 +21,10 @@ pub enum ApiError {
         /// Human message.
         message: String,
     },
+    /// 400: a string the text policy refuses (see [`crate::text`]), with
+    /// its field path in `errors`.
+    #[error("{0}")]
+    InvalidText(crate::text::TextError),
     /// 401: no or invalid credentials.
     #[error("{0}")]
     Unauthorized(&'static str),
@@ -89,7 +93,7 @@ impl ApiError {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest { .. } | ApiError::InvalidText(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -108,6 +112,7 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::InvalidText(_) => "invalid_text",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound { .. } => "not_found",
@@ -147,7 +152,7 @@ pub struct Problem {
     pub code: String,
     /// Human detail.
     pub detail: String,
-    /// Invalid fields (422 only).
+    /// Invalid fields (422, and 400 `invalid_text`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// Current version (409 on a stale write).
@@ -171,6 +176,11 @@ impl IntoResponse for ApiError {
                 .iter()
                 .map(|e| FieldError { path: e.path.clone(), code: e.code.to_string(), message: e.message.clone() })
                 .collect(),
+            ApiError::InvalidText(err) => vec![FieldError {
+                path: err.path.clone(),
+                code: err.refusal.code().to_string(),
+                message: err.to_string(),
+            }],
             _ => Vec::new(),
         };
         let current_version = match &self {
@@ -213,6 +223,7 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict { code, message, current_version }
             }
             StoreError::Validation(errs) => ApiError::Validation(errs),
+            StoreError::InvalidText(err) => ApiError::InvalidText(err),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -2,7 +2,8 @@
 //! OpenAPI document is collected from the `#[utoipa::path]` annotations.
 //!
 //! ## Layout
-//! - [`json`]: the `AppJson` extractor (problem-body rejections, depth limit).
+//! - [`json`]: the `AppJson` extractor (problem-body rejections, depth limit, text policy) and the
+//!   text policy on path and query parameters.
 //! - [`auth`]: login, users, API tokens.
 //! - [`projects`]: projects and environments.
 //! - [`flags`]: flag definitions.
@@ -98,6 +99,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(
             |uri: axum::http::Uri| async move { ApiError::NotFound { what: "route", key: uri.path().to_string() } },
         )
+        // The text policy on path and query parameters (bodies: `AppJson`).
+        .route_layer(axum::middleware::from_fn(json::refuse_bad_uri))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .with_state(state)
         // Limits every body, not only `Bytes`-based extractors (PITFALLS).

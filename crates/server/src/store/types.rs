@@ -54,6 +54,10 @@ pub enum StoreError {
     /// Invalid input with field paths (422).
     #[error(transparent)]
     Validation(#[from] ValidationErrors),
+    /// A string no backend may store (NUL, control characters: see
+    /// [`crate::text`]); refused before any SQL runs (400 `invalid_text`).
+    #[error(transparent)]
+    InvalidText(#[from] crate::text::TextError),
     /// Database failure (500; details logged, never sent).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -140,7 +144,7 @@ impl ActorKind {
 }
 
 /// Who is writing, recorded on every audit event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Actor {
     /// User name, token name or trigger name.
     pub name: String,
@@ -160,7 +164,7 @@ impl Actor {
 }
 
 /// A user to create.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewUser {
     /// Login name (key pattern).
     pub username: String,
@@ -193,7 +197,7 @@ pub struct UserWithHash {
 }
 
 /// An API token to store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewApiToken {
     /// Display name (also the audit actor name).
     pub name: String,
@@ -229,7 +233,7 @@ pub struct ApiToken {
 }
 
 /// A project to create.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewProject {
     /// Key (`[a-z0-9][a-z0-9_.-]{0,127}`).
     pub key: String,
@@ -255,7 +259,7 @@ pub struct Project {
 }
 
 /// An environment to create.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewEnvironment {
     /// Key, e.g. `production`.
     pub key: String,
@@ -283,7 +287,7 @@ pub struct Environment {
 }
 
 /// A flag to create.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewFlag {
     /// Key.
     pub key: String,
@@ -327,7 +331,7 @@ fn default_true() -> bool {
 }
 
 /// Partial update of a flag definition (absent fields unchanged).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Default, Deserialize, ToSchema)]
 pub struct FlagPatch {
     /// Display name.
     pub name: Option<String>,
@@ -432,7 +436,7 @@ pub struct Written<T> {
 }
 
 /// Filter and page of the flag list.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Default, Deserialize, ToSchema)]
 pub struct FlagQuery {
     /// Only flags with this tag.
     pub tag: Option<String>,
@@ -485,7 +489,7 @@ pub struct Page<T> {
 }
 
 /// Kill one or more flags.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct KillRequest {
     /// Flag keys.
     pub flags: Vec<String>,
@@ -501,7 +505,7 @@ pub struct KillRequest {
 }
 
 /// Restore an environment to a point in time.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RestoreRequest {
     /// The time to go back to.
     pub at: DateTime<Utc>,
@@ -528,7 +532,7 @@ pub struct RestoreDiff {
 }
 
 /// One item of a change set.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConfigChange {
     /// Flag key.
     pub flag: String,
@@ -539,7 +543,7 @@ pub struct ConfigChange {
 }
 
 /// Several configuration changes applied as one revision.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ChangeSetRequest {
     /// The changes.
     pub changes: Vec<ConfigChange>,
@@ -558,7 +562,7 @@ pub struct ChangeSetResult {
 }
 
 /// A segment as written.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SegmentInput {
     /// Key.
     pub key: String,
@@ -596,7 +600,7 @@ pub struct SegmentRecord {
 }
 
 /// Audit filters.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Default, Deserialize, ToSchema)]
 pub struct AuditQuery {
     /// Environment key.
     pub environment: Option<String>,
@@ -654,7 +658,7 @@ pub struct AuditEvent {
 }
 
 /// An SDK key to store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewSdkKey {
     /// Display name.
     pub name: String,
@@ -731,7 +735,7 @@ impl TriggerAction {
 }
 
 /// The stored form of a secret: its SHA-256 and a displayable prefix.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SecretHash {
     /// SHA-256 hex of the secret.
     pub hash: String,
@@ -740,7 +744,7 @@ pub struct SecretHash {
 }
 
 /// A trigger to store (the caller generated and hashed the secret).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewTrigger {
     /// Display name; also the audit actor name of what it does.
     pub name: String,
@@ -831,7 +835,7 @@ impl WebhookEvent {
 }
 
 /// A webhook to store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewWebhook {
     /// Where deliveries are POSTed (validated by the caller).
     pub url: String,

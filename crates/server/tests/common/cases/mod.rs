@@ -9,6 +9,7 @@ mod history;
 mod listing;
 mod sdk;
 mod segments;
+mod text;
 
 pub use accounts::*;
 pub use alerting::*;
@@ -18,6 +19,7 @@ pub use history::*;
 pub use listing::*;
 pub use sdk::*;
 pub use segments::*;
+pub use text::*;
 
 use std::collections::HashMap;
 use std::sync::Arc;
