@@ -4,6 +4,7 @@
 //! ## Layout
 //! - [`json`]: the `AppJson` extractor (problem-body rejections, depth limit, text policy) and the
 //!   text policy on path and query parameters.
+//! - [`query_guard`]: write routes refuse query parameters they do not declare.
 //! - [`auth`]: login, users, API tokens.
 //! - [`projects`]: projects and environments.
 //! - [`flags`]: flag definitions.
@@ -24,6 +25,7 @@ pub mod flags;
 pub mod json;
 pub mod kill;
 pub mod projects;
+pub mod query_guard;
 pub mod ratelimit;
 pub mod sdk;
 pub mod sdk_keys;
@@ -90,6 +92,7 @@ pub fn app(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
     let cors = cors(&state.config.cors_origins);
     let (api, openapi) = api();
+    let declared = std::sync::Arc::new(query_guard::DeclaredQueries::from_openapi(&openapi));
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(docs::router(openapi))
         .merge(ui::router())
@@ -99,6 +102,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(
             |uri: axum::http::Uri| async move { ApiError::NotFound { what: "route", key: uri.path().to_string() } },
         )
+        // Before any extractor: an unknown parameter never reaches a handler.
+        .route_layer(axum::middleware::from_fn_with_state(declared, query_guard::refuse_unknown))
         // The text policy on path and query parameters (bodies: `AppJson`).
         .route_layer(axum::middleware::from_fn(json::refuse_bad_uri))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
