@@ -8,7 +8,8 @@
 //! - [`auth`]: login, users, API tokens.
 //! - [`projects`]: projects and environments.
 //! - [`flags`]: flag definitions.
-//! - [`configs`]: per-environment configuration, toggle, kill, revert, restore, change sets.
+//! - [`configs`]: per-environment configuration, toggle, history, restore-to-time, change sets.
+//! - [`revert`]: undo one change, restore one version (both with a dry run).
 //! - [`kill`]: kill switches, the panic button, delivery receipts.
 //! - [`segments`], [`audit`], [`sdk_keys`], [`evaluate`].
 //! - [`triggers`]: alert trigger URLs (`/hooks/v1/triggers/{secret}`) and their management.
@@ -27,6 +28,7 @@ pub mod kill;
 pub mod projects;
 pub mod query_guard;
 pub mod ratelimit;
+pub mod revert;
 pub mod sdk;
 pub mod sdk_keys;
 pub mod segments;
@@ -75,6 +77,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(projects::router())
         .merge(flags::router())
         .merge(configs::router())
+        .merge(revert::router())
         .merge(kill::router())
         .merge(segments::router())
         .merge(audit::router())
