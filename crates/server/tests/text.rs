@@ -43,6 +43,9 @@ fn example(route: &str) -> Option<Value> {
         "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/revert" => {
             json!({"to_version": 1, "reason": "back"})
         }
+        "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/undo" => {
+            json!({"version": 2, "reason": "undo", "dry_run": true})
+        }
         "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/toggle" => json!({"on": true, "reason": "go"}),
         "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/triggers" => {
             json!({"name": "pager", "action": "kill"})
