@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Permission, Principal, password, secret};
+use crate::auth::{Principal, password, policy, secret};
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
 use crate::state::AppState;
@@ -106,14 +106,13 @@ pub struct CreateUser {
     pub role: Role,
 }
 
-/// Lists users (admin).
+/// Lists users (unscoped admins).
 #[utoipa::path(get, path = "/api/v1/users", tag = "auth", security(("bearer" = [])), responses((status = 200, body = Vec<User>)))]
-async fn list_users(State(state): State<AppState>, principal: Principal) -> ApiResult<AppJson<Vec<User>>> {
-    principal.require(Permission::Admin)?;
+async fn list_users(State(state): State<AppState>) -> ApiResult<AppJson<Vec<User>>> {
     Ok(AppJson(state.store.list_users().await?))
 }
 
-/// Creates a user (admin).
+/// Creates a user (unscoped admins: users' roles are global).
 #[utoipa::path(post, path = "/api/v1/users", tag = "auth", security(("bearer" = [])), request_body = CreateUser,
     responses((status = 201, body = User), (status = 422, body = crate::error::Problem)))]
 async fn create_user(
@@ -121,7 +120,6 @@ async fn create_user(
     principal: Principal,
     AppJson(req): AppJson<CreateUser>,
 ) -> ApiResult<(StatusCode, AppJson<User>)> {
-    principal.require(Permission::Admin)?;
     switchyard_core::validate_key(&req.username).map_err(|e| ApiError::invalid("username", e.code, e.message))?;
     if req.password.chars().count() < 12 {
         return Err(ApiError::invalid("password", "too_short", "passwords need at least 12 characters"));
@@ -161,14 +159,16 @@ pub struct CreatedToken {
     pub token: serde_json::Value,
 }
 
-/// Lists API tokens (admin).
+/// Lists API tokens (admin); a project-limited admin sees its project's only.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", security(("bearer" = [])), responses((status = 200, body = Vec<ApiToken>)))]
 async fn list_tokens(State(state): State<AppState>, principal: Principal) -> ApiResult<AppJson<Vec<ApiToken>>> {
-    principal.require(Permission::Admin)?;
-    Ok(AppJson(state.store.list_api_tokens().await?))
+    let mut tokens = state.store.list_api_tokens().await?;
+    tokens.retain(|t| principal.sees(t.project.as_deref()));
+    Ok(AppJson(tokens))
 }
 
-/// Creates an API token (admin).
+/// Creates an API token (admin), never wider than its creator: a
+/// project-limited admin mints tokens for its project only.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", security(("bearer" = [])), request_body = CreateToken,
     responses((status = 201, body = CreatedToken)))]
 async fn create_token(
@@ -176,10 +176,10 @@ async fn create_token(
     principal: Principal,
     AppJson(req): AppJson<CreateToken>,
 ) -> ApiResult<(StatusCode, AppJson<CreatedToken>)> {
-    principal.require(Permission::Admin)?;
     if req.name.trim().is_empty() || req.name.len() > 128 {
         return Err(ApiError::invalid("name", "invalid_name", "a name of 1 to 128 characters is required"));
     }
+    policy::grant(&principal, req.role, req.project.as_deref())?;
     if let Some(project) = &req.project {
         state.store.get_project(project).await?;
     }
@@ -196,7 +196,8 @@ async fn create_token(
     Ok((StatusCode::CREATED, AppJson(CreatedToken { secret, token })))
 }
 
-/// Revokes an API token (admin); it stops working at once.
+/// Revokes an API token (admin; a project-limited admin, its project's
+/// only: others are 404); it stops working at once.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = ApiToken)))]
 async fn revoke_token(
@@ -204,7 +205,11 @@ async fn revoke_token(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> ApiResult<AppJson<ApiToken>> {
-    principal.require(Permission::Admin)?;
+    let visible =
+        state.store.list_api_tokens().await?.iter().any(|t| t.id == id && principal.sees(t.project.as_deref()));
+    if !visible {
+        return Err(ApiError::NotFound { what: "token", key: id.to_string() });
+    }
     Ok(AppJson(state.store.revoke_api_token(&principal.actor(), id).await?))
 }
 

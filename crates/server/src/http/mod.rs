@@ -90,14 +90,20 @@ pub fn app(state: AppState) -> Router {
     let cors = cors(&state.config.cors_origins);
     let (api, openapi) = api();
     let request_id = HeaderName::from_static("x-request-id");
-    api.merge(docs::router(openapi))
+    let mut routes = api
+        .merge(docs::router(openapi))
         .merge(ui::router())
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::scrape))
+        .route("/readyz", get(readyz));
+    if state.config.metrics_listen.is_none() {
+        routes = routes.route("/metrics", get(crate::metrics::scrape));
+    }
+    routes
         .fallback(
             |uri: axum::http::Uri| async move { ApiError::NotFound { what: "route", key: uri.path().to_string() } },
         )
+        // Authorization first (inner), so that even refusals are counted.
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::guard::guard))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .with_state(state)
         // Limits every body, not only `Bytes`-based extractors (PITFALLS).
@@ -107,6 +113,18 @@ pub fn app(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(cors)
+}
+
+/// `/metrics` alone, for its own listener (`--metrics-listen`): behind the
+/// metrics token when one is configured, open otherwise (the operator chose
+/// a private address).
+pub fn metrics_app(state: AppState) -> Router {
+    let router = Router::new().route("/metrics", get(crate::metrics::scrape));
+    let router = match state.config.metrics_token {
+        Some(_) => router.route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::guard::guard)),
+        None => router,
+    };
+    router.with_state(state)
 }
 
 /// Gives the errors that axum and tower answer themselves (405 from the

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -40,6 +41,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Authenticates an SDK key (cached per secret hash; revocation evicts).
+/// Called by the [`guard`](crate::auth::guard) for the SDK routes, which
+/// get the key as an `Extension<SdkKey>`.
 pub async fn sdk_key(state: &AppState, headers: &HeaderMap) -> ApiResult<SdkKey> {
     let token = bearer(headers).ok_or(ApiError::Unauthorized("missing SDK key"))?;
     let hash = secret::hash(token);
@@ -59,8 +62,11 @@ pub async fn sdk_key(state: &AppState, headers: &HeaderMap) -> ApiResult<SdkKey>
 /// The environment's full snapshot `{revision, flags, segments}`.
 #[utoipa::path(get, path = "/sdk/v1/snapshot", tag = "sdk", security(("bearer" = [])),
     responses((status = 200, description = "Snapshot JSON; ETag is the revision"), (status = 304), (status = 401, body = crate::error::Problem)))]
-async fn snapshot(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let key = sdk_key(&state, &headers).await?;
+async fn snapshot(
+    State(state): State<AppState>,
+    Extension(key): Extension<SdkKey>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     // The client's revision, from its ETag (`"17"`).
     let held = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).and_then(|v| {
         v.split(',').filter_map(|t| t.trim().trim_start_matches("W/").trim_matches('"').parse::<u64>().ok()).max()
@@ -88,8 +94,11 @@ pub const RESET_HEADER: &str = "x-switchyard-reset";
 #[utoipa::path(get, path = "/sdk/v1/stream", tag = "sdk", security(("bearer" = [])),
     params(("Last-Event-ID" = Option<u64>, Header, description = "Resume after this revision")),
     responses((status = 200, description = "SSE: `snapshot`, `change`, `resync` events and heartbeat comments"), (status = 401, body = crate::error::Problem)))]
-async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let key = sdk_key(&state, &headers).await?;
+async fn stream(
+    State(state): State<AppState>,
+    Extension(key): Extension<SdkKey>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let channel = state.hub.channel(key.environment_id);
     let rx = channel.subscribe();
     let revoked = state.hub.revocation(key.id);
@@ -150,10 +159,8 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
     responses((status = 200, description = "SSE of `change` events")))]
 async fn admin_stream(
     State(state): State<AppState>,
-    principal: crate::auth::Principal,
     axum::extract::Path((project, env)): axum::extract::Path<(String, String)>,
 ) -> ApiResult<Response> {
-    principal.require_in(crate::auth::Permission::Read, &project)?;
     let env = state.store.get_environment(&project, &env).await?;
     let channel = state.hub.channel(env.id);
     let rx = channel.subscribe();
@@ -240,8 +247,11 @@ pub struct Ack {
 /// An SDK instance reports the revision it has applied.
 #[utoipa::path(post, path = "/sdk/v1/ack", tag = "sdk", security(("bearer" = [])), request_body = Ack,
     responses((status = 204), (status = 401, body = crate::error::Problem)))]
-async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): AppJson<Ack>) -> ApiResult<StatusCode> {
-    let key = sdk_key(&state, &headers).await?;
+async fn ack(
+    State(state): State<AppState>,
+    Extension(key): Extension<SdkKey>,
+    AppJson(body): AppJson<Ack>,
+) -> ApiResult<StatusCode> {
     if !valid_instance(&body.instance) {
         return Err(ApiError::invalid("instance", "invalid_instance", "an instance id of 1 to 64 bytes is required"));
     }

