@@ -158,6 +158,7 @@ pub static POLICY: &[Rule] = &[
     rule("POST", project_path!("/environments/{env}/flags/{flag}/toggle"), p(Edit)),
     rule("GET", project_path!("/environments/{env}/flags/{flag}/history"), p(Read)),
     rule("POST", project_path!("/environments/{env}/flags/{flag}/revert"), p(Edit)),
+    rule("POST", project_path!("/environments/{env}/flags/{flag}/undo"), p(Edit)),
     rule("POST", project_path!("/environments/{env}/restore"), p(Edit)),
     rule("POST", project_path!("/environments/{env}/changes"), p(Edit)),
     rule("POST", project_path!("/environments/{env}/changes/{id}/revert"), p(Edit)),
