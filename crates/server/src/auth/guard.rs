@@ -6,12 +6,15 @@
 //! with a malformed body gets 403, not 422). Handlers receive the checked
 //! [`Principal`] (or `SdkKey`) from the request extensions.
 
-use axum::extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request, State};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::auth::credentials::Peer;
 use crate::auth::policy::{self, Access, Scope};
 use crate::auth::principal::{authenticate, bearer};
 use crate::auth::secret;
@@ -74,7 +77,8 @@ async fn admit(state: &AppState, mut request: Request) -> Result<Request, Refuse
             Ok(request)
         }
         Access::SdkKey => {
-            let key = crate::http::sdk::sdk_key(state, request.headers()).await?;
+            let peer = Peer(request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
+            let key = crate::http::sdk::sdk_key(state, peer, request.headers()).await?;
             request.extensions_mut().insert(key);
             Ok(request)
         }

@@ -7,9 +7,15 @@
 //! - [`principal`]: authentication of admin credentials into a principal.
 //! - [`policy`]: the authorization table (route → role × scope) and the one function deciding.
 //! - [`guard`]: the middleware applying the policy to every route before its handler.
+//! - [`credentials`]: credential lookups behind the [`negative`] cache and
+//!   the failed-authentication limits of [`failures`]; [`kind`] names them.
 
+pub mod credentials;
+pub mod failures;
 pub mod guard;
 pub mod jwt;
+pub mod kind;
+pub mod negative;
 pub mod password;
 pub mod policy;
 pub mod principal;

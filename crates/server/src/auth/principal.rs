@@ -10,7 +10,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use crate::auth::secret;
+use crate::auth::{credentials, secret};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{Actor, ActorKind, Role};
@@ -60,17 +60,13 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
 }
 
 /// Authenticates the bearer credential of an admin request: an API token
-/// (`sya_…`) or a session JWT. SDK keys and anything else: 401.
+/// (`sya_…`) or a session JWT. SDK keys and anything else: 401. Lookups and
+/// failures go through [`credentials`] (negative cache, failure limits).
 pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
     let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized("missing bearer token"))?;
     let (request_id, client_addr) = request_meta(parts);
     if token.starts_with(secret::API_TOKEN_PREFIX) && token[secret::API_TOKEN_PREFIX.len()..].starts_with('_') {
-        let stored = state
-            .store
-            .api_token_by_hash(&secret::hash(token))
-            .await?
-            .filter(|t| t.revoked_at.is_none())
-            .ok_or(ApiError::Unauthorized("invalid or revoked API token"))?;
+        let stored = credentials::api_token(state, parts, token).await?;
         return Ok(Principal {
             name: stored.name,
             kind: ActorKind::Token,
@@ -80,7 +76,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, 
             client_addr,
         });
     }
-    let claims = state.jwt.verify(token).ok_or(ApiError::Unauthorized("invalid or expired session token"))?;
+    let claims = state.jwt.verify(token).ok_or_else(|| credentials::session_failed(state, parts, token))?;
     Ok(Principal { name: claims.sub, kind: ActorKind::User, role: claims.role, project: None, request_id, client_addr })
 }
 
