@@ -102,6 +102,19 @@ async fn scoped_admin_cannot_create_users() {
 }
 
 #[tokio::test]
+async fn scoped_admin_cannot_reset_a_users_password() {
+    for_each_store(|server| async move {
+        let f = fixture(&server).await;
+        let reset = json!({"password": "taken-over-by-a-project-token"});
+        let (status, body) = f.shop_admin.post("/api/v1/users/admin/password", reset).await;
+        assert_eq!(status, 403, "a shop admin reset the global admin's password: {body}");
+        assert_eq!(f.admin.get("/api/v1/me").await.0, 200, "the admin's session must survive");
+        server
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn scoped_admin_lists_only_its_own_tokens_and_projects() {
     for_each_store(|server| async move {
         let f = fixture(&server).await;

@@ -152,6 +152,7 @@ fn concrete(template: &str, target: Target, world: &World) -> String {
             "id" => "999999".into(),
             "revision" => "1".into(),
             "secret" => "trg_not-a-real-secret".into(),
+            "username" => "admin".into(),
             "*path" => "app.js".into(),
             other => panic!("no matrix value for the path parameter `{other}` of {template}: add one"),
         };

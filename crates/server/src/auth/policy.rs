@@ -136,6 +136,10 @@ pub static POLICY: &[Rule] = &[
     rule("GET", "/api/v1/me", Access::Principal(Read, Own)),
     rule("GET", "/api/v1/users", Access::Principal(Admin, Global)),
     rule("POST", "/api/v1/users", Access::Principal(Admin, Global)),
+    // Resetting a user's password takes over that user: unscoped admins only.
+    rule("POST", "/api/v1/users/{username}/password", Access::Principal(Admin, Global)),
+    // Any user changes their own (the handler refuses tokens: no password).
+    rule("POST", "/api/v1/me/password", Access::Principal(Read, Own)),
     rule("GET", "/api/v1/tokens", Access::Principal(Admin, Own)),
     rule("POST", "/api/v1/tokens", Access::Principal(Admin, Own)),
     rule("DELETE", "/api/v1/tokens/{id}", Access::Principal(Admin, Own)),
