@@ -149,9 +149,11 @@ pub struct Problem {
     pub detail: String,
     /// Invalid fields (422 only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     pub errors: Vec<FieldError>,
     /// Current version (409 on a stale write).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     pub current_version: Option<u64>,
 }
 

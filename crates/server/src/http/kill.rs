@@ -85,8 +85,7 @@ pub struct KillOne {
 /// Kills a flag: it serves its off variant (`KILLED`) whatever its rules say.
 /// Idempotent; not subject to version checks.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/kill", tag = "kill",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
-    params(WaitQuery), request_body = KillOne, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path), WaitQuery), request_body = KillOne, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
 async fn kill(
     State(state): State<AppState>,
     principal: Principal,
@@ -207,8 +206,7 @@ pub struct UnkillRequest {
 
 /// Restores a killed flag to its configuration.
 #[utoipa::path(delete, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/kill", tag = "kill",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
-    params(WaitQuery), request_body = UnkillRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path), WaitQuery), request_body = UnkillRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
 async fn unkill(
     State(state): State<AppState>,
     principal: Principal,
@@ -244,8 +242,7 @@ pub struct PanicRequest {
 
 /// Kills a set of flags (by tag or list) in one revision.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/kill", tag = "kill",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path)),
-    params(WaitQuery), request_body = PanicRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), WaitQuery), request_body = PanicRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
 async fn panic(
     State(state): State<AppState>,
     principal: Principal,

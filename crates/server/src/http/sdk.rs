@@ -57,8 +57,10 @@ pub async fn sdk_key(state: &AppState, headers: &HeaderMap) -> ApiResult<SdkKey>
 }
 
 /// The environment's full snapshot `{revision, flags, segments}`.
-#[utoipa::path(get, path = "/sdk/v1/snapshot", tag = "sdk", security(("bearer" = [])),
-    responses((status = 200, description = "Snapshot JSON; ETag is the revision"), (status = 304), (status = 401, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/sdk/v1/snapshot", tag = "sdk", security(("sdk_key" = [])),
+    responses((status = 200, description = "Snapshot JSON; ETag is the revision", body = Object, content_type = "application/json",
+        headers(("ETag" = String, description = "The revision, quoted"))),
+        (status = 304, description = "Unchanged since `If-None-Match`")))]
 async fn snapshot(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let key = sdk_key(&state, &headers).await?;
     // The client's revision, from its ETag (`"17"`).
@@ -85,9 +87,10 @@ async fn snapshot(State(state): State<AppState>, headers: HeaderMap) -> ApiResul
 pub const RESET_HEADER: &str = "x-switchyard-reset";
 
 /// The change stream (`text/event-stream`).
-#[utoipa::path(get, path = "/sdk/v1/stream", tag = "sdk", security(("bearer" = [])),
+#[utoipa::path(get, path = "/sdk/v1/stream", tag = "sdk", security(("sdk_key" = [])),
     params(("Last-Event-ID" = Option<u64>, Header, description = "Resume after this revision")),
-    responses((status = 200, description = "SSE: `snapshot`, `change`, `resync` events and heartbeat comments"), (status = 401, body = crate::error::Problem)))]
+    responses((status = 200, description = "SSE: `snapshot`, `change`, `resync` events and heartbeat comments",
+        body = String, content_type = "text/event-stream")))]
 async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
     let key = sdk_key(&state, &headers).await?;
     let channel = state.hub.channel(key.environment_id);
@@ -147,7 +150,7 @@ async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<
 /// same `change` frames SDKs get, without the initial snapshot.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/stream", tag = "configs",
     security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path)),
-    responses((status = 200, description = "SSE of `change` events")))]
+    responses((status = 200, description = "SSE of `change` events", body = String, content_type = "text/event-stream")))]
 async fn admin_stream(
     State(state): State<AppState>,
     principal: crate::auth::Principal,
@@ -238,7 +241,7 @@ pub struct Ack {
 }
 
 /// An SDK instance reports the revision it has applied.
-#[utoipa::path(post, path = "/sdk/v1/ack", tag = "sdk", security(("bearer" = [])), request_body = Ack,
+#[utoipa::path(post, path = "/sdk/v1/ack", tag = "sdk", security(("sdk_key" = [])), request_body = Ack,
     responses((status = 204), (status = 401, body = crate::error::Problem)))]
 async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): AppJson<Ack>) -> ApiResult<StatusCode> {
     let key = sdk_key(&state, &headers).await?;
