@@ -104,7 +104,7 @@ fn every_operation_documents_the_errors_its_shape_implies() {
             .collect();
         let mut want = BTreeSet::new();
         if !schemes.is_empty() {
-            want.insert(401);
+            want.extend([401, 429]);
         }
         if schemes.iter().any(|s| s == "bearer") {
             want.insert(403);

@@ -8,7 +8,8 @@
 //!   under `components/responses`, with an example and its headers
 //!   (`WWW-Authenticate` on 401, `Retry-After` on 429);
 //! - the statuses every operation can answer, derived from its shape:
-//!   401 (secured), 403 (`bearer`-secured: the role or the token's project
+//!   401 and 429 (secured: repeated failed authentication from one address
+//!   or with one credential is rate limited), 403 (`bearer`-secured: the role or the token's project
 //!   may not allow it), 404 (a path parameter names something), 400 (a
 //!   malformed path segment, body or query string), 413/415/422 (a JSON
 //!   body), 422 (a query value). Statuses only some operations answer (409, 429, 404 without a
@@ -107,7 +108,7 @@ fn add_errors(operation: &mut Operation) {
     let has_body = operation.request_body.is_some();
     let mut statuses = Vec::new();
     if !schemes.is_empty() {
-        statuses.push(401);
+        statuses.extend([401, 429]);
     }
     if schemes.iter().any(|s| s == "bearer") {
         statuses.push(403);
