@@ -27,6 +27,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct WaitQuery {
     /// How long to wait for SDK acknowledgements, e.g. `500ms`, `5s` (max 30 s).
+    #[param(pattern = r"^((30000|[12]?[0-9]{1,4})ms|(30|[12]?[0-9])s)$", example = "5s")]
     pub wait: Option<String>,
 }
 
@@ -76,6 +77,7 @@ pub async fn with_receipt<T>(
 #[serde(deny_unknown_fields)]
 pub struct KillOne {
     /// Why (required).
+    #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
     /// Incident id.
     #[serde(default)]
@@ -201,6 +203,7 @@ impl AppliedKill {
 #[serde(deny_unknown_fields)]
 pub struct UnkillRequest {
     /// Why (required).
+    #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
 }
 
@@ -234,6 +237,7 @@ pub struct PanicRequest {
     #[serde(default)]
     pub flags: Vec<String>,
     /// Why (required).
+    #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
     /// Incident id.
     #[serde(default)]

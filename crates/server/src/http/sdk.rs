@@ -94,7 +94,7 @@ pub const RESET_HEADER: &str = "x-switchyard-reset";
 #[utoipa::path(get, path = "/sdk/v1/stream", tag = "sdk", security(("sdk_key" = [])),
     params(("Last-Event-ID" = Option<u64>, Header, description = "Resume after this revision")),
     responses((status = 200, description = "SSE: `snapshot`, `change`, `resync` events and heartbeat comments",
-        body = String, content_type = "text/event-stream")))]
+        body = Object, content_type = "text/event-stream")))]
 async fn stream(State(state): State<AppState>, peer: Peer, headers: HeaderMap) -> ApiResult<Response> {
     let key = sdk_key(&state, peer, &headers).await?;
     let channel = state.hub.channel(key.environment_id);
@@ -154,7 +154,7 @@ async fn stream(State(state): State<AppState>, peer: Peer, headers: HeaderMap) -
 /// same `change` frames SDKs get, without the initial snapshot.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/stream", tag = "configs",
     security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path)),
-    responses((status = 200, description = "SSE of `change` events", body = String, content_type = "text/event-stream")))]
+    responses((status = 200, description = "SSE of `change` events", body = Object, content_type = "text/event-stream")))]
 async fn admin_stream(
     State(state): State<AppState>,
     principal: crate::auth::Principal,
@@ -228,13 +228,14 @@ impl Drop for ConnectionGuard {
 /// An SDK instance id, as sent on the stream and in acks: 1 to 64 bytes
 /// (a longer one would not fit the NOTIFY that forwards acks).
 fn valid_instance(instance: &str) -> bool {
-    (1..=64).contains(&instance.len())
+    (1..=64).contains(&instance.chars().count())
 }
 
 /// An SDK acknowledgement.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct Ack {
     /// The instance id sent as `X-Switchyard-Instance` on the stream.
+    #[schema(min_length = 1, max_length = 64)]
     pub instance: String,
     /// The revision now applied.
     pub revision: u64,

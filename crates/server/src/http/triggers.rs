@@ -66,6 +66,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateTrigger {
     /// Display name, e.g. `alertmanager-checkout-5xx`; the audit actor of what it does.
+    #[schema(pattern = r"\S", min_length = 1, max_length = 128, example = "alertmanager-checkout-5xx")]
     pub name: String,
     /// What a firing alert does.
     pub action: TriggerAction,
