@@ -12,10 +12,13 @@ import * as segmentsView from './views/segments.js';
 import * as keysView from './views/keys.js';
 import * as webhooksView from './views/webhooks.js';
 import * as adminView from './views/admin.js';
+import { changeOwnPassword } from './views/password.js';
 
 const main = document.getElementById('main');
 const slot = document.getElementById('topbar-slot');
 const notices = document.getElementById('notices');
+// Set by app.go: the next route keeps the notices (they describe what led there).
+let keepNotices = false;
 const alerts = document.getElementById('alerts');
 
 /** Shared application state and services handed to every view. */
@@ -52,7 +55,9 @@ export const app = {
     app.alert(describe(err));
   },
 
+  /** Navigates; notices shown just before (e.g. "Flag created") stay. */
   go(hash) {
+    keepNotices = true;
     if (location.hash === hash) route();
     else location.hash = hash;
   },
@@ -182,6 +187,7 @@ function renderTopbar(section) {
   const user = h('div', { class: 'user' },
     app.project ? liveIndicator() : null,
     h('span', { class: 'who', title: `Signed in as ${s.username} (${s.role})` }, h('span', { class: 'who-name', text: s.username }), ' ', h('span', { class: `role role-${s.role}`, text: s.role })),
+    h('button', { type: 'button', class: 'btn btn-small', id: 'change-password', text: 'Password', title: 'Change your password', onclick: () => changeOwnPassword(app) }),
     h('button', { type: 'button', class: 'btn btn-small', id: 'logout', text: 'Log out', onclick: logout }));
   slot.append(bar, user);
 }
@@ -200,6 +206,9 @@ async function route() {
     }
   }
   app.unsaved = null;
+  // Notices belong to the page they were shown on: leaving it clears them.
+  if (!keepNotices && location.hash !== currentHash) clear(notices);
+  keepNotices = false;
   currentHash = location.hash;
   const token = ++navToken;
   const moveFocus = !firstRoute;

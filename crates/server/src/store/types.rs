@@ -65,6 +65,10 @@ pub enum StoreError {
     /// Invalid input with field paths (422).
     #[error(transparent)]
     Validation(#[from] ValidationErrors),
+    /// A string no backend may store (NUL, control characters: see
+    /// [`crate::text`]); refused before any SQL runs (400 `invalid_text`).
+    #[error(transparent)]
+    InvalidText(#[from] crate::text::TextError),
     /// Database failure (500; details logged, never sent).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -151,7 +155,7 @@ impl ActorKind {
 }
 
 /// Who is writing, recorded on every audit event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Actor {
     /// User name, token name or trigger name.
     pub name: String,
@@ -171,7 +175,7 @@ impl Actor {
 }
 
 /// A user to create.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewUser {
     /// Login name (key pattern).
     pub username: String,
@@ -201,10 +205,33 @@ pub struct UserWithHash {
     pub user: User,
     /// argon2id PHC string.
     pub password_hash: String,
+    /// Bumped by every password change; session tokens issued under an
+    /// older version are refused.
+    pub password_version: i64,
+}
+
+/// Why a password is being set (the audit action).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// The user changed their own password (`user.password_change`).
+    Own,
+    /// An admin, or `switchyard admin reset-password` on the server host,
+    /// set it (`user.password_reset`).
+    Reset,
+}
+
+impl PasswordChange {
+    /// The audit action.
+    pub fn action(self) -> &'static str {
+        match self {
+            PasswordChange::Own => "user.password_change",
+            PasswordChange::Reset => "user.password_reset",
+        }
+    }
 }
 
 /// An API token to store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewApiToken {
     /// Display name (also the audit actor name).
     pub name: String,
@@ -240,7 +267,7 @@ pub struct ApiToken {
 }
 
 /// A project to create.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewProject {
     /// Key (`[a-z0-9][a-z0-9_.-]{0,127}`).
     #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
@@ -267,7 +294,7 @@ pub struct Project {
 }
 
 /// An environment to create.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewEnvironment {
     /// Key, e.g. `production`.
     #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
@@ -296,7 +323,7 @@ pub struct Environment {
 }
 
 /// A flag to create.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewFlag {
     /// Key.
     #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
@@ -341,7 +368,7 @@ fn default_true() -> bool {
 }
 
 /// Partial update of a flag definition (absent fields unchanged).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Default, Deserialize, ToSchema)]
 pub struct FlagPatch {
     /// Display name.
     pub name: Option<String>,
@@ -446,7 +473,7 @@ pub struct Written<T> {
 }
 
 /// Filter and page of the flag list.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Default, Deserialize, ToSchema)]
 pub struct FlagQuery {
     /// Only flags with this tag.
     pub tag: Option<String>,
@@ -499,7 +526,7 @@ pub struct Page<T> {
 }
 
 /// Kill one or more flags.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct KillRequest {
     /// Flag keys.
     pub flags: Vec<String>,
@@ -515,7 +542,7 @@ pub struct KillRequest {
 }
 
 /// Restore an environment to a point in time.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RestoreRequest {
     /// The time to go back to.
     pub at: DateTime<Utc>,
@@ -543,7 +570,7 @@ pub struct RestoreDiff {
 }
 
 /// One item of a change set.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConfigChange {
     /// Flag key.
     pub flag: String,
@@ -554,7 +581,7 @@ pub struct ConfigChange {
 }
 
 /// Several configuration changes applied as one revision.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ChangeSetRequest {
     /// The changes.
     #[schema(min_items = 1)]
@@ -574,7 +601,7 @@ pub struct ChangeSetResult {
 }
 
 /// A segment as written.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SegmentInput {
     /// Key.
     #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
@@ -613,7 +640,7 @@ pub struct SegmentRecord {
 }
 
 /// Audit filters.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Default, Deserialize, ToSchema)]
 pub struct AuditQuery {
     /// Environment key.
     pub environment: Option<String>,
@@ -671,7 +698,7 @@ pub struct AuditEvent {
 }
 
 /// An SDK key to store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewSdkKey {
     /// Display name.
     pub name: String,
@@ -748,7 +775,7 @@ impl TriggerAction {
 }
 
 /// The stored form of a secret: its SHA-256 and a displayable prefix.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SecretHash {
     /// SHA-256 hex of the secret.
     pub hash: String,
@@ -757,7 +784,7 @@ pub struct SecretHash {
 }
 
 /// A trigger to store (the caller generated and hashed the secret).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewTrigger {
     /// Display name; also the audit actor name of what it does.
     pub name: String,
@@ -848,7 +875,7 @@ impl WebhookEvent {
 }
 
 /// A webhook to store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewWebhook {
     /// Where deliveries are POSTed (validated by the caller).
     pub url: String,
