@@ -101,6 +101,8 @@ pub(crate) struct Syncer {
     unauthorized: bool,
     /// When the snapshot was last polled.
     last_poll: Option<Instant>,
+    /// No poll before this (the server's `Retry-After` on a poll).
+    poll_not_before: Option<Instant>,
     /// The server's heartbeat interval: announced by the stream, else
     /// configured. Silence for twice this long ends a connection.
     heartbeat: Duration,
@@ -142,6 +144,7 @@ impl Syncer {
             tried_file: false,
             unauthorized: false,
             last_poll: None,
+            poll_not_before: None,
             retry_hint: None,
             caught_up: false,
             progress: false,
@@ -211,7 +214,8 @@ impl Syncer {
             Some(age) if self.authoritative => (now + unconfirmed).checked_sub(age).unwrap_or(now),
             _ => now,
         };
-        Some(self.last_poll.map_or(due, |at| due.max(at + self.config.polling_interval)))
+        let due = self.last_poll.map_or(due, |at| due.max(at + self.config.polling_interval));
+        Some(self.poll_not_before.map_or(due, |at| due.max(at)))
     }
 
     /// Records a failure in the status (loading the persisted snapshot
@@ -298,7 +302,12 @@ impl Syncer {
         };
         match &result {
             Ok(()) => self.confirmed(),
-            Err(failure) => self.on_failure(failure, true).await,
+            Err(failure) => {
+                if let Failure::RateLimited { retry_after: Some(after) } | Failure::Status(_, Some(after)) = failure {
+                    self.poll_not_before = Some(Instant::now() + (*after).min(MAX_RETRY_AFTER));
+                }
+                self.on_failure(failure, true).await;
+            }
         }
         result
     }
