@@ -142,10 +142,10 @@ async fn forward(State(state): State<Arc<ProxyState>>, req: Request) -> Response
         _ => 0,
     };
     let mode = state.mode.borrow().clone();
-    if let Hostility::Status(status, retry_after) = mode {
-        if path.starts_with("/sdk/") {
-            return problem(status, retry_after);
-        }
+    if let Hostility::Status(status, retry_after) = mode
+        && path.starts_with("/sdk/")
+    {
+        return problem(status, retry_after);
     }
     let url = format!("{}{}", state.upstream, req.uri().path_and_query().map_or("/", |p| p.as_str()));
     let (parts, body) = req.into_parts();
@@ -208,14 +208,7 @@ async fn pump(state: Arc<ProxyState>, mode: Hostility, resp: reqwest::Response, 
         };
         let Some(Ok(chunk)) = chunk else { return };
         chunks += 1;
-        // Complete frames, recorded for replays on later connections.
-        pending.extend_from_slice(&chunk);
-        while let Some(end) = pending.windows(2).position(|w| w == b"\n\n") {
-            let frame: Vec<u8> = pending.drain(..end + 2).collect();
-            if frame.starts_with(b"id:") || frame.starts_with(b"event:") {
-                state.frames.lock().unwrap().push(Bytes::from(frame));
-            }
-        }
+        record_frames(&state, &mut pending, &chunk);
         let ok = match &mode {
             Hostility::Pass | Hostility::Status(..) => send(&tx, chunk).await,
             Hostility::CutAfter(limit) | Hostility::StallAfter(limit) => {
@@ -263,6 +256,18 @@ async fn pump(state: Arc<ProxyState>, mode: Hostility, resp: reqwest::Response, 
         };
         if !ok {
             return;
+        }
+    }
+}
+
+/// Records complete frames with an id or a name, for replays on later
+/// connections.
+fn record_frames(state: &ProxyState, pending: &mut Vec<u8>, chunk: &[u8]) {
+    pending.extend_from_slice(chunk);
+    while let Some(end) = pending.windows(2).position(|w| w == b"\n\n") {
+        let frame: Vec<u8> = pending.drain(..end + 2).collect();
+        if frame.starts_with(b"id:") || frame.starts_with(b"event:") {
+            state.frames.lock().unwrap().push(Bytes::from(frame));
         }
     }
 }
