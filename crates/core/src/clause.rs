@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::context::{AttrValue, Context, KEY_ATTRIBUTE};
 use crate::model::{Clause, Operator};
 use crate::segment::SegmentTable;
-use crate::strmap::{StrSet, bytes_eq};
+use crate::strmap::{Packed, StrSet, bytes_eq};
 use crate::version::{OwnedVersion, Version};
 
 /// Regexes are bounded so that one hostile pattern cannot take the memory
@@ -63,22 +63,23 @@ impl Cmp {
 pub enum AttrRef {
     /// The context key.
     Key,
-    /// A named attribute.
-    Named(Arc<str>),
+    /// A named attribute, with its [`Packed`] words (names up to
+    /// [`crate::strmap::PACKED_MAX`] bytes compare without loading their bytes).
+    Named(Arc<str>, Packed),
 }
 
 impl AttrRef {
     /// Resolves `name` (`key` → [`AttrRef::Key`]).
     pub fn new(name: &str, intern: &mut dyn FnMut(&str) -> Arc<str>) -> Self {
-        if name == KEY_ATTRIBUTE { AttrRef::Key } else { AttrRef::Named(intern(name)) }
+        if name == KEY_ATTRIBUTE { AttrRef::Key } else { AttrRef::Named(intern(name), Packed::of(name.as_bytes())) }
     }
 
     /// The attribute's value in `ctx`.
-    #[inline]
+    #[inline(always)]
     pub fn read<'c, 'a>(&self, ctx: &'c Context<'a>) -> Option<&'c AttrValue<'a>> {
         match self {
             AttrRef::Key => Some(ctx.key_value()),
-            AttrRef::Named(name) => ctx.get_attribute(name),
+            AttrRef::Named(name, packed) => ctx.get_attribute_packed(name, *packed),
         }
     }
 }
@@ -161,7 +162,7 @@ impl CompiledClause {
     /// A missing attribute makes the clause false whatever `negate` says,
     /// except for `exists` (negated: true when missing) and `in_segment`
     /// (which reads no attribute).
-    #[inline]
+    #[inline(always)]
     pub fn matches(&self, ctx: &Context<'_>, segments: &SegmentTable, depth: u32) -> bool {
         match &self.matcher {
             Matcher::Segment(ids) => ids.iter().any(|&i| segments.contains_index(i, ctx, depth)) != self.negate,
@@ -175,7 +176,7 @@ impl CompiledClause {
 }
 
 impl Matcher {
-    #[inline]
+    #[inline(always)]
     fn matches_value(&self, value: &AttrValue<'_>) -> bool {
         match value {
             AttrValue::String(s) => self.matches_str(s),
@@ -187,15 +188,18 @@ impl Matcher {
         }
     }
 
-    /// The cheap string operators inline; regex, semver and date matching
-    /// live in their own functions so that their large stack frame is not
-    /// set up for every `equals` or `ends_with` (measured: B2 in
-    /// `benches/evaluation.rs` went from 42.5 to 38.6 ns).
-    #[inline]
+    /// The cheap string operators inline; substring search, regex, semver
+    /// and date matching live in their own functions so that their large
+    /// stack frames are not set up for every `equals` or `ends_with`
+    /// (measured: B2 in `benches/evaluation.rs` went from 42.5 to 38.6 ns
+    /// for regex/semver/date; `contains`, whose inlined two-way searcher
+    /// needed a 344-byte frame, from 689 to N instructions per evaluation,
+    /// `crates/bench/instructions.sh`).
+    #[inline(always)]
     fn matches_str(&self, s: &str) -> bool {
         match self {
             Matcher::Eq { strs, .. } => strs.contains(s),
-            Matcher::Contains(vs) => vs.iter().any(|v| s.contains(&**v)),
+            Matcher::Contains(vs) => contains_any(vs, s),
             Matcher::StartsWith(vs) => vs.iter().any(|v| starts_with(s, v)),
             Matcher::EndsWith(vs) => vs.iter().any(|v| ends_with(s, v)),
             Matcher::Regex(rs) => regex_any(rs, s),
@@ -213,6 +217,11 @@ impl Matcher {
             _ => false,
         }
     }
+}
+
+#[inline(never)]
+fn contains_any(needles: &[Box<str>], s: &str) -> bool {
+    needles.iter().any(|v| s.contains(&**v))
 }
 
 #[inline(never)]

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use smallvec::SmallVec;
 
-use crate::strmap::str_eq;
+use crate::strmap::{PACKED_MAX, Packed, str_eq};
 
 /// How many attributes a [`Context`] stores without a heap allocation.
 /// Eight covers typical contexts (country, plan, email, version, ...) while
@@ -274,9 +274,24 @@ impl<'a> Context<'a> {
     }
 
     /// An attribute other than `key` (compiled clauses resolve `key` ahead).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get_attribute(&self, name: &str) -> Option<&AttrValue<'a>> {
         self.attrs.iter().find(|(n, _)| str_eq(n, name)).map(|(_, v)| v)
+    }
+
+    /// [`Context::get_attribute`] for a name whose [`Packed`] words are
+    /// known (compiled clauses): a scan of lengths and words.
+    #[inline(always)]
+    pub(crate) fn get_attribute_packed(&self, name: &str, packed: Packed) -> Option<&AttrValue<'a>> {
+        if name.len() > PACKED_MAX {
+            return self.get_attribute(name);
+        }
+        for (n, v) in &self.attrs {
+            if n.len() == name.len() && Packed::of(n.as_bytes()) == packed {
+                return Some(v);
+            }
+        }
+        None
     }
 
     /// The attributes (without the key), in insertion order.

@@ -37,8 +37,15 @@ pub fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
         }
         4..=7 => word::<4>(a, 0) == word::<4>(b, 0) && word::<4>(a, n - 4) == word::<4>(b, n - 4),
         8..=16 => word::<8>(a, 0) == word::<8>(b, 0) && word::<8>(a, n - 8) == word::<8>(b, n - 8),
-        _ => a == b,
+        _ => long_eq(a, b),
     }
+}
+
+/// `memcmp` equality, out of line: a call in the inlined comparison makes
+/// every caller save registers, even when no compared string is this long.
+#[inline(never)]
+fn long_eq(a: &[u8], b: &[u8]) -> bool {
+    a == b
 }
 
 /// `N` bytes of `s` at `at` (zeros if out of range, which callers exclude).
@@ -174,11 +181,79 @@ impl<V> StrTable<V> {
 /// At or below this many entries a linear scan beats hashing.
 const LINEAR_MAX: usize = 8;
 
+/// Strings up to this long compare as two machine words ([`Packed`]).
+pub const PACKED_MAX: usize = 16;
+
+/// The bytes of a string of at most [`PACKED_MAX`] bytes in two words,
+/// loaded as [`bytes_eq`] loads them: for two strings of the **same
+/// length**, equal words mean equal bytes. Precomputed for the entries of
+/// small maps (and for clause attribute names), so that a lookup loads the
+/// probe once and then compares integers, never the entries' bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Packed(u64, u64);
+
+impl Packed {
+    /// The words of `s`, which must be at most [`PACKED_MAX`] bytes long
+    /// (longer strings pack their first and last 8 bytes: not unique).
+    #[inline(always)]
+    pub fn of(s: &[u8]) -> Packed {
+        let n = s.len();
+        match n {
+            0 => Packed(0, 0),
+            1..=3 => {
+                let byte = |i: usize| u64::from(s.get(i).copied().unwrap_or(0));
+                Packed(byte(0) | byte(n / 2) << 8 | byte(n - 1) << 16, 0)
+            }
+            4..=7 => Packed(
+                u64::from(u32::from_le_bytes(word::<4>(s, 0)))
+                    | u64::from(u32::from_le_bytes(word::<4>(s, n - 4))) << 32,
+                0,
+            ),
+            _ => Packed(u64::from_le_bytes(word::<8>(s, 0)), u64::from_le_bytes(word::<8>(s, n - 8))),
+        }
+    }
+}
+
+/// A string with its length and [`Packed`] words, for comparisons without
+/// loading its bytes.
+#[derive(Debug, Clone)]
+pub struct PackedStr {
+    len: usize,
+    packed: Packed,
+    text: Box<str>,
+}
+
+impl PackedStr {
+    /// Packs `s`.
+    pub fn new(s: &str) -> Self {
+        PackedStr { len: s.len(), packed: Packed::of(s.as_bytes()), text: s.into() }
+    }
+
+    /// The string.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Equality with `other`: length first, then the words (strings up to
+    /// [`PACKED_MAX`] bytes) or the bytes.
+    #[inline(always)]
+    pub fn eq_str(&self, other: &str) -> bool {
+        if other.len() != self.len {
+            return false;
+        }
+        if self.len <= PACKED_MAX {
+            Packed::of(other.as_bytes()) == self.packed
+        } else {
+            long_eq(self.text.as_bytes(), other.as_bytes())
+        }
+    }
+}
+
 /// An immutable map from strings to small values; first insert wins.
 #[derive(Debug, Clone)]
 pub enum StrMap<V> {
-    /// Few entries: scanned in order.
-    Linear(Box<[(Box<str>, V)]>),
+    /// Few entries: scanned in order, compared as [`PackedStr`]s.
+    Linear(Box<[(PackedStr, V)]>),
     /// Many entries: hashed.
     Hashed(StrTable<V>),
 }
@@ -191,19 +266,19 @@ impl<V: Copy> StrMap<V> {
             return StrMap::Hashed(table);
         }
         // Keys are unique now (first insert won), so scan order is free.
-        let mut linear: Vec<(Box<str>, V)> = Vec::with_capacity(table.len());
+        let mut linear: Vec<(PackedStr, V)> = Vec::with_capacity(table.len());
         for slot in table.slots.iter().flatten() {
-            linear.push((slot.key.clone(), slot.value));
+            linear.push((PackedStr::new(&slot.key), slot.value));
         }
         StrMap::Linear(linear.into_boxed_slice())
     }
 
     /// The value for `key`.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, key: &str) -> Option<V> {
         match self {
-            StrMap::Linear(items) => items.iter().find(|(k, _)| str_eq(k, key)).map(|(_, v)| *v),
-            StrMap::Hashed(table) => table.get(key).copied(),
+            StrMap::Linear(items) => linear_get(items, key),
+            StrMap::Hashed(table) => hashed_get(table, key),
         }
     }
 
@@ -216,6 +291,29 @@ impl<V: Copy> StrMap<V> {
     }
 }
 
+/// The linear scan: the probe is packed once, each entry costs a length
+/// and two word compares.
+#[inline(always)]
+fn linear_get<V: Copy>(items: &[(PackedStr, V)], key: &str) -> Option<V> {
+    let len = key.len();
+    if len <= PACKED_MAX {
+        let packed = Packed::of(key.as_bytes());
+        for (k, v) in items {
+            if k.len == len && k.packed == packed {
+                return Some(*v);
+            }
+        }
+        return None;
+    }
+    items.iter().find(|(k, _)| k.len == len && long_eq(k.text.as_bytes(), key.as_bytes())).map(|(_, v)| *v)
+}
+
+/// A hashed lookup, out of line so that the inlined linear scan stays small.
+#[inline(never)]
+fn hashed_get<V: Copy>(table: &StrTable<V>, key: &str) -> Option<V> {
+    table.get(key).copied()
+}
+
 /// An immutable set of strings.
 pub type StrSet = StrMap<()>;
 
@@ -226,7 +324,7 @@ impl StrSet {
     }
 
     /// Membership test.
-    #[inline]
+    #[inline(always)]
     pub fn contains(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
@@ -245,6 +343,17 @@ mod tests {
                 assert_eq!(m.get(k), (i < n).then_some(i), "n={n} k={k}");
             }
             assert_eq!(m.get(""), None);
+        }
+    }
+
+    #[test]
+    fn linear_maps_find_long_and_short_keys() {
+        let keys: Vec<String> = (0..7).map(|i| "k".repeat(i * 5)).chain(["x".into()]).collect();
+        let m = StrMap::build(keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)));
+        assert!(matches!(m, StrMap::Linear(_)), "{m:?}");
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(m.get(k), Some(i), "{k}");
+            assert_eq!(m.get(&format!("{k}k")), keys.iter().position(|o| *o == format!("{k}k")), "{k}k");
         }
     }
 
@@ -274,8 +383,10 @@ mod tests {
             })
             .collect();
         for a in &samples {
+            let packed = PackedStr::new(std::str::from_utf8(a).expect("ascii"));
             for b in &samples {
                 assert_eq!(bytes_eq(a, b), a == b, "{a:?} {b:?}");
+                assert_eq!(packed.eq_str(std::str::from_utf8(b).expect("ascii")), a == b, "{a:?} {b:?}");
             }
         }
     }

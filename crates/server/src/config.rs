@@ -71,6 +71,27 @@ pub struct ServeConfig {
     #[arg(long, env = "SWITCHYARD_LOGIN_RATE", default_value_t = 10)]
     pub login_rate_per_minute: u32,
 
+    /// Failed authentications (bad API token, SDK key, trigger secret or
+    /// session) allowed per client address per minute; beyond, failures
+    /// answer 429 with `Retry-After`. Successes are never counted.
+    #[arg(long, env = "SWITCHYARD_AUTH_FAILURE_RATE", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_failure_rate_per_minute: u32,
+
+    /// Failed authentications allowed per credential (the same bad secret,
+    /// from any address) per minute; beyond, 429 with `Retry-After`.
+    #[arg(long, env = "SWITCHYARD_CREDENTIAL_FAILURE_RATE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub credential_failure_rate_per_minute: u32,
+
+    /// Unknown, revoked or disabled credential hashes remembered per kind
+    /// (API tokens, SDK keys, trigger secrets), so a repeated bad
+    /// credential does not query the database again. `0` disables.
+    #[arg(long, env = "SWITCHYARD_NEGATIVE_CACHE_SIZE", default_value_t = 10_000)]
+    pub negative_cache_size: usize,
+
+    /// How long an unknown credential hash is remembered.
+    #[arg(long, env = "SWITCHYARD_NEGATIVE_CACHE_TTL", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub negative_cache_ttl: Duration,
+
     /// Addresses of trusted reverse proxies (comma-separated): only their
     /// `X-Forwarded-For` is believed when rate limiting.
     #[arg(long, env = "SWITCHYARD_TRUSTED_PROXIES", value_delimiter = ',')]
@@ -143,6 +164,10 @@ impl ServeConfig {
             webhook_retry_base: Duration::from_secs(1),
             webhook_max_age: Duration::from_secs(24 * 3600),
             login_rate_per_minute: 1000,
+            auth_failure_rate_per_minute: 100_000,
+            credential_failure_rate_per_minute: 100_000,
+            negative_cache_size: 10_000,
+            negative_cache_ttl: Duration::from_secs(60),
             trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
             header_read_timeout: Duration::from_secs(10),
@@ -179,6 +204,10 @@ impl std::fmt::Debug for ServeConfig {
             .field("log_format", &self.log_format)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("login_rate_per_minute", &self.login_rate_per_minute)
+            .field("auth_failure_rate_per_minute", &self.auth_failure_rate_per_minute)
+            .field("credential_failure_rate_per_minute", &self.credential_failure_rate_per_minute)
+            .field("negative_cache_size", &self.negative_cache_size)
+            .field("negative_cache_ttl", &self.negative_cache_ttl)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors_origins", &self.cors_origins)
             .field("webhook_allow_private", &self.webhook_allow_private)

@@ -45,6 +45,16 @@ pub enum ApiError {
         /// Current version for stale writes.
         current_version: Option<u64>,
     },
+    /// 409 naming the fields in the way.
+    #[error("{message}")]
+    FieldConflict {
+        /// Stable code.
+        code: &'static str,
+        /// Human message.
+        message: String,
+        /// One entry per field.
+        fields: ValidationErrors,
+    },
     /// 422 with field paths.
     #[error("validation failed")]
     Validation(ValidationErrors),
@@ -93,7 +103,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::FieldConflict { .. } => StatusCode::CONFLICT,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -107,7 +117,9 @@ impl ApiError {
     /// The stable machine-readable code.
     pub fn code(&self) -> &'static str {
         match self {
-            ApiError::BadRequest { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::BadRequest { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::FieldConflict { code, .. } => code,
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound { .. } => "not_found",
@@ -147,7 +159,7 @@ pub struct Problem {
     pub code: String,
     /// Human detail.
     pub detail: String,
-    /// Invalid fields (422 only).
+    /// Invalid fields (422), or the fields in the way of a write (409 `undo_conflict`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// Current version (409 on a stale write).
@@ -166,7 +178,7 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let errors = match &self {
-            ApiError::Validation(errs) => errs
+            ApiError::Validation(errs) | ApiError::FieldConflict { fields: errs, .. } => errs
                 .0
                 .iter()
                 .map(|e| FieldError { path: e.path.clone(), code: e.code.to_string(), message: e.message.clone() })
@@ -212,6 +224,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict { code, message, current_version } => {
                 ApiError::Conflict { code, message, current_version }
             }
+            StoreError::FieldConflict { code, message, fields } => ApiError::FieldConflict { code, message, fields },
             StoreError::Validation(errs) => ApiError::Validation(errs),
             other => ApiError::Internal(other.to_string()),
         }

@@ -89,6 +89,7 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
     let jwt = JwtKeys::new(secret.as_bytes())?;
     let webhooks = webhooks::Worker::start(Arc::clone(&store), config.webhook_options(), Arc::clone(&metrics));
     let login_limiter = http::ratelimit::PeerLimiter::new(config.login_rate_per_minute, config.trusted_proxies.clone());
+    let credentials = auth::credentials::Guard::new(&config, Arc::clone(&metrics));
     let state = AppState::new(Inner {
         store,
         jwt,
@@ -100,6 +101,7 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         stopping: tokio_util::sync::CancellationToken::new(),
         metrics,
         login_limiter,
+        credentials,
         fleet,
     });
     let bootstrap_password = http::auth::bootstrap_admin(&state).await?;

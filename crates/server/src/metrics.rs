@@ -44,6 +44,13 @@ pub struct SourceLabels {
     pub source: String,
 }
 
+/// Labels of credential metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    /// `api_token`, `sdk_key`, `trigger` or `session`.
+    pub kind: String,
+}
+
 /// Labels of webhook attempt metrics.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OutcomeLabels {
@@ -80,6 +87,14 @@ pub struct Metrics {
     pub webhook_attempts: Family<OutcomeLabels, Counter>,
     /// Webhook event committed → delivered (2xx), seconds, retries included.
     pub webhook_latency: Histogram,
+    /// Credential lookups that reached the store, by kind.
+    pub credential_lookups: Family<KindLabels, Counter>,
+    /// Bad credentials answered from the negative cache (no store lookup), by kind.
+    pub negative_cache_hits: Family<KindLabels, Counter>,
+    /// Failed authentications, by kind (`session` included).
+    pub auth_failures: Family<KindLabels, Counter>,
+    /// Failed authentications answered 429 (a failure budget was spent), by kind.
+    pub auth_rate_limited: Family<KindLabels, Counter>,
     /// Database connection pool size and idle connections (set at scrape).
     pub db_pool_connections: Gauge,
     /// Idle pool connections (set at scrape).
@@ -110,6 +125,10 @@ impl Metrics {
             triggers_fired: Counter::default(),
             webhook_attempts: Family::default(),
             webhook_latency: latency_histogram(),
+            credential_lookups: Family::default(),
+            negative_cache_hits: Family::default(),
+            auth_failures: Family::default(),
+            auth_rate_limited: Family::default(),
             db_pool_connections: Gauge::default(),
             db_pool_idle: Gauge::default(),
             db_ping_seconds: Gauge::default(),
@@ -136,6 +155,22 @@ impl Metrics {
             "Webhook event committed to delivered, retries included",
             m.webhook_latency.clone(),
         );
+        registry.register(
+            "credential_lookups",
+            "Credential lookups (API token, SDK key, trigger secret) that reached the store",
+            m.credential_lookups.clone(),
+        );
+        registry.register(
+            "credential_negative_cache_hits",
+            "Bad credentials answered from the negative cache, without a store lookup",
+            m.negative_cache_hits.clone(),
+        );
+        registry.register("auth_failures", "Failed authentications", m.auth_failures.clone());
+        registry.register(
+            "auth_rate_limited",
+            "Failed authentications answered 429 (address or credential over its failure limit)",
+            m.auth_rate_limited.clone(),
+        );
         registry.register("db_pool_connections", "Database pool connections", m.db_pool_connections.clone());
         registry.register("db_pool_idle", "Idle database pool connections", m.db_pool_idle.clone());
         registry.register("db_ping_seconds", "Latency of a database round trip at scrape", m.db_ping_seconds.clone());
@@ -145,6 +180,11 @@ impl Metrics {
     /// Counts a webhook attempt's outcome.
     pub fn webhook_attempt(&self, outcome: &str) {
         self.webhook_attempts.get_or_create(&OutcomeLabels { outcome: outcome.to_string() }).inc();
+    }
+
+    /// Counts a credential lookup that reached the store.
+    pub fn credential_lookup(&self, kind: &str) {
+        self.credential_lookups.get_or_create(&KindLabels { kind: kind.to_string() }).inc();
     }
 
     /// Counts `n` killed flags from `source`.

@@ -24,6 +24,8 @@ pub struct Inner {
     pub config: ServeConfig,
     /// Login attempts per client address.
     pub login_limiter: crate::http::ratelimit::PeerLimiter,
+    /// Negative cache of unknown credentials and failed-authentication limits.
+    pub credentials: crate::auth::credentials::Guard,
     /// Fleet-wide receipts.
     pub fleet: Arc<crate::fleet::Fleet>,
     /// Prometheus metrics.

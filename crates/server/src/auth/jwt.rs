@@ -1,7 +1,10 @@
 //! Session tokens: HS256 JWTs signed with the server secret. The algorithm
-//! is pinned, `exp`, `iss` and `aud` are required and checked, and the
-//! secret must be at least 32 bytes (a GrowthBook advisory: a default
-//! `JWT_SECRET="dev"` let anyone forge sessions).
+//! is pinned (a header naming any other, `none` included, is refused);
+//! `exp`, `iat`, `iss`, `aud` and `sub` are required and checked; `nbf`,
+//! when present, must have passed; `iat` may not lie in the future. Clock
+//! skew allowed on each time claim: [`LEEWAY_SECS`]. The secret must be at
+//! least 32 bytes (a GrowthBook advisory: a default `JWT_SECRET="dev"` let
+//! anyone forge sessions).
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -11,6 +14,9 @@ use crate::store::Role;
 
 const ISSUER: &str = "switchyard";
 const AUDIENCE: &str = "switchyard-admin";
+
+/// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+pub const LEEWAY_SECS: u64 = 5;
 
 /// Minimum secret length in bytes.
 pub const MIN_SECRET_LEN: usize = 32;
@@ -64,7 +70,10 @@ impl JwtKeys {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
-        validation.leeway = 5;
+        // Off by default in jsonwebtoken: a token "not valid before"
+        // tomorrow was accepted today.
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECS;
         Ok(JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -85,9 +94,14 @@ impl JwtKeys {
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
 
-    /// Verifies signature, algorithm, expiry, issuer and audience.
+    /// Verifies signature, algorithm, expiry, not-before, issue time,
+    /// issuer and audience.
     pub fn verify(&self, token: &str) -> Option<Claims> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok().map(|d| d.claims)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?.claims;
+        // jsonwebtoken does not look at `iat`: a token issued "in the
+        // future" was minted by a skewed or forged clock.
+        let skew = i64::try_from(LEEWAY_SECS).unwrap_or(i64::MAX);
+        (claims.iat <= Utc::now().timestamp().saturating_add(skew)).then_some(claims)
     }
 }
 

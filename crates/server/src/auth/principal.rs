@@ -16,7 +16,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use crate::auth::secret;
+use crate::auth::{credentials, secret};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{Actor, ActorKind, Role};
@@ -117,12 +117,7 @@ impl FromRequestParts<AppState> for Principal {
         let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized("missing bearer token"))?;
         let (request_id, client_addr) = request_meta(parts);
         if token.starts_with(secret::API_TOKEN_PREFIX) && token[secret::API_TOKEN_PREFIX.len()..].starts_with('_') {
-            let stored = state
-                .store
-                .api_token_by_hash(&secret::hash(token))
-                .await?
-                .filter(|t| t.revoked_at.is_none())
-                .ok_or(ApiError::Unauthorized("invalid or revoked API token"))?;
+            let stored = credentials::api_token(state, parts, token).await?;
             return Ok(Principal {
                 name: stored.name,
                 kind: ActorKind::Token,
@@ -132,7 +127,7 @@ impl FromRequestParts<AppState> for Principal {
                 client_addr,
             });
         }
-        let claims = state.jwt.verify(token).ok_or(ApiError::Unauthorized("invalid or expired session token"))?;
+        let claims = state.jwt.verify(token).ok_or_else(|| credentials::session_failed(state, parts, token))?;
         Ok(Principal {
             name: claims.sub,
             kind: ActorKind::User,

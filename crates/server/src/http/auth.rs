@@ -192,6 +192,7 @@ async fn create_token(
         prefix: secret::display_prefix(&secret),
     };
     let token = state.store.create_api_token(&principal.actor(), new).await?;
+    state.credentials.created(crate::auth::credentials::Kind::ApiToken);
     let token = serde_json::to_value(token).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((StatusCode::CREATED, AppJson(CreatedToken { secret, token })))
 }

@@ -1,5 +1,5 @@
 //! Per-environment flag configuration: read, replace, toggle, history,
-//! revert, kill switches, restore-to-time and change sets.
+//! restore-to-time and change sets (undo/restore of one flag: `revert`).
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -12,6 +12,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::flags::if_match;
 use crate::http::json::AppJson;
 use crate::http::kill::{Receipted, UnkillRequest, WaitQuery, with_receipt};
+use crate::http::revert::DryRunQuery;
 use crate::state::AppState;
 use crate::store::{
     ChangeSetRequest, ChangeSetResult, FlagConfig, FlagConfigRecord, RestoreDiff, RestoreRequest, Written,
@@ -22,7 +23,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_config, put_config))
         .routes(routes!(toggle))
         .routes(routes!(history))
-        .routes(routes!(revert))
         .routes(routes!(restore_environment))
         .routes(routes!(apply_changes))
         .routes(routes!(revert_changes))
@@ -125,43 +125,22 @@ async fn history(
     Ok(AppJson(state.store.config_history(&project, &env, &flag).await?))
 }
 
-/// A revert.
-#[derive(Debug, Deserialize, ToSchema)]
-pub struct RevertRequest {
-    /// The version to restore (written as a new version).
-    pub to_version: u64,
-    /// Why.
-    pub reason: String,
-}
-
-/// Restores an earlier version as a new version (history is never rewritten).
-#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/revert", tag = "configs",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
-    request_body = RevertRequest, responses((status = 200, body = Written<FlagConfigRecord>)))]
-async fn revert(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path((project, env, flag)): EnvFlag,
-    AppJson(body): AppJson<RevertRequest>,
-) -> ApiResult<AppJson<Written<FlagConfigRecord>>> {
-    principal.require_in(Permission::Edit, &project)?;
-    require_reason(&body.reason)?;
-    let written =
-        state.store.revert_flag(&principal.actor(), &project, &env, &flag, body.to_version, body.reason).await?;
-    Ok(AppJson(written))
-}
-
-/// Reverts every flag changed since `at`, in one revision (`dry_run`: diff only).
+/// Reverts every flag changed since `at`, in one revision (`dry_run`, in
+/// the body or the query: diff only). A time before the environment existed
+/// is refused (422 on `at`, code `before_environment`).
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/restore", tag = "configs",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path)),
-    request_body = RestoreRequest, responses((status = 200, body = Written<Vec<RestoreDiff>>)))]
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), DryRunQuery),
+    request_body = RestoreRequest,
+    responses((status = 200, body = Written<Vec<RestoreDiff>>), (status = 422, body = crate::error::Problem)))]
 async fn restore_environment(
     State(state): State<AppState>,
     principal: Principal,
     Path((project, env)): Path<(String, String)>,
-    AppJson(body): AppJson<RestoreRequest>,
+    Query(dry): Query<DryRunQuery>,
+    AppJson(mut body): AppJson<RestoreRequest>,
 ) -> ApiResult<AppJson<Written<Vec<RestoreDiff>>>> {
     principal.require_in(Permission::Edit, &project)?;
+    body.dry_run |= dry.get()?;
     require_reason(&body.reason)?;
     Ok(AppJson(state.store.restore_environment(&principal.actor(), &project, &env, body).await?))
 }

@@ -3,10 +3,12 @@
 //!
 //! ## Layout
 //! - [`json`]: the `AppJson` extractor (problem-body rejections, depth limit).
+//! - [`query_guard`]: write routes refuse query parameters they do not declare.
 //! - [`auth`]: login, users, API tokens.
 //! - [`projects`]: projects and environments.
 //! - [`flags`]: flag definitions.
-//! - [`configs`]: per-environment configuration, toggle, kill, revert, restore, change sets.
+//! - [`configs`]: per-environment configuration, toggle, history, restore-to-time, change sets.
+//! - [`revert`]: undo one change, restore one version (both with a dry run).
 //! - [`kill`]: kill switches, the panic button, delivery receipts.
 //! - [`segments`], [`audit`], [`sdk_keys`], [`evaluate`].
 //! - [`triggers`]: alert trigger URLs (`/hooks/v1/triggers/{secret}`) and their management.
@@ -23,7 +25,9 @@ pub mod flags;
 pub mod json;
 pub mod kill;
 pub mod projects;
+pub mod query_guard;
 pub mod ratelimit;
+pub mod revert;
 pub mod sdk;
 pub mod sdk_keys;
 pub mod segments;
@@ -72,6 +76,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(projects::router())
         .merge(flags::router())
         .merge(configs::router())
+        .merge(revert::router())
         .merge(kill::router())
         .merge(segments::router())
         .merge(audit::router())
@@ -89,6 +94,7 @@ pub fn app(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
     let cors = cors(&state.config.cors_origins);
     let (api, openapi) = api();
+    let declared = std::sync::Arc::new(query_guard::DeclaredQueries::from_openapi(&openapi));
     let request_id = HeaderName::from_static("x-request-id");
     api.merge(docs::router(openapi))
         .merge(ui::router())
@@ -98,6 +104,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(
             |uri: axum::http::Uri| async move { ApiError::NotFound { what: "route", key: uri.path().to_string() } },
         )
+        // Before any extractor: an unknown parameter never reaches a handler.
+        .route_layer(axum::middleware::from_fn_with_state(declared, query_guard::refuse_unknown))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .with_state(state)
         // Limits every body, not only `Bytes`-based extractors (PITFALLS).

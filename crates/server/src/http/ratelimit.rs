@@ -1,4 +1,5 @@
-//! Per-client rate limits (login), keyed by the peer address. A spoofed
+//! Per-client rate limits (login), keyed by the peer address (failed
+//! authentication has its own, in [`crate::auth::failures`]). A spoofed
 //! `X-Forwarded-For` is ignored unless the peer is a configured trusted
 //! proxy (PITFALLS: `SmartIpKeyExtractor` lets any client reset its own
 //! quota).
@@ -10,6 +11,19 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+/// The client address of a request: the peer, or — only when the peer is
+/// one of `trusted_proxies` — the right-most `X-Forwarded-For` entry that
+/// is not itself a trusted proxy.
+pub fn client_address(peer: Option<SocketAddr>, headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
+    let peer = peer?.ip();
+    if !trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+    let hops: Vec<IpAddr> = forwarded.flat_map(|v| v.split(',')).filter_map(|h| h.trim().parse().ok()).collect();
+    Some(hops.into_iter().rev().find(|ip| !trusted_proxies.contains(ip)).unwrap_or(peer))
+}
 
 /// A keyed limiter over client addresses.
 pub struct PeerLimiter {
@@ -28,13 +42,7 @@ impl PeerLimiter {
     /// proxy — the right-most `X-Forwarded-For` entry that is not itself a
     /// trusted proxy.
     pub fn client(&self, peer: Option<SocketAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-        let peer = peer?.ip();
-        if !self.trusted_proxies.contains(&peer) {
-            return Some(peer);
-        }
-        let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
-        let hops: Vec<IpAddr> = forwarded.flat_map(|v| v.split(',')).filter_map(|h| h.trim().parse().ok()).collect();
-        Some(hops.into_iter().rev().find(|ip| !self.trusted_proxies.contains(ip)).unwrap_or(peer))
+        client_address(peer, headers, &self.trusted_proxies)
     }
 
     /// Takes one request for `client`, or says how long to wait.

@@ -20,6 +20,7 @@ use tokio::sync::{broadcast, watch};
 use tokio::time::{Sleep, sleep};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use crate::auth::credentials::{Kind, Peer};
 use crate::auth::principal::bearer;
 use crate::auth::secret;
 use crate::error::{ApiError, ApiResult};
@@ -39,19 +40,22 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(admin_stream))
 }
 
-/// Authenticates an SDK key (cached per secret hash; revocation evicts).
-pub async fn sdk_key(state: &AppState, headers: &HeaderMap) -> ApiResult<SdkKey> {
+/// Authenticates an SDK key (cached per secret hash; revocation evicts;
+/// unknown and revoked keys are remembered by the negative cache and their
+/// failures limited, see [`crate::auth::credentials`]).
+pub async fn sdk_key(state: &AppState, peer: Peer, headers: &HeaderMap) -> ApiResult<SdkKey> {
     let token = bearer(headers).ok_or(ApiError::Unauthorized("missing SDK key"))?;
     let hash = secret::hash(token);
     if let Some(key) = state.hub.cached_sdk_key(&hash) {
         return Ok(key);
     }
-    let key = state
-        .store
-        .sdk_key_by_hash(&hash)
-        .await?
-        .filter(|k| k.revoked_at.is_none())
-        .ok_or(ApiError::Unauthorized("invalid or revoked SDK key"))?;
+    let fetch = || state.store.sdk_key_by_hash(&hash);
+    let Some(key) = state.credentials.lookup(Kind::SdkKey, &hash, fetch, |k: &SdkKey| k.revoked_at.is_none()).await?
+    else {
+        let client = state.credentials.client(peer, headers);
+        let rejection = ApiError::Unauthorized("invalid or revoked SDK key");
+        return Err(state.credentials.failed(Kind::SdkKey, client, &hash, rejection));
+    };
     state.hub.cache_sdk_key(hash, key.clone());
     Ok(key)
 }
@@ -59,8 +63,8 @@ pub async fn sdk_key(state: &AppState, headers: &HeaderMap) -> ApiResult<SdkKey>
 /// The environment's full snapshot `{revision, flags, segments}`.
 #[utoipa::path(get, path = "/sdk/v1/snapshot", tag = "sdk", security(("bearer" = [])),
     responses((status = 200, description = "Snapshot JSON; ETag is the revision"), (status = 304), (status = 401, body = crate::error::Problem)))]
-async fn snapshot(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let key = sdk_key(&state, &headers).await?;
+async fn snapshot(State(state): State<AppState>, peer: Peer, headers: HeaderMap) -> ApiResult<Response> {
+    let key = sdk_key(&state, peer, &headers).await?;
     // The client's revision, from its ETag (`"17"`).
     let held = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).and_then(|v| {
         v.split(',').filter_map(|t| t.trim().trim_start_matches("W/").trim_matches('"').parse::<u64>().ok()).max()
@@ -91,8 +95,8 @@ pub const RESET_HEADER: &str = "x-switchyard-reset";
 #[utoipa::path(get, path = "/sdk/v1/stream", tag = "sdk", security(("bearer" = [])),
     params(("Last-Event-ID" = Option<u64>, Header, description = "Resume after this revision")),
     responses((status = 200, description = "SSE: `snapshot`, `change`, `resync` events and heartbeat comments"), (status = 401, body = crate::error::Problem)))]
-async fn stream(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Response> {
-    let key = sdk_key(&state, &headers).await?;
+async fn stream(State(state): State<AppState>, peer: Peer, headers: HeaderMap) -> ApiResult<Response> {
+    let key = sdk_key(&state, peer, &headers).await?;
     let channel = state.hub.channel(key.environment_id);
     let rx = channel.subscribe();
     let revoked = state.hub.revocation(key.id);
@@ -246,8 +250,13 @@ pub struct Ack {
 /// An SDK instance reports the revision it has applied.
 #[utoipa::path(post, path = "/sdk/v1/ack", tag = "sdk", security(("bearer" = [])), request_body = Ack,
     responses((status = 204), (status = 401, body = crate::error::Problem)))]
-async fn ack(State(state): State<AppState>, headers: HeaderMap, AppJson(body): AppJson<Ack>) -> ApiResult<StatusCode> {
-    let key = sdk_key(&state, &headers).await?;
+async fn ack(
+    State(state): State<AppState>,
+    peer: Peer,
+    headers: HeaderMap,
+    AppJson(body): AppJson<Ack>,
+) -> ApiResult<StatusCode> {
+    let key = sdk_key(&state, peer, &headers).await?;
     if !valid_instance(&body.instance) {
         return Err(ApiError::invalid("instance", "invalid_instance", "an instance id of 1 to 64 bytes is required"));
     }

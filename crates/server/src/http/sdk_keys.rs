@@ -62,6 +62,7 @@ async fn create_key(
     let secret = secret::random_token(secret::SDK_KEY_PREFIX);
     let new = NewSdkKey { name: body.name, hash: secret::hash(&secret), prefix: secret::display_prefix(&secret) };
     let key = state.store.create_sdk_key(&principal.actor(), &project, &env, new).await?;
+    state.credentials.created(crate::auth::credentials::Kind::SdkKey);
     let key = serde_json::to_value(key).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((StatusCode::CREATED, AppJson(CreatedSdkKey { secret, key })))
 }

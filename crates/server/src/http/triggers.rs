@@ -36,6 +36,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::alerts::{self, Signal};
+use crate::auth::credentials::{Kind, Peer};
 use crate::auth::principal::request_meta;
 use crate::auth::{Permission, Principal, secret};
 use crate::error::{ApiError, ApiResult};
@@ -137,6 +138,7 @@ async fn create_trigger(
         secret: hash,
     };
     let trigger = state.store.create_trigger(&principal.actor(), &project, &env, &flag, new).await?;
+    state.credentials.created(Kind::Trigger);
     Ok((StatusCode::CREATED, AppJson(created(&secret, trigger)?)))
 }
 
@@ -168,6 +170,7 @@ async fn rotate_trigger(
     principal.require_in(Permission::Admin, &project)?;
     let (secret, hash) = new_secret();
     let trigger = state.store.rotate_trigger(&principal.actor(), (&project, &env, &flag), id, hash).await?;
+    state.credentials.created(Kind::Trigger);
     Ok(AppJson(created(&secret, trigger)?))
 }
 
@@ -237,14 +240,22 @@ impl HookOutcome {
 
 /// The trigger behind a secret, if active. Unknown, rotated-away and
 /// deleted secrets are indistinguishable: 404.
-async fn active_trigger(state: &AppState, secret: &str) -> ApiResult<Trigger> {
-    let not_found = || ApiError::NotFound { what: "trigger", key: secret::display_prefix(secret) };
+/// Unknown secrets are remembered by the negative cache and their failures
+/// limited per address and per secret (see [`crate::auth::credentials`]).
+async fn active_trigger(state: &AppState, parts: &Parts, secret: &str) -> ApiResult<Trigger> {
+    let hash = secret::hash(secret);
     let well_formed =
         secret.strip_prefix(TRIGGER_PREFIX).is_some_and(|rest| rest.starts_with('_')) && secret.len() <= 128;
-    if !well_formed {
-        return Err(not_found());
+    if well_formed {
+        let fetch = || state.store.trigger_by_hash(&hash);
+        let usable = |t: &Trigger| t.disabled_at.is_none();
+        if let Some(trigger) = state.credentials.lookup(Kind::Trigger, &hash, fetch, usable).await? {
+            return Ok(trigger);
+        }
     }
-    state.store.trigger_by_hash(&secret::hash(secret)).await?.filter(|t| t.disabled_at.is_none()).ok_or_else(not_found)
+    let not_found = ApiError::NotFound { what: "trigger", key: secret::display_prefix(secret) };
+    let client = state.credentials.client(Peer::of(parts), &parts.headers);
+    Err(state.credentials.failed(Kind::Trigger, client, &hash, not_found))
 }
 
 /// Receives an alert notification (no credential but the secret in the
@@ -261,7 +272,7 @@ async fn fire(
     parts: Parts,
     body: Bytes,
 ) -> ApiResult<AppJson<HookOutcome>> {
-    let trigger = active_trigger(&state, &secret).await?;
+    let trigger = active_trigger(&state, &parts, &secret).await?;
     let wait = wait.duration()?;
     if let Some(retry) = state.store.claim_trigger_fire(trigger.id, FIRES_PER_MINUTE, Duration::from_secs(60)).await? {
         let retry_after = retry.as_secs_f64().ceil().max(1.0) as u64;

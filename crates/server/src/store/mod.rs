@@ -12,9 +12,11 @@
 //! ## Layout
 //! - [`types`]: domain types shared by the store and the HTTP layer.
 //! - [`outbox`]: the durable webhook outbox (deliveries, their history).
+//! - [`revert`]: undo one change, restore one version: requests and diffs.
 //! - `sql`: the shared SQL implementation, instantiated for both backends.
 
 pub mod outbox;
+pub mod revert;
 pub mod types;
 
 mod sql;
@@ -25,6 +27,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 pub use outbox::*;
+pub use revert::*;
 pub use types::*;
 
 pub use sql::{NOTIFY_CHANNEL, PgStore, SqliteStore, StoreOptions, connect, connect_with};
@@ -210,21 +213,30 @@ pub trait Store: Send + Sync + 'static {
     async fn flags_with_tag(&self, project: &str, tag: &str) -> Result<Vec<String>>;
     /// All versions of one flag's configuration in one environment, newest first.
     async fn config_history(&self, project: &str, env: &str, flag: &str) -> Result<Vec<FlagConfigRecord>>;
-    /// Writes the configuration of version `to_version` as a new version (the
-    /// current kill state is kept).
-    async fn revert_flag(
+    /// **Restore this version**: writes the configuration of version
+    /// `to_version` as a new version (the current kill state is kept),
+    /// audited `flag.revert` with the restored version. With `dry_run`,
+    /// returns the diff and writes nothing.
+    async fn revert_flag(&self, actor: &Actor, target: (&str, &str, &str), request: RestoreVersion)
+    -> Result<Reverted>;
+    /// **Undo this change**: the inverse of the change that produced
+    /// `version` only — each field it changed goes back to its value before
+    /// it; every other field keeps its current value. `Conflict`
+    /// (`nothing_to_undo`) for a creation or a kill/restore;
+    /// `FieldConflict` (`undo_conflict`, one entry per field) when a later
+    /// version changed any of those fields. Audited `flag.undo` with what it
+    /// undid. With `dry_run`, returns the diff and writes nothing.
+    async fn undo_flag_change(
         &self,
         actor: &Actor,
-        project: &str,
-        env: &str,
-        flag: &str,
-        to_version: u64,
-        reason: String,
-    ) -> Result<Written<FlagConfigRecord>>;
+        target: (&str, &str, &str),
+        request: UndoChange,
+    ) -> Result<Reverted>;
     /// Reverts every flag configuration changed after `at` to the version it
     /// had at `at` (flags created after `at` are switched off), in one
     /// transaction and one revision. With `dry_run`, computes the diff and
-    /// writes nothing.
+    /// writes nothing. A time before the environment was created is a
+    /// `Validation` error on `at` (`before_environment`).
     async fn restore_environment(
         &self,
         actor: &Actor,

@@ -51,6 +51,17 @@ pub enum StoreError {
         /// The current version, when the conflict is a stale version.
         current_version: Option<u64>,
     },
+    /// A write refused because of the listed fields' state (409), e.g. an
+    /// undo whose fields later changes touched.
+    #[error("{message}")]
+    FieldConflict {
+        /// Stable code, e.g. `undo_conflict`.
+        code: &'static str,
+        /// Human message naming the fields.
+        message: String,
+        /// One entry per field (`path` = the field).
+        fields: ValidationErrors,
+    },
     /// Invalid input with field paths (422).
     #[error(transparent)]
     Validation(#[from] ValidationErrors),

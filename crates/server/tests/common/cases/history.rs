@@ -1,6 +1,7 @@
 //! History: revert, restore to a point in time, change sets.
 
 use super::*;
+use switchyard_server::store::RestoreVersion;
 
 pub async fn revert_to_version_one(ctx: Ctx) {
     let store = ctx.store().await;
@@ -20,7 +21,8 @@ pub async fn revert_to_version_one(ctx: Ctx) {
     assert_eq!(history[1].config.rules[0].id, "r2");
 
     let rev = revision(&store, "prod").await;
-    let w = store.revert_flag(&alice, "shop", "prod", "checkout", 1, "back to the start".into()).await.unwrap();
+    let back = RestoreVersion { to_version: 1, reason: Some("back to the start".into()), dry_run: false };
+    let w = store.revert_flag(&alice, ("shop", "prod", "checkout"), back).await.unwrap();
     assert!(w.changed);
     assert_eq!((w.value.version, w.revision), (6, Some(rev + 1)));
     let expected = FlagConfig { kill: w.value.config.kill.clone(), ..original.clone() };
@@ -31,10 +33,17 @@ pub async fn revert_to_version_one(ctx: Ctx) {
     assert_eq!((event.action.as_str(), event.reason.as_deref()), ("flag.revert", Some("back to the start")));
 
     // Reverting to what is already there is a no-op; unknown versions are 404.
-    let w = store.revert_flag(&alice, "shop", "prod", "checkout", 6, "same".into()).await.unwrap();
+    let same = RestoreVersion { to_version: 6, reason: Some("same".into()), dry_run: false };
+    let w = store.revert_flag(&alice, ("shop", "prod", "checkout"), same).await.unwrap();
     assert!(!w.changed);
     assert_not_found(
-        store.revert_flag(&alice, "shop", "prod", "checkout", 99, "x".into()).await,
+        store
+            .revert_flag(
+                &alice,
+                ("shop", "prod", "checkout"),
+                RestoreVersion { to_version: 99, reason: None, dry_run: true },
+            )
+            .await,
         "configuration version",
     );
     // History is never rewritten.

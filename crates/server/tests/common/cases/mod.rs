@@ -7,6 +7,7 @@ mod configs;
 mod definitions;
 mod history;
 mod listing;
+mod revert;
 mod sdk;
 mod segments;
 
@@ -16,6 +17,7 @@ pub use configs::*;
 pub use definitions::*;
 pub use history::*;
 pub use listing::*;
+pub use revert::*;
 pub use sdk::*;
 pub use segments::*;
 

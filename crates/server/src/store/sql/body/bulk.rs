@@ -24,6 +24,14 @@ pub(super) async fn restore_environment(
 ) -> Result<Written<Vec<RestoreDiff>>> {
     let (mut tx, env) = begin_env(store, project, env).await?;
     let at = request.at.timestamp_millis();
+    if at < env.created_at {
+        let created = env.environment()?.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        return Err(invalid(
+            "at",
+            "before_environment",
+            format!("{} did not exist then: it was created at {created}; choose a later time", env.name),
+        ));
+    }
     // The newest version of every flag written at or before `at`.
     let rows = sqlx::query(
         "SELECT v.flag_id, v.version, v.config FROM flag_config_versions v \
@@ -74,7 +82,8 @@ pub(super) async fn restore_environment(
         return Ok(Written { value: diffs, changed: false, revision: None });
     }
     let group = new_group_id();
-    let why = Why { action: "environment.restore", reason: Some(&request.reason), group_id: Some(&group) };
+    let why =
+        Why { action: "environment.restore", reason: Some(&request.reason), group_id: Some(&group), detail: None };
     let (_, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
     tx.commit(store).await?;
     Ok(Written { value: diffs, changed: true, revision: Some(revision) })
@@ -129,7 +138,7 @@ pub(super) async fn apply_change_set(
     if updates.is_empty() {
         return Ok(Written { value: ChangeSetResult { id: group, configs: values }, changed: false, revision: None });
     }
-    let why = Why { action: "change_set.apply", reason: set.reason.as_deref(), group_id: Some(&group) };
+    let why = Why { action: "change_set.apply", reason: set.reason.as_deref(), group_id: Some(&group), detail: None };
     let (slots, updates): (Vec<usize>, Vec<Update>) = updates.into_iter().unzip();
     let (records, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
     tx.commit(store).await?;
@@ -199,7 +208,7 @@ pub(super) async fn revert_change_set(
     if updates.is_empty() {
         return Ok(Written { value: ChangeSetResult { id: group, configs: values }, changed: false, revision: None });
     }
-    let why = Why { action: "change_set.revert", reason: Some(&reason), group_id: Some(&group) };
+    let why = Why { action: "change_set.revert", reason: Some(&reason), group_id: Some(&group), detail: None };
     let (slots, updates): (Vec<usize>, Vec<Update>) = updates.into_iter().unzip();
     let (records, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
     tx.commit(store).await?;

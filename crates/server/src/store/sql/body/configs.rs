@@ -22,6 +22,8 @@ pub(super) struct Why<'a> {
     pub action: &'a str,
     pub reason: Option<&'a str>,
     pub group_id: Option<&'a str>,
+    /// Extra keys merged into each audit event's `after` (e.g. what an undo undid).
+    pub detail: Option<serde_json::Value>,
 }
 
 /// Inserts a configuration (version 1 of a flag in an environment) and its history row.
@@ -124,7 +126,7 @@ pub(super) async fn write_configs(
                 action: why.action,
                 reason: why.reason,
                 before: Some(to_json(&before)?),
-                after: Some(to_json(record)?),
+                after: Some(with_detail(to_json(record)?, why.detail.as_ref())),
                 revision: Some(revision),
                 group_id: why.group_id,
                 ..Audit::default()
@@ -133,6 +135,14 @@ pub(super) async fn write_configs(
         .await?;
     }
     Ok((records, revision))
+}
+
+/// `after` with the keys of `detail` (an object) added.
+fn with_detail(mut after: serde_json::Value, detail: Option<&serde_json::Value>) -> serde_json::Value {
+    if let (Some(map), Some(serde_json::Value::Object(extra))) = (after.as_object_mut(), detail) {
+        map.extend(extra.clone());
+    }
+    after
 }
 
 /// Validates `config` as the next version of `flag`; paths relative to the config.
@@ -205,7 +215,7 @@ pub(super) async fn put(
         let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
         validate(&flag, &current, &config, &segments)?;
     }
-    let why = Why { action: "flag.config.update", reason: reason.as_deref(), group_id: None };
+    let why = Why { action: "flag.config.update", reason: reason.as_deref(), group_id: None, detail: None };
     write_one(store, tx, actor, &env, Update { flag, current, config }, why).await
 }
 
@@ -220,6 +230,6 @@ pub(super) async fn toggle(
     let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
     let current = lookup::config(tx.conn(), &env, &flag).await?;
     let config = FlagConfig { on, ..current.config.clone() };
-    let why = Why { action: "flag.toggle", reason: reason.as_deref(), group_id: None };
+    let why = Why { action: "flag.toggle", reason: reason.as_deref(), group_id: None, detail: None };
     write_one(store, tx, actor, &env, Update { flag, current, config }, why).await
 }

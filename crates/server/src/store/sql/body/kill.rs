@@ -53,7 +53,7 @@ pub(super) async fn set_kill(
     }
     let group = new_group_id();
     let action = if kill.is_some() { "flag.kill" } else { "flag.restore" };
-    let why = Why { action, reason: Some(reason), group_id: Some(&group) };
+    let why = Why { action, reason: Some(reason), group_id: Some(&group), detail: None };
     let (slots, updates): (Vec<usize>, Vec<Update>) = updates.into_iter().unzip();
     let (records, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
     // Webhooks hear of it in this transaction: named are all the flags the

@@ -13,8 +13,8 @@ use super::{
 use crate::store::{
     Actor, ApiToken, AuditEvent, AuditQuery, Backend, ChangeSetRequest, ChangeSetResult, Environment, FlagConfig,
     FlagConfigRecord, FlagDefinition, FlagPatch, FlagQuery, FlagSummary, KillRequest, NewApiToken, NewEnvironment,
-    NewFlag, NewProject, NewSdkKey, NewUser, Page, Project, RestoreDiff, RestoreRequest, Result, SdkKey, SegmentInput,
-    SegmentRecord, Store, User, UserWithHash, Written,
+    NewFlag, NewProject, NewSdkKey, NewUser, Page, Project, RestoreDiff, RestoreRequest, RestoreVersion, Result,
+    Reverted, SdkKey, SegmentInput, SegmentRecord, Store, UndoChange, User, UserWithHash, Written,
 };
 use crate::store::{ClaimedDelivery, DeliveryRecord, DeliveryUpdate};
 use crate::store::{NewTrigger, NewWebhook, SecretHash, Trigger, Webhook};
@@ -232,13 +232,19 @@ impl Store for This {
     async fn revert_flag(
         &self,
         actor: &Actor,
-        project: &str,
-        env: &str,
-        flag: &str,
-        to_version: u64,
-        reason: String,
-    ) -> Result<Written<FlagConfigRecord>> {
-        history::revert(self, actor, (project, env, flag), to_version, reason).await
+        target: (&str, &str, &str),
+        request: RestoreVersion,
+    ) -> Result<Reverted> {
+        history::revert(self, actor, target, request).await
+    }
+
+    async fn undo_flag_change(
+        &self,
+        actor: &Actor,
+        target: (&str, &str, &str),
+        request: UndoChange,
+    ) -> Result<Reverted> {
+        history::undo(self, actor, target, request).await
     }
 
     async fn restore_environment(
