@@ -5,6 +5,7 @@
 //! - [`json`]: the `AppJson` extractor (problem-body rejections, depth limit).
 //! - [`query_guard`]: write routes refuse query parameters they do not declare.
 //! - [`auth`]: login, users, API tokens.
+//! - [`passwords`]: changing one's own password, an admin resetting another user's.
 //! - [`projects`]: projects and environments.
 //! - [`flags`]: flag definitions.
 //! - [`configs`]: per-environment configuration, toggle, history, restore-to-time, change sets.
@@ -24,6 +25,7 @@ pub mod evaluate;
 pub mod flags;
 pub mod json;
 pub mod kill;
+pub mod passwords;
 pub mod projects;
 pub mod query_guard;
 pub mod ratelimit;
@@ -73,6 +75,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
+        .merge(passwords::router())
         .merge(projects::router())
         .merge(flags::router())
         .merge(configs::router())

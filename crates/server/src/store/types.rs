@@ -201,6 +201,29 @@ pub struct UserWithHash {
     pub user: User,
     /// argon2id PHC string.
     pub password_hash: String,
+    /// Bumped by every password change; session tokens issued under an
+    /// older version are refused.
+    pub password_version: i64,
+}
+
+/// Why a password is being set (the audit action).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// The user changed their own password (`user.password_change`).
+    Own,
+    /// An admin, or `switchyard admin reset-password` on the server host,
+    /// set it (`user.password_reset`).
+    Reset,
+}
+
+impl PasswordChange {
+    /// The audit action.
+    pub fn action(self) -> &'static str {
+        match self {
+            PasswordChange::Own => "user.password_change",
+            PasswordChange::Reset => "user.password_reset",
+        }
+    }
 }
 
 /// An API token to store.

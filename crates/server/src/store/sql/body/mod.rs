@@ -13,8 +13,9 @@ use super::{
 use crate::store::{
     Actor, ApiToken, AuditEvent, AuditQuery, Backend, ChangeSetRequest, ChangeSetResult, Environment, FlagConfig,
     FlagConfigRecord, FlagDefinition, FlagPatch, FlagQuery, FlagSummary, KillRequest, NewApiToken, NewEnvironment,
-    NewFlag, NewProject, NewSdkKey, NewUser, Page, Project, RestoreDiff, RestoreRequest, RestoreVersion, Result,
-    Reverted, SdkKey, SegmentInput, SegmentRecord, Store, UndoChange, User, UserWithHash, Written,
+    NewFlag, NewProject, NewSdkKey, NewUser, Page, PasswordChange, Project, RestoreDiff, RestoreRequest,
+    RestoreVersion, Result, Reverted, SdkKey, SegmentInput, SegmentRecord, Store, UndoChange, User, UserWithHash,
+    Written,
 };
 use crate::store::{ClaimedDelivery, DeliveryRecord, DeliveryUpdate};
 use crate::store::{NewTrigger, NewWebhook, SecretHash, Trigger, Webhook};
@@ -98,6 +99,16 @@ impl Store for This {
 
     async fn list_users(&self) -> Result<Vec<User>> {
         accounts::list_users(self).await
+    }
+
+    async fn set_password(
+        &self,
+        actor: &Actor,
+        username: &str,
+        password_hash: &str,
+        why: PasswordChange,
+    ) -> Result<User> {
+        accounts::set_password(self, actor, username, password_hash, why).await
     }
 
     async fn create_api_token(&self, actor: &Actor, token: NewApiToken) -> Result<ApiToken> {
