@@ -234,7 +234,8 @@ async fn pump(state: Arc<ProxyState>, mode: Hostility, resp: reqwest::Response, 
                 }
                 ok
             }
-            Hostility::Inject => send(&tx, Bytes::from(inject(&chunk))).await,
+            // Junk only between whole frames.
+            Hostility::Inject => send(&tx, Bytes::from(inject(&chunk, pending.is_empty()))).await,
             Hostility::Flood => {
                 if !send(&tx, chunk).await {
                     return;
@@ -244,7 +245,7 @@ async fn pump(state: Arc<ProxyState>, mode: Hostility, resp: reqwest::Response, 
             }
             Hostility::Replay => {
                 let mut ok = send(&tx, chunk).await;
-                if chunks >= 2 && !replayed {
+                if chunks >= 2 && !replayed && pending.is_empty() {
                     replayed = true;
                     let old: Vec<Bytes> = state.frames.lock().unwrap().clone();
                     for frame in old {
@@ -276,9 +277,9 @@ async fn send(tx: &Tx, bytes: Bytes) -> bool {
     tx.send(Ok(bytes)).await.is_ok()
 }
 
-/// CRLF line ends, then junk the SDK must ignore after each chunk (the
-/// server writes whole frames per chunk, so junk lands between frames).
-fn inject(chunk: &[u8]) -> Vec<u8> {
+/// CRLF line ends, then (when the chunk ends a frame) junk the SDK must
+/// ignore.
+fn inject(chunk: &[u8], at_boundary: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(chunk.len() * 2 + 128);
     for &b in chunk {
         if b == b'\n' {
@@ -286,6 +287,9 @@ fn inject(chunk: &[u8]) -> Vec<u8> {
         } else {
             out.push(b);
         }
+    }
+    if !at_boundary {
+        return out;
     }
     out.extend_from_slice(b"\r\ngarbage without a colon\r\nx-unknown-field: 1\r\n\r\n");
     out.extend_from_slice(b"event: proxy-news\r\nid: 999999\r\ndata: {\"not\": \"for you\"}\r\n\r\n");
