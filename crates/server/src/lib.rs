@@ -17,6 +17,7 @@
 //! - [`serve`]: the accept loop (timeouts, keepalive, graceful shutdown).
 //! - [`http`]: the routes, one module per resource, and the OpenAPI document.
 //! - [`error`]: the problem+json error type.
+//! - [`text`]: the text policy (NUL and control characters refused at the edge and at the store).
 //! - [`state`]: the shared application state.
 //! - [`alerts`]: alert bodies for trigger URLs (Alertmanager, Grafana).
 //! - [`webhooks`]: outgoing notifications from a durable outbox, signed, retried, SSRF-guarded.
@@ -38,6 +39,7 @@ pub mod state;
 pub mod store;
 #[doc(hidden)]
 pub mod testing;
+pub mod text;
 pub mod webhooks;
 
 use std::future::Future;
