@@ -106,8 +106,10 @@ async fn me(principal: Principal) -> AppJson<Me> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateUser {
     /// Login name.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "alice")]
     pub username: String,
     /// Password (at least 12 characters, or the configured minimum).
+    #[schema(min_length = 12)]
     pub password: String,
     /// Role.
     pub role: Role,
@@ -121,7 +123,7 @@ async fn list_users(State(state): State<AppState>) -> ApiResult<AppJson<Vec<User
 
 /// Creates a user (unscoped admins: users' roles are global).
 #[utoipa::path(post, path = "/api/v1/users", tag = "auth", security(("bearer" = [])), request_body = CreateUser,
-    responses((status = 201, body = User), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = User), (status = 409, description = "The user name is taken")))]
 async fn create_user(
     State(state): State<AppState>,
     principal: Principal,
@@ -159,6 +161,7 @@ pub async fn hash_password(password: String) -> ApiResult<String> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateToken {
     /// Display name (the audit actor name).
+    #[schema(pattern = r"\S", min_length = 1, max_length = 128, example = "pager")]
     pub name: String,
     /// Role; `responder` makes a kill-only token.
     pub role: Role,
@@ -188,13 +191,13 @@ async fn list_tokens(State(state): State<AppState>, principal: Principal) -> Api
 /// Creates an API token (admin), never wider than its creator: a
 /// project-limited admin mints tokens for its project only.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", security(("bearer" = [])), request_body = CreateToken,
-    responses((status = 201, body = CreatedToken)))]
+    responses((status = 201, body = CreatedToken), (status = 404, description = "`project` does not exist")))]
 async fn create_token(
     State(state): State<AppState>,
     principal: Principal,
     AppJson(req): AppJson<CreateToken>,
 ) -> ApiResult<(StatusCode, AppJson<CreatedToken>)> {
-    if req.name.trim().is_empty() || req.name.len() > 128 {
+    if req.name.trim().is_empty() || req.name.chars().count() > 128 {
         return Err(ApiError::invalid("name", "invalid_name", "a name of 1 to 128 characters is required"));
     }
     policy::grant(&principal, req.role, req.project.as_deref())?;

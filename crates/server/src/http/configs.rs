@@ -94,8 +94,7 @@ pub struct ToggleRequest {
 
 /// Turns targeting on or off.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/toggle", tag = "configs",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
-    params(WaitQuery), request_body = ToggleRequest, responses((status = 200, body = Receipted<FlagConfigRecord>)))]
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path), WaitQuery), request_body = ToggleRequest, responses((status = 200, body = Receipted<FlagConfigRecord>)))]
 async fn toggle(
     State(state): State<AppState>,
     principal: Principal,

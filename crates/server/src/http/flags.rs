@@ -24,6 +24,7 @@ pub struct ListQuery {
     /// Text in key, name or description.
     pub q: Option<String>,
     /// `on`, `off` or `killed` (with `environment`).
+    #[param(pattern = r"^(on|off|killed)$")]
     pub state: Option<String>,
     /// Environment of the state filter.
     pub environment: Option<String>,

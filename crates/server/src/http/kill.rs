@@ -27,6 +27,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct WaitQuery {
     /// How long to wait for SDK acknowledgements, e.g. `500ms`, `5s` (max 30 s).
+    #[param(pattern = r"^((30000|[12]?[0-9]{1,4})ms|(30|[12]?[0-9])s)$", example = "5s")]
     pub wait: Option<String>,
 }
 
@@ -76,6 +77,7 @@ pub async fn with_receipt<T>(
 #[serde(deny_unknown_fields)]
 pub struct KillOne {
     /// Why (required).
+    #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
     /// Incident id.
     #[serde(default)]
@@ -85,8 +87,7 @@ pub struct KillOne {
 /// Kills a flag: it serves its off variant (`KILLED`) whatever its rules say.
 /// Idempotent; not subject to version checks.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/kill", tag = "kill",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
-    params(WaitQuery), request_body = KillOne, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path), WaitQuery), request_body = KillOne, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
 async fn kill(
     State(state): State<AppState>,
     principal: Principal,
@@ -113,10 +114,14 @@ pub(crate) async fn kill_and_receipt(
     request: KillRequest,
     wait: Option<Duration>,
 ) -> ApiResult<Receipted<Vec<FlagConfigRecord>>> {
+    let panic = request.panic;
     let written = state.store.kill_flags(&actor, project, env, request).await?;
     if written.changed {
         state.metrics.killed(source, written.value.len());
     }
+    let flags: Vec<&str> = written.value.iter().map(|c| c.flag.as_str()).collect();
+    let what = if panic { "panic: flags killed" } else { "flag killed" };
+    tracing::info!(source, actor = %actor.name, project, env, ?flags, changed = written.changed, revision = ?written.revision, "{what}");
     let receipted = with_receipt(state, project, env, written, wait).await?;
     if let (true, Some(revision)) = (receipted.written.changed, receipted.written.revision) {
         let flags = receipted.written.value.iter().map(|c| c.flag.clone()).collect();
@@ -201,13 +206,13 @@ impl AppliedKill {
 #[serde(deny_unknown_fields)]
 pub struct UnkillRequest {
     /// Why (required).
+    #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
 }
 
 /// Restores a killed flag to its configuration.
 #[utoipa::path(delete, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/kill", tag = "kill",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
-    params(WaitQuery), request_body = UnkillRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path), WaitQuery), request_body = UnkillRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
 async fn unkill(
     State(state): State<AppState>,
     principal: Principal,
@@ -217,7 +222,9 @@ async fn unkill(
 ) -> ApiResult<AppJson<Receipted<Vec<FlagConfigRecord>>>> {
     require_reason(&body.reason)?;
     let wait = wait.duration()?;
-    let written = state.store.restore_flags(&principal.actor(), &project, &env, &[flag], body.reason).await?;
+    let written =
+        state.store.restore_flags(&principal.actor(), &project, &env, std::slice::from_ref(&flag), body.reason).await?;
+    tracing::info!(actor = %principal.name, project, env, flag, changed = written.changed, revision = ?written.revision, "flag restored");
     Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
 }
 
@@ -234,6 +241,7 @@ pub struct PanicRequest {
     #[serde(default)]
     pub flags: Vec<String>,
     /// Why (required).
+    #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
     /// Incident id.
     #[serde(default)]
@@ -242,8 +250,7 @@ pub struct PanicRequest {
 
 /// Kills a set of flags (by tag or list) in one revision.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/kill", tag = "kill",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path)),
-    params(WaitQuery), request_body = PanicRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), WaitQuery), request_body = PanicRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
 async fn panic(
     State(state): State<AppState>,
     principal: Principal,

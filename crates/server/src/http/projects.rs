@@ -60,7 +60,8 @@ async fn list_environments(
 
 /// Creates an environment (admin).
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments", tag = "projects", security(("bearer" = [])),
-    params(("project" = String, Path)), request_body = NewEnvironment, responses((status = 201, body = Environment)))]
+    params(("project" = String, Path)), request_body = NewEnvironment,
+    responses((status = 201, body = Environment), (status = 409, description = "The key is taken")))]
 async fn create_environment(
     State(state): State<AppState>,
     principal: Principal,

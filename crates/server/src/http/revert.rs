@@ -26,6 +26,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct DryRunQuery {
     /// `true` (or `1`): compute the diff only. Default `false`.
+    #[param(pattern = r"^(true|false|1|0)?$", example = "true")]
     pub dry_run: Option<String>,
 }
 

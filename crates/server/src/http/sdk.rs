@@ -64,8 +64,10 @@ pub async fn sdk_key(state: &AppState, peer: Peer, headers: &HeaderMap) -> ApiRe
 }
 
 /// The environment's full snapshot `{revision, flags, segments}`.
-#[utoipa::path(get, path = "/sdk/v1/snapshot", tag = "sdk", security(("bearer" = [])),
-    responses((status = 200, description = "Snapshot JSON; ETag is the revision"), (status = 304), (status = 401, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/sdk/v1/snapshot", tag = "sdk", security(("sdk_key" = [])),
+    responses((status = 200, description = "Snapshot JSON; ETag is the revision", body = Object, content_type = "application/json",
+        headers(("ETag" = String, description = "The revision, quoted"))),
+        (status = 304, description = "Unchanged since `If-None-Match`")))]
 async fn snapshot(
     State(state): State<AppState>,
     Extension(key): Extension<SdkKey>,
@@ -91,13 +93,17 @@ async fn snapshot(
     Ok(response)
 }
 
+/// Announces the heartbeat interval (milliseconds) on SDK streams.
+pub const HEARTBEAT_HEADER: &str = "x-switchyard-heartbeat-ms";
+
 /// Marks a polled snapshot that replaces a newer one the client holds.
 pub const RESET_HEADER: &str = "x-switchyard-reset";
 
 /// The change stream (`text/event-stream`).
-#[utoipa::path(get, path = "/sdk/v1/stream", tag = "sdk", security(("bearer" = [])),
+#[utoipa::path(get, path = "/sdk/v1/stream", tag = "sdk", security(("sdk_key" = [])),
     params(("Last-Event-ID" = Option<u64>, Header, description = "Resume after this revision")),
-    responses((status = 200, description = "SSE: `snapshot`, `change`, `resync` events and heartbeat comments"), (status = 401, body = crate::error::Problem)))]
+    responses((status = 200, description = "SSE: `snapshot`, `change`, `resync` events and heartbeat comments",
+        body = Object, content_type = "text/event-stream")))]
 async fn stream(
     State(state): State<AppState>,
     Extension(key): Extension<SdkKey>,
@@ -153,6 +159,9 @@ async fn stream(
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    // SDKs time silence (2 × this) and staleness from it.
+    let heartbeat_ms = u64::try_from(state.config.heartbeat.as_millis()).unwrap_or(u64::MAX);
+    h.insert(HEARTBEAT_HEADER, HeaderValue::from(heartbeat_ms));
     Ok(response)
 }
 
@@ -160,7 +169,7 @@ async fn stream(
 /// same `change` frames SDKs get, without the initial snapshot.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/stream", tag = "configs",
     security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path)),
-    responses((status = 200, description = "SSE of `change` events")))]
+    responses((status = 200, description = "SSE of `change` events", body = Object, content_type = "text/event-stream")))]
 async fn admin_stream(
     State(state): State<AppState>,
     axum::extract::Path((project, env)): axum::extract::Path<(String, String)>,
@@ -232,13 +241,14 @@ impl Drop for ConnectionGuard {
 /// An SDK instance id, as sent on the stream and in acks: 1 to 64 bytes
 /// (a longer one would not fit the NOTIFY that forwards acks).
 fn valid_instance(instance: &str) -> bool {
-    (1..=64).contains(&instance.len())
+    (1..=64).contains(&instance.chars().count())
 }
 
 /// An SDK acknowledgement.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct Ack {
     /// The instance id sent as `X-Switchyard-Instance` on the stream.
+    #[schema(min_length = 1, max_length = 64)]
     pub instance: String,
     /// The revision now applied.
     pub revision: u64,
@@ -249,7 +259,7 @@ pub struct Ack {
 }
 
 /// An SDK instance reports the revision it has applied.
-#[utoipa::path(post, path = "/sdk/v1/ack", tag = "sdk", security(("bearer" = [])), request_body = Ack,
+#[utoipa::path(post, path = "/sdk/v1/ack", tag = "sdk", security(("sdk_key" = [])), request_body = Ack,
     responses((status = 204), (status = 401, body = crate::error::Problem)))]
 async fn ack(
     State(state): State<AppState>,

@@ -20,6 +20,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateSdkKey {
     /// Display name, e.g. the service using it.
+    #[schema(pattern = r"\S", min_length = 1, max_length = 128, example = "checkout-service")]
     pub name: String,
 }
 
@@ -53,7 +54,7 @@ async fn create_key(
     Path((project, env)): Path<(String, String)>,
     AppJson(body): AppJson<CreateSdkKey>,
 ) -> ApiResult<(StatusCode, AppJson<CreatedSdkKey>)> {
-    if body.name.trim().is_empty() || body.name.len() > 128 {
+    if body.name.trim().is_empty() || body.name.chars().count() > 128 {
         return Err(ApiError::invalid("name", "invalid_name", "a name of 1 to 128 characters is required"));
     }
     let secret = secret::random_token(secret::SDK_KEY_PREFIX);

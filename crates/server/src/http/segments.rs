@@ -33,7 +33,8 @@ async fn list_segments(
 
 /// Creates a segment.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/segments", tag = "segments", security(("bearer" = [])),
-    params(("project" = String, Path)), request_body = SegmentInput, responses((status = 201, body = SegmentRecord)))]
+    params(("project" = String, Path)), request_body = SegmentInput,
+    responses((status = 201, body = SegmentRecord), (status = 409, description = "The key is taken")))]
 async fn create_segment(
     State(state): State<AppState>,
     principal: Principal,

@@ -66,6 +66,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateTrigger {
     /// Display name, e.g. `alertmanager-checkout-5xx`; the audit actor of what it does.
+    #[schema(pattern = r"\S", min_length = 1, max_length = 128, example = "alertmanager-checkout-5xx")]
     pub name: String,
     /// What a firing alert does.
     pub action: TriggerAction,
@@ -289,6 +290,7 @@ async fn fire(
     let (request_id, client_addr) = request_meta(&parts);
     let actor = Actor { name: trigger.name.clone(), kind: ActorKind::Trigger, request_id, client_addr };
     let (project, env, flag) = (&trigger.project, &trigger.environment, &trigger.flag);
+    tracing::info!(trigger = %trigger.name, project, env, flag, action = ?action, "trigger fired");
     let receipted = match action {
         TriggerAction::Kill => {
             let reason = alert.reason(&format!("fired by trigger {}", trigger.name));
