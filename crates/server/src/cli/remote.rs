@@ -159,7 +159,7 @@ impl Client {
                         None,
                     )
                     .await?;
-                self.print(&cfg, |c| format!("{}\n", serde_json::to_string_pretty(c).unwrap_or_default()));
+                self.print(&cfg, config_view);
             }
         }
         Ok(0)
@@ -299,4 +299,97 @@ fn audit_table(page: &Value) -> String {
         ));
     }
     out
+}
+
+/// `flags get` for a human: what the flag serves now, then its targeting.
+fn config_view(record: &Value) -> String {
+    let cfg = &record["config"];
+    let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
+    let off = text(&cfg["off_variant"]);
+    let state = if cfg["kill"].is_object() {
+        let kill = &cfg["kill"];
+        let incident = kill["incident"].as_str().map(|i| format!(" [{i}]")).unwrap_or_default();
+        format!(
+            "KILLED{incident}: serving `{off}` to everyone (by {} at {}: {})",
+            text(&kill["by"]),
+            text(&kill["at"]),
+            text(&kill["reason"])
+        )
+    } else if cfg["on"] == true {
+        "ON: targeting below applies".to_string()
+    } else {
+        format!("OFF: serving `{off}` to everyone")
+    };
+    let mut out = format!(
+        "{} in {} (version {}, by {} at {})\n  state:       {state}\n",
+        text(&record["flag"]),
+        text(&record["environment"]),
+        record["version"],
+        text(&record["updated_by"]),
+        text(&record["updated_at"])
+    );
+    for target in cfg["targets"].as_array().into_iter().flatten() {
+        let keys = target["keys"].as_array().map_or(0, Vec::len);
+        out.push_str(&format!("  target:      {keys} key(s) -> {}\n", text(&target["variant"])));
+    }
+    for (i, rule) in cfg["rules"].as_array().into_iter().flatten().enumerate() {
+        let clauses = rule["clauses"].as_array().map_or(0, Vec::len);
+        out.push_str(&format!(
+            "  rule {}:      {} ({clauses} clause(s)) -> {}\n",
+            i + 1,
+            text(&rule["id"]),
+            serve_view(&rule["serve"])
+        ));
+    }
+    out.push_str(&format!("  fallthrough: {}\n", serve_view(&cfg["fallthrough"])));
+    out.push_str(&format!("  off variant: {off}\n"));
+    if let Some(fail_safe) = cfg["fail_safe_variant"].as_str() {
+        out.push_str(&format!("  fail-safe:   {fail_safe}\n"));
+    }
+    out
+}
+
+/// `variant x` or `rollout a 50% / b 50%`.
+fn serve_view(serve: &Value) -> String {
+    if let Some(variant) = serve["variant"].as_str() {
+        return format!("variant {variant}");
+    }
+    let arms: Vec<String> = serve["rollout"]["variations"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|arm| {
+            let weight = arm["weight"].as_u64().unwrap_or(0) as f64 / 1000.0;
+            format!("{} {weight}%", arm["variant"].as_str().unwrap_or("?"))
+        })
+        .collect();
+    let by = serve["rollout"]["bucket_by"].as_str().map(|b| format!(" by {b}")).unwrap_or_default();
+    format!("rollout{by} {}", arms.join(" / "))
+}
+
+#[cfg(test)]
+mod view_tests {
+    use super::*;
+
+    #[test]
+    fn flags_get_reads_as_state_then_targeting() {
+        let record = json!({
+            "flag": "checkout", "environment": "production", "version": 7,
+            "updated_by": "alice", "updated_at": "2026-12-04T10:00:00Z",
+            "config": {
+                "on": true, "off_variant": "off",
+                "kill": {"reason": "5xx spike", "by": "bob", "at": "2026-12-04T10:01:00Z", "incident": "INC-42"},
+                "targets": [{"variant": "on", "keys": ["a", "b"]}],
+                "rules": [{"id": "beta", "clauses": [{}], "serve": {"variant": "on"}}],
+                "fallthrough": {"rollout": {"variations": [{"variant": "on", "weight": 25000}, {"variant": "off", "weight": 75000}]}}
+            }
+        });
+        let view = config_view(&record);
+        assert!(view.starts_with("checkout in production (version 7"), "{view}");
+        assert!(view.contains("KILLED [INC-42]: serving `off` to everyone (by bob"), "{view}");
+        assert!(!view.contains("ON:"), "a killed flag never reads as on: {view}");
+        assert!(view.contains("target:      2 key(s) -> on"), "{view}");
+        assert!(view.contains("rule 1:      beta (1 clause(s)) -> variant on"), "{view}");
+        assert!(view.contains("fallthrough: rollout on 25% / off 75%"), "{view}");
+    }
 }
