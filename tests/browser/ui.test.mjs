@@ -62,6 +62,8 @@ async function startServer() {
         SWITCHYARD_ADMIN_PASSWORD: ADMIN_PASSWORD,
         // The webhook test's receiver listens on loopback.
         SWITCHYARD_WEBHOOK_ALLOW_PRIVATE: 'true',
+        // Every test logs in from 127.0.0.1: more than the default 10 per minute.
+        SWITCHYARD_LOGIN_RATE: '600',
         SWITCHYARD_LOG_FORMAT: 'json',
         RUST_LOG: process.env.RUST_LOG || 'warn',
       },
@@ -500,7 +502,7 @@ test('panic: kill every flag with a tag in one environment', async () => {
   await t.close();
 });
 
-test('the audit log shows the kill with a readable diff; revert to the first version', async () => {
+test('the audit log shows the kill with a readable diff; restore the first version', async () => {
   const t = await openPage();
   const { page } = t;
   await uiLogin(page, 'admin', ADMIN_PASSWORD);
@@ -531,8 +533,9 @@ test('the audit log shows the kill with a readable diff; revert to the first ver
   // Revert production to version 1 from the flag's history.
   await page.goto(flagUrl('shop', 'checkout-v2'));
   await page.click('#history-list button[data-revert="1"]');
+  await page.waitForSelector('#revert-diff');
   await page.fill('[role="dialog"] textarea', 'Back to the original configuration');
-  await page.click('[role="dialog"] .dialog-footer .btn-primary');
+  await page.click('#revert-confirm');
   await page.waitForSelector('[role="dialog"]', { state: 'detached' });
   await page.waitForSelector('#history-list li.history-item .action:text("flag.revert")');
   const reverted = await config('shop', 'production', 'checkout-v2');
@@ -541,6 +544,187 @@ test('the audit log shows the kill with a readable diff; revert to the first ver
   const events = await call('GET', '/api/v1/projects/shop/audit?flag=checkout-v2&environment=production&limit=5');
   assert.equal(events.items[0].action, 'flag.revert');
   assert.equal(events.items[0].reason, 'Back to the original configuration');
+  t.check();
+  await t.close();
+});
+
+// ----------------------------------------------- undo / restore (issue 13) --
+/** A flag with v2 = a rule (alice's edit) and v3 = turned on in production (the launch). */
+async function ruleThenOn(key) {
+  await call('POST', '/api/v1/projects/shop/flags', { key, kind: 'boolean' });
+  const p = `/api/v1/projects/shop/environments/production/flags/${key}`;
+  const cur = await call('GET', p);
+  const rules = [{ id: 'se', clauses: [{ attribute: 'country', op: 'in', values: ['SE'] }], serve: { variant: 'on' } }];
+  await call('PUT', p, { ...cur.config, version: cur.version, rules, reason: 'Sweden first' });
+  await call('POST', `${p}/toggle`, { on: true, reason: 'launch' });
+}
+
+test('undo this change on an audit entry shows the dry-run diff and keeps a later toggle on', async () => {
+  await ruleThenOn('undo-demo');
+  const t = await openPage();
+  const { page } = t;
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${base}/#/projects/shop/audit?flag=undo-demo&environment=production`);
+  await page.click('#audit-list li[data-action="flag.config.update"] button[data-undo="2"]');
+  const diff = page.locator('#revert-diff');
+  await diff.waitFor();
+  assert.match(await diff.textContent(), /rules/);
+  assert.doesNotMatch(await diff.textContent(), /\bon\b/, 'only the rule goes back');
+  assert.equal(await page.locator('#revert-warning').count(), 0, 'serving state does not change');
+  assert.equal((await config('shop', 'production', 'undo-demo')).version, 3, 'the dry run wrote nothing');
+  await page.fill('#revert-reason', 'The Swedish rule was wrong');
+  await page.click('#revert-confirm');
+  await page.waitForSelector('[role="dialog"]', { state: 'detached' });
+  const after = await config('shop', 'production', 'undo-demo');
+  assert.equal(after.config.on, true, 'the launch toggle made after that entry stays on');
+  assert.deepEqual(after.config.rules, []);
+  await page.waitForSelector('#audit-list li[data-action="flag.undo"]');
+  t.check();
+  await t.close();
+});
+
+test('undo is refused with the fields in the way when a later change touched them', async () => {
+  await call('POST', '/api/v1/projects/shop/flags', { key: 'undo-conflict', kind: 'boolean' });
+  const p = '/api/v1/projects/shop/environments/production/flags/undo-conflict';
+  await call('POST', `${p}/toggle`, { on: true });
+  await call('POST', `${p}/toggle`, { on: false });
+  const t = await openPage({ allow: [/409/] });
+  const { page } = t;
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(flagUrl('shop', 'undo-conflict'));
+  await page.click('#history-list button[data-undo="2"]');
+  const refused = page.locator('#undo-conflict');
+  await refused.waitFor();
+  assert.match(await refused.textContent(), /cannot be undone/);
+  assert.match(await refused.locator('li').first().textContent(), /^on: .*version 3 by admin/);
+  assert.equal(await page.locator('#revert-confirm').count(), 0, 'no way to confirm');
+  await page.keyboard.press('Escape');
+  assert.equal((await config('shop', 'production', 'undo-conflict')).version, 3);
+  t.check();
+  await t.close();
+});
+
+test('restore this version warns when it turns a production flag off; cancel writes nothing', async () => {
+  await ruleThenOn('restore-demo');
+  const t = await openPage();
+  const { page } = t;
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(flagUrl('shop', 'restore-demo'));
+  await page.click('#history-list button[data-revert="1"]');
+  const warning = page.locator('#revert-warning');
+  await warning.waitFor();
+  assert.match(await warning.textContent(), /turns `restore-demo` OFF in production/);
+  assert.equal(await warning.getAttribute('role'), 'alert');
+  const diff = await page.textContent('#revert-diff');
+  assert.match(diff, /on/);
+  assert.match(diff, /rules/);
+  await page.click('[role="dialog"] .dialog-footer button:text("Cancel")');
+  await page.waitForSelector('[role="dialog"]', { state: 'detached' });
+  const now = await config('shop', 'production', 'restore-demo');
+  assert.equal(now.version, 3);
+  assert.equal(now.config.on, true);
+  t.check();
+  await t.close();
+});
+
+test('a killed flag never shows "On"', async () => {
+  await call('POST', '/api/v1/projects/shop/flags', { key: 'killed-on', kind: 'boolean' });
+  const p = '/api/v1/projects/shop/environments/production/flags/killed-on';
+  await call('POST', `${p}/toggle`, { on: true });
+  await call('POST', `${p}/kill`, { reason: 'outage' });
+  for (const [user, pw] of [['admin', ADMIN_PASSWORD], ['vera', PASSWORD]]) {
+    const t = await openPage();
+    const { page } = t;
+    await uiLogin(page, user, pw);
+    await page.goto(flagUrl('shop', 'killed-on'));
+    await page.waitForSelector('#kill-banner');
+    const status = page.locator('#kill-banner').locator('..');
+    const texts = await status.locator('.switch-text, .state').allTextContents();
+    assert.ok(texts.length > 0);
+    for (const text of texts) assert.doesNotMatch(text.trim(), /^(● )?On$/, `${user}: ${texts}`);
+    assert.match(texts.join(' '), /Killed/);
+    assert.match(await page.textContent('#tab-production'), /Killed/);
+    t.check();
+    await t.close();
+  }
+});
+
+test('notices clear when navigating away; a notice that led to a page stays', async () => {
+  await call('POST', '/api/v1/projects/shop/flags', { key: 'toast-demo', kind: 'boolean' });
+  const t = await openPage();
+  const { page } = t;
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(flagUrl('shop', 'toast-demo'));
+  await page.click('#toggle');
+  await page.waitForSelector('#notices .notice');
+  await page.click('nav a[href$="/audit"]');
+  await page.waitForSelector('#audit-list li');
+  assert.equal(await page.locator('#notices .notice').count(), 0, 'the toggle notice belongs to the flag page');
+  t.check();
+  await t.close();
+});
+
+test('the audit shows a creation as "created", not "v– → v1"', async () => {
+  await call('POST', '/api/v1/projects/shop/flags', { key: 'created-demo', kind: 'boolean' });
+  const t = await openPage();
+  const { page } = t;
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${base}/#/projects/shop/audit?flag=created-demo`);
+  const summary = page.locator('#audit-list li[data-action="flag.create"] summary');
+  await summary.waitFor();
+  const text = await summary.textContent();
+  assert.match(text, /created/);
+  assert.doesNotMatch(text, /v–/);
+  t.check();
+  await t.close();
+});
+
+test('the sticky save bar never covers the selector being used', async () => {
+  await call('POST', '/api/v1/projects/shop/flags', { key: 'long-form', kind: 'boolean' });
+  const p = '/api/v1/projects/shop/environments/production/flags/long-form';
+  const cur = await call('GET', p);
+  const rules = [0, 1, 2, 3].map((i) => ({ id: `r${i}`, clauses: [{ attribute: 'country', op: 'in', values: [`C${i}`] }], serve: { variant: 'on' } }));
+  await call('PUT', p, { ...cur.config, version: cur.version, rules });
+  const t = await openPage({ width: 1280, height: 700 });
+  const { page } = t;
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(flagUrl('shop', 'long-form'));
+  await page.waitForSelector('#targeting-form');
+  // A mouse user scrolls until a selector sits near the bottom edge and clicks it
+  // there: what is under the pointer must be the selector, never a bar over it.
+  const hit = (sel) => page.evaluate((s) => {
+    const el = document.querySelector(s);
+    window.scrollBy(0, el.getBoundingClientRect().bottom - window.innerHeight + 4);
+    const r = el.getBoundingClientRect();
+    const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    return top === el || el.contains(top) ? 'selector' : `${top?.tagName}.${top?.className}`;
+  }, sel);
+  await page.fill('input[data-path="rules[0].description"]', 'edited');
+  for (const i of [0, 1, 2]) {
+    const sel = `select[data-path="rules[${i}].clauses[0].op"]`;
+    assert.equal(await hit(sel), 'selector', `${sel} is covered`);
+    await page.selectOption(sel, 'contains', { timeout: 3000 });
+  }
+  // The save button stays one click away while edits are unsaved.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.click('#unsaved-note button');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'targeting-reason');
+  t.check();
+  await t.close();
+});
+
+test('restore to a time before the environment existed says so', async () => {
+  const t = await openPage({ allow: [/422/] });
+  const { page } = t;
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${base}/#/projects/shop/audit`);
+  await page.selectOption('#restore-env', 'production');
+  await page.fill('#restore-at', '2001-01-01T00:00:00');
+  await page.fill('#restore-reason', 'Way back');
+  await page.click('#restore-preview-button');
+  await page.waitForSelector('.restore-card .field-error:not([hidden])');
+  assert.match(await page.textContent('.restore-card'), /did not exist then/);
+  assert.doesNotMatch(await page.textContent('#restore-preview'), /Nothing changed|would change/);
   t.check();
   await t.close();
 });
@@ -579,12 +763,12 @@ test('viewers see no edit controls', async () => {
   await page.goto(flagUrl('shop', 'checkout-v2'));
   await page.waitForSelector('#targeting-card .summary');
   await page.waitForSelector('#history-list');
-  for (const sel of ['#toggle', '#kill-button', '#restore-button', '#save-targeting', '#targeting-form', '#definition-form', 'button[data-revert]', 'button[data-action="add-rule"]']) {
+  for (const sel of ['#toggle', '#kill-button', '#restore-button', '#save-targeting', '#targeting-form', '#definition-form', 'button[data-revert]', 'button[data-undo]', 'button[data-action="add-rule"]']) {
     assert.equal(await page.locator(sel).count(), 0, `viewer sees ${sel}`);
   }
   await page.goto(`${base}/#/projects/shop/audit`);
   await page.waitForSelector('#audit-list li.audit-item');
-  assert.equal(await page.locator('button[data-revert]').count(), 0);
+  assert.equal(await page.locator('button[data-revert], button[data-undo]').count(), 0);
   assert.equal(await page.locator('#restore-preview-button').count(), 0);
   t.check();
   await t.close();

@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use reqwest::Method;
 use serde_json::{Value, json};
-use switchyard_e2e::{Admin, DEADLINE, FlagSpec, Server, TestDb, flag_path, seed};
+use switchyard_e2e::{Admin, DEADLINE, FlagSpec, Server, TestDb, eventually, flag_path, seed};
 use switchyard_server::config::ServeConfig;
 use switchyard_server::webhooks::sign;
 
@@ -122,7 +122,15 @@ async fn a_pending_delivery_is_sent_after_a_restart() {
         assert_eq!(ok.body, failed[0].body, "the same body");
         let body: Value = serde_json::from_slice(&ok.body).unwrap();
         assert_eq!((body["event"].as_str(), body["incident"].as_str()), (Some("flag.killed"), Some("INC-9")));
-        let history = server.admin().get(&format!("{HOOKS}/{hook}/deliveries")).await;
+        // The receiver saw the 204 before the server recorded it: wait for
+        // the record (this raced under load in CI).
+        let path = format!("{HOOKS}/{hook}/deliveries");
+        let admin = server.admin();
+        eventually("the delivery is recorded as delivered", || async {
+            admin.get(&path).await[0]["status"] == "delivered"
+        })
+        .await;
+        let history = admin.get(&path).await;
         assert_eq!(history.as_array().unwrap().len(), 1, "{history}");
         assert_eq!(history[0]["status"], "delivered");
         assert!(history[0]["attempts"].as_u64().unwrap() >= 3, "{history}");
@@ -160,7 +168,13 @@ async fn two_replicas_send_each_event_once() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!((hits.len(), ids.len()), (EVENTS, EVENTS), "each event exactly once");
-    let history = admins[1].get(&format!("{HOOKS}/{hook}/deliveries")).await;
+    let path = format!("{HOOKS}/{hook}/deliveries");
+    eventually("every delivery is recorded", || async {
+        let history = admins[1].get(&path).await;
+        history.as_array().is_some_and(|h| h.iter().all(|d| d["status"] == "delivered"))
+    })
+    .await;
+    let history = admins[1].get(&path).await;
     let history = history.as_array().unwrap();
     assert_eq!(history.len(), EVENTS);
     assert!(history.iter().all(|d| d["status"] == "delivered" && d["attempts"] == 1), "{history:?}");

@@ -16,6 +16,8 @@ import * as adminView from './views/admin.js';
 const main = document.getElementById('main');
 const slot = document.getElementById('topbar-slot');
 const notices = document.getElementById('notices');
+// Set by app.go: the next route keeps the notices (they describe what led there).
+let keepNotices = false;
 const alerts = document.getElementById('alerts');
 
 /** Shared application state and services handed to every view. */
@@ -52,7 +54,9 @@ export const app = {
     app.alert(describe(err));
   },
 
+  /** Navigates; notices shown just before (e.g. "Flag created") stay. */
   go(hash) {
+    keepNotices = true;
     if (location.hash === hash) route();
     else location.hash = hash;
   },
@@ -200,6 +204,9 @@ async function route() {
     }
   }
   app.unsaved = null;
+  // Notices belong to the page they were shown on: leaving it clears them.
+  if (!keepNotices && location.hash !== currentHash) clear(notices);
+  keepNotices = false;
   currentHash = location.hash;
   const token = ++navToken;
   const moveFocus = !firstRoute;

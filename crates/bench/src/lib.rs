@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
+pub mod fanout;
+
 /// A server process on a free loopback port.
 pub struct ServerProcess {
     /// `http://127.0.0.1:PORT`.
@@ -60,6 +62,11 @@ impl ServerProcess {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         bail!("server did not become ready")
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
     }
 
     /// Resident memory of the server process, KiB.

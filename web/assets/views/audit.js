@@ -1,10 +1,11 @@
 // The audit log: who / what / why / when with readable diffs, filters,
-// one-click revert of flag configuration changes, and "restore the
+// "undo this change" and "restore the version before it" on flag
+// configuration changes (both preview their diff), and "restore the
 // environment to a time" with the dry-run diff shown before confirming.
 
 import { get, post, url, can, query, ApiError, describe } from '../api.js';
 import { h, clear, fullTime, ago, select, showErrors, clearErrors } from '../dom.js';
-import { confirmDialog } from '../dialog.js';
+import { openRevertDialog } from '../revert.js';
 import { renderDiff } from '../diff.js';
 import { live } from '../live.js';
 
@@ -86,23 +87,24 @@ export function render({ app, root, project, query: q }) {
         ev.revision != null ? h('span', { class: 'muted small', text: `revision ${ev.revision}` }) : null),
       ev.reason ? h('p', { class: 'reason' }, h('span', { class: 'muted', text: 'Why: ' }), ev.reason) : h('p', { class: 'reason muted', text: 'No reason given.' }));
     if (ev.before || ev.after) {
-      const versions = ev.before?.version !== undefined || ev.after?.version !== undefined
-        ? ` (v${ev.before?.version ?? '–'} → v${ev.after?.version ?? '–'})` : '';
+      const from = ev.before?.version;
+      const to = ev.after?.version;
+      const versions = from === undefined && to !== undefined ? ` (created, v${to})`
+        : from !== undefined || to !== undefined ? ` (v${from ?? '–'} → v${to ?? '–'})` : '';
       li.append(h('details', { class: 'audit-diff' }, h('summary', { text: `Show changes${versions}` }), renderDiff(ev.before, ev.after)));
     }
-    if (can('edit') && ev.flag && ev.environment && ev.action.startsWith('flag.') && !['flag.kill', 'flag.restore'].includes(ev.action) && ev.before?.version !== undefined && ev.before?.config) {
+    if (ev.after?.undid) li.append(h('p', { class: 'muted small', text: `Undid version ${ev.after.undid.version} (${ev.after.undid.fields.join(', ')}).` }));
+    if (ev.after?.restored_version !== undefined) li.append(h('p', { class: 'muted small', text: `Restored version ${ev.after.restored_version}.` }));
+    if (can('edit') && ev.flag && ev.environment && ev.action.startsWith('flag.') && !['flag.kill', 'flag.restore', 'flag.kill.applied'].includes(ev.action) && ev.before?.version !== undefined && ev.before?.config && ev.after?.version !== undefined) {
       const v = ev.before.version;
-      li.append(h('button', { type: 'button', class: 'btn btn-small', 'data-revert': String(v), text: `Revert ${ev.flag} to v${v} (undo this)`, onclick: async () => {
-        const reason = await confirmDialog({ title: `Revert “${ev.flag}” to version ${v}`, message: `${app.envName(ev.environment)} gets version ${v}'s configuration as a new version.`, confirmLabel: `Revert to v${v}`, reason: true, reasonLabel: 'Reason (required)' });
-        if (!reason) return;
-        try {
-          const res = await post(url('projects', project, 'environments', ev.environment, 'flags', ev.flag, 'revert'), { to_version: v, reason });
-          app.notify(`Reverted “${ev.flag}” in ${app.envName(ev.environment)} to version ${v} (now version ${res.value.version}).`, { kind: 'success' });
-          reload();
-        } catch (e) {
-          app.error(e);
-        }
-      } }));
+      const done = (what) => (res) => {
+        app.notify(`${what} “${ev.flag}” in ${app.envName(ev.environment)} (now version ${res.value.version}).`, { kind: 'success' });
+        reload();
+      };
+      const open = (mode, version, what) => () => openRevertDialog({ app, project, env: ev.environment, flag: ev.flag, mode, version, onDone: done(what) });
+      li.append(h('div', { class: 'audit-actions' },
+        h('button', { type: 'button', class: 'btn btn-small', 'data-undo': String(ev.after.version), text: 'Undo this change', onclick: open('undo', ev.after.version, 'Undid the change in') }),
+        h('button', { type: 'button', class: 'btn btn-small', 'data-revert': String(v), text: `Restore v${v} (whole flag)`, onclick: open('restore', v, `Restored v${v} of`) })));
     }
     return li;
   }

@@ -10,6 +10,7 @@ import { h, append, clear, stateOf, stateBadge, timeEl, ago, select, showErrors,
 import { live } from '../live.js';
 import { confirmDialog } from '../dialog.js';
 import { openKillDialog, openRestoreDialog } from '../kill.js';
+import { openRevertDialog } from '../revert.js';
 import { targetingEditor, summary, variantsEditor, readVariants } from '../targeting.js';
 import { renderDiff, merge3, diffValues } from '../diff.js';
 
@@ -59,6 +60,15 @@ export function render({ app, root, project, flag, query: q }) {
   const tabs = h('div', { class: 'env-tabs', role: 'tablist', 'aria-label': 'Environments' });
   const panel = h('div', { class: 'env-panel', role: 'tabpanel', id: 'env-panel', tabindex: '-1' });
   const status = h('div', { class: 'card status-card', id: 'status-card' });
+  // The save bar stays in the flow (a sticky one covered the selectors under
+  // it); with unsaved edits, this note in the side column leads to it.
+  const unsaved = h('div', { class: 'unsaved-note', id: 'unsaved-note', hidden: true },
+    h('p', {}, h('span', { 'aria-hidden': 'true', text: '● ' }), 'Unsaved targeting changes.'),
+    h('button', { type: 'button', class: 'btn btn-primary btn-small', text: 'Review and save', onclick: () => {
+      const reason = document.getElementById('targeting-reason');
+      reason?.scrollIntoView({ block: 'center' });
+      reason?.focus();
+    } }));
   const conflict = h('div', { class: 'conflict', id: 'conflict', hidden: true, role: 'alert' });
   const targeting = h('div', { class: 'card', id: 'targeting-card' });
   const evaluate = h('div', { class: 'card', id: 'evaluate-card' });
@@ -142,7 +152,7 @@ export function render({ app, root, project, flag, query: q }) {
     dirty = false;
     panel.append(h('div', { class: 'flag-layout' },
       h('div', { class: 'flag-main' }, conflict, targeting, history),
-      h('div', { class: 'flag-side' }, status, evaluate)));
+      h('div', { class: 'flag-side' }, status, unsaved, evaluate)));
     drawStatus();
     drawTargeting(rec.config);
     drawEvaluate();
@@ -169,10 +179,12 @@ export function render({ app, root, project, flag, query: q }) {
           cfg.kill.incident ? [h('dt', { text: 'Incident' }), h('dd', { text: cfg.kill.incident })] : null)));
     }
     const on = cfg.on;
+    const killed = !!cfg.kill;
     if (can('edit')) {
-      const sw = h('button', { type: 'button', role: 'switch', class: `switch ${on ? 'switch-on' : ''}`, 'aria-checked': on ? 'true' : 'false', id: 'toggle', 'aria-describedby': 'toggle-hint' },
+      // Killed: the switch shows what targeting does after a restore, never "On".
+      const sw = h('button', { type: 'button', role: 'switch', class: `switch ${on ? 'switch-on' : ''}${killed ? ' switch-killed' : ''}`, 'aria-checked': on ? 'true' : 'false', id: 'toggle', 'aria-describedby': 'toggle-hint' },
         h('span', { class: 'switch-track', 'aria-hidden': 'true' }, h('span', { class: 'switch-thumb' })),
-        h('span', { class: 'switch-text', text: on ? 'On' : 'Off' }));
+        h('span', { class: 'switch-text', text: killed ? `Killed (${on ? 'on' : 'off'} after restore)` : on ? 'On' : 'Off' }));
       sw.addEventListener('click', async () => {
         sw.disabled = true;
         try {
@@ -187,9 +199,11 @@ export function render({ app, root, project, flag, query: q }) {
       });
       status.append(h('div', { class: 'toggle-row' }, h('span', { class: 'toggle-label', id: 'toggle-label', text: 'Targeting' }), sw));
       sw.setAttribute('aria-labelledby', 'toggle-label');
-      status.append(h('p', { class: 'hint', id: 'toggle-hint', text: on ? 'On: targets, rules and fallthrough decide.' : `Off: everyone gets “${cfg.off_variant}”.` }));
+      const hint = killed ? `Killed: everyone gets “${cfg.off_variant}” until restored; then targeting is ${on ? 'on' : 'off'}.`
+        : on ? 'On: targets, rules and fallthrough decide.' : `Off: everyone gets “${cfg.off_variant}”.`;
+      status.append(h('p', { class: 'hint', id: 'toggle-hint', text: hint }));
     } else {
-      status.append(h('p', { class: 'toggle-row' }, h('span', { class: 'toggle-label', text: 'Targeting' }), stateBadge({ on, killed: false })));
+      status.append(h('p', { class: 'toggle-row' }, h('span', { class: 'toggle-label', text: 'Targeting' }), stateBadge({ on, killed })));
     }
     if (can('kill')) {
       if (cfg.kill) {
@@ -255,14 +269,15 @@ export function render({ app, root, project, flag, query: q }) {
     const setDirty = (v) => {
       dirty = v;
       dirtyMark.textContent = v ? '● Unsaved changes' : '';
+      unsaved.hidden = !v;
       save.disabled = !v;
       discard.disabled = !v;
     };
     editor = targetingEditor({ flag: def, config, segments, onChange: () => setDirty(true) });
-    form.append(h('div', { class: 'error-summary', role: 'alert', hidden: true }), editor.el,
-      h('div', { class: 'save-bar' },
-        h('div', { class: 'field grow' }, h('label', { for: reasonId, text: 'Reason for the change' }), reason),
-        h('div', { class: 'save-actions' }, dirtyMark, discard, save)));
+    const bar = h('div', { class: 'save-bar' },
+      h('div', { class: 'field grow' }, h('label', { for: reasonId, text: 'Reason for the change' }), reason),
+      h('div', { class: 'save-actions' }, dirtyMark, discard, save));
+    form.append(h('div', { class: 'error-summary', role: 'alert', hidden: true }), editor.el, bar);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       clearErrors(form);
@@ -439,8 +454,11 @@ export function render({ app, root, project, flag, query: q }) {
           v.version === current ? h('span', { class: 'pill pill-current', text: 'current' }) : null),
         ev?.reason ? h('p', { class: 'reason' }, h('span', { class: 'muted', text: 'Why: ' }), ev.reason) : null,
         prev ? h('details', {}, h('summary', { text: `Changes from v${prev.version}` }), renderDiff(prev, v)) : h('p', { class: 'muted small', text: 'First version (created off).' }));
-      if (can('edit') && v.version !== current) {
-        item.append(h('button', { type: 'button', class: 'btn btn-small', 'data-revert': String(v.version), text: `Revert to v${v.version}`, onclick: () => revertTo(v.version) }));
+      const killOnly = prev && JSON.stringify({ ...prev.config, kill: null }) === JSON.stringify({ ...v.config, kill: null });
+      if (can('edit') && (prev && !killOnly || v.version !== current)) {
+        item.append(h('div', { class: 'history-actions' },
+          prev && !killOnly ? h('button', { type: 'button', class: 'btn btn-small', 'data-undo': String(v.version), text: 'Undo this change', onclick: () => goBack('undo', v.version) }) : null,
+          v.version !== current ? h('button', { type: 'button', class: 'btn btn-small', 'data-revert': String(v.version), text: `Restore v${v.version}`, onclick: () => goBack('restore', v.version) }) : null));
       }
       list.append(item);
     });
@@ -452,29 +470,23 @@ export function render({ app, root, project, flag, query: q }) {
     refreshHistory();
   }
 
-  async function revertTo(version) {
-    if (dirty && !(await confirmDialog({ title: 'Discard unsaved changes?', message: 'A revert replaces the targeting you are editing.', confirmLabel: 'Discard', danger: true }))) return;
-    const reason = await confirmDialog({
-      title: `Revert to version ${version}`,
-      message: `${app.envName(env)} gets the configuration of version ${version} as a new version; history is kept.`,
-      confirmLabel: `Revert to v${version}`,
-      reason: true,
-      reasonLabel: 'Reason (required)',
-    });
-    if (!reason) return;
-    try {
-      const res = await post(envUrl(env, 'revert'), { to_version: version, reason });
-      records.set(env, res.value);
-      base = res.value;
-      dirty = false;
+  async function goBack(mode, version) {
+    if (dirty && !(await confirmDialog({ title: 'Discard unsaved changes?', message: 'This replaces the targeting you are editing.', confirmLabel: 'Discard', danger: true }))) return;
+    const forEnv = env;
+    await openRevertDialog({ app, project, env: forEnv, flag, mode, version, onDone: (res) => {
+      if (disposed) return;
+      records.set(forEnv, res.value);
+      if (forEnv === env) {
+        base = res.value;
+        dirty = false;
+        drawStatus();
+        drawTargeting(res.value.config);
+        refreshHistory();
+      }
       drawTabs();
-      drawStatus();
-      drawTargeting(res.value.config);
-      refreshHistory();
-      app.notify(`Reverted “${flag}” in ${app.envName(env)} to version ${version} (now version ${res.value.version}).`, { kind: 'success' });
-    } catch (e) {
-      app.error(e);
-    }
+      const what = mode === 'undo' ? `Undid change v${version} of` : `Restored version ${version} of`;
+      app.notify(`${what} “${flag}” in ${app.envName(forEnv)} (now version ${res.value.version}).`, { kind: 'success' });
+    } });
   }
 
   // ---- Definition and variants ------------------------------------------------

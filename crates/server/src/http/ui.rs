@@ -50,6 +50,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "dialog.js" => JS,
     "diff.js" => JS,
     "kill.js" => JS,
+    "revert.js" => JS,
     "live.js" => JS,
     "targeting.js" => JS,
     "icon.svg" => "image/svg+xml",
