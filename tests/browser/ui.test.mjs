@@ -774,6 +774,52 @@ test('viewers see no edit controls', async () => {
   await t.close();
 });
 
+test('change your own password (other sessions end); an admin resets another user\'s', async () => {
+  await call('POST', '/api/v1/users', { username: 'paula', password: PASSWORD, role: 'viewer' });
+  const other = await login('paula', PASSWORD);
+  const t = await openPage({ allow: [/status of 422/] });
+  const { page } = t;
+  await uiLogin(page, 'paula', PASSWORD);
+  await page.click('#change-password');
+  await page.fill('#pw-current', 'not-the-password');
+  await page.fill('#pw-new', 'paulas-new-password');
+  await page.fill('#pw-repeat', 'paulas-new-password');
+  await page.click('.dialog-footer .btn-primary');
+  const wrong = page.locator('.field-error[data-error-path="current_password"]');
+  await wrong.waitFor();
+  assert.match(await wrong.textContent(), /current password is not correct/);
+  await page.fill('#pw-current', PASSWORD);
+  await page.fill('#pw-new', 'short');
+  await page.fill('#pw-repeat', 'short');
+  await page.click('.dialog-footer .btn-primary');
+  const short = page.locator('.field-error[data-error-path="new_password"]');
+  await short.waitFor();
+  assert.match(await short.textContent(), /at least 12 characters/);
+  await page.fill('#pw-new', 'paulas-new-password');
+  await page.fill('#pw-repeat', 'paulas-new-password');
+  await page.click('.dialog-footer .btn-primary');
+  await page.waitForSelector('.dialog', { state: 'detached' });
+  // This page goes on with its fresh session; the other session has ended.
+  await page.goto(`${base}/#/`);
+  await page.waitForSelector('#logout');
+  await assert.rejects(call('GET', '/api/v1/me', undefined, other), /401/);
+  await login('paula', 'paulas-new-password');
+  t.check();
+  await t.close();
+
+  const a = await openPage();
+  await uiLogin(a.page, 'admin', ADMIN_PASSWORD);
+  await a.page.goto(`${base}/#/admin`);
+  await a.page.click('button[aria-label="Reset the password of paula"]');
+  await a.page.fill('#pw-reset', 'reset-by-an-admin');
+  await a.page.fill('#pw-reset-repeat', 'reset-by-an-admin');
+  await a.page.click('.dialog-footer .btn-primary');
+  await a.page.waitForSelector('.dialog', { state: 'detached' });
+  await login('paula', 'reset-by-an-admin');
+  a.check();
+  await a.close();
+});
+
 test('alert triggers: the URL is shown once; a firing alert kills the flag, and the open page follows live', async () => {
   const t = await openPage();
   const { page } = t;

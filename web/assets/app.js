@@ -12,6 +12,7 @@ import * as segmentsView from './views/segments.js';
 import * as keysView from './views/keys.js';
 import * as webhooksView from './views/webhooks.js';
 import * as adminView from './views/admin.js';
+import { changeOwnPassword } from './views/password.js';
 
 const main = document.getElementById('main');
 const slot = document.getElementById('topbar-slot');
@@ -186,6 +187,7 @@ function renderTopbar(section) {
   const user = h('div', { class: 'user' },
     app.project ? liveIndicator() : null,
     h('span', { class: 'who', title: `Signed in as ${s.username} (${s.role})` }, h('span', { class: 'who-name', text: s.username }), ' ', h('span', { class: `role role-${s.role}`, text: s.role })),
+    h('button', { type: 'button', class: 'btn btn-small', id: 'change-password', text: 'Password', title: 'Change your password', onclick: () => changeOwnPassword(app) }),
     h('button', { type: 'button', class: 'btn btn-small', id: 'logout', text: 'Log out', onclick: logout }));
   slot.append(bar, user);
 }

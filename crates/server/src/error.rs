@@ -21,6 +21,10 @@ pub enum ApiError {
         /// Human message.
         message: String,
     },
+    /// 400: a string the text policy refuses (see [`crate::text`]), with
+    /// its field path in `errors`.
+    #[error("{0}")]
+    InvalidText(crate::text::TextError),
     /// 401: no or invalid credentials.
     #[error("{0}")]
     Unauthorized(&'static str),
@@ -108,7 +112,7 @@ impl ApiError {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest { .. } | ApiError::InvalidText(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -129,6 +133,7 @@ impl ApiError {
             ApiError::BadRequest { code, .. }
             | ApiError::Conflict { code, .. }
             | ApiError::FieldConflict { code, .. } => code,
+            ApiError::InvalidText(_) => "invalid_text",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound { .. } => "not_found",
@@ -168,7 +173,8 @@ pub struct Problem {
     pub code: String,
     /// Human detail.
     pub detail: String,
-    /// Invalid fields (422), or the fields in the way of a write (409 `undo_conflict`).
+    /// Invalid fields (422, and 400 `invalid_text`), or the fields in the way
+    /// of a write (409 `undo_conflict`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// Current version (409 on a stale write).
@@ -192,6 +198,11 @@ impl IntoResponse for ApiError {
                 .iter()
                 .map(|e| FieldError { path: e.path.clone(), code: e.code.to_string(), message: e.message.clone() })
                 .collect(),
+            ApiError::InvalidText(err) => vec![FieldError {
+                path: err.path.clone(),
+                code: err.refusal.code().to_string(),
+                message: err.to_string(),
+            }],
             _ => Vec::new(),
         };
         let current_version = match &self {
@@ -238,6 +249,7 @@ impl From<StoreError> for ApiError {
             }
             StoreError::FieldConflict { code, message, fields } => ApiError::FieldConflict { code, message, fields },
             StoreError::Validation(errs) => ApiError::Validation(errs),
+            StoreError::InvalidText(err) => ApiError::InvalidText(err),
             other => ApiError::Internal(other.to_string()),
         }
     }

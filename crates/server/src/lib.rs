@@ -17,6 +17,7 @@
 //! - [`serve`]: the accept loop (timeouts, keepalive, graceful shutdown).
 //! - [`http`]: the routes, one module per resource, and the OpenAPI document.
 //! - [`error`]: the problem+json error type.
+//! - [`text`]: the text policy (NUL and control characters refused at the edge and at the store).
 //! - [`state`]: the shared application state.
 //! - [`alerts`]: alert bodies for trigger URLs (Alertmanager, Grafana).
 //! - [`webhooks`]: outgoing notifications from a durable outbox, signed, retried, SSRF-guarded.
@@ -38,13 +39,13 @@ pub mod state;
 pub mod store;
 #[doc(hidden)]
 pub mod testing;
+pub mod text;
 pub mod webhooks;
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use crate::auth::jwt::JwtKeys;
@@ -52,29 +53,28 @@ use crate::config::ServeConfig;
 use crate::hub::{Hub, HubSink};
 use crate::state::{AppState, Inner};
 
-/// A built server: its router and state, plus the generated admin password
-/// when this start created the `admin` user.
+/// A built server: its router and state, plus what start-up did about the
+/// `admin` user.
 pub struct Built {
     /// The application.
     pub app: axum::Router,
     /// Its state (tests use the store and hub directly).
     pub state: AppState,
-    /// The generated bootstrap password, if one was generated.
-    pub bootstrap_password: Option<String>,
+    /// Whether `admin` was created now, and with which password.
+    pub bootstrap: http::auth::Bootstrap,
 }
 
 /// Connects the store (running migrations), starts the hub, bootstraps the
 /// admin user and builds the router.
 pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
-    let url = config.effective_database_url();
+    let url = config.effective_database_url()?;
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir).ok();
+        std::fs::create_dir_all(&config.database.data_dir).ok();
     }
     let metrics = metrics::Metrics::new();
     let (hub, queue) = Hub::new(Arc::clone(&metrics));
-    let store = store::connect(&url, Arc::new(HubSink(Arc::clone(&hub))))
-        .await
-        .with_context(|| format!("opening the database {}", config::redact_url(&url)))?;
+    let store =
+        store::connect(&url, Arc::new(HubSink(Arc::clone(&hub)))).await.map_err(|e| cli::errors::database(&url, &e))?;
     hub.start(Arc::clone(&store), queue, config.heartbeat).await?;
     let listener_health = Arc::new(listener::ListenerHealth::default());
     let fleet = fleet::Fleet::new(Arc::clone(&store));
@@ -87,9 +87,14 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         None => store.setting_get_or_insert("jwt_secret", &auth::secret::random_token("jwt")).await?,
     };
     let jwt = JwtKeys::new(secret.as_bytes())?;
-    let webhooks = webhooks::Worker::start(Arc::clone(&store), config.webhook_options(), Arc::clone(&metrics));
+    let webhooks = webhooks::Worker::start(
+        Arc::clone(&store),
+        webhooks::WorkerOptions::from_config(&config),
+        Arc::clone(&metrics),
+    );
     let login_limiter = http::ratelimit::PeerLimiter::new(config.login_rate_per_minute, config.trusted_proxies.clone());
     let credentials = auth::credentials::Guard::new(&config, Arc::clone(&metrics));
+    let password_limiter = http::ratelimit::UserLimiter::new(config.login_rate_per_minute);
     let state = AppState::new(Inner {
         store,
         jwt,
@@ -102,10 +107,11 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         metrics,
         login_limiter,
         credentials,
+        password_limiter,
         fleet,
     });
-    let bootstrap_password = http::auth::bootstrap_admin(&state).await?;
-    Ok(Built { app: http::app(state.clone()), state, bootstrap_password })
+    let bootstrap = http::auth::bootstrap_admin(&state).await?;
+    Ok(Built { app: http::app(state.clone()), state, bootstrap })
 }
 
 /// Builds and serves: what `switchyard serve` and the tests run.
@@ -123,14 +129,18 @@ fn announce(built: &Built, addr: SocketAddr) {
     let store = built.state.store.backend();
     let url = format!("http://{addr}");
     println!("Switchyard is running at {url}  (store: {store:?}; API docs: {url}/api/docs)");
-    match &built.bootstrap_password {
-        Some(pw) => println!(
+    use http::auth::Bootstrap;
+    match (&built.bootstrap, built.state.config.admin_password.is_some()) {
+        (Bootstrap::Generated(pw), _) => println!(
             "First start: log in as `admin` with password `{pw}` (shown once: store it safely; to choose it instead, set SWITCHYARD_ADMIN_PASSWORD before the first start)."
         ),
-        None if built.state.config.admin_password.is_some() => {
-            println!("Log in as `admin` with the password from SWITCHYARD_ADMIN_PASSWORD.")
-        }
-        None => println!("Log in with an existing user (the `admin` password was printed on first start)."),
+        (Bootstrap::FromConfig, _) => println!("Log in as `admin` with the password from SWITCHYARD_ADMIN_PASSWORD."),
+        (Bootstrap::Existing, true) => println!(
+            "The admin user already exists; SWITCHYARD_ADMIN_PASSWORD ignored (it only sets the first password). To set a new one, run `switchyard admin reset-password admin` on this host."
+        ),
+        (Bootstrap::Existing, false) => println!(
+            "Log in with an existing user (the `admin` password was printed on first start; forgotten: `switchyard admin reset-password admin`)."
+        ),
     }
     if store == store::Backend::Sqlite {
         println!("Embedded SQLite mode is single-instance; use SWITCHYARD_DATABASE_URL=postgres://… to run replicas.");

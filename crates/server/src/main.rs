@@ -5,7 +5,7 @@ async fn main() {
     match switchyard_server::cli::main().await {
         Ok(code) => std::process::exit(code),
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", switchyard_server::cli::errors::render(&err));
             std::process::exit(1);
         }
     }

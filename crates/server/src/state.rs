@@ -26,6 +26,8 @@ pub struct Inner {
     pub login_limiter: crate::http::ratelimit::PeerLimiter,
     /// Negative cache of unknown credentials and failed-authentication limits.
     pub credentials: crate::auth::credentials::Guard,
+    /// Password change attempts per user.
+    pub password_limiter: crate::http::ratelimit::UserLimiter,
     /// Fleet-wide receipts.
     pub fleet: Arc<crate::fleet::Fleet>,
     /// Prometheus metrics.

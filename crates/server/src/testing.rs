@@ -139,6 +139,17 @@ impl TestServer {
     /// Starts a server on `listener` (e.g. the address of a stopped one, so
     /// that clients reconnect to the same URL).
     pub async fn start_on(config: ServeConfig, listener: TcpListener) -> TestServer {
+        Self::start_on_as(config, listener, ADMIN_PASSWORD).await
+    }
+
+    /// Starts a server whose `admin` logs in with `admin_password` (e.g. on
+    /// a database where it was reset).
+    pub async fn start_with_admin(config: ServeConfig, admin_password: &str) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Self::start_on_as(config, listener, admin_password).await
+    }
+
+    async fn start_on_as(config: ServeConfig, listener: TcpListener, admin_password: &str) -> TestServer {
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let built = crate::build(config).await.expect("building the server");
         let state = built.state.clone();
@@ -146,7 +157,7 @@ impl TestServer {
         let task = tokio::spawn(crate::serve::serve(built.app, listener, state.clone(), async move {
             let _ = rx.await;
         }));
-        let admin_token = login(&base, "admin", ADMIN_PASSWORD).await;
+        let admin_token = login(&base, "admin", admin_password).await;
         TestServer { base, state, admin_token, shutdown: Some(tx), task: Some(task) }
     }
 

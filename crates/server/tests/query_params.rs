@@ -50,6 +50,7 @@ fn fill(template: &str) -> String {
         ("{segment}", "beta"),
         ("{id}", "1"),
         ("{secret}", "trg_unknown"),
+        ("{username}", "admin"),
     ];
     let mut path = template.to_string();
     for (name, value) in values {

@@ -35,6 +35,7 @@ conformance!(
     webhooks_lifecycle,
     webhook_outbox,
     concurrent_claims_are_disjoint,
+    hostile_text_is_refused_or_kept_alike,
 );
 
 #[path = "common/cases/mod.rs"]

@@ -4,6 +4,7 @@ import { get, post, del, url, can, ApiError, describe } from '../api.js';
 import { h, clear, timeEl, select, showErrors } from '../dom.js';
 import { confirmDialog } from '../dialog.js';
 import { secretBox } from './keys.js';
+import { resetPassword } from './password.js';
 
 const ROLES = [['viewer', 'viewer — read only'], ['responder', 'responder — read + kill/restore'], ['editor', 'editor — edit flags and segments'], ['admin', 'admin — everything']];
 
@@ -151,11 +152,12 @@ export function render({ app, root }) {
       if (disposed) return;
       clear(users);
       users.append(h('table', { class: 'simple' },
-        h('thead', {}, h('tr', {}, ['User', 'Role', 'Created'].map((t) => h('th', { scope: 'col', text: t })))),
+        h('thead', {}, h('tr', {}, ['User', 'Role', 'Created', ''].map((t) => h('th', { scope: 'col', text: t })))),
         h('tbody', {}, list.map((u) => h('tr', {},
           h('td', { 'data-label': 'User', text: u.username }),
           h('td', { 'data-label': 'Role' }, h('span', { class: `role role-${u.role}`, text: u.role })),
-          h('td', { 'data-label': 'Created' }, timeEl(u.created_at)))))));
+          h('td', { 'data-label': 'Created' }, timeEl(u.created_at)),
+          h('td', {}, h('button', { type: 'button', class: 'btn btn-small', text: 'Reset password', 'aria-label': `Reset the password of ${u.username}`, onclick: () => resetPassword(app, u.username) })))))));
     } catch (e) {
       if (!disposed) users.append(h('p', { class: 'form-error', text: describe(e) }));
     }

@@ -161,6 +161,14 @@ pub fn session_failed(state: &AppState, parts: &Parts, token: &str) -> ApiError 
     session_or_token_failed(state, parts, Kind::Session, &secret::hash(token))
 }
 
+/// The answer to a valid session token whose user's password changed since
+/// it was issued (or whose user is gone).
+pub fn session_ended(state: &AppState, parts: &Parts, token: &str) -> ApiError {
+    let client = state.credentials.client(Peer::of(parts), &parts.headers);
+    let rejection = ApiError::Unauthorized("session ended: the password was changed; log in again");
+    state.credentials.failed(Kind::Session, client, &secret::hash(token), rejection)
+}
+
 fn session_or_token_failed(state: &AppState, parts: &Parts, kind: Kind, hash: &str) -> ApiError {
     let client = state.credentials.client(Peer::of(parts), &parts.headers);
     let rejection = match kind {

@@ -36,6 +36,10 @@ pub struct Claims {
     pub iss: String,
     /// Audience.
     pub aud: String,
+    /// The user's password version at login: once a password change bumps
+    /// it, the token is refused (absent in tokens from before versions: 0).
+    #[serde(default)]
+    pub pwv: i64,
 }
 
 /// Signing and verification keys.
@@ -81,8 +85,9 @@ impl JwtKeys {
         })
     }
 
-    /// Issues a token valid until `expires_at`.
-    pub fn issue(&self, user: &str, role: Role, expires_at: DateTime<Utc>) -> anyhow::Result<String> {
+    /// Issues a token valid until `expires_at`, for the user's current
+    /// password version `pwv`.
+    pub fn issue(&self, user: &str, role: Role, pwv: i64, expires_at: DateTime<Utc>) -> anyhow::Result<String> {
         let claims = Claims {
             sub: user.to_string(),
             role,
@@ -90,6 +95,7 @@ impl JwtKeys {
             iat: Utc::now().timestamp(),
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
+            pwv,
         };
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
@@ -123,7 +129,7 @@ mod tests {
     #[test]
     fn issue_and_verify() {
         let k = keys();
-        let t = k.issue("alice", Role::Editor, Utc::now() + Duration::minutes(5)).unwrap();
+        let t = k.issue("alice", Role::Editor, 0, Utc::now() + Duration::minutes(5)).unwrap();
         let c = k.verify(&t).unwrap();
         assert_eq!((c.sub.as_str(), c.role), ("alice", Role::Editor));
     }
@@ -131,10 +137,10 @@ mod tests {
     #[test]
     fn expired_foreign_and_unsigned_tokens_fail() {
         let k = keys();
-        let expired = k.issue("a", Role::Admin, Utc::now() - Duration::minutes(5)).unwrap();
+        let expired = k.issue("a", Role::Admin, 0, Utc::now() - Duration::minutes(5)).unwrap();
         assert!(k.verify(&expired).is_none());
         let other = JwtKeys::new(b"ZYXWVUTSRQPONMLKJIHGFEDCBA9876543210").unwrap();
-        let forged = other.issue("a", Role::Admin, Utc::now() + Duration::minutes(5)).unwrap();
+        let forged = other.issue("a", Role::Admin, 0, Utc::now() + Duration::minutes(5)).unwrap();
         assert!(k.verify(&forged).is_none());
         // alg=none token with valid-looking claims
         let none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhIiwicm9sZSI6ImFkbWluIiwiZXhwIjo5OTk5OTk5OTk5LCJpYXQiOjAsImlzcyI6InN3aXRjaHlhcmQiLCJhdWQiOiJzd2l0Y2h5YXJkLWFkbWluIn0.";
@@ -147,6 +153,7 @@ mod tests {
             iat: 0,
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
+            pwv: 0,
         };
         let hs512 = jsonwebtoken::encode(
             &Header::new(Algorithm::HS512),

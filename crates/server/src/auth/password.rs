@@ -21,6 +21,15 @@ pub fn verify(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// `Err` with a message naming the minimum when `password` has fewer than
+/// `min` characters (Unicode scalar values).
+pub fn check_length(password: &str, min: u32) -> Result<(), String> {
+    if password.chars().count() < min as usize {
+        return Err(format!("passwords need at least {min} characters"));
+    }
+    Ok(())
+}
+
 /// A hash of a random password, verified against when the user does not
 /// exist so that login takes the same time either way.
 pub fn dummy_hash() -> &'static str {

@@ -128,6 +128,12 @@ impl FromRequestParts<AppState> for Principal {
             });
         }
         let claims = state.jwt.verify(token).ok_or_else(|| credentials::session_failed(state, parts, token))?;
+        // A password change or reset bumps the user's version and so ends
+        // every session issued before it (counted as a failed authentication).
+        let current = state.store.user_by_name(&claims.sub).await?;
+        if current.is_none_or(|u| u.password_version != claims.pwv) {
+            return Err(credentials::session_ended(state, parts, token));
+        }
         Ok(Principal {
             name: claims.sub,
             kind: ActorKind::User,

@@ -3,12 +3,17 @@
 //! ## Layout
 //! - [`remote`]: responder commands (kill, restore, panic, flags, audit) over the API.
 //! - [`webhooks`]: managing webhooks and reading their delivery history (admin).
+//! - [`accounts`]: `admin reset-password` (on the store), `users`, `passwd`.
+//! - [`errors`]: start-up errors that say how to fix them; printing each cause once.
 
+pub mod accounts;
+pub mod errors;
 pub mod remote;
 pub mod webhooks;
 
 use clap::{Parser, Subcommand};
 
+use self::accounts::{AdminCommand, UsersCommand};
 use self::remote::{FlagsCommand, KillArgs, Remote};
 use self::webhooks::WebhooksCommand;
 
@@ -35,7 +40,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the flag server.
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Kill a flag: it serves its off variant everywhere in the environment.
     Kill {
         /// Flag key.
@@ -81,6 +86,27 @@ pub enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// List users or reset another user's password (admin token).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Change your own password (asks for the current one; ends your other sessions).
+    Passwd {
+        /// Your user name.
+        #[arg(long, short = 'u', env = "SWITCHYARD_USER")]
+        user: String,
+        /// Server URL.
+        #[arg(long, env = "SWITCHYARD_URL", default_value = "http://127.0.0.1:8080")]
+        server: String,
+    },
+    /// Maintenance on the server host, straight on the store (the API may be down).
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
     /// Show recent audit events.
     Audit {
         /// Only this flag.
@@ -99,16 +125,41 @@ pub enum Command {
 
 /// Entry point of the binary; returns the process exit code.
 pub async fn main() -> anyhow::Result<i32> {
+    for warning in
+        errors::unknown_env_vars(&known_env_vars(), std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()))
+    {
+        eprintln!("{warning}");
+    }
     let cli = Cli::parse();
     let config = match cli.command {
-        Some(Command::Serve(config)) => config,
+        Some(Command::Serve(config)) => *config,
         None => ServeConfig::parse_from(["switchyard"]),
         Some(remote) => return run_remote(remote).await,
     };
     init_tracing(config.log_format);
-    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| errors::bind(config.listen, &e))?;
     crate::run(config, listener, shutdown_signal()).await?;
     Ok(0)
+}
+
+/// Every SWITCHYARD_* variable some option reads, plus the log filter and
+/// the test suite's own.
+fn known_env_vars() -> Vec<String> {
+    fn walk(cmd: &clap::Command, out: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            if let Some(env) = arg.get_env() {
+                out.push(env.to_string_lossy().into_owned());
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, out);
+        }
+    }
+    let mut out = vec!["SWITCHYARD_LOG".to_string(), "SWITCHYARD_TEST_PG_URL".to_string()];
+    walk(&<Cli as clap::CommandFactory>::command(), &mut out);
+    out.sort();
+    out.dedup();
+    out
 }
 
 async fn run_remote(command: Command) -> anyhow::Result<i32> {
@@ -124,6 +175,9 @@ async fn run_remote(command: Command) -> anyhow::Result<i32> {
         }
         Command::Flags { command, remote } => remote::Client::new(remote)?.flags(&command).await,
         Command::Webhooks { command, remote } => remote::Client::new(remote)?.webhooks(&command).await,
+        Command::Users { command, remote } => remote::Client::new(remote)?.users(&command).await,
+        Command::Passwd { user, server } => accounts::passwd(&server, &user).await,
+        Command::Admin { command } => accounts::admin(command).await,
         Command::Audit { flag, env, limit, remote } => {
             remote::Client::new(remote)?.audit(flag.as_deref(), env.as_deref(), limit).await
         }

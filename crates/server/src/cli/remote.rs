@@ -94,17 +94,7 @@ impl Client {
             req = req.json(&body);
         }
         let resp = req.send().await.with_context(|| format!("cannot reach {url}"))?;
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            let detail = body["detail"].as_str().unwrap_or("");
-            let fields: Vec<String> = body["errors"]
-                .as_array()
-                .map(|errs| errs.iter().map(|e| format!("{}: {}", e["path"], e["message"])).collect())
-                .unwrap_or_default();
-            bail!("{status}: {detail} {}", fields.join("; "));
-        }
-        Ok(body)
+        answer(resp).await
     }
 
     pub(super) fn print(&self, value: &Value, human: impl FnOnce(&Value) -> String) {
@@ -189,6 +179,22 @@ impl Client {
         self.print(&page, audit_table);
         Ok(0)
     }
+}
+
+/// The JSON body of a successful answer, or an error with the problem's
+/// detail and field errors.
+pub(super) async fn answer(resp: reqwest::Response) -> anyhow::Result<Value> {
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        let detail = body["detail"].as_str().unwrap_or("");
+        let fields: Vec<String> = body["errors"]
+            .as_array()
+            .map(|errs| errs.iter().map(|e| format!("{}: {}", e["path"], e["message"])).collect())
+            .unwrap_or_default();
+        bail!("{status}: {detail} {}", fields.join("; "));
+    }
+    Ok(body)
 }
 
 fn wait_query(wait: &Option<String>) -> String {

@@ -64,16 +64,23 @@ async fn login(
     let user = state.store.user_by_name(&req.username).await?;
     // Verify against a dummy hash when the user is unknown: same timing.
     let hash = user.as_ref().map_or(password::dummy_hash(), |u| u.password_hash.as_str()).to_string();
-    let candidate = req.password;
-    let ok = tokio::task::spawn_blocking(move || password::verify(&candidate, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let user = user.filter(|_| ok).ok_or(ApiError::Unauthorized("invalid user name or password"))?.user;
+    let ok = verify_password(req.password, hash).await?;
+    let user = user.filter(|_| ok);
+    let Some(user) = user else {
+        tracing::info!(username = %req.username, client = %peer.ip(), "login failed");
+        return Err(ApiError::Unauthorized("invalid user name or password"));
+    };
+    tracing::info!(username = %user.user.username, client = %peer.ip(), "login succeeded");
+    Ok(AppJson(session_for(&state, &user.user, user.password_version)?))
+}
+
+/// A fresh session token for `user` at password version `pwv`.
+pub(crate) fn session_for(state: &AppState, user: &User, pwv: i64) -> ApiResult<LoginResponse> {
     let ttl = chrono::Duration::from_std(state.config.session_ttl).unwrap_or(chrono::Duration::hours(8));
     let expires_at = Utc::now() + ttl;
     let token =
-        state.jwt.issue(&user.username, user.role, expires_at).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(AppJson(LoginResponse { token, expires_at, role: user.role, username: user.username }))
+        state.jwt.issue(&user.username, user.role, pwv, expires_at).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(LoginResponse { token, expires_at, role: user.role, username: user.username.clone() })
 }
 
 /// The current principal.
@@ -100,7 +107,7 @@ async fn me(principal: Principal) -> AppJson<Me> {
 pub struct CreateUser {
     /// Login name.
     pub username: String,
-    /// Password (at least 12 characters).
+    /// Password (at least 12 characters, or the configured minimum).
     pub password: String,
     /// Role.
     pub role: Role,
@@ -123,12 +130,23 @@ async fn create_user(
 ) -> ApiResult<(StatusCode, AppJson<User>)> {
     principal.require(Permission::Admin)?;
     switchyard_core::validate_key(&req.username).map_err(|e| ApiError::invalid("username", e.code, e.message))?;
-    if req.password.chars().count() < 12 {
-        return Err(ApiError::invalid("password", "too_short", "passwords need at least 12 characters"));
-    }
+    check_length(&state, "password", &req.password)?;
     let hash = hash_password(req.password).await?;
     let user = NewUser { username: req.username, password_hash: hash, role: req.role };
     Ok((StatusCode::CREATED, AppJson(state.store.create_user(&principal.actor(), user).await?)))
+}
+
+/// Verifies off the async threads (argon2 is deliberately slow).
+pub async fn verify_password(candidate: String, hash: String) -> ApiResult<bool> {
+    tokio::task::spawn_blocking(move || password::verify(&candidate, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+/// A 422 naming `path` unless `password` has the configured minimum length.
+pub fn check_length(state: &AppState, path: &str, password: &str) -> ApiResult<()> {
+    password::check_length(password, state.config.min_password_length)
+        .map_err(|message| ApiError::invalid(path, "password_too_short", message))
 }
 
 /// Hashes off the async threads (argon2 is deliberately slow).
@@ -209,18 +227,35 @@ async fn revoke_token(
     Ok(AppJson(state.store.revoke_api_token(&principal.actor(), id).await?))
 }
 
-/// Creates the `admin` user on a fresh database. Returns the password when
-/// it was generated (to print once).
-pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Option<String>> {
+/// What start-up did about the `admin` user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// Created with a generated password (print it once).
+    Generated(String),
+    /// Created with SWITCHYARD_ADMIN_PASSWORD.
+    FromConfig,
+    /// Users existed already: nothing was created, and any
+    /// SWITCHYARD_ADMIN_PASSWORD was ignored.
+    Existing,
+}
+
+/// Creates the `admin` user on a fresh database. A configured password
+/// shorter than the minimum is refused before anything is written.
+pub async fn bootstrap_admin(state: &AppState) -> anyhow::Result<Bootstrap> {
     if state.store.user_count().await? > 0 {
-        return Ok(None);
+        return Ok(Bootstrap::Existing);
     }
     let (password, generated) = match state.config.admin_password.clone() {
         Some(p) => (p, false),
         None => (secret::random_token("pw")[3..27].to_string(), true),
     };
+    if let Err(message) = password::check_length(&password, state.config.min_password_length) {
+        anyhow::bail!(
+            "SWITCHYARD_ADMIN_PASSWORD is too short: {message} (SWITCHYARD_MIN_PASSWORD_LENGTH sets the minimum)"
+        );
+    }
     let hash = hash_password(password.clone()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let user = NewUser { username: "admin".into(), password_hash: hash, role: Role::Admin };
     state.store.create_user(&Actor::system(), user).await?;
-    Ok(generated.then_some(password))
+    Ok(if generated { Bootstrap::Generated(password) } else { Bootstrap::FromConfig })
 }

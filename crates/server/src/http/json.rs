@@ -1,11 +1,15 @@
 //! `AppJson<T>`: the JSON extractor/response of every admin route. Unlike
-//! axum's `Json`, its rejections are our problem bodies, and it refuses
+//! axum's `Json`, its rejections are our problem bodies, it refuses
 //! deeply nested documents *before* serde walks them (an Unleash advisory:
-//! a 10 KB body nested 5,000 levels deep crashed a validation formatter).
+//! a 10 KB body nested 5,000 levels deep crashed a validation formatter),
+//! and it applies the text policy ([`crate::text`]) to every string of the
+//! body. [`refuse_bad_uri`] applies the same policy to path and query
+//! parameters, so no handler ever sees a string the stores disagree on.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, RawPathParams, Request};
 use axum::http::header;
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -52,7 +56,40 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     check_depth(bytes, MAX_JSON_DEPTH)?;
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|err| ApiError::bad_request("malformed_json", format!("malformed JSON: {err}")))?;
+    crate::text::check_value(&value).map_err(ApiError::InvalidText)?;
     serde::Deserialize::deserialize(value).map_err(|err| ApiError::invalid("body", "invalid_body", err.to_string()))
+}
+
+/// Route middleware: the text policy on the (percent-decoded) path
+/// parameters, named by their route names (`flag`), and on the query
+/// parameters (`reason`). Runs after routing, before any extractor.
+pub async fn refuse_bad_uri(
+    params: Result<RawPathParams, axum::extract::rejection::RawPathParamsRejection>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let params = match params {
+        Ok(params) => params,
+        Err(rejection) => return ApiError::bad_request("invalid_path", rejection.body_text()).into_response(),
+    };
+    let refused = params
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .chain(
+            form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+                .map(|(name, value)| (name.into_owned(), value.into_owned())),
+        )
+        .find_map(|(name, value)| {
+            let refused = crate::text::check(&name).err().or_else(|| crate::text::check(&value).err())?;
+            Some(crate::text::TextError {
+                path: name.chars().flat_map(char::escape_default).collect(),
+                refusal: refused,
+            })
+        });
+    match refused {
+        Some(err) => ApiError::InvalidText(err).into_response(),
+        None => next.run(request).await,
+    }
 }
 
 /// Rejects documents nested deeper than `max`. A linear scan that tracks
@@ -120,5 +157,17 @@ mod tests {
         }
         let err = parse::<Body>(br#"{"on":"yes"}"#).unwrap_err();
         assert_eq!(err.status(), 422);
+    }
+
+    #[test]
+    fn refused_text_is_400_naming_the_field() {
+        let err = parse::<serde_json::Value>(br#"{"flags":["a"],"reason":"x\u0000y"}"#).unwrap_err();
+        assert_eq!((err.status().as_u16(), err.code()), (400, "invalid_text"));
+        match err {
+            ApiError::InvalidText(e) => assert_eq!(e.path, "reason"),
+            other => panic!("{other:?}"),
+        }
+        let err = parse::<serde_json::Value>(br#"{"reason":"\ud800"}"#).unwrap_err();
+        assert_eq!((err.status().as_u16(), err.code()), (400, "malformed_json"));
     }
 }

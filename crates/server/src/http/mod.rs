@@ -2,9 +2,11 @@
 //! OpenAPI document is collected from the `#[utoipa::path]` annotations.
 //!
 //! ## Layout
-//! - [`json`]: the `AppJson` extractor (problem-body rejections, depth limit).
+//! - [`json`]: the `AppJson` extractor (problem-body rejections, depth limit, text policy) and the
+//!   text policy on path and query parameters.
 //! - [`query_guard`]: write routes refuse query parameters they do not declare.
 //! - [`auth`]: login, users, API tokens.
+//! - [`passwords`]: changing one's own password, an admin resetting another user's.
 //! - [`projects`]: projects and environments.
 //! - [`flags`]: flag definitions.
 //! - [`configs`]: per-environment configuration, toggle, history, restore-to-time, change sets.
@@ -24,6 +26,7 @@ pub mod evaluate;
 pub mod flags;
 pub mod json;
 pub mod kill;
+pub mod passwords;
 pub mod projects;
 pub mod query_guard;
 pub mod ratelimit;
@@ -73,6 +76,7 @@ impl utoipa::Modify for BearerAuth {
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
+        .merge(passwords::router())
         .merge(projects::router())
         .merge(flags::router())
         .merge(configs::router())
@@ -106,6 +110,8 @@ pub fn app(state: AppState) -> Router {
         )
         // Before any extractor: an unknown parameter never reaches a handler.
         .route_layer(axum::middleware::from_fn_with_state(declared, query_guard::refuse_unknown))
+        // The text policy on path and query parameters (bodies: `AppJson`).
+        .route_layer(axum::middleware::from_fn(json::refuse_bad_uri))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
         .with_state(state)
         // Limits every body, not only `Bytes`-based extractors (PITFALLS).

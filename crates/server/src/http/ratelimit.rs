@@ -1,5 +1,6 @@
 //! Per-client rate limits (login), keyed by the peer address (failed
-//! authentication has its own, in [`crate::auth::failures`]). A spoofed
+//! authentication has its own, in [`crate::auth::failures`]), and per-user
+//! limits (password changes). A spoofed
 //! `X-Forwarded-For` is ignored unless the peer is a configured trusted
 //! proxy (PITFALLS: `SmartIpKeyExtractor` lets any client reset its own
 //! quota).
@@ -51,6 +52,29 @@ impl PeerLimiter {
             self.limiter.retain_recent();
         }
         self.limiter.check_key(&client).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+/// A keyed limiter over user names (password changes: a stolen session
+/// must not be a free oracle for the user's current password).
+pub struct UserLimiter {
+    limiter: DefaultKeyedRateLimiter<String>,
+}
+
+impl UserLimiter {
+    /// `per_minute` attempts per user per minute (burst of the same size).
+    pub fn new(per_minute: u32) -> UserLimiter {
+        let n = NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        UserLimiter { limiter: RateLimiter::keyed(Quota::per_minute(n)) }
+    }
+
+    /// Takes one attempt for `user`, or says how long to wait.
+    pub fn check(&self, user: &str) -> Result<(), Duration> {
+        if self.limiter.len() > 100_000 {
+            self.limiter.retain_recent();
+        }
+        let user = user.to_string();
+        self.limiter.check_key(&user).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 }
 

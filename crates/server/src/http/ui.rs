@@ -62,6 +62,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "views/keys.js" => JS,
     "views/admin.js" => JS,
     "views/webhooks.js" => JS,
+    "views/password.js" => JS,
 ];
 
 /// Precomputed responses: the page with its version stamp, and the ETags.

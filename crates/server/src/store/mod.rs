@@ -98,6 +98,15 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_name(&self, username: &str) -> Result<Option<UserWithHash>>;
     /// Lists users.
     async fn list_users(&self) -> Result<Vec<User>>;
+    /// Sets a user's password hash and bumps its password version (ending
+    /// its sessions), audited without the hash. `NotFound` if unknown.
+    async fn set_password(
+        &self,
+        actor: &Actor,
+        username: &str,
+        password_hash: &str,
+        why: PasswordChange,
+    ) -> Result<User>;
     /// Stores a new API token (the caller hashed the secret).
     async fn create_api_token(&self, actor: &Actor, token: NewApiToken) -> Result<ApiToken>;
     /// Finds a token by the hash of its secret (revoked ones included, with `revoked_at`).

@@ -19,7 +19,7 @@ use super::{FlagConfig, FlagConfigRecord, Result, StoreError};
 const KILL: &str = "kill";
 
 /// Restore one flag to an earlier version, as a new version.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RestoreVersion {
     /// The version whose configuration is written again.
     pub to_version: u64,
@@ -30,7 +30,7 @@ pub struct RestoreVersion {
 }
 
 /// Undo one change: the one that produced `version`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct UndoChange {
     /// The version the change produced (an audit event's `after.version`).
     pub version: u64,

@@ -65,6 +65,10 @@ pub enum StoreError {
     /// Invalid input with field paths (422).
     #[error(transparent)]
     Validation(#[from] ValidationErrors),
+    /// A string no backend may store (NUL, control characters: see
+    /// [`crate::text`]); refused before any SQL runs (400 `invalid_text`).
+    #[error(transparent)]
+    InvalidText(#[from] crate::text::TextError),
     /// Database failure (500; details logged, never sent).
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -151,7 +155,7 @@ impl ActorKind {
 }
 
 /// Who is writing, recorded on every audit event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Actor {
     /// User name, token name or trigger name.
     pub name: String,
@@ -171,7 +175,7 @@ impl Actor {
 }
 
 /// A user to create.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewUser {
     /// Login name (key pattern).
     pub username: String,
@@ -201,10 +205,33 @@ pub struct UserWithHash {
     pub user: User,
     /// argon2id PHC string.
     pub password_hash: String,
+    /// Bumped by every password change; session tokens issued under an
+    /// older version are refused.
+    pub password_version: i64,
+}
+
+/// Why a password is being set (the audit action).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// The user changed their own password (`user.password_change`).
+    Own,
+    /// An admin, or `switchyard admin reset-password` on the server host,
+    /// set it (`user.password_reset`).
+    Reset,
+}
+
+impl PasswordChange {
+    /// The audit action.
+    pub fn action(self) -> &'static str {
+        match self {
+            PasswordChange::Own => "user.password_change",
+            PasswordChange::Reset => "user.password_reset",
+        }
+    }
 }
 
 /// An API token to store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewApiToken {
     /// Display name (also the audit actor name).
     pub name: String,
@@ -240,7 +267,7 @@ pub struct ApiToken {
 }
 
 /// A project to create.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewProject {
     /// Key (`[a-z0-9][a-z0-9_.-]{0,127}`).
     pub key: String,
@@ -266,7 +293,7 @@ pub struct Project {
 }
 
 /// An environment to create.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewEnvironment {
     /// Key, e.g. `production`.
     pub key: String,
@@ -294,7 +321,7 @@ pub struct Environment {
 }
 
 /// A flag to create.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewFlag {
     /// Key.
     pub key: String,
@@ -338,7 +365,7 @@ fn default_true() -> bool {
 }
 
 /// Partial update of a flag definition (absent fields unchanged).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Default, Deserialize, ToSchema)]
 pub struct FlagPatch {
     /// Display name.
     pub name: Option<String>,
@@ -443,7 +470,7 @@ pub struct Written<T> {
 }
 
 /// Filter and page of the flag list.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Default, Deserialize, ToSchema)]
 pub struct FlagQuery {
     /// Only flags with this tag.
     pub tag: Option<String>,
@@ -496,7 +523,7 @@ pub struct Page<T> {
 }
 
 /// Kill one or more flags.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct KillRequest {
     /// Flag keys.
     pub flags: Vec<String>,
@@ -512,7 +539,7 @@ pub struct KillRequest {
 }
 
 /// Restore an environment to a point in time.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RestoreRequest {
     /// The time to go back to.
     pub at: DateTime<Utc>,
@@ -539,7 +566,7 @@ pub struct RestoreDiff {
 }
 
 /// One item of a change set.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ConfigChange {
     /// Flag key.
     pub flag: String,
@@ -550,7 +577,7 @@ pub struct ConfigChange {
 }
 
 /// Several configuration changes applied as one revision.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ChangeSetRequest {
     /// The changes.
     pub changes: Vec<ConfigChange>,
@@ -569,7 +596,7 @@ pub struct ChangeSetResult {
 }
 
 /// A segment as written.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SegmentInput {
     /// Key.
     pub key: String,
@@ -607,7 +634,7 @@ pub struct SegmentRecord {
 }
 
 /// Audit filters.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Default, Deserialize, ToSchema)]
 pub struct AuditQuery {
     /// Environment key.
     pub environment: Option<String>,
@@ -665,7 +692,7 @@ pub struct AuditEvent {
 }
 
 /// An SDK key to store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewSdkKey {
     /// Display name.
     pub name: String,
@@ -742,7 +769,7 @@ impl TriggerAction {
 }
 
 /// The stored form of a secret: its SHA-256 and a displayable prefix.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SecretHash {
     /// SHA-256 hex of the secret.
     pub hash: String,
@@ -751,7 +778,7 @@ pub struct SecretHash {
 }
 
 /// A trigger to store (the caller generated and hashed the secret).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewTrigger {
     /// Display name; also the audit actor name of what it does.
     pub name: String,
@@ -842,7 +869,7 @@ impl WebhookEvent {
 }
 
 /// A webhook to store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NewWebhook {
     /// Where deliveries are POSTed (validated by the caller).
     pub url: String,

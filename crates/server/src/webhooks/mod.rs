@@ -73,6 +73,19 @@ pub struct WorkerOptions {
     pub retention: Duration,
 }
 
+impl WorkerOptions {
+    /// The options `switchyard serve` was given.
+    pub fn from_config(config: &crate::config::ServeConfig) -> Self {
+        WorkerOptions {
+            policy: guard::AddressPolicy { allow_private: config.webhook_allow_private },
+            max_attempts: config.webhook_max_attempts,
+            base_delay: config.webhook_retry_base,
+            max_age: config.webhook_max_age,
+            ..Default::default()
+        }
+    }
+}
+
 impl Default for WorkerOptions {
     fn default() -> Self {
         WorkerOptions {

@@ -10,6 +10,7 @@ mod listing;
 mod revert;
 mod sdk;
 mod segments;
+mod text;
 
 pub use accounts::*;
 pub use alerting::*;
@@ -20,6 +21,7 @@ pub use listing::*;
 pub use revert::*;
 pub use sdk::*;
 pub use segments::*;
+pub use text::*;
 
 use std::collections::HashMap;
 use std::sync::Arc;

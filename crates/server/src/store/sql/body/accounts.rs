@@ -7,7 +7,9 @@ use super::This;
 use super::lookup;
 use super::tx::{Audit, Row, get};
 use crate::store::sql::common::{check_key, not_found, to_time, unique_or};
-use crate::store::{Actor, ApiToken, NewApiToken, NewUser, Result, Role, StoreError, User, UserWithHash};
+use crate::store::{
+    Actor, ApiToken, NewApiToken, NewUser, PasswordChange, Result, Role, StoreError, User, UserWithHash,
+};
 
 pub(super) async fn setting_get_or_insert(store: &This, key: &str, value: &str) -> Result<String> {
     let mut conn = store.pool.acquire().await?;
@@ -57,12 +59,46 @@ pub(super) async fn create_user(store: &This, actor: &Actor, user: NewUser) -> R
 }
 
 pub(super) async fn user_by_name(store: &This, username: &str) -> Result<Option<UserWithHash>> {
-    let row = sqlx::query("SELECT id, username, role, created_at, password_hash FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(&store.pool)
-        .await?;
-    row.map(|row| Ok(UserWithHash { user: user_from_row(&row)?, password_hash: get(&row, "password_hash")? }))
-        .transpose()
+    let row = sqlx::query(
+        "SELECT id, username, role, created_at, password_hash, password_version FROM users WHERE username = $1",
+    )
+    .bind(username)
+    .fetch_optional(&store.pool)
+    .await?;
+    row.map(|row| {
+        Ok(UserWithHash {
+            user: user_from_row(&row)?,
+            password_hash: get(&row, "password_hash")?,
+            password_version: get(&row, "password_version")?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn set_password(
+    store: &This,
+    actor: &Actor,
+    username: &str,
+    password_hash: &str,
+    why: PasswordChange,
+) -> Result<User> {
+    let mut tx = store.begin_write().await?;
+    let row = sqlx::query(
+        "UPDATE users SET password_hash = $2, password_version = password_version + 1 WHERE username = $1 \
+         RETURNING id, username, role, created_at, password_version",
+    )
+    .bind(username)
+    .bind(password_hash)
+    .fetch_optional(tx.conn())
+    .await?;
+    let row = row.ok_or_else(|| not_found("user", username.to_string()))?;
+    let user = user_from_row(&row)?;
+    let version: i64 = get(&row, "password_version")?;
+    // Never the hash: who, and that the password (version) changed.
+    let after = json!({ "id": user.id, "username": user.username, "password_version": version });
+    tx.audit(actor, Audit { action: why.action(), after: Some(after), ..Audit::default() }).await?;
+    tx.commit(store).await?;
+    Ok(user)
 }
 
 pub(super) async fn list_users(store: &This) -> Result<Vec<User>> {

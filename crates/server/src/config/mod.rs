@@ -8,6 +8,10 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+pub mod database;
+
+pub use database::DatabaseArgs;
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -24,14 +28,9 @@ pub struct ServeConfig {
     #[arg(long, env = "SWITCHYARD_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Database URL: `postgres://…` for production, `sqlite://…` for
-    /// embedded. Default: SQLite in the data directory.
-    #[arg(long, env = "SWITCHYARD_DATABASE_URL")]
-    pub database_url: Option<String>,
-
-    /// Directory for the embedded SQLite database.
-    #[arg(long, env = "SWITCHYARD_DATA_DIR", default_value = "switchyard-data")]
-    pub data_dir: PathBuf,
+    /// Where the store is.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 
     /// Secret for session tokens (≥ 32 random bytes). Default: generated on
     /// first start and stored in the database (shared by replicas).
@@ -42,6 +41,11 @@ pub struct ServeConfig {
     /// random one, printed once.
     #[arg(long, env = "SWITCHYARD_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+
+    /// Minimum length of a password, in characters: creating a user,
+    /// changing or resetting a password, and SWITCHYARD_ADMIN_PASSWORD.
+    #[arg(long, env = "SWITCHYARD_MIN_PASSWORD_LENGTH", default_value_t = 12, value_parser = clap::value_parser!(u32).range(8..=1024))]
+    pub min_password_length: u32,
 
     /// Lifetime of a login session token.
     #[arg(long, env = "SWITCHYARD_SESSION_TTL", default_value = "8h", value_parser = humantime::parse_duration)]
@@ -126,23 +130,9 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// The database URL in effect (the SQLite default spelled out).
-    pub fn effective_database_url(&self) -> String {
-        match &self.database_url {
-            Some(url) => url.clone(),
-            None => format!("sqlite://{}", self.data_dir.join("switchyard.db").display()),
-        }
-    }
-
-    /// The webhook worker's options.
-    pub fn webhook_options(&self) -> crate::webhooks::WorkerOptions {
-        crate::webhooks::WorkerOptions {
-            policy: crate::webhooks::guard::AddressPolicy { allow_private: self.webhook_allow_private },
-            max_attempts: self.webhook_max_attempts,
-            base_delay: self.webhook_retry_base,
-            max_age: self.webhook_max_age,
-            ..Default::default()
-        }
+    /// The database URL in effect (see [`DatabaseArgs::effective_url`]).
+    pub fn effective_database_url(&self) -> anyhow::Result<String> {
+        self.database.effective_url()
     }
 
     /// A configuration for tests and tools: port 0 on loopback, in-memory
@@ -150,10 +140,13 @@ impl ServeConfig {
     pub fn for_tests(database_url: impl Into<String>) -> Self {
         ServeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            database_url: Some(database_url.into()),
-            data_dir: PathBuf::from("switchyard-data"),
+            database: DatabaseArgs {
+                database_url: Some(database_url.into()),
+                ..DatabaseArgs::sqlite_in(PathBuf::from("switchyard-data"))
+            },
             jwt_secret: None,
             admin_password: Some("test-admin-password".into()),
+            min_password_length: 12,
             session_ttl: Duration::from_secs(3600),
             body_limit: 1024 * 1024,
             heartbeat: Duration::from_secs(15),
@@ -193,10 +186,10 @@ impl std::fmt::Debug for ServeConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServeConfig")
             .field("listen", &self.listen)
-            .field("database_url", &self.database_url.as_deref().map(redact_url))
-            .field("data_dir", &self.data_dir)
+            .field("database", &self.database)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "<redacted>"))
             .field("admin_password", &self.admin_password.as_ref().map(|_| "<redacted>"))
+            .field("min_password_length", &self.min_password_length)
             .field("session_ttl", &self.session_ttl)
             .field("body_limit", &self.body_limit)
             .field("heartbeat", &self.heartbeat)
@@ -220,7 +213,7 @@ impl std::fmt::Debug for ServeConfig {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::config::*;
 
     #[test]
     fn secrets_are_redacted() {
