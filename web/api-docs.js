@@ -1,7 +1,12 @@
 // Renders /api/openapi.json as a grouped list of operations. No dependencies.
 (async function () {
   const root = document.getElementById('ops');
-  const doc = await (await fetch('/api/openapi.json')).json();
+  const res = await fetch('/api/openapi.json');
+  if (!res.ok) {
+    root.textContent = `Could not load /api/openapi.json (${res.status}).`;
+    return;
+  }
+  const doc = await res.json();
   const byTag = {};
   for (const [path, item] of Object.entries(doc.paths || {})) {
     for (const [method, op] of Object.entries(item)) {
@@ -18,7 +23,7 @@
       const div = document.createElement('div');
       div.className = 'op';
       const m = document.createElement('span');
-      m.className = 'm';
+      m.className = `m ${method}`;
       m.textContent = method.toUpperCase();
       const p = document.createElement('code');
       p.textContent = path;

@@ -276,6 +276,44 @@ test('the UI is served with its security headers; unknown assets are 404', async
   assert.equal((await fetch(`${base}/assets/../Cargo.toml`)).status, 404);
 });
 
+test('the API docs render under their own CSP with no violation; the favicon is served', async () => {
+  const res = await fetch(`${base}/api/docs`);
+  assert.equal(res.status, 200);
+  const csp = res.headers.get('content-security-policy');
+  for (const part of ["default-src 'self'", "style-src 'self'", "script-src 'self'"]) assert.ok(csp.includes(part), `CSP lacks ${part}: ${csp}`);
+  const html = await res.text();
+  assert.doesNotMatch(html, /<style|\sstyle=/, 'no inline style');
+  assert.doesNotMatch(html, /https?:\/\//, 'no third-party asset');
+  const doc = await (await fetch(`${base}/api/openapi.json`)).json();
+  const operations = Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).length, 0);
+  assert.ok(operations > 20, `only ${operations} operations in the document`);
+
+  const p = await openPage();
+  await p.page.addInitScript(() => {
+    window.__violations = [];
+    document.addEventListener('securitypolicyviolation', (e) => window.__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  await p.page.goto(`${base}/api/docs`);
+  await p.page.waitForSelector('#ops .op');
+  assert.equal(await p.page.locator('#ops .op').count(), operations, 'one entry per operation');
+  assert.ok((await p.page.locator('#ops h2').count()) >= 5, 'grouped by tag');
+  await p.page.getByText('/api/v1/projects/{project}/environments/{env}/flags/{flag}/kill').first().waitFor();
+  // The stylesheet applied: a blocked <style> leaves the operations unboxed.
+  const border = await p.page.locator('#ops .op').first().evaluate((el) => getComputedStyle(el).borderTopStyle);
+  assert.equal(border, 'solid', 'the docs stylesheet was not applied');
+  assert.deepEqual(await p.page.evaluate(() => window.__violations), [], 'CSP violations');
+  await shot(p.page, 'api-docs');
+  p.check();
+  await p.close();
+
+  for (const icon of ['/favicon.ico']) {
+    const r = await fetch(`${base}${icon}`);
+    assert.equal(r.status, 200, icon);
+    assert.match(r.headers.get('content-type'), /^image\//, icon);
+    assert.ok((await r.arrayBuffer()).byteLength > 0, icon);
+  }
+});
+
 test('log in and log out; the session lives in sessionStorage', async () => {
   const t = await openPage();
   const { page } = t;

@@ -199,7 +199,11 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     let method = request.method().to_string();
     let start = Instant::now();
     let response = next.run(request).await;
-    let labels = HttpLabels { route, method, status: response.status().as_u16() };
+    let status = response.status().as_u16();
+    // One line per request: the route template, never the path (no keys or
+    // trigger secrets in logs), nor any header or body.
+    tracing::info!(%method, %route, status, latency_ms = start.elapsed().as_secs_f64() * 1e3, "request");
+    let labels = HttpLabels { route, method, status };
     state.metrics.http_requests.get_or_create(&labels).inc();
     state.metrics.http_duration.get_or_create(&labels).observe(start.elapsed().as_secs_f64());
     response

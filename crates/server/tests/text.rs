@@ -73,6 +73,10 @@ fn example(route: &str) -> Option<Value> {
         }
         "POST /api/v1/tokens" => json!({"name": "ci", "role": "viewer", "project": "shop"}),
         "POST /api/v1/users" => json!({"username": "bob", "password": "long-enough-password", "role": "viewer"}),
+        "POST /api/v1/me/password" => {
+            json!({"current_password": "wrong-password", "new_password": "long-enough-password"})
+        }
+        "POST /api/v1/users/{username}/password" => json!({"password": "long-enough-password"}),
         "POST /hooks/v1/triggers/{secret}" => json!({"status": "firing", "commonLabels": {"alertname": "High"},
             "commonAnnotations": {"summary": "errors"}}),
         "POST /sdk/v1/ack" => json!({"instance": "pod-1", "revision": 1}),
@@ -180,6 +184,8 @@ impl Fixture {
             ("id", "1"),
             ("revision", "1"),
             ("secret", self.trigger.as_str()),
+            // Not a user: the valid example must not reset a password.
+            ("username", "nobody"),
         ] {
             let value = if poison == Some(name) { "x%00y" } else { value };
             path = path.replace(&format!("{{{name}}}"), value);

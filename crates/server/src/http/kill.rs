@@ -114,10 +114,14 @@ pub(crate) async fn kill_and_receipt(
     request: KillRequest,
     wait: Option<Duration>,
 ) -> ApiResult<Receipted<Vec<FlagConfigRecord>>> {
+    let panic = request.panic;
     let written = state.store.kill_flags(&actor, project, env, request).await?;
     if written.changed {
         state.metrics.killed(source, written.value.len());
     }
+    let flags: Vec<&str> = written.value.iter().map(|c| c.flag.as_str()).collect();
+    let what = if panic { "panic: flags killed" } else { "flag killed" };
+    tracing::info!(source, actor = %actor.name, project, env, ?flags, changed = written.changed, revision = ?written.revision, "{what}");
     let receipted = with_receipt(state, project, env, written, wait).await?;
     if let (true, Some(revision)) = (receipted.written.changed, receipted.written.revision) {
         let flags = receipted.written.value.iter().map(|c| c.flag.clone()).collect();
@@ -219,7 +223,9 @@ async fn unkill(
     principal.require_in(Permission::Kill, &project)?;
     require_reason(&body.reason)?;
     let wait = wait.duration()?;
-    let written = state.store.restore_flags(&principal.actor(), &project, &env, &[flag], body.reason).await?;
+    let written =
+        state.store.restore_flags(&principal.actor(), &project, &env, std::slice::from_ref(&flag), body.reason).await?;
+    tracing::info!(actor = %principal.name, project, env, flag, changed = written.changed, revision = ?written.revision, "flag restored");
     Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
 }
 

@@ -294,6 +294,7 @@ async fn fire(
     let (request_id, client_addr) = request_meta(&parts);
     let actor = Actor { name: trigger.name.clone(), kind: ActorKind::Trigger, request_id, client_addr };
     let (project, env, flag) = (&trigger.project, &trigger.environment, &trigger.flag);
+    tracing::info!(trigger = %trigger.name, project, env, flag, action = ?action, "trigger fired");
     let receipted = match action {
         TriggerAction::Kill => {
             let reason = alert.reason(&format!("fired by trigger {}", trigger.name));

@@ -91,10 +91,23 @@ fn built() -> &'static Built {
 
 /// Routes of the UI (merged into the application router).
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(index)).route("/assets/{*path}", get(asset))
+    Router::new().route("/", get(index)).route("/assets/{*path}", get(asset)).route("/favicon.ico", get(favicon))
 }
 
-fn secure(mut response: Response) -> Response {
+/// `/favicon.ico`, which browsers and tools ask for whatever the page links:
+/// the UI's SVG icon (Chromium and Firefox go by the content type, not the
+/// file name).
+async fn favicon() -> Response {
+    const ICON: &[u8] = include_bytes!("../../../../web/assets/icon.svg");
+    let headers = [
+        (header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml")),
+        (header::CACHE_CONTROL, HeaderValue::from_static(ASSET_CACHE)),
+    ];
+    secure((headers, ICON).into_response())
+}
+
+/// Adds the UI's security headers (CSP, `nosniff`, no referrer, no framing).
+pub(crate) fn secure(mut response: Response) -> Response {
     let h = response.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
