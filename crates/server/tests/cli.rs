@@ -79,6 +79,13 @@ async fn kill_and_restore_with_receipts_and_exit_codes() {
     assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
     assert!(out.contains("killed checkout in production") && out.contains("revision"), "{out}");
     assert!(out.contains("connected") && out.contains("applied") && !out.contains("WARNING"), "{out}");
+    // The receipt's header and value columns line up.
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("  ")).take(2).collect();
+    let starts = |l: &str| -> Vec<usize> {
+        let b = l.as_bytes();
+        (1..b.len()).filter(|&i| b[i] != b' ' && b[i - 1] == b' ').collect()
+    };
+    assert_eq!(starts(rows[0]), starts(rows[1]), "receipt columns misaligned:\n{out}");
     let state = kill_state(&server).await;
     assert_eq!((state["by"].as_str(), state["incident"].as_str()), (Some("pager"), Some("INC-9")), "{state}");
 
@@ -131,6 +138,8 @@ async fn kill_and_restore_with_receipts_and_exit_codes() {
     let (code, out, _) = cli(&server, &token, &["audit", "--flag", "checkout", "--limit", "10"]).await;
     assert_eq!(code, 0);
     assert!(out.contains("flag.kill") && out.contains("pager"), "{out}");
+    assert!(out.starts_with("TIME") && out.lines().next().unwrap().contains("INCIDENT"), "{out}");
+    assert!(out.lines().any(|l| l.contains("flag.kill") && l.contains("INC-9")), "the incident column: {out}");
 
     // A bad token: exit 1 with the server's answer; nothing changes.
     let (code, out, err) = cli(&server, "sya_not_a_real_token", &kill).await;

@@ -219,6 +219,8 @@ pub fn receipt_table(headline: &str, result: &Value) -> String {
     let mut out = format!("{headline}{changed} — revision {revision}\n");
     let r = &result["receipt"];
     if r.is_object() {
+        // `Value`'s Display ignores widths: format strings, so columns align.
+        let n = |v: &Value| v.as_u64().map_or("-".to_string(), |n| n.to_string());
         out.push_str(&format!(
             "  {:<10} {:<8} {:<8} {:<10} {:<10}\n  {:<10} {:<8} {:<8} {:<10} {:<10}\n",
             "connected",
@@ -226,9 +228,9 @@ pub fn receipt_table(headline: &str, result: &Value) -> String {
             "pending",
             "p50",
             "max",
-            r["connected"],
-            r["applied"],
-            r["pending"],
+            n(&r["connected"]),
+            n(&r["applied"]),
+            n(&r["pending"]),
             ms(&r["p50_ms"]),
             ms(&r["max_ms"])
         ));
@@ -279,16 +281,21 @@ fn flags_table(page: &Value) -> String {
 }
 
 fn audit_table(page: &Value) -> String {
-    let mut out = String::new();
+    let row = |at: &str, action: &str, actor: &str, env: &str, flag: &str, incident: &str, reason: &str| {
+        format!("{at:<24} {action:<22} {actor:<16} {env:<14} {flag:<20} {incident:<12} {reason}\n")
+    };
+    let mut out = row("TIME", "ACTION", "ACTOR", "ENVIRONMENT", "FLAG", "INCIDENT", "REASON");
     for e in page["items"].as_array().into_iter().flatten() {
-        out.push_str(&format!(
-            "{}  {:<22} {:<16} {:<14} {:<20} {}\n",
+        // A kill's incident is in the state it wrote.
+        let incident = e["after"]["config"]["kill"]["incident"].as_str().or(e["incident"].as_str()).unwrap_or("-");
+        out.push_str(&row(
             e["at"].as_str().unwrap_or(""),
             e["action"].as_str().unwrap_or(""),
             e["actor"].as_str().unwrap_or(""),
             e["environment"].as_str().unwrap_or("-"),
             e["flag"].as_str().or(e["segment"].as_str()).unwrap_or("-"),
-            e["reason"].as_str().unwrap_or("")
+            incident,
+            e["reason"].as_str().unwrap_or(""),
         ));
     }
     out
