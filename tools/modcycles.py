@@ -21,8 +21,8 @@ import sys
 CRATES = {"core": "crates/core/src", "server": "crates/server/src", "sdk": "sdk/src"}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PATH_RE = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+)")
-COMMENT_RE = re.compile(r"//.*?$|/\*.*?\*/", re.S | re.M)
-STRING_RE = re.compile(r'"(?:\\.|[^"\\])*"')
+# Strings and comments in one pass, so that `"sqlite://"` is a string, not a comment.
+NOISE_RE = re.compile(r"'\"'|r#+\".*?\"#+|\"(?:\\.|[^\"\\])*\"|//[^\n]*|/\*.*?\*/", re.S)
 MOD_PATH_ATTR = re.compile(r'#\[path\s*=')
 
 
@@ -87,7 +87,7 @@ def edges_of(src):
         text = open(path, encoding="utf-8").read()
         # Test modules may reach anywhere; they are not part of the layering.
         text = text.split("#[cfg(test)]")[0]
-        text = STRING_RE.sub('""', COMMENT_RE.sub("", text))
+        text = NOISE_RE.sub(lambda m: '""' if m.group(0)[0] in "\"r'" else "", text)
         for head, tail in PATH_RE.findall(text) + grouped(text):
             target = resolve(mod, head, tail)
             # Trim to the longest prefix that is a real module.

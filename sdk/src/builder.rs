@@ -19,9 +19,12 @@ use crate::status::Status;
 use crate::sync::http::Endpoint;
 use crate::sync::{SyncConfig, Syncer, tasks};
 
-/// Largest snapshot body or single event accepted (bounded memory even
-/// against a misbehaving server or proxy).
+/// Default largest snapshot body, single event or line accepted (bounded
+/// memory even against a misbehaving server or proxy).
 pub(crate) const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// The server's default heartbeat interval (`--heartbeat`).
+pub(crate) const SERVER_HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// Configures and starts a networked [`Client`]. Setters never fail; any
 /// invalid value is reported once, by [`ClientBuilder::build`].
@@ -33,7 +36,7 @@ pub(crate) const MAX_BODY: usize = 64 * 1024 * 1024;
 /// # async fn run() -> Result<(), switchyard::Error> {
 /// let client = Client::builder("sdk-key")
 ///     .base_url("http://localhost:8080")
-///     .stale_bound(Duration::from_secs(300)) // fail-safe flags fail closed after 5 min without server
+///     .stale_bound(Duration::from_secs(120)) // Stale (and fail-safe variants) after 2 min unconfirmed
 ///     .persist_path("/var/lib/myapp/flags.json") // survive a restart during an outage
 ///     .build()?; // starts syncing in the background
 /// client.wait_until_ready(Duration::from_secs(5)).await?; // Err(Timeout | Unauthorized | …)
@@ -51,11 +54,14 @@ pub struct ClientBuilder {
     base_url: Option<String>,
     connect_timeout: Duration,
     read_timeout: Duration,
+    heartbeat: Duration,
     initial_backoff: Duration,
     max_backoff: Duration,
     polling_interval: Duration,
     persist_path: Option<PathBuf>,
     stale_bound: Option<Duration>,
+    unauthorized_retry: Duration,
+    max_event_size: usize,
     ack_delay: Duration,
     streaming: bool,
     http_client: Option<reqwest::Client>,
@@ -67,12 +73,15 @@ impl ClientBuilder {
             sdk_key,
             base_url: None,
             connect_timeout: Duration::from_secs(5),
-            read_timeout: Duration::from_secs(45),
+            read_timeout: Duration::from_secs(30),
+            heartbeat: SERVER_HEARTBEAT,
             initial_backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(30),
             polling_interval: Duration::from_secs(30),
             persist_path: None,
             stale_bound: None,
+            unauthorized_retry: Duration::from_secs(60),
+            max_event_size: MAX_BODY,
             ack_delay: Duration::from_millis(100),
             streaming: true,
             http_client: None,
@@ -94,11 +103,22 @@ impl ClientBuilder {
         self
     }
 
-    /// How long the stream may stay silent (the server sends a heartbeat
-    /// every ~15 s) before the client reconnects; also bounds each snapshot
-    /// and acknowledgement request. Default 45 s.
+    /// Bound on each snapshot and acknowledgement request, and on the
+    /// stream's response headers (at most twice the heartbeat interval).
+    /// Default 30 s.
     pub fn read_timeout(mut self, timeout: Duration) -> Self {
         self.read_timeout = timeout;
+        self
+    }
+
+    /// The server's heartbeat interval. Default 15 s, the server's default
+    /// (`--heartbeat`); a server announces its own on the stream
+    /// (`X-Switchyard-Heartbeat-Ms`), which then takes precedence. A stream
+    /// silent for twice this long is reconnected, and data the stream has
+    /// not confirmed for that long is checked with a snapshot poll. Also
+    /// sets the default [`ClientBuilder::stale_bound`] (3 × this).
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat = interval;
         self
     }
 
@@ -110,15 +130,19 @@ impl ClientBuilder {
         self
     }
 
-    /// Longest reconnection delay. Default 30 s. (A rejected key, 401/403,
-    /// always waits about 60 s.)
+    /// Longest reconnection delay. Default 30 s. A connection that
+    /// delivered data (an event or a heartbeat) resets the delay to the
+    /// initial one, whatever ended it. (A rejected key, 401/403, waits
+    /// [`ClientBuilder::unauthorized_retry`].)
     pub fn max_backoff(mut self, delay: Duration) -> Self {
         self.max_backoff = delay;
         self
     }
 
-    /// How often to poll `GET /sdk/v1/snapshot` (with `If-None-Match`) while
-    /// the stream is down, or always with `streaming(false)`. Default 30 s.
+    /// How often at most to poll `GET /sdk/v1/snapshot` (with
+    /// `If-None-Match`) while the stream fails to confirm the data (down,
+    /// cut before catching up, silent), or always with `streaming(false)`.
+    /// A healthy stream needs no polls. Default 30 s.
     pub fn polling_interval(mut self, interval: Duration) -> Self {
         self.polling_interval = interval;
         self
@@ -143,11 +167,30 @@ impl ClientBuilder {
     }
 
     /// When the flags have not been confirmed current for longer than this,
-    /// they are *stale*: flags with a `fail_safe_variant` serve it (reason
+    /// they are *stale*: the status is [`crate::Status::Stale`] (with the
+    /// reason and age), flags with a `fail_safe_variant` serve it (reason
     /// [`crate::Reason::FailSafe`]), the others keep their last known
-    /// evaluation, and details say `stale: true`. Default: no bound.
+    /// evaluation, and details say `stale: true`. Default 3 × the heartbeat
+    /// interval (45 s): a healthy stream confirms every heartbeat, a broken
+    /// one is replaced by snapshot polls after two.
     pub fn stale_bound(mut self, bound: Duration) -> Self {
         self.stale_bound = Some(bound);
+        self
+    }
+
+    /// How long to wait (jittered between half and all of it) before
+    /// retrying after the server rejected the SDK key (401/403), so a
+    /// revoked key never causes load. Default 60 s.
+    pub fn unauthorized_retry(mut self, delay: Duration) -> Self {
+        self.unauthorized_retry = delay;
+        self
+    }
+
+    /// Largest snapshot body, stream event or line accepted, in bytes. A
+    /// peer sending more (say, a proxy injecting data without line ends) is
+    /// disconnected, so memory stays bounded. Default 64 MiB.
+    pub fn max_event_size(mut self, bytes: usize) -> Self {
+        self.max_event_size = bytes;
         self
     }
 
@@ -185,20 +228,23 @@ impl ClientBuilder {
                 .map_err(Error::Http)?,
         };
         let instance = uuid::Uuid::new_v4().to_string();
-        let endpoint = Endpoint::new(http, &base, auth, instance, self.read_timeout, MAX_BODY)
+        let endpoint = Endpoint::new(http, &base, auth, instance, self.read_timeout, self.max_event_size)
             .map_err(|e| invalid("base_url", &e.to_string()))?;
         let fingerprint = persist::fingerprint(base.as_str(), &self.sdk_key);
         let config = SyncConfig {
             streaming: self.streaming,
             read_timeout: self.read_timeout,
+            heartbeat: self.heartbeat,
             initial_backoff: self.initial_backoff,
             max_backoff: self.max_backoff,
             polling_interval: self.polling_interval,
+            unauthorized_retry: self.unauthorized_retry,
             persist_path: self.persist_path.clone(),
             fingerprint: fingerprint.clone(),
         };
 
-        let shared = Arc::new(Shared::new(self.stale_bound, Status::Initializing));
+        let stale_bound = self.stale_bound.unwrap_or(self.heartbeat.saturating_mul(3));
+        let shared = Arc::new(Shared::new(Some(stale_bound), Status::Initializing));
         let (ack_tx, ack_rx) = watch::channel(0);
         let mut tasks = vec![runtime.spawn(tasks::ack_loop(endpoint.clone(), ack_rx, self.ack_delay)).abort_handle()];
         let persist_tx = self.persist_path.map(|path| {
@@ -206,6 +252,7 @@ impl ClientBuilder {
             tasks.push(runtime.spawn(tasks::persist_loop(path, fingerprint, rx)).abort_handle());
             tx
         });
+        tasks.push(runtime.spawn(tasks::freshness_watch(shared.clone())).abort_handle());
         let syncer = Syncer::new(shared.clone(), endpoint, config, ack_tx, persist_tx);
         tasks.push(runtime.spawn(syncer.run()).abort_handle());
         Ok(Client::networked(shared, tasks))
@@ -234,6 +281,8 @@ impl ClientBuilder {
         let positive = [
             ("connect_timeout", self.connect_timeout),
             ("read_timeout", self.read_timeout),
+            ("heartbeat_interval", self.heartbeat),
+            ("unauthorized_retry", self.unauthorized_retry),
             ("initial_backoff", self.initial_backoff),
             ("max_backoff", self.max_backoff),
             ("polling_interval", self.polling_interval),
@@ -246,6 +295,9 @@ impl ClientBuilder {
         }
         if self.stale_bound.is_some_and(|d| d.is_zero()) {
             return Err(invalid("stale_bound", "must be greater than zero"));
+        }
+        if self.max_event_size < 1024 {
+            return Err(invalid("max_event_size", "must be at least 1024 bytes"));
         }
         Ok(base)
     }
@@ -262,11 +314,14 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("connect_timeout", &self.connect_timeout)
             .field("read_timeout", &self.read_timeout)
+            .field("heartbeat_interval", &self.heartbeat)
             .field("initial_backoff", &self.initial_backoff)
             .field("max_backoff", &self.max_backoff)
             .field("polling_interval", &self.polling_interval)
             .field("persist_path", &self.persist_path)
             .field("stale_bound", &self.stale_bound)
+            .field("unauthorized_retry", &self.unauthorized_retry)
+            .field("max_event_size", &self.max_event_size)
             .field("ack_delay", &self.ack_delay)
             .field("streaming", &self.streaming)
             .field("http_client", &self.http_client.is_some())

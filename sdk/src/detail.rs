@@ -7,8 +7,10 @@
 //! its server, or restarted from an old persisted snapshot), such a flag
 //! serves that variant, with [`Reason::FailSafe`], instead of running its
 //! possibly outdated rules: "fail closed". Flags without one keep serving
-//! their last known evaluation. Either way the detail says `stale: true`.
-//! No stale bound configured means data never counts as stale.
+//! their last known evaluation. Either way the detail says `stale: true`,
+//! and the client's status is [`crate::Status::Stale`]. The bound defaults
+//! to 3 × the heartbeat interval (45 s); offline clients
+//! ([`crate::Client::from_snapshot`]) are never stale.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,18 +1,32 @@
 //! An [OpenFeature](https://openfeature.dev) provider (cargo feature
 //! `openfeature`) for the `open-feature` 0.2 crate.
 //!
+//! Setting the provider runs its `initialize`, which waits until the client
+//! is ready (at most [`SwitchyardProvider::init_timeout`], default 5 s), as
+//! the OpenFeature init contract asks: evaluations right after
+//! `set_provider(..).await` see the server's flags, never
+//! `PROVIDER_NOT_READY` because the first snapshot was still on its way. If
+//! the wait times out (server unreachable) or the key is rejected, the
+//! provider is set anyway, its status says why (`NOT_READY` / `ERROR`) and
+//! evaluations fail with `PROVIDER_NOT_READY` until the flags arrive (or
+//! serve persisted flags, marked `STALE`).
+//!
 //! ```no_run
+//! use std::time::Duration;
 //! use open_feature::{EvaluationContext, OpenFeature};
 //! use switchyard::openfeature::SwitchyardProvider;
 //!
-//! # async fn run(client: switchyard::Client) {
+//! # async fn run() -> Result<(), switchyard::Error> {
+//! let client = switchyard::Client::builder("sdk_…").base_url("http://127.0.0.1:8080").build()?;
 //! let mut api = OpenFeature::singleton_mut().await;
-//! api.set_provider(SwitchyardProvider::new(client)).await;
+//! // Returns once the first snapshot is in (or after 5 s).
+//! api.set_provider(SwitchyardProvider::new(client).init_timeout(Duration::from_secs(5))).await;
 //! let flags = api.create_client();
 //! drop(api);
 //! let ctx = EvaluationContext::default().with_targeting_key("user-123").with_custom_field("plan", "pro");
 //! let on = flags.get_bool_value("new-checkout", Some(&ctx), None).await.unwrap_or(false);
 //! # let _ = on;
+//! # Ok(())
 //! # }
 //! ```
 //!
@@ -40,6 +54,8 @@
 //! Provider status: `INITIALIZING` → `NOT_READY`, `READY` → `READY`,
 //! `STALE` → `STALE`, `UNAUTHORIZED` / `ERROR` → `ERROR`.
 
+use std::time::Duration;
+
 use open_feature::provider::{FeatureProvider, ProviderMetadata, ProviderStatus, ResolutionDetails};
 use open_feature::{
     EvaluationContext, EvaluationContextFieldValue, EvaluationError, EvaluationErrorCode, EvaluationReason,
@@ -57,12 +73,25 @@ use crate::status::Status;
 pub struct SwitchyardProvider {
     client: Client,
     metadata: ProviderMetadata,
+    init_timeout: Duration,
 }
 
 impl SwitchyardProvider {
     /// A provider evaluating with `client` (networked or offline).
     pub fn new(client: Client) -> Self {
-        SwitchyardProvider { client, metadata: ProviderMetadata::new("switchyard") }
+        SwitchyardProvider {
+            client,
+            metadata: ProviderMetadata::new("switchyard"),
+            init_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// How long setting the provider waits for the client to be ready
+    /// (its `initialize`). Default 5 s.
+    #[must_use]
+    pub fn init_timeout(mut self, timeout: Duration) -> Self {
+        self.init_timeout = timeout;
+        self
     }
 
     /// The underlying client.
@@ -73,6 +102,14 @@ impl SwitchyardProvider {
 
 #[async_trait]
 impl FeatureProvider for SwitchyardProvider {
+    /// Waits until the client is ready, at most the init timeout (see the
+    /// module docs); returns early when the server rejects the key.
+    async fn initialize(&mut self, _context: &EvaluationContext) {
+        if let Err(error) = self.client.wait_until_ready(self.init_timeout).await {
+            tracing::warn!(%error, "switchyard OpenFeature provider set before its flags arrived");
+        }
+    }
+
     fn status(&self) -> ProviderStatus {
         match self.client.status() {
             Status::Initializing => ProviderStatus::NotReady,

@@ -5,8 +5,8 @@
 //! freshness clock. The sync task builds a new [`CompiledSnapshot`] off to
 //! the side and swaps it in whole.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwapOption;
@@ -26,8 +26,12 @@ pub(crate) struct Shared {
     pub(crate) snapshot: ArcSwapOption<CompiledSnapshot>,
     /// When the served flags were last confirmed current.
     pub(crate) freshness: Freshness,
-    /// Flags older than this serve their fail-safe variant (if they have one).
+    /// Flags not confirmed for longer than this are stale: the status says
+    /// so and flags serve their fail-safe variant (if they have one).
+    /// `None` for offline clients (never stale).
     pub(crate) stale_bound: Option<Duration>,
+    /// Why the flags could not be confirmed lately (for [`Status::Stale`]).
+    problems: Mutex<Problems>,
     /// The current status; receivers back [`crate::StatusStream`].
     pub(crate) status: watch::Sender<Status>,
     /// Per-flag change notifications; receivers back [`crate::Updates`].
@@ -41,6 +45,7 @@ impl Shared {
             snapshot: ArcSwapOption::empty(),
             freshness: Freshness::new(),
             stale_bound,
+            problems: Mutex::new(Problems::default()),
             status: watch::Sender::new(status),
             updates: broadcast::Sender::new(UPDATES_CAPACITY),
         }
@@ -73,11 +78,72 @@ impl Shared {
         });
     }
 
+    /// Server data was confirmed current just now: `Ready`, problems cleared.
+    pub(crate) fn confirm_fresh(&self) {
+        self.freshness.confirm_now();
+        *self.problems.lock().unwrap_or_else(|e| e.into_inner()) = Problems::default();
+        self.set_status(Status::Ready);
+    }
+
+    /// Records the latest failure of the stream (`poll == false`) or of the
+    /// snapshot poll, reported as the reason of [`Status::Stale`].
+    pub(crate) fn note_problem(&self, poll: bool, problem: String) {
+        let mut problems = self.problems.lock().unwrap_or_else(|e| e.into_inner());
+        *(if poll { &mut problems.poll } else { &mut problems.stream }) = Some(problem);
+    }
+
+    /// Why the flags are not confirmed: the recorded problems.
+    pub(crate) fn stale_reason(&self) -> String {
+        let problems = self.problems.lock().unwrap_or_else(|e| e.into_inner());
+        let parts: Vec<String> = [("stream", &problems.stream), ("snapshot poll", &problems.poll)]
+            .into_iter()
+            .filter_map(|(what, p)| p.as_ref().map(|p| format!("{what}: {p}")))
+            .collect();
+        if parts.is_empty() {
+            "not confirmed by the stream (connected but not caught up) or by a snapshot poll".to_owned()
+        } else {
+            parts.join("; ")
+        }
+    }
+
+    /// The stale status for data last confirmed at `since`.
+    pub(crate) fn stale_status(&self) -> Option<Status> {
+        let since = self.freshness.confirmed_at()?;
+        Some(Status::Stale { since, reason: self.stale_reason() })
+    }
+
+    /// `Ready` turns `Stale` when the data has outgrown the bound. The age
+    /// is re-read under the status lock, so a confirmation racing with
+    /// this check always wins (it sets `Ready` after storing its time).
+    pub(crate) fn expire_if_stale(&self) {
+        self.status.send_if_modified(|current| {
+            let stale = self.freshness.age().is_some_and(|age| self.is_stale(age));
+            if !(stale && current.is_ready()) {
+                return false;
+            }
+            match self.stale_status() {
+                Some(status) => {
+                    tracing::warn!(status = %status, "switchyard status");
+                    *current = status;
+                    true
+                }
+                None => false,
+            }
+        });
+    }
+
     /// `true` when a stale bound is configured and the data exceeds it.
     #[inline]
     pub(crate) fn is_stale(&self, age: Duration) -> bool {
         self.stale_bound.is_some_and(|bound| age > bound)
     }
+}
+
+/// The latest failures that kept the flags from being confirmed.
+#[derive(Debug, Default)]
+struct Problems {
+    stream: Option<String>,
+    poll: Option<String>,
 }
 
 /// A monotonic "last confirmed current" timestamp readable without locks.

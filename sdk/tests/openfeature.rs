@@ -1,7 +1,11 @@
 //! The OpenFeature provider, driven through the `open-feature` client API.
 #![cfg(feature = "openfeature")]
 
+mod common;
+
 use std::time::Duration;
+
+use common::{Peer, Step, StreamReply, bool_flag, fast_builder, snapshot_frame};
 
 use open_feature::{EvaluationContext, EvaluationErrorCode, EvaluationReason, OpenFeature};
 use serde_json::json;
@@ -82,7 +86,7 @@ async fn resolves_and_maps_reasons_and_errors_through_the_openfeature_client() {
 #[tokio::test]
 async fn a_client_without_flags_is_not_ready() {
     let client = Client::builder("k").base_url("http://127.0.0.1:9").build().unwrap();
-    let provider = SwitchyardProvider::new(client);
+    let provider = SwitchyardProvider::new(client).init_timeout(Duration::from_millis(100));
     assert_eq!(
         open_feature::provider::FeatureProvider::status(&provider),
         open_feature::provider::ProviderStatus::NotReady
@@ -95,4 +99,25 @@ async fn a_client_without_flags_is_not_ready() {
     let err = flags.get_bool_value("checkout", Some(&ctx), None).await.unwrap_err();
     assert_eq!(err.code, EvaluationErrorCode::ProviderNotReady);
     tokio::time::sleep(Duration::from_millis(1)).await;
+}
+
+/// The OpenFeature init contract: setting the provider waits for the first
+/// snapshot, so the very first evaluation sees the server's flags.
+#[tokio::test]
+async fn setting_the_provider_waits_for_the_first_snapshot() {
+    let peer = Peer::start().await;
+    peer.push_stream(StreamReply::Sse(vec![
+        Step::Sleep(Duration::from_millis(300)),
+        snapshot_frame(&common::snapshot(9, vec![bool_flag("checkout", true)])),
+        Step::Hold,
+    ]));
+    let client = fast_builder(&peer).build().unwrap();
+    let mut api = OpenFeature::singleton_mut().await;
+    api.set_named_provider("switchyard-networked", SwitchyardProvider::new(client)).await;
+    let flags = api.create_named_client("switchyard-networked");
+    drop(api);
+    let ctx = EvaluationContext::default().with_targeting_key("u1");
+    let d = flags.get_bool_details("checkout", Some(&ctx), None).await.expect("no PROVIDER_NOT_READY");
+    assert!(d.value);
+    assert_eq!(d.flag_metadata.values["switchyard.revision"], 9i64.into());
 }

@@ -15,6 +15,9 @@
 //!   never go backwards or repeat.
 //! - [`StallProxy`]: a TCP proxy whose server→client direction can be
 //!   paused, to make a consumer slow (small socket buffers on its side).
+//! - [`HostileProxy`] (module `hostile`): an HTTP proxy that cuts, stalls,
+//!   splits, pollutes, floods or replays SDK streams, or refuses SDK
+//!   requests with a status.
 //! - [`RawStream`]: a raw SSE reader over reqwest.
 //! - [`PgCluster`] (module `cluster`): a private Postgres cluster for one
 //!   test, to stop and start for real (same data directory and port).
@@ -42,7 +45,9 @@ use tokio::sync::{oneshot, watch};
 pub use switchyard_server::testing::{TestDb, pg_admin_url};
 
 mod cluster;
+mod hostile;
 pub use cluster::PgCluster;
+pub use hostile::{HostileProxy, Hostility};
 
 /// The project every test uses.
 pub const PROJECT: &str = "shop";

@@ -7,7 +7,6 @@ use switchyard_core::{ChangeEvent, CompiledSnapshot, Snapshot};
 
 use super::Syncer;
 use crate::persist;
-use crate::status::Status;
 use crate::updates::{FlagChange, Touched, changed_flags};
 
 impl Syncer {
@@ -77,9 +76,6 @@ impl Syncer {
     /// server data) schedules the acknowledgement and the persisted copy.
     pub(super) fn install(&mut self, compiled: Arc<CompiledSnapshot>, changes: Vec<FlagChange>, from_server: bool) {
         let revision = compiled.revision();
-        if from_server {
-            self.shared.freshness.confirm_now();
-        }
         self.shared.install(compiled.clone(), changes);
         self.authoritative = from_server;
         if from_server {
@@ -100,12 +96,11 @@ impl Syncer {
         self.current = Some(compiled);
     }
 
-    /// The served data is confirmed current: `Ready`.
-    pub(super) fn in_sync(&mut self) {
+    /// The served data is confirmed to be the server's current data: `Ready`.
+    pub(super) fn confirmed(&mut self) {
         if self.authoritative && self.current.is_some() {
             self.unauthorized = false;
-            self.shared.freshness.confirm_now();
-            self.shared.set_status(Status::Ready);
+            self.shared.confirm_fresh();
         }
     }
 

@@ -16,6 +16,10 @@ use super::backoff::parse_retry_after;
 /// The header naming this client instance on the stream.
 pub(crate) const INSTANCE_HEADER: &str = "x-switchyard-instance";
 
+/// Response header of the stream announcing the server's heartbeat interval
+/// in milliseconds.
+pub(crate) const HEARTBEAT_HEADER: &str = "x-switchyard-heartbeat-ms";
+
 /// Response header of a polled snapshot that replaces a newer one (the
 /// server's database went back to an earlier state).
 const RESET_HEADER: &str = "x-switchyard-reset";
@@ -34,9 +38,10 @@ pub(crate) enum Failure {
         /// The parsed `Retry-After`.
         retry_after: Option<Duration>,
     },
-    /// Any other unexpected status (5xx, 404 for a wrong base URL, ...).
+    /// Any other unexpected status (5xx, 404 for a wrong base URL, ...),
+    /// with the parsed `Retry-After` if the server sent one (503).
     #[error("unexpected HTTP status {0}")]
-    Status(u16),
+    Status(u16, Option<Duration>),
     /// Connection refused, reset, DNS, TLS, ...
     #[error("network error: {0}")]
     Network(String),
@@ -60,20 +65,18 @@ fn invalid_token(resp: &Response) -> bool {
 impl Failure {
     fn from_status(resp: &Response) -> Failure {
         let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, SystemTime::now()));
         match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Failure::Unauthorized(status.as_u16()),
             // The server limits failed authentication: a 429 that says the
             // key is invalid is a 401 (and its long retry) all the same.
             StatusCode::TOO_MANY_REQUESTS if invalid_token(resp) => Failure::Unauthorized(status.as_u16()),
-            StatusCode::TOO_MANY_REQUESTS => {
-                let retry_after = resp
-                    .headers()
-                    .get(RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| parse_retry_after(v, SystemTime::now()));
-                Failure::RateLimited { retry_after }
-            }
-            other => Failure::Status(other.as_u16()),
+            StatusCode::TOO_MANY_REQUESTS => Failure::RateLimited { retry_after },
+            other => Failure::Status(other.as_u16(), retry_after),
         }
     }
 

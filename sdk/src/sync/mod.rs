@@ -1,20 +1,34 @@
 //! The background sync task: keeps [`Shared`] current over the SSE stream,
-//! polls the snapshot while the stream is down, and never discards good
-//! data on failure.
+//! polls the snapshot whenever the stream fails to confirm freshness, and
+//! never discards good data on failure.
 //!
 //! ```text
-//!  connect ──200──► read items (timeout per item) ──► apply ──► swap + notify
-//!     │                 │ EOF / goaway / resync / error
+//!  connect ──200──► read items (silence: 2 × heartbeat) ──► apply ──► swap + notify
+//!     │                 │ EOF / goaway / resync / error / silence
 //!     └─ failure ◄──────┘
-//!     wait (backoff; goaway: the retry hint; 401/403: ~60 s) ─── meanwhile poll GET /snapshot (ETag)
+//!     wait (backoff, reset by a connection that delivered data; goaway: the
+//!     retry hint; 401/403: ~60 s) ─── meanwhile poll GET /snapshot (ETag)
+//!     when the data was not confirmed for 2 heartbeats (at most once per
+//!     polling interval), also while a stream is open but not confirming
 //! ```
-//! Layout: [`sse`] parses the stream, [`http`] makes the requests and
-//! classifies failures, [`backoff`] computes delays, `apply` installs
-//! snapshots and changes, [`tasks`] runs the coalesced acknowledgement and
-//! persistence writers.
+//!
+//! What confirms the data (and keeps the status `Ready`): a `snapshot` or
+//! `reset` event, a heartbeat comment (every frame sent before it arrived),
+//! a change applied after either of those on the same connection, and a
+//! polled snapshot (`200` or `304`). A `200` to a resuming request does not:
+//! the missed changes may still be cut off. The `freshness_watch` task
+//! turns `Ready` into `Stale` once nothing confirmed the data within the
+//! stale bound.
+//!
+//! Layout: [`sse`] parses the stream, `connection` runs one stream
+//! connection, [`http`] makes the requests and classifies failures,
+//! [`backoff`] computes delays, `apply` installs snapshots and changes,
+//! [`tasks`] runs the coalesced acknowledgement and persistence writers and
+//! the freshness watch.
 
 mod apply;
 pub(crate) mod backoff;
+mod connection;
 pub(crate) mod http;
 pub(crate) mod sse;
 pub(crate) mod tasks;
@@ -23,35 +37,32 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use switchyard_core::{ChangeEvent, CompiledSnapshot, Snapshot};
+use switchyard_core::CompiledSnapshot;
 use tokio::sync::watch;
-use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio::time::{Instant, sleep, sleep_until};
 
-use self::apply::ChangeError;
 use self::backoff::{Backoff, jitter};
 use self::http::{Endpoint, Failure};
-use self::sse::{ReadError, SseEvent, SseItem, SseReader};
 use crate::state::Shared;
 use crate::status::Status;
 
-/// Delay before retrying after 401/403: a revoked key must not cause load.
-const UNAUTHORIZED_RETRY: Duration = Duration::from_secs(60);
 /// Cap on a server's `Retry-After`, so a bogus header cannot stop sync.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// Least delay before resuming after `goaway` (whatever `retry:` says), so
 /// a server that keeps saying goaway can never cause a tight loop.
 const MIN_GOAWAY_DELAY: Duration = Duration::from_millis(100);
-/// A stream that stayed up this long resets the backoff.
-const HEALTHY_STREAM: Duration = Duration::from_secs(60);
 
 /// Sync settings (validated by the builder).
 #[derive(Debug, Clone)]
 pub(crate) struct SyncConfig {
     pub(crate) streaming: bool,
     pub(crate) read_timeout: Duration,
+    /// The server's heartbeat interval unless the stream announces one.
+    pub(crate) heartbeat: Duration,
     pub(crate) initial_backoff: Duration,
     pub(crate) max_backoff: Duration,
     pub(crate) polling_interval: Duration,
+    pub(crate) unauthorized_retry: Duration,
     pub(crate) persist_path: Option<PathBuf>,
     /// Identifies our environment in persisted files.
     pub(crate) fingerprint: String,
@@ -88,8 +99,13 @@ pub(crate) struct Syncer {
     tried_file: bool,
     /// The key was rejected: do not poll until a request succeeds.
     unauthorized: bool,
-    /// When to poll next while the stream is down.
-    next_poll: Option<Instant>,
+    /// When the snapshot was last polled.
+    last_poll: Option<Instant>,
+    /// No poll before this (the server's `Retry-After` on a poll).
+    poll_not_before: Option<Instant>,
+    /// The server's heartbeat interval: announced by the stream, else
+    /// configured. Silence for twice this long ends a connection.
+    heartbeat: Duration,
     /// The server's latest `retry:` hint: the delay before resuming after
     /// a `goaway`.
     retry_hint: Option<Duration>,
@@ -97,6 +113,12 @@ pub(crate) struct Syncer {
     /// server data (a resync): its first snapshot is the server's state and
     /// replaces ours even if older (the database went back).
     fresh_start: bool,
+    /// The current connection delivered a snapshot or a heartbeat: what
+    /// follows on it is live, so each applied change confirms freshness.
+    caught_up: bool,
+    /// The current connection delivered an event or a heartbeat (data, not
+    /// just a `retry:` line): the backoff starts over.
+    progress: bool,
 }
 
 impl Syncer {
@@ -111,6 +133,7 @@ impl Syncer {
         Syncer {
             shared,
             endpoint,
+            heartbeat: config.heartbeat,
             config,
             current: None,
             authoritative: false,
@@ -120,8 +143,11 @@ impl Syncer {
             persist,
             tried_file: false,
             unauthorized: false,
-            next_poll: None,
+            last_poll: None,
+            poll_not_before: None,
             retry_hint: None,
+            caught_up: false,
+            progress: false,
         }
     }
 
@@ -132,18 +158,16 @@ impl Syncer {
         }
         let mut resume = true;
         loop {
-            let started = Instant::now();
             let end = self.stream_once(resume).await;
-            if started.elapsed() >= HEALTHY_STREAM {
+            if std::mem::take(&mut self.progress) {
+                // Data arrived: whatever cut the connection, it is not a
+                // server refusing us. Start over at the initial delay.
                 self.backoff.reset();
-            }
-            if self.next_poll.is_none() {
-                let wait = if self.current.is_some() { self.config.polling_interval } else { Duration::ZERO };
-                self.next_poll = Some(Instant::now() + wait);
             }
             let delay = match end {
                 End::Closed => {
                     tracing::debug!("switchyard stream closed by the server; reconnecting");
+                    self.shared.note_problem(false, "the stream was closed before catching up".to_owned());
                     resume = true;
                     self.backoff.next_delay()
                 }
@@ -162,7 +186,7 @@ impl Syncer {
                 }
                 End::Failed { failure, resume: r } => {
                     resume = r;
-                    self.on_failure(&failure).await;
+                    self.on_failure(&failure, false).await;
                     self.failure_delay(&failure)
                 }
             };
@@ -170,90 +194,36 @@ impl Syncer {
         }
     }
 
-    /// One stream connection, from request to end.
-    async fn stream_once(&mut self, resume: bool) -> End {
-        let read_timeout = self.config.read_timeout;
-        let silence = || End::Failed { failure: Failure::Silence(read_timeout), resume: true };
-        let last_id = if resume && self.authoritative { self.shared.revision() } else { None };
-        self.fresh_start = last_id.is_none() && self.authoritative;
-        let resp = match timeout(read_timeout, self.endpoint.open_stream(last_id)).await {
-            Err(_) => return silence(),
-            Ok(Err(failure)) => {
-                return End::Failed { failure, resume: true };
-            }
-            Ok(Ok(resp)) => resp,
-        };
-        self.next_poll = None;
-        if last_id.is_some() {
-            // Resuming: the server sends whatever we lack right away.
-            self.in_sync();
-        }
-        let mut reader = SseReader::new(resp.bytes_stream(), self.endpoint.max_body);
-        loop {
-            let item = match timeout(read_timeout, reader.next()).await {
-                Err(_) => return silence(),
-                Ok(Err(ReadError::Body(e))) => {
-                    return End::Failed { failure: Failure::Network(e.to_string()), resume: true };
-                }
-                Ok(Err(ReadError::TooLarge(e))) => {
-                    return End::Failed { failure: Failure::Protocol(e.to_string()), resume: true };
-                }
-                Ok(Ok(None)) => return End::Closed,
-                Ok(Ok(Some(item))) => item,
-            };
-            match item {
-                SseItem::Comment if self.authoritative => self.shared.freshness.confirm_now(),
-                SseItem::Comment => {}
-                SseItem::Retry(hint) => {
-                    self.retry_hint = Some(hint);
-                    self.backoff.set_floor(hint);
-                }
-                SseItem::Event(event) => {
-                    if let Err(end) = self.handle_event(event) {
-                        return end;
-                    }
-                }
-            }
-        }
+    /// How long the stream may stay silent (and how long it may go without
+    /// confirming the data before a poll): twice the heartbeat interval.
+    fn silence(&self) -> Duration {
+        self.heartbeat.saturating_mul(2)
     }
 
-    /// Applies one event; `Err` ends the connection.
-    fn handle_event(&mut self, event: SseEvent) -> Result<(), End> {
-        let malformed = |what: &str, e: serde_json::Error| End::Failed {
-            failure: Failure::Protocol(format!("malformed {what} event: {e}")),
-            resume: true,
-        };
-        // Invalid content (does not compile): start over from a full snapshot.
-        let invalid = |msg: String| End::Failed { failure: Failure::Protocol(msg), resume: false };
-        match event.event.as_str() {
-            name @ ("snapshot" | "reset") => {
-                let snapshot: Snapshot = serde_json::from_str(&event.data).map_err(|e| malformed(name, e))?;
-                let reset = name == "reset" || std::mem::take(&mut self.fresh_start);
-                self.apply_full(snapshot, reset).map_err(invalid)?;
-            }
-            "change" => {
-                let change: ChangeEvent = serde_json::from_str(&event.data).map_err(|e| malformed("change", e))?;
-                match self.apply_change(change) {
-                    Ok(()) => {}
-                    Err(ChangeError::Gap) => return Err(End::Resync),
-                    Err(ChangeError::Invalid(msg)) => return Err(invalid(msg)),
-                }
-            }
-            "resync" => return Err(End::Resync),
-            "goaway" => return Err(End::GoAway),
-            other => {
-                tracing::debug!(event = other, "ignoring unknown switchyard event");
-                return Ok(());
-            }
+    /// When to poll the snapshot next (`None`: not while the key is
+    /// rejected). Without confirmed server data: now; else once the data
+    /// went unconfirmed for the polling interval or [`Syncer::silence`],
+    /// whichever is shorter; never more often than the polling interval.
+    fn poll_at(&self) -> Option<Instant> {
+        if self.unauthorized {
+            return None;
         }
-        self.in_sync();
-        Ok(())
+        let now = Instant::now();
+        let unconfirmed = self.silence().min(self.config.polling_interval);
+        let due = match self.shared.freshness.age() {
+            Some(age) if self.authoritative => (now + unconfirmed).checked_sub(age).unwrap_or(now),
+            _ => now,
+        };
+        let due = self.last_poll.map_or(due, |at| due.max(at + self.config.polling_interval));
+        Some(self.poll_not_before.map_or(due, |at| due.max(at)))
     }
 
     /// Records a failure in the status (loading the persisted snapshot
-    /// first if we have nothing to serve).
-    async fn on_failure(&mut self, failure: &Failure) {
-        tracing::warn!(error = %failure, "switchyard sync failed");
+    /// first if we have nothing to serve). Data confirmed within the stale
+    /// bound stays `Ready`: one failed reconnect or poll is no news yet.
+    async fn on_failure(&mut self, failure: &Failure, poll: bool) {
+        tracing::warn!(error = %failure, poll, "switchyard sync failed");
+        self.shared.note_problem(poll, failure.to_string());
         if self.current.is_none() {
             self.load_persisted().await;
         }
@@ -262,33 +232,26 @@ impl Syncer {
                 self.unauthorized = true;
                 Status::Unauthorized
             }
-            // The stream is down but polling confirmed the data within one
-            // polling interval: still current, no flapping to Stale and back
-            // on every reconnect attempt. Stale once the polls fail too.
-            _ if self.polls_keep_current() => return,
-            _ => match self.shared.freshness.confirmed_at() {
-                Some(since) if self.current.is_some() => Status::Stale { since },
-                _ => Status::Error(failure.to_string()),
+            _ if self.current.is_none() => Status::Error(failure.to_string()),
+            _ if self.authoritative && !self.data_stale() => return,
+            _ => match self.shared.stale_status() {
+                Some(status) => status,
+                None => Status::Error(failure.to_string()),
             },
         };
         self.shared.set_status(status);
     }
 
-    /// Server data, polled while the stream is down, confirmed current
-    /// within the last polling interval.
-    fn polls_keep_current(&self) -> bool {
-        let polling = self.next_poll.is_some() || !self.config.streaming;
-        polling
-            && self.authoritative
-            && self.current.is_some()
-            && self.shared.freshness.age().is_some_and(|age| age <= self.config.polling_interval)
+    /// The data is older than the stale bound.
+    fn data_stale(&self) -> bool {
+        self.shared.freshness.age().is_none_or(|age| self.shared.is_stale(age))
     }
 
     /// How long to wait after `failure` before reconnecting.
     fn failure_delay(&mut self, failure: &Failure) -> Duration {
         match failure {
-            Failure::Unauthorized(_) => jitter(UNAUTHORIZED_RETRY),
-            Failure::RateLimited { retry_after } => {
+            Failure::Unauthorized(_) => jitter(self.config.unauthorized_retry),
+            Failure::RateLimited { retry_after } | Failure::Status(_, retry_after) => {
                 let asked = retry_after.unwrap_or_default().min(MAX_RETRY_AFTER);
                 self.backoff.next_delay().max(asked)
             }
@@ -296,15 +259,14 @@ impl Syncer {
         }
     }
 
-    /// Sleeps `delay`, polling the snapshot at the polling interval meanwhile.
+    /// Sleeps `delay`, polling the snapshot meanwhile when due.
     async fn wait(&mut self, delay: Duration) {
         let deadline = Instant::now() + delay;
         loop {
-            match self.next_poll.filter(|at| !self.unauthorized && *at < deadline) {
+            match self.poll_at().filter(|at| *at < deadline) {
                 Some(at) => {
                     sleep_until(at).await;
                     let _ = self.poll_once().await;
-                    self.next_poll = Some(Instant::now() + self.config.polling_interval);
                 }
                 None => return sleep_until(deadline).await,
             }
@@ -332,14 +294,20 @@ impl Syncer {
     /// One `GET /sdk/v1/snapshot` (conditional when we have server data).
     async fn poll_once(&mut self) -> Result<(), Failure> {
         let have = self.shared.revision().filter(|_| self.authoritative);
+        self.last_poll = Some(Instant::now());
         let result = match self.endpoint.fetch_snapshot(have).await {
             Ok(None) => Ok(()),
             Ok(Some((snapshot, reset))) => self.apply_full(snapshot, reset).map_err(Failure::Protocol),
             Err(failure) => Err(failure),
         };
         match &result {
-            Ok(()) => self.in_sync(),
-            Err(failure) => self.on_failure(failure).await,
+            Ok(()) => self.confirmed(),
+            Err(failure) => {
+                if let Failure::RateLimited { retry_after: Some(after) } | Failure::Status(_, Some(after)) = failure {
+                    self.poll_not_before = Some(Instant::now() + (*after).min(MAX_RETRY_AFTER));
+                }
+                self.on_failure(failure, true).await;
+            }
         }
         result
     }

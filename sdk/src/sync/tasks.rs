@@ -1,6 +1,7 @@
 //! Coalescing writers fed through `watch` channels: the latest value wins,
 //! at most one request (or file write) is in flight, and neither ever
-//! blocks evaluation or the sync task.
+//! blocks evaluation or the sync task. And the freshness watch, which turns
+//! the status `Stale` when nothing confirms the data within the bound.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +11,7 @@ use tokio::sync::watch;
 
 use super::http::Endpoint;
 use crate::persist;
+use crate::state::Shared;
 
 /// Acknowledges the latest applied revision (`POST /sdk/v1/ack`). Errors
 /// are logged at debug level and otherwise ignored: the server only uses
@@ -57,6 +59,30 @@ pub(crate) async fn persist_loop(
             }
             Err(error) => {
                 tracing::warn!(revision, %error, "persisting the switchyard snapshot panicked")
+            }
+        }
+    }
+}
+
+/// Turns `Ready` into `Stale` once the data has gone unconfirmed for longer
+/// than the stale bound. Needed because the failures that matter most are
+/// silent: a stalled stream and failing polls deliver nothing to react to.
+pub(crate) async fn freshness_watch(shared: Arc<Shared>) {
+    let Some(bound) = shared.stale_bound else {
+        return;
+    };
+    let mut status = shared.status.subscribe();
+    loop {
+        match shared.freshness.age() {
+            Some(age) if age <= bound => {
+                tokio::time::sleep(bound - age + std::time::Duration::from_millis(1)).await;
+            }
+            _ => {
+                shared.expire_if_stale();
+                status.borrow_and_update();
+                if status.changed().await.is_err() {
+                    return;
+                }
             }
         }
     }

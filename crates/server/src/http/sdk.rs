@@ -85,6 +85,9 @@ async fn snapshot(State(state): State<AppState>, peer: Peer, headers: HeaderMap)
     Ok(response)
 }
 
+/// Announces the heartbeat interval (milliseconds) on SDK streams.
+pub const HEARTBEAT_HEADER: &str = "x-switchyard-heartbeat-ms";
+
 /// Marks a polled snapshot that replaces a newer one the client holds.
 pub const RESET_HEADER: &str = "x-switchyard-reset";
 
@@ -144,6 +147,9 @@ async fn stream(State(state): State<AppState>, peer: Peer, headers: HeaderMap) -
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    // SDKs time silence (2 × this) and staleness from it.
+    let heartbeat_ms = u64::try_from(state.config.heartbeat.as_millis()).unwrap_or(u64::MAX);
+    h.insert(HEARTBEAT_HEADER, HeaderValue::from(heartbeat_ms));
     Ok(response)
 }
 
