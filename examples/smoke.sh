@@ -14,7 +14,7 @@ cleanup() { kill "${server_pid:-}" "${gate_pid:-}" 2>/dev/null || true; rm -rf "
 trap cleanup EXIT
 
 SWITCHYARD_LISTEN=127.0.0.1:$sp SWITCHYARD_DATA_DIR=$tmp SWITCHYARD_ADMIN_PASSWORD=smoke-test-password \
-  "$bin" serve >"$tmp/server.log" 2>&1 & server_pid=$!
+  SWITCHYARD_METRICS_TOKEN=smoke-metrics-token "$bin" serve >"$tmp/server.log" 2>&1 & server_pid=$!
 for _ in $(seq 1 100); do curl -fs "$S/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
 
 j() { curl -fsS "$@" -H 'content-type: application/json'; }
@@ -43,4 +43,10 @@ expect "new checkout (reason FALLTHROUGH"
 SWITCHYARD_URL=$S SWITCHYARD_TOKEN=$resp SWITCHYARD_PROJECT=shop SWITCHYARD_CLI=$bin \
   examples/responder.sh new-checkout "smoke test" INC-1
 expect "old checkout (reason KILLED"
-echo "examples smoke test: 3 passed, 0 failed"
+# /metrics: closed without the metrics token, scrapeable with it
+code=$(curl -s -o /dev/null -w '%{http_code}' "$S/metrics")
+[ "$code" = 401 ] || { echo "/metrics without the token answered $code, expected 401" >&2; exit 1; }
+metrics=$(curl -fsS "$S/metrics" -H "authorization: Bearer smoke-metrics-token")
+case "$metrics" in *switchyard_kills_total*) ;; *) echo "/metrics with the token lacks switchyard_kills_total" >&2; exit 1;; esac
+echo "  /metrics needs its token"
+echo "examples smoke test: 4 passed, 0 failed"

@@ -17,7 +17,15 @@ const EXPIRED_STREAMS: f64 = 4.0;
 /// One sample of `family` (with `labels` inside its braces, or none) from
 /// the server's `/metrics`; 0 when absent.
 async fn metric(http: &reqwest::Client, server: &Server, family: &str, labels: &str) -> f64 {
-    let body = http.get(server.url("/metrics")).send().await.expect("metrics").text().await.expect("metrics body");
+    let body = http
+        .get(server.url("/metrics"))
+        .bearer_auth(switchyard_server::testing::METRICS_TOKEN)
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics body");
     body.lines()
         .filter(|l| l.starts_with(family) && l[family.len()..].starts_with(['{', ' ']) && l.contains(labels))
         .find_map(|l| l.rsplit(' ').next()?.parse().ok())

@@ -24,6 +24,9 @@ pub struct ServerProcess {
 /// The admin password the harness starts servers with.
 pub const ADMIN_PASSWORD: &str = "bench-admin-password";
 
+/// The metrics token the benchmark servers are started with.
+pub const METRICS_TOKEN: &str = "bench-metrics-token";
+
 /// The server binary: `$SWITCHYARD_BIN`, else `target/release/switchyard`.
 pub fn server_binary() -> String {
     std::env::var("SWITCHYARD_BIN").unwrap_or_else(|_| "target/release/switchyard".into())
@@ -44,6 +47,7 @@ impl ServerProcess {
             .env("SWITCHYARD_DATA_DIR", data_dir)
             .env("SWITCHYARD_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("SWITCHYARD_LOGIN_RATE", "100000")
+            .env("SWITCHYARD_METRICS_TOKEN", METRICS_TOKEN)
             .env("SWITCHYARD_LOG", "warn")
             .stdout(Stdio::null())
             .kill_on_drop(true)

@@ -176,9 +176,11 @@ pub struct Problem {
     /// Invalid fields (422, and 400 `invalid_text`), or the fields in the way
     /// of a write (409 `undo_conflict`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     pub errors: Vec<FieldError>,
     /// Current version (409 on a stale write).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     pub current_version: Option<u64>,
 }
 

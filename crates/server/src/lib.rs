@@ -46,6 +46,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use tokio::net::TcpListener;
 
 use crate::auth::jwt::JwtKeys;
@@ -110,6 +111,8 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         password_limiter,
         fleet,
     });
+    // Every route has an authorization rule, or the server does not start.
+    auth::policy::check_routes(&http::api().1).map_err(|problems| anyhow::anyhow!(problems))?;
     let bootstrap = http::auth::bootstrap_admin(&state).await?;
     Ok(Built { app: http::app(state.clone()), state, bootstrap })
 }
@@ -122,7 +125,22 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let built = build(config).await?;
     announce(&built, listener.local_addr()?);
+    if let Some(addr) = start_metrics_listener(&built.state).await? {
+        println!("Metrics: http://{addr}/metrics");
+    }
     serve::serve(built.app, listener, built.state.clone(), shutdown).await
+}
+
+/// Starts the separate `/metrics` listener when `--metrics-listen` is set;
+/// it stops when shutdown begins. Returns its bound address.
+pub async fn start_metrics_listener(state: &state::AppState) -> anyhow::Result<Option<SocketAddr>> {
+    let Some(addr) = state.config.metrics_listen else { return Ok(None) };
+    let listener = TcpListener::bind(addr).await.with_context(|| format!("binding the metrics listener {addr}"))?;
+    let bound = listener.local_addr()?;
+    let app = http::metrics_app(state.clone());
+    let stop = state.stopping.clone().cancelled_owned();
+    tokio::spawn(serve::serve_metrics(app, listener, state.config.header_read_timeout, stop));
+    Ok(Some(bound))
 }
 
 fn announce(built: &Built, addr: SocketAddr) {

@@ -45,9 +45,50 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let graceful = accept(app, &listener, state.config.header_read_timeout, shutdown).await;
+    drop(listener);
+    // Kill receipts awaited in the background record what they have now,
+    // before the streams close (their SDKs still count as connected).
+    state.stopping.cancel();
+    state.background.close();
+    if tokio::time::timeout(BACKGROUND_GRACE, state.background.wait()).await.is_err() {
+        tracing::warn!("background kill receipts did not finish in the grace period");
+    }
+    tracing::info!("shutting down: closing streams, finishing in-flight requests");
+    state.hub.shutdown();
+    let (http, ()) =
+        tokio::join!(tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()), state.webhooks.stop(SHUTDOWN_GRACE));
+    if http.is_err() {
+        tracing::warn!("shutdown grace period over; closing remaining connections");
+    }
+    // Last, once its streams are gone: leave the fleet (other replicas stop
+    // counting this one at once).
+    state.fleet.leave().await;
+    Ok(())
+}
+
+/// Serves `/metrics` alone on its own listener (`--metrics-listen`) until
+/// `shutdown` resolves.
+pub async fn serve_metrics(
+    app: axum::Router,
+    listener: TcpListener,
+    header_read_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let graceful = accept(app, &listener, header_read_timeout, shutdown).await;
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+}
+
+/// The accept loop, until `shutdown` resolves; returns the connections still open.
+async fn accept(
+    app: axum::Router,
+    listener: &TcpListener,
+    header_read_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> GracefulShutdown {
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(state.config.header_read_timeout).keep_alive(true);
+    builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout).keep_alive(true);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -75,23 +116,5 @@ pub async fn serve(
             }
         });
     }
-    drop(listener);
-    // Kill receipts awaited in the background record what they have now,
-    // before the streams close (their SDKs still count as connected).
-    state.stopping.cancel();
-    state.background.close();
-    if tokio::time::timeout(BACKGROUND_GRACE, state.background.wait()).await.is_err() {
-        tracing::warn!("background kill receipts did not finish in the grace period");
-    }
-    tracing::info!("shutting down: closing streams, finishing in-flight requests");
-    state.hub.shutdown();
-    let (http, ()) =
-        tokio::join!(tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()), state.webhooks.stop(SHUTDOWN_GRACE));
-    if http.is_err() {
-        tracing::warn!("shutdown grace period over; closing remaining connections");
-    }
-    // Last, once its streams are gone: leave the fleet (other replicas stop
-    // counting this one at once).
-    state.fleet.leave().await;
-    Ok(())
+    graceful
 }

@@ -109,6 +109,9 @@ impl TestDb {
     }
 }
 
+/// The metrics token of test servers (`GET /metrics` needs it).
+pub const METRICS_TOKEN: &str = "test-metrics-token";
+
 /// The admin password of test servers.
 pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
@@ -116,6 +119,8 @@ pub const ADMIN_PASSWORD: &str = "test-admin-password";
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// `http://127.0.0.1:PORT` of the separate metrics listener, when configured.
+    pub metrics_base: Option<String>,
     /// The server's state (store, hub).
     pub state: AppState,
     /// A session token of `admin`.
@@ -157,12 +162,15 @@ impl TestServer {
         let task = tokio::spawn(crate::serve::serve(built.app, listener, state.clone(), async move {
             let _ = rx.await;
         }));
+        let metrics_base =
+            crate::start_metrics_listener(&state).await.expect("metrics listener").map(|a| format!("http://{a}"));
         let admin_token = login(&base, "admin", admin_password).await;
-        TestServer { base, state, admin_token, shutdown: Some(tx), task: Some(task) }
+        TestServer { base, metrics_base, state, admin_token, shutdown: Some(tx), task: Some(task) }
     }
 
     /// Stops the server and waits for it.
     pub async fn stop(mut self) {
+        self.state.stopping.cancel();
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -200,6 +208,14 @@ impl TestServer {
     /// `base` + `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Scrapes `/metrics` (with the test metrics token).
+    pub async fn metrics(&self) -> String {
+        let url = format!("{}/metrics", self.metrics_base.as_deref().unwrap_or(&self.base));
+        let response = reqwest::Client::new().get(url).bearer_auth(METRICS_TOKEN).send().await.expect("metrics");
+        assert_eq!(response.status(), 200, "scraping /metrics");
+        response.text().await.expect("metrics body")
     }
 }
 

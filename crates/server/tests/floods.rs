@@ -55,7 +55,7 @@ fn rejected(kind: &str) -> StatusCode {
 
 /// Store lookups of `kind` so far, from the server's `/metrics`.
 async fn lookups(server: &TestServer, kind: &str) -> u64 {
-    let body = reqwest::get(server.url("/metrics")).await.expect("metrics").text().await.expect("metrics body");
+    let body = server.metrics().await;
     let label = format!("kind=\"{kind}\"");
     body.lines()
         .filter(|l| l.starts_with("switchyard_credential_lookups_total") && l.contains(&label))

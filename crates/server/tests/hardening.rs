@@ -194,7 +194,7 @@ async fn metrics_after_real_traffic() {
     assert_eq!(long.json::<Value>().await.unwrap()["errors"][0]["code"], "invalid_instance");
     admin("/api/v1/projects/shop/environments/prod/flags/checkout/kill", json!({"reason": "test"})).await.unwrap();
 
-    let body = http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let body = server.metrics().await;
     for family in [
         "switchyard_http_requests_total",
         "switchyard_http_request_duration_seconds_bucket",
@@ -261,6 +261,50 @@ async fn readyz_follows_the_database() {
 
     sqlx::query(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true")).execute(&mut admin).await.unwrap();
     assert_eq!(wait_for(200).await, 200, "ready again when it returns");
+    server.stop().await;
+    db.cleanup().await;
+}
+
+/// `/metrics` names projects and environments: it needs the metrics token;
+/// with none configured it is closed; `--metrics-listen` moves it to its own address.
+#[tokio::test]
+async fn metrics_need_the_metrics_token() {
+    use switchyard_server::testing::METRICS_TOKEN;
+    let db = TestDb::sqlite();
+    let server = TestServer::start(&db.url()).await;
+    let http = reqwest::Client::new();
+    let scrape = |base: String, token: Option<String>| {
+        let request = http.get(format!("{base}/metrics"));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+        .send()
+    };
+    for token in [None, Some("wrong-token".to_string()), Some(server.admin_token.clone())] {
+        let response = scrape(server.base.clone(), token.clone()).await.unwrap();
+        assert_eq!(response.status(), 401, "token {token:?}");
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+    }
+    assert_eq!(scrape(server.base.clone(), Some(METRICS_TOKEN.into())).await.unwrap().status(), 200);
+    server.stop().await;
+
+    // No token configured: closed.
+    let mut config = ServeConfig::for_tests(db.url());
+    config.metrics_token = None;
+    let server = TestServer::start_with(config).await;
+    assert_eq!(scrape(server.base.clone(), None).await.unwrap().status(), 401);
+    server.stop().await;
+
+    // A separate listener: there (open without a token), not on the API listener.
+    let mut config = ServeConfig::for_tests(db.url());
+    config.metrics_token = None;
+    config.metrics_listen = Some(([127, 0, 0, 1], 0).into());
+    let server = TestServer::start_with(config).await;
+    let metrics_base = server.metrics_base.clone().expect("metrics listener");
+    let body = scrape(metrics_base, None).await.unwrap().text().await.unwrap();
+    assert!(body.contains("switchyard_http_requests_total"), "{body}");
+    assert_eq!(scrape(server.base.clone(), Some(METRICS_TOKEN.into())).await.unwrap().status(), 404);
     server.stop().await;
     db.cleanup().await;
 }

@@ -317,7 +317,7 @@ async fn failed_deliveries_are_retried_with_the_same_id_and_shown_in_the_history
         // and not sent again once it succeeded
         tokio::time::sleep(Duration::from_millis(500)).await;
         assert_eq!(receiver.hits("/hook").len(), 3);
-        let metrics = reqwest::get(server.url("/metrics")).await.unwrap().text().await.unwrap();
+        let metrics = server.metrics().await;
         for line in [
             "switchyard_webhook_attempts_total{outcome=\"retry\"} 2",
             "switchyard_webhook_attempts_total{outcome=\"delivered\"} 1",

@@ -109,7 +109,13 @@ async fn main() -> anyhow::Result<()> {
         // Wait until the server counts every raw stream.
         let deadline = Instant::now() + Duration::from_secs(120);
         while Instant::now() < deadline {
-            let m = reqwest::get(format!("{}/metrics", server.base)).await?.text().await?;
+            let m = http
+                .get(format!("{}/metrics", server.base))
+                .bearer_auth(switchyard_bench::METRICS_TOKEN)
+                .send()
+                .await?
+                .text()
+                .await?;
             let open = m
                 .lines()
                 .find(|l| l.starts_with("switchyard_sdk_streams{"))

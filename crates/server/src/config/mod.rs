@@ -106,6 +106,18 @@ pub struct ServeConfig {
     #[arg(long, env = "SWITCHYARD_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// Bearer token that `GET /metrics` requires (`Authorization: Bearer
+    /// <token>`). Without one, `/metrics` on the API listener answers 401:
+    /// its labels name projects and environments.
+    #[arg(long, env = "SWITCHYARD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
+    /// Serve `/metrics` on this separate address (e.g. a private
+    /// interface) instead of the API listener. The metrics token, if set,
+    /// is required there too.
+    #[arg(long, env = "SWITCHYARD_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Log format.
     #[arg(long, env = "SWITCHYARD_LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -164,6 +176,8 @@ impl ServeConfig {
             trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
             header_read_timeout: Duration::from_secs(10),
+            metrics_token: Some(crate::testing::METRICS_TOKEN.into()),
+            metrics_listen: None,
         }
     }
 }
@@ -203,6 +217,8 @@ impl std::fmt::Debug for ServeConfig {
             .field("negative_cache_ttl", &self.negative_cache_ttl)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("cors_origins", &self.cors_origins)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<redacted>"))
+            .field("metrics_listen", &self.metrics_listen)
             .field("webhook_allow_private", &self.webhook_allow_private)
             .field("webhook_max_attempts", &self.webhook_max_attempts)
             .field("webhook_retry_base", &self.webhook_retry_base)

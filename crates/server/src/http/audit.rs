@@ -6,7 +6,6 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Permission, Principal};
 use crate::error::ApiResult;
 use crate::http::json::AppJson;
 use crate::state::AppState;
@@ -40,11 +39,9 @@ pub struct AuditParams {
     params(("project" = String, Path), AuditParams), responses((status = 200, body = Page<AuditEvent>)))]
 async fn list_audit(
     State(state): State<AppState>,
-    principal: Principal,
     Path(project): Path<String>,
     Query(p): Query<AuditParams>,
 ) -> ApiResult<AppJson<Page<AuditEvent>>> {
-    principal.require_in(Permission::Read, &project)?;
     state.store.get_project(&project).await?;
     let query = AuditQuery {
         environment: p.environment,

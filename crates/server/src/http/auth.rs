@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Permission, Principal, password, secret};
+use crate::auth::{Principal, password, policy, secret};
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
 use crate::state::AppState;
@@ -106,29 +106,29 @@ async fn me(principal: Principal) -> AppJson<Me> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateUser {
     /// Login name.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "alice")]
     pub username: String,
     /// Password (at least 12 characters, or the configured minimum).
+    #[schema(min_length = 12)]
     pub password: String,
     /// Role.
     pub role: Role,
 }
 
-/// Lists users (admin).
+/// Lists users (unscoped admins).
 #[utoipa::path(get, path = "/api/v1/users", tag = "auth", security(("bearer" = [])), responses((status = 200, body = Vec<User>)))]
-async fn list_users(State(state): State<AppState>, principal: Principal) -> ApiResult<AppJson<Vec<User>>> {
-    principal.require(Permission::Admin)?;
+async fn list_users(State(state): State<AppState>) -> ApiResult<AppJson<Vec<User>>> {
     Ok(AppJson(state.store.list_users().await?))
 }
 
-/// Creates a user (admin).
+/// Creates a user (unscoped admins: users' roles are global).
 #[utoipa::path(post, path = "/api/v1/users", tag = "auth", security(("bearer" = [])), request_body = CreateUser,
-    responses((status = 201, body = User), (status = 422, body = crate::error::Problem)))]
+    responses((status = 201, body = User), (status = 409, description = "The user name is taken")))]
 async fn create_user(
     State(state): State<AppState>,
     principal: Principal,
     AppJson(req): AppJson<CreateUser>,
 ) -> ApiResult<(StatusCode, AppJson<User>)> {
-    principal.require(Permission::Admin)?;
     switchyard_core::validate_key(&req.username).map_err(|e| ApiError::invalid("username", e.code, e.message))?;
     check_length(&state, "password", &req.password)?;
     let hash = hash_password(req.password).await?;
@@ -161,6 +161,7 @@ pub async fn hash_password(password: String) -> ApiResult<String> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateToken {
     /// Display name (the audit actor name).
+    #[schema(pattern = r"\S", min_length = 1, max_length = 128, example = "pager")]
     pub name: String,
     /// Role; `responder` makes a kill-only token.
     pub role: Role,
@@ -179,25 +180,27 @@ pub struct CreatedToken {
     pub token: serde_json::Value,
 }
 
-/// Lists API tokens (admin).
+/// Lists API tokens (admin); a project-limited admin sees its project's only.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", security(("bearer" = [])), responses((status = 200, body = Vec<ApiToken>)))]
 async fn list_tokens(State(state): State<AppState>, principal: Principal) -> ApiResult<AppJson<Vec<ApiToken>>> {
-    principal.require(Permission::Admin)?;
-    Ok(AppJson(state.store.list_api_tokens().await?))
+    let mut tokens = state.store.list_api_tokens().await?;
+    tokens.retain(|t| principal.sees(t.project.as_deref()));
+    Ok(AppJson(tokens))
 }
 
-/// Creates an API token (admin).
+/// Creates an API token (admin), never wider than its creator: a
+/// project-limited admin mints tokens for its project only.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", security(("bearer" = [])), request_body = CreateToken,
-    responses((status = 201, body = CreatedToken)))]
+    responses((status = 201, body = CreatedToken), (status = 404, description = "`project` does not exist")))]
 async fn create_token(
     State(state): State<AppState>,
     principal: Principal,
     AppJson(req): AppJson<CreateToken>,
 ) -> ApiResult<(StatusCode, AppJson<CreatedToken>)> {
-    principal.require(Permission::Admin)?;
-    if req.name.trim().is_empty() || req.name.len() > 128 {
+    if req.name.trim().is_empty() || req.name.chars().count() > 128 {
         return Err(ApiError::invalid("name", "invalid_name", "a name of 1 to 128 characters is required"));
     }
+    policy::grant(&principal, req.role, req.project.as_deref())?;
     if let Some(project) = &req.project {
         state.store.get_project(project).await?;
     }
@@ -215,7 +218,8 @@ async fn create_token(
     Ok((StatusCode::CREATED, AppJson(CreatedToken { secret, token })))
 }
 
-/// Revokes an API token (admin); it stops working at once.
+/// Revokes an API token (admin; a project-limited admin, its project's
+/// only: others are 404); it stops working at once.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth", security(("bearer" = [])),
     params(("id" = i64, Path)), responses((status = 200, body = ApiToken)))]
 async fn revoke_token(
@@ -223,7 +227,11 @@ async fn revoke_token(
     principal: Principal,
     Path(id): Path<i64>,
 ) -> ApiResult<AppJson<ApiToken>> {
-    principal.require(Permission::Admin)?;
+    let visible =
+        state.store.list_api_tokens().await?.iter().any(|t| t.id == id && principal.sees(t.project.as_deref()));
+    if !visible {
+        return Err(ApiError::NotFound { what: "token", key: id.to_string() });
+    }
     Ok(AppJson(state.store.revoke_api_token(&principal.actor(), id).await?))
 }
 

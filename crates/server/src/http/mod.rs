@@ -17,6 +17,7 @@
 //! - [`webhooks`]: project webhooks (outgoing kill/restore notifications).
 //! - [`sdk`]: the SDK API (snapshot, SSE stream).
 //! - [`docs`]: `/api/openapi.json` and the offline API docs page.
+//! - [`openapi`]: the document's shared parts (security schemes, problem responses).
 
 pub mod audit;
 pub mod auth;
@@ -26,6 +27,7 @@ pub mod evaluate;
 pub mod flags;
 pub mod json;
 pub mod kill;
+pub mod openapi;
 pub mod passwords;
 pub mod projects;
 pub mod query_guard;
@@ -54,27 +56,14 @@ use crate::state::AppState;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Switchyard API", description = "Feature flags with kill switches: admin API and SDK API."),
-    components(schemas(crate::error::Problem, crate::error::FieldError, crate::store::Delivery)),
-    modifiers(&BearerAuth)
+    components(schemas(crate::error::Problem, crate::error::FieldError, crate::store::Delivery))
 )]
 pub struct ApiDoc;
 
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
-/// The API routes and their OpenAPI document.
+/// The API routes and their OpenAPI document (with the parts every
+/// operation shares, see [`openapi`]).
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(passwords::router())
         .merge(projects::router())
@@ -89,7 +78,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(sdk::router())
         .merge(triggers::router())
         .merge(webhooks::router())
-        .split_for_parts()
+        .split_for_parts();
+    utoipa::Modify::modify(&openapi::SharedParts, &mut doc);
+    (router, doc)
 }
 
 /// The whole application: API, SDK API, docs, health, with the layers that
@@ -100,14 +91,20 @@ pub fn app(state: AppState) -> Router {
     let (api, openapi) = api();
     let declared = std::sync::Arc::new(query_guard::DeclaredQueries::from_openapi(&openapi));
     let request_id = HeaderName::from_static("x-request-id");
-    api.merge(docs::router(openapi))
+    let mut routes = api
+        .merge(docs::router(openapi))
         .merge(ui::router())
         .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::scrape))
+        .route("/readyz", get(readyz));
+    if state.config.metrics_listen.is_none() {
+        routes = routes.route("/metrics", get(crate::metrics::scrape));
+    }
+    routes
         .fallback(
             |uri: axum::http::Uri| async move { ApiError::NotFound { what: "route", key: uri.path().to_string() } },
         )
+        // Authorization before every extractor (so before any body is read).
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::guard::guard))
         // Before any extractor: an unknown parameter never reaches a handler.
         .route_layer(axum::middleware::from_fn_with_state(declared, query_guard::refuse_unknown))
         // The text policy on path and query parameters (bodies: `AppJson`).
@@ -123,8 +120,21 @@ pub fn app(state: AppState) -> Router {
         .layer(cors)
 }
 
-/// Gives the errors that axum and tower answer themselves (405 from the
-/// router, 413 from the body limit) the same problem+json body as ours.
+/// `/metrics` alone, for its own listener (`--metrics-listen`): behind the
+/// metrics token when one is configured, open otherwise (the operator chose
+/// a private address).
+pub fn metrics_app(state: AppState) -> Router {
+    let router = Router::new().route("/metrics", get(crate::metrics::scrape));
+    let router = match state.config.metrics_token {
+        Some(_) => router.route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::guard::guard)),
+        None => router,
+    };
+    router.with_state(state)
+}
+
+/// Gives the errors that axum and tower answer themselves (400 from the
+/// path and query extractors, 405 from the router, 413 from the body limit)
+/// the same problem+json body as ours.
 async fn problem_bodies(response: axum::response::Response) -> axum::response::Response {
     use axum::http::{StatusCode, header};
     use axum::response::IntoResponse;
@@ -136,6 +146,11 @@ async fn problem_bodies(response: axum::response::Response) -> axum::response::R
         return response;
     }
     match response.status() {
+        StatusCode::BAD_REQUEST => {
+            let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+            let detail = String::from_utf8_lossy(&body).trim().to_string();
+            ApiError::bad_request("invalid_request", detail).into_response()
+        }
         StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge.into_response(),
         StatusCode::METHOD_NOT_ALLOWED => {
             let allow = response.headers().get(header::ALLOW).cloned();

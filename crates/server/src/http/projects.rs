@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Permission, Principal};
+use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::http::json::AppJson;
 use crate::state::AppState;
@@ -22,15 +22,12 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", security(("bearer" = [])),
     responses((status = 200, body = Vec<Project>)))]
 async fn list_projects(State(state): State<AppState>, principal: Principal) -> ApiResult<AppJson<Vec<Project>>> {
-    principal.require(Permission::Read)?;
     let mut projects = state.store.list_projects().await?;
-    if let Some(scope) = &principal.project {
-        projects.retain(|p| &p.key == scope);
-    }
+    projects.retain(|p| principal.sees(Some(&p.key)));
     Ok(AppJson(projects))
 }
 
-/// Creates a project (admin).
+/// Creates a project (unscoped admins).
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", security(("bearer" = [])), request_body = NewProject,
     responses((status = 201, body = Project), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 async fn create_project(
@@ -38,7 +35,6 @@ async fn create_project(
     principal: Principal,
     AppJson(req): AppJson<NewProject>,
 ) -> ApiResult<(StatusCode, AppJson<Project>)> {
-    principal.require(Permission::Admin)?;
     if principal.project.is_some() {
         return Err(crate::error::ApiError::Forbidden("project-scoped tokens cannot create projects"));
     }
@@ -48,12 +44,7 @@ async fn create_project(
 /// One project.
 #[utoipa::path(get, path = "/api/v1/projects/{project}", tag = "projects", security(("bearer" = [])),
     params(("project" = String, Path)), responses((status = 200, body = Project), (status = 404, body = crate::error::Problem)))]
-async fn get_project(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(project): Path<String>,
-) -> ApiResult<AppJson<Project>> {
-    principal.require_in(Permission::Read, &project)?;
+async fn get_project(State(state): State<AppState>, Path(project): Path<String>) -> ApiResult<AppJson<Project>> {
     Ok(AppJson(state.store.get_project(&project).await?))
 }
 
@@ -62,23 +53,21 @@ async fn get_project(
     params(("project" = String, Path)), responses((status = 200, body = Vec<Environment>)))]
 async fn list_environments(
     State(state): State<AppState>,
-    principal: Principal,
     Path(project): Path<String>,
 ) -> ApiResult<AppJson<Vec<Environment>>> {
-    principal.require_in(Permission::Read, &project)?;
     Ok(AppJson(state.store.list_environments(&project).await?))
 }
 
 /// Creates an environment (admin).
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments", tag = "projects", security(("bearer" = [])),
-    params(("project" = String, Path)), request_body = NewEnvironment, responses((status = 201, body = Environment)))]
+    params(("project" = String, Path)), request_body = NewEnvironment,
+    responses((status = 201, body = Environment), (status = 409, description = "The key is taken")))]
 async fn create_environment(
     State(state): State<AppState>,
     principal: Principal,
     Path(project): Path<String>,
     AppJson(req): AppJson<NewEnvironment>,
 ) -> ApiResult<(StatusCode, AppJson<Environment>)> {
-    principal.require_in(Permission::Admin, &project)?;
     let env = state.store.create_environment(&principal.actor(), &project, req).await?;
     Ok((StatusCode::CREATED, AppJson(env)))
 }
@@ -88,9 +77,7 @@ async fn create_environment(
     params(("project" = String, Path), ("env" = String, Path)), responses((status = 200, body = Environment)))]
 async fn get_environment(
     State(state): State<AppState>,
-    principal: Principal,
     Path((project, env)): Path<(String, String)>,
 ) -> ApiResult<AppJson<Environment>> {
-    principal.require_in(Permission::Read, &project)?;
     Ok(AppJson(state.store.get_environment(&project, &env).await?))
 }

