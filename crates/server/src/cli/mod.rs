@@ -107,6 +107,16 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Probe a server's readiness (`/readyz`): exit 0 when ready, 1 when
+    /// not. For container healthchecks (the image has no curl).
+    Health {
+        /// Server URL.
+        #[arg(long, env = "SWITCHYARD_HEALTH_URL", default_value = "http://127.0.0.1:8080")]
+        server: String,
+        /// Give up after this long.
+        #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
+    },
     /// Show recent audit events.
     Audit {
         /// Only this flag.
@@ -178,8 +188,31 @@ async fn run_remote(command: Command) -> anyhow::Result<i32> {
         Command::Users { command, remote } => remote::Client::new(remote)?.users(&command).await,
         Command::Passwd { user, server } => accounts::passwd(&server, &user).await,
         Command::Admin { command } => accounts::admin(command).await,
+        Command::Health { server, timeout } => health(&server, timeout).await,
         Command::Audit { flag, env, limit, remote } => {
             remote::Client::new(remote)?.audit(flag.as_deref(), env.as_deref(), limit).await
+        }
+    }
+}
+
+/// `switchyard health`: one GET of `/readyz`; prints why when not ready.
+async fn health(server: &str, timeout: std::time::Duration) -> anyhow::Result<i32> {
+    let url = format!("{}/readyz", server.trim_end_matches('/'));
+    let client = reqwest::Client::builder().timeout(timeout).build()?;
+    match client.get(&url).send().await {
+        Ok(response) if response.status().is_success() => {
+            println!("ready: {url}");
+            Ok(0)
+        }
+        Ok(response) => {
+            let status = response.status();
+            let body = response.text().await.unwrap_or_default();
+            eprintln!("not ready: {url} answered {status}: {}", body.trim());
+            Ok(1)
+        }
+        Err(e) => {
+            eprintln!("not ready: {url}: {e}");
+            Ok(1)
         }
     }
 }
