@@ -77,6 +77,15 @@ pub enum ApiError {
         /// Seconds until a retry may succeed.
         retry_after: u64,
     },
+    /// 429 for a failed authentication over its limit (see
+    /// `auth::credentials`): the credential is bad, so it also carries
+    /// `WWW-Authenticate: Bearer error="invalid_token"` — a client must treat
+    /// it as a 401 that also asks it to wait.
+    #[error("too many failed authentications from this address or with this credential; the credential is not valid")]
+    AuthFailuresLimited {
+        /// Seconds until a failure is counted again instead of refused.
+        retry_after: u64,
+    },
     /// 503: not ready (e.g. shutting down).
     #[error("{0}")]
     Unavailable(&'static str),
@@ -112,7 +121,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooManyRequests { .. } | ApiError::AuthFailuresLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -132,7 +141,7 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::TooManyRequests { .. } => "rate_limited",
+            ApiError::TooManyRequests { .. } | ApiError::AuthFailuresLimited { .. } => "rate_limited",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -215,8 +224,11 @@ impl IntoResponse for ApiError {
         let mut response = (status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if let ApiError::TooManyRequests { retry_after } = self {
+        if let ApiError::TooManyRequests { retry_after } | ApiError::AuthFailuresLimited { retry_after } = self {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        if matches!(self, ApiError::AuthFailuresLimited { .. }) {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
         }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

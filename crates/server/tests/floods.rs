@@ -271,3 +271,32 @@ async fn a_responder_kills_at_the_floor_while_the_same_address_floods_bad_creden
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_sdk_over_the_failure_limit_still_reports_unauthorized() {
+    let strict = |url: String| {
+        let mut config = ServeConfig::for_tests(url);
+        config.credential_failure_rate_per_minute = 1;
+        config
+    };
+    for_each_store(strict, |server, store| async move {
+        // A fleet sharing one revoked (here: unknown) key: the first
+        // instance spends the key's failure budget, the next ones get 429 —
+        // and must still say "unauthorized" and back off as for a 401, not
+        // report a transient error and retry at once.
+        let key = bad_secret("sdk_key");
+        for instance in 0..3 {
+            let client = switchyard::Client::builder(&key).base_url(&server.base).build().expect("client");
+            match client.wait_until_ready(Duration::from_secs(30)).await {
+                Err(switchyard::Error::Unauthorized) => {}
+                other => panic!("{store}: instance {instance}: expected Unauthorized, got {other:?}"),
+            }
+            assert_eq!(client.status(), switchyard::Status::Unauthorized, "{store}: instance {instance}");
+        }
+        let resp = attempt(&reqwest::Client::new(), &server, "sdk_key", &key).send().await.unwrap();
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer error=\"invalid_token\"");
+        retry_after(resp).await;
+        server
+    })
+    .await;
+}

@@ -27,7 +27,9 @@ const RESET_HEADER: &str = "x-switchyard-reset";
 /// Why a request (or a stream) failed, classified for the retry policy.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum Failure {
-    /// 401/403: the key is unknown or revoked. Retry only rarely.
+    /// 401/403 (or a 429 with `error="invalid_token"`: failed
+    /// authentication over the server's limit): the key is unknown or
+    /// revoked. Retry only rarely.
     #[error("the server rejected the SDK key (HTTP {0})")]
     Unauthorized(u16),
     /// 429: wait at least `retry_after` if the server said.
@@ -51,6 +53,15 @@ pub(crate) enum Failure {
     Protocol(String),
 }
 
+/// Whether a response says `WWW-Authenticate: Bearer error="invalid_token"`.
+fn invalid_token(resp: &Response) -> bool {
+    resp.headers()
+        .get_all(reqwest::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("invalid_token"))
+}
+
 impl Failure {
     fn from_status(resp: &Response) -> Failure {
         let status = resp.status();
@@ -61,6 +72,9 @@ impl Failure {
             .and_then(|v| parse_retry_after(v, SystemTime::now()));
         match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => Failure::Unauthorized(status.as_u16()),
+            // The server limits failed authentication: a 429 that says the
+            // key is invalid is a 401 (and its long retry) all the same.
+            StatusCode::TOO_MANY_REQUESTS if invalid_token(resp) => Failure::Unauthorized(status.as_u16()),
             StatusCode::TOO_MANY_REQUESTS => Failure::RateLimited { retry_after },
             other => Failure::Status(other.as_u16(), retry_after),
         }

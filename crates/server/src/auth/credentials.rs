@@ -107,7 +107,9 @@ impl Guard {
 
     /// The answer to a failed authentication with the credential hashing to
     /// `hash` from `client`: `rejection` (401, or 404 for a trigger), or 429
-    /// with `Retry-After` once the address's or credential's budget is spent.
+    /// with `Retry-After` once the address's or credential's budget is spent
+    /// (with `WWW-Authenticate: Bearer error="invalid_token"` for bearer
+    /// credentials, so that clients still know the credential is bad).
     pub fn failed(&self, kind: Kind, client: Option<IpAddr>, hash: &str, rejection: ApiError) -> ApiError {
         self.metrics.auth_failures.get_or_create(&kind_labels(kind)).inc();
         let fingerprint = hash.get(..8).unwrap_or(hash);
@@ -128,7 +130,12 @@ impl Guard {
                         "failed authentications over the limit: answering 429 (logged once a minute per address)"
                     );
                 }
-                ApiError::TooManyRequests { retry_after: limited.wait.as_secs_f64().ceil().max(1.0) as u64 }
+                let retry_after = limited.wait.as_secs_f64().ceil().max(1.0) as u64;
+                match kind {
+                    // Not a bearer credential: alerting tools only need to wait.
+                    Kind::Trigger => ApiError::TooManyRequests { retry_after },
+                    _ => ApiError::AuthFailuresLimited { retry_after },
+                }
             }
         }
     }
