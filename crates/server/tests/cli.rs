@@ -213,3 +213,52 @@ async fn webhooks_create_list_deliveries_delete() {
     server.stop().await;
     db.cleanup().await;
 }
+
+/// A responder at 3 a.m.: `panic` says what it will kill and what was
+/// already killed (left as it was), `kill` with a typo names the closest
+/// flag or environment, and `flags get` reads as a state, not JSON.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panic_previews_and_typos_get_the_closest_name() {
+    let db = TestDb::sqlite();
+    let server = TestServer::start(&db.url()).await;
+    let post = reqwest::Method::POST;
+    admin(&server, post.clone(), "/api/v1/projects", json!({"key": "shop"})).await;
+    admin(&server, post.clone(), "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
+    for key in ["checkout", "wallet", "banner"] {
+        let tags = if key == "banner" { json!([]) } else { json!(["payments"]) };
+        admin(
+            &server,
+            post.clone(),
+            "/api/v1/projects/shop/flags",
+            json!({"key": key, "kind": "boolean", "tags": tags}),
+        )
+        .await;
+    }
+    admin(&server, post.clone(), &format!("{PROD}/flags/wallet/kill"), json!({"reason": "earlier"})).await;
+    let token = admin(&server, post, "/api/v1/tokens", json!({"name": "pager", "role": "responder"})).await;
+    let token = token["secret"].as_str().unwrap().to_string();
+
+    let panic = ["panic", "--tag", "payments", "--env", "production", "--reason", "checkout down"];
+    let (code, out, err) = cli(&server, &token, &panic).await;
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert!(err.contains("killing 1 flag(s): checkout"), "{err}");
+    assert!(err.contains("already killed, left as they are: wallet"), "{err}");
+    assert!(out.contains("killed 1 flag(s) in production"), "{out}");
+    assert_eq!(kill_state(&server).await["reason"], "checkout down");
+
+    let typo = ["kill", "chekout", "--env", "production", "--reason", "x"];
+    let (code, out, err) = cli(&server, &token, &typo).await;
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("did you mean `checkout`?"), "{err}");
+    let typo = ["kill", "checkout", "--env", "producton", "--reason", "x"];
+    let (code, _, err) = cli(&server, &token, &typo).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("no environment `producton`: did you mean `production`?"), "{err}");
+
+    let (code, out, err) = cli(&server, &token, &["flags", "get", "checkout", "--env", "production"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("checkout in production"), "{out}");
+    assert!(out.contains("KILLED: serving `off` to everyone") || out.contains("KILLED"), "{out}");
+    assert!(!out.trim_start().starts_with('{'), "a human view unless --json: {out}");
+    server.stop().await;
+}

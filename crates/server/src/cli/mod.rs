@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod errors;
 pub mod remote;
+pub mod responder;
 pub mod webhooks;
 
 use clap::{Parser, Subcommand};

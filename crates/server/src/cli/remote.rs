@@ -124,7 +124,10 @@ impl Client {
         } else {
             json!({"reason": args.reason, "incident": args.incident})
         };
-        let result = self.call(method, &path, Some(body)).await?;
+        let result = match self.call(method, &path, Some(body)).await {
+            Ok(result) => result,
+            Err(e) => return Err(self.with_suggestion(e, flag, &args.env).await),
+        };
         let verb = if restore { "restored" } else { "killed" };
         self.print(&result, |r| receipt_table(&format!("{verb} {flag} in {}", args.env), r));
         Ok(exit_code(&result))
@@ -134,9 +137,22 @@ impl Client {
     pub async fn panic(&self, tag: Option<&str>, flags: &[String], args: &KillArgs) -> anyhow::Result<i32> {
         let path =
             format!("/api/v1/projects/{}/environments/{}/kill{}", self.project()?, args.env, wait_query(&args.wait));
+        // What it will do, on stderr; a preview that cannot be read never
+        // holds the panic back (the server decides what is killed).
+        let plan = match self.all_flags().await {
+            Ok(all) => {
+                let plan = super::responder::plan(&all, &args.env, tag, flags);
+                eprint!("{}", plan.describe(&args.env));
+                Some(plan)
+            }
+            Err(e) => {
+                eprintln!("warning: cannot list the flags first ({e}); sending the panic anyway");
+                None
+            }
+        };
         let body = json!({"tag": tag, "flags": flags, "reason": args.reason, "incident": args.incident});
         let result = self.call(reqwest::Method::POST, &path, Some(body)).await?;
-        let n = result["value"].as_array().map_or(0, Vec::len);
+        let n = plan.map_or_else(|| result["value"].as_array().map_or(0, Vec::len), |p| p.kill.len());
         self.print(&result, |r| receipt_table(&format!("killed {n} flag(s) in {}", args.env), r));
         Ok(exit_code(&result))
     }
@@ -152,13 +168,11 @@ impl Client {
                 self.print(&page, flags_table);
             }
             FlagsCommand::Get { flag, env } => {
-                let cfg = self
-                    .call(
-                        reqwest::Method::GET,
-                        &format!("/api/v1/projects/{project}/environments/{env}/flags/{flag}"),
-                        None,
-                    )
-                    .await?;
+                let path = format!("/api/v1/projects/{project}/environments/{env}/flags/{flag}");
+                let cfg = match self.call(reqwest::Method::GET, &path, None).await {
+                    Ok(cfg) => cfg,
+                    Err(e) => return Err(self.with_suggestion(e, flag, env).await),
+                };
                 self.print(&cfg, config_view);
             }
         }
