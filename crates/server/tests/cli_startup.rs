@@ -80,7 +80,7 @@ async fn a_misspelled_variable_gets_the_closest_name() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn requests_and_logins_are_logged_without_secrets() {
+async fn requests_logins_kills_and_restores_are_logged_without_secrets() {
     let dir = std::env::temp_dir().join(format!("switchyard-logs-{}", uuid::Uuid::new_v4().simple()));
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .arg("serve")
@@ -114,6 +114,39 @@ async fn requests_and_logins_are_logged_without_secrets() {
             && line.contains("\"status\":401")
             && line.contains("\"method\":\"POST\"")
             && line.contains("latency_ms");
+    }
+    // A kill and a restore each leave one line with the actor and the flag.
+    let body = serde_json::json!({"username": "admin", "password": "a-long-admin-password"});
+    let login: serde_json::Value =
+        http.post(format!("{base}/api/v1/auth/login")).json(&body).send().await.unwrap().json().await.unwrap();
+    let token = login["token"].as_str().expect("a session").to_string();
+    let env = format!("{base}/api/v1/projects/shop/environments/production");
+    let steps = [
+        (reqwest::Method::POST, format!("{base}/api/v1/projects"), serde_json::json!({"key": "shop"})),
+        (
+            reqwest::Method::POST,
+            format!("{base}/api/v1/projects/shop/environments"),
+            serde_json::json!({"key": "production"}),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("{base}/api/v1/projects/shop/flags"),
+            serde_json::json!({"key": "checkout", "kind": "boolean"}),
+        ),
+        (reqwest::Method::POST, format!("{env}/flags/checkout/kill"), serde_json::json!({"reason": "5xx spike"})),
+        (reqwest::Method::DELETE, format!("{env}/flags/checkout/kill"), serde_json::json!({"reason": "fixed"})),
+    ];
+    for (method, url, body) in steps {
+        let resp = http.request(method, &url).bearer_auth(&token).json(&body).send().await.unwrap();
+        assert!(resp.status().is_success(), "{url}: {}", resp.status());
+    }
+    let (mut saw_kill, mut saw_restore) = (false, false);
+    while !(saw_kill && saw_restore) {
+        let line = next_line(&mut lines).await;
+        assert!(!line.contains(&token), "a session token in the log: {line}");
+        let about_it = line.contains("\"actor\":\"admin\"") && line.contains("checkout");
+        saw_kill |= about_it && line.contains("flag killed");
+        saw_restore |= about_it && line.contains("flag restored");
     }
     child.kill().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
