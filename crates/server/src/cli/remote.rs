@@ -11,6 +11,8 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
+use super::responder;
+
 /// Exit code when receipts are incomplete.
 pub const EXIT_INCOMPLETE: i32 = 3;
 
@@ -141,7 +143,7 @@ impl Client {
         // holds the panic back (the server decides what is killed).
         let plan = match self.all_flags().await {
             Ok(all) => {
-                let plan = super::responder::plan(&all, &args.env, tag, flags);
+                let plan = responder::plan(&all, &args.env, tag, flags);
                 eprint!("{}", plan.describe(&args.env));
                 Some(plan)
             }
@@ -173,7 +175,7 @@ impl Client {
                     Ok(cfg) => cfg,
                     Err(e) => return Err(self.with_suggestion(e, flag, env).await),
                 };
-                self.print(&cfg, config_view);
+                self.print(&cfg, responder::config_view);
             }
         }
         Ok(0)
@@ -315,95 +317,53 @@ fn audit_table(page: &Value) -> String {
     out
 }
 
-/// `flags get` for a human: what the flag serves now, then its targeting.
-fn config_view(record: &Value) -> String {
-    let cfg = &record["config"];
-    let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
-    let off = text(&cfg["off_variant"]);
-    let state = if cfg["kill"].is_object() {
-        let kill = &cfg["kill"];
-        let incident = kill["incident"].as_str().map(|i| format!(" [{i}]")).unwrap_or_default();
-        format!(
-            "KILLED{incident}: serving `{off}` to everyone (by {} at {}: {})",
-            text(&kill["by"]),
-            text(&kill["at"]),
-            text(&kill["reason"])
-        )
-    } else if cfg["on"] == true {
-        "ON: targeting below applies".to_string()
-    } else {
-        format!("OFF: serving `{off}` to everyone")
-    };
-    let mut out = format!(
-        "{} in {} (version {}, by {} at {})\n  state:       {state}\n",
-        text(&record["flag"]),
-        text(&record["environment"]),
-        record["version"],
-        text(&record["updated_by"]),
-        text(&record["updated_at"])
-    );
-    for target in cfg["targets"].as_array().into_iter().flatten() {
-        let keys = target["keys"].as_array().map_or(0, Vec::len);
-        out.push_str(&format!("  target:      {keys} key(s) -> {}\n", text(&target["variant"])));
-    }
-    for (i, rule) in cfg["rules"].as_array().into_iter().flatten().enumerate() {
-        let clauses = rule["clauses"].as_array().map_or(0, Vec::len);
-        out.push_str(&format!(
-            "  rule {}:      {} ({clauses} clause(s)) -> {}\n",
-            i + 1,
-            text(&rule["id"]),
-            serve_view(&rule["serve"])
-        ));
-    }
-    out.push_str(&format!("  fallthrough: {}\n", serve_view(&cfg["fallthrough"])));
-    out.push_str(&format!("  off variant: {off}\n"));
-    if let Some(fail_safe) = cfg["fail_safe_variant"].as_str() {
-        out.push_str(&format!("  fail-safe:   {fail_safe}\n"));
-    }
-    out
-}
-
-/// `variant x` or `rollout a 50% / b 50%`.
-fn serve_view(serve: &Value) -> String {
-    if let Some(variant) = serve["variant"].as_str() {
-        return format!("variant {variant}");
-    }
-    let arms: Vec<String> = serve["rollout"]["variations"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|arm| {
-            let weight = arm["weight"].as_u64().unwrap_or(0) as f64 / 1000.0;
-            format!("{} {weight}%", arm["variant"].as_str().unwrap_or("?"))
-        })
-        .collect();
-    let by = serve["rollout"]["bucket_by"].as_str().map(|b| format!(" by {b}")).unwrap_or_default();
-    format!("rollout{by} {}", arms.join(" / "))
-}
-
-#[cfg(test)]
-mod view_tests {
-    use super::*;
-
-    #[test]
-    fn flags_get_reads_as_state_then_targeting() {
-        let record = json!({
-            "flag": "checkout", "environment": "production", "version": 7,
-            "updated_by": "alice", "updated_at": "2026-12-04T10:00:00Z",
-            "config": {
-                "on": true, "off_variant": "off",
-                "kill": {"reason": "5xx spike", "by": "bob", "at": "2026-12-04T10:01:00Z", "incident": "INC-42"},
-                "targets": [{"variant": "on", "keys": ["a", "b"]}],
-                "rules": [{"id": "beta", "clauses": [{}], "serve": {"variant": "on"}}],
-                "fallthrough": {"rollout": {"variations": [{"variant": "on", "weight": 25000}, {"variant": "off", "weight": 75000}]}}
+impl Client {
+    /// Every flag summary of the project (all pages).
+    pub(super) async fn all_flags(&self) -> anyhow::Result<Vec<Value>> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/projects/{}/flags?limit=1000", self.project()?);
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
             }
-        });
-        let view = config_view(&record);
-        assert!(view.starts_with("checkout in production (version 7"), "{view}");
-        assert!(view.contains("KILLED [INC-42]: serving `off` to everyone (by bob"), "{view}");
-        assert!(!view.contains("ON:"), "a killed flag never reads as on: {view}");
-        assert!(view.contains("target:      2 key(s) -> on"), "{view}");
-        assert!(view.contains("rule 1:      beta (1 clause(s)) -> variant on"), "{view}");
-        assert!(view.contains("fallthrough: rollout on 25% / off 75%"), "{view}");
+            let page = self.call(reqwest::Method::GET, &path, None).await?;
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_string()),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// `error`, with "did you mean" appended when it was a 404 and a close
+    /// name exists.
+    pub(super) async fn with_suggestion(&self, error: anyhow::Error, flag: &str, env: &str) -> anyhow::Error {
+        if !error.to_string().starts_with("404") {
+            return error;
+        }
+        match self.suggestion(flag, env).await {
+            Some(hint) => error.context(hint),
+            None => error,
+        }
+    }
+
+    /// After the server refused a request naming `flag` in `env`: a hint
+    /// naming the closest existing environment or flag, if any.
+    pub(super) async fn suggestion(&self, flag: &str, env: &str) -> Option<String> {
+        let project = self.project().ok()?;
+        let envs = self.call(reqwest::Method::GET, &format!("/api/v1/projects/{project}/environments"), None).await;
+        let envs: Vec<String> =
+            envs.ok()?.as_array()?.iter().filter_map(|e| e["key"].as_str().map(str::to_string)).collect();
+        if !envs.iter().any(|e| e == env) {
+            return responder::closest(env, envs.iter().map(String::as_str))
+                .map(|e| format!("no environment `{env}`: did you mean `{e}`?"));
+        }
+        let flags = self.all_flags().await.ok()?;
+        if flags.iter().any(|f| responder::key(f) == flag) {
+            return None;
+        }
+        responder::closest(flag, flags.iter().map(responder::key))
+            .map(|f| format!("no flag `{flag}`: did you mean `{f}`?"))
     }
 }
