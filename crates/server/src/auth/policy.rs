@@ -202,6 +202,8 @@ pub static POLICY: &[Rule] = &[
     rule("GET", "/api/openapi.json", Public),
     rule("GET", "/api/docs", Public),
     rule("GET", "/api/docs.js", Public),
+    rule("GET", "/api/docs.css", Public),
+    rule("GET", "/favicon.ico", Public),
     rule("GET", "/", Public),
     rule("GET", "/assets/{*path}", Public),
     rule("GET", "/healthz", Public),
