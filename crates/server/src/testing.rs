@@ -219,6 +219,23 @@ impl TestServer {
     }
 }
 
+/// Runs `test` on a fresh server on each store (SQLite, then Postgres
+/// when reachable; see [`TestDb::all`]), stopping it and dropping the
+/// database afterwards.
+pub async fn for_each_store<F, Fut>(test: F)
+where
+    F: Fn(TestServer) -> Fut,
+    Fut: std::future::Future<Output = TestServer>,
+{
+    for db in TestDb::all().await {
+        eprintln!("--- store: {}", db.label());
+        let server = TestServer::start(&db.url()).await;
+        let server = test(server).await;
+        server.stop().await;
+        db.cleanup().await;
+    }
+}
+
 /// Logs in and returns the session token.
 pub async fn login(base: &str, username: &str, password: &str) -> String {
     let response = reqwest::Client::new()

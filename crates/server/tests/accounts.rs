@@ -6,21 +6,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 use switchyard_server::config::ServeConfig;
-use switchyard_server::testing::{Api, TestDb, TestServer, login};
-
-async fn for_each_store<F, Fut>(test: F)
-where
-    F: Fn(TestServer) -> Fut,
-    Fut: std::future::Future<Output = TestServer>,
-{
-    for db in TestDb::all().await {
-        eprintln!("--- store: {}", db.label());
-        let server = TestServer::start(&db.url()).await;
-        let server = test(server).await;
-        server.stop().await;
-        db.cleanup().await;
-    }
-}
+use switchyard_server::testing::{Api, TestDb, TestServer, for_each_store, login};
 
 async fn create_user(admin: &Api, name: &str, password: &str, role: &str) {
     let body = json!({"username": name, "password": password, "role": role});

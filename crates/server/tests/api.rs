@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 use switchyard_server::store::{Actor, NewWebhook, WebhookEvent};
-use switchyard_server::testing::{Api, TestDb, TestServer, login};
+use switchyard_server::testing::{Api, TestDb, TestServer, for_each_store, login};
 
 const P: &str = "/api/v1/projects/shop";
 const PROD: &str = "/api/v1/projects/shop/environments/production";
@@ -20,20 +20,6 @@ async fn seed(admin: &Api) {
 async fn audit(admin: &Api, query: &str) -> Vec<Value> {
     let page = admin.ok(Method::GET, &format!("{P}/audit?{query}"), None, 200).await;
     page["items"].as_array().cloned().unwrap_or_default()
-}
-
-async fn for_each_store<F, Fut>(test: F)
-where
-    F: Fn(TestServer) -> Fut,
-    Fut: std::future::Future<Output = TestServer>,
-{
-    for db in TestDb::all().await {
-        eprintln!("--- store: {}", db.label());
-        let server = TestServer::start(&db.url()).await;
-        let server = test(server).await;
-        server.stop().await;
-        db.cleanup().await;
-    }
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use switchyard_server::testing::{Api, TestDb, TestServer};
+use switchyard_server::testing::{Api, TestServer, for_each_store};
 
 /// Two projects, `shop` and `other`, each with a `prod` environment, and a
 /// token of `role` scoped to each. Returns (server admin, shop tokens, other-project token ids).
@@ -48,20 +48,6 @@ async fn fixture(server: &TestServer) -> Fixture {
         other_token_id,
         global_token_id,
         global_token,
-    }
-}
-
-async fn for_each_store<F, Fut>(test: F)
-where
-    F: Fn(TestServer) -> Fut,
-    Fut: std::future::Future<Output = TestServer>,
-{
-    for db in TestDb::all().await {
-        eprintln!("--- store: {}", db.label());
-        let server = TestServer::start(&db.url()).await;
-        let server = test(server).await;
-        server.stop().await;
-        db.cleanup().await;
     }
 }
 

@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use switchyard_server::testing::{Api, TestDb, TestServer, login};
+use switchyard_server::testing::{Api, TestDb, TestServer, for_each_store, login};
 
 const P: &str = "/api/v1/projects/shop";
 const FLAG: &str = "/api/v1/projects/shop/environments/production/flags/checkout";
@@ -95,20 +95,6 @@ fn alertmanager(status: &str) -> Value {
             "fingerprint": "abc"
         }]
     })
-}
-
-async fn for_each_store<F, Fut>(test: F)
-where
-    F: Fn(TestServer) -> Fut,
-    Fut: std::future::Future<Output = TestServer>,
-{
-    for db in TestDb::all().await {
-        eprintln!("--- store: {}", db.label());
-        let server = TestServer::start(&db.url()).await;
-        let server = test(server).await;
-        server.stop().await;
-        db.cleanup().await;
-    }
 }
 
 #[tokio::test]
