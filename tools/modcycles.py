@@ -18,7 +18,7 @@ import os
 import re
 import sys
 
-CRATES = {"core": "crates/core/src", "server": "crates/server/src", "sdk": "sdk/src"}
+CRATES = {"core": "crates/core/src", "guard": "crates/guard/src", "server": "crates/server/src", "sdk": "sdk/src"}
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PATH_RE = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+)")
 # Strings and comments in one pass, so that `"sqlite://"` is a string, not a comment.
