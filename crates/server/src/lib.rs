@@ -7,6 +7,7 @@
 //! - [`cli`]: the `switchyard` command line (`serve`, …).
 //! - [`config`]: server options (flags + environment variables).
 //! - [`store`]: the `Store` trait and its Postgres and SQLite backends.
+//! - [`delivery`]: getting committed state to readers (the compiled-snapshot cache).
 //! - [`hub`]: serialises each committed change once and fans it out.
 //! - [`fleet`]: fleet-wide receipts across replicas (live set from `pg_stat_activity`).
 //! - [`histogram`]: compact latency histograms (receipt medians within 1.5 %).
@@ -26,6 +27,7 @@ pub mod alerts;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod error;
 pub mod fleet;
 pub mod histogram;
@@ -100,6 +102,7 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         store,
         jwt,
         hub,
+        compiled: Arc::new(delivery::compiled::CompiledCache::default()),
         config,
         listener: listener_health,
         webhooks,

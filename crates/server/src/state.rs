@@ -20,6 +20,8 @@ pub struct Inner {
     pub jwt: JwtKeys,
     /// The change broadcaster and SSE connection registry.
     pub hub: Arc<Hub>,
+    /// Compiled snapshots per environment and revision (server-side evaluation).
+    pub compiled: Arc<crate::delivery::compiled::CompiledCache>,
     /// The configuration.
     pub config: ServeConfig,
     /// Login attempts per client address.

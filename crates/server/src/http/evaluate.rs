@@ -1,14 +1,15 @@
-//! "Evaluate as": the server runs the SDK's engine on the current snapshot.
+//! "Evaluate as": the server runs the SDK's engine on the current snapshot
+//! (compiled once per revision: [`crate::delivery::compiled`]).
 
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
-use switchyard_core::{CompiledSnapshot, Context, Detail};
+use switchyard_core::{Context, Detail};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::http::json::AppJson;
 use crate::state::AppState;
 
@@ -47,9 +48,7 @@ async fn evaluate(
     AppJson(req): AppJson<EvaluateRequest>,
 ) -> ApiResult<AppJson<EvaluateResponse>> {
     let env = state.store.get_environment(&project, &env).await?;
-    let snapshot = state.store.snapshot(env.id).await?;
-    let compiled = CompiledSnapshot::compile(&snapshot)
-        .map_err(|e| ApiError::Internal(format!("stored snapshot does not compile: {e}")))?;
+    let compiled = state.compiled.current(state.store.as_ref(), &env).await?;
     let keys: Vec<String> = match req.flags {
         Some(keys) => keys,
         None => compiled.flag_keys().map(str::to_string).collect(),
