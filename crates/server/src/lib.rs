@@ -7,13 +7,9 @@
 //! - [`cli`]: the `switchyard` command line (`serve`, …).
 //! - [`config`]: server options (flags + environment variables).
 //! - [`store`]: the `Store` trait and its Postgres and SQLite backends.
-//! - [`delivery`]: getting committed state to readers (the compiled-snapshot cache).
-//! - [`hub`]: serialises each committed change once and fans it out.
-//! - [`fleet`]: fleet-wide receipts across replicas (live set from `pg_stat_activity`).
-//! - [`histogram`]: compact latency histograms (receipt medians within 1.5 %).
-//! - [`listener`]: Postgres LISTEN/NOTIFY fan-out across replicas.
+//! - [`delivery`]: getting committed state to readers: the hub (fan-out),
+//!   receipts, the fleet, the Postgres listener, the compiled-snapshot cache.
 //! - [`metrics`]: Prometheus metrics and the HTTP metrics middleware.
-//! - [`receipts`]: which SDK instances applied which revision (kill receipts).
 //! - [`auth`]: passwords, JWTs, API tokens, SDK keys, the role matrix.
 //! - [`serve`]: the accept loop (timeouts, keepalive, graceful shutdown).
 //! - [`http`]: the routes, one module per resource, and the OpenAPI document.
@@ -29,13 +25,8 @@ pub mod cli;
 pub mod config;
 pub mod delivery;
 pub mod error;
-pub mod fleet;
-pub mod histogram;
 pub mod http;
-pub mod hub;
-pub mod listener;
 pub mod metrics;
-pub mod receipts;
 pub mod serve;
 pub mod state;
 pub mod store;
@@ -53,7 +44,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::jwt::JwtKeys;
 use crate::config::ServeConfig;
-use crate::hub::{Hub, HubSink};
+use crate::delivery::hub::{Hub, HubSink};
 use crate::state::{AppState, Inner};
 
 /// A built server: its router and state, plus what start-up did about the
@@ -79,11 +70,11 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
     let store =
         store::connect(&url, Arc::new(HubSink(Arc::clone(&hub)))).await.map_err(|e| cli::errors::database(&url, &e))?;
     hub.start(Arc::clone(&store), queue, config.heartbeat).await?;
-    let listener_health = Arc::new(listener::ListenerHealth::default());
-    let fleet = fleet::Fleet::new(Arc::clone(&store));
+    let listener_health = Arc::new(delivery::listener::ListenerHealth::default());
+    let fleet = delivery::fleet::Fleet::new(Arc::clone(&store));
     if store.backend() == store::Backend::Postgres {
         let (store, hub, health) = (Arc::clone(&store), Arc::clone(&hub), Arc::clone(&listener_health));
-        fleet.adopt(tokio::spawn(listener::run(url.clone(), store, hub, Arc::clone(&fleet), health)));
+        fleet.adopt(tokio::spawn(delivery::listener::run(url.clone(), store, hub, Arc::clone(&fleet), health)));
     }
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone(),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::auth::jwt::JwtKeys;
 use crate::config::ServeConfig;
-use crate::hub::Hub;
+use crate::delivery::hub::Hub;
 use crate::store::DynStore;
 
 /// Handles shared by every request.
@@ -31,11 +31,11 @@ pub struct Inner {
     /// Password change attempts per user.
     pub password_limiter: crate::http::ratelimit::UserLimiter,
     /// Fleet-wide receipts.
-    pub fleet: Arc<crate::fleet::Fleet>,
+    pub fleet: Arc<crate::delivery::fleet::Fleet>,
     /// Prometheus metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Health of the Postgres change listener (always "not ready" on SQLite, where it does not run).
-    pub listener: Arc<crate::listener::ListenerHealth>,
+    pub listener: Arc<crate::delivery::listener::ListenerHealth>,
     /// This replica's webhook delivery worker (stopped on shutdown).
     pub webhooks: Arc<crate::webhooks::Worker>,
     /// Background work that must finish before the process exits (kill

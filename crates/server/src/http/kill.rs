@@ -9,10 +9,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::Principal;
+use crate::delivery::receipts::Receipt;
 use crate::error::{ApiError, ApiResult};
 use crate::http::configs::{EnvFlag, require_reason};
 use crate::http::json::AppJson;
-use crate::receipts::Receipt;
 use crate::state::AppState;
 use crate::store::{Actor, FlagConfigRecord, KillRequest, Written};
 

@@ -24,9 +24,9 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::credentials::{Kind, Peer};
 use crate::auth::principal::bearer;
 use crate::auth::secret;
+use crate::delivery::hub::{EnvChannel, Frame, sse_frame};
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
-use crate::hub::{EnvChannel, Frame, sse_frame};
 use crate::state::AppState;
 use crate::store::SdkKey;
 
@@ -210,7 +210,7 @@ async fn resume_frames(state: &AppState, env: i64, last_id: Option<u64>) -> ApiR
         return Ok(None);
     }
     let revision = events.last().map_or(last_id, |e| e.revision);
-    Ok(Some((events.iter().map(crate::hub::change_frame).collect(), revision)))
+    Ok(Some((events.iter().map(crate::delivery::hub::change_frame).collect(), revision)))
 }
 
 use futures_util::StreamExt;
@@ -286,14 +286,14 @@ async fn ack(
     if !state.hub.record_ack(key.environment_id, &body.instance, body.revision, body.held_ms) {
         // Behind a load balancer the ack may reach another replica than the
         // stream: hand it to the one that holds the stream.
-        let payload = crate::listener::AckNotice {
+        let payload = crate::delivery::listener::AckNotice {
             environment_id: key.environment_id,
             instance: body.instance,
             revision: body.revision,
             held_ms: body.held_ms,
         };
         if let Ok(payload) = serde_json::to_string(&payload) {
-            state.store.notify_peers(crate::listener::ACK_CHANNEL, &payload).await?;
+            state.store.notify_peers(crate::delivery::listener::ACK_CHANNEL, &payload).await?;
         }
     }
     Ok(StatusCode::NO_CONTENT)
@@ -327,7 +327,7 @@ struct Live {
     expires: Option<std::pin::Pin<Box<Sleep>>>,
     /// Server shutdown: send `goaway` and end.
     closing: watch::Receiver<bool>,
-    hub: Arc<crate::hub::Hub>,
+    hub: Arc<crate::delivery::hub::Hub>,
     _guard: ConnectionGuard,
 }
 

@@ -39,11 +39,11 @@ use crate::alerts::{self, Signal};
 use crate::auth::credentials::{Kind, Peer};
 use crate::auth::principal::request_meta;
 use crate::auth::{Principal, secret};
+use crate::delivery::receipts::Receipt;
 use crate::error::{ApiError, ApiResult};
 use crate::http::configs::EnvFlag;
 use crate::http::json::AppJson;
 use crate::http::kill::{Receipted, WaitQuery, kill_and_receipt, with_receipt};
-use crate::receipts::Receipt;
 use crate::state::AppState;
 use crate::store::{Actor, ActorKind, KillRequest, NewTrigger, SecretHash, Trigger, TriggerAction, Written};
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 
-use crate::hub::Hub;
+use crate::delivery::hub::Hub;
 use crate::store::DynStore;
 
 /// The notification channel of committed revisions.
@@ -91,9 +91,9 @@ async fn connect(url: &str) -> sqlx::Result<(PgPool, PgListener)> {
 }
 
 /// Listens on every channel, then names the connection after this replica:
-/// from then on it counts in the fleet's live set (see [`crate::fleet`]).
-async fn listen(listener: &mut PgListener, fleet: &crate::fleet::Fleet) -> sqlx::Result<()> {
-    listener.listen_all([CHANNEL, ACK_CHANNEL, crate::fleet::CHANNEL]).await?;
+/// from then on it counts in the fleet's live set (see [`crate::delivery::fleet`]).
+async fn listen(listener: &mut PgListener, fleet: &crate::delivery::fleet::Fleet) -> sqlx::Result<()> {
+    listener.listen_all([CHANNEL, ACK_CHANNEL, crate::delivery::fleet::CHANNEL]).await?;
     sqlx::query("SELECT set_config('application_name', $1, false)")
         .bind(fleet.application_name())
         .execute(&mut *listener)
@@ -107,7 +107,7 @@ pub async fn run(
     url: String,
     store: DynStore,
     hub: Arc<Hub>,
-    fleet: Arc<crate::fleet::Fleet>,
+    fleet: Arc<crate::delivery::fleet::Fleet>,
     health: Arc<ListenerHealth>,
 ) {
     let mut backoff = Duration::from_millis(100);
@@ -141,7 +141,7 @@ pub async fn run(
             tokio::select! {
                 msg = listener.try_recv() => match msg {
                     Ok(Some(n)) if n.channel() == ACK_CHANNEL => apply_ack(&hub, n.payload()),
-                    Ok(Some(n)) if n.channel() == crate::fleet::CHANNEL => {
+                    Ok(Some(n)) if n.channel() == crate::delivery::fleet::CHANNEL => {
                         // Answering sends a NOTIFY through the pool: never
                         // let that hold up the change notifications behind it.
                         let (fleet, hub, payload) = (Arc::clone(&fleet), Arc::clone(&hub), n.payload().to_string());

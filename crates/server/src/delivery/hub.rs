@@ -38,7 +38,7 @@ pub struct EnvChannel {
     /// Open SSE streams.
     pub connections: AtomicUsize,
     /// Which SDK instances applied which revision.
-    pub receipts: crate::receipts::Registry,
+    pub receipts: crate::delivery::receipts::Registry,
 }
 
 impl EnvChannel {

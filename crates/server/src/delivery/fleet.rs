@@ -30,8 +30,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::hub::Hub;
-use crate::receipts::{Receipt, Sample};
+use crate::delivery::hub::Hub;
+use crate::delivery::receipts::{Receipt, Sample};
 use crate::store::DynStore;
 
 /// The NOTIFY channel of fleet messages.

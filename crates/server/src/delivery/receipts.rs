@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use utoipa::ToSchema;
 
-use crate::histogram::Histogram;
+use crate::delivery::histogram::Histogram;
 
 /// How many revision timestamps are kept per environment.
 const REVISION_TIMES: usize = 4096;
@@ -54,7 +54,7 @@ pub struct Receipt {
     pub pending: usize,
     /// Median time from broadcast to acknowledgement, milliseconds (the
     /// acknowledgement at rank `applied / 2`; its value is within 1.5 % of
-    /// the true one: see [`crate::histogram`]).
+    /// the true one: see [`crate::delivery::histogram`]).
     pub p50_ms: Option<f64>,
     /// Slowest acknowledgement, milliseconds (exact).
     pub max_ms: Option<f64>,
