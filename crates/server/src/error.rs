@@ -4,7 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use switchyard_core::ValidationErrors;
 use utoipa::ToSchema;
 
@@ -149,7 +149,7 @@ impl ApiError {
 }
 
 /// One invalid field of a 422.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FieldError {
     /// Path of the field, e.g. `rules[2].clauses[0].values[1]`.
     pub path: String,
@@ -160,7 +160,7 @@ pub struct FieldError {
 }
 
 /// The RFC 9457 problem body of every error.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Problem {
     /// Problem type URI (`about:blank`-style stable identifier).
     #[serde(rename = "type")]
@@ -175,7 +175,7 @@ pub struct Problem {
     pub detail: String,
     /// Invalid fields (422, and 400 `invalid_text`), or the fields in the way
     /// of a write (409 `undo_conflict`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(required = false)]
     pub errors: Vec<FieldError>,
     /// Current version (409 on a stale write).

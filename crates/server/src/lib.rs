@@ -5,6 +5,7 @@
 //!
 //! ## Layout
 //! - [`cli`]: the `switchyard` command line (`serve`, …).
+//! - [`client`]: the typed admin API client (used by the CLI, the tests and the benchmarks).
 //! - [`config`]: server options (flags + environment variables).
 //! - [`store`]: the `Store` trait and its Postgres and SQLite backends.
 //! - [`delivery`]: getting committed state to readers: the hub (fan-out),
@@ -22,6 +23,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod delivery;
 pub mod error;

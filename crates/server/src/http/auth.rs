@@ -84,7 +84,7 @@ pub(crate) fn session_for(state: &AppState, user: &User, pwv: i64) -> ApiResult<
 }
 
 /// The current principal.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Me {
     /// Name.
     pub name: String,

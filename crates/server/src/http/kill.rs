@@ -45,7 +45,7 @@ impl WaitQuery {
 }
 
 /// A write's result plus, when asked to wait, its delivery receipt.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Receipted<T> {
     /// The write.
     #[serde(flatten)]

@@ -186,7 +186,7 @@ pub struct NewUser {
 }
 
 /// A user (no password hash).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct User {
     /// Id.
     pub id: i64,
@@ -246,7 +246,7 @@ pub struct NewApiToken {
 }
 
 /// A stored API token (never its secret).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ApiToken {
     /// Id.
     pub id: i64,
@@ -281,7 +281,7 @@ pub struct NewProject {
 }
 
 /// A project.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Project {
     /// Key.
     pub key: String,
@@ -305,7 +305,7 @@ pub struct NewEnvironment {
 }
 
 /// An environment with its current revision.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Environment {
     /// Internal id (SDK keys point at it).
     #[serde(skip)]
@@ -386,7 +386,7 @@ pub struct FlagPatch {
 }
 
 /// A flag definition (environment-independent).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FlagDefinition {
     /// Key.
     pub key: String,
@@ -444,7 +444,7 @@ pub struct FlagConfig {
 }
 
 /// A configuration with its version and last change.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FlagConfigRecord {
     /// Flag key.
     pub flag: String,
@@ -462,7 +462,7 @@ pub struct FlagConfigRecord {
 
 /// Result of a write: the value, whether anything changed, and the new
 /// environment revision (absent when nothing changed).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Written<T> {
     /// The resulting state.
     pub value: T,
@@ -490,7 +490,7 @@ pub struct FlagQuery {
 }
 
 /// One environment's state in a flag list row.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FlagEnvState {
     /// Environment key.
     pub environment: String,
@@ -507,7 +507,7 @@ pub struct FlagEnvState {
 }
 
 /// A flag list row.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct FlagSummary {
     /// The definition.
     #[serde(flatten)]
@@ -517,7 +517,7 @@ pub struct FlagSummary {
 }
 
 /// A page of results.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
     /// Items.
     pub items: Vec<T>,
@@ -555,7 +555,7 @@ pub struct RestoreRequest {
 }
 
 /// What a restore changes (or would change) for one flag.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RestoreDiff {
     /// Flag key.
     pub flag: String,
@@ -592,7 +592,7 @@ pub struct ChangeSetRequest {
 }
 
 /// An applied change set.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ChangeSetResult {
     /// Change-set id (audit events carry it; revert by it).
     pub id: String,
@@ -625,7 +625,7 @@ pub struct SegmentInput {
 }
 
 /// A stored segment.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SegmentRecord {
     /// Display name.
     pub name: String,
@@ -659,7 +659,7 @@ pub struct AuditQuery {
 }
 
 /// One audit event. Append-only.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AuditEvent {
     /// Id (monotonic).
     pub id: i64,
@@ -709,7 +709,7 @@ pub struct NewSdkKey {
 }
 
 /// A stored SDK key.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SdkKey {
     /// Id.
     pub id: i64,
@@ -797,7 +797,7 @@ pub struct NewTrigger {
 }
 
 /// A stored trigger (never its secret).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Trigger {
     /// Id.
     pub id: i64,
@@ -888,7 +888,7 @@ pub struct NewWebhook {
 }
 
 /// A stored webhook (never its secret).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Webhook {
     /// Id.
     pub id: i64,

@@ -1,0 +1,148 @@
+//! Projects, environments, flag definitions, per-environment configurations
+//! (read, replace, toggle, history) and the audit log.
+
+use serde_json::{Value, json};
+
+use super::{Client, Error, query, query_of, segment};
+use crate::http::kill::Receipted;
+use crate::store::{
+    AuditEvent, AuditQuery, Environment, FlagConfig, FlagConfigRecord, FlagDefinition, FlagPatch, FlagQuery,
+    FlagSummary, NewEnvironment, NewFlag, NewProject, Page, Project, Written,
+};
+
+/// `/api/v1/projects/{project}`.
+pub fn project_path(project: &str) -> String {
+    format!("/api/v1/projects/{}", segment(project))
+}
+
+/// `/api/v1/projects/{project}/environments/{env}`.
+pub fn env_path(project: &str, env: &str) -> String {
+    format!("{}/environments/{}", project_path(project), segment(env))
+}
+
+/// `/api/v1/projects/{project}/environments/{env}/flags/{flag}`.
+pub fn config_path(project: &str, env: &str, flag: &str) -> String {
+    format!("{}/flags/{}", env_path(project, env), segment(flag))
+}
+
+/// `?wait=…` or nothing.
+pub(super) fn wait_query(wait: Option<&str>) -> String {
+    query([("wait", wait.map(str::to_string))])
+}
+
+impl Client {
+    /// Every project the credential sees.
+    pub async fn projects(&self) -> Result<Vec<Project>, Error> {
+        self.get("/api/v1/projects").await
+    }
+
+    /// One project.
+    pub async fn project(&self, project: &str) -> Result<Project, Error> {
+        self.get(&project_path(project)).await
+    }
+
+    /// Creates a project.
+    pub async fn create_project(&self, new: &NewProject) -> Result<Project, Error> {
+        self.post("/api/v1/projects", new).await
+    }
+
+    /// A project's environments.
+    pub async fn environments(&self, project: &str) -> Result<Vec<Environment>, Error> {
+        self.get(&format!("{}/environments", project_path(project))).await
+    }
+
+    /// One environment with its current revision.
+    pub async fn environment(&self, project: &str, env: &str) -> Result<Environment, Error> {
+        self.get(&env_path(project, env)).await
+    }
+
+    /// Creates an environment.
+    pub async fn create_environment(&self, project: &str, new: &NewEnvironment) -> Result<Environment, Error> {
+        self.post(&format!("{}/environments", project_path(project)), new).await
+    }
+
+    /// One page of the flag list.
+    pub async fn flags(&self, project: &str, filter: &FlagQuery) -> Result<Page<FlagSummary>, Error> {
+        self.get(&format!("{}/flags{}", project_path(project), query_of(filter))).await
+    }
+
+    /// Every flag of the list (all pages, 1000 a page).
+    pub async fn all_flags(&self, project: &str, filter: &FlagQuery) -> Result<Vec<FlagSummary>, Error> {
+        let mut filter = FlagQuery { limit: Some(1000), cursor: None, ..filter.clone() };
+        let mut items = Vec::new();
+        loop {
+            let page = self.flags(project, &filter).await?;
+            items.extend(page.items);
+            match page.next_cursor {
+                Some(next) => filter.cursor = Some(next),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// One flag definition.
+    pub async fn flag(&self, project: &str, flag: &str) -> Result<FlagDefinition, Error> {
+        self.get(&format!("{}/flags/{}", project_path(project), segment(flag))).await
+    }
+
+    /// Creates a flag (configured off in every environment).
+    pub async fn create_flag(&self, project: &str, new: &NewFlag) -> Result<FlagDefinition, Error> {
+        self.post(&format!("{}/flags", project_path(project)), new).await
+    }
+
+    /// Changes a flag definition (absent fields unchanged).
+    pub async fn patch_flag(&self, project: &str, flag: &str, patch: &FlagPatch) -> Result<FlagDefinition, Error> {
+        let path = format!("{}/flags/{}", project_path(project), segment(flag));
+        self.send(reqwest::Method::PATCH, &path, Some(patch)).await
+    }
+
+    /// Deletes a flag.
+    pub async fn delete_flag(&self, project: &str, flag: &str) -> Result<FlagDefinition, Error> {
+        self.delete(&format!("{}/flags/{}", project_path(project), segment(flag)), None::<&Value>).await
+    }
+
+    /// A flag's configuration in an environment.
+    pub async fn config(&self, project: &str, env: &str, flag: &str) -> Result<FlagConfigRecord, Error> {
+        self.get(&config_path(project, env, flag)).await
+    }
+
+    /// Replaces a configuration whose current version is `version`.
+    pub async fn put_config(
+        &self,
+        project: &str,
+        env: &str,
+        flag: &str,
+        version: u64,
+        config: &FlagConfig,
+        reason: Option<&str>,
+    ) -> Result<Written<FlagConfigRecord>, Error> {
+        let mut body = serde_json::to_value(config).map_err(Error::Encode)?;
+        body["version"] = json!(version);
+        body["reason"] = json!(reason);
+        self.put(&config_path(project, env, flag), &body).await
+    }
+
+    /// Turns targeting on or off; with `wait` (e.g. `5s`) also the receipt.
+    pub async fn toggle(
+        &self,
+        project: &str,
+        env: &str,
+        flag: &str,
+        on: bool,
+        reason: Option<&str>,
+        wait: Option<&str>,
+    ) -> Result<Receipted<FlagConfigRecord>, Error> {
+        let path = format!("{}/toggle{}", config_path(project, env, flag), wait_query(wait));
+        self.post(&path, &json!({"on": on, "reason": reason})).await
+    }
+
+    /// A configuration's versions, newest first.
+    pub async fn history(&self, project: &str, env: &str, flag: &str) -> Result<Vec<FlagConfigRecord>, Error> {
+        self.get(&format!("{}/history", config_path(project, env, flag))).await
+    }
+
+    /// One page of the project's audit log, newest first.
+    pub async fn audit(&self, project: &str, filter: &AuditQuery) -> Result<Page<AuditEvent>, Error> {
+        self.get(&format!("{}/audit{}", project_path(project), query_of(filter))).await
+    }
+}
