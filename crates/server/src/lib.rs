@@ -13,7 +13,8 @@
 //! - [`metrics`]: Prometheus metrics and the HTTP metrics middleware.
 //! - [`auth`]: passwords, JWTs, API tokens, SDK keys, the role matrix.
 //! - [`serve`]: the accept loop (timeouts, keepalive, graceful shutdown).
-//! - [`http`]: the routes, one module per resource, and the OpenAPI document.
+//! - [`http`]: the routes, one module per resource, and the OpenAPI document; thin handlers over [`ops`].
+//! - [`ops`]: the domain workflows (kill, triggers, …), one function per operation, no HTTP types.
 //! - [`error`]: the problem+json error type.
 //! - [`text`]: the text policy (NUL and control characters refused at the edge and at the store).
 //! - [`state`]: the shared application state.
@@ -29,6 +30,7 @@ pub mod delivery;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod ops;
 pub mod serve;
 pub mod state;
 pub mod store;

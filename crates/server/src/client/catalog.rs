@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::{Client, Error, query, query_of, segment};
-use crate::http::kill::Receipted;
+use crate::ops::kill::Receipted;
 use crate::store::{
     AuditEvent, AuditQuery, Environment, FlagConfig, FlagConfigRecord, FlagDefinition, FlagPatch, FlagQuery,
     FlagSummary, NewEnvironment, NewFlag, NewProject, Page, Project, Written,

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::catalog::{config_path, env_path, wait_query};
 use super::{Client, Error};
 use crate::delivery::receipts::Receipt;
-use crate::http::kill::Receipted;
+use crate::ops::kill::Receipted;
 use crate::store::FlagConfigRecord;
 
 /// Why a kill is made, and how long to wait for its receipt.

@@ -11,8 +11,10 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::flags::if_match;
 use crate::http::json::AppJson;
-use crate::http::kill::{Receipted, UnkillRequest, WaitQuery, with_receipt};
+use crate::http::params::{EnvFlag, WaitQuery};
 use crate::http::revert::DryRunQuery;
+use crate::ops::kill::{Receipted, UnkillRequest, with_receipt};
+use crate::ops::require_reason;
 use crate::state::AppState;
 use crate::store::{
     ChangeSetRequest, ChangeSetResult, FlagConfig, FlagConfigRecord, RestoreDiff, RestoreRequest, Written,
@@ -26,15 +28,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(restore_environment))
         .routes(routes!(apply_changes))
         .routes(routes!(revert_changes))
-}
-
-pub(crate) type EnvFlag = Path<(String, String, String)>;
-
-pub(crate) fn require_reason(reason: &str) -> ApiResult<()> {
-    if reason.trim().is_empty() {
-        return Err(ApiError::invalid("reason", "required", "a reason is required"));
-    }
-    Ok(())
 }
 
 /// One flag's configuration in one environment.

@@ -4,6 +4,7 @@
 //! ## Layout
 //! - [`json`]: the `AppJson` extractor (problem-body rejections, depth limit, text policy) and the
 //!   text policy on path and query parameters.
+//! - [`params`]: path and query parameters shared by several resources (`?wait=`).
 //! - [`query_guard`]: write routes refuse query parameters they do not declare.
 //! - [`auth`]: login, users, API tokens.
 //! - [`passwords`]: changing one's own password, an admin resetting another user's.
@@ -11,7 +12,7 @@
 //! - [`flags`]: flag definitions.
 //! - [`configs`]: per-environment configuration, toggle, history, restore-to-time, change sets.
 //! - [`revert`]: undo one change, restore one version (both with a dry run).
-//! - [`kill`]: kill switches, the panic button, delivery receipts.
+//! - [`kill`]: kill switches, the panic button, delivery receipts (workflow in [`crate::ops::kill`]).
 //! - [`segments`], [`audit`], [`sdk_keys`], [`evaluate`].
 //! - [`triggers`]: alert trigger URLs (`/hooks/v1/triggers/{secret}`) and their management.
 //! - [`webhooks`]: project webhooks (outgoing kill/restore notifications).
@@ -28,6 +29,7 @@ pub mod flags;
 pub mod json;
 pub mod kill;
 pub mod openapi;
+pub mod params;
 pub mod passwords;
 pub mod projects;
 pub mod query_guard;

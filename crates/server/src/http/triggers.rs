@@ -7,7 +7,8 @@
 //! and editors may list them (prefixes only). The URL is shown once, at
 //! creation or rotation.
 //!
-//! `POST /hooks/v1/triggers/{secret}` needs no other credential. An unknown,
+//! `POST /hooks/v1/triggers/{secret}` needs no other credential (the
+//! workflow of a firing is [`crate::ops::triggers::fire`]). An unknown,
 //! rotated-away or deleted secret answers 404 and writes nothing. Each
 //! trigger may fire [`FIRES_PER_MINUTE`] times in any 60 s, counted over
 //! every replica in the database (a sliding window, see
@@ -25,8 +26,6 @@
 //! nothing. The answer never contains the flag's configuration: whoever
 //! holds the URL learns only what happened and the new revision.
 
-use std::time::Duration;
-
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -35,22 +34,20 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::alerts::{self, Signal};
 use crate::auth::credentials::{Kind, Peer};
 use crate::auth::principal::request_meta;
 use crate::auth::{Principal, secret};
-use crate::delivery::receipts::Receipt;
 use crate::error::{ApiError, ApiResult};
-use crate::http::configs::EnvFlag;
 use crate::http::json::AppJson;
-use crate::http::kill::{Receipted, WaitQuery, kill_and_receipt, with_receipt};
+use crate::http::params::{EnvFlag, WaitQuery};
+use crate::ops;
+use crate::ops::triggers::Origin;
+pub use crate::ops::triggers::{FIRES_PER_MINUTE, HookOutcome};
 use crate::state::AppState;
-use crate::store::{Actor, ActorKind, KillRequest, NewTrigger, SecretHash, Trigger, TriggerAction, Written};
+use crate::store::{NewTrigger, SecretHash, Trigger, TriggerAction};
 
 /// Prefix of trigger secrets.
 pub const TRIGGER_PREFIX: &str = "trg";
-/// How many times one trigger may fire per minute, over the whole fleet.
-pub const FIRES_PER_MINUTE: u32 = 10;
 /// Path of the trigger hook, without the secret.
 pub const HOOK_PATH: &str = "/hooks/v1/triggers/";
 
@@ -199,41 +196,6 @@ pub struct AlertBody {
     pub rule_name: Option<String>,
 }
 
-/// What a notification did.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct HookOutcome {
-    /// `true` when the notification asked for nothing this trigger does
-    /// (nothing was written or audited).
-    pub ignored: bool,
-    /// What was done.
-    pub action: Option<TriggerAction>,
-    /// The sender's status (`firing`, `resolved`, `alerting`, `ok`…), if it gave one.
-    pub status: Option<String>,
-    /// Why a notification was ignored.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    /// Whether the flag's state changed (`false`: it already was killed/restored).
-    pub changed: bool,
-    /// The environment revision after the change.
-    pub revision: Option<u64>,
-    /// Delivery to connected SDK instances (with `?wait=`).
-    pub receipt: Option<Receipt>,
-}
-
-impl HookOutcome {
-    fn ignored(status: Option<String>, note: &str) -> HookOutcome {
-        HookOutcome {
-            ignored: true,
-            action: None,
-            status,
-            note: Some(note.to_string()),
-            changed: false,
-            revision: None,
-            receipt: None,
-        }
-    }
-}
-
 /// The trigger behind a secret, if active. Unknown, rotated-away and
 /// deleted secrets are indistinguishable: 404.
 /// Unknown secrets are remembered by the negative cache and their failures
@@ -270,67 +232,7 @@ async fn fire(
 ) -> ApiResult<AppJson<HookOutcome>> {
     let trigger = active_trigger(&state, &parts, &secret).await?;
     let wait = wait.duration()?;
-    if let Some(retry) = state.store.claim_trigger_fire(trigger.id, FIRES_PER_MINUTE, Duration::from_secs(60)).await? {
-        let retry_after = retry.as_secs_f64().ceil().max(1.0) as u64;
-        return Err(ApiError::TooManyRequests { retry_after });
-    }
-    let alert = alerts::parse(&body);
-    let status = alert.status.clone();
-    let action = match (trigger.action, alert.signal) {
-        (TriggerAction::Kill, Signal::Fire) => TriggerAction::Kill,
-        (TriggerAction::Kill, Signal::Resolve) if trigger.restore_on_resolve => TriggerAction::Restore,
-        (TriggerAction::Restore, Signal::Fire) => TriggerAction::Restore,
-        (_, Signal::Resolve) => {
-            return Ok(AppJson(HookOutcome::ignored(status, "resolved notifications do nothing for this trigger")));
-        }
-        (_, Signal::Ignore) => {
-            return Ok(AppJson(HookOutcome::ignored(status, "this alert state asks for nothing")));
-        }
-    };
     let (request_id, client_addr) = request_meta(&parts);
-    let actor = Actor { name: trigger.name.clone(), kind: ActorKind::Trigger, request_id, client_addr };
-    let (project, env, flag) = (&trigger.project, &trigger.environment, &trigger.flag);
-    tracing::info!(trigger = %trigger.name, project, env, flag, action = ?action, "trigger fired");
-    let receipted = match action {
-        TriggerAction::Kill => {
-            let reason = alert.reason(&format!("fired by trigger {}", trigger.name));
-            let request =
-                KillRequest { flags: vec![flag.clone()], reason, incident: alert.incident.clone(), panic: false };
-            let killed = kill_and_receipt(&state, actor, "trigger", project, env, request, wait).await?;
-            let Receipted { written, receipt } = killed;
-            Receipted { written: Written { value: (), changed: written.changed, revision: written.revision }, receipt }
-        }
-        TriggerAction::Restore => {
-            if alert.signal == Signal::Resolve {
-                // Undo only this trigger's own kill, never someone else's.
-                let current = state.store.get_flag_config(project, env, flag).await?;
-                if let Some(kill) = current.config.kill
-                    && kill.by != trigger.name
-                {
-                    return Ok(AppJson(HookOutcome::ignored(
-                        status,
-                        "the flag was killed by someone else; restore it by hand",
-                    )));
-                }
-            }
-            let reason = match alert.signal {
-                Signal::Resolve => format!("resolved: {}", alert.reason(&trigger.name)),
-                _ => alert.reason(&format!("restored by trigger {}", trigger.name)),
-            };
-            let reason = alerts::truncate(&reason);
-            let written = state.store.restore_flags(&actor, project, env, std::slice::from_ref(flag), reason).await?;
-            let written = Written { value: (), changed: written.changed, revision: written.revision };
-            with_receipt(&state, project, env, written, wait).await?
-        }
-    };
-    state.metrics.triggers_fired.inc();
-    Ok(AppJson(HookOutcome {
-        ignored: false,
-        action: Some(action),
-        status,
-        note: None,
-        changed: receipted.written.changed,
-        revision: receipted.written.revision,
-        receipt: receipted.receipt,
-    }))
+    let origin = Origin { request_id, client_addr };
+    Ok(AppJson(ops::triggers::fire(&state, trigger, origin, &body, wait).await?))
 }

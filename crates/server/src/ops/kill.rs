@@ -1,0 +1,206 @@
+//! Kill switches as a workflow: kill one flag, the panic button (kill a set
+//! in one revision), restore, and waiting for the delivery receipt ("applied
+//! by 312 / 312 connected SDK instances in 41 ms").
+//!
+//! Owns the order of a kill: **write** (one store transaction: state, audit,
+//! revision, webhook outbox; committing hands the change to the hub),
+//! **broadcast** (the hand-off to delivery: counted and logged; the hub
+//! task serialises and fans it out off this request's path), **receipts**
+//! (with a wait: until every connected SDK applied it; always: the receipt
+//! recorded in the audit history, see [`super::applied`]). Each is a child
+//! span of the `kill` span.
+//!
+//! Must not touch: HTTP types (the `?wait=` string is parsed by the
+//! handler), SQL (the store does the write), the hub's internals.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use tracing::Instrument as _;
+use utoipa::ToSchema;
+
+use super::applied::AppliedKill;
+use super::{OpResult, require_reason};
+use crate::auth::Principal;
+use crate::delivery::receipts::Receipt;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::{Actor, FlagConfigRecord, KillRequest, Written};
+
+pub use super::applied::{MAX_WAIT, Receipted};
+
+/// A kill of one flag.
+#[derive(Debug, Deserialize, ToSchema)]
+// A mistyped field (`incident_id`) is refused, not silently dropped: at
+// 3 a.m. a lost incident id leaves no trace.
+#[serde(deny_unknown_fields)]
+pub struct KillOne {
+    /// Why (required).
+    #[schema(pattern = r"\S", example = "checkout errors spiking")]
+    pub reason: String,
+    /// Incident id.
+    #[serde(default)]
+    pub incident: Option<String>,
+}
+
+/// A restore after a kill.
+#[derive(Debug, Deserialize, ToSchema)]
+// A mistyped field (`incident_id`) is refused, not silently dropped: at
+// 3 a.m. a lost incident id leaves no trace.
+#[serde(deny_unknown_fields)]
+pub struct UnkillRequest {
+    /// Why (required).
+    #[schema(pattern = r"\S", example = "checkout errors spiking")]
+    pub reason: String,
+}
+
+/// The panic button.
+#[derive(Debug, Deserialize, ToSchema)]
+// A mistyped field (`incident_id`) is refused, not silently dropped: at
+// 3 a.m. a lost incident id leaves no trace.
+#[serde(deny_unknown_fields)]
+pub struct PanicRequest {
+    /// Kill every flag with this tag…
+    #[serde(default)]
+    pub tag: Option<String>,
+    /// …or these flags.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// Why (required).
+    #[schema(pattern = r"\S", example = "checkout errors spiking")]
+    pub reason: String,
+    /// Incident id.
+    #[serde(default)]
+    pub incident: Option<String>,
+}
+
+/// Kills `flag` in `(project, env)`: it serves its off variant whatever its
+/// rules say. Idempotent (killing a killed flag changes nothing); not
+/// subject to version checks.
+pub async fn kill(
+    state: &AppState,
+    principal: &Principal,
+    (project, env, flag): (&str, &str, &str),
+    input: KillOne,
+    wait: Option<Duration>,
+) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
+    require_reason(&input.reason)?;
+    let request =
+        KillRequest { flags: vec![flag.into()], reason: input.reason, incident: input.incident, panic: false };
+    kill_flags(state, principal.actor(), "api", (project, env), request, wait).await
+}
+
+/// The panic button: kills every flag of `input.flags` and of `input.tag`
+/// in one revision. Flags already killed keep their kill (its reason and
+/// author); 422 on `flags` when the set is empty.
+pub async fn panic(
+    state: &AppState,
+    principal: &Principal,
+    (project, env): (&str, &str),
+    input: PanicRequest,
+    wait: Option<Duration>,
+) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
+    require_reason(&input.reason)?;
+    let mut flags = input.flags;
+    if let Some(tag) = &input.tag {
+        flags.extend(state.store.flags_with_tag(project, tag).await?);
+    }
+    flags.sort();
+    flags.dedup();
+    if flags.is_empty() {
+        return Err(ApiError::invalid("flags", "empty", "no flags given or none carries the tag"));
+    }
+    let request = KillRequest { flags, reason: input.reason, incident: input.incident, panic: true };
+    kill_flags(state, principal.actor(), "api", (project, env), request, wait).await
+}
+
+/// The kill path shared by the single-flag kill, the panic button and alert
+/// triggers: write (webhooks are told in the same transaction), count (by
+/// `source`, the metric's label), wait for the receipt (with `wait`),
+/// record it (see [`AppliedKill`]).
+#[tracing::instrument(name = "kill", skip_all, fields(
+    request_id = actor.request_id.as_deref(), actor = %actor.name, source = source, project = project, env = env,
+    flag = %request.flags.join(","), panic = request.panic, revision = tracing::field::Empty,
+))]
+pub async fn kill_flags(
+    state: &AppState,
+    actor: Actor,
+    source: &'static str,
+    (project, env): (&str, &str),
+    request: KillRequest,
+    wait: Option<Duration>,
+) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
+    let panic = request.panic;
+    let write = tracing::info_span!("write", flags = request.flags.len());
+    let written = state.store.kill_flags(&actor, project, env, request).instrument(write).await?;
+    if let Some(revision) = written.revision {
+        tracing::Span::current().record("revision", revision);
+    }
+    tracing::info_span!("broadcast", changed = written.changed, revision = written.revision).in_scope(|| {
+        if written.changed {
+            state.metrics.killed(source, written.value.len());
+        }
+        let flags: Vec<&str> = written.value.iter().map(|c| c.flag.as_str()).collect();
+        let what = if panic { "panic: flags killed" } else { "flag killed" };
+        tracing::info!(source, actor = %actor.name, project, env, ?flags, changed = written.changed, revision = ?written.revision, "{what}");
+    });
+    let receipts = tracing::info_span!("receipts", waited = wait.is_some());
+    async {
+        let receipted = with_receipt(state, project, env, written, wait).await?;
+        if let (true, Some(revision)) = (receipted.written.changed, receipted.written.revision) {
+            let flags = receipted.written.value.iter().map(|c| c.flag.clone()).collect();
+            let kill = AppliedKill { actor, project: project.into(), env: env.into(), flags, revision };
+            kill.record(state, receipted.receipt.clone()).await;
+        }
+        Ok(receipted)
+    }
+    .instrument(receipts)
+    .await
+}
+
+/// Restores a killed flag to its configuration (a no-op when it is not
+/// killed).
+#[tracing::instrument(name = "restore", skip_all, fields(
+    request_id = principal.request_id.as_deref(), actor = %principal.name, project = project, env = env, flag = flag,
+    revision = tracing::field::Empty,
+))]
+pub async fn restore(
+    state: &AppState,
+    principal: &Principal,
+    (project, env, flag): (&str, &str, &str),
+    input: UnkillRequest,
+    wait: Option<Duration>,
+) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
+    require_reason(&input.reason)?;
+    let flags = [flag.to_string()];
+    let written = state.store.restore_flags(&principal.actor(), project, env, &flags, input.reason).await?;
+    if let Some(revision) = written.revision {
+        tracing::Span::current().record("revision", revision);
+    }
+    tracing::info!(actor = %principal.name, project, env, flag, changed = written.changed, revision = ?written.revision, "flag restored");
+    with_receipt(state, project, env, written, wait).await
+}
+
+/// Waits for the receipt of the write's revision (or, for a no-op, of the
+/// environment's current revision: "is the fleet on the killed state?").
+/// Without a wait, answers at once with no receipt.
+pub async fn with_receipt<T>(
+    state: &AppState,
+    project: &str,
+    env: &str,
+    written: Written<T>,
+    wait: Option<Duration>,
+) -> OpResult<Receipted<T>> {
+    let Some(wait) = wait else { return Ok(Receipted { written, receipt: None }) };
+    let env = state.store.get_environment(project, env).await?;
+    let revision = written.revision.unwrap_or(env.revision);
+    let receipt = state.fleet.wait(&state.hub, env.id, revision, wait).await;
+    Ok(Receipted { written, receipt: Some(receipt) })
+}
+
+/// The delivery receipt of `revision` now, counted over every replica.
+#[tracing::instrument(name = "receipt", skip(state))]
+pub async fn receipt(state: &AppState, project: &str, env: &str, revision: u64) -> OpResult<Receipt> {
+    let env = state.store.get_environment(project, env).await?;
+    Ok(state.fleet.receipt(&state.hub, env.id, revision).await)
+}

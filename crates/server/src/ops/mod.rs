@@ -1,0 +1,37 @@
+//! The domain: what the server *does*, one function per operation, called
+//! by the HTTP handlers (and by anything else that needs the same workflow,
+//! such as alert triggers). Each op takes the store (or the application
+//! state, when it also needs delivery: hub, fleet, receipts), the caller
+//! (a [`crate::auth::Principal`] or an audit [`crate::store::Actor`]) and its
+//! input, and returns a domain result or an [`ApiError`] (the crate's one
+//! error enum; its status mapping lives in [`crate::error`]).
+//!
+//! Ops never touch HTTP types: no axum, no `StatusCode`, no extractors or
+//! headers. Request parsing (query strings, `If-Match`, path tuples) stays in
+//! [`crate::http`]; flag semantics stay in `switchyard-core`; SQL stays in
+//! [`crate::store`]. Every op carries a `tracing` span whose fields name the
+//! request id, the actor, project, environment, flag and (once written) the
+//! revision: never a secret.
+//!
+//! ## Layout
+//! - [`kill`]: kill, restore, the panic button, waiting for delivery receipts.
+//! - [`applied`]: the kill receipt recorded in the audit history (`flag.kill.applied`).
+//! - [`triggers`]: an alert trigger firing (kill or restore, as the trigger).
+
+pub mod applied;
+pub mod kill;
+pub mod triggers;
+
+use crate::error::ApiError;
+
+/// The result of an op.
+pub type OpResult<T> = Result<T, ApiError>;
+
+/// A 422 on `reason` unless it holds something other than white space
+/// (kills, restores and reverts must say why).
+pub fn require_reason(reason: &str) -> OpResult<()> {
+    if reason.trim().is_empty() {
+        return Err(ApiError::invalid("reason", "required", "a reason is required"));
+    }
+    Ok(())
+}
