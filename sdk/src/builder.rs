@@ -65,6 +65,8 @@ pub struct ClientBuilder {
     ack_delay: Duration,
     streaming: bool,
     http_client: Option<reqwest::Client>,
+    telemetry: bool,
+    telemetry_flush: Duration,
 }
 
 impl ClientBuilder {
@@ -85,6 +87,8 @@ impl ClientBuilder {
             ack_delay: Duration::from_millis(100),
             streaming: true,
             http_client: None,
+            telemetry: false,
+            telemetry_flush: Duration::from_secs(10),
         }
     }
 
@@ -202,6 +206,24 @@ impl ClientBuilder {
         self
     }
 
+    /// Count evaluations per (flag, variant), accept [`Client::record`] and
+    /// [`Client::track`], and send them every
+    /// [`ClientBuilder::telemetry_flush_interval`] to `POST
+    /// /sdk/v1/telemetry`, for guarded releases. Counting allocates
+    /// nothing and takes no lock; a server that cannot be reached costs a
+    /// bounded queue (one minute of batches), never a blocked evaluation.
+    /// Default `false`.
+    pub fn telemetry(mut self, enabled: bool) -> Self {
+        self.telemetry = enabled;
+        self
+    }
+
+    /// Interval between telemetry flushes. Default 10 s.
+    pub fn telemetry_flush_interval(mut self, interval: Duration) -> Self {
+        self.telemetry_flush = interval;
+        self
+    }
+
     /// Use this HTTP client (proxies, custom TLS roots, ...). Do not set a
     /// total request timeout on it: the stream is a long-lived response.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
@@ -245,8 +267,15 @@ impl ClientBuilder {
 
         let stale_bound = self.stale_bound.unwrap_or(self.heartbeat.saturating_mul(3));
         let shared = Arc::new(Shared::new(Some(stale_bound), Status::Initializing));
+        let flush_task = self.telemetry.then(|| {
+            let config = crate::telemetry::TelemetryConfig::new(self.telemetry_flush, endpoint.instance.clone());
+            let (telemetry, task) = crate::telemetry::spawn(&runtime, config, endpoint.telemetry_sender());
+            let _ = shared.telemetry.set(telemetry);
+            task
+        });
         let (ack_tx, ack_rx) = watch::channel(0);
         let mut tasks = vec![runtime.spawn(tasks::ack_loop(endpoint.clone(), ack_rx, self.ack_delay)).abort_handle()];
+        tasks.extend(flush_task);
         let persist_tx = self.persist_path.map(|path| {
             let (tx, rx) = watch::channel(None);
             tasks.push(runtime.spawn(tasks::persist_loop(path, fingerprint, rx)).abort_handle());
@@ -286,6 +315,7 @@ impl ClientBuilder {
             ("initial_backoff", self.initial_backoff),
             ("max_backoff", self.max_backoff),
             ("polling_interval", self.polling_interval),
+            ("telemetry_flush_interval", self.telemetry_flush),
         ];
         if let Some((option, _)) = positive.iter().find(|(_, d)| d.is_zero()) {
             return Err(invalid(option, "must be greater than zero"));
@@ -325,6 +355,7 @@ impl fmt::Debug for ClientBuilder {
             .field("ack_delay", &self.ack_delay)
             .field("streaming", &self.streaming)
             .field("http_client", &self.http_client.is_some())
+            .field("telemetry", &self.telemetry.then_some(self.telemetry_flush))
             .finish()
     }
 }

@@ -66,6 +66,14 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        // A last, best-effort telemetry flush (it completes if the runtime
+        // keeps running; `Client::flush` before shutdown makes sure).
+        if let Some(t) = self.shared.telemetry.get()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let t = t.clone();
+            runtime.spawn(async move { t.flush().await });
+        }
         for task in &self.tasks {
             task.abort();
         }
@@ -208,6 +216,49 @@ impl Client {
     #[inline]
     pub fn json_value(&self, key: &str, ctx: &Context<'_>, default: Value) -> Value {
         self.inner.shared.value(key, ctx, default)
+    }
+
+    /// Records how a request served `exposure` went, for the release
+    /// guard (with [`ClientBuilder::telemetry`] on; a no-op otherwise).
+    /// Never blocks on the network; aggregated in memory and flushed in
+    /// batches.
+    ///
+    /// ```
+    /// # fn demo(client: switchyard::Client, ctx: switchyard::Context<'_>) {
+    /// use std::time::{Duration, Instant};
+    /// use switchyard::telemetry::{Exposure, Outcome};
+    /// let started = Instant::now();
+    /// let d = client.bool_detail("new-checkout", &ctx, false);
+    /// let failed = false; // ... serve the request with d.value ...
+    /// if let Some(exposure) = Exposure::of("new-checkout", &d) {
+    ///     let took = started.elapsed();
+    ///     client.record(exposure, if failed { Outcome::failed(took) } else { Outcome::ok(took) });
+    /// }
+    /// # }
+    /// ```
+    pub fn record(&self, exposure: crate::telemetry::Exposure<'_>, outcome: crate::telemetry::Outcome) {
+        if let Some(t) = self.inner.shared.telemetry.get() {
+            t.record(exposure, outcome);
+        }
+    }
+
+    /// Counts one occurrence of a custom event with a value (1.0 for a
+    /// plain count), for guard metrics such as checkouts. A no-op without
+    /// telemetry; non-finite values are dropped (and counted as dropped).
+    pub fn track(&self, event: &str, value: f64) {
+        if let Some(t) = self.inner.shared.telemetry.get() {
+            t.track(event, value);
+        }
+    }
+
+    /// Sends all telemetry counted so far now (call it before shutting
+    /// down: the background flush stops with the last clone). `Ok` at once
+    /// without telemetry; on failure the batches stay queued.
+    pub async fn flush(&self) -> Result<(), Error> {
+        match self.inner.shared.telemetry.get() {
+            Some(t) => t.flush().await,
+            None => Ok(()),
+        }
     }
 
     /// A boolean flag's value with variant, reason, revision and age.

@@ -194,6 +194,11 @@ impl Shared {
     pub(crate) fn value<T: FlagType>(&self, key: &str, ctx: &Context<'_>, default: impl Into<T>) -> T {
         let guard = self.snapshot.load();
         let variant = guard.as_deref().and_then(|s| self.select::<T>(s, key, ctx));
+        if variant.is_none()
+            && let Some(t) = self.telemetry.get()
+        {
+            t.count_unattributed();
+        }
         variant.and_then(T::extract).unwrap_or_else(|| default.into())
     }
 
@@ -207,20 +212,42 @@ impl Shared {
         key: &str,
         ctx: &Context<'_>,
     ) -> Option<&'a CompiledVariant> {
-        let flag = s.flag(key).filter(|f| T::accepts(f.kind()))?;
-        if self.stale_bound.is_some()
-            && let Some(fail_safe) = flag.fail_safe()
-            && self.freshness.age().is_some_and(|age| self.is_stale(age))
-        {
-            return Some(fail_safe);
+        let (index, flag) = s.flag_indexed(key).filter(|(_, f)| T::accepts(f.kind()))?;
+        let variant = match flag.fail_safe() {
+            Some(fail_safe)
+                if self.stale_bound.is_some() && self.freshness.age().is_some_and(|age| self.is_stale(age)) =>
+            {
+                fail_safe
+            }
+            _ => flag.evaluate(s.segments(), ctx).variant,
+        };
+        if let Some(t) = self.telemetry.get() {
+            t.count(s, index, flag, variant);
         }
-        Some(flag.evaluate(s.segments(), ctx).variant)
+        Some(variant)
     }
 
     /// The typed detail (see [`Detail`]).
+    /// Counts a detail's evaluation for telemetry (off the value path:
+    /// details look the flag up once more to find its counters).
+    fn count_detail(&self, s: &CompiledSnapshot, key: &str, variant: Option<&Arc<str>>) {
+        let Some(t) = self.telemetry.get() else { return };
+        let found = variant.zip(s.flag_indexed(key)).and_then(|(v, (i, flag))| {
+            let cv = flag.variants().iter().find(|cv| Arc::ptr_eq(cv.key_arc(), v) || **cv.key_arc() == **v)?;
+            Some((i, flag, cv))
+        });
+        match found {
+            Some((i, flag, cv)) => t.count(s, i, flag, cv),
+            None => t.count_unattributed(),
+        }
+    }
+
     pub(crate) fn detail<T: FlagType>(&self, key: &str, ctx: &Context<'_>, default: T) -> Detail<T> {
         let guard = self.snapshot.load();
         let (Some(snapshot), Some(age)) = (guard.as_deref(), self.freshness.age()) else {
+            if let Some(t) = self.telemetry.get() {
+                t.count_unattributed();
+            }
             return Detail {
                 value: default,
                 variant: None,
@@ -237,9 +264,11 @@ impl Shared {
             && let Some(value) = T::extract(variant)
         {
             let variant = Some(variant.key_arc().clone());
+            self.count_detail(snapshot, key, variant.as_ref());
             return Detail { value, variant, reason: Reason::FailSafe, revision, age, stale };
         }
         let d = T::engine_detail(snapshot, key, ctx, default);
+        self.count_detail(snapshot, key, d.variant.as_ref());
         Detail { value: d.value, variant: d.variant, reason: d.reason.into(), revision, age, stale }
     }
 }

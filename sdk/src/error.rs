@@ -61,6 +61,15 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// [`crate::Client::flush`] could not deliver the telemetry; the
+    /// batches stay queued (bounded) and are retried at the next flush.
+    #[error("telemetry not sent ({pending} batches queued): {reason}")]
+    TelemetryNotSent {
+        /// Why the last attempt failed.
+        reason: String,
+        /// Batches waiting.
+        pending: usize,
+    },
     /// A snapshot did not validate (every problem is listed with its path).
     #[error("invalid snapshot: {0}")]
     InvalidSnapshot(#[from] ValidationErrors),

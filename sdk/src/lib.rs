@@ -38,6 +38,9 @@
 //! - `sync`: the background task: SSE parsing, HTTP, backoff, polling,
 //!   acknowledgements.
 //! - `persist`: the persisted snapshot file (atomic writes).
+//! - [`telemetry`]: evaluation counters, request outcomes and custom
+//!   events, flushed in batches for guarded releases
+//!   ([`ClientBuilder::telemetry`], [`Client::record`], [`Client::track`]).
 //! - `openfeature` (cargo feature `openfeature`): an OpenFeature provider,
 //!   `openfeature::SwitchyardProvider`.
 #![deny(missing_docs)]
@@ -52,6 +55,7 @@ mod persist;
 mod state;
 mod status;
 mod sync;
+pub mod telemetry;
 mod updates;
 
 pub use builder::ClientBuilder;

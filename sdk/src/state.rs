@@ -6,7 +6,7 @@
 //! the side and swaps it in whole.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::ArcSwapOption;
@@ -14,6 +14,7 @@ use switchyard_core::CompiledSnapshot;
 use tokio::sync::{broadcast, watch};
 
 use crate::status::Status;
+use crate::telemetry::Telemetry;
 use crate::updates::FlagChange;
 
 /// Capacity of the change broadcast. A subscriber further behind than this
@@ -36,6 +37,8 @@ pub(crate) struct Shared {
     pub(crate) status: watch::Sender<Status>,
     /// Per-flag change notifications; receivers back [`crate::Updates`].
     pub(crate) updates: broadcast::Sender<FlagChange>,
+    /// Telemetry, when enabled (set once, before the first snapshot).
+    pub(crate) telemetry: OnceLock<Arc<Telemetry>>,
 }
 
 impl Shared {
@@ -48,11 +51,15 @@ impl Shared {
             problems: Mutex::new(Problems::default()),
             status: watch::Sender::new(status),
             updates: broadcast::Sender::new(UPDATES_CAPACITY),
+            telemetry: OnceLock::new(),
         }
     }
 
     /// Swaps in a new snapshot and notifies subscribers of `changes`.
     pub(crate) fn install(&self, compiled: Arc<CompiledSnapshot>, changes: Vec<FlagChange>) {
+        if let Some(telemetry) = self.telemetry.get() {
+            telemetry.prepare(&compiled);
+        }
         self.snapshot.store(Some(compiled));
         for change in changes {
             // `Err` only means that nobody is subscribed.

@@ -6,6 +6,10 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::hint::black_box;
 
+mod common;
+
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use switchyard::{Client, Context, Snapshot};
 
@@ -80,4 +84,31 @@ fn getters_allocate_nothing_beyond_the_returned_value() {
     // converted unless it is served.
     assert_eq!(per_call(|| client.string_value("s", &eu, "default")), 1);
     assert_eq!(per_call(|| client.string_value("missing", &eu, "default")), 1);
+}
+
+/// With telemetry on, every check also counts its (flag, variant): still no
+/// allocation (the counters are allocated when a snapshot is applied).
+#[tokio::test]
+async fn telemetry_counting_allocates_nothing() {
+    let peer = common::Peer::start().await;
+    let flag = json!({"key": "b", "kind": "boolean", "on": true, "off_variant": "off",
+        "variants": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+        "fallthrough": {"rollout": {"variations": [{"variant": "on", "weight": 50000}, {"variant": "off", "weight": 50000}]}}});
+    peer.default_snapshot(common::SnapshotReply::Json(common::snapshot(1, vec![flag])));
+    let client = common::fast_builder(&peer)
+        .streaming(false)
+        .telemetry(true)
+        .telemetry_flush_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    common::within("ready", client.wait_until_ready(Duration::from_secs(5))).await.unwrap();
+    let ctx = Context::new("user-1");
+    assert_eq!(per_call(|| client.bool_value("b", &ctx, false)), 0);
+    assert_eq!(per_call(|| client.bool_value("missing", &ctx, false)), 0);
+    assert_eq!(per_call(|| client.bool_detail("b", &ctx, false)), 0);
+    // The counts are real: 1 000 + 1 warm-up per call above, flushed.
+    client.flush().await.unwrap();
+    let batch: switchyard::telemetry::TelemetryBatch = serde_json::from_value(peer.telemetry()[0].clone()).unwrap();
+    assert_eq!(batch.evaluations.iter().map(|e| e.count).sum::<u64>(), 2_002);
+    assert_eq!(batch.unattributed, 1_001);
 }

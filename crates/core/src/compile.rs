@@ -110,6 +110,15 @@ impl CompiledSnapshot {
         Some(&self.flags.get(*self.index.get(key)?)?.compiled)
     }
 
+    /// A flag by key with its position in [`CompiledSnapshot::flags`]
+    /// (`0..len()`, fixed for this snapshot), so that SDKs can keep
+    /// per-flag data (telemetry counters) in flat arrays.
+    #[inline]
+    pub fn flag_indexed(&self, key: &str) -> Option<(usize, &CompiledFlag)> {
+        let i = *self.index.get(key)?;
+        Some((i, &self.flags.get(i)?.compiled))
+    }
+
     /// The definition a flag was compiled from.
     pub fn flag_source(&self, key: &str) -> Option<&Flag> {
         Some(&self.flags.get(*self.index.get(key)?)?.source)

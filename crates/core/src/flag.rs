@@ -238,6 +238,14 @@ impl CompiledFlag {
         self.variant_at(self.off)
     }
 
+    /// The position of `variant` in [`CompiledFlag::variants`] when it is
+    /// one of this flag's (an [`Evaluation`]'s, say), found by address: no
+    /// string compare.
+    #[inline]
+    pub fn variant_index(&self, variant: &CompiledVariant) -> Option<usize> {
+        self.variants.iter().position(|v| std::ptr::eq(v, variant))
+    }
+
     /// The variant SDKs serve when their data is missing or too old.
     pub fn fail_safe(&self) -> Option<&CompiledVariant> {
         self.fail_safe.map(|i| self.variant_at(i))

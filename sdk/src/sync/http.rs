@@ -97,6 +97,7 @@ pub(crate) struct Endpoint {
     snapshot_url: Url,
     stream_url: Url,
     ack_url: Url,
+    telemetry_url: Url,
     /// `Bearer <key>`, marked sensitive so that it is never logged.
     auth: HeaderValue,
     pub(crate) instance: String,
@@ -128,6 +129,7 @@ impl Endpoint {
             snapshot_url: base.join("sdk/v1/snapshot")?,
             stream_url: base.join("sdk/v1/stream")?,
             ack_url: base.join("sdk/v1/ack")?,
+            telemetry_url: base.join("sdk/v1/telemetry")?,
             auth,
             instance,
             request_timeout,
@@ -196,6 +198,33 @@ impl Endpoint {
             .post(self.ack_url.clone())
             .header(AUTHORIZATION, self.auth.clone())
             .json(&body)
+            .timeout(self.request_timeout)
+            .send()
+            .await
+            .map_err(|e| Failure::network(&e))?;
+        if resp.status().is_success() { Ok(()) } else { Err(Failure::from_status(&resp)) }
+    }
+}
+
+impl Endpoint {
+    /// A sender of telemetry batches through this endpoint.
+    pub(crate) fn telemetry_sender(&self) -> crate::telemetry::Sender {
+        let endpoint = self.clone();
+        std::sync::Arc::new(move |body| {
+            let endpoint = endpoint.clone();
+            Box::pin(async move { endpoint.post_telemetry(body).await.map_err(|f| f.to_string()) })
+        })
+    }
+
+    /// `POST /sdk/v1/telemetry` with one batch, serialized.
+    async fn post_telemetry(&self, body: Vec<u8>) -> Result<(), Failure> {
+        let resp = self
+            .http
+            .post(self.telemetry_url.clone())
+            .header(AUTHORIZATION, self.auth.clone())
+            .header(INSTANCE_HEADER, &self.instance)
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
             .timeout(self.request_timeout)
             .send()
             .await

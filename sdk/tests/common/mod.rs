@@ -69,6 +69,10 @@ struct PeerState {
     default_snapshot: Mutex<Option<SnapshotReply>>,
     seen: Mutex<Vec<Seen>>,
     acks: Mutex<Vec<Value>>,
+    /// Telemetry batches accepted.
+    telemetry: Mutex<Vec<Value>>,
+    /// Status telemetry posts get (0 = 202 Accepted).
+    telemetry_status: AtomicUsize,
     /// Stream bodies dropped (the client went away or the script ended).
     closed: AtomicUsize,
 }
@@ -88,6 +92,7 @@ impl Peer {
             .route("/sdk/v1/stream", get(stream_handler))
             .route("/sdk/v1/snapshot", get(snapshot_handler))
             .route("/sdk/v1/ack", post(ack_handler))
+            .route("/sdk/v1/telemetry", post(telemetry_handler))
             .with_state(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
@@ -127,6 +132,16 @@ impl Peer {
 
     pub fn acks(&self) -> Vec<Value> {
         self.state.acks.lock().unwrap().clone()
+    }
+
+    /// Telemetry batches accepted so far.
+    pub fn telemetry(&self) -> Vec<Value> {
+        self.state.telemetry.lock().unwrap().clone()
+    }
+
+    /// Answers telemetry posts with this status (a non-2xx refuses them).
+    pub fn telemetry_status(&self, code: u16) {
+        self.state.telemetry_status.store(usize::from(code), Ordering::SeqCst);
     }
 
     pub fn closed_streams(&self) -> usize {
@@ -227,6 +242,21 @@ async fn ack_handler(
     record(&state, "ack", &headers);
     state.acks.lock().unwrap().push(body);
     StatusCode::NO_CONTENT
+}
+
+async fn telemetry_handler(
+    State(state): State<Arc<PeerState>>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<Value>,
+) -> Response {
+    record(&state, "telemetry", &headers);
+    match state.telemetry_status.load(Ordering::SeqCst) {
+        0 => {
+            state.telemetry.lock().unwrap().push(body);
+            StatusCode::ACCEPTED.into_response()
+        }
+        code => problem(u16::try_from(code).unwrap()),
+    }
 }
 
 fn problem(code: u16) -> Response {

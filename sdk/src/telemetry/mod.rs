@@ -1,0 +1,209 @@
+//! Telemetry (issue 16, part 1): evaluation counts per (flag, variant),
+//! request outcomes and custom events, flushed in batches to
+//! `POST /sdk/v1/telemetry` for the release guard.
+//!
+//! - `counters`: the per-snapshot atomic counters evaluation increments
+//!   (no lock, no allocation on the hot path).
+//! - `record`: the outcome and event aggregates ([`Outcome`], [`Exposure`]),
+//!   bounded in distinct keys.
+//! - `flush`: the background flush and its bounded queue of unsent batches.
+//! - [`batch`](TelemetryBatch): the wire type.
+
+mod batch;
+mod counters;
+mod flush;
+mod record;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwapOption;
+use futures_util::future::BoxFuture;
+use switchyard_core::{CompiledFlag, CompiledSnapshot, CompiledVariant};
+
+pub use batch::{EvaluationCount, EventCount, LATENCY_BUCKETS_MS, OutcomeCount, TelemetryBatch};
+use flush::flush_loop;
+pub use record::{Exposure, Outcome};
+
+use counters::Counters;
+use record::Aggregates;
+
+/// Sends one serialized batch to the server; `Err` says why not. Built by
+/// the sync layer, so that this module knows nothing of HTTP.
+pub(crate) type Sender = Arc<dyn Fn(Vec<u8>) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// Telemetry settings, from the builder.
+#[derive(Debug, Clone)]
+pub(crate) struct TelemetryConfig {
+    /// Interval between flushes.
+    pub(crate) flush_interval: Duration,
+    /// Unsent batches kept while the server cannot be reached; older ones
+    /// are dropped (and counted).
+    pub(crate) max_pending: usize,
+    /// Distinct (flag, variant) outcome keys and event names per window.
+    pub(crate) max_keys: usize,
+    /// This client's instance id (as on the stream).
+    pub(crate) instance: String,
+}
+
+impl TelemetryConfig {
+    /// The defaults: a minute of batches queued, 10,000 keys per window.
+    pub(crate) fn new(flush_interval: Duration, instance: String) -> Self {
+        TelemetryConfig { flush_interval, max_pending: 6, max_keys: 10_000, instance }
+    }
+}
+
+/// Starts telemetry: the state to share with the client and the flush task.
+pub(crate) fn spawn(
+    runtime: &tokio::runtime::Handle,
+    config: TelemetryConfig,
+    send: Sender,
+) -> (Arc<Telemetry>, tokio::task::AbortHandle) {
+    let telemetry = Arc::new(Telemetry::new(config, send));
+    let task = runtime.spawn(flush_loop(telemetry.clone())).abort_handle();
+    (telemetry, task)
+}
+
+/// A client's telemetry state, shared by the getters (counting), the
+/// outcome API and the flush task.
+pub(crate) struct Telemetry {
+    pub(crate) config: TelemetryConfig,
+    /// Counters of the snapshot being served.
+    counters: ArcSwapOption<Counters>,
+    /// Counters of replaced snapshots, harvested at the next two flushes
+    /// (a getter may still hold the old snapshot for an instant).
+    retired: Mutex<Vec<(Arc<Counters>, u8)>>,
+    unattributed: AtomicU64,
+    aggregates: Mutex<Aggregates>,
+    /// Items discarded and not yet reported.
+    dropped: AtomicU64,
+    /// Start of the current window, ms since the epoch.
+    window_start: AtomicU64,
+    /// Unsent batches and the sender's lock.
+    pub(crate) pending: flush::Pending,
+    /// Where batches go.
+    send: Sender,
+}
+
+impl Telemetry {
+    pub(crate) fn new(config: TelemetryConfig, send: Sender) -> Self {
+        Telemetry {
+            config,
+            counters: ArcSwapOption::empty(),
+            retired: Mutex::new(Vec::new()),
+            unattributed: AtomicU64::new(0),
+            aggregates: Mutex::new(Aggregates::default()),
+            dropped: AtomicU64::new(0),
+            window_start: AtomicU64::new(now_ms()),
+            pending: flush::Pending::default(),
+            send,
+        }
+    }
+
+    /// Sends everything counted so far (see [`crate::Client::flush`]).
+    pub(crate) async fn flush(&self) -> Result<(), crate::Error> {
+        flush::flush_now(self).await.map_err(|(reason, pending)| crate::Error::TelemetryNotSent { reason, pending })
+    }
+
+    /// A snapshot is about to be served: give it counters (before it is
+    /// visible to getters, so that its evaluations find them).
+    pub(crate) fn prepare(&self, snapshot: &Arc<CompiledSnapshot>) {
+        let old = self.counters.swap(Some(Arc::new(Counters::new(snapshot.clone()))));
+        if let Some(old) = old {
+            lock(&self.retired).push((old, 0));
+        }
+    }
+
+    /// Counts one evaluation that served `variant` of `flag`, the flag at
+    /// `index` in `snapshot`. Hot path: one `ArcSwap` load, one relaxed
+    /// `fetch_add`.
+    #[inline]
+    pub(crate) fn count(
+        &self,
+        snapshot: &CompiledSnapshot,
+        index: usize,
+        flag: &CompiledFlag,
+        variant: &CompiledVariant,
+    ) {
+        let counters = self.counters.load();
+        match (counters.as_deref(), flag.variant_index(variant)) {
+            (Some(c), Some(v)) if std::ptr::eq(&*c.snapshot, snapshot) => c.count(index, v),
+            _ => self.count_unattributed(),
+        }
+    }
+
+    /// Counts an evaluation that served the caller's default.
+    #[inline]
+    pub(crate) fn count_unattributed(&self) {
+        self.unattributed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records one request outcome.
+    pub(crate) fn record(&self, exposure: Exposure<'_>, outcome: Outcome) {
+        if !lock(&self.aggregates).record(exposure, outcome, self.config.max_keys) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Records one custom event.
+    pub(crate) fn track(&self, event: &str, value: f64) {
+        if !lock(&self.aggregates).track(event, value, self.config.max_keys) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Adds discarded items to the next report.
+    pub(crate) fn add_dropped(&self, n: u64) {
+        self.dropped.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Closes the current window: everything counted since the last
+    /// harvest, as a batch (`dropped` not included: the sender adds it).
+    pub(crate) fn harvest(&self, sdk: &str) -> TelemetryBatch {
+        let end_ms = now_ms();
+        let start_ms = self.window_start.swap(end_ms, Ordering::Relaxed);
+        let mut evaluations = std::collections::BTreeMap::<(Arc<str>, Arc<str>), u64>::new();
+        let mut add = |f: &Arc<str>, v: &Arc<str>, n: u64| *evaluations.entry((f.clone(), v.clone())).or_default() += n;
+        {
+            let mut retired = lock(&self.retired);
+            for (c, times) in retired.iter_mut() {
+                c.harvest(&mut add);
+                *times += 1;
+            }
+            retired.retain(|(_, times)| *times < 2);
+        }
+        if let Some(c) = self.counters.load_full() {
+            c.harvest(&mut add);
+        }
+        let (outcomes, events) = std::mem::take(&mut *lock(&self.aggregates)).into_wire();
+        TelemetryBatch {
+            sdk: sdk.to_owned(),
+            instance: self.config.instance.clone(),
+            start_ms,
+            end_ms,
+            evaluations: evaluations
+                .into_iter()
+                .map(|((f, v), count)| EvaluationCount { flag: f.to_string(), variant: v.to_string(), count })
+                .collect(),
+            unattributed: self.unattributed.swap(0, Ordering::Relaxed),
+            outcomes,
+            events,
+            dropped: 0,
+        }
+    }
+
+    /// Takes the dropped count for a batch about to be sent.
+    pub(crate) fn take_dropped(&self) -> u64 {
+        self.dropped.swap(0, Ordering::Relaxed)
+    }
+}
+
+/// Locks, ignoring poisoning (the data are counters: always usable).
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
