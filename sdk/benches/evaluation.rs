@@ -8,6 +8,10 @@
 //! fallthrough rollout, with B1 matching no rule and B2 matching the third;
 //! C = string flag split 33/33/34 by key.
 //!
+//! The `telemetry` rows run the same checks on a networked client with
+//! telemetry on (`ClientBuilder::telemetry`), its snapshot served by a
+//! small in-process HTTP server: what counting each (flag, variant) adds.
+//!
 //! `cargo bench -p switchyard --bench evaluation -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
@@ -16,7 +20,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use switchyard::{Client, Context, Snapshot};
 
-fn client() -> Client {
+fn snapshot_json() -> serde_json::Value {
     let boolean = |key: &str, extra: serde_json::Value| {
         let mut flag = json!({"key": key, "kind": "boolean", "on": true, "off_variant": "off",
             "variants": [{"key": "on", "value": true}, {"key": "off", "value": false}],
@@ -24,7 +28,7 @@ fn client() -> Client {
         flag.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
         flag
     };
-    let snapshot: Snapshot = serde_json::from_value(json!({"revision": 1, "flags": [
+    json!({"revision": 1, "flags": [
         boolean("flag-a", json!({})),
         boolean("flag-b", json!({
             "rules": [
@@ -41,9 +45,30 @@ fn client() -> Client {
          "fallthrough": {"rollout": {"variations": [
              {"variant": "a", "weight": 33000}, {"variant": "b", "weight": 33000},
              {"variant": "c", "weight": 34000}]}}}
-    ]}))
-    .expect("bench snapshot");
+    ]})
+}
+
+fn client() -> Client {
+    let snapshot: Snapshot = serde_json::from_value(snapshot_json()).expect("bench snapshot");
     Client::from_snapshot(snapshot).expect("compiles")
+}
+
+/// A networked client with telemetry on, served by an in-process server
+/// that answers snapshot polls and accepts telemetry.
+fn telemetry_client(rt: &tokio::runtime::Runtime) -> Client {
+    use axum::routing::{get, post};
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let app = axum::Router::new()
+            .route("/sdk/v1/snapshot", get(|| async { axum::Json(snapshot_json()) }))
+            .route("/sdk/v1/telemetry", post(|| async { axum::http::StatusCode::ACCEPTED }));
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        let client =
+            Client::builder("bench-key").base_url(base).streaming(false).telemetry(true).build().expect("build");
+        client.wait_until_ready(std::time::Duration::from_secs(10)).await.expect("ready");
+        client
+    })
 }
 
 fn sdk(c: &mut Criterion) {
@@ -62,6 +87,18 @@ fn sdk(c: &mut Criterion) {
     g.bench_function("B2 bool_detail", |b| b.iter(|| client.bool_detail(black_box("flag-b"), black_box(&b2), false)));
     g.bench_function("missing bool_value", |b| {
         b.iter(|| client.bool_value(black_box("no-such-flag"), black_box(&plain), false))
+    });
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let counted = telemetry_client(&rt);
+    g.bench_function("A bool_value telemetry", |b| {
+        b.iter(|| counted.bool_value(black_box("flag-a"), black_box(&plain), false))
+    });
+    g.bench_function("B2 bool_value telemetry", |b| {
+        b.iter(|| counted.bool_value(black_box("flag-b"), black_box(&b2), false))
+    });
+    g.bench_function("C string_value telemetry", |b| {
+        b.iter(|| counted.string_value(black_box("flag-c"), black_box(&plain), "x"))
     });
     g.finish();
 }
