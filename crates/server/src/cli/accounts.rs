@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::remote::Client;
 use crate::auth::{password, secret};
@@ -111,13 +111,12 @@ impl Client {
     pub async fn users(&self, command: &UsersCommand) -> anyhow::Result<i32> {
         match command {
             UsersCommand::List => {
-                let list = self.call(reqwest::Method::GET, "/api/v1/users", None).await?;
+                let list = self.api.users().await?;
                 self.print(&list, users_table);
             }
             UsersCommand::ResetPassword { user, input } => {
                 let (new, generated) = reset_password_from(input)?;
-                let path = format!("/api/v1/users/{user}/password");
-                let done = self.call(reqwest::Method::POST, &path, Some(json!({ "password": new }))).await?;
+                let done = self.api.reset_password(user, &new).await?;
                 let shown = if generated { format!(": `{new}` (shown once)") } else { String::new() };
                 self.print(&done, |_| format!("Password of `{user}` reset{shown}. Its sessions have ended.\n"));
             }
@@ -155,22 +154,8 @@ pub async fn passwd(server: &str, user: &str) -> anyhow::Result<i32> {
             |what: &str| lines.next().with_context(|| format!("no {what} on standard input")).and_then(|l| Ok(l?));
         (next("current password (first line)")?, next("new password (second line)")?)
     };
-    let http = reqwest::Client::new();
-    let base = server.trim_end_matches('/');
-    let call = |path: &str, token: Option<&str>, body: Value| {
-        let mut req = http.post(format!("{base}{path}")).json(&body);
-        if let Some(token) = token {
-            req = req.bearer_auth(token);
-        }
-        req.send()
-    };
-    let login = call("/api/v1/auth/login", None, json!({"username": user, "password": current}))
-        .await
-        .with_context(|| format!("cannot reach {base}"))?;
-    let login = super::remote::answer(login).await?;
-    let token = login["token"].as_str().context("the login answer has no token")?;
-    let body = json!({"current_password": current, "new_password": new});
-    super::remote::answer(call("/api/v1/me/password", Some(token), body).await?).await?;
+    let session = crate::client::Client::new(server).logged_in(user, &current).await?;
+    session.change_password(&current, &new).await?;
     println!("Password of `{user}` changed. Every earlier session of `{user}` has ended; log in again.");
     Ok(0)
 }

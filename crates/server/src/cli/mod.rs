@@ -198,17 +198,20 @@ async fn run_remote(command: Command) -> anyhow::Result<i32> {
 
 /// `switchyard health`: one GET of `/readyz`; prints why when not ready.
 async fn health(server: &str, timeout: std::time::Duration) -> anyhow::Result<i32> {
-    let url = format!("{}/readyz", server.trim_end_matches('/'));
-    let client = reqwest::Client::builder().timeout(timeout).build()?;
-    match client.get(&url).send().await {
-        Ok(response) if response.status().is_success() => {
+    let client = crate::client::Client::with_timeout(server, timeout)?;
+    let url = client.url("/readyz");
+    match client.readiness().await {
+        Ok(reply) if reply.status.is_success() => {
             println!("ready: {url}");
             Ok(0)
         }
-        Ok(response) => {
-            let status = response.status();
-            let body = response.text().await.unwrap_or_default();
+        Ok(crate::client::Reply { status, body }) => {
+            let body = body.as_str().map_or_else(|| body.to_string(), str::to_string);
             eprintln!("not ready: {url} answered {status}: {}", body.trim());
+            Ok(1)
+        }
+        Err(crate::client::Error::Transport { source, .. }) => {
+            eprintln!("not ready: {url}: {source}");
             Ok(1)
         }
         Err(e) => {

@@ -9,9 +9,13 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::responder;
+use crate::client::responder::Order;
+use crate::client::{self as api};
+use crate::store::{AuditQuery, FlagQuery};
 
 /// Exit code when receipts are incomplete.
 pub const EXIT_INCOMPLETE: i32 = 3;
@@ -69,76 +73,63 @@ pub enum FlagsCommand {
     },
 }
 
-/// A client for one server and token.
+/// A client for one server and token: the typed [`crate::client::Client`]
+/// plus the project and output format of the command line.
 pub struct Client {
-    http: reqwest::Client,
+    pub(super) api: api::Client,
     remote: Remote,
 }
 
 impl Client {
     /// Builds the client; fails without a token or project.
     pub fn new(remote: Remote) -> anyhow::Result<Client> {
-        if remote.token.is_none() {
+        let Some(token) = remote.token.as_deref() else {
             bail!("an API token is required: --token or SWITCHYARD_TOKEN");
-        }
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(40)).build()?;
-        Ok(Client { http, remote })
+        };
+        let api = api::Client::with_timeout(&remote.server, Duration::from_secs(40))?.with_token(token);
+        Ok(Client { api, remote })
     }
 
     pub(super) fn project(&self) -> anyhow::Result<&str> {
         self.remote.project.as_deref().context("a project is required: --project or SWITCHYARD_PROJECT")
     }
 
-    pub(super) async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let url = format!("{}{path}", self.remote.server.trim_end_matches('/'));
-        let mut req = self.http.request(method, &url).bearer_auth(self.remote.token.as_deref().unwrap_or(""));
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.with_context(|| format!("cannot reach {url}"))?;
-        answer(resp).await
-    }
-
-    pub(super) fn print(&self, value: &Value, human: impl FnOnce(&Value) -> String) {
+    /// Prints `value` as JSON (with `--json`) or as `human` renders it.
+    pub(super) fn print(&self, value: &impl Serialize, human: impl FnOnce(&Value) -> String) {
+        let value = serde_json::to_value(value).unwrap_or_default();
         if self.remote.json {
-            println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+            println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
         } else {
-            print!("{}", human(value));
+            print!("{}", human(&value));
         }
     }
 
     /// Kills (or with `restore`, restores) one flag. Returns the exit code.
     pub async fn kill(&self, flag: &str, args: &KillArgs, restore: bool) -> anyhow::Result<i32> {
-        let path = format!(
-            "/api/v1/projects/{}/environments/{}/flags/{flag}/kill{}",
-            self.project()?,
-            args.env,
-            wait_query(&args.wait)
-        );
-        let method = if restore { reqwest::Method::DELETE } else { reqwest::Method::POST };
-        let body = if restore {
+        let (project, env, wait) = (self.project()?, args.env.as_str(), args.wait.as_deref());
+        let result = if restore {
             // A restore records no incident field: keep it in the reason.
             let reason = match &args.incident {
                 Some(incident) => format!("{} ({incident})", args.reason),
                 None => args.reason.clone(),
             };
-            json!({ "reason": reason })
+            self.api.restore(project, env, flag, &reason, wait).await
         } else {
-            json!({"reason": args.reason, "incident": args.incident})
+            let order = Order { reason: &args.reason, incident: args.incident.as_deref(), wait };
+            self.api.kill(project, env, flag, &order).await
         };
-        let result = match self.call(method, &path, Some(body)).await {
-            Ok(result) => result,
-            Err(e) => return Err(self.with_suggestion(e, flag, &args.env).await),
+        let result = match result {
+            Ok(result) => serde_json::to_value(result)?,
+            Err(e) => return Err(self.with_suggestion(e, flag, env).await),
         };
         let verb = if restore { "restored" } else { "killed" };
-        self.print(&result, |r| receipt_table(&format!("{verb} {flag} in {}", args.env), r));
+        self.print(&result, |r| receipt_table(&format!("{verb} {flag} in {env}"), r));
         Ok(exit_code(&result))
     }
 
     /// Kills every flag with a tag, or a list, in one revision.
     pub async fn panic(&self, tag: Option<&str>, flags: &[String], args: &KillArgs) -> anyhow::Result<i32> {
-        let path =
-            format!("/api/v1/projects/{}/environments/{}/kill{}", self.project()?, args.env, wait_query(&args.wait));
+        let project = self.project()?;
         // What it will do, on stderr; a preview that cannot be read never
         // holds the panic back (the server decides what is killed).
         let plan = match self.all_flags().await {
@@ -152,8 +143,8 @@ impl Client {
                 None
             }
         };
-        let body = json!({"tag": tag, "flags": flags, "reason": args.reason, "incident": args.incident});
-        let result = self.call(reqwest::Method::POST, &path, Some(body)).await?;
+        let order = Order { reason: &args.reason, incident: args.incident.as_deref(), wait: args.wait.as_deref() };
+        let result = serde_json::to_value(self.api.panic(project, &args.env, tag, flags, &order).await?)?;
         let n = plan.map_or_else(|| result["value"].as_array().map_or(0, Vec::len), |p| p.kill.len());
         self.print(&result, |r| receipt_table(&format!("killed {n} flag(s) in {}", args.env), r));
         Ok(exit_code(&result))
@@ -164,14 +155,11 @@ impl Client {
         let project = self.project()?;
         match command {
             FlagsCommand::List { tag } => {
-                let q = tag.as_deref().map(|t| format!("?tag={t}")).unwrap_or_default();
-                let page =
-                    self.call(reqwest::Method::GET, &format!("/api/v1/projects/{project}/flags{q}"), None).await?;
+                let page = self.api.flags(project, &FlagQuery { tag: tag.clone(), ..FlagQuery::default() }).await?;
                 self.print(&page, flags_table);
             }
             FlagsCommand::Get { flag, env } => {
-                let path = format!("/api/v1/projects/{project}/environments/{env}/flags/{flag}");
-                let cfg = match self.call(reqwest::Method::GET, &path, None).await {
+                let cfg = match self.api.config(project, env, flag).await {
                     Ok(cfg) => cfg,
                     Err(e) => return Err(self.with_suggestion(e, flag, env).await),
                 };
@@ -183,38 +171,16 @@ impl Client {
 
     /// `audit`: recent events.
     pub async fn audit(&self, flag: Option<&str>, env: Option<&str>, limit: u32) -> anyhow::Result<i32> {
-        let mut q = format!("?limit={limit}");
-        if let Some(f) = flag {
-            q.push_str(&format!("&flag={f}"));
-        }
-        if let Some(e) = env {
-            q.push_str(&format!("&environment={e}"));
-        }
-        let page =
-            self.call(reqwest::Method::GET, &format!("/api/v1/projects/{}/audit{q}", self.project()?), None).await?;
+        let query = AuditQuery {
+            flag: flag.map(str::to_string),
+            environment: env.map(str::to_string),
+            limit: Some(limit),
+            ..AuditQuery::default()
+        };
+        let page = self.api.audit(self.project()?, &query).await?;
         self.print(&page, audit_table);
         Ok(0)
     }
-}
-
-/// The JSON body of a successful answer, or an error with the problem's
-/// detail and field errors.
-pub(super) async fn answer(resp: reqwest::Response) -> anyhow::Result<Value> {
-    let status = resp.status();
-    let body: Value = resp.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        let detail = body["detail"].as_str().unwrap_or("");
-        let fields: Vec<String> = body["errors"]
-            .as_array()
-            .map(|errs| errs.iter().map(|e| format!("{}: {}", e["path"], e["message"])).collect())
-            .unwrap_or_default();
-        bail!("{status}: {detail} {}", fields.join("; "));
-    }
-    Ok(body)
-}
-
-fn wait_query(wait: &Option<String>) -> String {
-    wait.as_deref().map(|w| format!("?wait={w}")).unwrap_or_default()
 }
 
 fn exit_code(result: &Value) -> i32 {
@@ -320,28 +286,17 @@ fn audit_table(page: &Value) -> String {
 impl Client {
     /// Every flag summary of the project (all pages).
     pub(super) async fn all_flags(&self) -> anyhow::Result<Vec<Value>> {
-        let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut path = format!("/api/v1/projects/{}/flags?limit=1000", self.project()?);
-            if let Some(c) = &cursor {
-                path.push_str(&format!("&cursor={c}"));
-            }
-            let page = self.call(reqwest::Method::GET, &path, None).await?;
-            items.extend(page["items"].as_array().cloned().unwrap_or_default());
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_string()),
-                None => return Ok(items),
-            }
-        }
+        let all = self.api.all_flags(self.project()?, &FlagQuery::default()).await?;
+        Ok(all.iter().map(serde_json::to_value).collect::<Result<_, _>>()?)
     }
 
     /// `error`, with "did you mean" appended when it was a 404 and a close
     /// name exists.
-    pub(super) async fn with_suggestion(&self, error: anyhow::Error, flag: &str, env: &str) -> anyhow::Error {
-        if !error.to_string().starts_with("404") {
-            return error;
+    pub(super) async fn with_suggestion(&self, error: api::Error, flag: &str, env: &str) -> anyhow::Error {
+        if error.status() != Some(reqwest::StatusCode::NOT_FOUND) {
+            return error.into();
         }
+        let error = anyhow::Error::from(error);
         match self.suggestion(flag, env).await {
             Some(hint) => error.context(hint),
             None => error,
@@ -352,9 +307,7 @@ impl Client {
     /// naming the closest existing environment or flag, if any.
     pub(super) async fn suggestion(&self, flag: &str, env: &str) -> Option<String> {
         let project = self.project().ok()?;
-        let envs = self.call(reqwest::Method::GET, &format!("/api/v1/projects/{project}/environments"), None).await;
-        let envs: Vec<String> =
-            envs.ok()?.as_array()?.iter().filter_map(|e| e["key"].as_str().map(str::to_string)).collect();
+        let envs: Vec<String> = self.api.environments(project).await.ok()?.into_iter().map(|e| e.key).collect();
         if !envs.iter().any(|e| e == env) {
             return responder::closest(env, envs.iter().map(String::as_str))
                 .map(|e| format!("no environment `{env}`: did you mean `{e}`?"));

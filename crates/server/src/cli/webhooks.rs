@@ -2,7 +2,7 @@
 //! outgoing webhooks and read their delivery history (admin token).
 
 use clap::Subcommand;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::remote::Client;
 
@@ -42,18 +42,14 @@ pub enum WebhooksCommand {
 impl Client {
     /// Runs a `webhooks` subcommand. Returns the exit code.
     pub async fn webhooks(&self, command: &WebhooksCommand) -> anyhow::Result<i32> {
-        let base = format!("/api/v1/projects/{}/webhooks", self.project()?);
+        let project = self.project()?;
         match command {
             WebhooksCommand::List => {
-                let list = self.call(reqwest::Method::GET, &base, None).await?;
+                let list = self.api.webhooks(project).await?;
                 self.print(&list, webhooks_table);
             }
             WebhooksCommand::Create { url, events, secret } => {
-                let mut body = json!({"url": url, "secret": secret});
-                if !events.is_empty() {
-                    body["events"] = json!(events);
-                }
-                let created = self.call(reqwest::Method::POST, &base, Some(body)).await?;
+                let created = self.api.create_webhook(project, url, events, secret.as_deref()).await?;
                 self.print(&created, |c| {
                     format!(
                         "created webhook {} → {}\n  events: {}\n  signing secret (shown once): {}\n",
@@ -65,14 +61,13 @@ impl Client {
                 });
             }
             WebhooksCommand::Delete { id } => {
-                let deleted = self.call(reqwest::Method::DELETE, &format!("{base}/{id}"), None).await?;
+                let deleted = self.api.delete_webhook(project, *id).await?;
                 self.print(&deleted, |d| {
                     format!("deleted webhook {} ({})\n", d["id"], d["url"].as_str().unwrap_or(""))
                 });
             }
             WebhooksCommand::Deliveries { id, limit } => {
-                let path = format!("{base}/{id}/deliveries?limit={limit}");
-                let list = self.call(reqwest::Method::GET, &path, None).await?;
+                let list = self.api.deliveries(project, *id, *limit).await?;
                 self.print(&list, deliveries_table);
             }
         }
