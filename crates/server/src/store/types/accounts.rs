@@ -1,0 +1,193 @@
+//! Accounts: roles, actors (who wrote what), users, API tokens.
+//!
+//! Owns the account types only; never touches flags, projects or SQL.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Roles, ordered by what they may do. See `auth` for the matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Read everything except secrets.
+    Viewer,
+    /// Kill and restore flags; nothing else.
+    Responder,
+    /// Edit flags and segments (and kill).
+    Editor,
+    /// Everything: users, tokens, SDK keys, projects, environments.
+    Admin,
+}
+
+impl Role {
+    /// Stable text form, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Responder => "responder",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses the stored text form.
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "viewer" => Role::Viewer,
+            "responder" => Role::Responder,
+            "editor" => Role::Editor,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+}
+
+/// What kind of principal made a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    /// A logged-in user (JWT).
+    User,
+    /// An API token.
+    Token,
+    /// An alert-driven trigger URL.
+    Trigger,
+    /// The server itself (bootstrap).
+    System,
+}
+
+impl ActorKind {
+    /// Stable text form, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::User => "user",
+            ActorKind::Token => "token",
+            ActorKind::Trigger => "trigger",
+            ActorKind::System => "system",
+        }
+    }
+
+    /// Parses the stored text form.
+    pub fn parse(s: &str) -> Option<ActorKind> {
+        Some(match s {
+            "user" => ActorKind::User,
+            "token" => ActorKind::Token,
+            "trigger" => ActorKind::Trigger,
+            "system" => ActorKind::System,
+            _ => return None,
+        })
+    }
+}
+
+/// Who is writing, recorded on every audit event.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Actor {
+    /// User name, token name or trigger name.
+    pub name: String,
+    /// What kind of principal.
+    pub kind: ActorKind,
+    /// The request id (`x-request-id`).
+    pub request_id: Option<String>,
+    /// The client address.
+    pub client_addr: Option<String>,
+}
+
+impl Actor {
+    /// The server itself.
+    pub fn system() -> Actor {
+        Actor { name: "system".into(), kind: ActorKind::System, request_id: None, client_addr: None }
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewUser {
+    /// Login name (key pattern).
+    pub username: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Role.
+    pub role: Role,
+}
+
+/// A user (no password hash).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    /// Id.
+    pub id: i64,
+    /// Login name.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user with its password hash, for login only.
+#[derive(Debug, Clone)]
+pub struct UserWithHash {
+    /// The user.
+    pub user: User,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Bumped by every password change; session tokens issued under an
+    /// older version are refused.
+    pub password_version: i64,
+}
+
+/// Why a password is being set (the audit action).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordChange {
+    /// The user changed their own password (`user.password_change`).
+    Own,
+    /// An admin, or `switchyard admin reset-password` on the server host,
+    /// set it (`user.password_reset`).
+    Reset,
+}
+
+impl PasswordChange {
+    /// The audit action.
+    pub fn action(self) -> &'static str {
+        match self {
+            PasswordChange::Own => "user.password_change",
+            PasswordChange::Reset => "user.password_reset",
+        }
+    }
+}
+
+/// An API token to store.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewApiToken {
+    /// Display name (also the audit actor name).
+    pub name: String,
+    /// Role granted.
+    pub role: Role,
+    /// Optional project the token is limited to.
+    pub project: Option<String>,
+    /// SHA-256 hex of the secret.
+    pub hash: String,
+    /// First characters of the secret, for display.
+    pub prefix: String,
+}
+
+/// A stored API token (never its secret).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ApiToken {
+    /// Id.
+    pub id: i64,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Project scope, if any.
+    pub project: Option<String>,
+    /// First characters of the secret.
+    pub prefix: String,
+    /// Who created it.
+    pub created_by: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Revocation time.
+    pub revoked_at: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,55 @@
+//! What SDKs see: their keys and the committed changes handed to the
+//! change sink.
+//!
+//! Owns these types only; the snapshot and change-event shapes are `switchyard_core`'s.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use switchyard_core::ChangeEvent;
+use utoipa::ToSchema;
+
+/// An SDK key to store.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewSdkKey {
+    /// Display name.
+    pub name: String,
+    /// SHA-256 hex of the secret.
+    pub hash: String,
+    /// First characters of the secret.
+    pub prefix: String,
+}
+
+/// A stored SDK key.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SdkKey {
+    /// Id.
+    pub id: i64,
+    /// Environment id it is bound to.
+    #[serde(skip)]
+    pub environment_id: i64,
+    /// Project key.
+    pub project: String,
+    /// Environment key.
+    pub environment: String,
+    /// Display name.
+    pub name: String,
+    /// First characters of the secret.
+    pub prefix: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Revocation time.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A committed change of one environment, handed to the [`super::ChangeSink`].
+#[derive(Debug, Clone)]
+pub struct EnvChange {
+    /// Environment id.
+    pub environment_id: i64,
+    /// Project key.
+    pub project: String,
+    /// Environment key.
+    pub environment: String,
+    /// The event (its `revision` is the new environment revision).
+    pub event: ChangeEvent,
+}
