@@ -4,8 +4,9 @@
 use serde_json::json;
 
 use super::This;
+use super::audit::Audit;
 use super::lookup;
-use super::tx::{Audit, Row, get};
+use super::row::{Row, get};
 use crate::store::sql::common::{check_key, not_found, to_time, unique_or};
 use crate::store::{
     Actor, ApiToken, NewApiToken, NewUser, PasswordChange, Result, Role, StoreError, User, UserWithHash,

@@ -1,13 +1,32 @@
-//! Reading the audit log: newest first, filtered, cursor-paginated by id.
+//! The audit log: the event a write appends ([`Audit`], appended by
+//! `tx::WriteTx::audit`) and reading the log: newest first, filtered,
+//! cursor-paginated by id.
+//!
+//! Owns audit rows; never writes anything but through the write transaction.
 
 use serde_json::Value;
 use sqlx::types::Json;
 
 use super::This;
 use super::lookup;
-use super::tx::{Row, get};
+use super::row::{Row, get};
 use crate::store::sql::common::{decode_cursor, encode_cursor, invalid, page_limit, to_time, to_u64};
 use crate::store::{ActorKind, AuditEvent, AuditQuery, Page, Result, StoreError};
+
+/// One audit event to append (actor fields come from the [`Actor`]).
+#[derive(Default)]
+pub(super) struct Audit<'a> {
+    pub project_id: Option<i64>,
+    pub environment: Option<&'a str>,
+    pub flag: Option<&'a str>,
+    pub segment: Option<&'a str>,
+    pub action: &'a str,
+    pub reason: Option<&'a str>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub revision: Option<u64>,
+    pub group_id: Option<&'a str>,
+}
 
 enum Arg<'a> {
     Int(i64),

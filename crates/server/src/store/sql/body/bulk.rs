@@ -9,7 +9,7 @@ use super::This;
 use super::configs::{Update, Why, begin_env, validate, write_configs};
 use super::history::version_config;
 use super::lookup;
-use super::tx::{get, get_json};
+use super::row::{get, get_json};
 use crate::store::sql::common::{invalid, new_group_id, not_found, prefixed, to_u64, version_conflict};
 use crate::store::{
     Actor, ChangeSetRequest, ChangeSetResult, FlagConfig, RestoreDiff, RestoreRequest, Result, StoreError, Written,

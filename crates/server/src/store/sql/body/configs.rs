@@ -5,8 +5,10 @@
 use switchyard_core::{ChangeEvent, ValidationErrors};
 
 use super::This;
+use super::audit::Audit;
 use super::lookup::{self, EnvRef};
-use super::tx::{Audit, Conn, WriteTx};
+use super::row::Conn;
+use super::tx::WriteTx;
 use crate::store::sql::common::{ConfigRow, FlagRow, check_flag, merge, to_i64, to_json, version_conflict};
 use crate::store::{Actor, FlagConfig, FlagConfigRecord, Result, StoreError, Written};
 

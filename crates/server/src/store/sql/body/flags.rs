@@ -6,9 +6,9 @@ use std::collections::HashSet;
 use switchyard_core::{ChangeEvent, ValidationError, ValidationErrors};
 
 use super::This;
+use super::audit::Audit;
 use super::configs::insert_config;
 use super::lookup;
-use super::tx::Audit;
 use crate::store::sql::common::{
     FlagRow, check_flag, check_key, default_config, kind_str, merge, new_flag_defaults, now_ms, random_salt,
     resolve_defaults, to_i64, to_json, to_time, unique_or, version_conflict,

@@ -11,7 +11,8 @@ use switchyard_core::{ValidationError, ValidationErrors};
 use super::This;
 use super::configs::{Update, Why, begin_env, validate, write_one};
 use super::lookup::{self, EnvRef};
-use super::tx::{Conn, WriteTx, get, get_json};
+use super::row::{Conn, get, get_json};
+use super::tx::WriteTx;
 use crate::store::sql::common::{ConfigRow, invalid, not_found, to_i64, to_u64};
 use crate::store::{
     Actor, FlagConfig, FlagConfigRecord, RestoreVersion, Result, Reverted, StoreError, UndoChange, changed_fields,

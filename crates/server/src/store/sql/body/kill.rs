@@ -3,10 +3,10 @@
 use switchyard_core::Kill;
 
 use super::This;
+use super::audit::Audit;
 use super::configs::{Update, Why, begin_env, write_configs};
 use super::lookup;
 use super::outbox::Announcement;
-use super::tx::Audit;
 use crate::store::sql::common::{invalid, new_group_id, rfc3339};
 use crate::store::{Actor, DeliveryActor, FlagConfig, FlagConfigRecord, KillRequest, Result, WebhookEvent, Written};
 

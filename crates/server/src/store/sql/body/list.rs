@@ -6,7 +6,7 @@ use futures_util::TryStreamExt as _;
 
 use super::This;
 use super::lookup::{self, flag_columns, flag_from_row};
-use super::tx::get;
+use super::row::get;
 use crate::store::sql::common::{FlagRow, decode_cursor, encode_cursor, invalid, page_limit, to_time, to_u64};
 use crate::store::{FlagEnvState, FlagQuery, FlagSummary, Page, Result};
 

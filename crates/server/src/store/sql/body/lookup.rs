@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use futures_util::TryStreamExt as _;
 use switchyard_core::{Flag, Segment};
 
-use super::tx::{Conn, Row, get, get_json};
+use super::row::{Conn, Row, get, get_json};
 use crate::store::sql::common::{ConfigRow, FlagRow, merge, not_found, parse_kind, to_time, to_u64};
-use crate::store::{Environment, FlagDefinition, Project, Result, SegmentRecord};
+use crate::store::{Environment, FlagDefinition, Project, Result, SegmentRecord, Webhook, WebhookTarget};
 
 /// An environment with its project, as every environment-scoped write needs it.
 #[derive(Debug, Clone)]
@@ -238,4 +238,22 @@ pub(super) async fn segment_keys(conn: &mut Conn, project_id: i64) -> Result<Has
     let keys: Vec<String> =
         sqlx::query_scalar("SELECT key FROM segments WHERE project_id = $1").bind(project_id).fetch_all(conn).await?;
     Ok(keys.into_iter().collect())
+}
+
+/// A webhook with its secret from a row of `webhook_select!` columns
+/// (also the outbox claim's).
+pub(super) fn webhook_from_row(row: &Row) -> Result<WebhookTarget> {
+    Ok(WebhookTarget {
+        webhook: Webhook {
+            id: get(row, "id")?,
+            project: get(row, "project_key")?,
+            url: get(row, "url")?,
+            events: get_json(row, "events")?,
+            secret_prefix: get(row, "prefix")?,
+            created_by: get(row, "created_by")?,
+            created_at: to_time(get(row, "created_at")?)?,
+            disabled_at: get::<Option<i64>>(row, "disabled_at")?.map(to_time).transpose()?,
+        },
+        secret: get(row, "secret")?,
+    })
 }

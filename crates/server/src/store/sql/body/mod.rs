@@ -32,6 +32,7 @@ mod list;
 mod lookup;
 mod outbox;
 mod projects;
+mod row;
 mod sdk;
 mod segments;
 mod triggers;

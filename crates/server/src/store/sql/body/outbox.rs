@@ -9,9 +9,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use super::audit::Audit;
 use super::lookup;
-use super::triggers::webhook_from_row;
-use super::tx::{Audit, Conn, Row, get, get_json};
+use super::lookup::webhook_from_row;
+use super::row::{Conn, Row, get, get_json};
 use super::{SKIP_LOCKED, This};
 use crate::store::sql::common::{not_found, to_time};
 use crate::store::{

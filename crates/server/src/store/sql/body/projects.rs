@@ -3,9 +3,9 @@
 use switchyard_core::ChangeEvent;
 
 use super::This;
+use super::audit::Audit;
 use super::configs::insert_config;
 use super::lookup::{self, EnvRef, project_from_row};
-use super::tx::Audit;
 use crate::store::sql::common::{check_key, merge, to_json, to_time, unique_or};
 use crate::store::{Actor, Environment, NewEnvironment, NewProject, Project, Result};
 

@@ -4,8 +4,9 @@ use serde_json::json;
 use switchyard_core::{ChangeEvent, Snapshot};
 
 use super::This;
+use super::audit::Audit;
 use super::lookup;
-use super::tx::{Audit, Row, get, get_json};
+use super::row::{Row, get, get_json};
 use crate::store::sql::common::{not_found, to_i64, to_time, to_u64, unique_or};
 use crate::store::{Actor, NewSdkKey, Result, SdkKey};
 

@@ -3,8 +3,10 @@
 use switchyard_core::{ChangeEvent, Segment, ValidationErrors};
 
 use super::This;
+use super::audit::Audit;
 use super::lookup::{self, ProjectRow, segment_from_row};
-use super::tx::{Audit, Conn, WriteTx, get, get_json};
+use super::row::{Conn, get, get_json};
+use super::tx::WriteTx;
 use crate::store::sql::common::{
     check_key, config_references, invalid, not_found, segment_references, to_i64, to_json, to_time, unique_or,
     version_conflict,

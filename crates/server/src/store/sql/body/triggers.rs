@@ -5,12 +5,11 @@
 use serde_json::json;
 
 use super::This;
-use super::lookup::{self, EnvRef};
-use super::tx::{Audit, Row, get, get_json};
+use super::audit::Audit;
+use super::lookup::{self, EnvRef, webhook_from_row};
+use super::row::{Row, get};
 use crate::store::sql::common::{not_found, to_time, unique_or};
-use crate::store::{
-    Actor, NewTrigger, NewWebhook, Result, SecretHash, StoreError, Trigger, TriggerAction, Webhook, WebhookTarget,
-};
+use crate::store::{Actor, NewTrigger, NewWebhook, Result, SecretHash, StoreError, Trigger, TriggerAction, Webhook};
 
 macro_rules! trigger_select {
     ($where:literal) => {
@@ -54,7 +53,7 @@ fn trigger_json(t: &Trigger) -> serde_json::Value {
 }
 
 /// One trigger of this flag in this environment, or `NotFound`.
-async fn trigger_of(conn: &mut super::tx::Conn, env: &EnvRef, flag_id: i64, id: i64) -> Result<Trigger> {
+async fn trigger_of(conn: &mut super::row::Conn, env: &EnvRef, flag_id: i64, id: i64) -> Result<Trigger> {
     let row = sqlx::query(trigger_select!("WHERE t.id = $1 AND t.environment_id = $2 AND t.flag_id = $3"))
         .bind(id)
         .bind(env.id)
@@ -212,24 +211,6 @@ macro_rules! webhook_select {
             $where
         )
     };
-}
-
-/// A webhook with its secret from a row of `webhook_select!` columns
-/// (also the outbox claim's).
-pub(super) fn webhook_from_row(row: &Row) -> Result<WebhookTarget> {
-    Ok(WebhookTarget {
-        webhook: Webhook {
-            id: get(row, "id")?,
-            project: get(row, "project_key")?,
-            url: get(row, "url")?,
-            events: get_json(row, "events")?,
-            secret_prefix: get(row, "prefix")?,
-            created_by: get(row, "created_by")?,
-            created_at: to_time(get(row, "created_at")?)?,
-            disabled_at: get::<Option<i64>>(row, "disabled_at")?.map(to_time).transpose()?,
-        },
-        secret: get(row, "secret")?,
-    })
 }
 
 /// The URL as audited: scheme, host and port only. Paths and query strings

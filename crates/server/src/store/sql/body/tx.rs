@@ -1,53 +1,21 @@
 //! Transactions: the write transaction (revision bumps, change log, audit,
 //! commit-then-publish) and the read transaction.
+//!
+//! Owns the transaction lifecycle; never decodes rows of any area (that is
+//! `lookup`) and writes the outbox only through `outbox::write`.
 
-use serde_json::Value;
+use sqlx::Transaction;
 use sqlx::types::Json;
-use sqlx::{Database, Decode, Row as _, Transaction, Type};
 use switchyard_core::ChangeEvent;
 use tokio::sync::OwnedMutexGuard;
 
+use super::audit::Audit;
 use super::lookup::EnvRef;
 use super::outbox::{self, Announcement};
+use super::row::Conn;
 use super::{BEGIN_READ, BEGIN_WRITE, Db, This, lock_env, lock_project, notify};
 use crate::store::sql::common::{now_ms, to_i64, to_u64};
-use crate::store::{Actor, EnvChange, Result, StoreError};
-
-/// The backend's connection type.
-pub(super) type Conn = <Db as Database>::Connection;
-/// The backend's row type.
-pub(super) type Row = <Db as Database>::Row;
-
-/// Reads one column; a value that does not decode is corrupt data.
-pub(super) fn get<'r, T>(row: &'r Row, column: &str) -> Result<T>
-where
-    T: Decode<'r, Db> + Type<Db>,
-{
-    row.try_get::<T, _>(column).map_err(|e| StoreError::Corrupt(format!("column `{column}`: {e}")))
-}
-
-/// Reads a JSON column.
-pub(super) fn get_json<T>(row: &Row, column: &str) -> Result<T>
-where
-    T: serde::de::DeserializeOwned,
-{
-    Ok(get::<Json<T>>(row, column)?.0)
-}
-
-/// One audit event to append (actor fields come from the [`Actor`]).
-#[derive(Default)]
-pub(super) struct Audit<'a> {
-    pub project_id: Option<i64>,
-    pub environment: Option<&'a str>,
-    pub flag: Option<&'a str>,
-    pub segment: Option<&'a str>,
-    pub action: &'a str,
-    pub reason: Option<&'a str>,
-    pub before: Option<Value>,
-    pub after: Option<Value>,
-    pub revision: Option<u64>,
-    pub group_id: Option<&'a str>,
-}
+use crate::store::{Actor, EnvChange, Result};
 
 /// A write transaction. Dropping it without [`WriteTx::commit`] rolls back.
 pub(super) struct WriteTx {
