@@ -237,7 +237,7 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let runtime = Handle::try_current().map_err(|_| Error::NoRuntime)?;
         let base = self.validate()?;
-        let auth = HeaderValue::try_from(format!("Bearer {}", self.sdk_key))
+        let auth = HeaderValue::try_from(switchyard_core::protocol::authorization(&self.sdk_key))
             .map_err(|_| invalid("sdk_key", "must be printable ASCII"))?;
         let http = match self.http_client {
             Some(client) => client,

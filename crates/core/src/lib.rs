@@ -25,6 +25,9 @@
 //!   ([`CompiledSnapshot::with_change`]), recompiling only what it touches.
 //! - [`eval`]: the allocation-free engine ([`evaluate`], [`Evaluation`]);
 //!   reasons and details on the wire are in `reason` ([`Reason`], [`Detail`]).
+//! - [`protocol`]: the SDK wire protocol in one place: API paths, header
+//!   and SSE event names, frames, ETags, the ack shape; used by the server
+//!   and the SDK alike.
 //! - [`hash`]: the frozen rollout hash (xxh3, 100 000 buckets).
 //! - `version`: a borrowing SemVer parser; [`strmap`]: read-only string
 //!   tables (XXH3 open addressing, short-key compares without `memcmp`).
@@ -41,6 +44,7 @@ mod flag;
 pub mod hash;
 mod incremental;
 pub mod model;
+pub mod protocol;
 mod reason;
 pub mod segment;
 pub mod strmap;

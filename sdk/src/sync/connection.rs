@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use switchyard_core::{ChangeEvent, Snapshot};
+use switchyard_core::protocol::{Event, header};
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 
 use super::apply::ChangeError;
-use super::http::{Failure, HEARTBEAT_HEADER};
+use super::http::Failure;
 use super::sse::{ReadError, SseEvent, SseItem, SseReader};
 use super::{End, Syncer};
 
@@ -91,28 +91,29 @@ impl Syncer {
         };
         // Invalid content (does not compile): start over from a full snapshot.
         let invalid = |msg: String| End::Failed { failure: Failure::Protocol(msg), resume: false };
-        match event.event.as_str() {
-            name @ ("snapshot" | "reset") => {
-                let snapshot: Snapshot = serde_json::from_str(&event.data).map_err(|e| malformed(name, e))?;
-                let reset = name == "reset" || std::mem::take(&mut self.fresh_start);
+        let parsed = match Event::parse(&event.event, &event.data) {
+            Ok(Some(parsed)) => parsed,
+            Ok(None) => {
+                tracing::debug!(event = event.event, "ignoring unknown switchyard event");
+                return Ok(());
+            }
+            Err(e) => return Err(malformed(&event.event, e)),
+        };
+        let reset_event = matches!(parsed, Event::Reset(_));
+        match parsed {
+            Event::Snapshot(snapshot) | Event::Reset(snapshot) => {
+                let reset = reset_event || std::mem::take(&mut self.fresh_start);
                 self.apply_full(snapshot, reset).map_err(invalid)?;
                 // The server's state when this connection opened.
                 self.caught_up = true;
             }
-            "change" => {
-                let change: ChangeEvent = serde_json::from_str(&event.data).map_err(|e| malformed("change", e))?;
-                match self.apply_change(change) {
-                    Ok(()) => {}
-                    Err(ChangeError::Gap) => return Err(End::Resync),
-                    Err(ChangeError::Invalid(msg)) => return Err(invalid(msg)),
-                }
-            }
-            "resync" => return Err(End::Resync),
-            "goaway" => return Err(End::GoAway),
-            other => {
-                tracing::debug!(event = other, "ignoring unknown switchyard event");
-                return Ok(());
-            }
+            Event::Change(change) => match self.apply_change(change) {
+                Ok(()) => {}
+                Err(ChangeError::Gap) => return Err(End::Resync),
+                Err(ChangeError::Invalid(msg)) => return Err(invalid(msg)),
+            },
+            Event::Resync => return Err(End::Resync),
+            Event::GoAway => return Err(End::GoAway),
         }
         if self.caught_up {
             self.confirmed();
@@ -123,6 +124,6 @@ impl Syncer {
 
 /// The heartbeat interval the server announced, within sane bounds.
 fn announced_heartbeat(resp: &reqwest::Response) -> Option<Duration> {
-    let ms = resp.headers().get(HEARTBEAT_HEADER)?.to_str().ok()?.trim().parse::<u64>().ok()?;
+    let ms = resp.headers().get(header::HEARTBEAT_MS)?.to_str().ok()?.trim().parse::<u64>().ok()?;
     Some(Duration::from_millis(ms).clamp(MIN_HEARTBEAT, MAX_HEARTBEAT))
 }

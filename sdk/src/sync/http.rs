@@ -10,19 +10,9 @@ use reqwest::header::{
 };
 use reqwest::{Response, StatusCode, Url};
 use switchyard_core::Snapshot;
+use switchyard_core::protocol::{self, header};
 
 use super::backoff::parse_retry_after;
-
-/// The header naming this client instance on the stream.
-pub(crate) const INSTANCE_HEADER: &str = "x-switchyard-instance";
-
-/// Response header of the stream announcing the server's heartbeat interval
-/// in milliseconds.
-pub(crate) const HEARTBEAT_HEADER: &str = "x-switchyard-heartbeat-ms";
-
-/// Response header of a polled snapshot that replaces a newer one (the
-/// server's database went back to an earlier state).
-const RESET_HEADER: &str = "x-switchyard-reset";
 
 /// Why a request (or a stream) failed, classified for the retry policy.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,7 +49,7 @@ fn invalid_token(resp: &Response) -> bool {
         .get_all(reqwest::header::WWW_AUTHENTICATE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|v| v.contains("invalid_token"))
+        .any(|v| v.contains(protocol::INVALID_TOKEN))
 }
 
 impl Failure {
@@ -126,10 +116,10 @@ impl Endpoint {
         auth.set_sensitive(true);
         Ok(Endpoint {
             http,
-            snapshot_url: base.join("sdk/v1/snapshot")?,
-            stream_url: base.join("sdk/v1/stream")?,
-            ack_url: base.join("sdk/v1/ack")?,
-            telemetry_url: base.join("sdk/v1/telemetry")?,
+            snapshot_url: join(base, protocol::SNAPSHOT_PATH)?,
+            stream_url: join(base, protocol::STREAM_PATH)?,
+            ack_url: join(base, protocol::ACK_PATH)?,
+            telemetry_url: join(base, protocol::TELEMETRY_PATH)?,
             auth,
             instance,
             request_timeout,
@@ -143,7 +133,7 @@ impl Endpoint {
     pub(crate) async fn fetch_snapshot(&self, have: Option<u64>) -> Result<Option<(Snapshot, bool)>, Failure> {
         let mut req = self.http.get(self.snapshot_url.clone()).header(AUTHORIZATION, self.auth.clone());
         if let Some(rev) = have {
-            req = req.header(IF_NONE_MATCH, format!("\"{rev}\""));
+            req = req.header(IF_NONE_MATCH, protocol::etag(rev));
         }
         let resp = req.timeout(self.request_timeout).send().await.map_err(|e| Failure::network(&e))?;
         match resp.status() {
@@ -152,12 +142,12 @@ impl Endpoint {
             _ => return Err(Failure::from_status(&resp)),
         }
         let etag = resp.headers().get(ETAG).cloned();
-        let reset = resp.headers().get(RESET_HEADER).is_some_and(|v| v.as_bytes() == b"true");
+        let reset = resp.headers().get(header::RESET).is_some_and(|v| v.as_bytes() == protocol::RESET_VALUE.as_bytes());
         let body = read_limited(resp, self.max_body).await?;
         let snapshot: Snapshot =
             serde_json::from_slice(&body).map_err(|e| Failure::Protocol(format!("snapshot body: {e}")))?;
         if let Some(etag) = etag {
-            let expected = format!("\"{}\"", snapshot.revision);
+            let expected = protocol::etag(snapshot.revision);
             if etag.as_bytes() != expected.as_bytes() {
                 tracing::debug!(?etag, revision = snapshot.revision, "snapshot ETag does not match its revision");
             }
@@ -172,18 +162,18 @@ impl Endpoint {
             .http
             .get(self.stream_url.clone())
             .header(AUTHORIZATION, self.auth.clone())
-            .header(ACCEPT, "text/event-stream")
+            .header(ACCEPT, protocol::EVENT_STREAM)
             .header(CACHE_CONTROL, "no-cache")
-            .header(INSTANCE_HEADER, &self.instance);
+            .header(header::INSTANCE, &self.instance);
         if let Some(id) = last_event_id {
-            req = req.header("last-event-id", id.to_string());
+            req = req.header(header::LAST_EVENT_ID, id.to_string());
         }
         let resp = req.send().await.map_err(|e| Failure::network(&e))?;
         if resp.status() != StatusCode::OK {
             return Err(Failure::from_status(&resp));
         }
         let content_type = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        if !content_type.starts_with("text/event-stream") {
+        if !content_type.starts_with(protocol::EVENT_STREAM) {
             return Err(Failure::Protocol(format!("stream content type is `{content_type}`")));
         }
         Ok(resp)
@@ -192,7 +182,7 @@ impl Endpoint {
     /// `POST /sdk/v1/ack` for `revision`.
     pub(crate) async fn ack(&self, revision: u64, held: std::time::Duration) -> Result<(), Failure> {
         let held_ms = held.as_secs_f64() * 1e3;
-        let body = serde_json::json!({"instance": self.instance, "revision": revision, "held_ms": held_ms});
+        let body = protocol::Ack { instance: self.instance.clone(), revision, held_ms };
         let resp = self
             .http
             .post(self.ack_url.clone())
@@ -222,7 +212,7 @@ impl Endpoint {
             .http
             .post(self.telemetry_url.clone())
             .header(AUTHORIZATION, self.auth.clone())
-            .header(INSTANCE_HEADER, &self.instance)
+            .header(header::INSTANCE, &self.instance)
             .header(CONTENT_TYPE, "application/json")
             .body(body)
             .timeout(self.request_timeout)
@@ -231,6 +221,12 @@ impl Endpoint {
             .map_err(|e| Failure::network(&e))?;
         if resp.status().is_success() { Ok(()) } else { Err(Failure::from_status(&resp)) }
     }
+}
+
+/// A protocol path (absolute, `/sdk/v1/…`) under `base`, which ends with
+/// `/`: joined relative to it, so that a path prefix of `base` is kept.
+fn join(base: &Url, path: &str) -> Result<Url, url_error::ParseError> {
+    base.join(path.trim_start_matches('/'))
 }
 
 /// Reads a whole body, refusing more than `limit` bytes.

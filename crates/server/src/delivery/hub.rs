@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dashmap::DashMap;
+use switchyard_core::protocol;
 use tokio::sync::{broadcast, mpsc, watch};
 
 use crate::store::{ChangeEvent, ChangeSink, DynStore, EnvChange, SdkKey};
@@ -74,12 +75,12 @@ pub struct Hub {
 
 /// Serialises a change into its complete SSE frame.
 pub fn change_frame(event: &ChangeEvent) -> Bytes {
-    sse_frame("change", event.revision, &serde_json::to_string(event).unwrap_or_default())
+    sse_frame(protocol::event::CHANGE, event.revision, &serde_json::to_string(event).unwrap_or_default())
 }
 
 /// Formats one SSE event (`data` must be a single line, as JSON is).
 pub fn sse_frame(event: &str, id: u64, data: &str) -> Bytes {
-    Bytes::from(format!("id: {id}\nevent: {event}\ndata: {data}\n\n"))
+    Bytes::from(protocol::frame(event, id, data))
 }
 
 impl Hub {
@@ -259,7 +260,8 @@ impl Hub {
             Ok(None) => {
                 // The log no longer reaches back: tell streams to resync.
                 channel.revision.store(revision, Ordering::Release);
-                let _ = channel.sender.send((revision, sse_frame("resync", revision, "{}")));
+                let _ =
+                    channel.sender.send((revision, sse_frame(protocol::event::RESYNC, revision, protocol::EMPTY_DATA)));
             }
             Err(err) => tracing::warn!(error = %err, env = change.environment_id, "reading change log failed"),
         }
@@ -277,7 +279,7 @@ impl Hub {
     }
 
     async fn heartbeats(self: Arc<Self>, every: Duration) {
-        let frame = Bytes::from_static(b": heartbeat\n\n");
+        let frame = Bytes::from_static(protocol::HEARTBEAT_FRAME.as_bytes());
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -17,6 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
+use switchyard_core::protocol;
 use tokio::sync::{broadcast, watch};
 use tokio::time::{Sleep, sleep};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -74,11 +75,12 @@ async fn snapshot(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     // The client's revision, from its ETag (`"17"`).
-    let held = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).and_then(|v| {
-        v.split(',').filter_map(|t| t.trim().trim_start_matches("W/").trim_matches('"').parse::<u64>().ok()).max()
-    });
+    let held = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(protocol::revision_from_if_none_match);
     let (revision, json) = state.hub.snapshot_json_after(key.environment_id, held.unwrap_or(0)).await?;
-    let etag = HeaderValue::from_str(&format!("\"{revision}\"")).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let etag = HeaderValue::from_str(&protocol::etag(revision)).map_err(|e| ApiError::Internal(e.to_string()))?;
     if held == Some(revision) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
@@ -88,16 +90,16 @@ async fn snapshot(
     if held.is_some_and(|held| held > revision) {
         // The client holds a revision the store no longer has: the database
         // went back (a restore). This snapshot replaces what it holds.
-        response.headers_mut().insert(RESET_HEADER, HeaderValue::from_static("true"));
+        response.headers_mut().insert(RESET_HEADER, HeaderValue::from_static(protocol::RESET_VALUE));
     }
     Ok(response)
 }
 
 /// Announces the heartbeat interval (milliseconds) on SDK streams.
-pub const HEARTBEAT_HEADER: &str = "x-switchyard-heartbeat-ms";
+pub const HEARTBEAT_HEADER: &str = protocol::header::HEARTBEAT_MS;
 
 /// Marks a polled snapshot that replaces a newer one the client holds.
-pub const RESET_HEADER: &str = "x-switchyard-reset";
+pub const RESET_HEADER: &str = protocol::header::RESET;
 
 /// The change stream (`text/event-stream`).
 #[utoipa::path(get, path = "/sdk/v1/stream", tag = "sdk", security(("sdk_key" = [])),
@@ -112,9 +114,12 @@ async fn stream(
     let channel = state.hub.channel(key.environment_id);
     let rx = channel.subscribe();
     let revoked = state.hub.revocation(key.id);
-    let last_id = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    let last_id = headers
+        .get(protocol::header::LAST_EVENT_ID)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
 
-    let mut first = vec![Bytes::from(format!("retry: {RETRY_MS}\n\n"))];
+    let mut first = vec![Bytes::from(protocol::retry_frame(RETRY_MS))];
     let sent = match resume_frames(&state, key.environment_id, last_id).await? {
         Some((frames, revision)) => {
             first.extend(frames);
@@ -124,13 +129,17 @@ async fn stream(
             let (revision, json) = state.hub.snapshot_json_after(key.environment_id, last_id.unwrap_or(0)).await?;
             // A client ahead of the store (the database was restored to an
             // earlier state) gets `reset`: replace, even with an older revision.
-            let event = if last_id.is_some_and(|id| id > revision) { "reset" } else { "snapshot" };
+            let event = if last_id.is_some_and(|id| id > revision) {
+                protocol::event::RESET
+            } else {
+                protocol::event::SNAPSHOT
+            };
             first.push(sse_frame(event, revision, std::str::from_utf8(&json).unwrap_or("{}")));
             revision
         }
     };
     let instance = headers
-        .get("x-switchyard-instance")
+        .get(protocol::header::INSTANCE)
         .and_then(|v| v.to_str().ok())
         .filter(|v| valid_instance(v))
         .map_or_else(|| format!("anonymous-{}", uuid::Uuid::new_v4()), str::to_string);
@@ -156,7 +165,7 @@ async fn stream(
     let body = stream::iter(first.into_iter().map(Ok::<_, std::convert::Infallible>)).chain(live.into_stream());
     let mut response = Response::new(Body::from_stream(body));
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(protocol::EVENT_STREAM));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     // SDKs time silence (2 × this) and staleness from it.
@@ -187,11 +196,11 @@ async fn admin_stream(
         hub: Arc::clone(&state.hub),
         _guard: ConnectionGuard::admin(channel),
     };
-    let first = Bytes::from(format!("retry: {RETRY_MS}\n\n"));
+    let first = Bytes::from(protocol::retry_frame(RETRY_MS));
     let body = stream::iter([Ok::<_, std::convert::Infallible>(first)]).chain(live.into_stream());
     let mut response = Response::new(Body::from_stream(body));
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(protocol::EVENT_STREAM));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     Ok(response)
 }
@@ -241,7 +250,7 @@ impl Drop for ConnectionGuard {
 /// An SDK instance id, as sent on the stream and in acks: 1 to 64 bytes
 /// (a longer one would not fit the NOTIFY that forwards acks).
 fn valid_instance(instance: &str) -> bool {
-    (1..=64).contains(&instance.chars().count())
+    (1..=protocol::MAX_INSTANCE_LEN).contains(&instance.chars().count())
 }
 
 /// An SDK acknowledgement.
@@ -387,7 +396,7 @@ impl Live {
 
 /// The last frame of a stream the server ends on purpose.
 fn goaway() -> Bytes {
-    Bytes::from_static(b"retry: 250\nevent: goaway\ndata: {}\n\n")
+    Bytes::from_static(protocol::GOAWAY_FRAME.as_bytes())
 }
 
 /// Resolves when the stream reached its maximum age; never without one.
