@@ -10,9 +10,9 @@
 //! admin API (its types live in the server).
 //!
 //! ```
-//! use switchyard_core::protocol::{Event, etag, event, revision_from_if_none_match};
+//! use switchyard_core::protocol::{Event, etag, event, if_none_match};
 //! assert_eq!(etag(42), "\"42\"");
-//! assert_eq!(revision_from_if_none_match("W/\"41\", \"42\""), Some(42));
+//! assert_eq!(if_none_match("W/\"41\", \"42\""), Some(42));
 //! let parsed = Event::parse(event::CHANGE, r#"{"revision":7}"#).unwrap();
 //! assert!(matches!(parsed, Some(Event::Change(c)) if c.revision == 7));
 //! // Unknown event names are not an error: SDKs ignore them.
@@ -187,7 +187,7 @@ pub fn etag(revision: u64) -> String {
 
 /// The newest revision an `If-None-Match` value names (a list of, possibly
 /// weak, [`etag`]s); `None` when it names none.
-pub fn revision_from_if_none_match(value: &str) -> Option<u64> {
+pub fn if_none_match(value: &str) -> Option<u64> {
     value.split(',').filter_map(|t| t.trim().trim_start_matches("W/").trim_matches('"').parse::<u64>().ok()).max()
 }
 
@@ -216,9 +216,9 @@ mod tests {
 
     #[test]
     fn etags_round_trip() {
-        assert_eq!(revision_from_if_none_match(&etag(17)), Some(17));
-        assert_eq!(revision_from_if_none_match("*"), None);
-        assert_eq!(revision_from_if_none_match(""), None);
+        assert_eq!(if_none_match(&etag(17)), Some(17));
+        assert_eq!(if_none_match("*"), None);
+        assert_eq!(if_none_match(""), None);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
-use switchyard_core::protocol;
+use switchyard_core::protocol::{self, event::RESET, event::SNAPSHOT, header::INSTANCE, header::LAST_EVENT_ID};
 use tokio::sync::{broadcast, watch};
 use tokio::time::{Sleep, sleep};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -75,10 +75,7 @@ async fn snapshot(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     // The client's revision, from its ETag (`"17"`).
-    let held = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(protocol::revision_from_if_none_match);
+    let held = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).and_then(protocol::if_none_match);
     let (revision, json) = state.hub.snapshot_json_after(key.environment_id, held.unwrap_or(0)).await?;
     let etag = HeaderValue::from_str(&protocol::etag(revision)).map_err(|e| ApiError::Internal(e.to_string()))?;
     if held == Some(revision) {
@@ -114,10 +111,7 @@ async fn stream(
     let channel = state.hub.channel(key.environment_id);
     let rx = channel.subscribe();
     let revoked = state.hub.revocation(key.id);
-    let last_id = headers
-        .get(protocol::header::LAST_EVENT_ID)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+    let last_id = headers.get(LAST_EVENT_ID).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
 
     let mut first = vec![Bytes::from(protocol::retry_frame(RETRY_MS))];
     let sent = match resume_frames(&state, key.environment_id, last_id).await? {
@@ -129,17 +123,13 @@ async fn stream(
             let (revision, json) = state.hub.snapshot_json_after(key.environment_id, last_id.unwrap_or(0)).await?;
             // A client ahead of the store (the database was restored to an
             // earlier state) gets `reset`: replace, even with an older revision.
-            let event = if last_id.is_some_and(|id| id > revision) {
-                protocol::event::RESET
-            } else {
-                protocol::event::SNAPSHOT
-            };
+            let event = if last_id.is_some_and(|id| id > revision) { RESET } else { SNAPSHOT };
             first.push(sse_frame(event, revision, std::str::from_utf8(&json).unwrap_or("{}")));
             revision
         }
     };
     let instance = headers
-        .get(protocol::header::INSTANCE)
+        .get(INSTANCE)
         .and_then(|v| v.to_str().ok())
         .filter(|v| valid_instance(v))
         .map_or_else(|| format!("anonymous-{}", uuid::Uuid::new_v4()), str::to_string);
