@@ -9,7 +9,6 @@ use serde_json::Value;
 use switchyard_core::{CompiledSnapshot, Context, Snapshot};
 use tokio::task::AbortHandle;
 
-use crate::builder::ClientBuilder;
 use crate::detail::Detail;
 use crate::error::Error;
 use crate::persist;
@@ -81,12 +80,6 @@ impl Drop for Inner {
 }
 
 impl Client {
-    /// Starts configuring a networked client for this SDK key (see
-    /// [`ClientBuilder`] for an example).
-    pub fn builder(sdk_key: impl Into<String>) -> ClientBuilder {
-        ClientBuilder::new(sdk_key.into())
-    }
-
     pub(crate) fn networked(shared: Arc<Shared>, tasks: Vec<AbortHandle>) -> Self {
         Client { inner: Arc::new(Inner { shared, tasks }) }
     }
@@ -99,7 +92,7 @@ impl Client {
     }
 
     /// An offline client serving the snapshot in this file: a persisted
-    /// file (see [`ClientBuilder::persist_path`]) or a bare snapshot as
+    /// file (see [`ClientBuilder::persist_path`](crate::ClientBuilder::persist_path)) or a bare snapshot as
     /// served by `GET /sdk/v1/snapshot`.
     ///
     /// ```no_run
@@ -219,7 +212,7 @@ impl Client {
     }
 
     /// Records how a request served `exposure` went, for the release
-    /// guard (with [`ClientBuilder::telemetry`] on; a no-op otherwise).
+    /// guard (with [`ClientBuilder::telemetry`](crate::ClientBuilder::telemetry) on; a no-op otherwise).
     /// Never blocks on the network; aggregated in memory and flushed in
     /// batches.
     ///
