@@ -12,7 +12,7 @@
 //! rotated-away or deleted secret answers 404 and writes nothing. Each
 //! trigger may fire [`FIRES_PER_MINUTE`] times in any 60 s, counted over
 //! every replica in the database (a sliding window, see
-//! `Store::claim_trigger_fire`); beyond, 429 with `Retry-After` (seconds
+//! `TriggerStore::claim_trigger_fire`); beyond, 429 with `Retry-After` (seconds
 //! until the oldest fire leaves the window). Every well-formed request with
 //! an active trigger's secret counts, ignored notifications included. See
 //! [`crate::alerts`] for the bodies understood:

@@ -2,7 +2,7 @@
 //! so replicas never send the same row at once), sends each from its own
 //! task, and records the outcome: delivered, retry at a backed-off time, or
 //! dead. It wakes when this replica commits an event (the store's
-//! [`outbox_wakeup`](crate::store::Store::outbox_wakeup)), when a retry is
+//! [`outbox_wakeup`](crate::store::OutboxStore::outbox_wakeup)), when a retry is
 //! due, and on a slow poll.
 
 use std::sync::Arc;

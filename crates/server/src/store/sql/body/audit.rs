@@ -4,12 +4,14 @@
 //!
 //! Owns audit rows; never writes anything but through the write transaction.
 
+use async_trait::async_trait;
 use serde_json::Value;
 use sqlx::types::Json;
 
 use super::This;
 use super::lookup;
 use super::row::{Row, get};
+use crate::store::AuditStore;
 use crate::store::sql::common::{decode_cursor, encode_cursor, invalid, page_limit, to_time, to_u64};
 use crate::store::{ActorKind, AuditEvent, AuditQuery, Page, Result, StoreError};
 
@@ -56,64 +58,68 @@ fn event_from_row(row: &Row, project: &str) -> Result<AuditEvent> {
     })
 }
 
-pub(super) async fn list(store: &This, project: &str, query: &AuditQuery) -> Result<Page<AuditEvent>> {
-    let limit = page_limit(query.limit);
-    let before_id = match query.cursor.as_deref() {
-        None => None,
-        Some(c) => Some(
-            decode_cursor(c)?
-                .parse::<i64>()
-                .map_err(|_| invalid("cursor", "invalid_cursor", "the cursor is not one this server issued"))?,
-        ),
-    };
-    let mut conn = store.pool.acquire().await?;
-    let p = lookup::project(&mut conn, project).await?;
-
-    // The same `$N` SQL on both backends, built from the filters given.
-    let mut sql = String::from(
-        "SELECT id, environment, flag, segment, actor, actor_kind, action, reason, before, after, revision, \
-         request_id, client_addr, group_id, at FROM audit_events WHERE project_id = $1",
-    );
-    let mut args = vec![Arg::Int(p.id)];
-    let mut filter = |column: &str, op: &str, arg| {
-        args.push(arg);
-        sql.push_str(&format!(" AND {column} {op} ${}", args.len()));
-    };
-    if let Some(env) = query.environment.as_deref() {
-        filter("environment", "=", Arg::Text(env));
-    }
-    if let Some(flag) = query.flag.as_deref() {
-        filter("flag", "=", Arg::Text(flag));
-    }
-    if let Some(actor) = query.actor.as_deref() {
-        filter("actor", "=", Arg::Text(actor));
-    }
-    if let Some(from) = query.from {
-        filter("at", ">=", Arg::Int(from.timestamp_millis()));
-    }
-    if let Some(to) = query.to {
-        filter("at", "<", Arg::Int(to.timestamp_millis()));
-    }
-    if let Some(id) = before_id {
-        filter("id", "<", Arg::Int(id));
-    }
-    args.push(Arg::Int(i64::try_from(limit + 1).unwrap_or(i64::MAX)));
-    sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", args.len()));
-
-    let mut q = sqlx::query(&sql);
-    for arg in args {
-        q = match arg {
-            Arg::Int(v) => q.bind(v),
-            Arg::Text(v) => q.bind(v),
+#[async_trait]
+impl AuditStore for This {
+    async fn list_audit(&self, project: &str, query: &AuditQuery) -> Result<Page<AuditEvent>> {
+        guard!(project, query);
+        let limit = page_limit(query.limit);
+        let before_id = match query.cursor.as_deref() {
+            None => None,
+            Some(c) => Some(
+                decode_cursor(c)?
+                    .parse::<i64>()
+                    .map_err(|_| invalid("cursor", "invalid_cursor", "the cursor is not one this server issued"))?,
+            ),
         };
+        let mut conn = self.pool.acquire().await?;
+        let p = lookup::project(&mut conn, project).await?;
+
+        // The same `$N` SQL on both backends, built from the filters given.
+        let mut sql = String::from(
+            "SELECT id, environment, flag, segment, actor, actor_kind, action, reason, before, after, revision, \
+             request_id, client_addr, group_id, at FROM audit_events WHERE project_id = $1",
+        );
+        let mut args = vec![Arg::Int(p.id)];
+        let mut filter = |column: &str, op: &str, arg| {
+            args.push(arg);
+            sql.push_str(&format!(" AND {column} {op} ${}", args.len()));
+        };
+        if let Some(env) = query.environment.as_deref() {
+            filter("environment", "=", Arg::Text(env));
+        }
+        if let Some(flag) = query.flag.as_deref() {
+            filter("flag", "=", Arg::Text(flag));
+        }
+        if let Some(actor) = query.actor.as_deref() {
+            filter("actor", "=", Arg::Text(actor));
+        }
+        if let Some(from) = query.from {
+            filter("at", ">=", Arg::Int(from.timestamp_millis()));
+        }
+        if let Some(to) = query.to {
+            filter("at", "<", Arg::Int(to.timestamp_millis()));
+        }
+        if let Some(id) = before_id {
+            filter("id", "<", Arg::Int(id));
+        }
+        args.push(Arg::Int(i64::try_from(limit + 1).unwrap_or(i64::MAX)));
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", args.len()));
+
+        let mut q = sqlx::query(&sql);
+        for arg in args {
+            q = match arg {
+                Arg::Int(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+            };
+        }
+        let rows = q.fetch_all(&mut *conn).await?;
+        let mut items = rows.iter().map(|r| event_from_row(r, &p.project.key)).collect::<Result<Vec<_>>>()?;
+        let next_cursor = if items.len() > limit {
+            items.truncate(limit);
+            items.last().map(|e| encode_cursor(&e.id.to_string()))
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
     }
-    let rows = q.fetch_all(&mut *conn).await?;
-    let mut items = rows.iter().map(|r| event_from_row(r, &p.project.key)).collect::<Result<Vec<_>>>()?;
-    let next_cursor = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|e| encode_cursor(&e.id.to_string()))
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
 }

@@ -2,6 +2,7 @@
 //! the one way configurations of an environment are written (versions,
 //! history rows, revision, audit).
 
+use async_trait::async_trait;
 use switchyard_core::{ChangeEvent, ValidationErrors};
 
 use super::This;
@@ -9,6 +10,7 @@ use super::audit::Audit;
 use super::lookup::{self, EnvRef};
 use super::row::Conn;
 use super::tx::WriteTx;
+use crate::store::ConfigStore;
 use crate::store::sql::common::{ConfigRow, FlagRow, check_flag, merge, to_i64, to_json, version_conflict};
 use crate::store::{Actor, FlagConfig, FlagConfigRecord, Result, StoreError, Written};
 
@@ -187,51 +189,58 @@ pub(super) async fn write_one(
     Ok(Written { value, changed: true, revision: Some(revision) })
 }
 
-pub(super) async fn get_config(store: &This, project: &str, env: &str, flag: &str) -> Result<FlagConfigRecord> {
-    let mut tx = store.begin_read().await?;
-    let env = lookup::env(&mut tx, project, env).await?;
-    let flag = lookup::flag(&mut tx, env.project_id, flag).await?;
-    let row = lookup::config(&mut tx, &env, &flag).await?;
-    row.record(&flag.def.key, &env.key)
-}
-
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn put(
-    store: &This,
-    actor: &Actor,
-    project: &str,
-    env: &str,
-    flag: &str,
-    mut config: FlagConfig,
-    expected_version: u64,
-    reason: Option<String>,
-) -> Result<Written<FlagConfigRecord>> {
-    let (mut tx, env) = begin_env(store, project, env).await?;
-    let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
-    let current = lookup::config(tx.conn(), &env, &flag).await?;
-    if current.version != expected_version {
-        return Err(version_conflict("configuration of flag", &flag.def.key, current.version, expected_version));
+#[async_trait]
+impl ConfigStore for This {
+    async fn get_flag_config(&self, project: &str, env: &str, flag: &str) -> Result<FlagConfigRecord> {
+        guard!(project, env, flag);
+        let mut tx = self.begin_read().await?;
+        let env = lookup::env(&mut tx, project, env).await?;
+        let flag = lookup::flag(&mut tx, env.project_id, flag).await?;
+        let row = lookup::config(&mut tx, &env, &flag).await?;
+        row.record(&flag.def.key, &env.key)
     }
-    config.kill = current.config.kill.clone();
-    if config != current.config {
-        let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
-        validate(&flag, &current, &config, &segments)?;
-    }
-    let why = Why { action: "flag.config.update", reason: reason.as_deref(), group_id: None, detail: None };
-    write_one(store, tx, actor, &env, Update { flag, current, config }, why).await
-}
 
-pub(super) async fn toggle(
-    store: &This,
-    actor: &Actor,
-    (project, env, flag): (&str, &str, &str),
-    on: bool,
-    reason: Option<String>,
-) -> Result<Written<FlagConfigRecord>> {
-    let (mut tx, env) = begin_env(store, project, env).await?;
-    let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
-    let current = lookup::config(tx.conn(), &env, &flag).await?;
-    let config = FlagConfig { on, ..current.config.clone() };
-    let why = Why { action: "flag.toggle", reason: reason.as_deref(), group_id: None, detail: None };
-    write_one(store, tx, actor, &env, Update { flag, current, config }, why).await
+    async fn put_flag_config(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        flag: &str,
+        mut config: FlagConfig,
+        expected_version: u64,
+        reason: Option<String>,
+    ) -> Result<Written<FlagConfigRecord>> {
+        guard!(actor, project, env, flag, config, reason);
+        let (mut tx, env) = begin_env(self, project, env).await?;
+        let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
+        let current = lookup::config(tx.conn(), &env, &flag).await?;
+        if current.version != expected_version {
+            return Err(version_conflict("configuration of flag", &flag.def.key, current.version, expected_version));
+        }
+        config.kill = current.config.kill.clone();
+        if config != current.config {
+            let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
+            validate(&flag, &current, &config, &segments)?;
+        }
+        let why = Why { action: "flag.config.update", reason: reason.as_deref(), group_id: None, detail: None };
+        write_one(self, tx, actor, &env, Update { flag, current, config }, why).await
+    }
+
+    async fn toggle_flag(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        flag: &str,
+        on: bool,
+        reason: Option<String>,
+    ) -> Result<Written<FlagConfigRecord>> {
+        guard!(actor, project, env, flag, reason);
+        let (mut tx, env) = begin_env(self, project, env).await?;
+        let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
+        let current = lookup::config(tx.conn(), &env, &flag).await?;
+        let config = FlagConfig { on, ..current.config.clone() };
+        let why = Why { action: "flag.toggle", reason: reason.as_deref(), group_id: None, detail: None };
+        write_one(self, tx, actor, &env, Update { flag, current, config }, why).await
+    }
 }

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use async_trait::async_trait;
 use serde_json::json;
 use switchyard_core::{ValidationError, ValidationErrors};
 
@@ -13,36 +14,12 @@ use super::configs::{Update, Why, begin_env, validate, write_one};
 use super::lookup::{self, EnvRef};
 use super::row::{Conn, get, get_json};
 use super::tx::WriteTx;
+use crate::store::HistoryStore;
 use crate::store::sql::common::{ConfigRow, invalid, not_found, to_i64, to_u64};
 use crate::store::{
     Actor, FlagConfig, FlagConfigRecord, RestoreVersion, Result, Reverted, StoreError, UndoChange, changed_fields,
     config_diff, with_fields,
 };
-
-pub(super) async fn history(store: &This, project: &str, env: &str, flag: &str) -> Result<Vec<FlagConfigRecord>> {
-    let mut tx = store.begin_read().await?;
-    let env = lookup::env(&mut tx, project, env).await?;
-    let flag = lookup::flag(&mut tx, env.project_id, flag).await?;
-    let rows = sqlx::query(
-        "SELECT version, config, created_at, created_by FROM flag_config_versions \
-         WHERE environment_id = $1 AND flag_id = $2 ORDER BY version DESC",
-    )
-    .bind(env.id)
-    .bind(flag.id)
-    .fetch_all(&mut *tx)
-    .await?;
-    rows.iter()
-        .map(|row| {
-            ConfigRow {
-                version: to_u64(get(row, "version")?)?,
-                config: get_json(row, "config")?,
-                updated_at: get(row, "created_at")?,
-                updated_by: get(row, "created_by")?,
-            }
-            .record(&flag.def.key, &env.key)
-        })
-        .collect()
-}
 
 /// The configuration of one stored version.
 pub(super) async fn version_config(
@@ -86,30 +63,6 @@ async fn preview_or_write(
     }
     let written = write_one(store, tx, actor, env, update, why).await?;
     Ok(Reverted { value: written.value, changed: written.changed, revision: written.revision, dry_run, diff })
-}
-
-pub(super) async fn revert(
-    store: &This,
-    actor: &Actor,
-    (project, env, flag): (&str, &str, &str),
-    request: RestoreVersion,
-) -> Result<Reverted> {
-    let reason = reason(request.reason.as_deref(), request.dry_run)?;
-    let (mut tx, env) = begin_env(store, project, env).await?;
-    let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
-    let current = lookup::config(tx.conn(), &env, &flag).await?;
-    let to_version = request.to_version;
-    let Some(mut config) = version_config(tx.conn(), env.id, flag.id, to_version).await? else {
-        return Err(not_found("configuration version", format!("{}@{to_version}", flag.def.key)));
-    };
-    config.kill = current.config.kill.clone();
-    if config != current.config {
-        let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
-        validate(&flag, &current, &config, &segments)?;
-    }
-    let detail = json!({ "restored_version": to_version });
-    let why = Why { action: "flag.revert", reason, group_id: None, detail: Some(detail) };
-    preview_or_write(store, (tx, actor, &env), Update { flag, current, config }, why, request.dry_run).await
 }
 
 /// One stored version: number, configuration, author.
@@ -176,46 +129,101 @@ fn undo_conflict(flag: &str, version: u64, touched: BTreeMap<String, Vec<String>
     StoreError::FieldConflict { code: "undo_conflict", message, fields: ValidationErrors(fields) }
 }
 
-pub(super) async fn undo(
-    store: &This,
-    actor: &Actor,
-    (project, env, flag): (&str, &str, &str),
-    request: UndoChange,
-) -> Result<Reverted> {
-    let reason = reason(request.reason.as_deref(), request.dry_run)?;
-    let (mut tx, env) = begin_env(store, project, env).await?;
-    let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
-    let current = lookup::config(tx.conn(), &env, &flag).await?;
-    let (key, n) = (flag.def.key.clone(), request.version);
-    if n == 0 || n > current.version {
-        return Err(not_found("configuration version", format!("{key}@{n}")));
+#[async_trait]
+impl HistoryStore for This {
+    async fn config_history(&self, project: &str, env: &str, flag: &str) -> Result<Vec<FlagConfigRecord>> {
+        guard!(project, env, flag);
+        let mut tx = self.begin_read().await?;
+        let env = lookup::env(&mut tx, project, env).await?;
+        let flag = lookup::flag(&mut tx, env.project_id, flag).await?;
+        let rows = sqlx::query(
+            "SELECT version, config, created_at, created_by FROM flag_config_versions \
+             WHERE environment_id = $1 AND flag_id = $2 ORDER BY version DESC",
+        )
+        .bind(env.id)
+        .bind(flag.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                ConfigRow {
+                    version: to_u64(get(row, "version")?)?,
+                    config: get_json(row, "config")?,
+                    updated_at: get(row, "created_at")?,
+                    updated_by: get(row, "created_by")?,
+                }
+                .record(&flag.def.key, &env.key)
+            })
+            .collect()
     }
-    if n == 1 {
-        return Err(nothing_to_undo(format!(
-            "version 1 of `{key}` in {} is its creation: there is no earlier state to go back to",
-            env.key
-        )));
+
+    async fn revert_flag(
+        &self,
+        actor: &Actor,
+        (project, env, flag): (&str, &str, &str),
+        request: RestoreVersion,
+    ) -> Result<Reverted> {
+        guard!(actor, target = (project, env, flag), request);
+        let reason = reason(request.reason.as_deref(), request.dry_run)?;
+        let (mut tx, env) = begin_env(self, project, env).await?;
+        let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
+        let current = lookup::config(tx.conn(), &env, &flag).await?;
+        let to_version = request.to_version;
+        let Some(mut config) = version_config(tx.conn(), env.id, flag.id, to_version).await? else {
+            return Err(not_found("configuration version", format!("{}@{to_version}", flag.def.key)));
+        };
+        config.kill = current.config.kill.clone();
+        if config != current.config {
+            let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
+            validate(&flag, &current, &config, &segments)?;
+        }
+        let detail = json!({ "restored_version": to_version });
+        let why = Why { action: "flag.revert", reason, group_id: None, detail: Some(detail) };
+        preview_or_write(self, (tx, actor, &env), Update { flag, current, config }, why, request.dry_run).await
     }
-    let versions = versions_from(tx.conn(), env.id, flag.id, n - 1).await?;
-    let [before, changed, ..] = versions.as_slice() else {
-        return Err(StoreError::Corrupt(format!("versions {}..{n} of `{key}` are missing", n - 1)));
-    };
-    let fields = changed_fields(&before.config, &changed.config)?;
-    if fields.is_empty() {
-        return Err(nothing_to_undo(format!(
-            "version {n} of `{key}` only killed or restored it: use the kill switch (kill / restore) for that"
-        )));
+
+    async fn undo_flag_change(
+        &self,
+        actor: &Actor,
+        (project, env, flag): (&str, &str, &str),
+        request: UndoChange,
+    ) -> Result<Reverted> {
+        guard!(actor, target = (project, env, flag), request);
+        let reason = reason(request.reason.as_deref(), request.dry_run)?;
+        let (mut tx, env) = begin_env(self, project, env).await?;
+        let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
+        let current = lookup::config(tx.conn(), &env, &flag).await?;
+        let (key, n) = (flag.def.key.clone(), request.version);
+        if n == 0 || n > current.version {
+            return Err(not_found("configuration version", format!("{key}@{n}")));
+        }
+        if n == 1 {
+            return Err(nothing_to_undo(format!(
+                "version 1 of `{key}` in {} is its creation: there is no earlier state to go back to",
+                env.key
+            )));
+        }
+        let versions = versions_from(tx.conn(), env.id, flag.id, n - 1).await?;
+        let [before, changed, ..] = versions.as_slice() else {
+            return Err(StoreError::Corrupt(format!("versions {}..{n} of `{key}` are missing", n - 1)));
+        };
+        let fields = changed_fields(&before.config, &changed.config)?;
+        if fields.is_empty() {
+            return Err(nothing_to_undo(format!(
+                "version {n} of `{key}` only killed or restored it: use the kill switch (kill / restore) for that"
+            )));
+        }
+        let touched = touched_later(&versions[1..], &fields)?;
+        if !touched.is_empty() {
+            return Err(undo_conflict(&key, n, touched));
+        }
+        let config = with_fields(&current.config, &before.config, &fields)?;
+        if config != current.config {
+            let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
+            validate(&flag, &current, &config, &segments)?;
+        }
+        let detail = json!({ "undid": { "version": n, "fields": fields } });
+        let why = Why { action: "flag.undo", reason, group_id: None, detail: Some(detail) };
+        preview_or_write(self, (tx, actor, &env), Update { flag, current, config }, why, request.dry_run).await
     }
-    let touched = touched_later(&versions[1..], &fields)?;
-    if !touched.is_empty() {
-        return Err(undo_conflict(&key, n, touched));
-    }
-    let config = with_fields(&current.config, &before.config, &fields)?;
-    if config != current.config {
-        let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
-        validate(&flag, &current, &config, &segments)?;
-    }
-    let detail = json!({ "undid": { "version": n, "fields": fields } });
-    let why = Why { action: "flag.undo", reason, group_id: None, detail: Some(detail) };
-    preview_or_write(store, (tx, actor, &env), Update { flag, current, config }, why, request.dry_run).await
 }

@@ -1,5 +1,6 @@
 //! Kill switches: kill and restore sets of flags as one revision.
 
+use async_trait::async_trait;
 use switchyard_core::Kill;
 
 use super::This;
@@ -7,6 +8,7 @@ use super::audit::Audit;
 use super::configs::{Update, Why, begin_env, write_configs};
 use super::lookup;
 use super::outbox::Announcement;
+use crate::store::KillStore;
 use crate::store::sql::common::{invalid, new_group_id, rfc3339};
 use crate::store::{Actor, DeliveryActor, FlagConfig, FlagConfigRecord, KillRequest, Result, WebhookEvent, Written};
 
@@ -81,48 +83,66 @@ pub(super) async fn set_kill(
     Ok(Written { value: values, changed: true, revision: Some(revision) })
 }
 
-pub(super) async fn kill(
-    store: &This,
-    actor: &Actor,
-    project: &str,
-    env: &str,
-    req: KillRequest,
-) -> Result<Written<Vec<FlagConfigRecord>>> {
-    if req.reason.trim().is_empty() {
-        return Err(invalid("reason", "required", "a kill needs a reason"));
+#[async_trait]
+impl KillStore for This {
+    async fn restore_flags(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        flags: &[String],
+        reason: String,
+    ) -> Result<Written<Vec<FlagConfigRecord>>> {
+        guard!(actor, project, env, flags, reason);
+        set_kill(self, actor, (project, env), flags, None, &reason).await
     }
-    let flags = req.flags.clone();
-    let reason = req.reason.clone();
-    set_kill(store, actor, (project, env), &flags, Some(req), &reason).await
-}
 
-/// Appends one `flag.kill.applied` audit event per flag: the delivery
-/// receipt of a kill (who had applied it, and how fast). A new event, since
-/// audit events are never updated; no revision bump.
-pub(super) async fn record_receipt(
-    store: &This,
-    actor: &Actor,
-    (project, env): (&str, &str),
-    flags: &[String],
-    revision: u64,
-    receipt: serde_json::Value,
-) -> Result<()> {
-    let mut tx = store.begin_write().await?;
-    let env = lookup::env(tx.conn(), project, env).await?;
-    let group = new_group_id();
-    for flag in flags {
-        let audit = Audit {
-            project_id: Some(env.project_id),
-            environment: Some(&env.key),
-            flag: Some(flag),
-            action: "flag.kill.applied",
-            after: Some(receipt.clone()),
-            revision: Some(revision),
-            group_id: Some(&group),
-            ..Audit::default()
-        };
-        tx.audit(actor, audit).await?;
+    /// Appends one `flag.kill.applied` audit event per flag: the delivery
+    /// receipt of a kill (who had applied it, and how fast). A new event, since
+    /// audit events are never updated; no revision bump.
+    async fn record_kill_receipt(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        flags: &[String],
+        revision: u64,
+        receipt: serde_json::Value,
+    ) -> Result<()> {
+        guard!(actor, project, env, flags, receipt);
+        let mut tx = self.begin_write().await?;
+        let env = lookup::env(tx.conn(), project, env).await?;
+        let group = new_group_id();
+        for flag in flags {
+            let audit = Audit {
+                project_id: Some(env.project_id),
+                environment: Some(&env.key),
+                flag: Some(flag),
+                action: "flag.kill.applied",
+                after: Some(receipt.clone()),
+                revision: Some(revision),
+                group_id: Some(&group),
+                ..Audit::default()
+            };
+            tx.audit(actor, audit).await?;
+        }
+        tx.commit(self).await?;
+        Ok(())
     }
-    tx.commit(store).await?;
-    Ok(())
+
+    async fn kill_flags(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        req: KillRequest,
+    ) -> Result<Written<Vec<FlagConfigRecord>>> {
+        guard!(actor, project, env, kill = req);
+        if req.reason.trim().is_empty() {
+            return Err(invalid("reason", "required", "a kill needs a reason"));
+        }
+        let flags = req.flags.clone();
+        let reason = req.reason.clone();
+        set_kill(self, actor, (project, env), &flags, Some(req), &reason).await
+    }
 }

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::audit::Audit;
@@ -14,6 +15,7 @@ use super::lookup;
 use super::lookup::webhook_from_row;
 use super::row::{Conn, Row, get, get_json};
 use super::{SKIP_LOCKED, This};
+use crate::store::OutboxStore;
 use crate::store::sql::common::{not_found, to_time};
 use crate::store::{
     Actor, ClaimedDelivery, Delivery, DeliveryActor, DeliveryRecord, DeliveryStatus, DeliveryUpdate, Result,
@@ -175,85 +177,6 @@ fn count(v: i64) -> Result<u32> {
     u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("attempt count {v}")))
 }
 
-/// Claims due rows (see [`crate::store::Store::claim_deliveries`]): kill,
-/// restore and panic notifications first, so a backlog of `flag.changed`
-/// deliveries (say, to an endpoint that is down) never delays them.
-pub(super) async fn claim(store: &This, lease: Duration, limit: u32) -> Result<Vec<ClaimedDelivery>> {
-    let mut tx = store.begin_write().await?;
-    let now = tx.now;
-    let sql = format!(
-        "SELECT d.id AS d_id, d.delivery_id, d.event, d.body, d.attempts, d.created_at AS d_created_at, \
-         w.id, p.key AS project_key, w.url, w.events, w.secret, w.prefix, w.created_by, w.created_at, w.disabled_at \
-         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN projects p ON p.id = w.project_id \
-         WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
-         ORDER BY (d.event = 'flag.changed'), d.next_attempt_at, d.id LIMIT $2{SKIP_LOCKED}"
-    );
-    let rows = sqlx::query(&sql).bind(now).bind(i64::from(limit)).fetch_all(tx.conn()).await?;
-    let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
-    let mut claimed = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let id: i64 = get(row, "d_id")?;
-        sqlx::query(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = $2, next_attempt_at = $3 \
-             WHERE id = $1",
-        )
-        .bind(id)
-        .bind(now)
-        .bind(until)
-        .execute(tx.conn())
-        .await?;
-        claimed.push(ClaimedDelivery {
-            id,
-            delivery_id: get(row, "delivery_id")?,
-            event: event_of(row)?,
-            body: get(row, "body")?,
-            attempt: count(get::<i64>(row, "attempts")? + 1)?,
-            created_at: to_time(get(row, "d_created_at")?)?,
-            target: webhook_from_row(row)?,
-        });
-    }
-    tx.commit(store).await?;
-    Ok(claimed)
-}
-
-/// Records an attempt's outcome, if the row is still this attempt's.
-pub(super) async fn finish(store: &This, id: i64, attempt: u32, update: DeliveryUpdate) -> Result<bool> {
-    let mut tx = store.begin_write().await?;
-    let now = tx.now;
-    let (status, next, code, error, delivered) = match update {
-        DeliveryUpdate::Delivered { status } => (DeliveryStatus::Delivered, now, Some(status), None, Some(now)),
-        DeliveryUpdate::Retry { at, status, error } => {
-            (DeliveryStatus::Pending, at.timestamp_millis(), status, Some(error), None)
-        }
-        DeliveryUpdate::Dead { status, error } => (DeliveryStatus::Dead, now, status, Some(error), None),
-    };
-    let done = sqlx::query(
-        "UPDATE webhook_deliveries SET status = $3, next_attempt_at = $4, response_status = $5, \
-         last_error = COALESCE($6, last_error), delivered_at = $7 \
-         WHERE id = $1 AND attempts = $2 AND status = 'pending'",
-    )
-    .bind(id)
-    .bind(i64::from(attempt))
-    .bind(status.as_str())
-    .bind(next)
-    .bind(code.map(i64::from))
-    .bind(error)
-    .bind(delivered)
-    .execute(tx.conn())
-    .await?
-    .rows_affected();
-    tx.commit(store).await?;
-    Ok(done == 1)
-}
-
-pub(super) async fn next_due(store: &This) -> Result<Option<DateTime<Utc>>> {
-    let due: Option<i64> =
-        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending'")
-            .fetch_one(&store.pool)
-            .await?;
-    due.map(to_time).transpose()
-}
-
 /// Marks a deleted webhook's pending deliveries dead (in its delete transaction).
 pub(super) async fn cancel(conn: &mut Conn, webhook: i64, now: i64) -> Result<()> {
     sqlx::query(
@@ -265,29 +188,6 @@ pub(super) async fn cancel(conn: &mut Conn, webhook: i64, now: i64) -> Result<()
     .execute(conn)
     .await?;
     Ok(())
-}
-
-pub(super) async fn list(store: &This, project: &str, webhook: i64, limit: u32) -> Result<Vec<DeliveryRecord>> {
-    let mut conn = store.pool.acquire().await?;
-    let project = lookup::project(&mut conn, project).await?;
-    let owned: Option<i64> = sqlx::query_scalar("SELECT id FROM webhooks WHERE id = $1 AND project_id = $2")
-        .bind(webhook)
-        .bind(project.id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    if owned.is_none() {
-        return Err(not_found("webhook", webhook.to_string()));
-    }
-    let rows = sqlx::query(
-        "SELECT id, webhook_id, delivery_id, event, status, attempts, response_status, last_error, created_at, \
-         last_attempt_at, next_attempt_at, delivered_at FROM webhook_deliveries WHERE webhook_id = $1 \
-         ORDER BY id DESC LIMIT $2",
-    )
-    .bind(webhook)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await?;
-    rows.iter().map(record_from_row).collect()
 }
 
 fn record_from_row(row: &Row) -> Result<DeliveryRecord> {
@@ -312,13 +212,122 @@ fn record_from_row(row: &Row) -> Result<DeliveryRecord> {
     })
 }
 
-pub(super) async fn prune(store: &This, before: DateTime<Utc>) -> Result<u64> {
-    let mut tx = store.begin_write().await?;
-    let gone = sqlx::query("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1")
-        .bind(before.timestamp_millis())
+#[async_trait]
+impl OutboxStore for This {
+    fn outbox_wakeup(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        std::sync::Arc::clone(&self.shared.outbox_wakeup)
+    }
+
+    /// Claims due rows: kill, restore and panic notifications first, so a backlog of `flag.changed`
+    /// deliveries (say, to an endpoint that is down) never delays them.
+    async fn claim_deliveries(&self, lease: Duration, limit: u32) -> Result<Vec<ClaimedDelivery>> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        let sql = format!(
+            "SELECT d.id AS d_id, d.delivery_id, d.event, d.body, d.attempts, d.created_at AS d_created_at, \
+             w.id, p.key AS project_key, w.url, w.events, w.secret, w.prefix, w.created_by, w.created_at, w.disabled_at \
+             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id JOIN projects p ON p.id = w.project_id \
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
+             ORDER BY (d.event = 'flag.changed'), d.next_attempt_at, d.id LIMIT $2{SKIP_LOCKED}"
+        );
+        let rows = sqlx::query(&sql).bind(now).bind(i64::from(limit)).fetch_all(tx.conn()).await?;
+        let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
+        let mut claimed = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: i64 = get(row, "d_id")?;
+            sqlx::query(
+                "UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = $2, next_attempt_at = $3 \
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(until)
+            .execute(tx.conn())
+            .await?;
+            claimed.push(ClaimedDelivery {
+                id,
+                delivery_id: get(row, "delivery_id")?,
+                event: event_of(row)?,
+                body: get(row, "body")?,
+                attempt: count(get::<i64>(row, "attempts")? + 1)?,
+                created_at: to_time(get(row, "d_created_at")?)?,
+                target: webhook_from_row(row)?,
+            });
+        }
+        tx.commit(self).await?;
+        Ok(claimed)
+    }
+
+    /// Records an attempt's outcome, if the row is still this attempt's.
+    async fn finish_delivery(&self, id: i64, attempt: u32, update: DeliveryUpdate) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        let (status, next, code, error, delivered) = match update {
+            DeliveryUpdate::Delivered { status } => (DeliveryStatus::Delivered, now, Some(status), None, Some(now)),
+            DeliveryUpdate::Retry { at, status, error } => {
+                (DeliveryStatus::Pending, at.timestamp_millis(), status, Some(error), None)
+            }
+            DeliveryUpdate::Dead { status, error } => (DeliveryStatus::Dead, now, status, Some(error), None),
+        };
+        let done = sqlx::query(
+            "UPDATE webhook_deliveries SET status = $3, next_attempt_at = $4, response_status = $5, \
+             last_error = COALESCE($6, last_error), delivered_at = $7 \
+             WHERE id = $1 AND attempts = $2 AND status = 'pending'",
+        )
+        .bind(id)
+        .bind(i64::from(attempt))
+        .bind(status.as_str())
+        .bind(next)
+        .bind(code.map(i64::from))
+        .bind(error)
+        .bind(delivered)
         .execute(tx.conn())
         .await?
         .rows_affected();
-    tx.commit(store).await?;
-    Ok(gone)
+        tx.commit(self).await?;
+        Ok(done == 1)
+    }
+
+    async fn next_delivery_at(&self) -> Result<Option<DateTime<Utc>>> {
+        let due: Option<i64> =
+            sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM webhook_deliveries WHERE status = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
+        due.map(to_time).transpose()
+    }
+
+    async fn list_deliveries(&self, project: &str, webhook: i64, limit: u32) -> Result<Vec<DeliveryRecord>> {
+        guard!(project);
+        let mut conn = self.pool.acquire().await?;
+        let project = lookup::project(&mut conn, project).await?;
+        let owned: Option<i64> = sqlx::query_scalar("SELECT id FROM webhooks WHERE id = $1 AND project_id = $2")
+            .bind(webhook)
+            .bind(project.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if owned.is_none() {
+            return Err(not_found("webhook", webhook.to_string()));
+        }
+        let rows = sqlx::query(
+            "SELECT id, webhook_id, delivery_id, event, status, attempts, response_status, last_error, created_at, \
+             last_attempt_at, next_attempt_at, delivered_at FROM webhook_deliveries WHERE webhook_id = $1 \
+             ORDER BY id DESC LIMIT $2",
+        )
+        .bind(webhook)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
+        rows.iter().map(record_from_row).collect()
+    }
+
+    async fn prune_deliveries(&self, before: DateTime<Utc>) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let gone = sqlx::query("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1")
+            .bind(before.timestamp_millis())
+            .execute(tx.conn())
+            .await?
+            .rows_affected();
+        tx.commit(self).await?;
+        Ok(gone)
+    }
 }

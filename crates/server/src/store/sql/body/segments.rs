@@ -1,5 +1,6 @@
 //! Segments. Every segment write bumps every environment of the project.
 
+use async_trait::async_trait;
 use switchyard_core::{ChangeEvent, Segment, ValidationErrors};
 
 use super::This;
@@ -7,6 +8,7 @@ use super::audit::Audit;
 use super::lookup::{self, ProjectRow, segment_from_row};
 use super::row::{Conn, get, get_json};
 use super::tx::WriteTx;
+use crate::store::SegmentStore;
 use crate::store::sql::common::{
     check_key, config_references, invalid, not_found, segment_references, to_i64, to_json, to_time, unique_or,
     version_conflict,
@@ -91,145 +93,163 @@ fn record(input: SegmentInput, version: u64, now: i64) -> Result<SegmentRecord> 
     })
 }
 
-pub(super) async fn create(store: &This, actor: &Actor, project: &str, input: SegmentInput) -> Result<SegmentRecord> {
-    check_key(&input.key, "key")?;
-    let (mut tx, p) = begin(store, project).await?;
-    let new = record(input, 1, tx.now)?;
-    validate(&lookup::segments(tx.conn(), p.id).await?, &new.segment)?;
-    sqlx::query(
-        "INSERT INTO segments (project_id, key, name, description, segment, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
-    )
-    .bind(p.id)
-    .bind(&new.segment.key)
-    .bind(&new.name)
-    .bind(&new.description)
-    .bind(sqlx::types::Json(&new.segment))
-    .bind(tx.now)
-    .execute(tx.conn())
-    .await
-    .map_err(|e| unique_or(e, "segment", &new.segment.key))?;
-    let audit = Audit {
-        project_id: Some(p.id),
-        segment: Some(&new.segment.key),
-        action: "segment.create",
-        after: Some(to_json(&new)?),
-        ..Audit::default()
-    };
-    tx.audit(actor, audit).await?;
-    bump_all(&mut tx, p.id, ChangeEvent { segments: vec![new.segment.clone()], ..ChangeEvent::default() }).await?;
-    tx.commit(store).await?;
-    Ok(new)
-}
-
-pub(super) async fn list(store: &This, project: &str) -> Result<Vec<SegmentRecord>> {
-    let mut conn = store.pool.acquire().await?;
-    let p = lookup::project(&mut conn, project).await?;
-    lookup::segments(&mut conn, p.id).await
-}
-
-pub(super) async fn get_one(store: &This, project: &str, key: &str) -> Result<SegmentRecord> {
-    let mut conn = store.pool.acquire().await?;
-    let p = lookup::project(&mut conn, project).await?;
-    segment(&mut conn, p.id, key).await
-}
-
-pub(super) async fn update(
-    store: &This,
-    actor: &Actor,
-    (project, key): (&str, &str),
-    input: SegmentInput,
-    expected_version: u64,
-) -> Result<SegmentRecord> {
-    if input.key != key {
-        return Err(invalid("key", "key_mismatch", format!("a segment cannot be renamed (`{key}` → `{}`)", input.key)));
+#[async_trait]
+impl SegmentStore for This {
+    async fn create_segment(&self, actor: &Actor, project: &str, input: SegmentInput) -> Result<SegmentRecord> {
+        guard!(actor, project, segment = input);
+        check_key(&input.key, "key")?;
+        let (mut tx, p) = begin(self, project).await?;
+        let new = record(input, 1, tx.now)?;
+        validate(&lookup::segments(tx.conn(), p.id).await?, &new.segment)?;
+        sqlx::query(
+            "INSERT INTO segments (project_id, key, name, description, segment, version, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
+        )
+        .bind(p.id)
+        .bind(&new.segment.key)
+        .bind(&new.name)
+        .bind(&new.description)
+        .bind(sqlx::types::Json(&new.segment))
+        .bind(tx.now)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| unique_or(e, "segment", &new.segment.key))?;
+        let audit = Audit {
+            project_id: Some(p.id),
+            segment: Some(&new.segment.key),
+            action: "segment.create",
+            after: Some(to_json(&new)?),
+            ..Audit::default()
+        };
+        tx.audit(actor, audit).await?;
+        bump_all(&mut tx, p.id, ChangeEvent { segments: vec![new.segment.clone()], ..ChangeEvent::default() }).await?;
+        tx.commit(self).await?;
+        Ok(new)
     }
-    let (mut tx, p) = begin(store, project).await?;
-    let old = segment(tx.conn(), p.id, key).await?;
-    if old.segment.version != expected_version {
-        return Err(version_conflict("segment", key, old.segment.version, expected_version));
-    }
-    let new = record(input, old.segment.version + 1, tx.now)?;
-    let same = new.name == old.name
-        && new.description == old.description
-        && new.segment.included == old.segment.included
-        && new.segment.excluded == old.segment.excluded
-        && new.segment.rules == old.segment.rules;
-    if same {
-        return Ok(old);
-    }
-    validate(&lookup::segments(tx.conn(), p.id).await?, &new.segment)?;
-    sqlx::query(
-        "UPDATE segments SET name = $3, description = $4, segment = $5, version = $6, updated_at = $7 \
-         WHERE project_id = $1 AND key = $2",
-    )
-    .bind(p.id)
-    .bind(key)
-    .bind(&new.name)
-    .bind(&new.description)
-    .bind(sqlx::types::Json(&new.segment))
-    .bind(to_i64(new.segment.version))
-    .bind(tx.now)
-    .execute(tx.conn())
-    .await?;
-    let audit = Audit {
-        project_id: Some(p.id),
-        segment: Some(key),
-        action: "segment.update",
-        before: Some(to_json(&old)?),
-        after: Some(to_json(&new)?),
-        ..Audit::default()
-    };
-    tx.audit(actor, audit).await?;
-    bump_all(&mut tx, p.id, ChangeEvent { segments: vec![new.segment.clone()], ..ChangeEvent::default() }).await?;
-    tx.commit(store).await?;
-    Ok(new)
-}
 
-pub(super) async fn delete(store: &This, actor: &Actor, project: &str, key: &str) -> Result<()> {
-    let (mut tx, p) = begin(store, project).await?;
-    let old = segment(tx.conn(), p.id, key).await?;
-    let mut users: Vec<String> = Vec::new();
-    let rows = sqlx::query(
-        "SELECT f.key AS flag_key, e.key AS env_key, c.config FROM flag_configs c \
-         JOIN flags f ON f.id = c.flag_id JOIN environments e ON e.id = c.environment_id \
-         WHERE f.project_id = $1 ORDER BY f.key, e.id",
-    )
-    .bind(p.id)
-    .fetch_all(tx.conn())
-    .await?;
-    for row in &rows {
-        if config_references(&get_json(row, "config")?, key) {
-            users.push(format!("flag `{}` in `{}`", get::<String>(row, "flag_key")?, get::<String>(row, "env_key")?));
+    async fn list_segments(&self, project: &str) -> Result<Vec<SegmentRecord>> {
+        guard!(project);
+        let mut conn = self.pool.acquire().await?;
+        let p = lookup::project(&mut conn, project).await?;
+        lookup::segments(&mut conn, p.id).await
+    }
+
+    async fn get_segment(&self, project: &str, key: &str) -> Result<SegmentRecord> {
+        guard!(project, segment = key);
+        let mut conn = self.pool.acquire().await?;
+        let p = lookup::project(&mut conn, project).await?;
+        segment(&mut conn, p.id, key).await
+    }
+
+    async fn update_segment(
+        &self,
+        actor: &Actor,
+        project: &str,
+        key: &str,
+        input: SegmentInput,
+        expected_version: u64,
+    ) -> Result<SegmentRecord> {
+        guard!(actor, project, segment = key, input);
+        if input.key != key {
+            return Err(invalid(
+                "key",
+                "key_mismatch",
+                format!("a segment cannot be renamed (`{key}` → `{}`)", input.key),
+            ));
         }
-    }
-    for other in lookup::segments(tx.conn(), p.id).await? {
-        if other.segment.key != key && segment_references(&other.segment, key) {
-            users.push(format!("segment `{}`", other.segment.key));
+        let (mut tx, p) = begin(self, project).await?;
+        let old = segment(tx.conn(), p.id, key).await?;
+        if old.segment.version != expected_version {
+            return Err(version_conflict("segment", key, old.segment.version, expected_version));
         }
-    }
-    if !users.is_empty() {
-        let more = if users.len() > 5 { format!(" and {} more", users.len() - 5) } else { String::new() };
-        users.truncate(5);
-        return Err(StoreError::Conflict {
-            code: "segment_in_use",
-            message: format!("segment `{key}` is still used by {}{more}", users.join(", ")),
-            current_version: None,
-        });
-    }
-    sqlx::query("DELETE FROM segments WHERE project_id = $1 AND key = $2")
+        let new = record(input, old.segment.version + 1, tx.now)?;
+        let same = new.name == old.name
+            && new.description == old.description
+            && new.segment.included == old.segment.included
+            && new.segment.excluded == old.segment.excluded
+            && new.segment.rules == old.segment.rules;
+        if same {
+            return Ok(old);
+        }
+        validate(&lookup::segments(tx.conn(), p.id).await?, &new.segment)?;
+        sqlx::query(
+            "UPDATE segments SET name = $3, description = $4, segment = $5, version = $6, updated_at = $7 \
+             WHERE project_id = $1 AND key = $2",
+        )
         .bind(p.id)
         .bind(key)
+        .bind(&new.name)
+        .bind(&new.description)
+        .bind(sqlx::types::Json(&new.segment))
+        .bind(to_i64(new.segment.version))
+        .bind(tx.now)
         .execute(tx.conn())
         .await?;
-    let audit = Audit {
-        project_id: Some(p.id),
-        segment: Some(key),
-        action: "segment.delete",
-        before: Some(to_json(&old)?),
-        ..Audit::default()
-    };
-    tx.audit(actor, audit).await?;
-    bump_all(&mut tx, p.id, ChangeEvent { deleted_segments: vec![key.to_string()], ..ChangeEvent::default() }).await?;
-    tx.commit(store).await
+        let audit = Audit {
+            project_id: Some(p.id),
+            segment: Some(key),
+            action: "segment.update",
+            before: Some(to_json(&old)?),
+            after: Some(to_json(&new)?),
+            ..Audit::default()
+        };
+        tx.audit(actor, audit).await?;
+        bump_all(&mut tx, p.id, ChangeEvent { segments: vec![new.segment.clone()], ..ChangeEvent::default() }).await?;
+        tx.commit(self).await?;
+        Ok(new)
+    }
+
+    async fn delete_segment(&self, actor: &Actor, project: &str, key: &str) -> Result<()> {
+        guard!(actor, project, segment = key);
+        let (mut tx, p) = begin(self, project).await?;
+        let old = segment(tx.conn(), p.id, key).await?;
+        let mut users: Vec<String> = Vec::new();
+        let rows = sqlx::query(
+            "SELECT f.key AS flag_key, e.key AS env_key, c.config FROM flag_configs c \
+             JOIN flags f ON f.id = c.flag_id JOIN environments e ON e.id = c.environment_id \
+             WHERE f.project_id = $1 ORDER BY f.key, e.id",
+        )
+        .bind(p.id)
+        .fetch_all(tx.conn())
+        .await?;
+        for row in &rows {
+            if config_references(&get_json(row, "config")?, key) {
+                users.push(format!(
+                    "flag `{}` in `{}`",
+                    get::<String>(row, "flag_key")?,
+                    get::<String>(row, "env_key")?
+                ));
+            }
+        }
+        for other in lookup::segments(tx.conn(), p.id).await? {
+            if other.segment.key != key && segment_references(&other.segment, key) {
+                users.push(format!("segment `{}`", other.segment.key));
+            }
+        }
+        if !users.is_empty() {
+            let more = if users.len() > 5 { format!(" and {} more", users.len() - 5) } else { String::new() };
+            users.truncate(5);
+            return Err(StoreError::Conflict {
+                code: "segment_in_use",
+                message: format!("segment `{key}` is still used by {}{more}", users.join(", ")),
+                current_version: None,
+            });
+        }
+        sqlx::query("DELETE FROM segments WHERE project_id = $1 AND key = $2")
+            .bind(p.id)
+            .bind(key)
+            .execute(tx.conn())
+            .await?;
+        let audit = Audit {
+            project_id: Some(p.id),
+            segment: Some(key),
+            action: "segment.delete",
+            before: Some(to_json(&old)?),
+            ..Audit::default()
+        };
+        tx.audit(actor, audit).await?;
+        bump_all(&mut tx, p.id, ChangeEvent { deleted_segments: vec![key.to_string()], ..ChangeEvent::default() })
+            .await?;
+        tx.commit(self).await
+    }
 }
