@@ -35,6 +35,8 @@ conformance!(
     webhooks_lifecycle,
     webhook_outbox,
     concurrent_claims_are_disjoint,
+    kill_receipt_is_audited_without_a_revision,
+    trigger_fires_are_limited_per_trigger,
     hostile_text_is_refused_or_kept_alike,
 );
 
