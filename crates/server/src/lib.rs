@@ -7,7 +7,7 @@
 //! - [`cli`]: the `switchyard` command line (`serve`, …).
 //! - [`client`]: the typed admin API client (used by the CLI, the tests and the benchmarks).
 //! - [`config`]: server options (flags + environment variables).
-//! - [`store`]: the `Store` trait and its Postgres and SQLite backends.
+//! - [`store`]: the store contract (one trait per area, umbrella `Store`), types by area, Postgres and SQLite backends.
 //! - [`delivery`]: getting committed state to readers: the hub (fan-out),
 //!   receipts, the fleet, the Postgres listener, the compiled-snapshot cache.
 //! - [`metrics`]: Prometheus metrics and the HTTP metrics middleware.

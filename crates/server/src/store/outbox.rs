@@ -5,6 +5,9 @@
 //! commits, so an event is announced if and only if its change committed.
 //! The delivery worker (`crate::webhooks::worker`) claims due rows, sends
 //! them and records the outcome here.
+//!
+//! Owns data shapes only: no SQL (that is `sql/body/outbox.rs`), no sending
+//! (that is `crate::webhooks`).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -8,6 +8,9 @@
 //! `fail_safe_variant` (and `kill`, which neither action changes: the kill
 //! switch owns it). Working on the JSON keys keeps this correct when a field
 //! is added to the configuration.
+//!
+//! Pure: no SQL, no I/O (the writes are `HistoryStore`'s, in
+//! `sql/body/history.rs`).
 
 use serde::Serialize;
 use serde_json::{Map, Value};

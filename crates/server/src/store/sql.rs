@@ -25,6 +25,8 @@
 //!   nothing on SQLite (the writer mutex).
 //! - `BEGIN_READ`: Postgres `REPEATABLE READ READ ONLY` for consistent
 //!   snapshots; SQLite's deferred `BEGIN` (WAL readers see one snapshot).
+//!
+//! Owns the choice of backend by URL; must not hold the SQL of any area.
 
 mod common;
 mod pg;

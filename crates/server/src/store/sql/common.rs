@@ -1,5 +1,7 @@
 //! Backend-neutral pieces of the SQL store: options, shared state, time and
 //! id conversions, flag defaults and merging, validation helpers, cursors.
+//!
+//! Pure helpers: no SQL, no I/O. Must not depend on the body.
 
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -1,5 +1,8 @@
 //! PostgreSQL backend: the shared body (`body/`) instantiated for
 //! `sqlx::Postgres`, plus its hooks.
+//!
+//! Owns this backend's pool, migrations and hooks; everything else is the
+//! shared body.
 
 use std::sync::Arc;
 use std::time::Duration;

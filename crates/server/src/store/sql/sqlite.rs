@@ -1,5 +1,8 @@
 //! Embedded SQLite backend (single instance): the shared body (`body/`)
 //! instantiated for `sqlx::Sqlite`, plus its hooks.
+//!
+//! Owns this backend's pool, migrations and hooks; everything else is the
+//! shared body.
 
 use std::str::FromStr;
 use std::sync::Arc;

@@ -1,5 +1,9 @@
 //! Settings, users and API tokens (global, not project-scoped; their audit
 //! events carry no project unless a token is scoped to one).
+//!
+//! Implements `AccountStore`. Owns the `settings`, `users` and `api_tokens`
+//! rows; must not touch project data (a scoped token only looks its project
+//! up).
 
 use async_trait::async_trait;
 use serde_json::json;

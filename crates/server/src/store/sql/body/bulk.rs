@@ -1,5 +1,8 @@
 //! Multi-flag writes of one environment, each one revision: restore to a
 //! point in time, change sets and their revert.
+//!
+//! Implements `BulkStore`. Owns no rows of its own: it writes configurations
+//! only through `configs::write_configs`, never around it.
 
 use std::collections::HashMap;
 

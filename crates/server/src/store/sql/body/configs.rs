@@ -1,6 +1,10 @@
 //! Per-environment configuration: read, edit, toggle — and `write_configs`,
 //! the one way configurations of an environment are written (versions,
 //! history rows, revision, audit).
+//!
+//! Implements `ConfigStore`. Owns the `flag_configs` and
+//! `flag_config_versions` rows: every other area writes configurations through
+//! this module. Must not touch definitions or segments.
 
 use async_trait::async_trait;
 use switchyard_core::{ChangeEvent, ValidationErrors};

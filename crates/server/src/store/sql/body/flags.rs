@@ -1,5 +1,9 @@
 //! Flag definitions: create, read, update, delete. Definition changes the
 //! SDKs can see bump every environment of the project.
+//!
+//! Implements `FlagStore` (the list queries are `list`'s). Owns the `flags`
+//! rows; a new flag's first configurations go through
+//! `configs::insert_config`. Must not edit existing configurations.
 
 use std::collections::HashSet;
 

@@ -2,6 +2,9 @@
 //! earlier state) and **undo this change** (the inverse of one change, field
 //! by field, refused when later changes touched those fields). Both can
 //! preview (`dry_run`) the exact diff they apply.
+//!
+//! Implements `HistoryStore`. Reads configuration versions; writes only
+//! through `configs`. The field arithmetic is `store::revert`'s.
 
 use std::collections::BTreeMap;
 

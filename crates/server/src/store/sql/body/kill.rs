@@ -1,4 +1,7 @@
 //! Kill switches: kill and restore sets of flags as one revision.
+//!
+//! Implements `KillStore`. Owns the `kill` field of configurations (no other
+//! write changes it); writes through `configs::write_configs`.
 
 use async_trait::async_trait;
 use switchyard_core::Kill;

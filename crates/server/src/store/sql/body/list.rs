@@ -1,4 +1,7 @@
 //! The flag list (filters, key-cursor pagination) and tag lookups.
+//!
+//! Read-only: the queries behind `FlagStore::list_flags` and `flags_with_tag`.
+//! Must not write.
 
 use std::collections::HashMap;
 

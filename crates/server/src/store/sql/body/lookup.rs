@@ -1,4 +1,7 @@
 //! Row decoding and the lookups every operation starts with.
+//!
+//! Read-only helpers every area shares. Must not write, and must not depend on
+//! `tx` or `outbox` (it sits below both).
 
 use std::collections::HashSet;
 

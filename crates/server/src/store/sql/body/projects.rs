@@ -1,4 +1,7 @@
 //! Projects and environments.
+//!
+//! Implements `ProjectStore`. Owns the `projects` and `environments` rows; a
+//! new environment's configurations go through `configs::insert_config`.
 
 use async_trait::async_trait;
 use switchyard_core::ChangeEvent;

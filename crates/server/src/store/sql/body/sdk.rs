@@ -1,4 +1,7 @@
 //! What SDKs use: their keys, snapshots and the change log.
+//!
+//! Implements `SdkKeyStore` and `ChangeStore`. Owns the `sdk_keys` rows; reads
+//! the change log that `tx` writes, never writes it.
 
 use async_trait::async_trait;
 use serde_json::json;

@@ -1,4 +1,7 @@
 //! Segments. Every segment write bumps every environment of the project.
+//!
+//! Implements `SegmentStore`. Owns the `segments` rows; reads configurations
+//! only to refuse deleting a segment in use.
 
 use async_trait::async_trait;
 use switchyard_core::{ChangeEvent, Segment, ValidationErrors};
