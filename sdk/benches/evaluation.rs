@@ -79,6 +79,9 @@ fn sdk(c: &mut Criterion) {
     assert_eq!(client.bool_detail("flag-b", &b2, false).reason.code(), "RULE_MATCH");
     assert_eq!(client.bool_detail("flag-b", &b1, false).reason.code(), "FALLTHROUGH");
 
+    if let Ok(spec) = std::env::var("SWITCHYARD_SDK_LOOP") {
+        loop_mode(&spec, &client, [&plain, &b2]);
+    }
     let mut g = c.benchmark_group("sdk");
     g.bench_function("A bool_value", |b| b.iter(|| client.bool_value(black_box("flag-a"), black_box(&plain), false)));
     g.bench_function("B1 bool_value", |b| b.iter(|| client.bool_value(black_box("flag-b"), black_box(&b1), false)));
@@ -101,6 +104,23 @@ fn sdk(c: &mut Criterion) {
         b.iter(|| counted.string_value(black_box("flag-c"), black_box(&plain), "x"))
     });
     g.finish();
+}
+
+/// `SWITCHYARD_SDK_LOOP="off|telemetry A|B2 N"`: runs N checks of the
+/// shape and exits, for counting instructions per check under valgrind
+/// (N = 0 gives the baseline; see docs/benchmarks.md). Time moves with
+/// the load of a shared machine, instructions do not.
+fn loop_mode(spec: &str, plain_client: &Client, [plain, b2]: [&Context<'_>; 2]) {
+    let parts: Vec<&str> = spec.split_whitespace().collect();
+    let [mode, shape, n] = parts[..] else { panic!("SWITCHYARD_SDK_LOOP: `off|telemetry A|B2 N`") };
+    let n: u64 = n.parse().expect("N");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let client = if mode == "telemetry" { telemetry_client(&rt) } else { plain_client.clone() };
+    let (key, ctx) = if shape == "A" { ("flag-a", plain) } else { ("flag-b", b2) };
+    for _ in 0..n {
+        black_box(client.bool_value(black_box(key), black_box(ctx), false));
+    }
+    std::process::exit(0);
 }
 
 criterion_group!(benches, sdk);
