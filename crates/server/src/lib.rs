@@ -13,6 +13,7 @@
 //! - [`metrics`]: Prometheus metrics and the HTTP metrics middleware.
 //! - [`auth`]: passwords, JWTs, API tokens, SDK keys, the role matrix.
 //! - [`serve`]: the accept loop (timeouts, keepalive, graceful shutdown).
+//! - [`ofrep`]: the OpenFeature Remote Evaluation Protocol (evaluation for any language, refetch stream).
 //! - [`http`]: the routes, one module per resource, and the OpenAPI document; thin handlers over [`ops`].
 //! - [`ops`]: the domain workflows (kill, triggers, …), one function per operation, no HTTP types.
 //! - [`error`]: the problem+json error type.
@@ -30,6 +31,7 @@ pub mod delivery;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod ofrep;
 pub mod ops;
 pub mod serve;
 pub mod state;
@@ -93,7 +95,9 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
     let login_limiter = http::ratelimit::PeerLimiter::new(config.login_rate_per_minute, config.trusted_proxies.clone());
     let credentials = auth::credentials::Guard::new(&config, Arc::clone(&metrics));
     let password_limiter = http::ratelimit::UserLimiter::new(config.login_rate_per_minute);
+    let ofrep = ofrep::Ofrep::new(config.ofrep_rate_per_minute);
     let state = AppState::new(Inner {
+        ofrep,
         store,
         jwt,
         hub,

@@ -30,6 +30,8 @@ pub struct Inner {
     pub credentials: crate::auth::credentials::Guard,
     /// Password change attempts per user.
     pub password_limiter: crate::http::ratelimit::UserLimiter,
+    /// OFREP: the request limit.
+    pub ofrep: crate::ofrep::Ofrep,
     /// Fleet-wide receipts.
     pub fleet: Arc<crate::delivery::fleet::Fleet>,
     /// Prometheus metrics.

@@ -146,7 +146,7 @@ fn concrete(template: &str, target: Target, world: &World) -> String {
         let value = match &rest[start + 1..end] {
             "project" => project.to_string(),
             "env" => "prod".into(),
-            "flag" => "f".into(),
+            "flag" | "key" => "f".into(),
             "segment" => "s".into(),
             "id" if template.starts_with("/api/v1/tokens/") => token.to_string(),
             "id" => "999999".into(),

@@ -47,6 +47,7 @@ fn fill(template: &str) -> String {
         ("{project}", "shop"),
         ("{env}", "production"),
         ("{flag}", "checkout"),
+        ("{key}", "checkout"),
         ("{segment}", "beta"),
         ("{id}", "1"),
         ("{secret}", "trg_unknown"),

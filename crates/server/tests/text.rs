@@ -13,6 +13,19 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use switchyard_server::testing::{TestDb, TestServer};
 
+/// Routes that answer in the OpenFeature Remote Evaluation Protocol's shape:
+/// a refused string in the body is `400 {"errorCode": "INVALID_CONTEXT",
+/// "errorDetails": "`<field>` contains a NUL …"}` (path and query
+/// parameters are refused before the route, as problems).
+const OFREP: &[&str] = &["POST /ofrep/v1/evaluate/flags", "POST /ofrep/v1/evaluate/flags/{key}"];
+
+fn ofrep_refused(status: StatusCode, ctype: &str, body: &Value, path: &str) -> bool {
+    status == 400
+        && ctype == "application/json"
+        && body["errorCode"] == "INVALID_CONTEXT"
+        && body["errorDetails"].as_str().is_some_and(|d| d.starts_with(&format!("`{path}` contains a NUL")))
+}
+
 /// Routes whose body is not parsed by `AppJson` but read leniently: alert
 /// bodies from monitoring tools are sanitised (control characters become
 /// spaces) so that an alert is never lost; they must still never give a 5xx.
@@ -80,6 +93,9 @@ fn example(route: &str) -> Option<Value> {
         "POST /hooks/v1/triggers/{secret}" => json!({"status": "firing", "commonLabels": {"alertname": "High"},
             "commonAnnotations": {"summary": "errors"}}),
         "POST /sdk/v1/ack" => json!({"instance": "pod-1", "revision": 1}),
+        "POST /ofrep/v1/evaluate/flags" | "POST /ofrep/v1/evaluate/flags/{key}" => {
+            json!({"context": {"targetingKey": "user-1", "country": "SE", "tags": ["a"]}})
+        }
         _ => return None,
     })
 }
@@ -157,7 +173,7 @@ impl Fixture {
     /// Sends with the credential the route takes; returns status, content type, body.
     async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> (StatusCode, String, Value) {
         let mut req = self.http.request(method, self.server.url(path));
-        if path.starts_with("/sdk/") {
+        if path.starts_with("/sdk/") || path.starts_with("/ofrep/v1/evaluate/") {
             req = req.bearer_auth(&self.sdk_key);
         } else if !path.starts_with("/hooks/") {
             req = req.bearer_auth(&self.server.admin_token);
@@ -180,6 +196,7 @@ impl Fixture {
             ("project", "shop"),
             ("env", "production"),
             ("flag", "checkout"),
+            ("key", "checkout"),
             ("segment", "beta"),
             ("id", "1"),
             ("revision", "1"),
@@ -236,6 +253,8 @@ async fn a_nul_anywhere_is_a_400_naming_the_field_on_every_route() {
                 checked += 1;
                 let ok = if SANITISED.contains(&route.as_str()) {
                     status.is_success()
+                } else if OFREP.contains(&route.as_str()) {
+                    ofrep_refused(status, &ctype, &resp, &field)
                 } else {
                     refused(status, &ctype, &resp, &field)
                 };

@@ -78,7 +78,7 @@ async fn admit(state: &AppState, mut request: Request) -> Result<Request, Refuse
         }
         Access::SdkKey => {
             let peer = Peer(request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
-            let key = crate::http::sdk::sdk_key(state, peer, request.headers()).await?;
+            let key = crate::auth::sdk_key::sdk_key(state, peer, request.headers()).await?;
             request.extensions_mut().insert(key);
             Ok(request)
         }

@@ -5,6 +5,7 @@
 //! - [`jwt`]: short-lived session tokens (HS256 pinned, `exp` required).
 //! - [`secret`]: random API tokens and SDK keys, stored as SHA-256 hashes.
 //! - [`principal`]: authentication of admin credentials into a principal.
+//! - [`sdk_key`]: authentication of SDK keys (SDK and OFREP routes).
 //! - [`policy`]: the authorization table (route → role × scope) and the one function deciding.
 //! - [`guard`]: the middleware applying the policy to every route before its handler.
 //! - [`credentials`]: credential lookups behind the [`negative`] cache and
@@ -19,6 +20,7 @@ pub mod negative;
 pub mod password;
 pub mod policy;
 pub mod principal;
+pub mod sdk_key;
 pub mod secret;
 
 pub use policy::Permission;

@@ -92,7 +92,8 @@ pub enum Access {
     Public,
     /// An SDK key (selects the environment).
     SdkKey,
-    /// A trigger secret in the path; checked by the handler before it parses the alert.
+    /// A secret in the path, checked by the handler (404 when unknown): a
+    /// trigger's (before it parses the alert), an OFREP refetch stream's.
     TriggerSecret,
     /// The metrics bearer token (`--metrics-token`).
     MetricsToken,
@@ -187,6 +188,10 @@ pub static POLICY: &[Rule] = &[
     rule("GET", "/sdk/v1/snapshot", SdkKey),
     rule("GET", "/sdk/v1/stream", SdkKey),
     rule("POST", "/sdk/v1/ack", SdkKey),
+    // OFREP (the stream's secret is the SDK key's hash, checked by the handler: 404 when unknown)
+    rule("POST", "/ofrep/v1/evaluate/flags", SdkKey),
+    rule("POST", "/ofrep/v1/evaluate/flags/{key}", SdkKey),
+    rule("GET", "/ofrep/v1/streams/{secret}", TriggerSecret),
     // triggers
     rule("GET", project_path!("/environments/{env}/flags/{flag}/triggers"), p(Kill)),
     rule("POST", project_path!("/environments/{env}/flags/{flag}/triggers"), p(Admin)),

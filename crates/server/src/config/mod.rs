@@ -86,6 +86,12 @@ pub struct ServeConfig {
     #[arg(long, env = "SWITCHYARD_CREDENTIAL_FAILURE_RATE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub credential_failure_rate_per_minute: u32,
 
+    /// OFREP evaluations allowed per SDK key and client address per
+    /// minute (burst of the same size); beyond, 429 with `Retry-After`.
+    /// `0` disables the limit.
+    #[arg(long, env = "SWITCHYARD_OFREP_RATE", default_value_t = 60_000)]
+    pub ofrep_rate_per_minute: u32,
+
     /// Unknown, revoked or disabled credential hashes remembered per kind
     /// (API tokens, SDK keys, trigger secrets), so a repeated bad
     /// credential does not query the database again. `0` disables.
@@ -171,6 +177,7 @@ impl ServeConfig {
             login_rate_per_minute: 1000,
             auth_failure_rate_per_minute: 100_000,
             credential_failure_rate_per_minute: 100_000,
+            ofrep_rate_per_minute: 0,
             negative_cache_size: 10_000,
             negative_cache_ttl: Duration::from_secs(60),
             trusted_proxies: Vec::new(),
@@ -213,6 +220,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("login_rate_per_minute", &self.login_rate_per_minute)
             .field("auth_failure_rate_per_minute", &self.auth_failure_rate_per_minute)
             .field("credential_failure_rate_per_minute", &self.credential_failure_rate_per_minute)
+            .field("ofrep_rate_per_minute", &self.ofrep_rate_per_minute)
             .field("negative_cache_size", &self.negative_cache_size)
             .field("negative_cache_ttl", &self.negative_cache_ttl)
             .field("trusted_proxies", &self.trusted_proxies)

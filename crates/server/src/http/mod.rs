@@ -17,6 +17,7 @@
 //! - [`triggers`]: alert trigger URLs (`/hooks/v1/triggers/{secret}`) and their management.
 //! - [`webhooks`]: project webhooks (outgoing kill/restore notifications).
 //! - [`sdk`]: the SDK API (snapshot, SSE stream).
+//! - [`ofrep`]: the OpenFeature Remote Evaluation Protocol routes (see [`crate::ofrep`]).
 //! - [`docs`]: `/api/openapi.json` and the offline API docs page.
 //! - [`openapi`]: the document's shared parts (security schemes, problem responses).
 
@@ -28,6 +29,7 @@ pub mod evaluate;
 pub mod flags;
 pub mod json;
 pub mod kill;
+pub mod ofrep;
 pub mod openapi;
 pub mod params;
 pub mod passwords;
@@ -78,6 +80,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(sdk_keys::router())
         .merge(evaluate::router())
         .merge(sdk::router())
+        .merge(ofrep::router())
         .merge(triggers::router())
         .merge(webhooks::router())
         .split_for_parts();
@@ -140,11 +143,11 @@ pub fn metrics_app(state: AppState) -> Router {
 async fn problem_bodies(response: axum::response::Response) -> axum::response::Response {
     use axum::http::{StatusCode, header};
     use axum::response::IntoResponse;
-    let problem = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
-    if problem {
+    // Ours already: problems, and OFREP's JSON error bodies (its protocol's shape).
+    let ours = response.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        v.as_bytes().starts_with(b"application/problem+json") || v.as_bytes().starts_with(b"application/json")
+    });
+    if ours {
         return response;
     }
     match response.status() {
@@ -179,7 +182,14 @@ fn cors(origins: &[String]) -> tower::util::Either<tower_http::cors::CorsLayer, 
         tower_http::cors::CorsLayer::new()
             .allow_origin(origins)
             .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH])
+            // If-None-Match and X-API-Key: OFREP's web provider.
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_MATCH,
+                header::IF_NONE_MATCH,
+                HeaderName::from_static("x-api-key"),
+            ])
             .expose_headers([header::ETAG]),
     )
 }

@@ -69,12 +69,18 @@ impl utoipa::Modify for SharedParts {
         for &(status, name, description, code) in ERRORS {
             components.responses.insert(name.to_string(), RefOr::T(problem_response(status, description, code)));
         }
-        for item in openapi.paths.paths.values_mut() {
+        for (path, item) in openapi.paths.paths.iter_mut() {
             for operation in operations(item) {
-                add_errors(operation);
+                add_errors(operation, own_errors(path));
             }
         }
     }
+}
+
+/// Error statuses whose bodies a route documents itself: OFREP's 400 and
+/// 404 are the protocol's shape, not problems.
+fn own_errors(path: &str) -> &'static [u16] {
+    if path.starts_with("/ofrep/v1/evaluate/") { &[400, 404] } else { &[] }
 }
 
 /// The operations of a path item.
@@ -100,7 +106,10 @@ pub fn schemes(operation: &Operation) -> Vec<String> {
     requirements.iter().filter_map(|r| r.as_object()).flat_map(|r| r.keys().cloned()).collect()
 }
 
-fn add_errors(operation: &mut Operation) {
+/// Adds the derived statuses; `own` statuses keep the annotation's
+/// response (a problem body is added beside it: the layers in front of
+/// every handler may answer one).
+fn add_errors(operation: &mut Operation, own: &[u16]) {
     let schemes = schemes(operation);
     let params = operation.parameters.as_deref().unwrap_or_default();
     let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
@@ -129,9 +138,21 @@ fn add_errors(operation: &mut Operation) {
     for status in statuses {
         responses.entry(status.to_string()).or_insert_with(|| RefOr::T(Response::new("")));
     }
+    share(responses, own);
+}
+
+/// Points each error response at its shared problem response; `own`
+/// statuses keep theirs, with a problem body beside it.
+fn share(responses: &mut std::collections::BTreeMap<String, RefOr<Response>>, own: &[u16]) {
     for (status, response) in responses.iter_mut() {
-        let Some(name) = ERRORS.iter().find(|e| e.0.to_string() == *status).map(|e| e.1) else { continue };
-        *response = RefOr::Ref(Ref::from_response_name(name));
+        let Some(&(code, name, ..)) = ERRORS.iter().find(|e| e.0.to_string() == *status) else { continue };
+        match response {
+            RefOr::T(response) if own.contains(&code) => {
+                let problem = RefOr::Ref(Ref::from_schema_name("Problem"));
+                response.content.insert(PROBLEM_JSON.to_string(), ContentBuilder::new().schema(Some(problem)).build());
+            }
+            _ => *response = RefOr::Ref(Ref::from_response_name(name)),
+        }
     }
 }
 

@@ -22,9 +22,6 @@ use tokio::sync::{broadcast, watch};
 use tokio::time::{Sleep, sleep};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::credentials::{Kind, Peer};
-use crate::auth::principal::bearer;
-use crate::auth::secret;
 use crate::delivery::hub::{EnvChannel, Frame, sse_frame};
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
@@ -40,28 +37,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stream))
         .routes(routes!(ack))
         .routes(routes!(admin_stream))
-}
-
-/// Authenticates an SDK key (cached per secret hash; revocation evicts;
-/// unknown and revoked keys are remembered by the negative cache and their
-/// failures limited, see [`crate::auth::credentials`]). Called by the
-/// [`guard`](crate::auth::guard) for the SDK routes, which get the key as an
-/// `Extension<SdkKey>`.
-pub async fn sdk_key(state: &AppState, peer: Peer, headers: &HeaderMap) -> ApiResult<SdkKey> {
-    let token = bearer(headers).ok_or(ApiError::Unauthorized("missing SDK key"))?;
-    let hash = secret::hash(token);
-    if let Some(key) = state.hub.cached_sdk_key(&hash) {
-        return Ok(key);
-    }
-    let fetch = || state.store.sdk_key_by_hash(&hash);
-    let Some(key) = state.credentials.lookup(Kind::SdkKey, &hash, fetch, |k: &SdkKey| k.revoked_at.is_none()).await?
-    else {
-        let client = state.credentials.client(peer, headers);
-        let rejection = ApiError::Unauthorized("invalid or revoked SDK key");
-        return Err(state.credentials.failed(Kind::SdkKey, client, &hash, rejection));
-    };
-    state.hub.cache_sdk_key(hash, key.clone());
-    Ok(key)
 }
 
 /// The environment's full snapshot `{revision, flags, segments}`.
