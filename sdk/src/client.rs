@@ -182,7 +182,7 @@ impl Client {
     /// The compiled snapshot served right now (`None` before the first),
     /// for listing flags or evaluating many at one consistent revision.
     pub fn snapshot(&self) -> Option<Arc<CompiledSnapshot>> {
-        self.inner.shared.snapshot.load_full()
+        self.inner.shared.snapshot.load().as_ref().map(|s| s.compiled.clone())
     }
 
     /// A boolean flag's value, or `default` (unknown flag, other kind, no

@@ -18,7 +18,7 @@ use std::time::Duration;
 use serde_json::Value;
 use switchyard_core::{CompiledSnapshot, CompiledVariant, Context, ErrorKind, FlagKind};
 
-use crate::state::Shared;
+use crate::state::{Served, Shared};
 
 /// Why a value was served: the engine's reasons plus the SDK's own
 /// ([`Reason::NotReady`], [`Reason::FailSafe`]).
@@ -206,12 +206,8 @@ impl Shared {
     /// Mirrors the engine's typed helpers (kind check, then evaluate); the
     /// shared vectors run through both paths to keep them equal.
     #[inline]
-    fn select<'a, T: FlagType>(
-        &self,
-        s: &'a CompiledSnapshot,
-        key: &str,
-        ctx: &Context<'_>,
-    ) -> Option<&'a CompiledVariant> {
+    fn select<'a, T: FlagType>(&self, served: &'a Served, key: &str, ctx: &Context<'_>) -> Option<&'a CompiledVariant> {
+        let s = &*served.compiled;
         let (index, flag) = s.flag_indexed(key).filter(|(_, f)| T::accepts(f.kind()))?;
         let variant = match flag.fail_safe() {
             Some(fail_safe)
@@ -221,8 +217,10 @@ impl Shared {
             }
             _ => flag.evaluate(s.segments(), ctx).variant,
         };
-        if let Some(t) = self.telemetry.get() {
-            t.count(s, index, flag, variant);
+        if let Some(counters) = &served.counters
+            && let Some(v) = flag.variant_index(variant)
+        {
+            counters.count(index, v);
         }
         Some(variant)
     }
@@ -230,21 +228,22 @@ impl Shared {
     /// The typed detail (see [`Detail`]).
     /// Counts a detail's evaluation for telemetry (off the value path:
     /// details look the flag up once more to find its counters).
-    fn count_detail(&self, s: &CompiledSnapshot, key: &str, variant: Option<&Arc<str>>) {
-        let Some(t) = self.telemetry.get() else { return };
-        let found = variant.zip(s.flag_indexed(key)).and_then(|(v, (i, flag))| {
-            let cv = flag.variants().iter().find(|cv| Arc::ptr_eq(cv.key_arc(), v) || **cv.key_arc() == **v)?;
-            Some((i, flag, cv))
+    fn count_detail(&self, served: &Served, key: &str, variant: Option<&Arc<str>>) {
+        let Some(counters) = &served.counters else { return };
+        let found = variant.zip(served.compiled.flag_indexed(key)).and_then(|(v, (i, flag))| {
+            let vi = flag.variants().iter().position(|cv| Arc::ptr_eq(cv.key_arc(), v) || **cv.key_arc() == **v)?;
+            Some((i, vi))
         });
-        match found {
-            Some((i, flag, cv)) => t.count(s, i, flag, cv),
-            None => t.count_unattributed(),
+        match (found, self.telemetry.get()) {
+            (Some((i, vi)), _) => counters.count(i, vi),
+            (None, Some(t)) => t.count_unattributed(),
+            (None, None) => {}
         }
     }
 
     pub(crate) fn detail<T: FlagType>(&self, key: &str, ctx: &Context<'_>, default: T) -> Detail<T> {
         let guard = self.snapshot.load();
-        let (Some(snapshot), Some(age)) = (guard.as_deref(), self.freshness.age()) else {
+        let (Some(served), Some(age)) = (guard.as_deref(), self.freshness.age()) else {
             if let Some(t) = self.telemetry.get() {
                 t.count_unattributed();
             }
@@ -257,6 +256,7 @@ impl Shared {
                 stale: false,
             };
         };
+        let snapshot = &*served.compiled;
         let stale = self.is_stale(age);
         let (revision, age) = (snapshot.revision(), Some(age));
         if stale
@@ -264,11 +264,11 @@ impl Shared {
             && let Some(value) = T::extract(variant)
         {
             let variant = Some(variant.key_arc().clone());
-            self.count_detail(snapshot, key, variant.as_ref());
+            self.count_detail(served, key, variant.as_ref());
             return Detail { value, variant, reason: Reason::FailSafe, revision, age, stale };
         }
         let d = T::engine_detail(snapshot, key, ctx, default);
-        self.count_detail(snapshot, key, d.variant.as_ref());
+        self.count_detail(served, key, d.variant.as_ref());
         Detail { value: d.value, variant: d.variant, reason: d.reason.into(), revision, age, stale }
     }
 }

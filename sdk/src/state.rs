@@ -14,7 +14,16 @@ use switchyard_core::CompiledSnapshot;
 use tokio::sync::{broadcast, watch};
 
 use crate::status::Status;
-use crate::telemetry::Telemetry;
+use crate::telemetry::{Counters, Telemetry};
+
+/// A compiled snapshot as served, with its evaluation counters when
+/// telemetry is on: one `ArcSwap` load gives a getter both.
+pub(crate) struct Served {
+    /// The flags.
+    pub(crate) compiled: Arc<CompiledSnapshot>,
+    /// Evaluation counters for these flags (`None` without telemetry).
+    pub(crate) counters: Option<Arc<Counters>>,
+}
 use crate::updates::FlagChange;
 
 /// Capacity of the change broadcast. A subscriber further behind than this
@@ -23,8 +32,9 @@ pub(crate) const UPDATES_CAPACITY: usize = 1024;
 
 /// State shared by every clone of a client and its background tasks.
 pub(crate) struct Shared {
-    /// The flags served; `None` until the first snapshot (or file) arrives.
-    pub(crate) snapshot: ArcSwapOption<CompiledSnapshot>,
+    /// The flags served (with their telemetry counters); `None` until the
+    /// first snapshot (or file) arrives.
+    pub(crate) snapshot: ArcSwapOption<Served>,
     /// When the served flags were last confirmed current.
     pub(crate) freshness: Freshness,
     /// Flags not confirmed for longer than this are stale: the status says
@@ -57,10 +67,8 @@ impl Shared {
 
     /// Swaps in a new snapshot and notifies subscribers of `changes`.
     pub(crate) fn install(&self, compiled: Arc<CompiledSnapshot>, changes: Vec<FlagChange>) {
-        if let Some(telemetry) = self.telemetry.get() {
-            telemetry.prepare(&compiled);
-        }
-        self.snapshot.store(Some(compiled));
+        let counters = self.telemetry.get().map(|t| t.prepare(&compiled));
+        self.snapshot.store(Some(Arc::new(Served { compiled, counters })));
         for change in changes {
             // `Err` only means that nobody is subscribed.
             let _ = self.updates.send(change);
@@ -69,7 +77,7 @@ impl Shared {
 
     /// The revision served, `None` before the first snapshot.
     pub(crate) fn revision(&self) -> Option<u64> {
-        self.snapshot.load().as_ref().map(|s| s.revision())
+        self.snapshot.load().as_ref().map(|s| s.compiled.revision())
     }
 
     /// Sets the status, notifying watchers only when it changed.

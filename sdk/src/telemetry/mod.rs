@@ -18,15 +18,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use arc_swap::ArcSwapOption;
 use futures_util::future::BoxFuture;
-use switchyard_core::{CompiledFlag, CompiledSnapshot, CompiledVariant};
+use switchyard_core::CompiledSnapshot;
 
 pub use batch::{EvaluationCount, EventCount, LATENCY_BUCKETS_MS, OutcomeCount, TelemetryBatch};
 use flush::flush_loop;
 pub use record::{Exposure, Outcome};
 
-use counters::Counters;
+pub(crate) use counters::Counters;
 use record::Aggregates;
 
 /// Sends one serialized batch to the server; `Err` says why not. Built by
@@ -69,8 +68,9 @@ pub(crate) fn spawn(
 /// outcome API and the flush task.
 pub(crate) struct Telemetry {
     pub(crate) config: TelemetryConfig,
-    /// Counters of the snapshot being served.
-    counters: ArcSwapOption<Counters>,
+    /// Counters of the snapshot being served (getters reach them through
+    /// the served snapshot; this handle is for harvesting).
+    counters: Mutex<Option<Arc<Counters>>>,
     /// Counters of replaced snapshots, harvested at the next two flushes
     /// (a getter may still hold the old snapshot for an instant).
     retired: Mutex<Vec<(Arc<Counters>, u8)>>,
@@ -90,7 +90,7 @@ impl Telemetry {
     pub(crate) fn new(config: TelemetryConfig, send: Sender) -> Self {
         Telemetry {
             config,
-            counters: ArcSwapOption::empty(),
+            counters: Mutex::new(None),
             retired: Mutex::new(Vec::new()),
             unattributed: AtomicU64::new(0),
             aggregates: Mutex::new(Aggregates::default()),
@@ -106,31 +106,15 @@ impl Telemetry {
         flush::flush_now(self).await.map_err(|(reason, pending)| crate::Error::TelemetryNotSent { reason, pending })
     }
 
-    /// A snapshot is about to be served: give it counters (before it is
-    /// visible to getters, so that its evaluations find them).
-    pub(crate) fn prepare(&self, snapshot: &Arc<CompiledSnapshot>) {
-        let old = self.counters.swap(Some(Arc::new(Counters::new(snapshot.clone()))));
-        if let Some(old) = old {
+    /// A snapshot is about to be served: its counters (the previous ones
+    /// are harvested at the next two flushes: a getter may still hold the
+    /// old snapshot for an instant).
+    pub(crate) fn prepare(&self, snapshot: &Arc<CompiledSnapshot>) -> Arc<Counters> {
+        let counters = Arc::new(Counters::new(snapshot.clone()));
+        if let Some(old) = lock(&self.counters).replace(counters.clone()) {
             lock(&self.retired).push((old, 0));
         }
-    }
-
-    /// Counts one evaluation that served `variant` of `flag`, the flag at
-    /// `index` in `snapshot`. Hot path: one `ArcSwap` load, one relaxed
-    /// `fetch_add`.
-    #[inline]
-    pub(crate) fn count(
-        &self,
-        snapshot: &CompiledSnapshot,
-        index: usize,
-        flag: &CompiledFlag,
-        variant: &CompiledVariant,
-    ) {
-        let counters = self.counters.load();
-        match (counters.as_deref(), flag.variant_index(variant)) {
-            (Some(c), Some(v)) if std::ptr::eq(&*c.snapshot, snapshot) => c.count(index, v),
-            _ => self.count_unattributed(),
-        }
+        counters
     }
 
     /// Counts an evaluation that served the caller's default.
@@ -173,7 +157,8 @@ impl Telemetry {
             }
             retired.retain(|(_, times)| *times < 2);
         }
-        if let Some(c) = self.counters.load_full() {
+        let current = lock(&self.counters).clone();
+        if let Some(c) = current {
             c.harvest(&mut add);
         }
         let (outcomes, events) = std::mem::take(&mut *lock(&self.aggregates)).into_wire();
