@@ -12,6 +12,7 @@ use sqlx::Connection;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use crate::client::Client;
 use crate::config::ServeConfig;
 use crate::state::AppState;
 
@@ -238,29 +239,29 @@ where
 
 /// Logs in and returns the session token.
 pub async fn login(base: &str, username: &str, password: &str) -> String {
-    let response = reqwest::Client::new()
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": username, "password": password}))
-        .send()
-        .await
-        .expect("login request");
-    assert_eq!(response.status(), 200, "login as {username}");
-    let body: serde_json::Value = response.json().await.expect("login body");
-    body["token"].as_str().expect("token").to_string()
+    match Client::new(base).login(username, password).await {
+        Ok(session) => session.token,
+        Err(err) => panic!("login as {username}: {err}"),
+    }
 }
 
-/// A small JSON client bound to one credential, for tests.
+/// A small JSON client bound to one credential, for tests: the typed
+/// [`Client`]'s raw exchange, with statuses to assert on.
 #[derive(Clone)]
 pub struct Api {
-    http: reqwest::Client,
-    base: String,
-    token: Option<String>,
+    client: Client,
 }
 
 impl Api {
     /// A client of `server` with `token` (or anonymous).
     pub fn new(server: &TestServer, token: Option<&str>) -> Api {
-        Api { http: reqwest::Client::new(), base: server.base.clone(), token: token.map(str::to_string) }
+        let client = Client::new(&server.base);
+        Api { client: token.map_or_else(|| client.clone(), |t| client.with_token(t)) }
+    }
+
+    /// The typed client behind it.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// Sends a request; returns the status and the body (JSON, or a JSON string of the text).
@@ -270,17 +271,8 @@ impl Api {
         path: &str,
         body: Option<serde_json::Value>,
     ) -> (reqwest::StatusCode, serde_json::Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = &self.token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+        let reply = self.client.exchange(method, path, body.as_ref()).await.expect("request");
+        (reply.status, reply.body)
     }
 
     /// `GET`.
