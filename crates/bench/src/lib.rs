@@ -6,11 +6,14 @@
 //! 10,000 server sockets do not share one process's descriptor limit, and
 //! so that memory per connection can be read from its `/proc` entry.
 
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
+use switchyard_server::client::Client;
+use switchyard_server::store::{NewEnvironment, NewProject};
 
 pub mod fanout;
 
@@ -58,9 +61,7 @@ impl ServerProcess {
         let server = ServerProcess { base: format!("http://127.0.0.1:{port}"), child };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok(r) = reqwest::get(format!("{}/readyz", server.base)).await
-                && r.status().is_success()
-            {
+            if Client::new(&server.base).is_ready().await {
                 return Ok(server);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -81,51 +82,82 @@ impl ServerProcess {
     }
 }
 
-/// A JSON client with a bearer token.
+/// The typed admin client ([`switchyard_server::client`]) logged in as
+/// `admin`, with the calls the harnesses make.
 #[derive(Clone)]
 pub struct Admin {
     /// Base URL.
     pub base: String,
-    http: reqwest::Client,
-    token: String,
+    client: Client,
 }
 
 impl Admin {
     /// Logs in as admin.
     pub async fn login(base: &str) -> anyhow::Result<Admin> {
-        let http = reqwest::Client::new();
-        let body: Value = http
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let token = body["token"].as_str().context("login failed")?.to_string();
-        Ok(Admin { base: base.into(), http, token })
+        let client = Client::new(base).logged_in("admin", ADMIN_PASSWORD).await.context("login failed")?;
+        Ok(Admin { base: base.into(), client })
+    }
+
+    /// The typed client.
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// POSTs JSON, failing on a non-2xx status.
     pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let resp = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await?;
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
-        if !status.is_success() {
-            bail!("POST {path}: {status} {body}");
-        }
-        Ok(body)
+        self.client.post(path, &body).await.with_context(|| format!("POST {path}"))
+    }
+
+    /// Toggles `flag` of project `bench`, environment `prod`; returns the
+    /// new revision (`None`: it was already in that state).
+    pub async fn toggle(&self, flag: &str, on: bool) -> anyhow::Result<Option<u64>> {
+        let path = format!("/api/v1/projects/bench/environments/prod/flags/{flag}/toggle");
+        Ok(self.post(&path, json!({ "on": on })).await?["revision"].as_u64())
     }
 
     /// Creates project `bench`, environment `prod`, `flags` boolean flags
     /// (`flag-0`…) and an SDK key; returns the key.
     pub async fn seed(&self, flags: usize) -> anyhow::Result<String> {
-        self.post("/api/v1/projects", json!({"key": "bench"})).await?;
-        self.post("/api/v1/projects/bench/environments", json!({"key": "prod"})).await?;
+        let project = NewProject { key: "bench".into(), name: None, description: None };
+        self.client.create_project(&project).await?;
+        self.client.create_environment("bench", &NewEnvironment { key: "prod".into(), name: None }).await?;
         for i in 0..flags {
-            self.post("/api/v1/projects/bench/flags", json!({"key": format!("flag-{i}"), "kind": "boolean"})).await?;
+            let flag = serde_json::from_value(json!({"key": format!("flag-{i}"), "kind": "boolean"}))?;
+            self.client.create_flag("bench", &flag).await?;
         }
-        let key = self.post("/api/v1/projects/bench/environments/prod/sdk-keys", json!({"name": "bench"})).await?;
-        Ok(key["secret"].as_str().context("sdk key")?.to_string())
+        Ok(self.client.create_sdk_key("bench", "prod", "bench").await?.secret)
+    }
+}
+
+/// A fresh temporary data directory for one run.
+pub fn data_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("switchyard-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// A server of one store, seeded by [`Admin::seed`].
+pub struct Seeded {
+    /// The server process.
+    pub server: ServerProcess,
+    /// Its admin.
+    pub admin: Admin,
+    /// The SDK key of `bench`/`prod`.
+    pub sdk_key: String,
+}
+
+impl Seeded {
+    /// Starts a server on `store` (`postgres`: a fresh database; anything
+    /// else: SQLite in `data_dir`) and seeds `flags` flags.
+    pub async fn start(store: &str, data_dir: &Path, flags: usize) -> anyhow::Result<Seeded> {
+        let url = match store {
+            "postgres" => fresh_postgres().await?,
+            _ => format!("sqlite://{}/bench-{}.db", data_dir.display(), uuid::Uuid::new_v4().simple()),
+        };
+        let server = ServerProcess::start(&url, data_dir).await?;
+        let admin = Admin::login(&server.base).await?;
+        let sdk_key = admin.seed(flags).await?;
+        Ok(Seeded { server, admin, sdk_key })
     }
 }
 

@@ -20,9 +20,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use serde_json::json;
 use switchyard_bench::fanout::{Latencies, WorkerConfig, parse_applied, run_worker, unix_ns};
-use switchyard_bench::{Admin, ServerProcess, fresh_postgres, percentile};
+use switchyard_bench::{Admin, Seeded, ServerProcess, percentile};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
@@ -94,14 +93,10 @@ impl Target {
                 _guards: (None, Some(child)),
             });
         }
-        let url = match kind {
-            "postgres" => fresh_postgres().await?,
-            "sqlite" => format!("sqlite://{}/bench-{}.db", data_dir.display(), uuid::Uuid::new_v4().simple()),
-            other => bail!("unknown target `{other}` (sqlite, postgres, floor)"),
-        };
-        let server = ServerProcess::start(&url, data_dir).await?;
-        let admin = Admin::login(&server.base).await?;
-        let key = admin.seed(10).await?;
+        if !matches!(kind, "postgres" | "sqlite") {
+            bail!("unknown target `{kind}` (sqlite, postgres, floor)");
+        }
+        let Seeded { server, admin, sdk_key: key } = Seeded::start(kind, data_dir, 10).await?;
         let pid = server.pid();
         Ok(Target {
             base: server.base.clone(),
@@ -114,14 +109,15 @@ impl Target {
 
     /// One change; returns its revision.
     async fn change(&self, i: usize) -> anyhow::Result<u64> {
-        let body = match &self.admin {
-            Some(admin) => {
-                let path = "/api/v1/projects/bench/environments/prod/flags/flag-0/toggle";
-                admin.post(path, json!({"on": i.is_multiple_of(2)})).await?
+        let revision = match &self.admin {
+            Some(admin) => admin.toggle("flag-0", i.is_multiple_of(2)).await?,
+            None => {
+                let body: serde_json::Value =
+                    reqwest::Client::new().post(format!("{}/change", self.base)).send().await?.json().await?;
+                body["revision"].as_u64()
             }
-            None => reqwest::Client::new().post(format!("{}/change", self.base)).send().await?.json().await?,
         };
-        body["revision"].as_u64().context("no revision in the change response")
+        revision.context("no revision in the change response")
     }
 }
 

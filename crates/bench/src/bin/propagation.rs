@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use futures_util::StreamExt;
-use serde_json::json;
 use switchyard::{Client, Update};
-use switchyard_bench::{Admin, ServerProcess, fresh_postgres, server_binary, summary};
+use switchyard_bench::{Seeded, data_dir, server_binary, summary};
+use switchyard_server::store::Role;
 use tokio::sync::mpsc;
 
 #[derive(Parser)]
@@ -65,15 +65,8 @@ async fn raw_reader(base: String, key: String, http: reqwest::Client, tx: mpsc::
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let data_dir = std::env::temp_dir().join(format!("switchyard-bench-{}", uuid::Uuid::new_v4().simple()));
-    let url = match args.store.as_str() {
-        "postgres" => fresh_postgres().await?,
-        _ => format!("sqlite://{}/bench.db", data_dir.display()),
-    };
-    std::fs::create_dir_all(&data_dir)?;
-    let server = ServerProcess::start(&url, &data_dir).await?;
-    let admin = Admin::login(&server.base).await?;
-    let sdk_key = admin.seed(10).await?;
+    let data_dir = data_dir()?;
+    let Seeded { server, admin, sdk_key } = Seeded::start(&args.store, &data_dir, 10).await?;
     let rss_before = server.rss_kib();
 
     // One HTTP client shared by every SDK client (one pool, many streams).
@@ -144,23 +137,11 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    let toggle = |i: usize| {
-        let admin = admin.clone();
-        async move {
-            admin
-                .post(
-                    "/api/v1/projects/bench/environments/prod/flags/flag-0/toggle",
-                    json!({"on": i.is_multiple_of(2)}),
-                )
-                .await
-        }
-    };
     let mut all = Vec::new();
     for i in 0..args.toggles {
         while rx.try_recv().is_ok() {}
         let start = Instant::now();
-        let written = toggle(i).await?;
-        let revision = written["revision"].as_u64().unwrap_or(0);
+        let revision = admin.toggle("flag-0", i.is_multiple_of(2)).await?.unwrap_or(0);
         let mut got = Vec::with_capacity(args.clients);
         let deadline = start + Duration::from_secs(30);
         while got.len() < args.clients {
@@ -179,8 +160,7 @@ async fn main() -> anyhow::Result<()> {
     println!("propagation (admin call start → client applied): {}", summary(&mut all));
 
     if args.kill {
-        let token = admin.post("/api/v1/tokens", json!({"name": "pager", "role": "responder"})).await?;
-        let token = token["secret"].as_str().unwrap_or_default().to_string();
+        let token = admin.client().create_token("pager", Role::Responder, None).await?.secret;
         let mut samples = Vec::new();
         for i in 0..args.toggles.min(10) {
             while rx.try_recv().is_ok() {}

@@ -10,8 +10,7 @@
 use std::time::Instant;
 
 use clap::Parser;
-use serde_json::json;
-use switchyard_bench::{Admin, ServerProcess, fresh_postgres, summary};
+use switchyard_bench::{Seeded, data_dir, summary};
 
 #[derive(Parser)]
 struct Args {
@@ -29,22 +28,15 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let data_dir = std::env::temp_dir().join(format!("switchyard-bench-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&data_dir)?;
-    let url = match args.store.as_str() {
-        "postgres" => fresh_postgres().await?,
-        _ => format!("sqlite://{}/bench.db", data_dir.display()),
-    };
-    let server = ServerProcess::start(&url, &data_dir).await?;
-    let admin = Admin::login(&server.base).await?;
-    admin.seed(args.concurrency.max(1)).await?;
+    let data_dir = data_dir()?;
+    let Seeded { server: _server, admin, .. } = Seeded::start(&args.store, &data_dir, args.concurrency.max(1)).await?;
 
     // Sequential: one toggle at a time on one flag.
     let mut latencies = Vec::with_capacity(args.toggles);
     let start = Instant::now();
     for i in 0..args.toggles {
         let t = Instant::now();
-        admin.post("/api/v1/projects/bench/environments/prod/flags/flag-0/toggle", json!({"on": i % 2 == 0})).await?;
+        admin.toggle("flag-0", i % 2 == 0).await?;
         latencies.push(t.elapsed().as_secs_f64() * 1e3);
     }
     let rate = args.toggles as f64 / start.elapsed().as_secs_f64();
@@ -60,8 +52,7 @@ async fn main() -> anyhow::Result<()> {
             let mut lat = Vec::with_capacity(per);
             for i in 0..per {
                 let t = Instant::now();
-                let path = format!("/api/v1/projects/bench/environments/prod/flags/flag-{w}/toggle");
-                admin.post(&path, json!({"on": i % 2 == 0})).await?;
+                admin.toggle(&format!("flag-{w}"), i % 2 == 0).await?;
                 lat.push(t.elapsed().as_secs_f64() * 1e3);
             }
             anyhow::Ok(lat)
