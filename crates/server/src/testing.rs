@@ -111,7 +111,7 @@ impl TestDb {
 }
 
 /// The metrics token of test servers (`GET /metrics` needs it).
-pub const METRICS_TOKEN: &str = "test-metrics-token";
+pub const METRICS_TOKEN: &str = crate::config::TEST_METRICS_TOKEN;
 
 /// The admin password of test servers.
 pub const ADMIN_PASSWORD: &str = "test-admin-password";

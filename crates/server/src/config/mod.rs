@@ -183,11 +183,16 @@ impl ServeConfig {
             trusted_proxies: Vec::new(),
             cors_origins: Vec::new(),
             header_read_timeout: Duration::from_secs(10),
-            metrics_token: Some(crate::testing::METRICS_TOKEN.into()),
+            metrics_token: Some(TEST_METRICS_TOKEN.into()),
             metrics_listen: None,
         }
     }
 }
+
+/// The metrics token of [`ServeConfig::for_tests`] (re-exported as
+/// `testing::METRICS_TOKEN`; defined here so that the configuration does not
+/// reach into the test support).
+pub const TEST_METRICS_TOKEN: &str = "test-metrics-token";
 
 /// Removes the password from a database URL for logs.
 pub fn redact_url(url: &str) -> String {
