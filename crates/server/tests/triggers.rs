@@ -4,98 +4,13 @@
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use switchyard_server::testing::{Api, TestDb, TestServer, for_each_store, login};
+use switchyard_server::testing::{Api, TestDb, TestServer, for_each_store};
 
-const P: &str = "/api/v1/projects/shop";
-const FLAG: &str = "/api/v1/projects/shop/environments/production/flags/checkout";
-
-async fn seed(admin: &Api) {
-    admin.ok(Method::POST, "/api/v1/projects", Some(json!({"key": "shop"})), 201).await;
-    admin.ok(Method::POST, &format!("{P}/environments"), Some(json!({"key": "production"})), 201).await;
-    admin.ok(Method::POST, &format!("{P}/flags"), Some(json!({"key": "checkout", "kind": "boolean"})), 201).await;
-}
-
-/// Creates a trigger and returns (its id, its hook path).
-async fn trigger(admin: &Api, name: &str, action: &str, restore_on_resolve: bool) -> (i64, String) {
-    let body = json!({"name": name, "action": action, "restore_on_resolve": restore_on_resolve});
-    let created = admin.ok(Method::POST, &format!("{FLAG}/triggers"), Some(body), 201).await;
-    let path = created["path"].as_str().expect("path").to_string();
-    assert!(path.starts_with("/hooks/v1/triggers/trg_"), "{path}");
-    (created["trigger"]["id"].as_i64().expect("id"), path)
-}
-
-/// POSTs a raw body (no credential) to a hook path.
-async fn hook(server: &TestServer, path: &str, body: Option<Value>) -> reqwest::Response {
-    let mut req = reqwest::Client::new().post(server.url(path));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    req.send().await.expect("hook request")
-}
-
-async fn hook_json(server: &TestServer, path: &str, body: Option<Value>) -> Value {
-    let resp = hook(server, path, body).await;
-    let status = resp.status();
-    let body: Value = resp.json().await.expect("json");
-    assert_eq!(status, 200, "{path} → {body}");
-    body
-}
-
-/// The audit history, newest first, without kill receipts
-/// (`flag.kill.applied`, appended in the background after every kill).
-async fn audit(admin: &Api) -> Vec<Value> {
-    audit_all(admin).await.into_iter().filter(|e| e["action"] != "flag.kill.applied").collect()
-}
-
-async fn audit_all(admin: &Api) -> Vec<Value> {
-    let page = admin.ok(Method::GET, &format!("{P}/audit?limit=1000"), None, 200).await;
-    page["items"].as_array().cloned().unwrap_or_default()
-}
-
-/// Waits (bounded) for the receipt of the kill at `revision` in the audit.
-async fn kill_receipt(admin: &Api, revision: u64) -> Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let events = audit_all(admin).await;
-        if let Some(e) =
-            events.iter().find(|e| e["action"] == "flag.kill.applied" && e["revision"].as_u64() == Some(revision))
-        {
-            return e.clone();
-        }
-        assert!(std::time::Instant::now() < deadline, "no flag.kill.applied for revision {revision}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
-async fn kill_state(admin: &Api) -> Value {
-    admin.ok(Method::GET, FLAG, None, 200).await["config"]["kill"].clone()
-}
-
-async fn revision(admin: &Api) -> u64 {
-    let env = admin.ok(Method::GET, &format!("{P}/environments/production"), None, 200).await;
-    env["revision"].as_u64().expect("revision")
-}
-
-fn alertmanager(status: &str) -> Value {
-    json!({
-        "version": "4",
-        "groupKey": "{}:{alertname=\"HighErrorRate\"}",
-        "status": status,
-        "receiver": "switchyard",
-        "groupLabels": {"alertname": "HighErrorRate"},
-        "commonLabels": {"alertname": "HighErrorRate", "service": "checkout", "incident": "INC-42"},
-        "commonAnnotations": {"summary": "5xx above 5% for 5m"},
-        "externalURL": "http://alertmanager:9093",
-        "alerts": [{
-            "status": status,
-            "labels": {"alertname": "HighErrorRate", "service": "checkout"},
-            "annotations": {"summary": "5xx above 5% for 5m"},
-            "startsAt": "2025-01-01T00:00:00Z",
-            "endsAt": "0001-01-01T00:00:00Z",
-            "fingerprint": "abc"
-        }]
-    })
-}
+#[path = "triggers/secrets.rs"]
+mod secrets;
+#[path = "triggers/support.rs"]
+mod support;
+use support::*;
 
 #[tokio::test]
 async fn alertmanager_fires_kill_and_resolve_restores_only_when_asked() {
@@ -181,86 +96,6 @@ async fn alertmanager_fires_kill_and_resolve_restores_only_when_asked() {
             )
             .await;
         assert_eq!(status, 422, "{problem}");
-        server
-    })
-    .await;
-}
-
-#[tokio::test]
-async fn unknown_rotated_and_deleted_secrets_answer_404_without_audit() {
-    for_each_store(|server| async move {
-        let admin = Api::new(&server, Some(&server.admin_token));
-        seed(&admin).await;
-        let (id, path) = trigger(&admin, "pager", "kill", false).await;
-
-        let count = audit(&admin).await.len();
-        let rev = revision(&admin).await;
-        let wrong = format!("{path}x");
-        for bad in [
-            wrong.as_str(),
-            "/hooks/v1/triggers/trg_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-            "/hooks/v1/triggers/garbage",
-        ] {
-            let resp = hook(&server, bad, Some(alertmanager("firing"))).await;
-            assert_eq!(resp.status(), 404, "{bad}");
-        }
-        assert_eq!(audit(&admin).await.len(), count, "no audit noise");
-        assert_eq!(revision(&admin).await, rev);
-        assert!(kill_state(&admin).await.is_null());
-
-        // rotated: the old URL is dead, the new one works
-        let rotated = admin.ok(Method::POST, &format!("{FLAG}/triggers/{id}/rotate"), None, 200).await;
-        let new_path = rotated["path"].as_str().unwrap().to_string();
-        assert_ne!(new_path, path);
-        assert_eq!(hook(&server, &path, None).await.status(), 404);
-        let out = hook_json(&server, &new_path, None).await;
-        assert_eq!(out["action"], "kill");
-        assert_eq!(kill_state(&admin).await["reason"], "fired by trigger pager");
-
-        // deleted: 404, the row is kept (listed with disabled_at), idempotent
-        let deleted = admin.ok(Method::DELETE, &format!("{FLAG}/triggers/{id}"), None, 200).await;
-        assert!(deleted["disabled_at"].is_string());
-        let count = audit(&admin).await.len();
-        let rev = revision(&admin).await;
-        assert_eq!(hook(&server, &new_path, None).await.status(), 404);
-        assert_eq!(audit(&admin).await.len(), count);
-        assert_eq!(revision(&admin).await, rev);
-        let list = admin.ok(Method::GET, &format!("{FLAG}/triggers"), None, 200).await;
-        assert!(list[0]["disabled_at"].is_string());
-        admin.ok(Method::DELETE, &format!("{FLAG}/triggers/{id}"), None, 200).await;
-        let actions: Vec<String> =
-            audit(&admin).await.iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
-        assert_eq!(actions.iter().filter(|a| *a == "trigger.delete").count(), 1);
-        assert!(actions.contains(&"trigger.rotate".to_string()));
-        let (status, _) = admin.call(Method::POST, &format!("{FLAG}/triggers/{id}/rotate"), None).await;
-        assert_eq!(status, 409);
-
-        // another flag's path does not reach this trigger
-        admin.ok(Method::POST, &format!("{P}/flags"), Some(json!({"key": "other", "kind": "boolean"})), 201).await;
-        let other = "/api/v1/projects/shop/environments/production/flags/other/triggers";
-        let (status, _) = admin.call(Method::DELETE, &format!("{other}/{id}"), None).await;
-        assert_eq!(status, 404);
-
-        // roles: responders list, only admins create
-        for (name, role) in [("resp", "responder"), ("view", "viewer")] {
-            admin
-                .ok(
-                    Method::POST,
-                    "/api/v1/users",
-                    Some(json!({"username": name, "password": "a-long-password-1", "role": role})),
-                    201,
-                )
-                .await;
-        }
-        let responder = Api::new(&server, Some(&login(&server.base, "resp", "a-long-password-1").await));
-        let viewer = Api::new(&server, Some(&login(&server.base, "view", "a-long-password-1").await));
-        responder.ok(Method::GET, &format!("{FLAG}/triggers"), None, 200).await;
-        let (status, _) = responder
-            .call(Method::POST, &format!("{FLAG}/triggers"), Some(json!({"name": "x", "action": "kill"})))
-            .await;
-        assert_eq!(status, 403);
-        let (status, _) = viewer.call(Method::GET, &format!("{FLAG}/triggers"), None).await;
-        assert_eq!(status, 403);
         server
     })
     .await;
