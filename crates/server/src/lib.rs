@@ -50,7 +50,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::jwt::JwtKeys;
 use crate::config::ServeConfig;
-use crate::delivery::hub::{Hub, HubSink};
+use crate::delivery::hub::{ChangeQueue, Hub};
 use crate::state::{AppState, Inner};
 
 /// A built server: its router and state, plus what start-up did about the
@@ -72,10 +72,9 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         std::fs::create_dir_all(&config.database.data_dir).ok();
     }
     let metrics = metrics::Metrics::new();
-    let (hub, queue) = Hub::new(Arc::clone(&metrics));
-    let store =
-        store::connect(&url, Arc::new(HubSink(Arc::clone(&hub)))).await.map_err(|e| cli::errors::database(&url, &e))?;
-    hub.start(Arc::clone(&store), queue, config.heartbeat).await?;
+    let (queue, changes) = ChangeQueue::new();
+    let store = store::connect(&url, Arc::new(queue.clone())).await.map_err(|e| cli::errors::database(&url, &e))?;
+    let hub = Hub::start(Arc::clone(&store), queue, changes, Arc::clone(&metrics), config.heartbeat).await?;
     let listener_health = Arc::new(delivery::listener::ListenerHealth::default());
     let fleet = delivery::fleet::Fleet::new(Arc::clone(&store));
     if store.backend() == store::Backend::Postgres {
@@ -92,9 +91,9 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         webhooks::WorkerOptions::from_config(&config),
         Arc::clone(&metrics),
     );
-    let login_limiter = http::ratelimit::PeerLimiter::new(config.login_rate_per_minute, config.trusted_proxies.clone());
+    let login_limiter = auth::ratelimit::PeerLimiter::new(config.login_rate_per_minute, config.trusted_proxies.clone());
     let credentials = auth::credentials::Guard::new(&config, Arc::clone(&metrics));
-    let password_limiter = http::ratelimit::UserLimiter::new(config.login_rate_per_minute);
+    let password_limiter = auth::ratelimit::UserLimiter::new(config.login_rate_per_minute);
     let ofrep = ofrep::Ofrep::new(config.ofrep_rate_per_minute);
     let state = AppState::new(Inner {
         ofrep,
@@ -110,6 +109,7 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         metrics,
         login_limiter,
         credentials,
+        sdk_keys: Default::default(),
         password_limiter,
         fleet,
     });

@@ -1,23 +1,19 @@
 //! Prometheus metrics at `/metrics` (OpenMetrics text). Labels are bounded:
 //! route templates (never raw paths), methods, status codes, and
 //! `project/environment` keys — never flag keys, user keys or secrets.
+//!
+//! Owns the registry and its metrics. Must not touch the application state
+//! or HTTP: the request middleware and the `/metrics` handler that fill
+//! and read it live in `http::metrics`; everyone else holds `Arc<Metrics>`.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::state::AppState;
 
 /// Labels of HTTP metrics.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -187,51 +183,13 @@ impl Metrics {
         self.credential_lookups.get_or_create(&KindLabels { kind: kind.to_string() }).inc();
     }
 
+    /// The registry in OpenMetrics text.
+    pub fn encode(&self, out: &mut String) -> std::fmt::Result {
+        prometheus_client::encoding::text::encode(out, &self.registry)
+    }
+
     /// Counts `n` killed flags from `source`.
     pub fn killed(&self, source: &str, n: usize) {
         self.kills.get_or_create(&SourceLabels { source: source.to_string() }).inc_by(n as u64);
     }
-}
-
-/// Middleware recording request count and latency by route template.
-pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_string();
-    let method = request.method().to_string();
-    let start = Instant::now();
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    // One line per request: the route template, never the path (no keys or
-    // trigger secrets in logs), nor any header or body.
-    tracing::info!(%method, %route, status, latency_ms = start.elapsed().as_secs_f64() * 1e3, "request");
-    let labels = HttpLabels { route, method, status };
-    state.metrics.http_requests.get_or_create(&labels).inc();
-    state.metrics.http_duration.get_or_create(&labels).observe(start.elapsed().as_secs_f64());
-    response
-}
-
-/// `GET /metrics`.
-pub async fn scrape(State(state): State<AppState>) -> Response {
-    let m = &state.metrics;
-    let ping = Instant::now();
-    if state.store.ping().await.is_ok() {
-        m.db_ping_seconds.set(ping.elapsed().as_secs_f64());
-    }
-    let (size, idle) = state.store.pool_stats();
-    m.db_pool_connections.set(size as i64);
-    m.db_pool_idle.set(idle as i64);
-    if let Ok(projects) = state.store.list_projects().await {
-        for project in projects {
-            for env in state.store.list_environments(&project.key).await.unwrap_or_default() {
-                let labels = EnvLabels { environment: format!("{}/{}", project.key, env.key) };
-                let channel = state.hub.channel(env.id);
-                m.sdk_streams.get_or_create(&labels).set(channel.connections.load(Ordering::Relaxed) as i64);
-                m.revision.get_or_create(&labels).set(env.revision as i64);
-            }
-        }
-    }
-    let mut body = String::new();
-    if let Err(err) = prometheus_client::encoding::text::encode(&mut body, &m.registry) {
-        return crate::error::ApiError::Internal(err.to_string()).into_response();
-    }
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body).into_response()
 }

@@ -25,11 +25,13 @@ pub struct Inner {
     /// The configuration.
     pub config: ServeConfig,
     /// Login attempts per client address.
-    pub login_limiter: crate::http::ratelimit::PeerLimiter,
+    pub login_limiter: crate::auth::ratelimit::PeerLimiter,
+    /// Authenticated SDK keys and revocation signals of their streams.
+    pub sdk_keys: crate::auth::sdk_keys::SdkKeys,
     /// Negative cache of unknown credentials and failed-authentication limits.
     pub credentials: crate::auth::credentials::Guard,
     /// Password change attempts per user.
-    pub password_limiter: crate::http::ratelimit::UserLimiter,
+    pub password_limiter: crate::auth::ratelimit::UserLimiter,
     /// OFREP: the request limit.
     pub ofrep: crate::ofrep::Ofrep,
     /// Fleet-wide receipts.

@@ -19,12 +19,9 @@ use axum::http::request::Parts;
 use crate::auth::failures::FailureLimiter;
 pub use crate::auth::kind::Kind;
 use crate::auth::negative::NegativeCache;
-use crate::auth::secret;
 use crate::config::ServeConfig;
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
-use crate::state::AppState;
-use crate::store::ApiToken;
 
 /// The peer address of a request, if the server recorded one (it always
 /// does when serving; `None` for an in-process `oneshot`).
@@ -70,7 +67,7 @@ impl Guard {
 
     /// The client address (`X-Forwarded-For` only from a trusted proxy).
     pub fn client(&self, peer: Peer, headers: &HeaderMap) -> Option<IpAddr> {
-        crate::http::ratelimit::client_address(peer.0, headers, &self.trusted_proxies)
+        crate::auth::ratelimit::client_address(peer.0, headers, &self.trusted_proxies)
     }
 
     /// The usable credential of `kind` whose secret hashes to `hash`:
@@ -143,37 +140,4 @@ impl Guard {
 
 fn kind_labels(kind: Kind) -> crate::metrics::KindLabels {
     crate::metrics::KindLabels { kind: kind.label().to_string() }
-}
-
-/// The usable (not revoked) API token `token` presented by a request.
-pub async fn api_token(state: &AppState, parts: &Parts, token: &str) -> ApiResult<ApiToken> {
-    let guard = &state.credentials;
-    let hash = secret::hash(token);
-    let fetch = || state.store.api_token_by_hash(&hash);
-    match guard.lookup(Kind::ApiToken, &hash, fetch, |t: &ApiToken| t.revoked_at.is_none()).await? {
-        Some(token) => Ok(token),
-        None => Err(session_or_token_failed(state, parts, Kind::ApiToken, &hash)),
-    }
-}
-
-/// The answer to a session token that does not verify.
-pub fn session_failed(state: &AppState, parts: &Parts, token: &str) -> ApiError {
-    session_or_token_failed(state, parts, Kind::Session, &secret::hash(token))
-}
-
-/// The answer to a valid session token whose user's password changed since
-/// it was issued (or whose user is gone).
-pub fn session_ended(state: &AppState, parts: &Parts, token: &str) -> ApiError {
-    let client = state.credentials.client(Peer::of(parts), &parts.headers);
-    let rejection = ApiError::Unauthorized("session ended: the password was changed; log in again");
-    state.credentials.failed(Kind::Session, client, &secret::hash(token), rejection)
-}
-
-fn session_or_token_failed(state: &AppState, parts: &Parts, kind: Kind, hash: &str) -> ApiError {
-    let client = state.credentials.client(Peer::of(parts), &parts.headers);
-    let rejection = match kind {
-        Kind::ApiToken => ApiError::Unauthorized("invalid or revoked API token"),
-        _ => ApiError::Unauthorized("invalid or expired session token"),
-    };
-    state.credentials.failed(kind, client, hash, rejection)
 }

@@ -1,6 +1,6 @@
 //! The authorization policy: one table, keyed by route (method + path
 //! template), and one function, [`authorize`], that every route goes
-//! through (the [`guard`](super::guard) middleware runs it before any
+//! through (the [`guard`](crate::http::guard) middleware runs it before any
 //! handler or body extractor). A route missing from the table is refused
 //! at start ([`check_routes`]) and answered 500 if it is reached anyway.
 //!

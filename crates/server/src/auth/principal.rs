@@ -1,8 +1,8 @@
-//! Who is calling: authentication of admin credentials (user session JWTs
-//! and API tokens) into a [`Principal`]. What a principal may do is decided
+//! Who is calling: the [`Principal`] that admin credentials (user session
+//! JWTs and API tokens) authenticate into (by [`crate::http::guard`]). What a principal may do is decided
 //! in one place, [`policy`](super::policy), before the handler runs; the
 //! `Principal` extractor only hands handlers the principal the
-//! [`guard`](super::guard) middleware authenticated and authorized.
+//! [`guard`](crate::http::guard) middleware authenticated and authorized.
 
 use std::net::SocketAddr;
 
@@ -10,9 +10,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use crate::auth::{credentials, secret};
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::store::{Actor, ActorKind, Role};
 
 /// The authenticated caller of an admin route.
@@ -59,34 +57,7 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then_some(token.trim()).filter(|t| !t.is_empty())
 }
 
-/// Authenticates the bearer credential of an admin request: an API token
-/// (`sya_…`) or a session JWT. SDK keys and anything else: 401. Lookups and
-/// failures go through [`credentials`] (negative cache, failure limits).
-pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
-    let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized("missing bearer token"))?;
-    let (request_id, client_addr) = request_meta(parts);
-    if token.starts_with(secret::API_TOKEN_PREFIX) && token[secret::API_TOKEN_PREFIX.len()..].starts_with('_') {
-        let stored = credentials::api_token(state, parts, token).await?;
-        return Ok(Principal {
-            name: stored.name,
-            kind: ActorKind::Token,
-            role: stored.role,
-            project: stored.project,
-            request_id,
-            client_addr,
-        });
-    }
-    let claims = state.jwt.verify(token).ok_or_else(|| credentials::session_failed(state, parts, token))?;
-    // A password change or reset bumps the user's version and so ends
-    // every session issued before it (counted as a failed authentication).
-    let current = state.store.user_by_name(&claims.sub).await?;
-    if current.is_none_or(|u| u.password_version != claims.pwv) {
-        return Err(credentials::session_ended(state, parts, token));
-    }
-    Ok(Principal { name: claims.sub, kind: ActorKind::User, role: claims.role, project: None, request_id, client_addr })
-}
-
-/// The principal the [`guard`](super::guard) admitted. A handler taking a
+/// The principal the [`guard`](crate::http::guard) admitted. A handler taking a
 /// `Principal` on a route whose rule is not a principal rule is a bug: 500.
 impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = ApiError;

@@ -2,6 +2,10 @@
 //! to it, so a receipt asked of one replica collects the others' parts over
 //! Postgres NOTIFY.
 //!
+//! Owns the fleet's messages, the live set and merging receipts. Must not
+//! touch HTTP or the application state; it is built with the store and
+//! reads receipts through the hub it is handed.
+//!
 //! ## Who is alive
 //! Each replica's LISTEN connection names itself `switchyard/<replica id>`
 //! (`application_name`, set once its `LISTEN` is in place, so a replica is
@@ -198,10 +202,14 @@ impl Fleet {
     }
 
     /// The fleet-wide receipt of `rev` now.
+    #[tracing::instrument(name = "receipt", level = "debug", skip_all,
+        fields(env = env, revision = rev, connected, applied, pending, complete))]
     pub async fn receipt(&self, hub: &Hub, env: i64, rev: u64) -> Receipt {
         let local = hub.channel(env).receipts.sample(rev);
         let (samples, unanswered) = self.remote(env, rev).await;
-        Receipt { unanswered, ..Receipt::merge(rev, std::iter::once(local).chain(samples)) }
+        let receipt = Receipt { unanswered, ..Receipt::merge(rev, std::iter::once(local).chain(samples)) };
+        record(&receipt);
+        receipt
     }
 
     /// Waits until every SDK instance connected to any replica applied
@@ -213,17 +221,22 @@ impl Fleet {
     /// [`Fleet::wait`], asking peers every `poll` (a background recorder,
     /// which nobody waits on, asks less often: latencies come from the acks'
     /// own times, not from when they were collected).
+    #[tracing::instrument(name = "receipts.wait", skip_all,
+        fields(env = env, revision = rev, connected, applied, pending, complete))]
     pub async fn wait_polling(&self, hub: &Hub, env: i64, rev: u64, timeout: Duration, poll: Duration) -> Receipt {
         let channel = hub.channel(env);
         if self.peers().await.is_some_and(|peers| peers.is_empty()) {
             // Alone (SQLite, or a single Postgres replica): local acks decide.
-            return channel.receipts.wait(rev, timeout).await;
+            let receipt = channel.receipts.wait(rev, timeout).await;
+            record(&receipt);
+            return receipt;
         }
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let changed = channel.receipts.changed();
             let receipt = self.receipt(hub, env, rev).await;
             if receipt.complete() || tokio::time::Instant::now() >= deadline {
+                record(&receipt);
                 return receipt;
             }
             // Local acks wake us at once; remote ones are polled.
@@ -231,4 +244,13 @@ impl Fleet {
             let _ = tokio::time::timeout_at(deadline.min(next), changed).await;
         }
     }
+}
+
+/// Records a receipt's counts on the current span (`receipt`, `receipts.wait`).
+fn record(receipt: &Receipt) {
+    let span = tracing::Span::current();
+    span.record("connected", receipt.connected as u64);
+    span.record("applied", receipt.applied as u64);
+    span.record("pending", receipt.pending as u64);
+    span.record("complete", receipt.complete());
 }

@@ -2,6 +2,9 @@
 //! merged from several replicas report an exact count and a median within
 //! [`RELATIVE_ERROR`] of the true one, however many SDK instances answered.
 //!
+//! Owns the bucket arithmetic and its wire encoding only. Must not touch
+//! anything else of the server.
+//!
 //! Buckets are fixed and log-scaled: bucket 0 holds latencies below
 //! [`MIN_MS`] (1 µs), buckets `1..=LOG_BUCKETS` are
 //! `[MIN_MS·GROWTH^(i-1), MIN_MS·GROWTH^i)` up to just above [`MAX_MS`]

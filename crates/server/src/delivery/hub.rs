@@ -1,172 +1,118 @@
 //! The change hub: turns committed changes into SSE frames, once, and fans
 //! them out to every stream of the environment.
 //!
-//! Writers hand [`EnvChange`]s to the hub through [`ChangeSink::publish`],
-//! which only queues them: the hub task does the serialising and the
-//! `broadcast::send` (at 10k receivers waking them costs milliseconds, which
-//! must not be charged to the request that committed). The hub guarantees
+//! Owns the environment channels and the order of what goes on them. Must
+//! not touch HTTP, authentication or the application state: it is built
+//! with the store, the metrics and the queue it drains.
+//!
+//! Writers hand [`EnvChange`]s to the hub through the [`ChangeQueue`] (the
+//! store's [`ChangeSink`]), which only queues them: the hub task does the
+//! serialising and the `broadcast::send` (at 10k receivers waking them
+//! costs milliseconds, which must not be charged to the request that
+//! committed). Revisions heard of otherwise (another replica's NOTIFY) are
+//! queued as bare [`Notice::Revision`]s. The hub guarantees
 //! per-environment, gap-free, in-order delivery: an event older than what
 //! was already broadcast is dropped; an event that would leave a gap (two
 //! commits published out of order, or a change made by another replica) is
 //! preceded by the missing changes read from the store's change log.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use dashmap::DashMap;
 use switchyard_core::protocol;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
-use crate::store::{ChangeEvent, ChangeSink, DynStore, EnvChange, SdkKey};
+use super::channel::EnvChannel;
+use super::frames::{change_frame, heartbeat, sse_frame};
+use super::snapshots::SnapshotCache;
+use crate::metrics::Metrics;
+use crate::store::{ChangeEvent, ChangeSink, DynStore, EnvChange};
 
-/// Capacity of each environment's channel; a stream lagging further
-/// behind is disconnected and resyncs on reconnect.
-pub const CHANNEL_CAPACITY: usize = 1024;
-
-/// How long an authenticated SDK key is trusted without asking the store.
-pub const SDK_KEY_TTL: Duration = Duration::from_secs(30);
-
-/// A frame on an environment channel: its revision (0 for heartbeats and
-/// control frames) and the complete, pre-serialised SSE bytes.
-pub type Frame = (u64, Bytes);
-
-/// One environment's fan-out state.
-pub struct EnvChannel {
-    sender: broadcast::Sender<Frame>,
-    revision: AtomicU64,
-    /// Open SSE streams.
-    pub connections: AtomicUsize,
-    /// Which SDK instances applied which revision.
-    pub receipts: crate::delivery::receipts::Registry,
+/// What the hub's queue carries.
+#[derive(Debug)]
+pub enum Notice {
+    /// A change committed by this replica, with its content.
+    Change(EnvChange),
+    /// A revision known to exist in the store (another replica's commit,
+    /// a resync): the hub reads what it has not broadcast yet.
+    Revision {
+        /// The environment.
+        environment_id: i64,
+        /// Its revision.
+        revision: u64,
+    },
 }
 
-impl EnvChannel {
-    /// The last revision broadcast.
-    pub fn revision(&self) -> u64 {
-        self.revision.load(Ordering::Acquire)
-    }
+/// The sending side of the hub's queue; the store's [`ChangeSink`].
+#[derive(Clone)]
+pub struct ChangeQueue(mpsc::UnboundedSender<Notice>);
 
-    /// Subscribes (do this *before* reading the snapshot for a new stream).
-    pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
-        self.sender.subscribe()
+/// The receiving side, drained by the hub task.
+pub type ChangeReceiver = mpsc::UnboundedReceiver<Notice>;
+
+impl ChangeQueue {
+    /// A new queue: connect the store with the sender, then
+    /// [`Hub::start`] with both.
+    pub fn new() -> (ChangeQueue, ChangeReceiver) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (ChangeQueue(tx), rx)
+    }
+}
+
+impl ChangeSink for ChangeQueue {
+    fn publish(&self, change: EnvChange) {
+        let _ = self.0.send(Notice::Change(change));
     }
 }
 
 /// The hub.
 pub struct Hub {
     envs: DashMap<i64, Arc<EnvChannel>>,
-    queue: mpsc::UnboundedSender<EnvChange>,
-    store: OnceLock<DynStore>,
-    /// Authenticated SDK keys by secret hash, with when they were checked
-    /// (saves a query per request; entries expire so that a revocation on
-    /// another replica takes effect within [`SDK_KEY_TTL`]).
-    sdk_keys: DashMap<String, (SdkKey, std::time::Instant)>,
-    /// Revocation signals of SDK keys with open streams.
-    revoked: DashMap<i64, watch::Sender<bool>>,
-    /// The last serialised snapshot per environment: (revision, JSON).
-    snapshots: DashMap<i64, (u64, Bytes)>,
+    queue: ChangeQueue,
+    store: DynStore,
+    snapshots: SnapshotCache,
     /// Turns `true` when the server shuts down: streams say goodbye and end.
     closing: watch::Sender<bool>,
-    /// Metrics.
-    metrics: Arc<crate::metrics::Metrics>,
-}
-
-/// Serialises a change into its complete SSE frame.
-pub fn change_frame(event: &ChangeEvent) -> Bytes {
-    sse_frame(protocol::event::CHANGE, event.revision, &serde_json::to_string(event).unwrap_or_default())
-}
-
-/// Formats one SSE event (`data` must be a single line, as JSON is).
-pub fn sse_frame(event: &str, id: u64, data: &str) -> Bytes {
-    Bytes::from(protocol::frame(event, id, data))
+    metrics: Arc<Metrics>,
 }
 
 impl Hub {
-    /// Creates the hub and its queue consumer. Call [`Hub::start`] once the
-    /// store exists (the store needs the hub as its sink first).
-    pub fn new(metrics: Arc<crate::metrics::Metrics>) -> (Arc<Hub>, mpsc::UnboundedReceiver<EnvChange>) {
-        let (queue, rx) = mpsc::unbounded_channel();
-        let hub = Hub {
+    /// Loads current revisions, then runs the publisher (draining
+    /// `changes`) and heartbeat tasks.
+    pub async fn start(
+        store: DynStore,
+        queue: ChangeQueue,
+        changes: ChangeReceiver,
+        metrics: Arc<Metrics>,
+        heartbeat: Duration,
+    ) -> crate::store::Result<Arc<Hub>> {
+        let hub = Arc::new(Hub {
             envs: DashMap::new(),
             queue,
-            store: OnceLock::new(),
-            sdk_keys: DashMap::new(),
-            revoked: DashMap::new(),
-            snapshots: DashMap::new(),
+            snapshots: SnapshotCache::new(Arc::clone(&store)),
+            store,
             closing: watch::channel(false).0,
             metrics,
-        };
-        (Arc::new(hub), rx)
-    }
-
-    /// Loads current revisions, then runs the publisher and heartbeat tasks.
-    pub async fn start(
-        self: &Arc<Self>,
-        store: DynStore,
-        rx: mpsc::UnboundedReceiver<EnvChange>,
-        heartbeat: Duration,
-    ) -> crate::store::Result<()> {
-        for (env, revision) in store.revisions().await? {
-            self.channel(env).revision.store(revision, Ordering::Release);
+        });
+        for (env, revision) in hub.store.revisions().await? {
+            hub.channel(env).set_revision(revision);
         }
-        let _ = self.store.set(store);
-        tokio::spawn(Arc::clone(self).publisher(rx));
-        tokio::spawn(Arc::clone(self).heartbeats(heartbeat));
-        Ok(())
+        tokio::spawn(Arc::clone(&hub).publisher(changes));
+        tokio::spawn(Arc::clone(&hub).heartbeats(heartbeat));
+        Ok(hub)
     }
 
     /// The channel of an environment (created on first use).
     pub fn channel(&self, environment_id: i64) -> Arc<EnvChannel> {
-        self.envs
-            .entry(environment_id)
-            .or_insert_with(|| {
-                Arc::new(EnvChannel {
-                    sender: broadcast::channel(CHANNEL_CAPACITY).0,
-                    revision: AtomicU64::new(0),
-                    connections: AtomicUsize::new(0),
-                    receipts: Default::default(),
-                })
-            })
-            .clone()
+        self.envs.entry(environment_id).or_insert_with(|| Arc::new(EnvChannel::new(environment_id))).clone()
     }
 
     /// Queues a revision known to exist in the store (e.g. from another
     /// replica's NOTIFY); the hub reads and broadcasts it if it is new.
     pub fn notify_revision(&self, environment_id: i64, revision: u64) {
-        let _ = self.queue.send(EnvChange {
-            environment_id,
-            project: String::new(),
-            environment: String::new(),
-            event: ChangeEvent { revision, ..Default::default() },
-        });
-    }
-
-    /// A cached, still-valid SDK key for a secret hash.
-    pub fn cached_sdk_key(&self, hash: &str) -> Option<SdkKey> {
-        self.sdk_keys.get(hash).filter(|e| e.1.elapsed() < SDK_KEY_TTL).map(|e| e.0.clone())
-    }
-
-    /// Remembers an authenticated SDK key.
-    pub fn cache_sdk_key(&self, hash: String, key: SdkKey) {
-        if self.sdk_keys.len() > 100_000 {
-            self.sdk_keys.clear();
-        }
-        self.sdk_keys.insert(hash, (key, std::time::Instant::now()));
-    }
-
-    /// Forgets a revoked key and closes its open streams.
-    pub fn revoke_key(&self, key_id: i64) {
-        self.sdk_keys.retain(|_, k| k.0.id != key_id);
-        if let Some((_, tx)) = self.revoked.remove(&key_id) {
-            let _ = tx.send(true);
-        }
-    }
-
-    /// A receiver that turns `true` when the key is revoked.
-    pub fn revocation(&self, key_id: i64) -> watch::Receiver<bool> {
-        self.revoked.entry(key_id).or_insert_with(|| watch::channel(false).0).subscribe()
+        let _ = self.queue.0.send(Notice::Revision { environment_id, revision });
     }
 
     /// The serialised snapshot of an environment, cached per revision.
@@ -174,27 +120,11 @@ impl Hub {
         self.snapshot_json_after(environment_id, 0).await
     }
 
-    /// The snapshot, read from the store unless the cached one is current
-    /// and newer than `client`: a client ahead of this replica's view (it
-    /// came from a replica that heard of a commit first, or the database
-    /// was restored to an earlier state) gets what the store holds now.
+    /// The snapshot for a client holding revision `client` (see
+    /// [`SnapshotCache::json_after`]).
     pub async fn snapshot_json_after(&self, environment_id: i64, client: u64) -> crate::store::Result<(u64, Bytes)> {
         let current = self.channel(environment_id).revision();
-        if let Some(hit) = self.snapshots.get(&environment_id)
-            && hit.0 == current
-            && hit.0 >= client
-        {
-            return Ok(hit.clone());
-        }
-        let store = self.store.get().ok_or_else(|| crate::store::StoreError::Corrupt("hub not started".into()))?;
-        let snapshot = store.snapshot(environment_id).await?;
-        let json =
-            Bytes::from(serde_json::to_vec(&snapshot).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?);
-        let entry = (snapshot.revision, json);
-        if snapshot.revision >= current {
-            self.snapshots.insert(environment_id, entry.clone());
-        }
-        Ok(entry)
+        self.snapshots.json_after(environment_id, current, client).await
     }
 
     /// Asks every stream to end (after a final `goaway` event).
@@ -216,7 +146,7 @@ impl Hub {
         if !channel.receipts.knows(instance) {
             return false;
         }
-        let held = std::time::Duration::from_secs_f64((held_ms / 1e3).clamp(0.0, 60.0));
+        let held = Duration::from_secs_f64((held_ms / 1e3).clamp(0.0, 60.0));
         if let Some(latency) = channel.receipts.ack(instance, revision, held) {
             self.metrics.propagation.observe(latency.as_secs_f64());
         }
@@ -224,34 +154,32 @@ impl Hub {
     }
 
     /// The metrics.
-    pub fn metrics(&self) -> &crate::metrics::Metrics {
+    pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }
 
-    async fn publisher(self: Arc<Self>, mut rx: mpsc::UnboundedReceiver<EnvChange>) {
-        while let Some(change) = rx.recv().await {
-            self.deliver(change).await;
+    async fn publisher(self: Arc<Self>, mut rx: ChangeReceiver) {
+        while let Some(notice) = rx.recv().await {
+            self.deliver(notice).await;
         }
     }
 
-    async fn deliver(&self, change: EnvChange) {
-        let channel = self.channel(change.environment_id);
+    async fn deliver(&self, notice: Notice) {
+        let (environment_id, revision, event) = match notice {
+            Notice::Change(change) => (change.environment_id, change.event.revision, Some(change.event)),
+            Notice::Revision { environment_id, revision } => (environment_id, revision, None),
+        };
+        let channel = self.channel(environment_id);
         let last = channel.revision();
-        let revision = change.event.revision;
         if revision <= last {
             return;
         }
-        let carries_data = !(change.event.flags.is_empty()
-            && change.event.deleted_flags.is_empty()
-            && change.event.segments.is_empty()
-            && change.event.deleted_segments.is_empty());
-        if revision == last + 1 && carries_data {
-            self.broadcast(&channel, &change.event);
+        if let Some(event) = event.filter(|_| revision == last + 1) {
+            self.broadcast(&channel, &event);
             return;
         }
         // A gap (or a bare revision notice): read the missing changes.
-        let Some(store) = self.store.get() else { return };
-        match store.changes_since(change.environment_id, last, 10_000).await {
+        match self.store.changes_since(environment_id, last, 10_000).await {
             Ok(Some(events)) => {
                 for event in events.iter().filter(|e| e.revision > channel.revision()) {
                     self.broadcast(&channel, event);
@@ -259,27 +187,31 @@ impl Hub {
             }
             Ok(None) => {
                 // The log no longer reaches back: tell streams to resync.
-                channel.revision.store(revision, Ordering::Release);
+                channel.set_revision(revision);
                 let _ =
                     channel.sender.send((revision, sse_frame(protocol::event::RESYNC, revision, protocol::EMPTY_DATA)));
+                tracing::info!(env = environment_id, revision, "change log does not reach back: resync");
             }
-            Err(err) => tracing::warn!(error = %err, env = change.environment_id, "reading change log failed"),
+            Err(err) => tracing::warn!(error = %err, env = environment_id, "reading change log failed"),
         }
     }
 
+    #[tracing::instrument(level = "debug", name = "broadcast", skip_all,
+        fields(env = channel.environment_id(), revision = event.revision, receivers))]
     fn broadcast(&self, channel: &EnvChannel, event: &ChangeEvent) {
-        channel.revision.store(event.revision, Ordering::Release);
+        channel.set_revision(event.revision);
         channel.receipts.broadcast(event.revision);
         let frame = change_frame(event);
         let bytes = frame.len() as u64;
         // No receivers is fine: nobody is streaming this environment.
         let receivers = channel.sender.send((event.revision, frame)).unwrap_or(0) as u64;
+        tracing::Span::current().record("receivers", receivers);
         self.metrics.events_broadcast.inc();
         self.metrics.bytes_broadcast.inc_by(bytes * receivers);
     }
 
     async fn heartbeats(self: Arc<Self>, every: Duration) {
-        let frame = Bytes::from_static(protocol::HEARTBEAT_FRAME.as_bytes());
+        let frame = heartbeat();
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -288,14 +220,5 @@ impl Hub {
                 let _ = entry.value().sender.send((0, frame.clone()));
             }
         }
-    }
-}
-
-/// The store's sink is the hub's queue.
-pub struct HubSink(pub Arc<Hub>);
-
-impl ChangeSink for HubSink {
-    fn publish(&self, change: EnvChange) {
-        let _ = self.0.queue.send(change);
     }
 }

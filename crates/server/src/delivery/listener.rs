@@ -5,6 +5,10 @@
 //! broadcast and are dropped as duplicates). After losing the listening
 //! connection it reconnects and resyncs every environment; a slow poll is
 //! the backstop for anything a notification could not carry.
+//!
+//! Owns the LISTEN connection and what arrives on it. Must not touch HTTP
+//! or the application state: it is handed the store, hub, fleet and its
+//! health flag.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

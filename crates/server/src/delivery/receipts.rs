@@ -1,6 +1,9 @@
 //! Delivery receipts: which connected SDK instances have applied which
 //! revision, and how long it took.
 //!
+//! Owns the per-environment registry and the [`Receipt`] shape. Must not
+//! touch the store, HTTP or other replicas (that is [`super::fleet`]).
+//!
 //! Each SDK instance identifies itself with `X-Switchyard-Instance` on its
 //! stream and acknowledges applied revisions with `POST /sdk/v1/ack`. The
 //! registry is per environment and lock-light (dashmap); acknowledgements

@@ -2,6 +2,7 @@
 //! OpenAPI document is collected from the `#[utoipa::path]` annotations.
 //!
 //! ## Layout
+//! - [`guard`]: the authorization middleware and request authentication (bearer, SDK key).
 //! - [`json`]: the `AppJson` extractor (problem-body rejections, depth limit, text policy) and the
 //!   text policy on path and query parameters.
 //! - [`params`]: path and query parameters shared by several resources (`?wait=`).
@@ -14,10 +15,12 @@
 //! - [`revert`]: undo one change, restore one version (both with a dry run).
 //! - [`kill`]: kill switches, the panic button, delivery receipts (workflow in [`crate::ops::kill`]).
 //! - [`segments`], [`audit`], [`sdk_keys`], [`evaluate`].
+//! - [`sdk_key`]: authentication of SDK keys (SDK and OFREP routes).
 //! - [`triggers`]: alert trigger URLs (`/hooks/v1/triggers/{secret}`) and their management.
 //! - [`webhooks`]: project webhooks (outgoing kill/restore notifications).
 //! - [`sdk`]: the SDK API (snapshot, SSE stream).
 //! - [`ofrep`]: the OpenFeature Remote Evaluation Protocol routes (see [`crate::ofrep`]).
+//! - [`metrics`]: `GET /metrics` and the request-metrics middleware.
 //! - [`docs`]: `/api/openapi.json` and the offline API docs page.
 //! - [`openapi`]: the document's shared parts (security schemes, problem responses).
 
@@ -27,17 +30,19 @@ pub mod configs;
 pub mod docs;
 pub mod evaluate;
 pub mod flags;
+pub mod guard;
 pub mod json;
 pub mod kill;
+pub mod metrics;
 pub mod ofrep;
 pub mod openapi;
 pub mod params;
 pub mod passwords;
 pub mod projects;
 pub mod query_guard;
-pub mod ratelimit;
 pub mod revert;
 pub mod sdk;
+pub mod sdk_key;
 pub mod sdk_keys;
 pub mod segments;
 pub mod triggers;
@@ -102,19 +107,19 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz));
     if state.config.metrics_listen.is_none() {
-        routes = routes.route("/metrics", get(crate::metrics::scrape));
+        routes = routes.route("/metrics", get(metrics::scrape));
     }
     routes
         .fallback(
             |uri: axum::http::Uri| async move { ApiError::NotFound { what: "route", key: uri.path().to_string() } },
         )
         // Authorization before every extractor (so before any body is read).
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::guard::guard))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard))
         // Before any extractor: an unknown parameter never reaches a handler.
         .route_layer(axum::middleware::from_fn_with_state(declared, query_guard::refuse_unknown))
         // The text policy on path and query parameters (bodies: `AppJson`).
         .route_layer(axum::middleware::from_fn(json::refuse_bad_uri))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .with_state(state)
         // Limits every body, not only `Bytes`-based extractors (PITFALLS).
         .layer(DefaultBodyLimit::max(body_limit))
@@ -129,9 +134,9 @@ pub fn app(state: AppState) -> Router {
 /// metrics token when one is configured, open otherwise (the operator chose
 /// a private address).
 pub fn metrics_app(state: AppState) -> Router {
-    let router = Router::new().route("/metrics", get(crate::metrics::scrape));
+    let router = Router::new().route("/metrics", get(metrics::scrape));
     let router = match state.config.metrics_token {
-        Some(_) => router.route_layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::guard::guard)),
+        Some(_) => router.route_layer(axum::middleware::from_fn_with_state(state.clone(), guard::guard)),
         None => router,
     };
     router.with_state(state)

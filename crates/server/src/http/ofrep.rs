@@ -99,7 +99,7 @@ async fn evaluate_flags(
     if resolve::not_modified(held, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, header_value(&etag)?)]).into_response());
     }
-    let hash = crate::auth::sdk_key::sdk_secret(&headers).map(crate::auth::secret::hash).unwrap_or_default();
+    let hash = crate::http::sdk_key::sdk_secret(&headers).map(crate::auth::secret::hash).unwrap_or_default();
     let bulk = Bulk {
         flags: resolve::resolve_all(&snapshot, &ctx),
         metadata: BulkMetadata { revision: snapshot.revision() },
@@ -121,7 +121,7 @@ async fn refetch_stream(
 ) -> ApiResult<Response> {
     let peer = Peer(connect.map(|Extension(ConnectInfo(addr))| addr));
     // An unknown or revoked key's stream does not exist.
-    let key = crate::auth::sdk_key::sdk_key_by_hash(&state, peer, &headers, secret.to_ascii_lowercase())
+    let key = crate::http::sdk_key::sdk_key_by_hash(&state, peer, &headers, secret.to_ascii_lowercase())
         .await
         .map_err(|err| match err {
             ApiError::Unauthorized(_) => ApiError::NotFound { what: "stream", key: "(secret)".into() },

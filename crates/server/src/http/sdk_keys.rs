@@ -75,6 +75,6 @@ async fn revoke_key(
     Path((project, env, id)): Path<(String, String, i64)>,
 ) -> ApiResult<AppJson<SdkKey>> {
     let key = state.store.revoke_sdk_key(&principal.actor(), &project, &env, id).await?;
-    state.hub.revoke_key(key.id);
+    state.sdk_keys.revoke(key.id);
     Ok(AppJson(key))
 }

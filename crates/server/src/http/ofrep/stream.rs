@@ -31,7 +31,8 @@ use axum::response::Response;
 use futures_util::{StreamExt, stream};
 use tokio::sync::{broadcast, watch};
 
-use crate::delivery::hub::{EnvChannel, Frame};
+use crate::delivery::channel::EnvChannel;
+use crate::delivery::frames::Frame;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::store::SdkKey;
@@ -51,9 +52,9 @@ pub fn open(state: &AppState, key: &SdkKey) -> Response {
     let sent = channel.revision();
     let client = format!("{CLIENT_PREFIX}{}", uuid::Uuid::new_v4().simple());
     channel.receipts.connect(&client);
-    let first = [Bytes::from(format!("retry: {}\n\n", crate::http::sdk::RETRY_MS)), refetch(sent, &client)];
+    let first = [crate::delivery::frames::retry_hint(), refetch(sent, &client)];
     let live =
-        Refetch { rx, sent, revoked: state.hub.revocation(key.id), closing: state.hub.closing(), client, channel };
+        Refetch { rx, sent, revoked: state.sdk_keys.revocation(key.id), closing: state.hub.closing(), client, channel };
     let body = stream::iter(first.map(Ok::<_, std::convert::Infallible>)).chain(live.into_stream());
     let mut response = Response::new(Body::from_stream(body));
     let h = response.headers_mut();

@@ -1,7 +1,7 @@
 //! SDK key authentication: the key a request presents (`Authorization:
-//! Bearer <key>`, or OFREP's `X-API-Key: <key>`), checked against the hub's
-//! cache of authenticated keys, then the store behind the negative cache
-//! and the failed-authentication limits ([`super::credentials`]).
+//! Bearer <key>`, or OFREP's `X-API-Key: <key>`), checked against the cache
+//! of authenticated keys ([`crate::auth::sdk_keys`]), then the store behind the negative cache
+//! and the failed-authentication limits ([`crate::auth::credentials`]).
 
 use axum::http::HeaderMap;
 
@@ -34,7 +34,7 @@ pub fn sdk_secret(headers: &HeaderMap) -> Option<&str> {
 /// The SDK key whose secret hashes to `hash` (see [`sdk_key`]; the OFREP
 /// refetch stream carries the hash in its path).
 pub async fn sdk_key_by_hash(state: &AppState, peer: Peer, headers: &HeaderMap, hash: String) -> ApiResult<SdkKey> {
-    if let Some(key) = state.hub.cached_sdk_key(&hash) {
+    if let Some(key) = state.sdk_keys.cached(&hash) {
         return Ok(key);
     }
     let fetch = || state.store.sdk_key_by_hash(&hash);
@@ -44,6 +44,6 @@ pub async fn sdk_key_by_hash(state: &AppState, peer: Peer, headers: &HeaderMap, 
         let rejection = ApiError::Unauthorized("invalid or revoked SDK key");
         return Err(state.credentials.failed(Kind::SdkKey, client, &hash, rejection));
     };
-    state.hub.cache_sdk_key(hash, key.clone());
+    state.sdk_keys.remember(hash, key.clone());
     Ok(key)
 }

@@ -1,10 +1,14 @@
 //! The authorization middleware, layered on every route: it looks up the
-//! matched route's rule in the [policy table](super::policy), checks the
+//! matched route's rule in the [policy table](crate::auth::policy), checks the
 //! credential the rule asks for and, for admin routes, runs
 //! [`policy::authorize`] against the project in the path — all before the
 //! handler runs, so before any body is read or parsed (a forbidden caller
 //! with a malformed body gets 403, not 422). Handlers receive the checked
 //! [`Principal`] (or `SdkKey`) from the request extensions.
+//!
+//! Also the request's authentication against the application state
+//! (bearer → principal, SDK key → key): `auth` holds the pieces (JWT keys,
+//! the credential guard, the SDK-key cache) and never the state itself.
 
 use std::net::SocketAddr;
 
@@ -14,12 +18,14 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::auth::credentials::Peer;
+use crate::auth::Principal;
+use crate::auth::credentials::{Kind, Peer};
 use crate::auth::policy::{self, Access, Scope};
-use crate::auth::principal::{authenticate, bearer};
+use crate::auth::principal::{bearer, request_meta};
 use crate::auth::secret;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::store::{ActorKind, ApiToken};
 
 /// The middleware (`route_layer`, so it runs only for matched routes).
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
@@ -78,7 +84,7 @@ async fn admit(state: &AppState, mut request: Request) -> Result<Request, Refuse
         }
         Access::SdkKey => {
             let peer = Peer(request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
-            let key = crate::auth::sdk_key::sdk_key(state, peer, request.headers()).await?;
+            let key = crate::http::sdk_key::sdk_key(state, peer, request.headers()).await?;
             request.extensions_mut().insert(key);
             Ok(request)
         }
@@ -117,4 +123,64 @@ pub fn metrics_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErr
         Some(given) if secret::hash(given) == secret::hash(expected) => Ok(()),
         _ => Err(ApiError::Unauthorized("missing or wrong metrics token")),
     }
+}
+
+/// Authenticates the bearer credential of an admin request: an API token
+/// (`sya_…`) or a session JWT. SDK keys and anything else: 401. Lookups and
+/// failures go through [`crate::auth::credentials`] (negative cache, failure limits).
+pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized("missing bearer token"))?;
+    let (request_id, client_addr) = request_meta(parts);
+    if token.starts_with(secret::API_TOKEN_PREFIX) && token[secret::API_TOKEN_PREFIX.len()..].starts_with('_') {
+        let stored = api_token(state, parts, token).await?;
+        return Ok(Principal {
+            name: stored.name,
+            kind: ActorKind::Token,
+            role: stored.role,
+            project: stored.project,
+            request_id,
+            client_addr,
+        });
+    }
+    let claims = state.jwt.verify(token).ok_or_else(|| session_failed(state, parts, token))?;
+    // A password change or reset bumps the user's version and so ends
+    // every session issued before it (counted as a failed authentication).
+    let current = state.store.user_by_name(&claims.sub).await?;
+    if current.is_none_or(|u| u.password_version != claims.pwv) {
+        return Err(session_ended(state, parts, token));
+    }
+    Ok(Principal { name: claims.sub, kind: ActorKind::User, role: claims.role, project: None, request_id, client_addr })
+}
+
+/// The usable (not revoked) API token `token` presented by a request.
+pub async fn api_token(state: &AppState, parts: &Parts, token: &str) -> ApiResult<ApiToken> {
+    let guard = &state.credentials;
+    let hash = secret::hash(token);
+    let fetch = || state.store.api_token_by_hash(&hash);
+    match guard.lookup(Kind::ApiToken, &hash, fetch, |t: &ApiToken| t.revoked_at.is_none()).await? {
+        Some(token) => Ok(token),
+        None => Err(session_or_token_failed(state, parts, Kind::ApiToken, &hash)),
+    }
+}
+
+/// The answer to a session token that does not verify.
+pub fn session_failed(state: &AppState, parts: &Parts, token: &str) -> ApiError {
+    session_or_token_failed(state, parts, Kind::Session, &secret::hash(token))
+}
+
+/// The answer to a valid session token whose user's password changed since
+/// it was issued (or whose user is gone).
+pub fn session_ended(state: &AppState, parts: &Parts, token: &str) -> ApiError {
+    let client = state.credentials.client(Peer::of(parts), &parts.headers);
+    let rejection = ApiError::Unauthorized("session ended: the password was changed; log in again");
+    state.credentials.failed(Kind::Session, client, &secret::hash(token), rejection)
+}
+
+fn session_or_token_failed(state: &AppState, parts: &Parts, kind: Kind, hash: &str) -> ApiError {
+    let client = state.credentials.client(Peer::of(parts), &parts.headers);
+    let rejection = match kind {
+        Kind::ApiToken => ApiError::Unauthorized("invalid or revoked API token"),
+        _ => ApiError::Unauthorized("invalid or expired session token"),
+    };
+    state.credentials.failed(kind, client, hash, rejection)
 }
