@@ -1,6 +1,11 @@
 //! Compiled clauses: operands pre-processed once (regexes built, string sets
 //! hashed, versions and dates parsed, attribute names interned) so that
 //! matching allocates nothing.
+//!
+//! Owns: clause compilation and matching. Must not touch: segments (an
+//! `in_segment` clause asks through [`Membership`], which the segment table
+//! implements: segments are made of clauses, so the dependency points one
+//! way), flags, evaluation order.
 
 use std::sync::Arc;
 
@@ -9,7 +14,6 @@ use serde_json::Value;
 
 use crate::context::{AttrValue, Context, KEY_ATTRIBUTE};
 use crate::model::{Clause, Operator};
-use crate::segment::SegmentTable;
 use crate::strmap::{Packed, StrSet, bytes_eq};
 use crate::version::{OwnedVersion, Version};
 
@@ -102,8 +106,17 @@ enum Matcher {
     /// before = Lt, after = Gt, on epoch milliseconds.
     Date(Cmp, Box<[f64]>),
     Exists,
-    /// Indices into the snapshot's [`SegmentTable`].
+    /// Indices into the snapshot's segment table ([`Membership`]).
     Segment(Box<[usize]>),
+}
+
+/// What an `in_segment` clause asks of the snapshot's segments
+/// (implemented by `SegmentTable`). Generic at the call, so matching is as
+/// static and inlined as a direct call.
+pub trait Membership {
+    /// Whether the context is in the segment at `index`, reached through
+    /// `depth` nested segment references.
+    fn contains_index(&self, index: usize, ctx: &Context<'_>, depth: u32) -> bool;
 }
 
 /// A clause ready for evaluation.
@@ -163,7 +176,7 @@ impl CompiledClause {
     /// except for `exists` (negated: true when missing) and `in_segment`
     /// (which reads no attribute).
     #[inline(always)]
-    pub fn matches(&self, ctx: &Context<'_>, segments: &SegmentTable, depth: u32) -> bool {
+    pub fn matches<S: Membership>(&self, ctx: &Context<'_>, segments: &S, depth: u32) -> bool {
         match &self.matcher {
             Matcher::Segment(ids) => ids.iter().any(|&i| segments.contains_index(i, ctx, depth)) != self.negate,
             Matcher::Exists => self.attribute.read(ctx).is_some() != self.negate,

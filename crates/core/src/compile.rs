@@ -6,6 +6,10 @@
 //! that [`CompiledSnapshot::with_change`] (in `incremental`) can derive the
 //! next revision by recompiling only what a change touched, and so that a
 //! holder can diff or persist it without a second copy of the model.
+//!
+//! Owns: building a snapshot's compiled form and looking flags up in it.
+//! Must not touch: the evaluation order (`eval`), one flag's compilation
+//! (`flag`), validation rules (`validate`), IO.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,8 +21,8 @@ use crate::segment::SegmentTable;
 use crate::strmap::{FastHashMap, StrTable};
 use crate::validate::{self, ValidationError, ValidationErrors};
 
+use crate::flag::Interner;
 pub use crate::flag::{CompiledFlag, CompiledVariant};
-pub(crate) use crate::flag::{CompiledServe, Interner};
 
 /// A compiled flag with the definition it was compiled from. Shared (one
 /// `Arc`) between the snapshots of successive revisions while unchanged.

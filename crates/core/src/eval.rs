@@ -5,11 +5,15 @@
 //! individual targets (`TARGET_MATCH`); rules in order, first whose clauses
 //! all match (`RULE_MATCH`); fallthrough (`FALLTHROUGH`). A percentage
 //! rollout picks its arm by [`crate::hash`] bucket.
+//!
+//! Owns: the evaluation order and rollout arm choice. Must not touch: how
+//! flags and clauses are compiled (`flag`, `clause`), snapshots
+//! (`compile`), the hash function (`hash`).
 
 use std::sync::Arc;
 
-use crate::compile::{CompiledFlag, CompiledServe, CompiledVariant};
 use crate::context::Context;
+use crate::flag::{CompiledFlag, CompiledServe, CompiledVariant};
 use crate::hash;
 use crate::segment::SegmentTable;
 
@@ -81,6 +85,15 @@ impl<'a> Evaluation<'a> {
     /// A kind-agnostic detail carrying the JSON value served.
     pub fn to_detail(&self) -> Detail<serde_json::Value> {
         Detail { value: self.value().clone(), variant: Some(self.variant.key_arc().clone()), reason: self.reason() }
+    }
+}
+
+impl CompiledFlag {
+    /// Evaluates this flag (see [`evaluate`]). Defined here, not in `flag`,
+    /// so that compiled flags do not depend on the engine that reads them.
+    #[inline]
+    pub fn evaluate<'a>(&'a self, segments: &'a SegmentTable, ctx: &Context<'_>) -> Evaluation<'a> {
+        evaluate(self, segments, ctx)
     }
 }
 

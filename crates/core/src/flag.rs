@@ -1,5 +1,9 @@
 //! A compiled flag: variants resolved to indices, rules' clauses compiled,
 //! rollouts turned into cumulative bucket bounds, the salt pre-hashed.
+//!
+//! Owns: one flag's compiled form and its compilation. Must not touch: the
+//! engine that reads it (`eval`, which also defines
+//! `CompiledFlag::evaluate`), whole snapshots (`compile`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -7,8 +11,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::clause::CompiledClause;
-use crate::context::{Context, KEY_ATTRIBUTE};
-use crate::eval::{self, Evaluation};
+use crate::context::KEY_ATTRIBUTE;
 use crate::hash;
 use crate::model::{Flag, FlagKind, Kill, Serve};
 use crate::segment::SegmentTable;
@@ -185,12 +188,6 @@ impl CompiledFlag {
             fallthrough,
             seed: hash::seed(salt),
         })
-    }
-
-    /// Evaluates this flag (see [`crate::eval::evaluate`]).
-    #[inline]
-    pub fn evaluate<'a>(&'a self, segments: &'a SegmentTable, ctx: &Context<'_>) -> Evaluation<'a> {
-        eval::evaluate(self, segments, ctx)
     }
 
     /// The flag key.

@@ -1,9 +1,13 @@
 //! Compiled segments: reusable sets of contexts that `in_segment` clauses
 //! refer to by (pre-resolved) index.
+//!
+//! Owns: the segment table and membership. Must not touch: how a clause
+//! matches (it uses [`CompiledClause`] and answers its [`Membership`]
+//! questions), flags, evaluation order.
 
 use std::sync::Arc;
 
-use crate::clause::CompiledClause;
+use crate::clause::{CompiledClause, Membership};
 use crate::context::Context;
 use crate::model::Segment;
 use crate::strmap::{StrSet, StrTable};
@@ -124,5 +128,12 @@ impl SegmentTable {
             return true;
         }
         seg.rules.iter().any(|rule| rule.iter().all(|c| c.matches(ctx, self, depth + 1)))
+    }
+}
+
+impl Membership for SegmentTable {
+    #[inline(always)]
+    fn contains_index(&self, index: usize, ctx: &Context<'_>, depth: u32) -> bool {
+        SegmentTable::contains_index(self, index, ctx, depth)
     }
 }
