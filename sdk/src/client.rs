@@ -1,4 +1,8 @@
 //! [`Client`]: the handle applications evaluate flags with.
+//!
+//! Owns: the public handle, its getters, status and subscriptions. Must not
+//! touch: configuration and start-up (`builder`), the sync task (`sync`),
+//! evaluation rules (core).
 
 use std::fmt;
 use std::path::Path;

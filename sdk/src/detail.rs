@@ -11,6 +11,10 @@
 //! and the client's status is [`crate::Status::Stale`]. The bound defaults
 //! to 3 × the heartbeat interval (45 s); offline clients
 //! ([`crate::Client::from_snapshot`]) are never stale.
+//!
+//! Owns: the typed evaluation behind every getter and the SDK's reasons.
+//! Must not touch: the engine (core), freshness bookkeeping (`state`),
+//! networking.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,6 +2,9 @@
 //!
 //! Evaluation never fails (it serves defaults), so errors only come from
 //! building a client, loading a snapshot file and waiting for readiness.
+//!
+//! Owns: the SDK's error enum. Must not touch: sync failures, which are
+//! reported through `Status`, not returned.
 
 use std::path::PathBuf;
 use std::time::Duration;

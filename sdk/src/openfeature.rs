@@ -53,6 +53,9 @@
 //! structure fields and a custom field named `key` are ignored.
 //! Provider status: `INITIALIZING` → `NOT_READY`, `READY` → `READY`,
 //! `STALE` → `STALE`, `UNAUTHORIZED` / `ERROR` → `ERROR`.
+//!
+//! Owns: the OpenFeature mapping. Must not touch: the client's evaluation
+//! or sync (it only calls the public `Client`).
 
 use std::time::Duration;
 

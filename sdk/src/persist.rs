@@ -10,6 +10,9 @@
 //!
 //! Writes go to a temporary file in the same directory, are flushed to disk
 //! and then renamed over the target, so a crash never leaves a torn file.
+//!
+//! Owns: the snapshot file format and atomic writes. Must not touch: when
+//! to write (`sync::tasks`), what to serve (`sync::apply`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -4,6 +4,9 @@
 //! allocation) plus, for fail-safe flags or details, one atomic read of the
 //! freshness clock. The sync task builds a new [`CompiledSnapshot`] off to
 //! the side and swaps it in whole.
+//!
+//! Owns: the shared snapshot slot, freshness clock and status channel. Must
+//! not touch: networking or applying data (`sync`), evaluation rules.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};

@@ -1,5 +1,8 @@
 //! [`Status`]: how current the client's flags are, and [`StatusStream`] to
 //! watch it change.
+//!
+//! Owns: the status type and its stream. Must not touch: when the status
+//! changes (`sync`, `state`).
 
 use std::fmt;
 use std::pin::Pin;

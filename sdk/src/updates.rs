@@ -1,5 +1,8 @@
 //! Change notifications: [`Updates`], a [`Stream`] of [`Update`] items, and
 //! the diff that decides which flag keys changed between two snapshots.
+//!
+//! Owns: the update stream and the snapshot diff. Must not touch: applying
+//! data (`sync::apply`), evaluation.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

@@ -4,6 +4,9 @@
 //! A [`Context`] borrows its strings when it can ([`Cow`]) and keeps up to
 //! [`INLINE_ATTRS`] attributes inline ([`SmallVec`]), so building one from
 //! borrowed data in a request handler does not touch the heap.
+//!
+//! Owns: the context type and attribute access. Must not touch: its JSON
+//! form (`context_serde`), matching (`clause`), hashing.
 
 use std::borrow::Cow;
 

@@ -5,6 +5,9 @@
 //! nested array, a list with a non-string) is rejected with a message that
 //! names the attribute, and so that no intermediate `serde_json::Value` is
 //! built for every request.
+//!
+//! Owns: the context's JSON (de)serialisation. Must not touch: the
+//! context's in-memory layout (`context`), evaluation.
 
 use std::borrow::Cow;
 use std::fmt;

@@ -1,6 +1,9 @@
 //! Typed evaluation helpers on [`CompiledSnapshot`]: the caller asks for a
 //! type and supplies a default, served on `FLAG_NOT_FOUND` and on
 //! `ERROR(TYPE_MISMATCH)` (the flag's kind differs from the type asked).
+//!
+//! Owns: the typed getters (kind check, default on miss). Must not touch:
+//! the engine (`eval`), the wire form of reasons (`reason`).
 
 use serde_json::Value;
 

@@ -11,6 +11,10 @@
 //! a string hashes its UTF-8 bytes; an integral number with |x| < 2^53
 //! hashes its decimal form (`42`, `-7`, `0` for `-0.0`); anything else
 //! (bool, list, fractional number, missing attribute) gets bucket 0.
+//!
+//! Owns: the bucketing hash. Must not touch: anything that would change a
+//! bucket (never edit without new golden vectors, which must not change
+//! either).
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 

@@ -8,6 +8,9 @@
 //! flag — not a full compile. A change to segments recompiles the segment
 //! table and every flag that uses a segment (segment references are
 //! compiled to positions in the table, which the change may move).
+//!
+//! Owns: deriving the next compiled snapshot from a change. Must not touch:
+//! full compilation (`compile`), validation rules (`validate`).
 
 use std::collections::HashSet;
 use std::sync::Arc;

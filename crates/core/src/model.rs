@@ -3,6 +3,10 @@
 //!
 //! These are *descriptions*; [`crate::compile`] turns a [`Snapshot`] into the
 //! immutable, pre-processed form that evaluation runs on.
+//!
+//! Owns: the serde shapes of flags, segments, snapshots and changes. Must
+//! not touch: compiled forms, protocol names (`protocol`), storage or HTTP
+//! concerns.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

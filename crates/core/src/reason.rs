@@ -6,6 +6,9 @@
 //! {"kind": "ERROR", "error": "TYPE_MISMATCH"}
 //! ```
 //! The codes map 1:1 onto OpenFeature's reasons and error codes.
+//!
+//! Owns: `Reason`, `ErrorKind`, `Detail` and their JSON. Must not touch:
+//! how a reason is chosen (`eval`).
 
 use std::sync::Arc;
 

@@ -11,6 +11,9 @@
 //! our tables are built from flag configurations written by authenticated
 //! administrators, and request data is only ever *looked up*, so flooding
 //! is not a threat here. Measured in `benches/evaluation.rs` (`lookup`).
+//!
+//! Owns: the hot-path string tables. Must not touch: flag or segment
+//! semantics; they only store what callers give them.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};

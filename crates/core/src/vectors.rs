@@ -9,6 +9,9 @@
 //! let failures = file.run_all();
 //! assert!(failures.is_empty(), "{}", failures.join("\n"));
 //! ```
+//!
+//! Owns: the vector file format and runner. Must not touch: the engine (it
+//! only calls the public API) or the vector file itself.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -6,6 +6,9 @@
 //! (`1.0.0+a` and `1.0.0+b` are equal for `semver_eq`). Validation still
 //! uses the `semver` crate, and a test checks that both accept the same
 //! strings.
+//!
+//! Owns: SemVer parsing and precedence for matching. Must not touch:
+//! validation (which uses the `semver` crate), other operators.
 
 use std::cmp::Ordering;
 

@@ -1,5 +1,8 @@
 //! Applying data to the served state: full snapshots, change events and
 //! the persisted file; revision checks; notifications, acks, persistence.
+//!
+//! Owns: installing data and the revision rules. Must not touch: the wire
+//! (`http`, `sse`, `connection`), retry policy (`mod`, `backoff`).
 
 use std::sync::Arc;
 

@@ -4,6 +4,9 @@
 //! uniformly from `[d/2, d]` ("equal jitter"): spread enough that clients
 //! cut off together (a server restart) do not return together, and never
 //! near zero, so a broken peer can never cause a tight loop.
+//!
+//! Owns: delay arithmetic. Must not touch: when to retry or what failed
+//! (`mod`).
 
 use std::time::{Duration, SystemTime};
 

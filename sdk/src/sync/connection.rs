@@ -1,6 +1,10 @@
 //! One stream connection, from request to end: reading items with a
 //! silence deadline, applying events, and polling the snapshot meanwhile
 //! when the connection does not confirm the data in time.
+//!
+//! Owns: one connection's loop and event dispatch (event names and data
+//! from `switchyard_core::protocol`). Must not touch: request building
+//! (`http`), SSE parsing (`sse`), installing data (`apply`).
 
 use std::time::Duration;
 

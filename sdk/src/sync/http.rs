@@ -1,5 +1,9 @@
 //! The three requests of the SDK wire protocol, with failures classified
 //! for the retry policy.
+//!
+//! Owns: requests and failure classification (paths, headers and shapes
+//! from `switchyard_core::protocol`, no literals of its own). Must not
+//! touch: the retry policy (`mod`), applying data (`apply`).
 
 use std::time::{Duration, SystemTime};
 

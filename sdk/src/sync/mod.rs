@@ -25,6 +25,10 @@
 //! [`backoff`] computes delays, `apply` installs snapshots and changes,
 //! [`tasks`] runs the coalesced acknowledgement and persistence writers and
 //! the freshness watch.
+//!
+//! Owns: the sync task's state machine and retry policy. Must not touch:
+//! the protocol's names and shapes (`switchyard_core::protocol`),
+//! evaluation.
 
 mod apply;
 pub(crate) mod backoff;

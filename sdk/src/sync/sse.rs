@@ -5,6 +5,9 @@
 //! timeout must see the server's `: heartbeat` comments to know the stream
 //! is alive; and it buffers without limit, while a client must bound the
 //! memory a misbehaving peer can make it use ([`SseParser::new`]'s limit).
+//!
+//! Owns: SSE framing (generic, no Switchyard event names). Must not touch:
+//! what events mean (`connection`).
 
 use std::collections::VecDeque;
 use std::time::Duration;

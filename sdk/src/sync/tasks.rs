@@ -2,6 +2,10 @@
 //! at most one request (or file write) is in flight, and neither ever
 //! blocks evaluation or the sync task. And the freshness watch, which turns
 //! the status `Stale` when nothing confirms the data within the bound.
+//!
+//! Owns: the coalescing ack and persistence writers and the freshness
+//! watch. Must not touch: what is applied (`apply`), the file format
+//! (`persist`).
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,4 +1,7 @@
 //! Operator-specific checks of one clause.
+//!
+//! Owns: per-operator operand checks. Must not touch: compilation
+//! (`crate::clause`), flag-level checks.
 
 use serde_json::Value;
 

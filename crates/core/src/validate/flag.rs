@@ -1,4 +1,7 @@
 //! Validation of one flag; paths are relative to the flag.
+//!
+//! Owns: flag-level checks (variants, targets, rules, rollouts). Must not
+//! touch: compilation, segment checks.
 
 use std::collections::HashSet;
 

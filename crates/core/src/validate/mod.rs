@@ -21,6 +21,9 @@
 //! | `unknown_segment` | an `in_segment` operand names no segment |
 //! | `segment_cycle` | segments reference each other in a cycle |
 //! | `segment_too_deep` | segment references nest deeper than [`crate::segment::MAX_SEGMENT_DEPTH`] |
+//!
+//! Owns: the validation entry points, error type and codes. Must not touch:
+//! compilation or evaluation (validation only reports).
 
 mod clause;
 mod flag;

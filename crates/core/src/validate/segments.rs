@@ -1,4 +1,7 @@
 //! Validation of a snapshot's segments, including reference cycles.
+//!
+//! Owns: segment checks and reference-cycle detection. Must not touch: flag
+//! checks, compilation.
 
 use std::collections::HashMap;
 
