@@ -113,6 +113,11 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         password_limiter,
         fleet,
     });
+    tokio::spawn(ops::telemetry_series::prune_loop(
+        Arc::clone(&state.store),
+        state.config.telemetry_retention_days,
+        state.stopping.clone(),
+    ));
     // Every route has an authorization rule, or the server does not start.
     auth::policy::check_routes(&http::api().1).map_err(|problems| anyhow::anyhow!(problems))?;
     let bootstrap = http::auth::bootstrap_admin(&state).await?;

@@ -91,6 +91,12 @@ pub struct Metrics {
     pub auth_failures: Family<KindLabels, Counter>,
     /// Failed authentications answered 429 (a failure budget was spent), by kind.
     pub auth_rate_limited: Family<KindLabels, Counter>,
+    /// SDK telemetry batches accepted.
+    pub telemetry_batches_accepted: Counter,
+    /// SDK telemetry batches refused (invalid).
+    pub telemetry_batches_refused: Counter,
+    /// Evaluations ingested from SDK telemetry (attributed and not).
+    pub telemetry_evaluations: Counter,
     /// Database connection pool size and idle connections (set at scrape).
     pub db_pool_connections: Gauge,
     /// Idle pool connections (set at scrape).
@@ -125,6 +131,9 @@ impl Metrics {
             negative_cache_hits: Family::default(),
             auth_failures: Family::default(),
             auth_rate_limited: Family::default(),
+            telemetry_batches_accepted: Counter::default(),
+            telemetry_batches_refused: Counter::default(),
+            telemetry_evaluations: Counter::default(),
             db_pool_connections: Gauge::default(),
             db_pool_idle: Gauge::default(),
             db_ping_seconds: Gauge::default(),
@@ -133,6 +142,21 @@ impl Metrics {
         registry.register("http_requests", "HTTP requests", m.http_requests.clone());
         registry.register("http_request_duration_seconds", "HTTP request latency", m.http_duration.clone());
         registry.register("sdk_streams", "Open SDK SSE streams", m.sdk_streams.clone());
+        registry.register(
+            "telemetry_batches_accepted",
+            "SDK telemetry batches accepted",
+            m.telemetry_batches_accepted.clone(),
+        );
+        registry.register(
+            "telemetry_batches_refused",
+            "SDK telemetry batches refused",
+            m.telemetry_batches_refused.clone(),
+        );
+        registry.register(
+            "telemetry_evaluations",
+            "Evaluations ingested from SDK telemetry",
+            m.telemetry_evaluations.clone(),
+        );
         registry.register("environment_revision", "Current environment revision", m.revision.clone());
         registry.register("events_broadcast", "Change events broadcast", m.events_broadcast.clone());
         registry.register("bytes_broadcast", "Bytes handed to SSE streams", m.bytes_broadcast.clone());

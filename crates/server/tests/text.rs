@@ -96,6 +96,14 @@ fn example(route: &str) -> Option<Value> {
         "POST /ofrep/v1/evaluate/flags" | "POST /ofrep/v1/evaluate/flags/{key}" => {
             json!({"context": {"targetingKey": "user-1", "country": "SE", "tags": ["a"]}})
         }
+        "POST /sdk/v1/telemetry" => {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+            json!({"sdk": "switchyard-rust/0.1.0", "instance": "pod-1", "start_ms": now - 10_000, "end_ms": now,
+                "evaluations": [{"flag": "checkout", "variant": "a", "count": 3}], "unattributed": 0,
+                "outcomes": [{"flag": "checkout", "variant": "a", "requests": 1, "errors": 0, "latency_ms_sum": 4.0,
+                    "latency_ms_sum_sq": 16.0, "latency_ms_buckets": [0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]}],
+                "events": [{"event": "buy", "count": 1, "value_sum": 1.0}], "dropped": 0})
+        }
         _ => return None,
     })
 }

@@ -192,6 +192,8 @@ pub static POLICY: &[Rule] = &[
     rule("POST", "/ofrep/v1/evaluate/flags", SdkKey),
     rule("POST", "/ofrep/v1/evaluate/flags/{key}", SdkKey),
     rule("GET", "/ofrep/v1/streams/{secret}", TriggerSecret),
+    rule("POST", "/sdk/v1/telemetry", SdkKey),
+    rule("GET", project_path!("/environments/{env}/flags/{flag}/telemetry"), p(Read)),
     // triggers
     rule("GET", project_path!("/environments/{env}/flags/{flag}/triggers"), p(Kill)),
     rule("POST", project_path!("/environments/{env}/flags/{flag}/triggers"), p(Admin)),

@@ -145,6 +145,12 @@ pub struct ServeConfig {
     /// Webhook events older than this are no longer sent (marked dead).
     #[arg(long, env = "SWITCHYARD_WEBHOOK_MAX_AGE", default_value = "24h", value_parser = humantime::parse_duration)]
     pub webhook_max_age: Duration,
+
+    /// Days of SDK telemetry kept (per-minute aggregates); older minutes are
+    /// pruned by a background task. At least 1.
+    #[arg(long, env = "SWITCHYARD_TELEMETRY_RETENTION_DAYS", default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub telemetry_retention_days: u32,
 }
 
 impl ServeConfig {
@@ -174,6 +180,7 @@ impl ServeConfig {
             webhook_max_attempts: 8,
             webhook_retry_base: Duration::from_secs(1),
             webhook_max_age: Duration::from_secs(24 * 3600),
+            telemetry_retention_days: 30,
             login_rate_per_minute: 1000,
             auth_failure_rate_per_minute: 100_000,
             credential_failure_rate_per_minute: 100_000,
@@ -236,6 +243,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("webhook_max_attempts", &self.webhook_max_attempts)
             .field("webhook_retry_base", &self.webhook_retry_base)
             .field("webhook_max_age", &self.webhook_max_age)
+            .field("telemetry_retention_days", &self.telemetry_retention_days)
             .finish()
     }
 }

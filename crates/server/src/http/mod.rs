@@ -21,6 +21,7 @@
 //! - [`sdk`]: the SDK API (snapshot, SSE stream).
 //! - [`ofrep`]: the OpenFeature Remote Evaluation Protocol routes (see [`crate::ofrep`]).
 //! - [`metrics`]: `GET /metrics` and the request-metrics middleware.
+//! - [`telemetry`]: SDK telemetry in (`POST /sdk/v1/telemetry`) and a flag's telemetry series out.
 //! - [`docs`]: `/api/openapi.json` and the offline API docs page.
 //! - [`openapi`]: the document's shared parts (security schemes, problem responses).
 
@@ -45,6 +46,7 @@ pub mod sdk;
 pub mod sdk_key;
 pub mod sdk_keys;
 pub mod segments;
+pub mod telemetry;
 pub mod triggers;
 pub mod ui;
 pub mod webhooks;
@@ -86,6 +88,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(evaluate::router())
         .merge(sdk::router())
         .merge(ofrep::router())
+        .merge(telemetry::router())
         .merge(triggers::router())
         .merge(webhooks::router())
         .split_for_parts();

@@ -17,9 +17,13 @@
 //! - [`kill`]: kill, restore, the panic button, waiting for delivery receipts.
 //! - [`applied`]: the kill receipt recorded in the audit history (`flag.kill.applied`).
 //! - [`triggers`]: an alert trigger firing (kill or restore, as the trigger).
+//! - [`telemetry`]: SDK telemetry batches in (validated, merged, added up per minute).
+//! - [`telemetry_series`]: one flag's per-variant telemetry series out; the retention prune.
 
 pub mod applied;
 pub mod kill;
+pub mod telemetry;
+pub mod telemetry_series;
 pub mod triggers;
 
 use crate::error::ApiError;

@@ -12,6 +12,7 @@
 //! | [`SegmentStore`] | segments |
 //! | [`SdkKeyStore`], [`ChangeStore`] | SDK keys; snapshots and the change log |
 //! | [`TriggerStore`], [`WebhookStore`], [`OutboxStore`] | alert triggers, webhooks, the webhook outbox |
+//! | [`TelemetryStore`] | SDK telemetry aggregates per minute (add, series, prune) |
 //!
 //! Declares contracts only: no SQL (that is `sql`), no HTTP.
 
@@ -22,6 +23,7 @@ mod history;
 mod projects;
 mod sdk;
 mod segments;
+mod telemetry;
 
 use async_trait::async_trait;
 
@@ -32,6 +34,7 @@ pub use history::*;
 pub use projects::*;
 pub use sdk::*;
 pub use segments::*;
+pub use telemetry::*;
 
 use crate::store::{Backend, Result};
 
@@ -53,6 +56,7 @@ pub trait Store:
     + TriggerStore
     + WebhookStore
     + OutboxStore
+    + TelemetryStore
 {
 }
 
@@ -72,6 +76,7 @@ impl<T> Store for T where
         + TriggerStore
         + WebhookStore
         + OutboxStore
+        + TelemetryStore
 {
 }
 

@@ -15,6 +15,7 @@ mod kill;
 mod projects;
 mod sdk;
 mod segments;
+mod telemetry;
 mod triggers;
 mod webhooks;
 
@@ -25,6 +26,7 @@ pub use kill::*;
 pub use projects::*;
 pub use sdk::*;
 pub use segments::*;
+pub use telemetry::*;
 pub use triggers::*;
 pub use webhooks::*;
 

@@ -5,8 +5,8 @@
 //!
 //! Each area module implements its trait of `crate::store::traits` for
 //! `This` directly (accounts, projects, flags + list, configs, kill,
-//! history, bulk, audit, segments, sdk, triggers, webhooks, outbox); this
-//! file implements only [`ClusterStore`] (the database itself). Below the
+//! history, bulk, audit, segments, sdk, triggers, webhooks, outbox,
+//! telemetry); this file implements only [`ClusterStore`] (the database itself). Below the
 //! areas: `tx` (transactions; the only module that writes the outbox, via
 //! `outbox::write`), `lookup` (row decoding and lookups), `row` (the leaf:
 //! column decoding), and `audit::Audit` (the event a write appends).
@@ -53,6 +53,7 @@ mod projects;
 mod row;
 mod sdk;
 mod segments;
+mod telemetry;
 mod triggers;
 mod tx;
 mod webhooks;

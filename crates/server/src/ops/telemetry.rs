@@ -1,0 +1,256 @@
+//! SDK telemetry in (`POST /sdk/v1/telemetry`): the batch an SDK sends
+//! (the wire contract of `docs/protocol.md`, "Telemetry"), its validation
+//! and its merge into one [`TelemetryRecord`] added to the environment's
+//! per-minute aggregates. Unknown flag keys are counted like any other (an
+//! SDK may hold a flag the server has since deleted). See
+//! [`crate::ops::telemetry_series`] for the read side.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::ops::OpResult;
+use crate::state::AppState;
+use crate::store::{LATENCY_BUCKETS, TelemetryRecord, VariantCounts};
+
+/// Most items (evaluation, outcome and event entries together) per batch
+/// (the SDK keeps at most 10,000 distinct keys per window); above: 413.
+pub const MAX_ITEMS: usize = 10_000;
+/// Largest count one batch may carry in any field (2^40, a trillion: far
+/// beyond a 10 s window), so that sums never overflow the database.
+pub const MAX_COUNT: u64 = 1 << 40;
+/// Largest latency sum (ms, and ms² for the sum of squares) per entry.
+pub const MAX_SUM: f64 = 1e18;
+/// Longest window one batch may cover.
+pub const MAX_WINDOW_MS: u64 = 3_600_000;
+/// How far in the future a window may end (clock skew).
+pub const MAX_SKEW_MS: u64 = 300_000;
+/// Longest flag key, variant key, event name, SDK name or instance id.
+pub const MAX_KEY_LEN: usize = 256;
+
+/// One flush of one SDK instance: counts since its previous batch.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryBatch {
+    /// The SDK and its version (`switchyard-rust/0.1.0`).
+    pub sdk: String,
+    /// The instance id (as `X-Switchyard-Instance` on the stream), 1 to 64 characters.
+    pub instance: String,
+    /// Start of the window, ms since the Unix epoch.
+    pub start_ms: u64,
+    /// End of the window (not before `start_ms`, at most an hour later).
+    pub end_ms: u64,
+    /// Evaluations per (flag, variant).
+    #[serde(default)]
+    pub evaluations: Vec<EvaluationCount>,
+    /// Evaluations that served the caller's default.
+    #[serde(default)]
+    pub unattributed: u64,
+    /// Request outcomes per (flag, variant).
+    #[serde(default)]
+    pub outcomes: Vec<OutcomeCount>,
+    /// Custom events.
+    #[serde(default)]
+    pub events: Vec<EventCount>,
+    /// Items the instance discarded since its last accepted batch.
+    #[serde(default)]
+    pub dropped: u64,
+}
+
+/// Evaluations of one variant of one flag.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluationCount {
+    /// Flag key.
+    pub flag: String,
+    /// Variant key.
+    pub variant: String,
+    /// Evaluations in the window.
+    pub count: u64,
+}
+
+/// Outcomes of the requests served one variant of one flag.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeCount {
+    /// Flag key.
+    pub flag: String,
+    /// Variant key.
+    pub variant: String,
+    /// Requests recorded.
+    pub requests: u64,
+    /// Of which failed (at most `requests`).
+    pub errors: u64,
+    /// Sum of latencies, ms.
+    pub latency_ms_sum: f64,
+    /// Sum of squared latencies, ms².
+    pub latency_ms_sum_sq: f64,
+    /// Requests per latency bucket: 15 numbers adding up to `requests`
+    /// (bounds 1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 1000, 2000, 5000,
+    /// 10000 ms, then slower).
+    pub latency_ms_buckets: Vec<u64>,
+}
+
+/// One custom event's occurrences.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventCount {
+    /// Event name.
+    pub event: String,
+    /// Occurrences in the window.
+    pub count: u64,
+    /// Sum of their values.
+    pub value_sum: f64,
+}
+
+/// Validates `batch`, merges it into one record and adds it to environment
+/// `environment_id`'s aggregates (one transaction). Refusals change nothing.
+#[tracing::instrument(skip_all, fields(environment_id, instance = %batch.instance))]
+pub async fn ingest(state: &AppState, environment_id: i64, batch: TelemetryBatch, now_ms: u64) -> OpResult<()> {
+    let metrics = &state.metrics;
+    let record = match validate(&batch, now_ms, state.config.telemetry_retention_days).and_then(|()| merge(batch)) {
+        Ok(record) => record,
+        Err(refusal) => {
+            metrics.telemetry_batches_refused.inc();
+            return Err(refusal);
+        }
+    };
+    let evaluations: u64 = record.variants.iter().map(|(_, _, c)| c.evaluations).sum();
+    state.store.record_telemetry(environment_id, &record).await?;
+    metrics.telemetry_batches_accepted.inc();
+    metrics.telemetry_evaluations.inc_by(evaluations.saturating_add(record.unattributed));
+    Ok(())
+}
+
+fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::bad_request(code, message)
+}
+
+/// The refusals, each a 400 with a stable code (413 for too many items).
+fn validate(batch: &TelemetryBatch, now_ms: u64, retention_days: u32) -> OpResult<()> {
+    let items = batch.evaluations.len() + batch.outcomes.len() + batch.events.len();
+    if items > MAX_ITEMS {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    key("sdk", &batch.sdk)?;
+    key("instance", &batch.instance)?;
+    if batch.instance.chars().count() > 64 {
+        return Err(bad("invalid_instance", "instance: an instance id of 1 to 64 characters is required"));
+    }
+    window(batch, now_ms, retention_days)?;
+    count("unattributed", batch.unattributed)?;
+    count("dropped", batch.dropped)?;
+    for (i, e) in batch.evaluations.iter().enumerate() {
+        key(&format!("evaluations[{i}].flag"), &e.flag)?;
+        key(&format!("evaluations[{i}].variant"), &e.variant)?;
+        count(&format!("evaluations[{i}].count"), e.count)?;
+    }
+    for (i, o) in batch.outcomes.iter().enumerate() {
+        outcome(i, o)?;
+    }
+    for (i, e) in batch.events.iter().enumerate() {
+        key(&format!("events[{i}].event"), &e.event)?;
+        count(&format!("events[{i}].count"), e.count)?;
+        if !e.value_sum.is_finite() || e.value_sum.abs() > MAX_SUM {
+            return Err(bad("out_of_range", format!("events[{i}].value_sum: a finite number of at most 1e18")));
+        }
+    }
+    Ok(())
+}
+
+/// The window: ordered, at most an hour, not in the future, not older than
+/// the retention (it would be pruned at once).
+fn window(batch: &TelemetryBatch, now_ms: u64, retention_days: u32) -> OpResult<()> {
+    if batch.end_ms < batch.start_ms || batch.end_ms - batch.start_ms > MAX_WINDOW_MS {
+        return Err(bad("invalid_window", "start_ms..end_ms: a window of at most one hour, end not before start"));
+    }
+    if batch.end_ms > now_ms.saturating_add(MAX_SKEW_MS) {
+        return Err(bad("window_in_future", "end_ms: the window ends more than 5 minutes from now"));
+    }
+    let retention_ms = u64::from(retention_days) * 86_400_000;
+    if batch.end_ms < now_ms.saturating_sub(retention_ms) {
+        return Err(bad("window_too_old", "end_ms: the window ended before the telemetry retention"));
+    }
+    Ok(())
+}
+
+fn outcome(i: usize, o: &OutcomeCount) -> OpResult<()> {
+    key(&format!("outcomes[{i}].flag"), &o.flag)?;
+    key(&format!("outcomes[{i}].variant"), &o.variant)?;
+    count(&format!("outcomes[{i}].requests"), o.requests)?;
+    if o.errors > o.requests {
+        return Err(bad("invalid_outcome", format!("outcomes[{i}].errors: more errors than requests")));
+    }
+    for (name, sum) in [("latency_ms_sum", o.latency_ms_sum), ("latency_ms_sum_sq", o.latency_ms_sum_sq)] {
+        if !sum.is_finite() || !(0.0..=MAX_SUM).contains(&sum) {
+            return Err(bad("out_of_range", format!("outcomes[{i}].{name}: a finite number from 0 to 1e18")));
+        }
+    }
+    if o.latency_ms_buckets.len() != LATENCY_BUCKETS {
+        return Err(bad("invalid_outcome", format!("outcomes[{i}].latency_ms_buckets: exactly 15 buckets")));
+    }
+    let total = o.latency_ms_buckets.iter().try_fold(0u64, |acc, b| acc.checked_add(*b));
+    if total != Some(o.requests) {
+        return Err(bad("invalid_outcome", format!("outcomes[{i}].latency_ms_buckets: must add up to requests")));
+    }
+    Ok(())
+}
+
+/// A key: 1 to [`MAX_KEY_LEN`] characters (the text policy ran on the body).
+fn key(path: &str, value: &str) -> OpResult<()> {
+    if value.is_empty() || value.chars().count() > MAX_KEY_LEN {
+        return Err(bad("invalid_key", format!("{path}: 1 to {MAX_KEY_LEN} characters")));
+    }
+    Ok(())
+}
+
+fn count(path: &str, value: u64) -> OpResult<()> {
+    if value > MAX_COUNT {
+        return Err(bad("out_of_range", format!("{path}: at most {MAX_COUNT}")));
+    }
+    Ok(())
+}
+
+/// One entry per (flag, variant) and per event name (duplicates add up).
+fn merge(batch: TelemetryBatch) -> OpResult<TelemetryRecord> {
+    let mut variants: HashMap<(String, String), VariantCounts> = HashMap::new();
+    for e in batch.evaluations {
+        let c = variants.entry((e.flag, e.variant)).or_default();
+        c.evaluations = c.evaluations.saturating_add(e.count);
+    }
+    for o in batch.outcomes {
+        let mut buckets = [0u64; LATENCY_BUCKETS];
+        buckets.copy_from_slice(&o.latency_ms_buckets);
+        let counts = VariantCounts {
+            evaluations: 0,
+            requests: o.requests,
+            errors: o.errors,
+            latency_ms_sum: o.latency_ms_sum,
+            latency_ms_sum_sq: o.latency_ms_sum_sq,
+            buckets,
+        };
+        variants.entry((o.flag, o.variant)).or_default().add(&counts);
+    }
+    let mut events: HashMap<String, (u64, f64)> = HashMap::new();
+    for e in batch.events {
+        let entry = events.entry(e.event).or_default();
+        entry.0 = entry.0.saturating_add(e.count);
+        entry.1 += e.value_sum;
+    }
+    let mut variants: Vec<_> = variants.into_iter().map(|((f, v), c)| (f, v, c)).collect();
+    // A fixed order: concurrent batches lock rows in the same order.
+    variants.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let mut events: Vec<_> = events.into_iter().map(|(e, (n, s))| (e, n, s)).collect();
+    events.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(TelemetryRecord {
+        minute: i64::try_from(batch.start_ms / 60_000).unwrap_or(i64::MAX),
+        sdk: batch.sdk,
+        instance: batch.instance,
+        variants,
+        unattributed: batch.unattributed,
+        events,
+        dropped: batch.dropped,
+    })
+}

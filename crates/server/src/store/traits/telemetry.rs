@@ -1,0 +1,34 @@
+//! The telemetry area of the store: SDK telemetry aggregates, per
+//! (environment, flag, variant, minute). Every write adds to what is there,
+//! so concurrent batches and replicas add up exactly.
+//!
+//! Declares the contract only (implemented once per backend in `sql`); owns
+//! no data and must not touch HTTP.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::store::{Result, SeriesRow, TelemetryRecord};
+
+/// Storage of SDK telemetry.
+#[async_trait]
+pub trait TelemetryStore: Send + Sync + 'static {
+    /// Adds one batch to environment `environment_id`'s aggregates and
+    /// records the instance's last batch, in one transaction.
+    async fn record_telemetry(&self, environment_id: i64, record: &TelemetryRecord) -> Result<()>;
+    /// The counts of one flag per variant and step: minutes
+    /// `[from_minute, to_minute)` summed in steps of `step_minutes`
+    /// (step 0 starts at `from_minute`), ordered by variant then step.
+    /// Steps without data are absent.
+    async fn telemetry_series(
+        &self,
+        environment_id: i64,
+        flag: &str,
+        from_minute: i64,
+        to_minute: i64,
+        step_minutes: i64,
+    ) -> Result<Vec<SeriesRow>>;
+    /// Deletes every aggregate of a minute that started before `before`
+    /// (and instances last seen before it). Returns the rows deleted.
+    async fn prune_telemetry(&self, before: DateTime<Utc>) -> Result<u64>;
+}
