@@ -1,5 +1,6 @@
 //! Per-environment flag configuration: read, replace, toggle, history,
 //! restore-to-time and change sets (undo/restore of one flag: `revert`).
+//! The writes are ops ([`crate::ops::configs`], [`crate::ops::revert`]).
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -8,13 +9,13 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::http::flags::if_match;
 use crate::http::json::AppJson;
 use crate::http::params::{EnvFlag, WaitQuery};
 use crate::http::revert::DryRunQuery;
-use crate::ops::kill::{Receipted, UnkillRequest, with_receipt};
-use crate::ops::require_reason;
+use crate::ops;
+use crate::ops::kill::{Receipted, UnkillRequest};
 use crate::state::AppState;
 use crate::store::{
     ChangeSetRequest, ChangeSetResult, FlagConfig, FlagConfigRecord, RestoreDiff, RestoreRequest, Written,
@@ -65,14 +66,10 @@ async fn put_config(
     Path((project, env, flag)): EnvFlag,
     AppJson(body): AppJson<PutConfig>,
 ) -> ApiResult<AppJson<Written<FlagConfigRecord>>> {
-    let version = body.version.or(if_match(&headers)?).ok_or_else(|| {
-        ApiError::invalid("version", "required", "the expected version is required (body or If-Match)")
-    })?;
-    let written = state
-        .store
-        .put_flag_config(&principal.actor(), &project, &env, &flag, body.config, version, body.reason)
-        .await?;
-    Ok(AppJson(written))
+    let expected = (body.version.or(if_match(&headers)?), body.reason);
+    Ok(AppJson(
+        ops::configs::put_config(&*state.store, &principal, (&project, &env, &flag), body.config, expected).await?,
+    ))
 }
 
 /// A toggle.
@@ -95,9 +92,8 @@ async fn toggle(
     Query(wait): Query<WaitQuery>,
     AppJson(body): AppJson<ToggleRequest>,
 ) -> ApiResult<AppJson<Receipted<FlagConfigRecord>>> {
-    let wait = wait.duration()?;
-    let written = state.store.toggle_flag(&principal.actor(), &project, &env, &flag, body.on, body.reason).await?;
-    Ok(AppJson(with_receipt(&state, &project, &env, written, wait).await?))
+    let (wait, place) = (wait.duration()?, (project.as_str(), env.as_str(), flag.as_str()));
+    Ok(AppJson(ops::configs::toggle(&state, &principal, place, (body.on, body.reason), wait).await?))
 }
 
 /// Every version of the configuration, newest first.
@@ -126,8 +122,7 @@ async fn restore_environment(
     AppJson(mut body): AppJson<RestoreRequest>,
 ) -> ApiResult<AppJson<Written<Vec<RestoreDiff>>>> {
     body.dry_run |= dry.get()?;
-    require_reason(&body.reason)?;
-    Ok(AppJson(state.store.restore_environment(&principal.actor(), &project, &env, body).await?))
+    Ok(AppJson(ops::revert::restore_environment(&*state.store, &principal, (&project, &env), body).await?))
 }
 
 /// Applies several configuration changes as one revision, all or nothing.
@@ -140,10 +135,7 @@ async fn apply_changes(
     Path((project, env)): Path<(String, String)>,
     AppJson(body): AppJson<ChangeSetRequest>,
 ) -> ApiResult<AppJson<Written<ChangeSetResult>>> {
-    if body.changes.is_empty() {
-        return Err(ApiError::invalid("changes", "empty", "a change set needs at least one change"));
-    }
-    Ok(AppJson(state.store.apply_change_set(&principal.actor(), &project, &env, body).await?))
+    Ok(AppJson(ops::revert::apply_changes(&*state.store, &principal, (&project, &env), body).await?))
 }
 
 /// Reverts a whole change set in one call.
@@ -156,6 +148,5 @@ async fn revert_changes(
     Path((project, env, id)): EnvFlag,
     AppJson(body): AppJson<UnkillRequest>,
 ) -> ApiResult<AppJson<Written<ChangeSetResult>>> {
-    require_reason(&body.reason)?;
-    Ok(AppJson(state.store.revert_change_set(&principal.actor(), &project, &env, &id, body.reason).await?))
+    Ok(AppJson(ops::revert::revert_changes(&*state.store, &principal, (&project, &env, &id), body.reason).await?))
 }

@@ -1,4 +1,4 @@
-//! Flag definitions (environment-independent).
+//! Flag definitions (environment-independent); writes are [`crate::ops::configs`].
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -9,6 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
+use crate::ops;
 use crate::state::AppState;
 use crate::store::{FlagDefinition, FlagPatch, FlagQuery, FlagSummary, NewFlag, Page};
 
@@ -71,7 +72,7 @@ async fn create_flag(
     Path(project): Path<String>,
     AppJson(req): AppJson<NewFlag>,
 ) -> ApiResult<(StatusCode, AppJson<FlagDefinition>)> {
-    let flag = state.store.create_flag(&principal.actor(), &project, req).await?;
+    let flag = ops::configs::create_flag(&*state.store, &principal, &project, req).await?;
     Ok((StatusCode::CREATED, AppJson(flag)))
 }
 
@@ -107,7 +108,7 @@ async fn patch_flag(
     AppJson(body): AppJson<PatchBody>,
 ) -> ApiResult<AppJson<FlagDefinition>> {
     let expected = body.version.or(if_match(&headers)?);
-    Ok(AppJson(state.store.update_flag(&principal.actor(), &project, &flag, body.patch, expected).await?))
+    Ok(AppJson(ops::configs::update_flag(&*state.store, &principal, (&project, &flag), body.patch, expected).await?))
 }
 
 /// Optional reason of a delete.
@@ -126,7 +127,7 @@ async fn delete_flag(
     Path((project, flag)): Path<(String, String)>,
     Query(q): Query<DeleteQuery>,
 ) -> ApiResult<StatusCode> {
-    state.store.delete_flag(&principal.actor(), &project, &flag, q.reason).await?;
+    ops::configs::delete_flag(&*state.store, &principal, (&project, &flag), q.reason).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -15,6 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
+use crate::ops;
 use crate::state::AppState;
 use crate::store::{RestoreVersion, Reverted, UndoChange};
 
@@ -74,7 +75,7 @@ async fn revert(
 ) -> ApiResult<AppJson<Reverted>> {
     let request =
         RestoreVersion { to_version: body.to_version, reason: body.reason, dry_run: body.dry_run || dry.get()? };
-    Ok(AppJson(state.store.revert_flag(&principal.actor(), (&project, &env, &flag), request).await?))
+    Ok(AppJson(ops::revert::revert_flag(&*state.store, &principal, (&project, &env, &flag), request).await?))
 }
 
 /// Undo this change.
@@ -109,5 +110,5 @@ async fn undo(
     AppJson(body): AppJson<UndoRequest>,
 ) -> ApiResult<AppJson<Reverted>> {
     let request = UndoChange { version: body.version, reason: body.reason, dry_run: body.dry_run || dry.get()? };
-    Ok(AppJson(state.store.undo_flag_change(&principal.actor(), (&project, &env, &flag), request).await?))
+    Ok(AppJson(ops::revert::undo_change(&*state.store, &principal, (&project, &env, &flag), request).await?))
 }

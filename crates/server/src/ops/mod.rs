@@ -19,9 +19,13 @@
 //! - [`triggers`]: an alert trigger firing (kill or restore, as the trigger).
 //! - [`telemetry`]: SDK telemetry batches in (validated, merged, added up per minute).
 //! - [`telemetry_series`]: one flag's per-variant telemetry series out; the retention prune.
+//! - [`configs`]: flag definitions and per-environment configuration writes.
+//! - [`revert`]: undo one change, restore one version, restore an environment, change sets.
 
 pub mod applied;
+pub mod configs;
 pub mod kill;
+pub mod revert;
 pub mod telemetry;
 pub mod telemetry_series;
 pub mod triggers;
@@ -39,3 +43,6 @@ pub fn require_reason(reason: &str) -> OpResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;
