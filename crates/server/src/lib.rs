@@ -61,7 +61,7 @@ pub struct Built {
     /// Its state (tests use the store and hub directly).
     pub state: AppState,
     /// Whether `admin` was created now, and with which password.
-    pub bootstrap: http::auth::Bootstrap,
+    pub bootstrap: ops::accounts::Bootstrap,
 }
 
 /// Connects the store (running migrations), starts the hub, bootstraps the
@@ -120,7 +120,7 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
     ));
     // Every route has an authorization rule, or the server does not start.
     auth::policy::check_routes(&http::api().1).map_err(|problems| anyhow::anyhow!(problems))?;
-    let bootstrap = http::auth::bootstrap_admin(&state).await?;
+    let bootstrap = ops::accounts::bootstrap_admin(&state).await?;
     Ok(Built { app: http::app(state.clone()), state, bootstrap })
 }
 
@@ -154,7 +154,7 @@ fn announce(built: &Built, addr: SocketAddr) {
     let store = built.state.store.backend();
     let url = format!("http://{addr}");
     println!("Switchyard is running at {url}  (store: {store:?}; API docs: {url}/api/docs)");
-    use http::auth::Bootstrap;
+    use ops::accounts::Bootstrap;
     match (&built.bootstrap, built.state.config.admin_password.is_some()) {
         (Bootstrap::Generated(pw), _) => println!(
             "First start: log in as `admin` with password `{pw}` (shown once: store it safely; to choose it instead, set SWITCHYARD_ADMIN_PASSWORD before the first start)."

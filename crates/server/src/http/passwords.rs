@@ -8,25 +8,16 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::auth::{LoginResponse, check_length, hash_password, session_for, verify_password};
 use crate::auth::Principal;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::http::json::AppJson;
+use crate::ops;
+use crate::ops::accounts::{ChangePassword, LoginResponse};
 use crate::state::AppState;
-use crate::store::{ActorKind, PasswordChange, User};
+use crate::store::User;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(change_own_password)).routes(routes!(reset_password))
-}
-
-/// A change of one's own password.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ChangePassword {
-    /// The password in use now.
-    pub current_password: String,
-    /// The new password (at least the configured minimum, 12 by default).
-    pub new_password: String,
 }
 
 /// A password set by an admin.
@@ -47,28 +38,7 @@ async fn change_own_password(
     principal: Principal,
     AppJson(req): AppJson<ChangePassword>,
 ) -> ApiResult<AppJson<LoginResponse>> {
-    if principal.kind != ActorKind::User {
-        return Err(ApiError::bad_request("not_a_user", "an API token has no password; log in as a user"));
-    }
-    // Guessing the current password with a stolen session must cost what
-    // a login costs: the login quota, per user.
-    if let Err(wait) = state.password_limiter.check(&principal.name) {
-        return Err(ApiError::TooManyRequests { retry_after: wait.as_secs().max(1) });
-    }
-    let stored = state.store.user_by_name(&principal.name).await?;
-    let stored = stored.ok_or(ApiError::Unauthorized("session ended: the user no longer exists"))?;
-    if !verify_password(req.current_password, stored.password_hash).await? {
-        tracing::info!(username = %principal.name, "password change refused: wrong current password");
-        return Err(ApiError::invalid("current_password", "incorrect_password", "the current password is not correct"));
-    }
-    check_length(&state, "new_password", &req.new_password)?;
-    let hash = hash_password(req.new_password).await?;
-    let user = state.store.set_password(&principal.actor(), &principal.name, &hash, PasswordChange::Own).await?;
-    tracing::info!(username = %user.username, "password changed; earlier sessions ended");
-    // The version now stored (another change may have raced this one).
-    let now = state.store.user_by_name(&user.username).await?;
-    let version = now.map_or(stored.password_version + 1, |u| u.password_version);
-    Ok(AppJson(session_for(&state, &user, version)?))
+    Ok(AppJson(ops::accounts::change_own_password(&state, &principal, req).await?))
 }
 
 /// Sets another user's password (unscoped admins: users are global). Every
@@ -82,12 +52,5 @@ async fn reset_password(
     Path(username): Path<String>,
     AppJson(req): AppJson<ResetPassword>,
 ) -> ApiResult<AppJson<User>> {
-    if state.store.user_by_name(&username).await?.is_none() {
-        return Err(ApiError::NotFound { what: "user", key: username });
-    }
-    check_length(&state, "password", &req.password)?;
-    let hash = hash_password(req.password).await?;
-    let user = state.store.set_password(&principal.actor(), &username, &hash, PasswordChange::Reset).await?;
-    tracing::info!(username = %user.username, by = %principal.name, "password reset; the user's sessions ended");
-    Ok(AppJson(user))
+    Ok(AppJson(ops::accounts::reset_password(&state, &principal, &username, req.password).await?))
 }

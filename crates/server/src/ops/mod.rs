@@ -21,7 +21,9 @@
 //! - [`telemetry_series`]: one flag's per-variant telemetry series out; the retention prune.
 //! - [`configs`]: flag definitions and per-environment configuration writes.
 //! - [`revert`]: undo one change, restore one version, restore an environment, change sets.
+//! - [`accounts`]: login, users, passwords (change and reset), API tokens, the first `admin`.
 
+pub mod accounts;
 pub mod applied;
 pub mod configs;
 pub mod kill;
