@@ -101,17 +101,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn app(state: AppState) -> Router {
     let body_limit = state.config.body_limit;
     let cors = cors(&state.config.cors_origins);
-    let (api, openapi) = api();
-    let declared = std::sync::Arc::new(query_guard::DeclaredQueries::from_openapi(&openapi));
+    let (routes, declared) = routes(&state);
     let request_id = HeaderName::from_static("x-request-id");
-    let mut routes = api
-        .merge(docs::router(openapi))
-        .merge(ui::router())
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz));
-    if state.config.metrics_listen.is_none() {
-        routes = routes.route("/metrics", get(metrics::scrape));
-    }
     routes
         .fallback(
             |uri: axum::http::Uri| async move { ApiError::NotFound { what: "route", key: uri.path().to_string() } },
@@ -131,6 +122,22 @@ pub fn app(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(cors)
+}
+
+/// Every route (API, docs, UI, health, and `/metrics` unless it has its
+/// own listener), and the query parameters each API operation declares.
+fn routes(state: &AppState) -> (Router<AppState>, std::sync::Arc<query_guard::DeclaredQueries>) {
+    let (api, openapi) = api();
+    let declared = std::sync::Arc::new(query_guard::DeclaredQueries::from_openapi(&openapi));
+    let mut routes = api
+        .merge(docs::router(openapi))
+        .merge(ui::router())
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz));
+    if state.config.metrics_listen.is_none() {
+        routes = routes.route("/metrics", get(metrics::scrape));
+    }
+    (routes, declared)
 }
 
 /// `/metrics` alone, for its own listener (`--metrics-listen`): behind the

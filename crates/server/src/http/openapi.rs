@@ -110,6 +110,17 @@ pub fn schemes(operation: &Operation) -> Vec<String> {
 /// response (a problem body is added beside it: the layers in front of
 /// every handler may answer one).
 fn add_errors(operation: &mut Operation, own: &[u16]) {
+    let statuses = error_statuses(operation);
+    let responses = &mut operation.responses.responses;
+    for status in statuses {
+        responses.entry(status.to_string()).or_insert_with(|| RefOr::T(Response::new("")));
+    }
+    share(responses, own);
+}
+
+/// The error statuses an operation's shape implies (credentials, path,
+/// query and body parameters).
+fn error_statuses(operation: &Operation) -> Vec<u16> {
     let schemes = schemes(operation);
     let params = operation.parameters.as_deref().unwrap_or_default();
     let has_path = params.iter().any(|p| p.parameter_in == ParameterIn::Path);
@@ -134,11 +145,7 @@ fn add_errors(operation: &mut Operation, own: &[u16]) {
     if has_body {
         statuses.extend([413, 415]);
     }
-    let responses = &mut operation.responses.responses;
-    for status in statuses {
-        responses.entry(status.to_string()).or_insert_with(|| RefOr::T(Response::new("")));
-    }
-    share(responses, own);
+    statuses
 }
 
 /// Points each error response at its shared problem response; `own`

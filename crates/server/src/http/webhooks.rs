@@ -75,21 +75,7 @@ async fn create_webhook(
     AppJson(body): AppJson<CreateWebhook>,
 ) -> ApiResult<(StatusCode, AppJson<CreatedWebhook>)> {
     let events = parse_events(body.events)?;
-    let (secret, prefix) = match body.secret {
-        Some(s) if s.chars().count() < 16 || s.len() > 256 || s.trim() != s => {
-            return Err(ApiError::invalid(
-                "secret",
-                "weak_secret",
-                "a secret of 16 to 256 characters without surrounding spaces is required",
-            ));
-        }
-        Some(s) => (s, "custom".to_string()),
-        None => {
-            let s = secret::random_token(WEBHOOK_SECRET_PREFIX);
-            let prefix = secret::display_prefix(&s);
-            (s, prefix)
-        }
-    };
+    let (secret, prefix) = signing_secret(body.secret)?;
     let policy = AddressPolicy { allow_private: state.config.webhook_allow_private };
     let url = policy
         .check(&body.url)
@@ -101,6 +87,25 @@ async fn create_webhook(
     let webhook = state.store.create_webhook(&principal.actor(), &project, new).await?;
     let webhook = serde_json::to_value(webhook).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok((StatusCode::CREATED, AppJson(CreatedWebhook { secret, webhook })))
+}
+
+/// The signing secret given (checked: 16 to 256 characters, no surrounding
+/// spaces; its display prefix is `custom`) or a fresh random one, with its
+/// display prefix.
+fn signing_secret(given: Option<String>) -> ApiResult<(String, String)> {
+    match given {
+        Some(s) if s.chars().count() < 16 || s.len() > 256 || s.trim() != s => Err(ApiError::invalid(
+            "secret",
+            "weak_secret",
+            "a secret of 16 to 256 characters without surrounding spaces is required",
+        )),
+        Some(s) => Ok((s, "custom".to_string())),
+        None => {
+            let s = secret::random_token(WEBHOOK_SECRET_PREFIX);
+            let prefix = secret::display_prefix(&s);
+            Ok((s, prefix))
+        }
+    }
 }
 
 /// Deletes (disables) a webhook (admin): no further deliveries.
