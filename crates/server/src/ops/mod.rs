@@ -45,6 +45,3 @@ pub fn require_reason(reason: &str) -> OpResult<()> {
     }
     Ok(())
 }
-
-#[cfg(test)]
-mod tests;
