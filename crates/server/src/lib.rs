@@ -22,6 +22,8 @@
 //! - [`alerts`]: alert bodies for trigger URLs (Alertmanager, Grafana).
 //! - [`webhooks`]: outgoing notifications from a durable outbox, signed, retried, SSRF-guarded.
 
+#![warn(missing_docs)]
+
 pub mod alerts;
 pub mod auth;
 pub mod cli;

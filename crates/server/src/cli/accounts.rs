@@ -31,8 +31,10 @@ pub enum AdminCommand {
     ResetPassword {
         /// User name.
         user: String,
+        /// Where the new password comes from.
         #[command(flatten)]
         input: PasswordInput,
+        /// Which database to open.
         #[command(flatten)]
         database: DatabaseArgs,
         /// Minimum password length.
@@ -51,6 +53,7 @@ pub enum UsersCommand {
     ResetPassword {
         /// User name.
         user: String,
+        /// Where the new password comes from.
         #[command(flatten)]
         input: PasswordInput,
     },

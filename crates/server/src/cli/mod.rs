@@ -46,8 +46,10 @@ pub enum Command {
     Kill {
         /// Flag key.
         flag: String,
+        /// Reason, incident and waiting for receipts.
         #[command(flatten)]
         args: KillArgs,
+        /// Which server, project and environment, and the token.
         #[command(flatten)]
         remote: Remote,
     },
@@ -55,8 +57,10 @@ pub enum Command {
     Restore {
         /// Flag key.
         flag: String,
+        /// Reason, incident and waiting for receipts.
         #[command(flatten)]
         args: KillArgs,
+        /// Which server, project and environment, and the token.
         #[command(flatten)]
         remote: Remote,
     },
@@ -68,29 +72,37 @@ pub enum Command {
         /// Flags to kill (comma-separated).
         #[arg(long, value_delimiter = ',')]
         flags: Vec<String>,
+        /// Reason, incident and waiting for receipts.
         #[command(flatten)]
         args: KillArgs,
+        /// Which server, project and environment, and the token.
         #[command(flatten)]
         remote: Remote,
     },
     /// List or show flags.
     Flags {
+        /// What to do with flags.
         #[command(subcommand)]
         command: FlagsCommand,
+        /// Which server, project and environment, and the token.
         #[command(flatten)]
         remote: Remote,
     },
     /// Manage the project's outgoing webhooks and see their deliveries (admin token).
     Webhooks {
+        /// What to do with webhooks.
         #[command(subcommand)]
         command: WebhooksCommand,
+        /// Which server, project and environment, and the token.
         #[command(flatten)]
         remote: Remote,
     },
     /// List users or reset another user's password (admin token).
     Users {
+        /// What to do with users.
         #[command(subcommand)]
         command: UsersCommand,
+        /// Which server, project and environment, and the token.
         #[command(flatten)]
         remote: Remote,
     },
@@ -105,6 +117,7 @@ pub enum Command {
     },
     /// Maintenance on the server host, straight on the store (the API may be down).
     Admin {
+        /// Which maintenance task.
         #[command(subcommand)]
         command: AdminCommand,
     },
@@ -129,6 +142,7 @@ pub enum Command {
         /// How many.
         #[arg(long, default_value_t = 20)]
         limit: u32,
+        /// Which server, project and environment, and the token.
         #[command(flatten)]
         remote: Remote,
     },

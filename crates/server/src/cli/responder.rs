@@ -19,6 +19,7 @@ pub struct PanicPlan {
     pub unknown: Vec<String>,
 }
 
+/// The key of a flag as the API lists it (a flag row or a `{flag: …}` wrapper); empty if absent.
 pub fn key(flag: &Value) -> &str {
     flag["key"].as_str().or_else(|| flag["flag"]["key"].as_str()).unwrap_or("")
 }
