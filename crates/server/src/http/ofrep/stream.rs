@@ -31,8 +31,10 @@ use axum::response::Response;
 use futures_util::{StreamExt, stream};
 use tokio::sync::{broadcast, watch};
 
+use crate::delivery::acks::AckError;
 use crate::delivery::channel::EnvChannel;
 use crate::delivery::frames::Frame;
+use crate::delivery::listener::AckNotice;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::store::SdkKey;
@@ -83,16 +85,11 @@ pub async fn refetched(
 ) -> ApiResult<()> {
     let client = flag_config_etag.and_then(|t| t.split_once('.')).map(|(_, client)| client);
     let Some(client) = client.filter(|c| c.starts_with(CLIENT_PREFIX) && c.len() <= 64) else { return Ok(()) };
-    if !state.hub.record_ack(environment_id, client, served, 0.0) {
-        let notice = crate::delivery::listener::AckNotice {
-            environment_id,
-            instance: client.to_string(),
-            revision: served,
-            held_ms: 0.0,
-        };
-        if let Ok(payload) = serde_json::to_string(&notice) {
-            state.store.notify_peers(crate::delivery::listener::ACK_CHANNEL, &payload).await?;
-        }
+    let ack = AckNotice { environment_id, instance: client.to_string(), revision: served, held_ms: 0.0 };
+    match crate::delivery::acks::accept(&state.hub, state.store.as_ref(), ack).await {
+        // `served` was read from the store for this request: it exists.
+        Ok(()) | Err(AckError::UnknownRevision { .. }) => {}
+        Err(AckError::Store(err)) => return Err(err.into()),
     }
     Ok(())
 }
