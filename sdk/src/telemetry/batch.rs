@@ -1,9 +1,11 @@
 //! The telemetry batch on the wire: `POST /sdk/v1/telemetry`, JSON,
 //! authenticated by the SDK key like every `/sdk/v1` request.
 //!
-//! Defined here until the shared `switchyard_core::protocol` module exists;
-//! the server's endpoint (not built yet) is specified in
-//! `docs/protocol.md` ("Telemetry").
+//! The server's endpoint and its answers are specified in `docs/protocol.md`
+//! ("POST /sdk/v1/telemetry"). The server keeps a copy of these shapes with
+//! its OpenAPI schema (`ops::telemetry`), which core cannot carry; the
+//! server's tests send batches made by this SDK, so the two cannot drift
+//! unnoticed.
 
 use serde::{Deserialize, Serialize};
 
