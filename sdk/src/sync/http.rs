@@ -206,7 +206,12 @@ impl Endpoint {
         let endpoint = self.clone();
         std::sync::Arc::new(move |body| {
             let endpoint = endpoint.clone();
-            Box::pin(async move { endpoint.post_telemetry(body).await.map_err(|f| f.to_string()) })
+            Box::pin(async move {
+                endpoint.post_telemetry(body).await.map_err(|failure| match failure {
+                    Failure::Status(400 | 413 | 422, _) => crate::telemetry::NotSent::Refused(failure.to_string()),
+                    other => crate::telemetry::NotSent::Retry(other.to_string()),
+                })
+            })
         })
     }
 

@@ -30,7 +30,28 @@ use record::Aggregates;
 
 /// Sends one serialized batch to the server; `Err` says why not. Built by
 /// the sync layer, so that this module knows nothing of HTTP.
-pub(crate) type Sender = Arc<dyn Fn(Vec<u8>) -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+pub(crate) type Sender = Arc<dyn Fn(Vec<u8>) -> BoxFuture<'static, Result<(), NotSent>> + Send + Sync>;
+
+/// Why a batch was not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NotSent {
+    /// The server could not be reached or answered "later" (network, 5xx,
+    /// 429, a refused key): the batch stays queued for the next flush.
+    Retry(String),
+    /// The server refused this batch's content (400, 413, 422): sending it
+    /// again cannot succeed, so it is discarded and its items counted as
+    /// dropped, instead of holding back every later batch.
+    Refused(String),
+}
+
+impl std::fmt::Display for NotSent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotSent::Retry(why) => write!(f, "{why}"),
+            NotSent::Refused(why) => write!(f, "refused by the server: {why}"),
+        }
+    }
+}
 
 /// Telemetry settings, from the builder.
 #[derive(Debug, Clone)]
