@@ -99,6 +99,7 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
     let ofrep = ofrep::Ofrep::new(config.ofrep_rate_per_minute);
     let state = AppState::new(Inner {
         ofrep,
+        telemetry_limiter: auth::ratelimit::SdkKeyLimiter::new(config.telemetry_rate_per_minute),
         store,
         jwt,
         hub,

@@ -34,6 +34,8 @@ pub struct Inner {
     pub password_limiter: crate::auth::ratelimit::UserLimiter,
     /// OFREP: the request limit.
     pub ofrep: crate::ofrep::Ofrep,
+    /// SDK telemetry batches per SDK key and client address.
+    pub telemetry_limiter: crate::auth::ratelimit::SdkKeyLimiter,
     /// Fleet-wide receipts.
     pub fleet: Arc<crate::delivery::fleet::Fleet>,
     /// Prometheus metrics.

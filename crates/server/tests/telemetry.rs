@@ -2,16 +2,18 @@
 //! client counts evaluations and records outcomes, flushes to
 //! `POST /sdk/v1/telemetry`, and the read API shows the exact counts;
 //! batches of one minute add up; bad batches are refused with their codes
-//! and change nothing; a wrong or revoked SDK key is 401; the retention
-//! prune removes old minutes only.
+//! and change nothing; a wrong or revoked SDK key is 401; over the
+//! per-key rate a batch is 429 and adds nothing, while a kill goes through;
+//! the retention prune removes old minutes only.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use switchyard::Context;
 use switchyard::telemetry::{Exposure, Outcome};
+use switchyard_server::config::ServeConfig;
 use switchyard_server::store::{TelemetryRecord, VariantCounts};
-use switchyard_server::testing::{TestServer, for_each_store};
+use switchyard_server::testing::{TestDb, TestServer, for_each_store};
 
 const ENV: &str = "/api/v1/projects/shop/environments/production";
 const SERIES: &str = "/api/v1/projects/shop/environments/production/flags/checkout/telemetry";
@@ -224,6 +226,36 @@ async fn a_wrong_or_revoked_sdk_key_is_401() {
         server
     })
     .await;
+}
+
+#[tokio::test]
+async fn over_the_rate_a_batch_is_429_and_adds_nothing_while_a_kill_goes_through() {
+    for db in TestDb::all().await {
+        let mut config = ServeConfig::for_tests(db.url());
+        config.telemetry_rate_per_minute = 2;
+        let server = TestServer::start_with(config).await;
+        let (key, _) = seed(&server).await;
+        let good = batch(now_ms() - 10_000, 1);
+        assert_eq!(post(&server, &key, &good).await.0, 202);
+        assert_eq!(post(&server, &key, &good).await.0, 202);
+        let resp = reqwest::Client::new()
+            .post(server.url("/sdk/v1/telemetry"))
+            .bearer_auth(&key)
+            .json(&good)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 429, "{}", db.label());
+        assert!(resp.headers().contains_key("retry-after"));
+        let problem: Value = resp.json().await.unwrap();
+        assert_eq!(problem["code"], "rate_limited");
+        assert_eq!(series(&server, "").await["totals"]["evaluations"], 2, "the refused batch added nothing");
+        // The emergency path shares no limit with telemetry.
+        let kill = admin(&server, &format!("{ENV}/flags/checkout/kill"), json!({"reason": "incident"})).await;
+        assert!(kill["revision"].as_u64().is_some(), "{kill}");
+        server.stop().await;
+        db.cleanup().await;
+    }
 }
 
 #[tokio::test]

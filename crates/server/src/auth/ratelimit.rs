@@ -78,6 +78,30 @@ impl UserLimiter {
     }
 }
 
+/// A keyed limiter over (SDK key, client address): OFREP evaluations and
+/// SDK telemetry batches. Never used on a kill, panic or trigger path.
+pub struct SdkKeyLimiter {
+    /// `None`: unlimited.
+    limiter: Option<DefaultKeyedRateLimiter<(i64, Option<IpAddr>)>>,
+}
+
+impl SdkKeyLimiter {
+    /// `per_minute` requests per SDK key and client address (burst of the
+    /// same size); `0`: unlimited.
+    pub fn new(per_minute: u32) -> SdkKeyLimiter {
+        SdkKeyLimiter { limiter: NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n))) }
+    }
+
+    /// Takes one request of `key` from `client`, or says how long to wait.
+    pub fn check(&self, key: i64, client: Option<IpAddr>) -> Result<(), Duration> {
+        let Some(limiter) = &self.limiter else { return Ok(()) };
+        if limiter.len() > 100_000 {
+            limiter.retain_recent();
+        }
+        limiter.check_key(&(key, client)).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

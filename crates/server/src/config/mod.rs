@@ -92,6 +92,13 @@ pub struct ServeConfig {
     #[arg(long, env = "SWITCHYARD_OFREP_RATE", default_value_t = 60_000)]
     pub ofrep_rate_per_minute: u32,
 
+    /// SDK telemetry batches allowed per SDK key and client address per
+    /// minute (an SDK sends one every 10 s; burst of the same size);
+    /// beyond, 429 with `Retry-After` and the SDK keeps the batch for its
+    /// next flush. `0` disables the limit.
+    #[arg(long, env = "SWITCHYARD_TELEMETRY_RATE", default_value_t = 1_200)]
+    pub telemetry_rate_per_minute: u32,
+
     /// Unknown, revoked or disabled credential hashes remembered per kind
     /// (API tokens, SDK keys, trigger secrets), so a repeated bad
     /// credential does not query the database again. `0` disables.
@@ -185,6 +192,7 @@ impl ServeConfig {
             auth_failure_rate_per_minute: 100_000,
             credential_failure_rate_per_minute: 100_000,
             ofrep_rate_per_minute: 0,
+            telemetry_rate_per_minute: 0,
             negative_cache_size: 10_000,
             negative_cache_ttl: Duration::from_secs(60),
             trusted_proxies: Vec::new(),
@@ -233,6 +241,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("auth_failure_rate_per_minute", &self.auth_failure_rate_per_minute)
             .field("credential_failure_rate_per_minute", &self.credential_failure_rate_per_minute)
             .field("ofrep_rate_per_minute", &self.ofrep_rate_per_minute)
+            .field("telemetry_rate_per_minute", &self.telemetry_rate_per_minute)
             .field("negative_cache_size", &self.negative_cache_size)
             .field("negative_cache_ttl", &self.negative_cache_ttl)
             .field("trusted_proxies", &self.trusted_proxies)

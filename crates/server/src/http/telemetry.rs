@@ -3,15 +3,18 @@
 //! role). The workflows are [`crate::ops::telemetry`] and
 //! [`crate::ops::telemetry_series`].
 
+use std::net::SocketAddr;
+
 use axum::Extension;
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::error::{ApiResult, Problem};
+use crate::auth::credentials::Peer;
+use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::json::AppJson;
 use crate::ops::telemetry::TelemetryBatch;
 use crate::ops::telemetry_series::{FlagTelemetry, SeriesQuery};
@@ -30,12 +33,19 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         (status = 400, description = "Invalid batch (`invalid_window`, `window_in_future`, `window_too_old`, \
             `out_of_range`, `invalid_outcome`, `invalid_key`, `invalid_instance`); nothing was added", body = Problem),
         (status = 401, body = Problem),
-        (status = 413, description = "More than 10,000 items, or a body over the limit", body = Problem)))]
+        (status = 413, description = "More than 10,000 items, or a body over the limit", body = Problem),
+        (status = 429, description = "Over `SWITCHYARD_TELEMETRY_RATE` batches per minute for this SDK key and \
+            client address (`Retry-After`); the SDK keeps the batch for its next flush", body = Problem)))]
 async fn ingest(
     State(state): State<AppState>,
     Extension(key): Extension<SdkKey>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
     AppJson(batch): AppJson<TelemetryBatch>,
 ) -> ApiResult<StatusCode> {
+    let client = state.credentials.client(Peer(connect.map(|Extension(ConnectInfo(addr))| addr)), &headers);
+    let admitted = state.telemetry_limiter.check(key.id, client);
+    admitted.map_err(|wait| ApiError::TooManyRequests { retry_after: wait.as_secs().max(1) })?;
     let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
     crate::ops::telemetry::ingest(&state, key.environment_id, batch, now_ms).await?;
     Ok(StatusCode::ACCEPTED)

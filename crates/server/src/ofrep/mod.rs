@@ -49,32 +49,25 @@ pub mod resolve;
 pub mod schema;
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use crate::auth::ratelimit::SdkKeyLimiter;
 
 /// OFREP's shared state: the request limit.
 pub struct Ofrep {
-    /// Requests per (SDK key, client address); `None`: unlimited.
-    limiter: Option<DefaultKeyedRateLimiter<(i64, Option<IpAddr>)>>,
+    /// Requests per (SDK key, client address).
+    limiter: SdkKeyLimiter,
 }
 
 impl Ofrep {
     /// `rate_per_minute` requests per SDK key and client
-    /// address (`--ofrep-rate`; 0: unlimited).
+    /// address (`--ofrep-rate-per-minute`; 0: unlimited).
     pub fn new(rate_per_minute: u32) -> Ofrep {
-        let limiter = NonZeroU32::new(rate_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
-        Ofrep { limiter }
+        Ofrep { limiter: SdkKeyLimiter::new(rate_per_minute) }
     }
 
     /// Takes one request of `key` from `client`, or says how long to wait.
     pub fn admit(&self, key: i64, client: Option<IpAddr>) -> Result<(), Duration> {
-        let Some(limiter) = &self.limiter else { return Ok(()) };
-        if limiter.len() > 100_000 {
-            limiter.retain_recent();
-        }
-        limiter.check_key(&(key, client)).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+        self.limiter.check(key, client)
     }
 }
