@@ -65,11 +65,26 @@ export SWITCHYARD_SDK_KEY
 SWITCHYARD_SDK_KEY=$(j "$S/api/v1/projects/shop/environments/production/sdk-keys" -H "$H" -d '{"name":"st"}' | field secret)
 
 start=$SECONDS
+run_st() {
+  "$venv/bin/st" --config-file "$here/schemathesis.toml" run "$S/api/openapi.json" \
+    --checks all --phases examples,coverage,fuzzing,stateful \
+    --max-time "$max_time" --max-examples "$max_examples" --seed 1 --workers 2 \
+    --report junit --report-dir "$tmp/report" "$@" 2>&1 | tee "$tmp/st.out"
+  return "${PIPESTATUS[0]}"
+}
 status=0
-"$venv/bin/st" --config-file "$here/schemathesis.toml" run "$S/api/openapi.json" \
-  --checks all --phases examples,coverage,fuzzing,stateful \
-  --max-time "$max_time" --max-examples "$max_examples" --seed 1 --workers 2 \
-  --report junit --report-dir "$tmp/report" "$@" || status=$?
+run_st "$@" || status=$?
+# CPython 3.11's parser sometimes raises "AST constructor recursion depth
+# mismatch" inside Hypothesis while it names a filter lambda (an interpreter
+# bug in the test tool, not an API finding; seen once in CI on an operation
+# that passed in the run before). When that is the only problem — no FAILURES
+# section — run once more; a real failure is never retried.
+if [ "$status" -ne 0 ] && grep -q 'AST constructor recursion depth mismatch' "$tmp/st.out" \
+  && ! grep -q 'FAILURES' "$tmp/st.out"; then
+  echo "schemathesis ($store): the tool's own SystemError (CPython AST recursion check), not a finding; running again" >&2
+  status=0
+  run_st "$@" || status=$?
+fi
 echo "schemathesis ($store): exit $status after $((SECONDS - start))s"
 if grep -q '"level":"ERROR"' "$tmp/server.log"; then
   echo "server logged errors:" >&2
