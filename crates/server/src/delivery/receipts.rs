@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
-use utoipa::ToSchema;
 
 use crate::delivery::histogram::Histogram;
 
@@ -45,7 +44,7 @@ pub struct Registry {
 }
 
 /// Whether, and how fast, connected SDK instances applied a revision.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Receipt {
     /// The revision.
     pub revision: u64,

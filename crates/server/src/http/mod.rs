@@ -24,6 +24,7 @@
 //! - [`telemetry`]: SDK telemetry in (`POST /sdk/v1/telemetry`) and a flag's telemetry series out.
 //! - [`docs`]: `/api/openapi.json` and the offline API docs page.
 //! - [`openapi`]: the document's shared parts (security schemes, problem responses).
+//! - [`schema`]: the OpenAPI schemas of store, ops and delivery types (mirrors; where new schema types go).
 
 pub mod audit;
 pub mod auth;
@@ -42,6 +43,7 @@ pub mod passwords;
 pub mod projects;
 pub mod query_guard;
 pub mod revert;
+pub mod schema;
 pub mod sdk;
 pub mod sdk_key;
 pub mod sdk_keys;

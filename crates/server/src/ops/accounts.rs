@@ -11,7 +11,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::OpResult;
 use crate::auth::{Principal, password, policy, secret};
@@ -20,7 +19,7 @@ use crate::state::AppState;
 use crate::store::{Actor, ActorKind, ApiToken, NewApiToken, NewUser, PasswordChange, Role, Store, User};
 
 /// A session token.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct LoginResponse {
     /// Bearer token (JWT, HS256).
     pub token: String,
@@ -33,23 +32,20 @@ pub struct LoginResponse {
 }
 
 /// A user to create.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 pub struct CreateUser {
     /// Login name.
-    #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "alice")]
     pub username: String,
     /// Password (at least 12 characters, or the configured minimum).
-    #[schema(min_length = 12)]
     pub password: String,
     /// Role.
     pub role: Role,
 }
 
 /// A token to create.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 pub struct CreateToken {
     /// Display name (the audit actor name).
-    #[schema(pattern = r"\S", min_length = 1, max_length = 128, example = "pager")]
     pub name: String,
     /// Role; `responder` makes a kill-only token.
     pub role: Role,
@@ -59,17 +55,16 @@ pub struct CreateToken {
 }
 
 /// A created token; the secret is shown only here.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct CreatedToken {
     /// The secret (`sya_…`), shown once.
     pub secret: String,
     /// The stored token.
-    #[schema(value_type = Object)]
     pub token: serde_json::Value,
 }
 
 /// A change of one's own password.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     /// The password in use now.

@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tracing::Instrument as _;
-use utoipa::ToSchema;
 
 use crate::delivery::receipts::Receipt;
 use crate::state::AppState;
@@ -27,7 +26,7 @@ pub const RECORD_WAIT: Duration = MAX_WAIT;
 const RECORD_POLL: Duration = Duration::from_millis(250);
 
 /// A write's result plus, when asked to wait, its delivery receipt.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct Receipted<T> {
     /// The write.
     #[serde(flatten)]

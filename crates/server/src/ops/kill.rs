@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use tracing::Instrument as _;
-use utoipa::ToSchema;
 
 use super::applied::AppliedKill;
 use super::{OpResult, require_reason};
@@ -30,13 +29,12 @@ use crate::store::{Actor, FlagConfigRecord, KillRequest, Written};
 pub use super::applied::{MAX_WAIT, Receipted};
 
 /// A kill of one flag.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 // A mistyped field (`incident_id`) is refused, not silently dropped: at
 // 3 a.m. a lost incident id leaves no trace.
 #[serde(deny_unknown_fields)]
 pub struct KillOne {
     /// Why (required).
-    #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
     /// Incident id.
     #[serde(default)]
@@ -44,18 +42,17 @@ pub struct KillOne {
 }
 
 /// A restore after a kill.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 // A mistyped field (`incident_id`) is refused, not silently dropped: at
 // 3 a.m. a lost incident id leaves no trace.
 #[serde(deny_unknown_fields)]
 pub struct UnkillRequest {
     /// Why (required).
-    #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
 }
 
 /// The panic button.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize)]
 // A mistyped field (`incident_id`) is refused, not silently dropped: at
 // 3 a.m. a lost incident id leaves no trace.
 #[serde(deny_unknown_fields)]
@@ -67,7 +64,6 @@ pub struct PanicRequest {
     #[serde(default)]
     pub flags: Vec<String>,
     /// Why (required).
-    #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
     /// Incident id.
     #[serde(default)]

@@ -8,7 +8,6 @@
 use std::collections::HashMap;
 
 use serde::Deserialize;
-use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::ops::OpResult;
@@ -31,7 +30,7 @@ pub const MAX_SKEW_MS: u64 = 300_000;
 pub const MAX_KEY_LEN: usize = 256;
 
 /// One flush of one SDK instance: counts since its previous batch.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelemetryBatch {
     /// The SDK and its version (`switchyard-rust/0.1.0`).
@@ -60,7 +59,7 @@ pub struct TelemetryBatch {
 }
 
 /// Evaluations of one variant of one flag.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationCount {
     /// Flag key.
@@ -72,7 +71,7 @@ pub struct EvaluationCount {
 }
 
 /// Outcomes of the requests served one variant of one flag.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutcomeCount {
     /// Flag key.
@@ -94,7 +93,7 @@ pub struct OutcomeCount {
 }
 
 /// One custom event's occurrences.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EventCount {
     /// Event name.

@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
-use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::ops::OpResult;
@@ -25,7 +24,7 @@ pub struct SeriesQuery {
 }
 
 /// One flag's telemetry in one environment.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct FlagTelemetry {
     /// Environment key.
     pub environment: String,
@@ -44,7 +43,7 @@ pub struct FlagTelemetry {
 }
 
 /// One variant's series.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct VariantSeries {
     /// Variant key.
     pub variant: String,
@@ -55,7 +54,7 @@ pub struct VariantSeries {
 }
 
 /// One step of a series.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct Point {
     /// Start of the step.
     pub at: DateTime<Utc>,
@@ -65,7 +64,7 @@ pub struct Point {
 }
 
 /// Figures over a span of time.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Stats {
     /// Evaluations that served the variant.
     pub evaluations: u64,

@@ -10,7 +10,6 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::OpResult;
 use super::kill::{Receipted, kill_flags, with_receipt};
@@ -24,7 +23,7 @@ use crate::store::{Actor, ActorKind, KillRequest, Trigger, TriggerAction, Writte
 pub const FIRES_PER_MINUTE: u32 = 10;
 
 /// What a notification did.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct HookOutcome {
     /// `true` when the notification asked for nothing this trigger does
     /// (nothing was written or audited).

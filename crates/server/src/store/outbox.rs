@@ -11,12 +11,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::{ActorKind, WebhookEvent, WebhookTarget};
 
 /// Who caused a delivery.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeliveryActor {
     /// User, token or trigger name.
     pub name: String,
@@ -26,7 +25,7 @@ pub struct DeliveryActor {
 
 /// The JSON body of a webhook delivery, serialised once when the event is
 /// written and sent byte for byte on every attempt.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Delivery {
     /// The event's id: the same on every retry and for every webhook
     /// (receivers drop duplicates on it); also `X-Switchyard-Delivery`.
@@ -57,7 +56,7 @@ pub struct Delivery {
 }
 
 /// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Waiting for its first or next attempt (or being attempted).
@@ -90,7 +89,7 @@ impl DeliveryStatus {
 }
 
 /// One delivery of one event to one webhook, as shown in its history.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeliveryRecord {
     /// Row id (orders the history).
     pub id: i64,

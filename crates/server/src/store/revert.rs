@@ -14,7 +14,6 @@
 
 use serde::Serialize;
 use serde_json::{Map, Value};
-use utoipa::ToSchema;
 
 use super::{FlagConfig, FlagConfigRecord, Result, StoreError};
 
@@ -44,20 +43,18 @@ pub struct UndoChange {
 }
 
 /// One field that changes.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldChange {
     /// Top-level configuration field, e.g. `on`, `rules`.
     pub field: String,
     /// Its value now (`null`: absent).
-    #[schema(value_type = Object)]
     pub before: Value,
     /// Its value afterwards.
-    #[schema(value_type = Object)]
     pub after: Value,
 }
 
 /// Exactly what an undo or a restore applies (or would apply) to a flag.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ConfigDiff {
     /// Flag key.
     pub flag: String,
@@ -81,7 +78,7 @@ pub struct ConfigDiff {
 }
 
 /// The answer of an undo or a restore (`Written` plus the diff).
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Reverted {
     /// The configuration after the write (a dry run: the current one, unchanged).
     pub value: FlagConfigRecord,

@@ -4,10 +4,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// Roles, ordered by what they may do. See `auth` for the matrix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Read everything except secrets.
@@ -44,7 +43,7 @@ impl Role {
 }
 
 /// What kind of principal made a change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActorKind {
     /// A logged-in user (JWT).
@@ -112,7 +111,7 @@ pub struct NewUser {
 }
 
 /// A user (no password hash).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct User {
     /// Id.
     pub id: i64,
@@ -172,7 +171,7 @@ pub struct NewApiToken {
 }
 
 /// A stored API token (never its secret).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApiToken {
     /// Id.
     pub id: i64,

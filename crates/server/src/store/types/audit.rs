@@ -5,12 +5,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
 
 use super::ActorKind;
 
 /// Audit filters.
-#[derive(Debug, Clone, Serialize, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Default, Deserialize)]
 pub struct AuditQuery {
     /// Environment key.
     pub environment: Option<String>,
@@ -29,7 +28,7 @@ pub struct AuditQuery {
 }
 
 /// One audit event. Append-only.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditEvent {
     /// Id (monotonic).
     pub id: i64,
@@ -50,10 +49,8 @@ pub struct AuditEvent {
     /// Reason given.
     pub reason: Option<String>,
     /// State before (JSON).
-    #[schema(value_type = Option<Object>)]
     pub before: Option<Value>,
     /// State after (JSON).
-    #[schema(value_type = Option<Object>)]
     pub after: Option<Value>,
     /// Environment revision produced.
     pub revision: Option<u64>,

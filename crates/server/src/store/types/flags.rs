@@ -6,13 +6,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use switchyard_core::{FlagKind, Kill, Rule, Serve, Target, Variant};
-use utoipa::ToSchema;
 
 /// A flag to create.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewFlag {
     /// Key.
-    #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
     pub key: String,
     /// Display name (defaults to the key).
     #[serde(default)]
@@ -21,11 +19,9 @@ pub struct NewFlag {
     #[serde(default)]
     pub description: Option<String>,
     /// Value type.
-    #[schema(value_type = String)]
     pub kind: FlagKind,
     /// Variants; for boolean flags defaults to `on: true`, `off: false`.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
     pub variants: Vec<Variant>,
     /// Tags.
     #[serde(default)]
@@ -54,14 +50,13 @@ fn default_true() -> bool {
 }
 
 /// Partial update of a flag definition (absent fields unchanged).
-#[derive(Debug, Clone, Serialize, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Default, Deserialize)]
 pub struct FlagPatch {
     /// Display name.
     pub name: Option<String>,
     /// Description.
     pub description: Option<String>,
     /// Variants (the kind cannot change).
-    #[schema(value_type = Option<Vec<Object>>)]
     pub variants: Option<Vec<Variant>>,
     /// Tags.
     pub tags: Option<Vec<String>>,
@@ -72,7 +67,7 @@ pub struct FlagPatch {
 }
 
 /// A flag definition (environment-independent).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FlagDefinition {
     /// Key.
     pub key: String,
@@ -81,10 +76,8 @@ pub struct FlagDefinition {
     /// Description.
     pub description: Option<String>,
     /// Value type.
-    #[schema(value_type = String)]
     pub kind: FlagKind,
     /// Variants.
-    #[schema(value_type = Vec<Object>)]
     pub variants: Vec<Variant>,
     /// Tags.
     pub tags: Vec<String>,
@@ -103,7 +96,7 @@ pub struct FlagDefinition {
 }
 
 /// The per-environment configuration of a flag, as edited.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlagConfig {
     /// Targeting on/off.
     pub on: bool,
@@ -111,18 +104,14 @@ pub struct FlagConfig {
     pub off_variant: String,
     /// Kill state (read-only here: ignored on write).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub kill: Option<Kill>,
     /// Individual targets.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
     pub targets: Vec<Target>,
     /// Ordered rules.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
     pub rules: Vec<Rule>,
     /// Served when nothing else matched.
-    #[schema(value_type = Object)]
     pub fallthrough: Serve,
     /// Variant SDKs serve when they have no or too-old data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,7 +119,7 @@ pub struct FlagConfig {
 }
 
 /// A configuration with its version and last change.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FlagConfigRecord {
     /// Flag key.
     pub flag: String,
@@ -147,7 +136,7 @@ pub struct FlagConfigRecord {
 }
 
 /// Filter and page of the flag list.
-#[derive(Debug, Clone, Serialize, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Default, Deserialize)]
 pub struct FlagQuery {
     /// Only flags with this tag.
     pub tag: Option<String>,
@@ -164,7 +153,7 @@ pub struct FlagQuery {
 }
 
 /// One environment's state in a flag list row.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FlagEnvState {
     /// Environment key.
     pub environment: String,
@@ -181,7 +170,7 @@ pub struct FlagEnvState {
 }
 
 /// A flag list row.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FlagSummary {
     /// The definition.
     #[serde(flatten)]

@@ -5,12 +5,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use super::{FlagConfig, FlagConfigRecord};
 
 /// Kill one or more flags.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct KillRequest {
     /// Flag keys.
     pub flags: Vec<String>,
@@ -26,12 +25,11 @@ pub struct KillRequest {
 }
 
 /// Restore an environment to a point in time.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RestoreRequest {
     /// The time to go back to.
     pub at: DateTime<Utc>,
     /// Why.
-    #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
     /// Compute the diff only.
     #[serde(default)]
@@ -39,7 +37,7 @@ pub struct RestoreRequest {
 }
 
 /// What a restore changes (or would change) for one flag.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RestoreDiff {
     /// Flag key.
     pub flag: String,
@@ -54,7 +52,7 @@ pub struct RestoreDiff {
 }
 
 /// One item of a change set.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConfigChange {
     /// Flag key.
     pub flag: String,
@@ -65,10 +63,9 @@ pub struct ConfigChange {
 }
 
 /// Several configuration changes applied as one revision.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChangeSetRequest {
     /// The changes.
-    #[schema(min_items = 1)]
     pub changes: Vec<ConfigChange>,
     /// Why.
     #[serde(default)]
@@ -76,7 +73,7 @@ pub struct ChangeSetRequest {
 }
 
 /// An applied change set.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChangeSetResult {
     /// Change-set id (audit events carry it; revert by it).
     pub id: String,

@@ -1,12 +1,13 @@
 //! Domain types exchanged between the store and the HTTP layer, one file
-//! per area. Most are also the JSON bodies of the admin API (hence
-//! `ToSchema`). Everything is re-exported here and from `crate::store`.
+//! per area. Most are also the JSON bodies of the admin API; they derive
+//! serde only: their OpenAPI schemas are mirrors in `crate::http::schema`
+//! (a changed field or doc comment goes there too; `tools/layering.py`
+//! checks). Everything is re-exported here and from `crate::store`.
 //!
 //! Owns data shapes only: no SQL, no HTTP handling.
 
 use serde::{Deserialize, Serialize};
 use switchyard_core::ValidationErrors;
-use utoipa::ToSchema;
 
 mod accounts;
 mod audit;
@@ -105,7 +106,7 @@ pub enum StoreError {
 
 /// Result of a write: the value, whether anything changed, and the new
 /// environment revision (absent when nothing changed).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Written<T> {
     /// The resulting state.
     pub value: T,
@@ -116,7 +117,7 @@ pub struct Written<T> {
 }
 
 /// A page of results.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Page<T> {
     /// Items.
     pub items: Vec<T>,

@@ -4,13 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// A project to create.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewProject {
     /// Key (`[a-z0-9][a-z0-9_.-]{0,127}`).
-    #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
     pub key: String,
     /// Display name (defaults to the key).
     #[serde(default)]
@@ -21,7 +19,7 @@ pub struct NewProject {
 }
 
 /// A project.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Project {
     /// Key.
     pub key: String,
@@ -34,10 +32,9 @@ pub struct Project {
 }
 
 /// An environment to create.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewEnvironment {
     /// Key, e.g. `production`.
-    #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
     pub key: String,
     /// Display name (defaults to the key).
     #[serde(default)]
@@ -45,7 +42,7 @@ pub struct NewEnvironment {
 }
 
 /// An environment with its current revision.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Environment {
     /// Internal id (SDK keys point at it).
     #[serde(skip)]

@@ -6,7 +6,6 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use switchyard_core::ChangeEvent;
-use utoipa::ToSchema;
 
 /// An SDK key to store.
 #[derive(Debug, Clone, Serialize)]
@@ -20,7 +19,7 @@ pub struct NewSdkKey {
 }
 
 /// A stored SDK key.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SdkKey {
     /// Id.
     pub id: i64,

@@ -5,13 +5,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use switchyard_core::Segment;
-use utoipa::ToSchema;
 
 /// A segment as written.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SegmentInput {
     /// Key.
-    #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
     pub key: String,
     /// Display name.
     #[serde(default)]
@@ -27,12 +25,11 @@ pub struct SegmentInput {
     pub excluded: Vec<String>,
     /// Rules (any match → in segment).
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
     pub rules: Vec<switchyard_core::SegmentRule>,
 }
 
 /// A stored segment.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SegmentRecord {
     /// Display name.
     pub name: String,
@@ -40,7 +37,6 @@ pub struct SegmentRecord {
     pub description: Option<String>,
     /// The segment as SDKs see it (key, version, included, excluded, rules).
     #[serde(flatten)]
-    #[schema(value_type = Object)]
     pub segment: Segment,
     /// Last change time.
     pub updated_at: DateTime<Utc>,

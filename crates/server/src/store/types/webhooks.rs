@@ -4,11 +4,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 /// Which notifications a webhook receives (its subscription), and the event
 /// type of a delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum WebhookEvent {
     /// A flag was killed (one flag, by a person, a token or a trigger).
     #[serde(rename = "flag.killed")]
@@ -68,7 +67,7 @@ pub struct NewWebhook {
 }
 
 /// A stored webhook (never its secret).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Webhook {
     /// Id.
     pub id: i64,

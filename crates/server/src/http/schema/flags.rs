@@ -1,0 +1,190 @@
+//! Schemas of flag definitions and configurations (mirrors: see [`super`]).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use switchyard_core::{FlagKind, Kill, Rule, Serve, Target, Variant};
+use utoipa::ToSchema;
+
+// Mirrors of `store/types/flags.rs`.
+
+/// A flag to create.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NewFlag {
+    /// Key.
+    #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
+    pub key: String,
+    /// Display name (defaults to the key).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Value type.
+    #[schema(value_type = String)]
+    pub kind: FlagKind,
+    /// Variants; for boolean flags defaults to `on: true`, `off: false`.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub variants: Vec<Variant>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Owner (team or person).
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Temporary (release flag, to be removed) or permanent.
+    #[serde(default = "default_true")]
+    pub temporary: bool,
+    /// Variant served when off (default: `off` for booleans, else the last variant).
+    #[serde(default)]
+    pub off_variant: Option<String>,
+    /// Variant served when on (default: `on` for booleans, else the first variant).
+    #[serde(default)]
+    pub on_variant: Option<String>,
+    /// Bucketing salt (default: random). Give one to keep every user in the
+    /// same rollout bucket when moving a flag between projects or from
+    /// another system; the empty string means "the flag key".
+    #[serde(default)]
+    pub salt: Option<String>,
+}
+
+/// Partial update of a flag definition (absent fields unchanged).
+#[derive(Debug, Clone, Serialize, Default, Deserialize, ToSchema)]
+pub struct FlagPatch {
+    /// Display name.
+    pub name: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Variants (the kind cannot change).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub variants: Option<Vec<Variant>>,
+    /// Tags.
+    pub tags: Option<Vec<String>>,
+    /// Owner.
+    pub owner: Option<String>,
+    /// Temporary or permanent.
+    pub temporary: Option<bool>,
+}
+
+/// A flag definition (environment-independent).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FlagDefinition {
+    /// Key.
+    pub key: String,
+    /// Display name.
+    pub name: String,
+    /// Description.
+    pub description: Option<String>,
+    /// Value type.
+    #[schema(value_type = String)]
+    pub kind: FlagKind,
+    /// Variants.
+    #[schema(value_type = Vec<Object>)]
+    pub variants: Vec<Variant>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Owner.
+    pub owner: Option<String>,
+    /// Temporary or permanent.
+    pub temporary: bool,
+    /// Rollout hash salt (fixed at creation).
+    pub salt: String,
+    /// Definition version.
+    pub version: u64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last definition change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The per-environment configuration of a flag, as edited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FlagConfig {
+    /// Targeting on/off.
+    pub on: bool,
+    /// Variant served when off or killed.
+    pub off_variant: String,
+    /// Kill state (read-only here: ignored on write).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub kill: Option<Kill>,
+    /// Individual targets.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub targets: Vec<Target>,
+    /// Ordered rules.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub rules: Vec<Rule>,
+    /// Served when nothing else matched.
+    #[schema(value_type = Object)]
+    pub fallthrough: Serve,
+    /// Variant SDKs serve when they have no or too-old data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_safe_variant: Option<String>,
+}
+
+/// A configuration with its version and last change.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FlagConfigRecord {
+    /// Flag key.
+    pub flag: String,
+    /// Environment key.
+    pub environment: String,
+    /// Version (1 on creation, +1 per write).
+    pub version: u64,
+    /// The configuration.
+    pub config: FlagConfig,
+    /// When this version was written.
+    pub updated_at: DateTime<Utc>,
+    /// Who wrote this version.
+    pub updated_by: String,
+}
+
+/// Filter and page of the flag list.
+#[derive(Debug, Clone, Serialize, Default, Deserialize, ToSchema)]
+pub struct FlagQuery {
+    /// Only flags with this tag.
+    pub tag: Option<String>,
+    /// Case-insensitive text in key, name or description.
+    pub q: Option<String>,
+    /// `on`, `off` or `killed` (needs `environment`).
+    pub state: Option<String>,
+    /// Environment for the state filter.
+    pub environment: Option<String>,
+    /// Opaque cursor from the previous page.
+    pub cursor: Option<String>,
+    /// Page size (default 100, max 1000).
+    pub limit: Option<u32>,
+}
+
+/// One environment's state in a flag list row.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FlagEnvState {
+    /// Environment key.
+    pub environment: String,
+    /// On/off.
+    pub on: bool,
+    /// Killed.
+    pub killed: bool,
+    /// Configuration version.
+    pub version: u64,
+    /// Last change time.
+    pub updated_at: DateTime<Utc>,
+    /// Last change author.
+    pub updated_by: String,
+}
+
+/// A flag list row.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FlagSummary {
+    /// The definition.
+    #[serde(flatten)]
+    pub flag: FlagDefinition,
+    /// Per-environment state.
+    pub environments: Vec<FlagEnvState>,
+}
+
+fn default_true() -> bool {
+    true
+}

@@ -1,0 +1,139 @@
+//! The OpenAPI schemas of the types the API shares with the store, the ops
+//! and delivery.
+//!
+//! Those layers carry no HTTP documentation: their types derive serde
+//! only, and `utoipa` may not appear under `store/`, `ops/` or `delivery/`
+//! (`tools/layering.py`, run by `tools/modcycles.py` and CI). Each such
+//! type is mirrored here by a copy of its declaration — the same doc
+//! comments, serde attributes, fields and variants, plus `ToSchema` and
+//! the `#[schema(...)]` hints — and [`mirror!`] gives the original the
+//! mirror's schema (name, schema, referenced schemas). Handlers keep
+//! naming the original types in `#[utoipa::path]` (`body = Flag`), and the
+//! document is what the derive on the original produced.
+//!
+//! Owns schemas only: no handlers, no logic, nothing constructs a mirror.
+//!
+//! ## Where a new schema goes
+//! - A type declared in `http/` (a request or response only the handler
+//!   knows): derive `ToSchema` where it is declared, not here.
+//! - A type declared in `store/`, `ops/` or `delivery/` that the API sends
+//!   or receives: derive serde only there; copy its declaration into this
+//!   module's file of its area (derive `ToSchema`, add the `#[schema]`
+//!   hints) and add a line `crate::path::Type => area::Type;` to the
+//!   [`mirror!`] call below. `tools/layering.py` fails when a mirror and
+//!   its original differ in anything but `ToSchema` and `#[schema]` lines.
+//!
+//! ## Layout (by area)
+//! - [`common`]: `Written<T>`, `Page<T>`.
+//! - [`accounts`], [`audit`], [`flags`], [`kill`] (kills, change sets,
+//!   receipts of a kill), [`projects`], [`sdk`], [`segments`], [`triggers`],
+//!   [`webhooks`], [`outbox`] (webhook deliveries), [`revert`],
+//!   [`receipts`], [`telemetry`].
+
+pub mod accounts;
+pub mod audit;
+pub mod common;
+pub mod flags;
+pub mod kill;
+pub mod outbox;
+pub mod projects;
+pub mod receipts;
+pub mod revert;
+pub mod sdk;
+pub mod segments;
+pub mod telemetry;
+pub mod triggers;
+pub mod webhooks;
+
+/// Gives each original type (left) the `ToSchema` of its mirror (right):
+/// the same name, schema and referenced schemas, so the document is what
+/// a derive on the original would produce. Generic types name their
+/// parameter first: `@T crate::store::Page<T> => common::Page<T>;`.
+///
+/// Implements utoipa's `__dev::ComposeSchema` (the trait its derive
+/// implements, and what it calls for generic types; `PartialSchema`
+/// follows from it) and `ToSchema`. utoipa is pinned to 5.x in the
+/// workspace; a change of that trait fails here at compile time.
+macro_rules! mirror {
+    ($($(@$t:ident)? $original:ty => $mirror:ty;)*) => {$(
+        impl$(<$t: utoipa::ToSchema>)? utoipa::__dev::ComposeSchema for $original {
+            fn compose(
+                generics: Vec<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>,
+            ) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                <$mirror as utoipa::__dev::ComposeSchema>::compose(generics)
+            }
+        }
+
+        impl$(<$t: utoipa::ToSchema>)? utoipa::ToSchema for $original {
+            fn name() -> std::borrow::Cow<'static, str> {
+                <$mirror as utoipa::ToSchema>::name()
+            }
+
+            fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+                <$mirror as utoipa::ToSchema>::schemas(schemas)
+            }
+        }
+    )*};
+}
+
+mirror! {
+    crate::store::Role => accounts::Role;
+    crate::store::ActorKind => accounts::ActorKind;
+    crate::store::User => accounts::User;
+    crate::store::ApiToken => accounts::ApiToken;
+    crate::store::AuditQuery => audit::AuditQuery;
+    crate::store::AuditEvent => audit::AuditEvent;
+    crate::store::NewFlag => flags::NewFlag;
+    crate::store::FlagPatch => flags::FlagPatch;
+    crate::store::FlagDefinition => flags::FlagDefinition;
+    crate::store::FlagConfig => flags::FlagConfig;
+    crate::store::FlagConfigRecord => flags::FlagConfigRecord;
+    crate::store::FlagQuery => flags::FlagQuery;
+    crate::store::FlagEnvState => flags::FlagEnvState;
+    crate::store::FlagSummary => flags::FlagSummary;
+    crate::store::KillRequest => kill::KillRequest;
+    crate::store::RestoreRequest => kill::RestoreRequest;
+    crate::store::RestoreDiff => kill::RestoreDiff;
+    crate::store::ConfigChange => kill::ConfigChange;
+    crate::store::ChangeSetRequest => kill::ChangeSetRequest;
+    crate::store::ChangeSetResult => kill::ChangeSetResult;
+    @T crate::store::Written<T> => common::Written<T>;
+    @T crate::store::Page<T> => common::Page<T>;
+    crate::store::NewProject => projects::NewProject;
+    crate::store::Project => projects::Project;
+    crate::store::NewEnvironment => projects::NewEnvironment;
+    crate::store::Environment => projects::Environment;
+    crate::store::SdkKey => sdk::SdkKey;
+    crate::store::SegmentInput => segments::SegmentInput;
+    crate::store::SegmentRecord => segments::SegmentRecord;
+    crate::store::TriggerAction => triggers::TriggerAction;
+    crate::store::Trigger => triggers::Trigger;
+    crate::store::WebhookEvent => webhooks::WebhookEvent;
+    crate::store::Webhook => webhooks::Webhook;
+    crate::store::revert::FieldChange => revert::FieldChange;
+    crate::store::revert::ConfigDiff => revert::ConfigDiff;
+    crate::store::revert::Reverted => revert::Reverted;
+    crate::store::outbox::DeliveryActor => outbox::DeliveryActor;
+    crate::store::outbox::Delivery => outbox::Delivery;
+    crate::store::outbox::DeliveryStatus => outbox::DeliveryStatus;
+    crate::store::outbox::DeliveryRecord => outbox::DeliveryRecord;
+    @T crate::ops::applied::Receipted<T> => kill::Receipted<T>;
+    crate::ops::accounts::LoginResponse => accounts::LoginResponse;
+    crate::ops::accounts::CreateUser => accounts::CreateUser;
+    crate::ops::accounts::CreateToken => accounts::CreateToken;
+    crate::ops::accounts::CreatedToken => accounts::CreatedToken;
+    crate::ops::accounts::ChangePassword => accounts::ChangePassword;
+    crate::ops::telemetry_series::FlagTelemetry => telemetry::FlagTelemetry;
+    crate::ops::telemetry_series::VariantSeries => telemetry::VariantSeries;
+    crate::ops::telemetry_series::Point => telemetry::Point;
+    crate::ops::telemetry_series::Stats => telemetry::Stats;
+    crate::ops::telemetry::TelemetryBatch => telemetry::TelemetryBatch;
+    crate::ops::telemetry::EvaluationCount => telemetry::EvaluationCount;
+    crate::ops::telemetry::OutcomeCount => telemetry::OutcomeCount;
+    crate::ops::telemetry::EventCount => telemetry::EventCount;
+    crate::ops::triggers::HookOutcome => triggers::HookOutcome;
+    crate::delivery::receipts::Receipt => receipts::Receipt;
+    crate::ops::kill::KillOne => kill::KillOne;
+    crate::ops::kill::UnkillRequest => kill::UnkillRequest;
+    crate::ops::kill::PanicRequest => kill::PanicRequest;
+}
