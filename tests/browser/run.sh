@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Browser tests of the web UI. Expects the server binary to be built already
-# (`cargo build -p switchyard-server`; override its path with SWITCHYARD_BIN).
+# Browser tests of the web UI. Expects the binaries to be built already
+# (`cargo build --workspace --bins`: the server, and examples/telemetry-demo as
+# the real SDK; override their paths with SWITCHYARD_BIN / TELEMETRY_DEMO_BIN).
 # Installs Debian's Chromium if it is missing (never a Playwright browser
 # download), installs playwright-core from the lock file, runs `node --test`.
 set -euo pipefail

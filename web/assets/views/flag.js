@@ -13,6 +13,7 @@ import { openKillDialog, openRestoreDialog } from '../kill.js';
 import { openRevertDialog } from '../revert.js';
 import { targetingEditor, summary, variantsEditor, readVariants } from '../targeting.js';
 import { renderDiff, merge3, diffValues } from '../diff.js';
+import { telemetryCard } from '../telemetry.js';
 
 const CONFIG_FIELDS = ['off_variant', 'targets', 'rules', 'fallthrough', 'fail_safe_variant'];
 const DEF_FIELDS = ['name', 'description', 'tags', 'owner', 'temporary', 'variants'];
@@ -75,6 +76,7 @@ export function render({ app, root, project, flag, query: q }) {
   const history = h('div', { class: 'card', id: 'history-card' });
   const definition = h('div', { class: 'card', id: 'definition-card' });
   const triggers = h('div', { class: 'card', id: 'triggers-card', hidden: true });
+  let telemetry = null; // the selected environment's telemetry card (charts)
 
   function draw() {
     clear(page);
@@ -139,6 +141,8 @@ export function render({ app, root, project, flag, query: q }) {
   }
 
   function drawPanel() {
+    telemetry?.dispose();
+    telemetry = null;
     clear(panel);
     conflict.hidden = true;
     clear(conflict);
@@ -150,8 +154,9 @@ export function render({ app, root, project, flag, query: q }) {
     }
     base = rec;
     dirty = false;
+    telemetry = telemetryCard({ project, env, envName: app.envName(env), flag });
     panel.append(h('div', { class: 'flag-layout' },
-      h('div', { class: 'flag-main' }, conflict, targeting, history),
+      h('div', { class: 'flag-main' }, conflict, targeting, telemetry.el, history),
       h('div', { class: 'flag-side' }, status, unsaved, evaluate)));
     drawStatus();
     drawTargeting(rec.config);
@@ -701,6 +706,7 @@ export function render({ app, root, project, flag, query: q }) {
   load();
   return () => {
     disposed = true;
+    telemetry?.dispose();
     off();
     window.removeEventListener('switchyard:env', onEnvSwitch);
   };

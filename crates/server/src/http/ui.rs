@@ -53,6 +53,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "revert.js" => JS,
     "live.js" => JS,
     "targeting.js" => JS,
+    "telemetry.js" => JS,
     "icon.svg" => "image/svg+xml",
     "views/login.js" => JS,
     "views/flags.js" => JS,
@@ -63,6 +64,10 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "views/admin.js" => JS,
     "views/webhooks.js" => JS,
     "views/password.js" => JS,
+    // uPlot, vendored by tools/vendor-uplot.sh (pinned version and hashes).
+    "vendor/uPlot.iife.min.js" => JS,
+    "vendor/uPlot.min.css" => CSS,
+    "vendor/uPlot.LICENSE.txt" => "text/plain; charset=utf-8",
 ];
 
 /// Precomputed responses: the page with its version stamp, and the ETags.
