@@ -1,7 +1,8 @@
 //! `evaluate-as` over real HTTP on both stores: the compiled snapshot is
 //! cached per (environment, revision), and every write that moves the
 //! revision is seen by the next evaluation (toggles, rule edits, kills),
-//! in the environment it was made in only.
+//! in the environment it was made in only. OFREP's evaluations, which
+//! share the cache, read their writes too, on one replica and across two.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -92,6 +93,68 @@ async fn evaluate_as_sees_writes_of_another_replica() {
     for on in [true, false, true] {
         let revision = toggle(&on_a, PROD, on).await;
         assert_eq!(evaluate(&on_b, PROD, "SE").await, (revision, json!(on)));
+    }
+    a.stop().await;
+    b.stop().await;
+    db.cleanup().await;
+}
+
+/// The secret of a new SDK key of `env`.
+async fn sdk_key(admin: &Api, env: &str) -> String {
+    let key = admin.ok(Method::POST, &format!("{env}/sdk-keys"), Some(json!({"name": "ofrep"})), 201).await;
+    key["secret"].as_str().expect("secret").to_string()
+}
+
+/// `new-checkout` for a context in Sweden, evaluated over OFREP with `secret`.
+async fn ofrep(server: &TestServer, secret: &str) -> Value {
+    let body = json!({"context": {"targetingKey": "u1", "country": "SE"}});
+    let resp = reqwest::Client::new()
+        .post(server.url("/ofrep/v1/evaluate/flags/new-checkout"))
+        .bearer_auth(secret)
+        .json(&body)
+        .send()
+        .await
+        .expect("ofrep");
+    assert_eq!(resp.status(), 200);
+    resp.json::<Value>().await.expect("json")["value"].clone()
+}
+
+/// OFREP takes the revision from the hub on a single-instance store: safe
+/// because a write is recorded there before it returns (checked here on
+/// both stores, after every write), so the next evaluation sees it.
+#[tokio::test]
+async fn ofrep_reads_its_writes_and_the_hub_knows_each_write_before_it_returns() {
+    for_each_store(|server| async move {
+        let admin = Api::new(&server, Some(&server.admin_token));
+        seed(&admin).await;
+        let secret = sdk_key(&admin, PROD).await;
+        let env_id = server.state.store.get_environment("shop", "production").await.expect("env").id;
+        assert_eq!(ofrep(&server, &secret).await, json!(false));
+        for on in [true, false, true, false] {
+            let revision = toggle(&admin, PROD, on).await;
+            assert_eq!(server.state.hub.committed(env_id), Some(revision), "recorded before the write returned");
+            assert_eq!(ofrep(&server, &secret).await, json!(on), "the next evaluation sees the write");
+        }
+        server
+    })
+    .await;
+}
+
+/// Two replicas on one Postgres database: OFREP on one sees a write made
+/// on the other at once (it reads the store: its hub hears of the write
+/// only later).
+#[tokio::test]
+async fn ofrep_sees_writes_of_another_replica() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let a = TestServer::start(&db.url()).await;
+    let b = TestServer::start(&db.url()).await;
+    let on_a = Api::new(&a, Some(&a.admin_token));
+    seed(&on_a).await;
+    let secret = sdk_key(&on_a, PROD).await;
+    assert_eq!(ofrep(&b, &secret).await, json!(false));
+    for on in [true, false, true] {
+        toggle(&on_a, PROD, on).await;
+        assert_eq!(ofrep(&b, &secret).await, json!(on));
     }
     a.stop().await;
     b.stop().await;

@@ -11,7 +11,12 @@
 //! change made on another replica at once, without waiting for the hub.
 //! An entry is used only when its revision equals that one exactly (a
 //! database restored to an earlier state is noticed too); otherwise the
-//! snapshot is read and compiled again and replaces the entry. Loads of
+//! snapshot is read and compiled again and replaces the entry. On a
+//! single-instance store (SQLite) every write goes through this process's
+//! hub queue before it returns, so [`CompiledCache::latest`] takes the
+//! revision from [`Hub::committed`] without a read; with replicas
+//! (Postgres) another replica's write reaches the hub only later, so it
+//! reads the store. Loads of
 //! one environment are single-flight; the number of environments held is
 //! bounded ([`DEFAULT_CAPACITY`]), the least recently used one goes first.
 
@@ -22,7 +27,8 @@ use std::sync::{Arc, Mutex};
 use switchyard_core::CompiledSnapshot;
 use tokio::sync::RwLock;
 
-use crate::store::{Environment, Result, Store, StoreError};
+use super::hub::Hub;
+use crate::store::{Backend, Environment, Result, Store, StoreError};
 
 /// How many environments' compiled snapshots are held by default.
 pub const DEFAULT_CAPACITY: usize = 1024;
@@ -62,6 +68,19 @@ impl CompiledCache {
     /// [`StoreError::Corrupt`] (the store validates every write).
     pub async fn current(&self, store: &dyn Store, env: &Environment) -> Result<Arc<CompiledSnapshot>> {
         self.get(store, env.id, env.revision).await
+    }
+
+    /// The compiled snapshot of an environment at its current revision, by
+    /// id: the revision is the hub's [`Hub::committed`] one on a
+    /// single-instance store (read-your-writes without a store read), else
+    /// (replicas, or an environment the hub has not seen) read from the store.
+    pub async fn latest(&self, store: &dyn Store, hub: &Hub, environment_id: i64) -> Result<Arc<CompiledSnapshot>> {
+        let known = hub.committed(environment_id).filter(|_| store.backend() == Backend::Sqlite);
+        let revision = match known {
+            Some(revision) => revision,
+            None => store.environment_by_id(environment_id).await?.revision,
+        };
+        self.get(store, environment_id, revision).await
     }
 
     /// [`CompiledCache::current`] by environment id and revision.

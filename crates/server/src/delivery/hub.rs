@@ -45,9 +45,11 @@ pub enum Notice {
     },
 }
 
-/// The sending side of the hub's queue; the store's [`ChangeSink`].
+/// The sending side of the hub's queue; the store's [`ChangeSink`]. It
+/// also records, as it queues, the newest revision known committed per
+/// environment ([`Hub::committed`]).
 #[derive(Clone)]
-pub struct ChangeQueue(mpsc::UnboundedSender<Notice>);
+pub struct ChangeQueue(mpsc::UnboundedSender<Notice>, Arc<DashMap<i64, u64>>);
 
 /// The receiving side, drained by the hub task.
 pub type ChangeReceiver = mpsc::UnboundedReceiver<Notice>;
@@ -57,13 +59,20 @@ impl ChangeQueue {
     /// [`Hub::start`] with both.
     pub fn new() -> (ChangeQueue, ChangeReceiver) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (ChangeQueue(tx), rx)
+        (ChangeQueue(tx, Arc::default()), rx)
+    }
+
+    /// Records `revision` of `environment_id` as committed (revisions only
+    /// grow here), then queues `notice`.
+    fn send(&self, environment_id: i64, revision: u64, notice: Notice) {
+        self.1.entry(environment_id).and_modify(|r| *r = (*r).max(revision)).or_insert(revision);
+        let _ = self.0.send(notice);
     }
 }
 
 impl ChangeSink for ChangeQueue {
     fn publish(&self, change: EnvChange) {
-        let _ = self.0.send(Notice::Change(change));
+        self.send(change.environment_id, change.event.revision, Notice::Change(change));
     }
 }
 
@@ -98,6 +107,7 @@ impl Hub {
         });
         for (env, revision) in hub.store.revisions().await? {
             hub.channel(env).set_revision(revision);
+            hub.queue.1.entry(env).or_insert(revision);
         }
         tokio::spawn(Arc::clone(&hub).publisher(changes));
         tokio::spawn(Arc::clone(&hub).heartbeats(heartbeat));
@@ -112,7 +122,18 @@ impl Hub {
     /// Queues a revision known to exist in the store (e.g. from another
     /// replica's NOTIFY); the hub reads and broadcasts it if it is new.
     pub fn notify_revision(&self, environment_id: i64, revision: u64) {
-        let _ = self.queue.0.send(Notice::Revision { environment_id, revision });
+        self.queue.send(environment_id, revision, Notice::Revision { environment_id, revision });
+    }
+
+    /// The newest revision of an environment this replica knows committed
+    /// (`None`: not seen since start): its own writes from the moment they
+    /// commit (the store hands them to the queue before the write returns,
+    /// ahead of the broadcast), other replicas' when their NOTIFY arrives.
+    /// So it is read-your-writes only for writes made through this
+    /// replica: on a single-instance store (SQLite) it is the store's
+    /// revision without a read; with replicas, read the store.
+    pub fn committed(&self, environment_id: i64) -> Option<u64> {
+        self.queue.1.get(&environment_id).map(|r| *r)
     }
 
     /// The serialised snapshot of an environment, cached per revision.

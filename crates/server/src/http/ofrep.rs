@@ -135,11 +135,10 @@ fn parse(body: &[u8]) -> Result<switchyard_core::Context<'static>, Failure> {
     request::context(crate::http::json::parse(body).map_err(request::refused)?)
 }
 
-/// The key's environment, compiled at its current revision (a store read:
-/// read-your-writes, on every replica).
+/// The key's environment, compiled at its current revision
+/// (read-your-writes on every replica: see [`crate::delivery::compiled`]).
 async fn compiled(state: &AppState, key: &SdkKey) -> ApiResult<std::sync::Arc<switchyard_core::CompiledSnapshot>> {
-    let revision = state.store.environment_by_id(key.environment_id).await?.revision;
-    Ok(state.compiled.get(state.store.as_ref(), key.environment_id, revision).await?)
+    Ok(state.compiled.latest(state.store.as_ref(), &state.hub, key.environment_id).await?)
 }
 
 /// The request limit per SDK key and client address (429 with `Retry-After`).
