@@ -122,7 +122,11 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         state.stopping.clone(),
     ));
     // Every route has an authorization rule, or the server does not start.
-    auth::policy::check_routes(&http::api().1).map_err(|problems| anyhow::anyhow!(problems))?;
+    let openapi = http::api().1;
+    auth::policy::check_routes(&openapi).map_err(|problems| anyhow::anyhow!(problems))?;
+    let plain = http::plain_routes(openapi);
+    auth::policy::check_plain_routes(plain.iter().map(|(path, _)| *path))
+        .map_err(|problems| anyhow::anyhow!(problems))?;
     let bootstrap = ops::accounts::bootstrap_admin(&state).await?;
     Ok(Built { app: http::app(state.clone()), state, bootstrap })
 }

@@ -296,6 +296,18 @@ impl Principal {
     }
 }
 
+/// Every route outside the OpenAPI document (`paths`, all GET:
+/// [`crate::http::plain_routes`]) has a rule. The server refuses to start
+/// otherwise.
+pub fn check_plain_routes<'a>(paths: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
+    let missing: Vec<String> = paths
+        .into_iter()
+        .filter(|path| lookup(&Method::GET, path).is_none())
+        .map(|path| format!("GET {path} has no authorization policy (add it to auth::policy::POLICY)"))
+        .collect();
+    if missing.is_empty() { Ok(()) } else { Err(missing.join("; ")) }
+}
+
 /// Every operation of the OpenAPI document has a rule, and the rules are
 /// coherent (`{project}` routes are [`Scope::Path`], and only they). The
 /// server refuses to start otherwise.

@@ -5,10 +5,9 @@
 //! its styles live in `web/api-docs.css` (an inline `<style>` was blocked
 //! and left the page unstyled).
 
-use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 
 use crate::state::AppState;
 
@@ -17,13 +16,14 @@ const SCRIPT: &str = include_str!("../../../../web/api-docs.js");
 const STYLE: &str = include_str!("../../../../web/api-docs.css");
 
 /// Routes for the OpenAPI document and the docs page.
-pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
+pub fn routes(openapi: utoipa::openapi::OpenApi) -> Vec<(&'static str, MethodRouter<AppState>)> {
     let json = openapi.to_json().unwrap_or_else(|_| "{}".to_string());
-    Router::new()
-        .route("/api/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], json) }))
-        .route("/api/docs", get(|| async { page(PAGE, "text/html; charset=utf-8") }))
-        .route("/api/docs.js", get(|| async { page(SCRIPT, "text/javascript; charset=utf-8") }))
-        .route("/api/docs.css", get(|| async { page(STYLE, "text/css; charset=utf-8") }))
+    vec![
+        ("/api/openapi.json", get(move || async move { ([(header::CONTENT_TYPE, "application/json")], json) })),
+        ("/api/docs", get(|| async { page(PAGE, "text/html; charset=utf-8") })),
+        ("/api/docs.js", get(|| async { page(SCRIPT, "text/javascript; charset=utf-8") })),
+        ("/api/docs.css", get(|| async { page(STYLE, "text/css; charset=utf-8") })),
+    ]
 }
 
 fn page(body: &'static str, content_type: &'static str) -> Response {

@@ -12,11 +12,10 @@
 
 use std::sync::OnceLock;
 
-use axum::Router;
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use sha2::{Digest, Sha256};
 
 use crate::state::AppState;
@@ -95,8 +94,8 @@ fn built() -> &'static Built {
 }
 
 /// Routes of the UI (merged into the application router).
-pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(index)).route("/assets/{*path}", get(asset)).route("/favicon.ico", get(favicon))
+pub fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![("/", get(index)), ("/assets/{*path}", get(asset)), ("/favicon.ico", get(favicon))]
 }
 
 /// `/favicon.ico`, which browsers and tools ask for whatever the page links:
