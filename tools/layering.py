@@ -20,7 +20,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = os.path.join(ROOT, "crates", "server", "src")
 NO_UTOIPA = ("store", "ops", "delivery")
 SCHEMA_DIR = os.path.join(SRC, "http", "schema")
-MIRROR_RE = re.compile(r"^\s*(?:@\w+\s*)?crate::([\w:]+?)::(\w+)(?:<\w+>)?\s*=>\s*(\w+)::(\w+)", re.M)
+MIRROR_RE = re.compile(r"^\s*(?://\s*)?(?:@\w+\s*)?(crate|switchyard_core)::([\w:]+?)::(\w+)(?:<\w+>)?\s*=>\s*(\w+)::(\w+)", re.M)
+CRATE_SRC = {"crate": SRC, "switchyard_core": os.path.join(ROOT, "crates", "core", "src")}
 ITEM_RE = r"^pub (?:struct|enum) {name}\b"
 
 
@@ -65,10 +66,10 @@ def item(path, name):
     return None
 
 
-def original_file(module):
-    """crate::store / crate::ops::kill -> the files that may hold the type."""
+def original_file(krate, module):
+    """crate::store / crate::ops::kill / switchyard_core::protocol -> the files that may hold the type."""
     parts = module.split("::")
-    base = os.path.join(SRC, *parts)
+    base = os.path.join(CRATE_SRC[krate], *parts)
     if os.path.isdir(base):
         return list(rust_files(base))
     return [base + ".rs"]
@@ -78,18 +79,18 @@ def mirror_drift():
     """(problems, number of mirrors checked)."""
     problems, checked = [], 0
     listing = open(os.path.join(SCHEMA_DIR, "mod.rs"), encoding="utf-8").read()
-    for module, name, mfile, mname in MIRROR_RE.findall(listing):
+    for krate, module, name, mfile, mname in MIRROR_RE.findall(listing):
         mirror = item(os.path.join(SCHEMA_DIR, mfile + ".rs"), mname)
-        originals = [o for o in (item(p, name) for p in original_file(module) if os.path.exists(p)) if o]
+        originals = [o for o in (item(p, name) for p in original_file(krate, module) if os.path.exists(p)) if o]
         if mirror is None or not originals:
-            problems.append(f"{name}: mirror or original not found (crate::{module}::{name} => {mfile}::{mname})")
+            problems.append(f"{name}: mirror or original not found ({krate}::{module}::{name} => {mfile}::{mname})")
             continue
         checked += 1
         if mirror != originals[0]:
             diff = [f"    original: {a}\n    mirror:   {b}" for a, b in zip(originals[0], mirror) if a != b]
             if not diff:
                 diff = [f"    {len(originals[0])} lines vs {len(mirror)} lines"]
-            problems.append(f"{name}: http/schema/{mfile}.rs differs from crate::{module}::{name}\n" + diff[0])
+            problems.append(f"{name}: http/schema/{mfile}.rs differs from {krate}::{module}::{name}\n" + diff[0])
     return problems, checked
 
 

@@ -167,10 +167,10 @@ impl Event {
     }
 }
 
-/// The body of `POST /sdk/v1/ack`.
+/// An SDK acknowledgement: the body of `POST /sdk/v1/ack`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ack {
-    /// The instance id sent as [`header::INSTANCE`] on the stream.
+    /// The instance id sent as `X-Switchyard-Instance` on the stream.
     pub instance: String,
     /// The revision now applied.
     pub revision: u64,

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use switchyard_core::protocol::{self, header::INSTANCE, header::LAST_EVENT_ID};
+use switchyard_core::protocol::{self, Ack, header::INSTANCE, header::LAST_EVENT_ID};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::delivery;
@@ -114,22 +114,8 @@ fn sse_response(body: delivery::stream::SseBody) -> Response {
     response
 }
 
-/// An SDK acknowledgement.
-#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
-pub struct Ack {
-    /// The instance id sent as `X-Switchyard-Instance` on the stream.
-    #[schema(min_length = 1, max_length = 64)]
-    pub instance: String,
-    /// The revision now applied.
-    pub revision: u64,
-    /// How long the SDK held this acknowledgement after applying (ms); the
-    /// apply time is the arrival time minus this.
-    #[serde(default)]
-    pub held_ms: f64,
-}
-
 /// An SDK instance reports the revision it has applied.
-#[utoipa::path(post, path = "/sdk/v1/ack", tag = "sdk", security(("sdk_key" = [])), request_body = Ack,
+#[utoipa::path(post, path = "/sdk/v1/ack", tag = "sdk", security(("sdk_key" = [])), request_body = crate::http::schema::sdk::Ack,
     responses((status = 204), (status = 401, body = crate::error::Problem)))]
 async fn ack(
     State(state): State<AppState>,

@@ -45,6 +45,11 @@ pub mod telemetry;
 pub mod triggers;
 pub mod webhooks;
 
+// Mirrors of other crates' types, which cannot get an impl here (the
+// orphan rule): handlers name the mirror in `#[utoipa::path]` and
+// deserialize the original; `tools/layering.py` checks these lines too.
+// switchyard_core::protocol::Ack => sdk::Ack;
+
 /// Gives each original type (left) the `ToSchema` of its mirror (right):
 /// the same name, schema and referenced schemas, so the document is what
 /// a derive on the original would produce. Generic types name their

@@ -27,3 +27,19 @@ pub struct SdkKey {
     /// Revocation time.
     pub revoked_at: Option<DateTime<Utc>>,
 }
+
+// Mirror of `switchyard_core::protocol::Ack` (core carries no utoipa).
+
+/// An SDK acknowledgement: the body of `POST /sdk/v1/ack`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Ack {
+    /// The instance id sent as `X-Switchyard-Instance` on the stream.
+    #[schema(min_length = 1, max_length = 64)]
+    pub instance: String,
+    /// The revision now applied.
+    pub revision: u64,
+    /// How long the SDK held this acknowledgement after applying (ms); the
+    /// apply time is the arrival time minus this.
+    #[serde(default)]
+    pub held_ms: f64,
+}
