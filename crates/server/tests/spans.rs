@@ -3,7 +3,8 @@
 //! test binary, so the server's tasks report to it) records every span's
 //! name, parent and fields; a kill over real HTTP must produce one `kill`
 //! span naming the flag, environment, actor, request id and revision, with
-//! the child spans `write`, `broadcast`, `receipts` in that order.
+//! the child spans `write`, `broadcast`, `receipts` in that order, and the
+//! hub's `fan_out` of the change inside `broadcast`.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -116,6 +117,19 @@ async fn a_kill_over_http_is_a_kill_span_with_write_broadcast_receipts() {
             let children: Vec<&str> =
                 after[..end].iter().filter(|s| s.parent == Some(span.id)).map(|s| s.name).collect();
             assert_eq!(children, ["write", "broadcast", "receipts"], "children of the kill span");
+
+            // The hub's fan-out of the kill's change is inside `broadcast`
+            // (waiting for the hub to have sent it: it runs off the request).
+            let env_id = server.state.store.get_environment("shop", "production").await.unwrap().id;
+            while server.state.hub.channel(env_id).revision() < revision {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            let broadcast = after[..end].iter().find(|s| s.parent == Some(span.id) && s.name == "broadcast").unwrap();
+            let all = spans.lock().unwrap().all.clone();
+            let fan_out =
+                all.iter().find(|s| s.name == "fan_out" && s.fields.get("revision") == Some(&revision.to_string()));
+            let fan_out = fan_out.unwrap_or_else(|| panic!("no fan_out span at revision {revision}: {all:?}"));
+            assert_eq!(fan_out.parent, Some(broadcast.id), "the fan-out is inside the kill's broadcast span");
             server
         }
     })

@@ -33,8 +33,9 @@ use crate::store::{ChangeEvent, ChangeSink, DynStore, EnvChange};
 /// What the hub's queue carries.
 #[derive(Debug)]
 pub enum Notice {
-    /// A change committed by this replica, with its content.
-    Change(EnvChange),
+    /// A change committed by this replica, with its content and the span
+    /// its fan-out belongs in (see [`within`]).
+    Change(EnvChange, tracing::Span),
     /// A revision known to exist in the store (another replica's commit,
     /// a resync): the hub reads what it has not broadcast yet.
     Revision {
@@ -72,8 +73,23 @@ impl ChangeQueue {
 
 impl ChangeSink for ChangeQueue {
     fn publish(&self, change: EnvChange) {
-        self.send(change.environment_id, change.event.revision, Notice::Change(change));
+        let span = DELIVERY_SPAN.try_with(tracing::Span::clone).unwrap_or_else(|_| tracing::Span::current());
+        self.send(change.environment_id, change.event.revision, Notice::Change(change, span));
     }
+}
+
+tokio::task_local! {
+    /// The span the fan-out of the writes committed in [`within`] belongs in.
+    static DELIVERY_SPAN: tracing::Span;
+}
+
+/// Runs `write` so that the hub's `fan_out` span of every change it
+/// commits is a child of `span` (the op's `broadcast` span: a kill's trace
+/// reads write -> broadcast -> fan_out -> receipts). Without it, the
+/// fan-out's parent is the span current at commit. Only a span handle
+/// travels with the change: nothing waits for the fan-out.
+pub async fn within<F: std::future::Future>(span: tracing::Span, write: F) -> F::Output {
+    DELIVERY_SPAN.scope(span, write).await
 }
 
 /// The hub.
@@ -186,9 +202,9 @@ impl Hub {
     }
 
     async fn deliver(&self, notice: Notice) {
-        let (environment_id, revision, event) = match notice {
-            Notice::Change(change) => (change.environment_id, change.event.revision, Some(change.event)),
-            Notice::Revision { environment_id, revision } => (environment_id, revision, None),
+        let (environment_id, revision, event, parent) = match notice {
+            Notice::Change(change, span) => (change.environment_id, change.event.revision, Some(change.event), span),
+            Notice::Revision { environment_id, revision } => (environment_id, revision, None, tracing::Span::none()),
         };
         let channel = self.channel(environment_id);
         let last = channel.revision();
@@ -196,14 +212,14 @@ impl Hub {
             return;
         }
         if let Some(event) = event.filter(|_| revision == last + 1) {
-            self.broadcast(&channel, &event);
+            self.broadcast(&channel, &event, &parent);
             return;
         }
         // A gap (or a bare revision notice): read the missing changes.
         match self.store.changes_since(environment_id, last, 10_000).await {
             Ok(Some(events)) => {
                 for event in events.iter().filter(|e| e.revision > channel.revision()) {
-                    self.broadcast(&channel, event);
+                    self.broadcast(&channel, event, &parent);
                 }
             }
             Ok(None) => {
@@ -217,9 +233,9 @@ impl Hub {
         }
     }
 
-    #[tracing::instrument(level = "debug", name = "broadcast", skip_all,
+    #[tracing::instrument(level = "debug", name = "fan_out", parent = parent, skip_all,
         fields(env = channel.environment_id(), revision = event.revision, receivers))]
-    fn broadcast(&self, channel: &EnvChannel, event: &ChangeEvent) {
+    fn broadcast(&self, channel: &EnvChannel, event: &ChangeEvent, parent: &tracing::Span) {
         channel.set_revision(event.revision);
         channel.receipts.broadcast(event.revision);
         let frame = change_frame(event);

@@ -128,11 +128,16 @@ pub async fn kill_flags(
 ) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
     let panic = request.panic;
     let write = tracing::info_span!("write", flags = request.flags.len());
-    let written = state.store.kill_flags(&actor, project, env, request).instrument(write).await?;
+    // Opened before the commit, so that the hub's fan-out is inside it.
+    let broadcast = tracing::info_span!("broadcast", changed = tracing::field::Empty, revision = tracing::field::Empty);
+    let writing = state.store.kill_flags(&actor, project, env, request).instrument(write);
+    let written = crate::delivery::hub::within(broadcast.clone(), writing).await?;
     if let Some(revision) = written.revision {
         tracing::Span::current().record("revision", revision);
+        broadcast.record("revision", revision);
     }
-    tracing::info_span!("broadcast", changed = written.changed, revision = written.revision).in_scope(|| {
+    broadcast.record("changed", written.changed);
+    broadcast.in_scope(|| {
         if written.changed {
             state.metrics.killed(source, written.value.len());
         }
