@@ -7,14 +7,16 @@
 //! - [`cli`]: the `switchyard` command line (`serve`, …).
 //! - [`client`]: the typed admin API client (used by the CLI, the tests and the benchmarks).
 //! - [`config`]: server options (flags + environment variables).
-//! - [`store`]: the store contract (one trait per area, umbrella `Store`), types by area, Postgres and SQLite backends.
+//! - [`store`]: the store contract (one trait per area, umbrella `Store`), types by area (serde only, no
+//!   OpenAPI derives), Postgres and SQLite backends.
 //! - [`delivery`]: getting committed state to readers: the hub (fan-out),
 //!   receipts, the fleet, the Postgres listener, the compiled-snapshot cache.
 //! - [`metrics`]: Prometheus metrics and the HTTP metrics middleware.
 //! - [`auth`]: passwords, JWTs, API tokens, SDK keys, the role matrix.
 //! - [`serve`]: the accept loop (timeouts, keepalive, graceful shutdown).
 //! - [`ofrep`]: the OpenFeature Remote Evaluation Protocol (evaluation for any language, refetch stream).
-//! - [`http`]: the routes, one module per resource, and the OpenAPI document; thin handlers over [`ops`].
+//! - [`http`]: the routes, one module per resource, and the OpenAPI document; thin handlers over [`ops`];
+//!   `http::schema` holds the OpenAPI schemas of the store's, ops' and delivery's types (none of those derive them).
 //! - [`ops`]: the domain workflows (kill, triggers, …), one function per operation, no HTTP types.
 //! - [`error`]: the problem+json error type.
 //! - [`text`]: the text policy (NUL and control characters refused at the edge and at the store).
