@@ -54,6 +54,20 @@ pub struct OutcomeLabels {
     pub outcome: String,
 }
 
+/// Labels of release plan and guard metrics.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    /// A plan state (`running`, `paused`, …).
+    pub state: String,
+}
+
+/// Labels of guard trips.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    /// The metric that tripped (`error_rate`, `latency_p95`, `latency_mean`) or `srm`.
+    pub reason: String,
+}
+
 /// Every metric of the server.
 pub struct Metrics {
     registry: Registry,
@@ -97,6 +111,12 @@ pub struct Metrics {
     pub telemetry_batches_refused: Counter,
     /// Evaluations ingested from SDK telemetry (attributed and not).
     pub telemetry_evaluations: Counter,
+    /// Release plans per state (set at scrape).
+    pub release_plans: Family<StateLabels, Gauge>,
+    /// Guard checks of release plans (each reads the plan's telemetry).
+    pub guard_evaluations: Counter,
+    /// Guard checks that tripped (and killed the flag), by reason.
+    pub guard_trips: Family<ReasonLabels, Counter>,
     /// Database connection pool size and idle connections (set at scrape).
     pub db_pool_connections: Gauge,
     /// Idle pool connections (set at scrape).
@@ -134,6 +154,9 @@ impl Metrics {
             telemetry_batches_accepted: Counter::default(),
             telemetry_batches_refused: Counter::default(),
             telemetry_evaluations: Counter::default(),
+            release_plans: Family::default(),
+            guard_evaluations: Counter::default(),
+            guard_trips: Family::default(),
             db_pool_connections: Gauge::default(),
             db_pool_idle: Gauge::default(),
             db_ping_seconds: Gauge::default(),
@@ -157,6 +180,9 @@ impl Metrics {
             "Evaluations ingested from SDK telemetry",
             m.telemetry_evaluations.clone(),
         );
+        registry.register("release_plans", "Release plans per state", m.release_plans.clone());
+        registry.register("guard_evaluations", "Release guard checks", m.guard_evaluations.clone());
+        registry.register("guard_trips", "Release guard trips (flag killed), by reason", m.guard_trips.clone());
         registry.register("environment_revision", "Current environment revision", m.revision.clone());
         registry.register("events_broadcast", "Change events broadcast", m.events_broadcast.clone());
         registry.register("bytes_broadcast", "Bytes handed to SSE streams", m.bytes_broadcast.clone());
@@ -200,6 +226,16 @@ impl Metrics {
     /// Counts a webhook attempt's outcome.
     pub fn webhook_attempt(&self, outcome: &str) {
         self.webhook_attempts.get_or_create(&OutcomeLabels { outcome: outcome.to_string() }).inc();
+    }
+
+    /// Counts a guard trip.
+    pub fn guard_tripped(&self, reason: &str) {
+        self.guard_trips.get_or_create(&ReasonLabels { reason: reason.to_string() }).inc();
+    }
+
+    /// Sets the number of release plans in `state`.
+    pub fn set_release_plans(&self, state: &str, n: i64) {
+        self.release_plans.get_or_create(&StateLabels { state: state.to_string() }).set(n);
     }
 
     /// Counts a credential lookup that reached the store.

@@ -81,8 +81,13 @@ pub async fn kill(
     wait: Option<Duration>,
 ) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
     require_reason(&input.reason)?;
-    let request =
-        KillRequest { flags: vec![flag.into()], reason: input.reason, incident: input.incident, panic: false };
+    let request = KillRequest {
+        flags: vec![flag.into()],
+        reason: input.reason,
+        incident: input.incident,
+        panic: false,
+        detail: None,
+    };
     kill_flags(state, principal.actor(), "api", (project, env), request, wait).await
 }
 
@@ -106,7 +111,7 @@ pub async fn panic(
     if flags.is_empty() {
         return Err(ApiError::invalid("flags", "empty", "no flags given or none carries the tag"));
     }
-    let request = KillRequest { flags, reason: input.reason, incident: input.incident, panic: true };
+    let request = KillRequest { flags, reason: input.reason, incident: input.incident, panic: true, detail: None };
     kill_flags(state, principal.actor(), "api", (project, env), request, wait).await
 }
 

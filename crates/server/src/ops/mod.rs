@@ -19,6 +19,8 @@
 //! - [`triggers`]: an alert trigger firing (kill or restore, as the trigger).
 //! - [`telemetry`]: SDK telemetry batches in (validated, merged, added up per minute).
 //! - [`telemetry_series`]: one flag's per-variant telemetry series out; the retention prune.
+//! - [`guard`]: the release guard's check of a plan (telemetry replayed through `switchyard-guard`);
+//!   [`guard_stats`] its report; [`guard_trip`] a trip killing the flag through the kill path.
 //! - [`configs`]: flag definitions and per-environment configuration writes.
 //! - [`revert`]: undo one change, restore one version, restore an environment, change sets.
 //! - [`accounts`]: login, users, passwords (change and reset), API tokens, the first `admin`.
@@ -26,6 +28,9 @@
 pub mod accounts;
 pub mod applied;
 pub mod configs;
+pub mod guard;
+pub mod guard_stats;
+pub mod guard_trip;
 pub mod kill;
 pub mod revert;
 pub mod telemetry;

@@ -139,7 +139,7 @@ async fn kill_as(
 ) -> OpResult<Receipted<()>> {
     let reason = alert.reason(&format!("fired by trigger {}", trigger.name));
     let flags = vec![trigger.flag.clone()];
-    let request = KillRequest { flags, reason, incident: alert.incident.clone(), panic: false };
+    let request = KillRequest { flags, reason, incident: alert.incident.clone(), panic: false, detail: None };
     let place = (trigger.project.as_str(), trigger.environment.as_str());
     let Receipted { written, receipt } = kill_flags(state, actor, "trigger", place, request, wait).await?;
     Ok(Receipted { written: Written { value: (), changed: written.changed, revision: written.revision }, receipt })

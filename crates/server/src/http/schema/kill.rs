@@ -24,6 +24,11 @@ pub struct KillRequest {
     /// of `flag.killed`).
     #[serde(default)]
     pub panic: bool,
+    /// Structured facts merged into each `flag.kill` audit event's `after`
+    /// (an object; e.g. the release guard's statistics under `guard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub detail: Option<serde_json::Value>,
 }
 
 /// Restore an environment to a point in time.

@@ -22,6 +22,10 @@ pub struct KillRequest {
     /// of `flag.killed`).
     #[serde(default)]
     pub panic: bool,
+    /// Structured facts merged into each `flag.kill` audit event's `after`
+    /// (an object; e.g. the release guard's statistics under `guard`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<serde_json::Value>,
 }
 
 /// Restore an environment to a point in time.

@@ -143,6 +143,7 @@ fn kill(flags: &[&str], reason: &str) -> KillRequest {
         reason: reason.into(),
         incident: Some("INC-7".into()),
         panic: false,
+        detail: None,
     }
 }
 

@@ -56,7 +56,8 @@ pub async fn hostile_text_is_refused_or_kept_alike(ctx: Ctx) {
         };
 
         // A kill: the reason (and the incident id, in another kill below).
-        let kill = KillRequest { flags: vec![flag.clone()], reason: s.clone(), incident: None, panic: false };
+        let kill =
+            KillRequest { flags: vec![flag.clone()], reason: s.clone(), incident: None, panic: false, detail: None };
         let got = store.kill_flags(&alice, "shop", "prod", kill).await;
         if refused.is_none() {
             let killed = got.as_ref().expect("kill").value[0].config.kill.clone().expect("killed");
@@ -69,8 +70,13 @@ pub async fn hostile_text_is_refused_or_kept_alike(ctx: Ctx) {
             assert!(config.kill.is_none(), "{label}: a refused kill wrote nothing");
         }
         assert_eq!(outcome(got), expect("reason"), "{label}: kill");
-        let kill =
-            KillRequest { flags: vec![flag.clone()], reason: "r".into(), incident: Some(s.clone()), panic: false };
+        let kill = KillRequest {
+            flags: vec![flag.clone()],
+            reason: "r".into(),
+            incident: Some(s.clone()),
+            panic: false,
+            detail: None,
+        };
         let got = store.kill_flags(&alice, "shop", "dev", kill).await;
         if refused.is_none() {
             let killed = got.as_ref().expect("kill").value[0].config.kill.clone().expect("killed");

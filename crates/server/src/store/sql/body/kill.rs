@@ -58,7 +58,8 @@ pub(super) async fn set_kill(
     }
     let group = new_group_id();
     let action = if kill.is_some() { "flag.kill" } else { "flag.restore" };
-    let why = Why { action, reason: Some(reason), group_id: Some(&group), detail: None };
+    let detail = kill.as_ref().and_then(|k| k.detail.clone());
+    let why = Why { action, reason: Some(reason), group_id: Some(&group), detail };
     let (slots, updates): (Vec<usize>, Vec<Update>) = updates.into_iter().unzip();
     let (records, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
     // Webhooks hear of it in this transaction: named are all the flags the
