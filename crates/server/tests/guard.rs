@@ -180,6 +180,11 @@ async fn a_sample_ratio_mismatch_trips() {
         let TripStats::Srm { expected_share, observed_share, .. } = trip.trip else { panic!("not SRM: {trip:?}") };
         assert_eq!(expected_share, 0.05);
         assert!((observed_share - 0.08).abs() < 1e-9);
+        // No guard metric: the sample-ratio check still runs.
+        let mut srm_only = plan(env_id, &[(5.0, start, None)]);
+        srm_only.metrics.clear();
+        let verdict = check(&server.state.store, &srm_only, Utc::now()).await.unwrap();
+        assert!(matches!(&verdict, Verdict::Trip(t) if matches!(t.trip, TripStats::Srm { .. })), "{verdict:?}");
         // The same counts under a plan that said 8 %: no trip.
         let verdict = check(&server.state.store, &plan(env_id, &[(8.0, start, None)]), Utc::now()).await.unwrap();
         assert!(matches!(verdict, Verdict::Continue(_)), "{verdict:?}");

@@ -89,11 +89,12 @@ pub struct GuardInput {
     pub control: String,
     /// The treatment variant's key.
     pub treatment: String,
-    /// Guard metrics (at least one).
+    /// Guard metrics (none: the sample-ratio check only).
     pub metrics: Vec<GuardMetric>,
     /// Family-wise false-trip probability over the whole plan (0.05).
     pub alpha: f64,
-    /// Exposures per arm in the current stage before it may advance.
+    /// Units per arm in the current stage before it may advance: requests
+    /// with an outcome (exposures when no metric is guarded).
     pub min_sample: u64,
     /// The stages so far, in order; the last is the current one.
     pub stages: Vec<StageWindow>,
@@ -115,8 +116,8 @@ pub enum Verdict {
 #[tracing::instrument(name = "guard.check", skip_all, fields(env_id = input.environment_id, flag = %input.flag))]
 pub async fn check(store: &DynStore, input: &GuardInput, now: DateTime<Utc>) -> OpResult<Verdict> {
     let first = input.stages.first().ok_or_else(|| ApiError::invalid("stages", "empty", "no stage started"))?;
-    if input.metrics.is_empty() || input.control == input.treatment {
-        return Err(ApiError::invalid("metrics", "invalid", "a guard needs metrics and two distinct variants"));
+    if input.control == input.treatment {
+        return Err(ApiError::invalid("treatment", "invalid", "the treatment must differ from the control"));
     }
     let thresholds = thresholds(store, input, first.started).await?;
     let specs: Vec<MetricSpec> = input.metrics.iter().map(spec).collect();
@@ -264,8 +265,12 @@ fn waiting_for(
         return Vec::new();
     }
     let mut lacking = Vec::new();
-    if control.evaluations.min(treatment.evaluations) < input.min_sample {
-        lacking.push(format!("{} exposures per variant", input.min_sample));
+    let (units, unit) = match input.metrics.is_empty() {
+        true => (control.evaluations.min(treatment.evaluations), "exposures"),
+        false => (control.requests.min(treatment.requests), "requests"),
+    };
+    if units < input.min_sample {
+        lacking.push(format!("{} {unit} per variant", input.min_sample));
     }
     let needed = MetricSpec::error_rate("").min_samples;
     for (metric, threshold) in input.metrics.iter().zip(thresholds) {
