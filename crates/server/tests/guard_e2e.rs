@@ -32,14 +32,19 @@ async fn admin(server: &TestServer, method: reqwest::Method, path: &str, body: V
 }
 
 /// Serves `users` requests: each evaluates `checkout` for its user and
-/// fails when `fails(variant, i)`; records every outcome.
+/// fails when `fails(variant, n)`, `n` counting the requests that variant
+/// served (from 1), so the error rates are exact whatever the split;
+/// records every outcome.
 fn serve(client: &Client, users: std::ops::Range<u32>, fails: impl Fn(&str, u32) -> bool) {
+    let mut served = std::collections::HashMap::<String, u32>::new();
     for i in users {
         let key = format!("user-{i}");
         let d = client.bool_detail("checkout", &Context::new(&key), false);
         let exposure = Exposure::of("checkout", &d).expect("the flag is served");
+        let n = served.entry(exposure.variant.to_string()).or_default();
+        *n += 1;
         let took = Duration::from_millis(20);
-        let outcome = if fails(exposure.variant, i) { Outcome::failed(took) } else { Outcome::ok(took) };
+        let outcome = if fails(exposure.variant, *n) { Outcome::failed(took) } else { Outcome::ok(took) };
         client.record(exposure, outcome);
     }
 }
@@ -102,13 +107,13 @@ async fn a_failing_treatment_trips_the_guard_and_the_sdk_applies_the_kill_with_a
         let flag = ("shop", "production", "checkout");
 
         // Healthy: 1 % of requests fail on both variants.
-        serve(&client, 0..10_000, |_, i| i % 100 == 0);
+        serve(&client, 0..10_000, |_, n| n % 100 == 0);
         client.flush().await.unwrap();
         let healthy = enforce(&server.state, actor.clone(), flag, &input, Utc::now()).await.unwrap();
         assert!(matches!(healthy, Enforced::Checked(Verdict::Continue(_))), "{healthy:?}");
 
         // The treatment starts failing at 2 %.
-        serve(&client, 10_000..30_000, |v, i| if v == "on" { i % 50 == 0 } else { i % 100 == 0 });
+        serve(&client, 10_000..30_000, |v, n| if v == "on" { n % 50 == 0 } else { n % 100 == 0 });
         client.flush().await.unwrap();
         let tripped = enforce(&server.state, actor, flag, &input, Utc::now()).await.unwrap();
         let Enforced::RolledBack { trip, kill } = tripped else { panic!("expected a rollback: {tripped:?}") };
