@@ -159,7 +159,9 @@ impl ClientBuilder {
     /// between half and all of it) before it is sent; it reports the time it
     /// was held, so receipts stay exact. Holding keeps a fleet's acks from
     /// competing with the delivery of the change itself. Default 100 ms; zero
-    /// sends at once.
+    /// sends at once. Applies only to servers that do not ask for
+    /// acknowledgements (older than `X-Switchyard-Acks: on-request`):
+    /// current servers ask after each change and advise the hold themselves.
     pub fn ack_delay(mut self, delay: Duration) -> Self {
         self.ack_delay = delay;
         self

@@ -50,7 +50,7 @@ impl RawStream {
         RawStream { body: Box::pin(resp.bytes_stream()), buf: String::new() }
     }
 
-    /// The next event (heartbeats and `retry:` skipped), or how it ended.
+    /// The next event (heartbeats, `retry:` and ack requests skipped), or how it ended.
     pub async fn next(&mut self, wait: Duration) -> Result<RawEvent, RawEnd> {
         loop {
             while let Some(end) = self.buf.find("\n\n") {
@@ -65,7 +65,9 @@ impl RawStream {
                         data = v.into();
                     }
                 }
-                if !event.is_empty() {
+                // Ack requests skipped: raw streams acknowledge on their
+                // own, as an SDK older than ack requests does.
+                if !event.is_empty() && event != switchyard_core::protocol::event::ACK {
                     let data = serde_json::from_str(&data).unwrap_or_else(|e| panic!("bad {event} data: {e}"));
                     return Ok(RawEvent { event, id, data });
                 }

@@ -62,7 +62,16 @@ pub mod header {
     /// snapshot replaces a newer one the client holds (the server's
     /// database went back).
     pub const RESET: &str = "x-switchyard-reset";
+    /// Response header of the stream, value [`ACKS_ON_REQUEST`](super::ACKS_ON_REQUEST): the
+    /// server asks for acknowledgements with [`event::ACK`](super::event::ACK) events; the SDK
+    /// acknowledges only when asked (and after the hold the request
+    /// advises). Without it (an older server) the SDK acknowledges every
+    /// applied revision after its own configured hold.
+    pub const ACKS: &str = "x-switchyard-acks";
 }
+
+/// The value of [`header::ACKS`].
+pub const ACKS_ON_REQUEST: &str = "on-request";
 
 /// The value of [`header::RESET`].
 pub const RESET_VALUE: &str = "true";
@@ -88,8 +97,13 @@ pub mod event {
     /// Data `{}`: the server ends the stream on purpose; resume after the
     /// `retry:` delay with `Last-Event-ID`, without backing off.
     pub const GOAWAY: &str = "goaway";
+    /// An [`AckRequest`](super::AckRequest): acknowledge the revision you hold once it
+    /// is at least `revision`, after a jittered hold of up to `hold_ms`.
+    /// Sent right after the change it asks about (in the same write) and
+    /// after a new stream's first data.
+    pub const ACK: &str = "ack";
     /// Every event name of the protocol.
-    pub const ALL: [&str; 5] = [SNAPSHOT, RESET, CHANGE, RESYNC, GOAWAY];
+    pub const ALL: [&str; 6] = [SNAPSHOT, RESET, CHANGE, RESYNC, GOAWAY, ACK];
 }
 
 /// A heartbeat: an SSE comment frame. Proves that every frame sent before
@@ -134,6 +148,8 @@ pub enum Event {
     Resync,
     /// [`event::GOAWAY`].
     GoAway,
+    /// [`event::ACK`].
+    Ack(AckRequest),
 }
 
 impl Event {
@@ -151,6 +167,7 @@ impl Event {
             // client always acts on the signal.
             event::RESYNC => Event::Resync,
             event::GOAWAY => Event::GoAway,
+            event::ACK => Event::Ack(serde_json::from_str(data)?),
             _ => return Ok(None),
         }))
     }
@@ -163,6 +180,7 @@ impl Event {
             Event::Change(_) => event::CHANGE,
             Event::Resync => event::RESYNC,
             Event::GoAway => event::GOAWAY,
+            Event::Ack(_) => event::ACK,
         }
     }
 }
@@ -178,6 +196,25 @@ pub struct Ack {
     /// apply time is the arrival time minus this.
     #[serde(default)]
     pub held_ms: f64,
+}
+
+/// The data of an [`event::ACK`] event: the server asks for an [`Ack`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckRequest {
+    /// Acknowledge once the revision you hold is at least this one (with
+    /// the revision you hold then).
+    pub revision: u64,
+    /// Hold the acknowledgement for a random time between half this and
+    /// this (ms), so that a fleet's acknowledgements do not compete with
+    /// the fan-out of the change they acknowledge; report the time held
+    /// as [`Ack::held_ms`].
+    pub hold_ms: u64,
+}
+
+/// The frame of an [`event::ACK`] event (no `id:`: it is not a revision
+/// a client holds).
+pub fn ack_request_frame(request: &AckRequest) -> String {
+    format!("event: {}\ndata: {{\"revision\":{},\"hold_ms\":{}}}\n\n", event::ACK, request.revision, request.hold_ms)
 }
 
 /// The `ETag` of a revision: the revision in quotes (`"42"`).
@@ -204,7 +241,11 @@ mod tests {
 
     #[test]
     fn every_event_name_parses_back() {
-        let data = |name| if name == event::RESYNC || name == event::GOAWAY { "{}" } else { r#"{"revision":1}"# };
+        let data = |name| match name {
+            event::RESYNC | event::GOAWAY => "{}",
+            event::ACK => r#"{"revision":1,"hold_ms":100}"#,
+            _ => r#"{"revision":1}"#,
+        };
         for name in event::ALL {
             let event = Event::parse(name, data(name)).unwrap().unwrap();
             assert_eq!(event.name(), name);
@@ -212,6 +253,15 @@ mod tests {
         assert!(Event::parse(event::CHANGE, "not json").is_err());
         assert_eq!(Event::parse(event::RESYNC, "").unwrap(), Some(Event::Resync));
         assert_eq!(serde_json::from_str::<Signal>(EMPTY_DATA).unwrap(), Signal {});
+    }
+
+    #[test]
+    fn ack_request_frames_parse_back() {
+        let request = AckRequest { revision: 9, hold_ms: 250 };
+        let frame = ack_request_frame(&request);
+        assert_eq!(frame, "event: ack\ndata: {\"revision\":9,\"hold_ms\":250}\n\n");
+        let data = frame.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+        assert_eq!(Event::parse(event::ACK, data).unwrap(), Some(Event::Ack(request)));
     }
 
     #[test]

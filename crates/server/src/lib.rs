@@ -78,7 +78,14 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
     let metrics = metrics::Metrics::new();
     let (queue, changes) = ChangeQueue::new();
     let store = store::connect(&url, Arc::new(queue.clone())).await.map_err(|e| cli::errors::database(&url, &e))?;
-    let hub = Hub::start(Arc::clone(&store), queue, changes, Arc::clone(&metrics), config.heartbeat).await?;
+    let hub = {
+        let timing = delivery::hub::Timing {
+            heartbeat: config.heartbeat,
+            ack_hold: config.ack_hold,
+            max_age: config.stream_max_age,
+        };
+        Hub::start(Arc::clone(&store), (queue, changes), Arc::clone(&metrics), timing).await?
+    };
     let listener_health = Arc::new(delivery::listener::ListenerHealth::default());
     let fleet = delivery::fleet::Fleet::new(Arc::clone(&store));
     if store.backend() == store::Backend::Postgres {

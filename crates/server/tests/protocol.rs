@@ -4,6 +4,8 @@
 //! event's name is a protocol constant and its data deserialises into the
 //! protocol type. Also the polled snapshot (ETag form), the ack shape, the
 //! `reset` event and the `goaway` a graceful shutdown ends streams with.
+//! Every change (and a new stream's first data) is followed by an `ack`
+//! request naming its revision.
 
 use std::time::Duration;
 
@@ -48,6 +50,7 @@ impl RawEvents {
         assert_eq!(resp.headers()[reqwest::header::CONTENT_TYPE], protocol::EVENT_STREAM);
         let heartbeat = resp.headers()[header::HEARTBEAT_MS].to_str().unwrap();
         assert!(heartbeat.parse::<u64>().is_ok(), "heartbeat header {heartbeat:?}");
+        assert_eq!(resp.headers()[header::ACKS], protocol::ACKS_ON_REQUEST, "the server asks for acks");
         RawEvents { body: Box::pin(resp.bytes_stream()), buf: String::new() }
     }
 
@@ -91,14 +94,32 @@ impl RawEvents {
             Event::Resync | Event::GoAway => {
                 serde_json::from_str::<protocol::Signal>(&data).expect("signal data");
             }
+            Event::Ack(_) => assert_eq!(id, None, "an ack request names no revision held"),
         }
         parsed
     }
 
-    /// The next event, which must be a change; returns it.
+    /// The next event, which must be a request to acknowledge `revision`
+    /// (with the default least hold advised); returns its hold.
+    async fn ack_request(&mut self, revision: u64) -> u64 {
+        match self.parsed().await {
+            Event::Ack(request) => {
+                assert_eq!(request.revision, revision, "the ack request names the revision just sent");
+                assert!(request.hold_ms >= 100, "the advised hold is at least the configured 100 ms: {request:?}");
+                request.hold_ms
+            }
+            other => panic!("expected an ack request, got {other:?}"),
+        }
+    }
+
+    /// The next event, which must be a change followed by the request to
+    /// acknowledge it; returns the change.
     async fn change(&mut self) -> protocol::ChangeEvent {
         match self.parsed().await {
-            Event::Change(change) => change,
+            Event::Change(change) => {
+                self.ack_request(change.revision).await;
+                change
+            }
             other => panic!("expected a change, got {other:?}"),
         }
     }
@@ -111,6 +132,8 @@ async fn emitted_events_parse_with_the_protocol() {
         let sdk_key = setup(&api).await;
         let mut stream = RawEvents::open(&server, &sdk_key, None).await;
         let Event::Snapshot(first) = stream.parsed().await else { panic!("the stream starts with a snapshot") };
+        // A new stream's first data is acknowledged too (it counts as applied).
+        stream.ack_request(first.revision).await;
         assert_eq!(first.flags.iter().map(|f| f.key.as_str()).collect::<Vec<_>>(), ["checkout"]);
 
         let toggle = json!({"on": true});
@@ -184,7 +207,8 @@ async fn a_graceful_shutdown_ends_streams_with_a_protocol_goaway() {
         let api = Api::new(&server, Some(&server.admin_token));
         let sdk_key = setup(&api).await;
         let mut stream = RawEvents::open(&server, &sdk_key, None).await;
-        assert!(matches!(stream.parsed().await, Event::Snapshot(_)));
+        let Event::Snapshot(first) = stream.parsed().await else { panic!("the stream starts with a snapshot") };
+        stream.ack_request(first.revision).await;
         server.stop_gracefully().await;
         assert_eq!(stream.parsed().await, Event::GoAway, "{}", db.label());
         assert!(stream.next().await.is_none(), "nothing after goaway");

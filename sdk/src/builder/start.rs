@@ -66,7 +66,7 @@ impl ClientBuilder {
             let _ = shared.telemetry.set(telemetry);
             task
         });
-        let (ack_tx, ack_rx) = watch::channel(0);
+        let (ack_tx, ack_rx) = watch::channel(tasks::AckState::default());
         let mut tasks = vec![runtime.spawn(tasks::ack_loop(endpoint.clone(), ack_rx, self.ack_delay)).abort_handle()];
         tasks.extend(flush_task);
         let persist_tx = self.persist_path.map(|path| {

@@ -24,7 +24,7 @@ impl Syncer {
                 got = snapshot.revision,
                 "switchyard server went back to an earlier revision (database restored?); replacing our snapshot"
             );
-            self.acks.send_replace(0);
+            self.acks.send_modify(|acks| acks.applied = 0);
         } else if let Some(current) = current.filter(|c| snapshot.revision <= *c) {
             if snapshot.revision < current {
                 tracing::debug!(current, got = snapshot.revision, "ignoring an older switchyard snapshot");
@@ -83,10 +83,11 @@ impl Syncer {
         self.authoritative = from_server;
         if from_server {
             tracing::debug!(revision, "switchyard snapshot updated");
-            self.acks.send_if_modified(|acked| {
-                let newer = revision > *acked;
+            self.acks.send_if_modified(|acks| {
+                let newer = revision > acks.applied;
                 if newer {
-                    *acked = revision;
+                    acks.applied = revision;
+                    acks.applied_at = Some(std::time::Instant::now());
                 }
                 newer
             });

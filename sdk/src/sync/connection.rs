@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use switchyard_core::protocol::{Event, header};
+use switchyard_core::protocol::{ACKS_ON_REQUEST, Event, header};
 use tokio::time::{Instant, sleep_until, timeout, timeout_at};
 
 use super::apply::ChangeError;
@@ -36,6 +36,8 @@ impl Syncer {
         if let Some(announced) = announced_heartbeat(&resp) {
             self.heartbeat = announced;
         }
+        let on_request = resp.headers().get(header::ACKS).is_some_and(|v| v.as_bytes() == ACKS_ON_REQUEST.as_bytes());
+        self.acks.send_if_modified(|acks| std::mem::replace(&mut acks.on_request, on_request) != on_request);
         let mut reader = SseReader::new(resp.bytes_stream(), self.endpoint.max_body);
         let mut silent_at = Instant::now() + self.silence();
         loop {
@@ -118,6 +120,10 @@ impl Syncer {
             },
             Event::Resync => return Err(End::Resync),
             Event::GoAway => return Err(End::GoAway),
+            Event::Ack(request) => {
+                self.acks.send_modify(|acks| acks.asked(request));
+                return Ok(());
+            }
         }
         if self.caught_up {
             self.confirmed();

@@ -98,7 +98,7 @@ pub(crate) struct Syncer {
     /// so revisions compare and `Last-Event-ID`/`If-None-Match` apply.
     authoritative: bool,
     backoff: Backoff,
-    acks: watch::Sender<u64>,
+    acks: watch::Sender<tasks::AckState>,
     persist: Option<watch::Sender<Option<Arc<CompiledSnapshot>>>>,
     tried_file: bool,
     /// The key was rejected: do not poll until a request succeeds.
@@ -130,7 +130,7 @@ impl Syncer {
         shared: Arc<Shared>,
         endpoint: Endpoint,
         config: SyncConfig,
-        acks: watch::Sender<u64>,
+        acks: watch::Sender<tasks::AckState>,
         persist: Option<watch::Sender<Option<Arc<CompiledSnapshot>>>>,
     ) -> Self {
         let backoff = Backoff::new(config.initial_backoff, config.max_backoff);

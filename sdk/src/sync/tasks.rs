@@ -10,32 +10,85 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use std::time::{Duration, Instant};
+
 use switchyard_core::CompiledSnapshot;
+use switchyard_core::protocol::AckRequest;
 use tokio::sync::watch;
 
 use super::http::Endpoint;
 use crate::persist;
 use crate::state::Shared;
 
-/// Acknowledges the latest applied revision (`POST /sdk/v1/ack`). Errors
-/// are logged at debug level and otherwise ignored: the server only uses
-/// acks to count deliveries.
-///
-/// Each ack is held for a jittered `delay` after the revision was applied
-/// and reports how long it was held (`held_ms`), so the server still
-/// computes the true apply time. Why hold it: when a change reaches
-/// thousands of instances at once, their acks would otherwise compete for
-/// the server's CPU with the delivery of that very change.
-pub(crate) async fn ack_loop(endpoint: Endpoint, mut applied: watch::Receiver<u64>, delay: std::time::Duration) {
-    while applied.changed().await.is_ok() {
-        let revision = *applied.borrow_and_update();
-        let seen = std::time::Instant::now();
-        if !delay.is_zero() {
-            tokio::time::sleep(super::backoff::jitter(delay)).await;
+/// What the acknowledgement writer goes by (fed by the sync task).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AckState {
+    /// The server revision applied (0: none), and when.
+    pub(crate) applied: u64,
+    pub(crate) applied_at: Option<Instant>,
+    /// The stream's server asks for acknowledgements (`header::ACKS`):
+    /// only its requests are answered, after the hold they advise.
+    pub(crate) on_request: bool,
+    /// Requests received so far; the latest one's revision and hold.
+    pub(crate) asks: u64,
+    pub(crate) requested: u64,
+    pub(crate) hold: Option<Duration>,
+}
+
+impl AckState {
+    /// Whether an acknowledgement is due, `acked` and `answered` being the
+    /// revision last sent and the requests it answered.
+    fn due(&self, acked: u64, answered: u64) -> bool {
+        if self.applied == 0 {
+            return false;
         }
-        match endpoint.ack(revision, seen.elapsed()).await {
-            Ok(()) => tracing::trace!(revision, "switchyard ack sent"),
-            Err(error) => tracing::debug!(revision, %error, "switchyard ack failed (ignored)"),
+        if self.on_request { self.asks > answered && self.applied >= self.requested } else { self.applied != acked }
+    }
+
+    /// Records an `ack` event.
+    pub(crate) fn asked(&mut self, request: AckRequest) {
+        self.asks += 1;
+        self.requested = request.revision;
+        self.hold = Some(Duration::from_millis(request.hold_ms).min(MAX_ADVISED_HOLD));
+    }
+}
+
+/// The longest hold a server may advise (a bogus one cannot silence acks).
+const MAX_ADVISED_HOLD: Duration = Duration::from_secs(60);
+
+/// Acknowledges the applied revision (`POST /sdk/v1/ack`): when the server
+/// asks (an `ack` event, on streams whose server announced
+/// `header::ACKS`), after a jittered hold of up to the hold it advises;
+/// with older servers, every applied revision after `own_hold`. Errors are
+/// logged at debug level and otherwise ignored: the server only uses acks
+/// to count deliveries.
+///
+/// The ack is sent after the hold with the revision applied *then*, so
+/// changes that arrive meanwhile are acknowledged together (one request),
+/// and reports how long that revision was held (`held_ms`), so the server
+/// still computes its true apply time. Why hold at all: when a change
+/// reaches thousands of instances at once, their acks would otherwise
+/// compete for the server's CPU with the delivery of that very change.
+pub(crate) async fn ack_loop(endpoint: Endpoint, mut state: watch::Receiver<AckState>, own_hold: Duration) {
+    let (mut acked, mut answered) = (0, 0);
+    loop {
+        let hold = match state.wait_for(|s| s.due(acked, answered)).await {
+            Ok(s) if s.on_request => s.hold.unwrap_or(own_hold),
+            Ok(_) => own_hold,
+            Err(_) => return,
+        };
+        if !hold.is_zero() {
+            tokio::time::sleep(super::backoff::jitter(hold)).await;
+        }
+        let now = state.borrow_and_update().clone();
+        let held = now.applied_at.map_or(Duration::ZERO, |at| at.elapsed());
+        match endpoint.ack(now.applied, held).await {
+            Ok(()) => tracing::trace!(revision = now.applied, "switchyard ack sent"),
+            Err(error) => tracing::debug!(revision = now.applied, %error, "switchyard ack failed (ignored)"),
+        }
+        acked = now.applied;
+        if now.applied >= now.requested {
+            answered = now.asks;
         }
     }
 }

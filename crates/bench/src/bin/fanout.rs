@@ -12,8 +12,11 @@
 //! ```
 //!
 //! Also: server RSS per idle stream (RSS after N streams settled minus
-//! before, divided by N). Receipts are on (the SDK acknowledges every
-//! applied change, default hold 100 ms); the floor answers acks with 204.
+//! before, divided by N). Receipts are on: our server asks for an
+//! acknowledgement of every change (with the hold it advises for N
+//! streams); the floor does not ask, so its clients acknowledge every
+//! change after the same hold (`--ack-delay-ms`), and it answers 204.
+//! `--kills K` also times `switchyard kill --wait` (ours only).
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -21,7 +24,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use switchyard_bench::fanout::{Latencies, WorkerConfig, parse_applied, run_worker, unix_ns};
-use switchyard_bench::{Admin, Seeded, ServerProcess, percentile};
+use switchyard_bench::{Admin, Seeded, ServerProcess, percentile, server_binary};
+use switchyard_server::delivery::channel::advised_hold;
+use switchyard_server::store::Role;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
@@ -44,9 +49,24 @@ struct Args {
     /// Pause between changes, ms (default: 300, or N/10 when larger).
     #[arg(long)]
     interval_ms: Option<u64>,
-    /// SDK acknowledgement hold, ms (the SDK default is 100).
-    #[arg(long, default_value_t = 100)]
-    ack_delay_ms: u64,
+    /// SDK acknowledgement hold, ms, for servers that do not advise one
+    /// (the floor). Default: what the server advises for N streams
+    /// (`delivery::channel::advised_hold`: 100 ms, 0.1 ms per stream above).
+    #[arg(long)]
+    ack_delay_ms: Option<u64>,
+    /// After the changes, time this many `switchyard kill --wait`s (and
+    /// restores, alternately) as a responder runs them: CLI process start
+    /// → last SDK applied, and → the CLI returned with the receipt.
+    #[arg(long, default_value_t = 0)]
+    kills: usize,
+}
+
+impl Args {
+    /// The floor's clients hold acks as long as ours are advised to.
+    fn ack_delay(&self) -> u64 {
+        let advised = advised_hold(Duration::from_millis(100), self.clients);
+        self.ack_delay_ms.unwrap_or(u64::try_from(advised.as_millis()).unwrap_or(u64::MAX))
+    }
 }
 
 #[derive(Subcommand)]
@@ -147,7 +167,7 @@ async fn spawn_workers(args: &Args, target: &Target) -> anyhow::Result<Vec<Worke
         }
         let mut child = Command::new(std::env::current_exe()?)
             .args(["worker", "--base", &target.base, "--key", &target.key])
-            .args(["--clients", &n.to_string(), "--ack-delay-ms", &args.ack_delay_ms.to_string()])
+            .args(["--clients", &n.to_string(), "--ack-delay-ms", &args.ack_delay().to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
@@ -205,6 +225,11 @@ async fn measure(args: &Args, kind: &str, data_dir: &std::path::Path) -> anyhow:
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let samples = collect(&mut procs).await?;
+    if args.kills > 0
+        && let Some(admin) = &target.admin
+    {
+        kills(args, admin, &mut procs, interval).await?;
+    }
     let l = Latencies::from_samples(&starts, &samples, args.clients);
     let pc = &l.per_client;
     println!(
@@ -221,6 +246,46 @@ async fn measure(args: &Args, kind: &str, data_dir: &std::path::Path) -> anyhow:
     Ok(l)
 }
 
+/// `switchyard kill --wait` and `restore --wait`, alternately, as a
+/// responder: CLI process start → the last SDK applied the revision, and →
+/// the CLI returned (its receipt complete: every SDK acknowledged).
+async fn kills(args: &Args, admin: &Admin, procs: &mut [WorkerProc], interval: Duration) -> anyhow::Result<()> {
+    let token = admin.client().create_token("pager", Role::Responder, None).await?.secret;
+    let (mut applied, mut returned, mut receipts) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..args.kills {
+        let sub = if i.is_multiple_of(2) { "kill" } else { "restore" };
+        let start = unix_ns();
+        let out = Command::new(server_binary())
+            .args([sub, "flag-1", "--env", "prod", "--reason", "bench", "--wait", "30s", "--json"])
+            .env("SWITCHYARD_URL", &admin.base)
+            .env("SWITCHYARD_TOKEN", &token)
+            .env("SWITCHYARD_PROJECT", "bench")
+            .output()
+            .await?;
+        returned.push(unix_ns().saturating_sub(start) as f64 / 1e6);
+        let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        let revision = body["revision"].as_u64().context("kill: no revision")?;
+        let receipt = &body["receipt"];
+        receipts.push(format!("{}/{}", receipt["applied"], receipt["connected"]));
+        tokio::time::sleep(interval).await;
+        let l = Latencies::from_samples(&[(revision, start)], &collect(procs).await?, args.clients);
+        applied.push(l.last.last().copied().unwrap_or(f64::NAN));
+    }
+    applied.sort_by(f64::total_cmp);
+    returned.sort_by(f64::total_cmp);
+    println!(
+        "  kill --wait x{}: last SDK applied p50 {:.1} p99 {:.1} max {:.1} ms | CLI returned (receipt N/N) p50 {:.1} p99 {:.1} ms | receipts {}",
+        args.kills,
+        percentile(&applied, 50.0),
+        percentile(&applied, 99.0),
+        applied.last().copied().unwrap_or(f64::NAN),
+        percentile(&returned, 50.0),
+        percentile(&returned, 99.0),
+        receipts.join(" "),
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -228,11 +293,12 @@ async fn main() -> anyhow::Result<()> {
         let ack_delay = Duration::from_millis(ack_delay_ms);
         return run_worker(WorkerConfig { base, key, clients, ack_delay }).await;
     }
+    let ack_delay = args.ack_delay();
     let data_dir = std::env::temp_dir().join(format!("switchyard-fanout-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&data_dir)?;
     println!(
-        "fan-out: {} SDK clients in {} worker processes, {} changes per target, receipts on (ack hold {} ms)",
-        args.clients, args.workers, args.toggles, args.ack_delay_ms
+        "fan-out: {} SDK clients in {} worker processes, {} changes per target, every change acknowledged (hold: as advised by our server; the floor's clients {ack_delay} ms)",
+        args.clients, args.workers, args.toggles
     );
     let mut results = Vec::new();
     for kind in &args.targets {

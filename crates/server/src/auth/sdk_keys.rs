@@ -16,6 +16,10 @@ use crate::store::SdkKey;
 /// How long an authenticated SDK key is trusted without asking the store.
 pub const SDK_KEY_TTL: Duration = Duration::from_secs(30);
 
+/// How long past [`SDK_KEY_TTL`] an entry is still used by other requests
+/// while one request reads the key from the store again.
+pub const REFRESH_GRACE: Duration = Duration::from_secs(5);
+
 /// At most this many keys are cached (the cache is cleared beyond).
 const MAX_CACHED: usize = 100_000;
 
@@ -25,15 +29,42 @@ pub struct SdkKeys {
     /// Authenticated SDK keys by secret hash, with when they were checked
     /// (saves a query per request; entries expire so that a revocation on
     /// another replica takes effect within [`SDK_KEY_TTL`]).
-    cached: DashMap<String, (SdkKey, Instant)>,
+    /// The flag: a request is reading the expired entry from the store.
+    cached: DashMap<String, (SdkKey, Instant, bool)>,
     /// Revocation signals of SDK keys with open streams.
     revoked: DashMap<i64, watch::Sender<bool>>,
 }
 
 impl SdkKeys {
     /// A cached, still-valid SDK key for a secret hash.
+    ///
+    /// When the entry has just expired, the first caller gets `None` (it
+    /// asks the store and [`SdkKeys::remember`]s or [`SdkKeys::forget`]s
+    /// the key); until it has, for at most [`REFRESH_GRACE`], the others
+    /// keep the entry: 10,000 SDKs acknowledging at once must not become
+    /// 10,000 store reads every [`SDK_KEY_TTL`].
     pub fn cached(&self, hash: &str) -> Option<SdkKey> {
-        self.cached.get(hash).filter(|e| e.1.elapsed() < SDK_KEY_TTL).map(|e| e.0.clone())
+        {
+            let entry = self.cached.get(hash)?;
+            let age = entry.1.elapsed();
+            if age < SDK_KEY_TTL {
+                return Some(entry.0.clone());
+            }
+            if age >= SDK_KEY_TTL + REFRESH_GRACE {
+                return None;
+            }
+        }
+        let mut entry = self.cached.get_mut(hash)?;
+        if entry.2 {
+            return Some(entry.0.clone());
+        }
+        entry.2 = true;
+        None
+    }
+
+    /// Forgets a key the store no longer accepts.
+    pub fn forget(&self, hash: &str) {
+        self.cached.remove(hash);
     }
 
     /// Remembers an authenticated SDK key.
@@ -41,7 +72,7 @@ impl SdkKeys {
         if self.cached.len() > MAX_CACHED {
             self.cached.clear();
         }
-        self.cached.insert(hash, (key, Instant::now()));
+        self.cached.insert(hash, (key, Instant::now(), false));
     }
 
     /// Forgets a revoked key and closes its open streams.

@@ -66,6 +66,15 @@ pub struct ServeConfig {
     #[arg(long, env = "SWITCHYARD_STREAM_MAX_AGE", default_value = "30m", value_parser = humantime::parse_duration)]
     pub stream_max_age: Duration,
 
+    /// The least hold the server advises SDKs to keep an acknowledgement
+    /// before sending it (each waits a random time between half the hold
+    /// and the hold, and reports it, so receipts stay exact). The advised
+    /// hold grows by 0.1 ms per open stream of the environment (10,000
+    /// streams: 1 s), up to 10 s, so that a fleet's acknowledgements do not
+    /// compete with the fan-out of the change they acknowledge.
+    #[arg(long, env = "SWITCHYARD_ACK_HOLD", default_value = "100ms", value_parser = humantime::parse_duration)]
+    pub ack_hold: Duration,
+
     /// A client must send a complete request head within this time
     /// (slow-header / slowloris protection).
     #[arg(long, env = "SWITCHYARD_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
@@ -182,6 +191,7 @@ impl ServeConfig {
             body_limit: 1024 * 1024,
             heartbeat: Duration::from_secs(15),
             stream_max_age: Duration::from_secs(30 * 60),
+            ack_hold: Duration::from_millis(100),
             log_format: LogFormat::Pretty,
             webhook_allow_private: false,
             webhook_max_attempts: 8,
@@ -235,6 +245,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("body_limit", &self.body_limit)
             .field("heartbeat", &self.heartbeat)
             .field("stream_max_age", &self.stream_max_age)
+            .field("ack_hold", &self.ack_hold)
             .field("log_format", &self.log_format)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("login_rate_per_minute", &self.login_rate_per_minute)

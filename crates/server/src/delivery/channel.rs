@@ -6,6 +6,7 @@
 //! the store or HTTP.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::sync::broadcast;
 
@@ -15,6 +16,22 @@ use super::receipts::Registry;
 /// Capacity of each environment's channel; a stream lagging further
 /// behind is disconnected and resyncs on reconnect.
 pub const CHANNEL_CAPACITY: usize = 1024;
+
+/// The advised hold grows by this much per open stream.
+const HOLD_PER_STREAM: Duration = Duration::from_micros(100);
+
+/// The longest hold advised.
+pub const MAX_HOLD: Duration = Duration::from_secs(10);
+
+/// The acknowledgement hold advised to SDKs of an environment with
+/// `streams` open streams: at least `least`, 0.1 ms per stream (the fan-out
+/// of a change to 10,000 streams takes the better part of a second on a
+/// small machine; acks held that long reach a server that is done with
+/// it), at most [`MAX_HOLD`].
+pub fn advised_hold(least: Duration, streams: usize) -> Duration {
+    let by_streams = HOLD_PER_STREAM.saturating_mul(u32::try_from(streams).unwrap_or(u32::MAX));
+    least.max(by_streams).min(MAX_HOLD)
+}
 
 /// One environment's fan-out state.
 pub struct EnvChannel {
@@ -57,5 +74,22 @@ impl EnvChannel {
     /// Subscribes (do this *before* reading the snapshot for a new stream).
     pub fn subscribe(&self) -> broadcast::Receiver<Frame> {
         self.sender.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{MAX_HOLD, advised_hold};
+
+    #[test]
+    fn the_advised_hold_grows_with_the_streams_within_bounds() {
+        let least = Duration::from_millis(100);
+        assert_eq!(advised_hold(least, 0), least);
+        assert_eq!(advised_hold(least, 1_000), least);
+        assert_eq!(advised_hold(least, 10_000), Duration::from_secs(1));
+        assert_eq!(advised_hold(least, 10_000_000), MAX_HOLD);
+        assert_eq!(advised_hold(Duration::ZERO, 0), Duration::ZERO);
     }
 }

@@ -232,6 +232,7 @@ impl Fleet {
             return receipt;
         }
         let deadline = tokio::time::Instant::now() + timeout;
+        let _watching = channel.receipts.watch();
         loop {
             let changed = channel.receipts.changed();
             let receipt = self.receipt(hub, env, rev).await;

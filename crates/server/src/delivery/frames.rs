@@ -4,7 +4,7 @@
 //! [`super::hub`] and [`super::stream`]. Must not touch the store or HTTP.
 
 use bytes::Bytes;
-use switchyard_core::protocol;
+use switchyard_core::protocol::{self, AckRequest};
 
 use crate::store::ChangeEvent;
 
@@ -18,6 +18,20 @@ pub type Frame = (u64, Bytes);
 /// Serialises a change into its complete SSE frame.
 pub fn change_frame(event: &ChangeEvent) -> Bytes {
     sse_frame(protocol::event::CHANGE, event.revision, &serde_json::to_string(event).unwrap_or_default())
+}
+
+/// A change's frame followed by a request to acknowledge it, as one
+/// buffer (one write per stream).
+pub fn change_frame_asking(event: &ChangeEvent, request: &AckRequest) -> Bytes {
+    let data = serde_json::to_string(event).unwrap_or_default();
+    let mut frame = protocol::frame(protocol::event::CHANGE, event.revision, &data);
+    frame.push_str(&protocol::ack_request_frame(request));
+    Bytes::from(frame)
+}
+
+/// An acknowledgement request alone (after a new stream's first data).
+pub fn ack_request(request: &AckRequest) -> Bytes {
+    Bytes::from(protocol::ack_request_frame(request))
 }
 
 /// Formats one SSE event (`data` must be a single line, as JSON is).

@@ -21,11 +21,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dashmap::DashMap;
-use switchyard_core::protocol;
+use switchyard_core::protocol::{self, AckRequest};
 use tokio::sync::{mpsc, watch};
 
 use super::channel::EnvChannel;
-use super::frames::{change_frame, heartbeat, sse_frame};
+use super::frames::{change_frame_asking, heartbeat, sse_frame};
 use super::snapshots::SnapshotCache;
 use crate::metrics::Metrics;
 use crate::store::{ChangeEvent, ChangeSink, DynStore, EnvChange};
@@ -44,6 +44,18 @@ pub enum Notice {
         /// Its revision.
         revision: u64,
     },
+}
+
+/// The hub's clock settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Interval of heartbeat comments.
+    pub heartbeat: Duration,
+    /// The least acknowledgement hold advised.
+    pub ack_hold: Duration,
+    /// The maximum age of an SDK stream (zero: none); heartbeats come at
+    /// least four times per age, as streams check their age on them.
+    pub max_age: Duration,
 }
 
 /// The sending side of the hub's queue; the store's [`ChangeSink`]. It
@@ -101,6 +113,8 @@ pub struct Hub {
     /// Turns `true` when the server shuts down: streams say goodbye and end.
     closing: watch::Sender<bool>,
     metrics: Arc<Metrics>,
+    /// The least acknowledgement hold advised (see [`super::channel::advised_hold`]).
+    ack_hold: Duration,
 }
 
 impl Hub {
@@ -108,11 +122,11 @@ impl Hub {
     /// `changes`) and heartbeat tasks.
     pub async fn start(
         store: DynStore,
-        queue: ChangeQueue,
-        changes: ChangeReceiver,
+        (queue, changes): (ChangeQueue, ChangeReceiver),
         metrics: Arc<Metrics>,
-        heartbeat: Duration,
+        timing: Timing,
     ) -> crate::store::Result<Arc<Hub>> {
+        let Timing { heartbeat, ack_hold, max_age } = timing;
         let hub = Arc::new(Hub {
             envs: DashMap::new(),
             queue,
@@ -120,19 +134,36 @@ impl Hub {
             store,
             closing: watch::channel(false).0,
             metrics,
+            ack_hold,
         });
         for (env, revision) in hub.store.revisions().await? {
             hub.channel(env).set_revision(revision);
             hub.queue.1.entry(env).or_insert(revision);
         }
         tokio::spawn(Arc::clone(&hub).publisher(changes));
-        tokio::spawn(Arc::clone(&hub).heartbeats(heartbeat));
+        // Streams check their age when a heartbeat wakes them (no timer
+        // per stream): beat at least four times per maximum age.
+        let beat = if max_age.is_zero() { heartbeat } else { heartbeat.min(max_age / 4) };
+        tokio::spawn(Arc::clone(&hub).heartbeats(beat.max(Duration::from_millis(10))));
         Ok(hub)
     }
 
     /// The channel of an environment (created on first use).
     pub fn channel(&self, environment_id: i64) -> Arc<EnvChannel> {
+        // A shared (read) lock on the hot paths (acks, streams); the
+        // exclusive one only to create the channel.
+        if let Some(channel) = self.envs.get(&environment_id) {
+            return Arc::clone(&channel);
+        }
         self.envs.entry(environment_id).or_insert_with(|| Arc::new(EnvChannel::new(environment_id))).clone()
+    }
+
+    /// The acknowledgement request for `revision` on `channel`, with the
+    /// hold advised for its number of open streams.
+    pub fn ack_request(&self, channel: &EnvChannel, revision: u64) -> AckRequest {
+        let streams = channel.connections.load(std::sync::atomic::Ordering::Relaxed);
+        let hold = super::channel::advised_hold(self.ack_hold, streams);
+        AckRequest { revision, hold_ms: u64::try_from(hold.as_millis()).unwrap_or(u64::MAX) }
     }
 
     /// Queues a revision known to exist in the store (e.g. from another
@@ -238,7 +269,9 @@ impl Hub {
     fn broadcast(&self, channel: &EnvChannel, event: &ChangeEvent, parent: &tracing::Span) {
         channel.set_revision(event.revision);
         channel.receipts.broadcast(event.revision);
-        let frame = change_frame(event);
+        // Every change asks for acknowledgements (receipts are exact for
+        // every revision), in the same bytes: one write, one wake-up.
+        let frame = change_frame_asking(event, &self.ack_request(channel, event.revision));
         let bytes = frame.len() as u64;
         // No receivers is fine: nobody is streaming this environment.
         let receivers = channel.sender.send((event.revision, frame)).unwrap_or(0) as u64;

@@ -11,6 +11,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -34,13 +35,44 @@ struct Instance {
     applied_at: Option<Instant>,
 }
 
+/// Slots of the lock-free ring of recent broadcast times.
+const RING: usize = 64;
+
 /// The per-environment registry.
-#[derive(Default)]
 pub struct Registry {
     instances: DashMap<String, Instance>,
     /// (revision, time the hub broadcast it), ascending.
     times: Mutex<VecDeque<(u64, Instant)>>,
+    /// The last [`RING`] broadcast times by `revision % RING` (revision,
+    /// nanoseconds since `epoch`), read by acks without a lock; `times`
+    /// answers for older revisions.
+    ring: [(AtomicU64, AtomicU64); RING],
+    epoch: Instant,
     acked: Notify,
+    /// Callers waiting for [`Registry::changed`] (acks wake only if any).
+    watchers: AtomicUsize,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry {
+            instances: DashMap::new(),
+            times: Mutex::new(VecDeque::new()),
+            ring: std::array::from_fn(|_| (AtomicU64::new(0), AtomicU64::new(0))),
+            epoch: Instant::now(),
+            acked: Notify::new(),
+            watchers: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// Counts as a watcher of a registry while alive (see [`Registry::watch`]).
+pub struct Watching<'a>(&'a AtomicUsize);
+
+impl Drop for Watching<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Whether, and how fast, connected SDK instances applied a revision.
@@ -118,8 +150,14 @@ impl Receipt {
 impl Registry {
     /// Records when a revision was broadcast.
     pub fn broadcast(&self, revision: u64) {
+        let now = Instant::now();
+        // One writer (the hub task): invalidate the slot, then fill it.
+        let (rev, nanos) = &self.ring[ring_slot(revision)];
+        rev.store(0, Ordering::SeqCst);
+        nanos.store(u64::try_from(now.duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX), Ordering::SeqCst);
+        rev.store(revision, Ordering::SeqCst);
         if let Ok(mut times) = self.times.lock() {
-            times.push_back((revision, Instant::now()));
+            times.push_back((revision, now));
             while times.len() > REVISION_TIMES {
                 times.pop_front();
             }
@@ -127,8 +165,25 @@ impl Registry {
     }
 
     fn broadcast_at(&self, revision: u64) -> Option<Instant> {
+        // Acks name a recent revision: read its slot (consistent when the
+        // revision is the same before and after reading the time).
+        let (rev, nanos) = &self.ring[ring_slot(revision)];
+        if revision != 0 && rev.load(Ordering::SeqCst) == revision {
+            let at = nanos.load(Ordering::SeqCst);
+            if rev.load(Ordering::SeqCst) == revision {
+                return Some(self.epoch + Duration::from_nanos(at));
+            }
+        }
         let times = self.times.lock().ok()?;
         times.iter().find(|(r, _)| *r >= revision).map(|(_, t)| *t)
+    }
+
+    /// Counts the caller as waiting for [`Registry::changed`] until the
+    /// guard drops: take it *before* reading a receipt and calling
+    /// `changed`, so that no ack goes unnoticed.
+    pub fn watch(&self) -> Watching<'_> {
+        self.watchers.fetch_add(1, Ordering::SeqCst);
+        Watching(&self.watchers)
     }
 
     /// A stream of `instance` opened.
@@ -170,7 +225,10 @@ impl Registry {
             entry.applied_at = Some(applied_at);
             latency = start.map(|s| applied_at.saturating_duration_since(s));
         }
-        self.acked.notify_waiters();
+        // `notify_waiters` takes a lock: only when someone waits.
+        if self.watchers.load(Ordering::SeqCst) > 0 {
+            self.acked.notify_waiters();
+        }
         latency
     }
 
@@ -228,6 +286,7 @@ impl Registry {
 
     /// Waits until every connected instance applied `revision`, or `timeout`.
     pub async fn wait(&self, revision: u64, timeout: Duration) -> Receipt {
+        let _watching = self.watch();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.acked.notified();
@@ -240,6 +299,11 @@ impl Registry {
             }
         }
     }
+}
+
+/// The ring slot of a revision.
+fn ring_slot(revision: u64) -> usize {
+    (revision % RING as u64) as usize
 }
 
 #[cfg(test)]

@@ -24,10 +24,10 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt, stream};
 use switchyard_core::protocol::{self, event::RESET, event::SNAPSHOT};
 use tokio::sync::{broadcast, watch};
-use tokio::time::{Sleep, sleep};
+use tokio::time::Instant;
 
 use super::channel::EnvChannel;
-use super::frames::{Frame, change_frame, goaway, retry_hint, sse_frame};
+use super::frames::{Frame, ack_request, change_frame, goaway, retry_hint, sse_frame};
 use super::hub::Hub;
 use crate::store::{Result, Store};
 
@@ -65,10 +65,11 @@ pub async fn sdk(
     let channel = hub.channel(env);
     let rx = channel.subscribe();
     let mut first = vec![retry_hint()];
-    let sent = match resume_frames(&channel, store, last_id).await? {
+    let (sent, delivered) = match resume_frames(&channel, store, last_id).await? {
         Some((frames, revision)) => {
+            let delivered = !frames.is_empty();
             first.extend(frames);
-            revision
+            (revision, delivered)
         }
         None => {
             let (revision, json) = hub.snapshot_json_after(env, last_id.unwrap_or(0)).await?;
@@ -76,9 +77,14 @@ pub async fn sdk(
             // earlier state) gets `reset`: replace, even with an older revision.
             let event = if last_id.is_some_and(|id| id > revision) { RESET } else { SNAPSHOT };
             first.push(sse_frame(event, revision, std::str::from_utf8(&json).unwrap_or(protocol::EMPTY_DATA)));
-            revision
+            (revision, true)
         }
     };
+    if delivered {
+        // The instance acknowledges what it now holds (a resumed stream
+        // with nothing new already counts as applied, below).
+        first.push(ack_request(&hub.ack_request(&channel, sent)));
+    }
     let instance =
         connect.instance.filter(|v| valid_instance(v)).unwrap_or_else(|| format!("anonymous-{}", uuid::Uuid::new_v4()));
     tracing::Span::current().record("instance", instance.as_str()).record("revision", sent);
@@ -96,7 +102,7 @@ pub async fn sdk(
         rx,
         sent,
         revoked: Some(revoked),
-        expires: stream_deadline(connect.max_age, rand::random::<f64>()).map(|d| Box::pin(sleep(d))),
+        expires: stream_deadline(connect.max_age, rand::random::<f64>()).map(|d| Instant::now() + d),
         closing: hub.closing(),
         hub: Arc::clone(hub),
         _guard: ConnectionGuard { channel, instance: Some(instance) },
@@ -188,8 +194,10 @@ struct Live {
     /// Turns `true` when the SDK key is revoked (`None` for admin streams).
     revoked: Option<watch::Receiver<bool>>,
     /// When the stream reaches its (jittered) maximum age and says `goaway`
-    /// (`None`: never; admin streams, or the limit disabled).
-    expires: Option<Pin<Box<Sleep>>>,
+    /// (`None`: never; admin streams, or the limit disabled). Checked when
+    /// a heartbeat wakes the stream (the hub beats at least four times per
+    /// age): no timer per stream.
+    expires: Option<Instant>,
     /// Server shutdown: send `goaway` and end.
     closing: watch::Receiver<bool>,
     hub: Arc<Hub>,
@@ -201,7 +209,6 @@ enum Wake {
     Frame(Frame),
     Revoked,
     Closing,
-    Expired,
     Lagged,
     Ended,
 }
@@ -215,7 +222,6 @@ impl Live {
                     biased;
                     true = revoked(&mut live.revoked) => Wake::Revoked,
                     Ok(_) = live.closing.wait_for(|c| *c) => Wake::Closing,
-                    () = expired(&mut live.expires) => Wake::Expired,
                     frame = live.rx.recv() => match frame {
                         Ok(frame) => Wake::Frame(frame),
                         // Too slow: end the stream; the SDK resumes with Last-Event-ID.
@@ -224,6 +230,10 @@ impl Live {
                     },
                 };
                 match wake {
+                    Wake::Frame((0, _)) if live.expires.is_some_and(|at| Instant::now() >= at) => {
+                        live.hub.metrics().streams_expired.inc();
+                        return Some((Ok(goaway()), None));
+                    }
                     Wake::Frame((revision, bytes)) => {
                         if revision != 0 && revision <= live.sent {
                             continue;
@@ -235,10 +245,6 @@ impl Live {
                     // balancer) and resumes after the last revision it got:
                     // frames still queued here are replayed from the log.
                     Wake::Closing => return Some((Ok(goaway()), None)),
-                    Wake::Expired => {
-                        live.hub.metrics().streams_expired.inc();
-                        return Some((Ok(goaway()), None));
-                    }
                     Wake::Lagged => {
                         live.hub.metrics().slow_consumers_dropped.inc();
                         return None;
@@ -247,14 +253,6 @@ impl Live {
                 }
             }
         })
-    }
-}
-
-/// Resolves when the stream reached its maximum age; never without one.
-async fn expired(expires: &mut Option<Pin<Box<Sleep>>>) {
-    match expires {
-        Some(sleep) => sleep.as_mut().await,
-        None => std::future::pending().await,
     }
 }
 

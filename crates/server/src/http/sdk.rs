@@ -88,6 +88,8 @@ async fn stream(
     // SDKs time silence (2 × this) and staleness from it.
     let heartbeat_ms = u64::try_from(state.config.heartbeat.as_millis()).unwrap_or(u64::MAX);
     response.headers_mut().insert(HEARTBEAT_HEADER, HeaderValue::from(heartbeat_ms));
+    // SDKs acknowledge when an `ack` event asks (see `delivery::acks`).
+    response.headers_mut().insert(protocol::header::ACKS, HeaderValue::from_static(protocol::ACKS_ON_REQUEST));
     response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
 }

@@ -40,6 +40,7 @@ pub async fn sdk_key_by_hash(state: &AppState, peer: Peer, headers: &HeaderMap, 
     let fetch = || state.store.sdk_key_by_hash(&hash);
     let Some(key) = state.credentials.lookup(Kind::SdkKey, &hash, fetch, |k: &SdkKey| k.revoked_at.is_none()).await?
     else {
+        state.sdk_keys.forget(&hash);
         let client = state.credentials.client(peer, headers);
         let rejection = ApiError::Unauthorized("invalid or revoked SDK key");
         return Err(state.credentials.failed(Kind::SdkKey, client, &hash, rejection));

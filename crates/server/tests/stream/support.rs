@@ -81,7 +81,9 @@ impl Events {
                         data = v.into();
                     }
                 }
-                if !event.is_empty() {
+                // Ack requests skipped: these tests acknowledge on their
+                // own, as an SDK older than ack requests does.
+                if !event.is_empty() && event != switchyard_core::protocol::event::ACK {
                     return Some((event, id, serde_json::from_str(&data).unwrap()));
                 }
             }
