@@ -52,6 +52,31 @@ async fn streams_a_snapshot_then_changes_and_acknowledges_them() {
     assert_eq!(peer.streams_seen().len(), 1);
 }
 
+#[tokio::test]
+async fn acknowledges_only_what_a_server_that_asks_asks_for() {
+    let peer = Peer::start().await;
+    let ask = |revision| {
+        let request = switchyard_core::protocol::AckRequest { revision, hold_ms: 0 };
+        raw(&switchyard_core::protocol::ack_request_frame(&request))
+    };
+    peer.push_stream(StreamReply::SseAsking(vec![
+        retry(10),
+        snapshot_frame(&snapshot(5, vec![bool_flag("a", false)])),
+        // Changes nobody asked about are applied, not acknowledged.
+        change_frame(&change(6, vec![bool_flag("a", true)])),
+        Step::Sleep(Duration::from_millis(300)),
+        change_frame(&change(7, vec![bool_flag("a", false)])),
+        ask(7),
+        Step::Hold,
+    ]));
+    let client = fast_builder(&peer).build().unwrap();
+    within("ready", client.wait_until_ready(Duration::from_secs(5))).await.unwrap();
+    eventually("ack of revision 7", || peer.acks().iter().any(|a| a["revision"] == 7)).await;
+    let revisions: Vec<_> = peer.acks().iter().map(|a| a["revision"].clone()).collect();
+    assert_eq!(revisions, [json!(7)], "only the revision asked for is acknowledged");
+    assert!(peer.acks()[0]["held_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{:?}", peer.acks());
+}
+
 fn uuid_like(s: &str) -> bool {
     s.len() == 36 && s.chars().filter(|c| *c == '-').count() == 4
 }

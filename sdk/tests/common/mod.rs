@@ -39,6 +39,9 @@ pub enum StreamReply {
     Status(u16, Vec<(&'static str, String)>),
     /// A 200 event stream following the steps, then EOF (unless `Hold`).
     Sse(Vec<Step>),
+    /// The same from a server that asks for acknowledgements
+    /// (`X-Switchyard-Acks: on-request`).
+    SseAsking(Vec<Step>),
 }
 
 /// What one snapshot request gets.
@@ -195,27 +198,37 @@ async fn stream_handler(State(state): State<Arc<PeerState>>, headers: HeaderMap)
             }
             resp
         }
-        StreamReply::Sse(steps) => {
-            let guard = CloseGuard(state.clone());
-            let steps: VecDeque<Step> = steps.into();
-            let body = stream::unfold((steps, guard), |(mut steps, guard)| async move {
-                loop {
-                    match steps.pop_front()? {
-                        Step::Send(text) => {
-                            return Some((Ok::<_, std::io::Error>(text), (steps, guard)));
-                        }
-                        Step::Sleep(d) => tokio::time::sleep(d).await,
-                        Step::Hold => std::future::pending::<()>().await,
-                    }
-                }
-            });
-            Response::builder()
-                .header(header::CONTENT_TYPE, "text/event-stream")
-                .header(header::CACHE_CONTROL, "no-cache")
-                .body(Body::from_stream(body))
-                .unwrap()
-        }
+        StreamReply::Sse(steps) => sse_reply(state, steps, false),
+        StreamReply::SseAsking(steps) => sse_reply(state, steps, true),
     }
+}
+
+/// A 200 event stream following `steps`; `asking`: with the header of a
+/// server that asks for acknowledgements.
+fn sse_reply(state: Arc<PeerState>, steps: Vec<Step>, asking: bool) -> Response {
+    let guard = CloseGuard(state.clone());
+    let steps: VecDeque<Step> = steps.into();
+    let body = stream::unfold((steps, guard), |(mut steps, guard)| async move {
+        loop {
+            match steps.pop_front()? {
+                Step::Send(text) => {
+                    return Some((Ok::<_, std::io::Error>(text), (steps, guard)));
+                }
+                Step::Sleep(d) => tokio::time::sleep(d).await,
+                Step::Hold => std::future::pending::<()>().await,
+            }
+        }
+    });
+    let mut resp = Response::builder()
+        .header(header::CONTENT_TYPE, "text/event-stream")
+        .header(header::CACHE_CONTROL, "no-cache")
+        .body(Body::from_stream(body))
+        .unwrap();
+    if asking {
+        let value = switchyard_core::protocol::ACKS_ON_REQUEST.parse().unwrap();
+        resp.headers_mut().insert(switchyard_core::protocol::header::ACKS, value);
+    }
+    resp
 }
 
 async fn snapshot_handler(State(state): State<Arc<PeerState>>, headers: HeaderMap) -> Response {

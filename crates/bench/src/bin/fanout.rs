@@ -251,7 +251,7 @@ async fn measure(args: &Args, kind: &str, data_dir: &std::path::Path) -> anyhow:
 /// the CLI returned (its receipt complete: every SDK acknowledged).
 async fn kills(args: &Args, admin: &Admin, procs: &mut [WorkerProc], interval: Duration) -> anyhow::Result<()> {
     let token = admin.client().create_token("pager", Role::Responder, None).await?.secret;
-    let (mut applied, mut returned, mut receipts) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut applied, mut returned, mut receipts, mut all) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..args.kills {
         let sub = if i.is_multiple_of(2) { "kill" } else { "restore" };
         let start = unix_ns();
@@ -270,12 +270,16 @@ async fn kills(args: &Args, admin: &Admin, procs: &mut [WorkerProc], interval: D
         tokio::time::sleep(interval).await;
         let l = Latencies::from_samples(&[(revision, start)], &collect(procs).await?, args.clients);
         applied.push(l.last.last().copied().unwrap_or(f64::NAN));
+        all.extend(l.per_client);
     }
     applied.sort_by(f64::total_cmp);
+    all.sort_by(f64::total_cmp);
     returned.sort_by(f64::total_cmp);
     println!(
-        "  kill --wait x{}: last SDK applied p50 {:.1} p99 {:.1} max {:.1} ms | CLI returned (receipt N/N) p50 {:.1} p99 {:.1} ms | receipts {}",
+        "  kill --wait x{}: per SDK p50 {:.1} p99 {:.1} ms | last SDK applied p50 {:.1} p99 {:.1} max {:.1} ms | CLI returned (receipt N/N) p50 {:.1} p99 {:.1} ms | receipts {}",
         args.kills,
+        percentile(&all, 50.0),
+        percentile(&all, 99.0),
         percentile(&applied, 50.0),
         percentile(&applied, 99.0),
         applied.last().copied().unwrap_or(f64::NAN),
