@@ -144,6 +144,8 @@ pub struct Seeded {
     pub admin: Admin,
     /// The SDK key of `bench`/`prod`.
     pub sdk_key: String,
+    /// The server's database.
+    pub database_url: String,
 }
 
 impl Seeded {
@@ -157,7 +159,7 @@ impl Seeded {
         let server = ServerProcess::start(&url, data_dir).await?;
         let admin = Admin::login(&server.base).await?;
         let sdk_key = admin.seed(flags).await?;
-        Ok(Seeded { server, admin, sdk_key })
+        Ok(Seeded { server, admin, sdk_key, database_url: url })
     }
 }
 

@@ -116,7 +116,7 @@ impl Target {
         if !matches!(kind, "postgres" | "sqlite") {
             bail!("unknown target `{kind}` (sqlite, postgres, floor)");
         }
-        let Seeded { server, admin, sdk_key: key } = Seeded::start(kind, data_dir, 10).await?;
+        let Seeded { server, admin, sdk_key: key, .. } = Seeded::start(kind, data_dir, 10).await?;
         let pid = server.pid();
         Ok(Target {
             base: server.base.clone(),

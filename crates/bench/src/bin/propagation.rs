@@ -66,7 +66,7 @@ async fn raw_reader(base: String, key: String, http: reqwest::Client, tx: mpsc::
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let data_dir = data_dir()?;
-    let Seeded { server, admin, sdk_key } = Seeded::start(&args.store, &data_dir, 10).await?;
+    let Seeded { server, admin, sdk_key, .. } = Seeded::start(&args.store, &data_dir, 10).await?;
     let rss_before = server.rss_kib();
 
     // One HTTP client shared by every SDK client (one pool, many streams).

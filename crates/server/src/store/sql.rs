@@ -15,11 +15,16 @@
 //! - `BEGIN_WRITE`: Postgres `BEGIN`; SQLite `BEGIN IMMEDIATE`, and the store
 //!   also holds an in-process mutex around every write transaction (SQLite
 //!   mode is single-instance: one writer at a time, never `SQLITE_BUSY`).
-//! - `lock_env` / `lock_project`: Postgres `SELECT … FOR NO KEY UPDATE` of the
-//!   environment rows (always in id order, so concurrent writers cannot
-//!   deadlock), which serialises writers per environment; a no-op on SQLite.
-//! - `notify`: Postgres `pg_notify('switchyard_changes', '<env id>:<revision>')`
+//! - `LOCK_ENV_ROW` / `lock_project`: Postgres `FOR NO KEY UPDATE` of the
+//!   environment rows (the environment's, appended to the write's lookup of
+//!   it; or the project's and then all of its environments in id order, so
+//!   concurrent writers cannot deadlock), which serialises writers per
+//!   environment; nothing on SQLite.
+//! - `NOTIFY_SQL`: Postgres `pg_notify('switchyard_changes', '<env id>:<revision>')`
 //!   inside the write transaction (delivered on commit); nothing on SQLite.
+//! - `COMBINE_WRITES`: Postgres sends a transaction's deferred writes as one
+//!   statement of data-modifying CTEs (one round trip); SQLite runs them one
+//!   by one (in-process, nothing to save).
 //! - `SKIP_LOCKED`: Postgres `FOR UPDATE OF d SKIP LOCKED` when a delivery
 //!   worker claims webhook outbox rows (replicas never claim the same row);
 //!   nothing on SQLite (the writer mutex).

@@ -10,7 +10,6 @@ use std::time::Duration;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
-use super::NOTIFY_CHANNEL;
 use super::common::{Shared, StoreOptions};
 use crate::store::{Backend, ChangeSink, Result};
 
@@ -18,7 +17,7 @@ type Db = sqlx::Postgres;
 type This = PgStore;
 
 const BACKEND: Backend = Backend::Postgres;
-/// Writers serialise on environment row locks (see [`lock_env`]).
+/// Writers serialise on environment row locks (see [`LOCK_ENV_ROW`]).
 const BEGIN_WRITE: &str = "BEGIN";
 /// One consistent view for snapshots and change-log reads.
 const BEGIN_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
@@ -47,19 +46,10 @@ impl PgStore {
         Ok(PgStore { pool, shared: Shared::new(sink, options, false) })
     }
 
-    /// The connection pool (e.g. for `LISTEN` on [`NOTIFY_CHANNEL`]).
+    /// The connection pool (e.g. for `LISTEN` on [`crate::store::NOTIFY_CHANNEL`]).
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
-}
-
-/// Serialises writers of one environment: row lock on the environment.
-async fn lock_env(conn: &mut PgConnection, environment_id: i64) -> Result<()> {
-    sqlx::query("SELECT id FROM environments WHERE id = $1 FOR NO KEY UPDATE")
-        .bind(environment_id)
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// Serialises project-wide writers (definitions, segments, new environments)
@@ -74,15 +64,17 @@ async fn lock_project(conn: &mut PgConnection, project_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Announces a revision to every replica (delivered on commit).
-async fn notify(conn: &mut PgConnection, environment_id: i64, revision: u64) -> Result<()> {
-    sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(NOTIFY_CHANNEL)
-        .bind(format!("{environment_id}:{revision}"))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
+/// Announces a revision to every replica (delivered on commit): the select
+/// a write transaction defers with its writes (arguments: channel, payload).
+const NOTIFY_SQL: Option<&str> = Some("pg_notify($1, $2)");
+
+/// Deferred writes go as one statement (data-modifying CTEs): one round
+/// trip for a toggle's writes (see `body/batch.rs`).
+const COMBINE_WRITES: bool = true;
+
+/// Appended to the environment lookup of a write: locks the environment's
+/// row in the same round trip as reading it.
+const LOCK_ENV_ROW: &str = " FOR NO KEY UPDATE OF e";
 
 /// Sends a message to every replica (forwarded acks, fleet receipts).
 async fn notify_peers(pool: &sqlx::Pool<Db>, channel: &str, payload: &str) -> Result<()> {

@@ -79,19 +79,18 @@ impl SqliteStore {
 }
 
 /// Writers are serialised by the store's mutex: nothing to lock.
-async fn lock_env(_conn: &mut SqliteConnection, _environment_id: i64) -> Result<()> {
-    Ok(())
-}
-
-/// Writers are serialised by the store's mutex: nothing to lock.
 async fn lock_project(_conn: &mut SqliteConnection, _project_id: i64) -> Result<()> {
     Ok(())
 }
 
 /// Single instance: the sink is the only subscriber.
-async fn notify(_conn: &mut SqliteConnection, _environment_id: i64, _revision: u64) -> Result<()> {
-    Ok(())
-}
+const NOTIFY_SQL: Option<&str> = None;
+
+/// In-process: deferred writes run one by one (no round trips to save).
+const COMBINE_WRITES: bool = false;
+
+/// Writers are serialised by the store's mutex: the lookup locks nothing.
+const LOCK_ENV_ROW: &str = "";
 
 /// Single instance: there is no other replica to talk to.
 async fn notify_peers(_pool: &sqlx::Pool<Db>, _channel: &str, _payload: &str) -> Result<()> {

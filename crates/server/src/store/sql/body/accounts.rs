@@ -86,7 +86,7 @@ impl AccountStore for This {
         .bind(&user.password_hash)
         .bind(user.role.as_str())
         .bind(tx.now)
-        .fetch_one(tx.conn())
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(|e| unique_or(e, "user", &user.username))?;
         let created = User { id, username: user.username, role: user.role, created_at: to_time(tx.now)? };
@@ -135,7 +135,7 @@ impl AccountStore for This {
         )
         .bind(username)
         .bind(password_hash)
-        .fetch_optional(tx.conn())
+        .fetch_optional(tx.conn().await?)
         .await?;
         let row = row.ok_or_else(|| not_found("user", username.to_string()))?;
         let user = user_from_row(&row)?;
@@ -151,7 +151,7 @@ impl AccountStore for This {
         guard!(actor, token);
         let mut tx = self.begin_write().await?;
         let project_id = match &token.project {
-            Some(key) => Some(lookup::project(tx.conn(), key).await?.id),
+            Some(key) => Some(lookup::project(tx.conn().await?, key).await?.id),
             None => None,
         };
         let id: i64 = sqlx::query_scalar(
@@ -165,7 +165,7 @@ impl AccountStore for This {
         .bind(&token.prefix)
         .bind(&actor.name)
         .bind(tx.now)
-        .fetch_one(tx.conn())
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(|e| unique_or(e, "api token", &token.prefix))?;
         let created = ApiToken {
@@ -198,7 +198,7 @@ impl AccountStore for This {
     async fn revoke_api_token(&self, actor: &Actor, id: i64) -> Result<ApiToken> {
         guard!(actor);
         let mut tx = self.begin_write().await?;
-        let row = sqlx::query(token_select!("WHERE t.id = $1")).bind(id).fetch_optional(tx.conn()).await?;
+        let row = sqlx::query(token_select!("WHERE t.id = $1")).bind(id).fetch_optional(tx.conn().await?).await?;
         let mut token = token_from_row(&row.ok_or_else(|| not_found("api token", id.to_string()))?)?;
         if token.revoked_at.is_some() {
             return Ok(token);
@@ -206,11 +206,13 @@ impl AccountStore for This {
         sqlx::query("UPDATE api_tokens SET revoked_at = $2 WHERE id = $1")
             .bind(id)
             .bind(tx.now)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         token.revoked_at = Some(to_time(tx.now)?);
-        let project_id: Option<i64> =
-            sqlx::query_scalar("SELECT project_id FROM api_tokens WHERE id = $1").bind(id).fetch_one(tx.conn()).await?;
+        let project_id: Option<i64> = sqlx::query_scalar("SELECT project_id FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .fetch_one(tx.conn().await?)
+            .await?;
         let audit = Audit { project_id, action: "token.revoke", before: Some(token_json(&token)), ..Audit::default() };
         tx.audit(actor, audit).await?;
         tx.commit(self).await?;

@@ -49,20 +49,20 @@ impl BulkStore for This {
         )
         .bind(env.id)
         .bind(at)
-        .fetch_all(tx.conn())
+        .fetch_all(tx.conn().await?)
         .await?;
         let mut then: HashMap<i64, (u64, FlagConfig)> = HashMap::with_capacity(rows.len());
         for row in &rows {
             then.insert(get(row, "flag_id")?, (to_u64(get(row, "version")?)?, get_json(row, "config")?));
         }
 
-        let flags = lookup::flags(tx.conn(), env.project_id).await?;
-        let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
+        let flags = lookup::flags(tx.conn().await?, env.project_id).await?;
+        let segments = lookup::segment_keys(tx.conn().await?, env.project_id).await?;
         let mut diffs = Vec::new();
         let mut updates = Vec::new();
         let mut errors = ValidationErrors(Vec::new());
         for flag in flags {
-            let current = lookup::config(tx.conn(), &env, &flag).await?;
+            let current = lookup::config(tx.conn().await?, &env, &flag).await?;
             let (to_version, after) = match then.remove(&flag.id) {
                 Some((version, config)) => (Some(version), FlagConfig { kill: current.config.kill.clone(), ..config }),
                 // Created after `at`: switched off, nothing else touched.
@@ -109,7 +109,7 @@ impl BulkStore for This {
             return Err(invalid("changes", "required", "a change set needs at least one change"));
         }
         let (mut tx, env) = begin_env(self, project, env).await?;
-        let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
+        let segments = lookup::segment_keys(tx.conn().await?, env.project_id).await?;
         let mut errors = ValidationErrors(Vec::new());
         let mut seen: Vec<&str> = Vec::with_capacity(set.changes.len());
         // (index in the request, update); unchanged items keep their record.
@@ -125,8 +125,8 @@ impl BulkStore for This {
                 continue;
             }
             seen.push(&change.flag);
-            let flag = lookup::flag(tx.conn(), env.project_id, &change.flag).await?;
-            let current = lookup::config(tx.conn(), &env, &flag).await?;
+            let flag = lookup::flag(tx.conn().await?, env.project_id, &change.flag).await?;
+            let current = lookup::config(tx.conn().await?, &env, &flag).await?;
             if current.version != change.version {
                 return Err(version_conflict("configuration of flag", &flag.def.key, current.version, change.version));
             }
@@ -180,7 +180,7 @@ impl BulkStore for This {
         .bind(env.project_id)
         .bind(&env.key)
         .bind(change_set)
-        .fetch_optional(tx.conn())
+        .fetch_optional(tx.conn().await?)
         .await?;
         if is_set.is_none() {
             return Err(not_found("change set", change_set));
@@ -191,21 +191,21 @@ impl BulkStore for This {
         )
         .bind(env.id)
         .bind(change_set)
-        .fetch_all(tx.conn())
+        .fetch_all(tx.conn().await?)
         .await?;
-        let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
+        let segments = lookup::segment_keys(tx.conn().await?, env.project_id).await?;
         let mut errors = ValidationErrors(Vec::new());
         let mut values = Vec::new();
         let mut updates = Vec::new();
         for row in &rows {
             // A flag deleted since has nothing left to revert.
-            let Some(flag) = lookup::flag_by_id(tx.conn(), get(row, "flag_id")?).await? else {
+            let Some(flag) = lookup::flag_by_id(tx.conn().await?, get(row, "flag_id")?).await? else {
                 continue;
             };
             let first = to_u64(get(row, "first_version")?)?;
-            let current = lookup::config(tx.conn(), &env, &flag).await?;
+            let current = lookup::config(tx.conn().await?, &env, &flag).await?;
             values.push(current.record(&flag.def.key, &env.key)?);
-            let Some(before) = version_config(tx.conn(), env.id, flag.id, first.saturating_sub(1)).await? else {
+            let Some(before) = version_config(tx.conn().await?, env.id, flag.id, first.saturating_sub(1)).await? else {
                 continue;
             };
             let config = FlagConfig { kill: current.config.kill.clone(), ..before };

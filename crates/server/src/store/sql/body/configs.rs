@@ -11,11 +11,12 @@ use switchyard_core::{ChangeEvent, ValidationErrors};
 
 use super::This;
 use super::audit::Audit;
+use super::batch::Arg;
 use super::lookup::{self, EnvRef};
 use super::row::Conn;
 use super::tx::WriteTx;
 use crate::store::ConfigStore;
-use crate::store::sql::common::{ConfigRow, FlagRow, check_flag, merge, to_i64, to_json, version_conflict};
+use crate::store::sql::common::{ConfigRow, FlagRow, check_flag, merge, now_ms, to_i64, to_json, version_conflict};
 use crate::store::{Actor, FlagConfig, FlagConfigRecord, Result, StoreError, Written};
 
 /// One configuration to write: the flag, its current row and the new config.
@@ -103,21 +104,35 @@ pub(super) async fn write_configs(
     let mut flags = Vec::with_capacity(updates.len());
     for u in updates {
         let version = u.current.version + 1;
-        sqlx::query(
+        let config = to_json(&u.config)?;
+        tx.defer(
             "UPDATE flag_configs SET version = $3, config = $4, on_state = $5, killed = $6, updated_at = $7, updated_by = $8 \
              WHERE environment_id = $1 AND flag_id = $2",
-        )
-        .bind(env.id)
-        .bind(u.flag.id)
-        .bind(to_i64(version))
-        .bind(sqlx::types::Json(&u.config))
-        .bind(u.config.on)
-        .bind(u.config.kill.is_some())
-        .bind(now)
-        .bind(&actor.name)
-        .execute(tx.conn())
-        .await?;
-        insert_history(tx.conn(), env.id, &u.flag, version, &u.config, &actor.name, now, why.group_id).await?;
+            vec![
+                Arg::Int(env.id),
+                Arg::Int(u.flag.id),
+                Arg::Int(to_i64(version)),
+                Arg::Json(config.clone()),
+                Arg::Bool(u.config.on),
+                Arg::Bool(u.config.kill.is_some()),
+                Arg::Int(now),
+                Arg::Text(actor.name.clone()),
+            ],
+        );
+        tx.defer(
+            "INSERT INTO flag_config_versions (environment_id, flag_id, flag_key, version, config, group_id, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            vec![
+                Arg::Int(env.id),
+                Arg::Int(u.flag.id),
+                Arg::Text(u.flag.def.key.clone()),
+                Arg::Int(to_i64(version)),
+                Arg::Json(config),
+                Arg::OptText(why.group_id.map(str::to_string)),
+                Arg::Int(now),
+                Arg::Text(actor.name.clone()),
+            ],
+        );
         let row = ConfigRow { version, config: u.config.clone(), updated_at: now, updated_by: actor.name.clone() };
         records.push(row.record(&u.flag.def.key, &env.key)?);
         flags.push(merge(&u.flag.def, version, &u.config));
@@ -166,8 +181,10 @@ pub(super) fn validate(
 /// Opens a write transaction with the environment locked.
 pub(super) async fn begin_env(store: &This, project: &str, env: &str) -> Result<(WriteTx, EnvRef)> {
     let mut tx = store.begin_write().await?;
-    let env = lookup::env(tx.conn(), project, env).await?;
-    tx.lock_env(env.id).await?;
+    let (env, hooked) = lookup::env_locked(tx.conn().await?, project, env).await?;
+    tx.locked(&env, hooked);
+    // Taken under the lock: timestamps follow the order of writes to the environment.
+    tx.now = tx.now.max(now_ms());
     Ok((tx, env))
 }
 
@@ -216,14 +233,13 @@ impl ConfigStore for This {
     ) -> Result<Written<FlagConfigRecord>> {
         guard!(actor, project, env, flag, config, reason);
         let (mut tx, env) = begin_env(self, project, env).await?;
-        let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
-        let current = lookup::config(tx.conn(), &env, &flag).await?;
+        let (flag, current) = lookup::flag_config(tx.conn().await?, &env, flag).await?;
         if current.version != expected_version {
             return Err(version_conflict("configuration of flag", &flag.def.key, current.version, expected_version));
         }
         config.kill = current.config.kill.clone();
         if config != current.config {
-            let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
+            let segments = lookup::segment_keys(tx.conn().await?, env.project_id).await?;
             validate(&flag, &current, &config, &segments)?;
         }
         let why = Why { action: "flag.config.update", reason: reason.as_deref(), group_id: None, detail: None };
@@ -241,8 +257,7 @@ impl ConfigStore for This {
     ) -> Result<Written<FlagConfigRecord>> {
         guard!(actor, project, env, flag, reason);
         let (mut tx, env) = begin_env(self, project, env).await?;
-        let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
-        let current = lookup::config(tx.conn(), &env, &flag).await?;
+        let (flag, current) = lookup::flag_config(tx.conn().await?, &env, flag).await?;
         let config = FlagConfig { on, ..current.config.clone() };
         let why = Why { action: "flag.toggle", reason: reason.as_deref(), group_id: None, detail: None };
         write_one(self, tx, actor, &env, Update { flag, current, config }, why).await

@@ -88,12 +88,12 @@ impl FlagStore for This {
         })?;
 
         let mut tx = self.begin_write().await?;
-        let p = lookup::project(tx.conn(), project).await?;
+        let p = lookup::project(tx.conn().await?, project).await?;
         tx.lock_project(p.id).await?;
         let now = tx.now;
         def.created_at = to_time(now)?;
         def.updated_at = def.created_at;
-        let envs = lookup::project_envs(tx.conn(), p.id).await?;
+        let envs = lookup::project_envs(tx.conn().await?, p.id).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO flags (project_id, key, name, description, kind, variants, tags, owner, temporary, salt, \
              off_variant, on_variant, version, created_at, updated_at) \
@@ -112,7 +112,7 @@ impl FlagStore for This {
         .bind(&off)
         .bind(&on)
         .bind(now)
-        .fetch_one(tx.conn())
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(|e| unique_or(e, "flag", &def.key))?;
         let row = FlagRow { id, def: def.clone(), off_variant: off, on_variant: on };
@@ -128,7 +128,7 @@ impl FlagStore for This {
         )
         .await?;
         for env in &envs {
-            insert_config(tx.conn(), env.id, &row, &config, &actor.name, now).await?;
+            insert_config(tx.conn().await?, env.id, &row, &config, &actor.name, now).await?;
             let event = ChangeEvent { flags: vec![merge(&def, 1, &config)], ..ChangeEvent::default() };
             tx.bump(env, event).await?;
         }
@@ -153,9 +153,9 @@ impl FlagStore for This {
     ) -> Result<FlagDefinition> {
         guard!(actor, project, flag = key, patch);
         let mut tx = self.begin_write().await?;
-        let p = lookup::project(tx.conn(), project).await?;
+        let p = lookup::project(tx.conn().await?, project).await?;
         tx.lock_project(p.id).await?;
-        let current = lookup::flag(tx.conn(), p.id, key).await?;
+        let current = lookup::flag(tx.conn().await?, p.id, key).await?;
         if let Some(expected) = expected_version
             && expected != current.def.version
         {
@@ -194,17 +194,17 @@ impl FlagStore for This {
         def.version = old.version + 1;
         def.updated_at = to_time(tx.now)?;
 
-        let envs = lookup::project_envs(tx.conn(), p.id).await?;
+        let envs = lookup::project_envs(tx.conn().await?, p.id).await?;
         let mut configs = Vec::with_capacity(envs.len());
         if variants_changed {
-            let segments = lookup::segment_keys(tx.conn(), p.id).await?;
+            let segments = lookup::segment_keys(tx.conn().await?, p.id).await?;
             let (off, on) = resolve_defaults(&def.variants, Some(&current.off_variant), Some(&current.on_variant));
             let mut errors = match check_flag(&merge(&def, 1, &default_config(off, on)), &segments) {
                 Ok(()) => Vec::new(),
                 Err(e) => e.0.into_iter().filter(|e| is_definition_path(&e.path)).collect(),
             };
             for env in &envs {
-                let config = lookup::config(tx.conn(), env, &current).await?;
+                let config = lookup::config(tx.conn().await?, env, &current).await?;
                 if let Err(e) = check_flag(&merge(&def, config.version, &config.config), &segments) {
                     errors.extend(e.0.into_iter().filter(|e| !is_definition_path(&e.path)).map(|e| ValidationError {
                         path: "variants".into(),
@@ -232,7 +232,7 @@ impl FlagStore for This {
         .bind(def.temporary)
         .bind(to_i64(def.version))
         .bind(tx.now)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
         tx.audit(
             actor,
@@ -259,12 +259,12 @@ impl FlagStore for This {
     async fn delete_flag(&self, actor: &Actor, project: &str, key: &str, reason: Option<String>) -> Result<()> {
         guard!(actor, project, flag = key, reason);
         let mut tx = self.begin_write().await?;
-        let p = lookup::project(tx.conn(), project).await?;
+        let p = lookup::project(tx.conn().await?, project).await?;
         tx.lock_project(p.id).await?;
-        let flag = lookup::flag(tx.conn(), p.id, key).await?;
-        let envs = lookup::project_envs(tx.conn(), p.id).await?;
-        sqlx::query("DELETE FROM flag_configs WHERE flag_id = $1").bind(flag.id).execute(tx.conn()).await?;
-        sqlx::query("DELETE FROM flags WHERE id = $1").bind(flag.id).execute(tx.conn()).await?;
+        let flag = lookup::flag(tx.conn().await?, p.id, key).await?;
+        let envs = lookup::project_envs(tx.conn().await?, p.id).await?;
+        sqlx::query("DELETE FROM flag_configs WHERE flag_id = $1").bind(flag.id).execute(tx.conn().await?).await?;
+        sqlx::query("DELETE FROM flags WHERE id = $1").bind(flag.id).execute(tx.conn().await?).await?;
         tx.audit(
             actor,
             Audit {

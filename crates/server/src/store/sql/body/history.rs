@@ -169,15 +169,15 @@ impl HistoryStore for This {
         guard!(actor, target = (project, env, flag), request);
         let reason = reason(request.reason.as_deref(), request.dry_run)?;
         let (mut tx, env) = begin_env(self, project, env).await?;
-        let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
-        let current = lookup::config(tx.conn(), &env, &flag).await?;
+        let flag = lookup::flag(tx.conn().await?, env.project_id, flag).await?;
+        let current = lookup::config(tx.conn().await?, &env, &flag).await?;
         let to_version = request.to_version;
-        let Some(mut config) = version_config(tx.conn(), env.id, flag.id, to_version).await? else {
+        let Some(mut config) = version_config(tx.conn().await?, env.id, flag.id, to_version).await? else {
             return Err(not_found("configuration version", format!("{}@{to_version}", flag.def.key)));
         };
         config.kill = current.config.kill.clone();
         if config != current.config {
-            let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
+            let segments = lookup::segment_keys(tx.conn().await?, env.project_id).await?;
             validate(&flag, &current, &config, &segments)?;
         }
         let detail = json!({ "restored_version": to_version });
@@ -194,8 +194,8 @@ impl HistoryStore for This {
         guard!(actor, target = (project, env, flag), request);
         let reason = reason(request.reason.as_deref(), request.dry_run)?;
         let (mut tx, env) = begin_env(self, project, env).await?;
-        let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
-        let current = lookup::config(tx.conn(), &env, &flag).await?;
+        let flag = lookup::flag(tx.conn().await?, env.project_id, flag).await?;
+        let current = lookup::config(tx.conn().await?, &env, &flag).await?;
         let (key, n) = (flag.def.key.clone(), request.version);
         if n == 0 || n > current.version {
             return Err(not_found("configuration version", format!("{key}@{n}")));
@@ -206,7 +206,7 @@ impl HistoryStore for This {
                 env.key
             )));
         }
-        let versions = versions_from(tx.conn(), env.id, flag.id, n - 1).await?;
+        let versions = versions_from(tx.conn().await?, env.id, flag.id, n - 1).await?;
         let [before, changed, ..] = versions.as_slice() else {
             return Err(StoreError::Corrupt(format!("versions {}..{n} of `{key}` are missing", n - 1)));
         };
@@ -222,7 +222,7 @@ impl HistoryStore for This {
         }
         let config = with_fields(&current.config, &before.config, &fields)?;
         if config != current.config {
-            let segments = lookup::segment_keys(tx.conn(), env.project_id).await?;
+            let segments = lookup::segment_keys(tx.conn().await?, env.project_id).await?;
             validate(&flag, &current, &config, &segments)?;
         }
         let detail = json!({ "undid": { "version": n, "fields": fields } });

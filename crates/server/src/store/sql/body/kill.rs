@@ -34,8 +34,7 @@ pub(super) async fn set_kill(
     let mut values = Vec::with_capacity(keys.len());
     let mut updates = Vec::new();
     for key in keys {
-        let flag = lookup::flag(tx.conn(), env.project_id, key).await?;
-        let current = lookup::config(tx.conn(), &env, &flag).await?;
+        let (flag, current) = lookup::flag_config(tx.conn().await?, &env, key).await?;
         values.push(current.record(&flag.def.key, &env.key)?);
         let config = match &kill {
             Some(_) if current.config.kill.is_some() => continue,
@@ -115,7 +114,7 @@ impl KillStore for This {
     ) -> Result<()> {
         guard!(actor, project, env, flags, receipt);
         let mut tx = self.begin_write().await?;
-        let env = lookup::env(tx.conn(), project, env).await?;
+        let env = lookup::env(tx.conn().await?, project, env).await?;
         let group = new_group_id();
         for flag in flags {
             let audit = Audit {

@@ -4,10 +4,12 @@
 //! `tx` or `outbox` (it sits below both).
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use futures_util::TryStreamExt as _;
 use switchyard_core::{Flag, Segment};
 
+use super::LOCK_ENV_ROW;
 use super::row::{Conn, Row, get, get_json};
 use crate::store::sql::common::{ConfigRow, FlagRow, merge, not_found, parse_kind, to_time, to_u64};
 use crate::store::{Environment, FlagDefinition, Project, Result, SegmentRecord, Webhook, WebhookTarget};
@@ -39,9 +41,13 @@ impl EnvRef {
 
 macro_rules! env_select {
     ($where:literal) => {
+        env_select!("", $where)
+    };
+    ($more:literal, $where:literal) => {
         concat!(
-            "SELECT e.id, e.project_id, p.key AS project_key, e.key, e.name, e.revision, e.created_at \
-             FROM environments e JOIN projects p ON p.id = e.project_id WHERE ",
+            "SELECT e.id, e.project_id, p.key AS project_key, e.key, e.name, e.revision, e.created_at",
+            $more,
+            " FROM environments e JOIN projects p ON p.id = e.project_id WHERE ",
             $where
         )
     };
@@ -93,6 +99,27 @@ pub(super) async fn env(conn: &mut Conn, project_key: &str, env_key: &str) -> Re
         .await?;
     match row {
         Some(row) => env_from_row(&row),
+        None => {
+            project(conn, project_key).await?;
+            Err(not_found("environment", env_key))
+        }
+    }
+}
+
+/// An environment of a write, read and locked (`LOCK_ENV_ROW`) in one
+/// statement, and whether its project has an active webhook. The revision
+/// read is current: no other writer can bump it until this one commits.
+pub(super) async fn env_locked(conn: &mut Conn, project_key: &str, env_key: &str) -> Result<(EnvRef, bool)> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        let select = env_select!(
+            ", EXISTS (SELECT 1 FROM webhooks w WHERE w.project_id = e.project_id AND w.disabled_at IS NULL) AS hooked",
+            "p.key = $1 AND e.key = $2"
+        );
+        format!("{select}{LOCK_ENV_ROW}")
+    });
+    let row = sqlx::query(&SQL).bind(project_key).bind(env_key).fetch_optional(&mut *conn).await?;
+    match row {
+        Some(row) => Ok((env_from_row(&row)?, get(&row, "hooked")?)),
         None => {
             project(conn, project_key).await?;
             Err(not_found("environment", env_key))
@@ -194,6 +221,34 @@ pub(super) async fn config(conn: &mut Conn, env: &EnvRef, flag: &FlagRow) -> Res
     .fetch_optional(conn)
     .await?;
     config_from_row(&row.ok_or_else(|| not_found("flag configuration", format!("{}/{}", env.key, flag.def.key)))?)
+}
+
+/// A flag and its configuration in `env`, in one statement.
+pub(super) async fn flag_config(conn: &mut Conn, env: &EnvRef, key: &str) -> Result<(FlagRow, ConfigRow)> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        flag_columns!(),
+        ", c.version AS c_version, c.config AS c_config, c.updated_at AS c_updated_at, c.updated_by AS c_updated_by \
+         FROM flags f LEFT JOIN flag_configs c ON c.flag_id = f.id AND c.environment_id = $1 \
+         WHERE f.project_id = $2 AND f.key = $3"
+    ))
+    .bind(env.id)
+    .bind(env.project_id)
+    .bind(key)
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else { return Err(not_found("flag", key)) };
+    let flag = flag_from_row(&row)?;
+    let Some(version) = get::<Option<i64>>(&row, "c_version")? else {
+        return Err(not_found("flag configuration", format!("{}/{}", env.key, flag.def.key)));
+    };
+    let config = ConfigRow {
+        version: to_u64(version)?,
+        config: get_json(&row, "c_config")?,
+        updated_at: get(&row, "c_updated_at")?,
+        updated_by: get(&row, "c_updated_by")?,
+    };
+    Ok((flag, config))
 }
 
 /// Every flag of an environment merged with its configuration, by key.

@@ -1,7 +1,7 @@
 //! The one implementation of the store traits, compiled once per backend:
 //! the including module (`pg` or `sqlite`) supplies `Db`, `This`, `BACKEND`,
-//! `BEGIN_WRITE`, `BEGIN_READ` and the hooks `lock_env`, `lock_project` and
-//! `notify`. Everything below is backend-neutral, including its SQL.
+//! `BEGIN_WRITE`, `BEGIN_READ`, `NOTIFY_SQL`, `COMBINE_WRITES`, `LOCK_ENV_ROW`
+//! and the hooks `lock_project`, `notify_peers` and `live_replicas`. Everything below is backend-neutral, including its SQL.
 //!
 //! Each area module implements its trait of `crate::store::traits` for
 //! `This` directly (accounts, projects, flags + list, configs, kill,
@@ -16,8 +16,8 @@
 use async_trait::async_trait;
 
 use super::{
-    BACKEND, BEGIN_READ, BEGIN_WRITE, Db, LOCK_TRIGGER, SKIP_LOCKED, This, live_replicas, lock_env, lock_project,
-    notify, notify_peers,
+    BACKEND, BEGIN_READ, BEGIN_WRITE, COMBINE_WRITES, Db, LOCK_ENV_ROW, LOCK_TRIGGER, NOTIFY_SQL, SKIP_LOCKED, This,
+    live_replicas, lock_project, notify_peers,
 };
 use crate::store::{Backend, ClusterStore, Result};
 
@@ -41,6 +41,7 @@ macro_rules! guard {
 
 mod accounts;
 mod audit;
+mod batch;
 mod bulk;
 mod configs;
 mod flags;

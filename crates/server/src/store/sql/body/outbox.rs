@@ -3,8 +3,8 @@
 //! only if its change committed), and the worker's side: claim, finish,
 //! history, pruning.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -120,11 +120,13 @@ async fn subscribers(conn: &mut Conn, project_id: i64) -> Result<Subscribers> {
 }
 
 /// Writes one row per announcement and subscribed webhook. Returns whether
-/// it wrote any (the committer then wakes the worker).
-pub(super) async fn write(conn: &mut Conn, list: Vec<Announcement>, now: i64) -> Result<bool> {
+/// it wrote any (the committer then wakes the worker). `quiet`: projects
+/// known to have no active webhook (read in this transaction), skipped
+/// without a query.
+pub(super) async fn write(conn: &mut Conn, list: Vec<Announcement>, now: i64, quiet: &HashSet<i64>) -> Result<bool> {
     let mut projects: HashMap<i64, Subscribers> = HashMap::new();
     let mut wrote = false;
-    for a in list {
+    for a in list.into_iter().filter(|a| !quiet.contains(&a.project_id)) {
         let subs = match projects.entry(a.project_id) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => e.insert(subscribers(conn, a.project_id).await?),
@@ -230,7 +232,7 @@ impl OutboxStore for This {
              WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
              ORDER BY (d.event = 'flag.changed'), d.next_attempt_at, d.id LIMIT $2{SKIP_LOCKED}"
         );
-        let rows = sqlx::query(&sql).bind(now).bind(i64::from(limit)).fetch_all(tx.conn()).await?;
+        let rows = sqlx::query(&sql).bind(now).bind(i64::from(limit)).fetch_all(tx.conn().await?).await?;
         let until = now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
         let mut claimed = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -242,7 +244,7 @@ impl OutboxStore for This {
             .bind(id)
             .bind(now)
             .bind(until)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
             claimed.push(ClaimedDelivery {
                 id,
@@ -281,7 +283,7 @@ impl OutboxStore for This {
         .bind(code.map(i64::from))
         .bind(error)
         .bind(delivered)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?
         .rows_affected();
         tx.commit(self).await?;
@@ -324,7 +326,7 @@ impl OutboxStore for This {
         let mut tx = self.begin_write().await?;
         let gone = sqlx::query("DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < $1")
             .bind(before.timestamp_millis())
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?
             .rows_affected();
         tx.commit(self).await?;

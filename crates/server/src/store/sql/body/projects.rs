@@ -33,7 +33,7 @@ impl ProjectStore for This {
         .bind(&name)
         .bind(&description)
         .bind(tx.now)
-        .fetch_one(tx.conn())
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(|e| unique_or(e, "project", &new.key))?;
         let project = Project { key: new.key, name, description, created_at: to_time(tx.now)? };
@@ -65,7 +65,7 @@ impl ProjectStore for This {
         guard!(actor, project, env = new);
         check_key(&new.key, "key")?;
         let mut tx = self.begin_write().await?;
-        let p = lookup::project(tx.conn(), project).await?;
+        let p = lookup::project(tx.conn().await?, project).await?;
         tx.lock_project(p.id).await?;
         let name = non_empty(new.name).unwrap_or_else(|| new.key.clone());
         let id: i64 = sqlx::query_scalar(
@@ -75,7 +75,7 @@ impl ProjectStore for This {
         .bind(&new.key)
         .bind(&name)
         .bind(tx.now)
-        .fetch_one(tx.conn())
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(|e| unique_or(e, "environment", &new.key))?;
         let env = EnvRef {
@@ -89,12 +89,12 @@ impl ProjectStore for This {
         };
         let now = tx.now;
         let mut flags = Vec::new();
-        for flag in lookup::flags(tx.conn(), p.id).await? {
+        for flag in lookup::flags(tx.conn().await?, p.id).await? {
             let config = flag.default_config();
-            insert_config(tx.conn(), id, &flag, &config, &actor.name, now).await?;
+            insert_config(tx.conn().await?, id, &flag, &config, &actor.name, now).await?;
             flags.push(merge(&flag.def, 1, &config));
         }
-        let segments = lookup::segments(tx.conn(), p.id).await?.into_iter().map(|s| s.segment).collect();
+        let segments = lookup::segments(tx.conn().await?, p.id).await?.into_iter().map(|s| s.segment).collect();
         // Revision 1 carries the full state, so `changes_since(env, 0)` works.
         tx.log_change(&env, ChangeEvent { revision: 1, flags, segments, ..ChangeEvent::default() }, 1).await?;
         let environment = env.environment()?;

@@ -48,7 +48,7 @@ impl SdkKeyStore for This {
     async fn create_sdk_key(&self, actor: &Actor, project: &str, env: &str, key: NewSdkKey) -> Result<SdkKey> {
         guard!(actor, project, env, key);
         let mut tx = self.begin_write().await?;
-        let env = lookup::env(tx.conn(), project, env).await?;
+        let env = lookup::env(tx.conn().await?, project, env).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO sdk_keys (environment_id, name, hash, prefix, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -57,7 +57,7 @@ impl SdkKeyStore for This {
         .bind(&key.hash)
         .bind(&key.prefix)
         .bind(tx.now)
-        .fetch_one(tx.conn())
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(|e| unique_or(e, "sdk key", &key.prefix))?;
         let created = SdkKey {
@@ -96,11 +96,11 @@ impl SdkKeyStore for This {
     async fn revoke_sdk_key(&self, actor: &Actor, project: &str, env: &str, id: i64) -> Result<SdkKey> {
         guard!(actor, project, env);
         let mut tx = self.begin_write().await?;
-        let env = lookup::env(tx.conn(), project, env).await?;
+        let env = lookup::env(tx.conn().await?, project, env).await?;
         let row = sqlx::query(key_select!("WHERE k.id = $1 AND k.environment_id = $2"))
             .bind(id)
             .bind(env.id)
-            .fetch_optional(tx.conn())
+            .fetch_optional(tx.conn().await?)
             .await?;
         let mut key = key_from_row(&row.ok_or_else(|| not_found("sdk key", id.to_string()))?)?;
         if key.revoked_at.is_some() {
@@ -109,7 +109,7 @@ impl SdkKeyStore for This {
         sqlx::query("UPDATE sdk_keys SET revoked_at = $2 WHERE id = $1")
             .bind(id)
             .bind(tx.now)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         key.revoked_at = Some(to_time(tx.now)?);
         let audit = Audit {

@@ -57,7 +57,7 @@ fn validate(existing: &[SegmentRecord], segment: &Segment) -> Result<()> {
 
 async fn begin(store: &This, project: &str) -> Result<(WriteTx, ProjectRow)> {
     let mut tx = store.begin_write().await?;
-    let p = lookup::project(tx.conn(), project).await?;
+    let p = lookup::project(tx.conn().await?, project).await?;
     tx.lock_project(p.id).await?;
     Ok((tx, p))
 }
@@ -75,7 +75,7 @@ async fn segment(conn: &mut Conn, project_id: i64, key: &str) -> Result<SegmentR
 
 /// Bumps every environment of the project with `event`.
 async fn bump_all(tx: &mut WriteTx, project_id: i64, event: ChangeEvent) -> Result<()> {
-    for env in lookup::project_envs(tx.conn(), project_id).await? {
+    for env in lookup::project_envs(tx.conn().await?, project_id).await? {
         tx.bump(&env, event.clone()).await?;
     }
     Ok(())
@@ -103,7 +103,7 @@ impl SegmentStore for This {
         check_key(&input.key, "key")?;
         let (mut tx, p) = begin(self, project).await?;
         let new = record(input, 1, tx.now)?;
-        validate(&lookup::segments(tx.conn(), p.id).await?, &new.segment)?;
+        validate(&lookup::segments(tx.conn().await?, p.id).await?, &new.segment)?;
         sqlx::query(
             "INSERT INTO segments (project_id, key, name, description, segment, version, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, 1, $6, $6)",
@@ -114,7 +114,7 @@ impl SegmentStore for This {
         .bind(&new.description)
         .bind(sqlx::types::Json(&new.segment))
         .bind(tx.now)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await
         .map_err(|e| unique_or(e, "segment", &new.segment.key))?;
         let audit = Audit {
@@ -161,7 +161,7 @@ impl SegmentStore for This {
             ));
         }
         let (mut tx, p) = begin(self, project).await?;
-        let old = segment(tx.conn(), p.id, key).await?;
+        let old = segment(tx.conn().await?, p.id, key).await?;
         if old.segment.version != expected_version {
             return Err(version_conflict("segment", key, old.segment.version, expected_version));
         }
@@ -174,7 +174,7 @@ impl SegmentStore for This {
         if same {
             return Ok(old);
         }
-        validate(&lookup::segments(tx.conn(), p.id).await?, &new.segment)?;
+        validate(&lookup::segments(tx.conn().await?, p.id).await?, &new.segment)?;
         sqlx::query(
             "UPDATE segments SET name = $3, description = $4, segment = $5, version = $6, updated_at = $7 \
              WHERE project_id = $1 AND key = $2",
@@ -186,7 +186,7 @@ impl SegmentStore for This {
         .bind(sqlx::types::Json(&new.segment))
         .bind(to_i64(new.segment.version))
         .bind(tx.now)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
         let audit = Audit {
             project_id: Some(p.id),
@@ -205,7 +205,7 @@ impl SegmentStore for This {
     async fn delete_segment(&self, actor: &Actor, project: &str, key: &str) -> Result<()> {
         guard!(actor, project, segment = key);
         let (mut tx, p) = begin(self, project).await?;
-        let old = segment(tx.conn(), p.id, key).await?;
+        let old = segment(tx.conn().await?, p.id, key).await?;
         let mut users: Vec<String> = Vec::new();
         let rows = sqlx::query(
             "SELECT f.key AS flag_key, e.key AS env_key, c.config FROM flag_configs c \
@@ -213,7 +213,7 @@ impl SegmentStore for This {
              WHERE f.project_id = $1 ORDER BY f.key, e.id",
         )
         .bind(p.id)
-        .fetch_all(tx.conn())
+        .fetch_all(tx.conn().await?)
         .await?;
         for row in &rows {
             if config_references(&get_json(row, "config")?, key) {
@@ -224,7 +224,7 @@ impl SegmentStore for This {
                 ));
             }
         }
-        for other in lookup::segments(tx.conn(), p.id).await? {
+        for other in lookup::segments(tx.conn().await?, p.id).await? {
             if other.segment.key != key && segment_references(&other.segment, key) {
                 users.push(format!("segment `{}`", other.segment.key));
             }
@@ -241,7 +241,7 @@ impl SegmentStore for This {
         sqlx::query("DELETE FROM segments WHERE project_id = $1 AND key = $2")
             .bind(p.id)
             .bind(key)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         let audit = Audit {
             project_id: Some(p.id),

@@ -65,7 +65,7 @@ pub(super) async fn record(store: &This, environment_id: i64, record: &Telemetry
         for b in c.buckets {
             query = query.bind(to_i64(b));
         }
-        query.execute(tx.conn()).await?;
+        query.execute(tx.conn().await?).await?;
     }
     if record.unattributed > 0 {
         sqlx::query(
@@ -76,7 +76,7 @@ pub(super) async fn record(store: &This, environment_id: i64, record: &Telemetry
         .bind(environment_id)
         .bind(record.minute)
         .bind(to_i64(record.unattributed))
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
     }
     for (event, count, value_sum) in &record.events {
@@ -91,7 +91,7 @@ pub(super) async fn record(store: &This, environment_id: i64, record: &Telemetry
         .bind(record.minute)
         .bind(to_i64(*count))
         .bind(*value_sum)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
     }
     sqlx::query(
@@ -105,7 +105,7 @@ pub(super) async fn record(store: &This, environment_id: i64, record: &Telemetry
     .bind(&record.sdk)
     .bind(tx.now)
     .bind(to_i64(record.dropped))
-    .execute(tx.conn())
+    .execute(tx.conn().await?)
     .await?;
     tx.commit(store).await
 }
@@ -155,11 +155,11 @@ pub(super) async fn prune(store: &This, before: DateTime<Utc>) -> Result<u64> {
     let mut gone = 0;
     for table in ["telemetry_variants", "telemetry_unattributed", "telemetry_events"] {
         let sql = format!("DELETE FROM {table} WHERE minute < $1");
-        gone += sqlx::query(&sql).bind(minute).execute(tx.conn()).await?.rows_affected();
+        gone += sqlx::query(&sql).bind(minute).execute(tx.conn().await?).await?.rows_affected();
     }
     gone += sqlx::query("DELETE FROM telemetry_instances WHERE last_batch_at < $1")
         .bind(before_ms)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?
         .rows_affected();
     tx.commit(store).await?;

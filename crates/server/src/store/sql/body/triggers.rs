@@ -79,19 +79,19 @@ impl TriggerStore for This {
     async fn claim_trigger_fire(&self, id: i64, limit: u32, window: Duration) -> Result<Option<Duration>> {
         let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
         let mut tx = self.begin_write().await?;
-        sqlx::query(LOCK_TRIGGER).bind(id).execute(tx.conn()).await?;
+        sqlx::query(LOCK_TRIGGER).bind(id).execute(tx.conn().await?).await?;
         // Taken under the lock: fire times follow the order of claims.
         let now = now_ms();
         let since = now.saturating_sub(window_ms);
         sqlx::query("DELETE FROM trigger_fires WHERE trigger_id = $1 AND fired_at <= $2")
             .bind(id)
             .bind(since)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         let (count, oldest): (i64, Option<i64>) =
             sqlx::query_as("SELECT COUNT(*), MIN(fired_at) FROM trigger_fires WHERE trigger_id = $1")
                 .bind(id)
-                .fetch_one(tx.conn())
+                .fetch_one(tx.conn().await?)
                 .await?;
         if count >= i64::from(limit) {
             // The oldest fire leaves the window first.
@@ -103,7 +103,7 @@ impl TriggerStore for This {
         sqlx::query("INSERT INTO trigger_fires (trigger_id, fired_at) VALUES ($1, $2)")
             .bind(id)
             .bind(now)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         tx.commit(self).await?;
         Ok(None)
@@ -119,8 +119,8 @@ impl TriggerStore for This {
     ) -> Result<Trigger> {
         guard!(actor, project, env, flag, trigger);
         let mut tx = self.begin_write().await?;
-        let env = lookup::env(tx.conn(), project, env).await?;
-        let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
+        let env = lookup::env(tx.conn().await?, project, env).await?;
+        let flag = lookup::flag(tx.conn().await?, env.project_id, flag).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO triggers (environment_id, flag_id, name, action, restore_on_resolve, hash, prefix, \
              created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
@@ -134,7 +134,7 @@ impl TriggerStore for This {
         .bind(&trigger.secret.prefix)
         .bind(&actor.name)
         .bind(tx.now)
-        .fetch_one(tx.conn())
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(|e| unique_or(e, "trigger", &trigger.secret.prefix))?;
         let created = Trigger {
@@ -180,16 +180,16 @@ impl TriggerStore for This {
     async fn delete_trigger(&self, actor: &Actor, project: &str, env: &str, flag: &str, id: i64) -> Result<Trigger> {
         guard!(actor, project, env, flag);
         let mut tx = self.begin_write().await?;
-        let env = lookup::env(tx.conn(), project, env).await?;
-        let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
-        let mut trigger = trigger_of(tx.conn(), &env, flag.id, id).await?;
+        let env = lookup::env(tx.conn().await?, project, env).await?;
+        let flag = lookup::flag(tx.conn().await?, env.project_id, flag).await?;
+        let mut trigger = trigger_of(tx.conn().await?, &env, flag.id, id).await?;
         if trigger.disabled_at.is_some() {
             return Ok(trigger);
         }
         sqlx::query("UPDATE triggers SET disabled_at = $2 WHERE id = $1")
             .bind(id)
             .bind(tx.now)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         trigger.disabled_at = Some(to_time(tx.now)?);
         let audit = Audit {
@@ -214,9 +214,9 @@ impl TriggerStore for This {
     ) -> Result<Trigger> {
         guard!(actor, scope = (project, env, flag), secret);
         let mut tx = self.begin_write().await?;
-        let env = lookup::env(tx.conn(), project, env).await?;
-        let flag = lookup::flag(tx.conn(), env.project_id, flag).await?;
-        let mut trigger = trigger_of(tx.conn(), &env, flag.id, id).await?;
+        let env = lookup::env(tx.conn().await?, project, env).await?;
+        let flag = lookup::flag(tx.conn().await?, env.project_id, flag).await?;
+        let mut trigger = trigger_of(tx.conn().await?, &env, flag.id, id).await?;
         if trigger.disabled_at.is_some() {
             return Err(StoreError::Conflict {
                 code: "trigger_disabled",
@@ -228,7 +228,7 @@ impl TriggerStore for This {
             .bind(id)
             .bind(&secret.hash)
             .bind(&secret.prefix)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await
             .map_err(|e| unique_or(e, "trigger", &secret.prefix))?;
         let before = trigger_json(&trigger);

@@ -53,7 +53,10 @@ impl WebhookStore for This {
     async fn create_webhook(&self, actor: &Actor, project: &str, webhook: NewWebhook) -> Result<Webhook> {
         guard!(actor, project, webhook);
         let mut tx = self.begin_write().await?;
-        let project = lookup::project(tx.conn(), project).await?;
+        let project = lookup::project(tx.conn().await?, project).await?;
+        // Waits for the environments' writers in flight: each read "no
+        // webhook" under its environment's lock and writes no outbox row.
+        tx.lock_project(project.id).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO webhooks (project_id, url, events, secret, prefix, created_by, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
@@ -65,7 +68,7 @@ impl WebhookStore for This {
         .bind(&webhook.prefix)
         .bind(&actor.name)
         .bind(tx.now)
-        .fetch_one(tx.conn())
+        .fetch_one(tx.conn().await?)
         .await?;
         let created = Webhook {
             id,
@@ -102,11 +105,11 @@ impl WebhookStore for This {
     async fn delete_webhook(&self, actor: &Actor, project: &str, id: i64) -> Result<Webhook> {
         guard!(actor, project);
         let mut tx = self.begin_write().await?;
-        let project = lookup::project(tx.conn(), project).await?;
+        let project = lookup::project(tx.conn().await?, project).await?;
         let row = sqlx::query(webhook_select!("WHERE w.id = $1 AND w.project_id = $2"))
             .bind(id)
             .bind(project.id)
-            .fetch_optional(tx.conn())
+            .fetch_optional(tx.conn().await?)
             .await?;
         let mut webhook = webhook_from_row(&row.ok_or_else(|| not_found("webhook", id.to_string()))?)?.webhook;
         if webhook.disabled_at.is_some() {
@@ -115,10 +118,10 @@ impl WebhookStore for This {
         sqlx::query("UPDATE webhooks SET disabled_at = $2 WHERE id = $1")
             .bind(id)
             .bind(tx.now)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         let now = tx.now;
-        super::outbox::cancel(tx.conn(), id, now).await?;
+        super::outbox::cancel(tx.conn().await?, id, now).await?;
         webhook.disabled_at = Some(to_time(tx.now)?);
         let audit = Audit {
             project_id: Some(project.id),
