@@ -130,6 +130,12 @@ pub async fn build(config: ServeConfig) -> anyhow::Result<Built> {
         state.config.telemetry_retention_days,
         state.stopping.clone(),
     ));
+    tokio::spawn(ops::scheduler::run(
+        state.clone(),
+        format!("replica-{}", uuid::Uuid::new_v4().simple()),
+        state.config.scheduler_tick,
+        state.stopping.clone(),
+    ));
     // Every route has an authorization rule, or the server does not start.
     let openapi = http::api().1;
     auth::policy::check_routes(&openapi).map_err(|problems| anyhow::anyhow!(problems))?;

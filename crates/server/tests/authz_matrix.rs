@@ -148,6 +148,7 @@ fn concrete(template: &str, target: Target, world: &World) -> String {
             "env" => "prod".into(),
             "flag" | "key" => "f".into(),
             "segment" => "s".into(),
+            "template" => "t".into(),
             "id" if template.starts_with("/api/v1/tokens/") => token.to_string(),
             "id" => "999999".into(),
             "revision" => "1".into(),

@@ -49,6 +49,7 @@ fn fill(template: &str) -> String {
         ("{flag}", "checkout"),
         ("{key}", "checkout"),
         ("{segment}", "beta"),
+        ("{template}", "standard"),
         ("{id}", "1"),
         ("{secret}", "trg_unknown"),
         ("{username}", "admin"),

@@ -38,6 +38,8 @@ conformance!(
     kill_receipt_is_audited_without_a_revision,
     trigger_fires_are_limited_per_trigger,
     hostile_text_is_refused_or_kept_alike,
+    release_plans_lifecycle,
+    job_claims_are_disjoint_and_leases_lapse,
 );
 
 #[path = "common/cases/mod.rs"]

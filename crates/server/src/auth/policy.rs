@@ -194,6 +194,17 @@ pub static POLICY: &[Rule] = &[
     rule("GET", "/ofrep/v1/streams/{secret}", TriggerSecret),
     rule("POST", "/sdk/v1/telemetry", SdkKey),
     rule("GET", project_path!("/environments/{env}/flags/{flag}/telemetry"), p(Read)),
+    // release plans (a responder may abort one: it only takes exposure away)
+    rule("GET", project_path!("/release-templates"), p(Read)),
+    rule("POST", project_path!("/release-templates"), p(Edit)),
+    rule("GET", project_path!("/release-templates/{template}"), p(Read)),
+    rule("DELETE", project_path!("/release-templates/{template}"), p(Edit)),
+    rule("GET", project_path!("/environments/{env}/flags/{flag}/release"), p(Read)),
+    rule("POST", project_path!("/environments/{env}/flags/{flag}/release"), p(Edit)),
+    rule("POST", project_path!("/environments/{env}/flags/{flag}/release/pause"), p(Edit)),
+    rule("POST", project_path!("/environments/{env}/flags/{flag}/release/resume"), p(Edit)),
+    rule("POST", project_path!("/environments/{env}/flags/{flag}/release/abort"), p(Kill)),
+    rule("POST", project_path!("/environments/{env}/flags/{flag}/release/promote"), p(Edit)),
     // triggers
     rule("GET", project_path!("/environments/{env}/flags/{flag}/triggers"), p(Kill)),
     rule("POST", project_path!("/environments/{env}/flags/{flag}/triggers"), p(Admin)),

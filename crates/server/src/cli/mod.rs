@@ -2,12 +2,14 @@
 //!
 //! ## Layout
 //! - [`remote`]: responder commands (kill, restore, panic, flags, audit) over the API.
+//! - [`release`]: a flag's release plan (start, status, pause, resume, abort, promote).
 //! - [`webhooks`]: managing webhooks and reading their delivery history (admin).
 //! - [`accounts`]: `admin reset-password` (on the store), `users`, `passwd`.
 //! - [`errors`]: start-up errors that say how to fix them; printing each cause once.
 
 pub mod accounts;
 pub mod errors;
+pub mod release;
 pub mod remote;
 pub mod responder;
 pub mod webhooks;
@@ -15,6 +17,7 @@ pub mod webhooks;
 use clap::{Parser, Subcommand};
 
 use self::accounts::{AdminCommand, UsersCommand};
+use self::release::ReleaseCommand;
 use self::remote::{FlagsCommand, KillArgs, Remote};
 use self::webhooks::WebhooksCommand;
 
@@ -84,6 +87,15 @@ pub enum Command {
         /// What to do with flags.
         #[command(subcommand)]
         command: FlagsCommand,
+        /// Which server, project and environment, and the token.
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// A flag's release plan: widen the treatment stage by stage, watched by the guard.
+    Release {
+        /// What to do with the plan.
+        #[command(subcommand)]
+        command: ReleaseCommand,
         /// Which server, project and environment, and the token.
         #[command(flatten)]
         remote: Remote,
@@ -180,7 +192,11 @@ fn known_env_vars() -> Vec<String> {
             walk(sub, out);
         }
     }
-    let mut out = vec!["SWITCHYARD_LOG".to_string(), "SWITCHYARD_TEST_PG_URL".to_string()];
+    let mut out = vec![
+        "SWITCHYARD_LOG".to_string(),
+        "SWITCHYARD_TEST_PG_URL".to_string(),
+        "SWITCHYARD_TEST_HANG_AFTER_STAGE".to_string(),
+    ];
     walk(&<Cli as clap::CommandFactory>::command(), &mut out);
     out.sort();
     out.dedup();
@@ -199,6 +215,7 @@ async fn run_remote(command: Command) -> anyhow::Result<i32> {
             remote::Client::new(remote)?.panic(tag.as_deref(), &flags, &args).await
         }
         Command::Flags { command, remote } => remote::Client::new(remote)?.flags(&command).await,
+        Command::Release { command, remote } => remote::Client::new(remote)?.release(&command).await,
         Command::Webhooks { command, remote } => remote::Client::new(remote)?.webhooks(&command).await,
         Command::Users { command, remote } => remote::Client::new(remote)?.users(&command).await,
         Command::Passwd { user, server } => accounts::passwd(&server, &user).await,

@@ -14,12 +14,14 @@
 //! - [`catalog`]: projects, environments, flags, configurations, toggle, audit;
 //! - [`responder`]: kill, restore, the panic button, receipts;
 //! - [`accounts`]: login, users, passwords, API tokens;
-//! - [`keys`]: SDK keys, webhooks and their deliveries, triggers, health.
+//! - [`keys`]: SDK keys, webhooks and their deliveries, triggers, health;
+//! - [`release`]: release plans and their templates.
 
 pub mod accounts;
 pub mod catalog;
 mod error;
 pub mod keys;
+pub mod release;
 pub mod responder;
 
 use std::time::Duration;

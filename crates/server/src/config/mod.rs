@@ -167,6 +167,12 @@ pub struct ServeConfig {
     #[arg(long, env = "SWITCHYARD_TELEMETRY_RETENTION_DAYS", default_value_t = 30,
         value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub telemetry_retention_days: u32,
+
+    /// How often each replica looks for due scheduled jobs (release plan
+    /// steps). Steps are claimed in the database, so any number of replicas
+    /// may run; a shorter tick only makes steps start sooner.
+    #[arg(long, env = "SWITCHYARD_SCHEDULER_TICK", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub scheduler_tick: Duration,
 }
 
 impl ServeConfig {
@@ -198,6 +204,7 @@ impl ServeConfig {
             webhook_retry_base: Duration::from_secs(1),
             webhook_max_age: Duration::from_secs(24 * 3600),
             telemetry_retention_days: 30,
+            scheduler_tick: Duration::from_millis(100),
             login_rate_per_minute: 1000,
             auth_failure_rate_per_minute: 100_000,
             credential_failure_rate_per_minute: 100_000,
@@ -264,6 +271,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("webhook_retry_base", &self.webhook_retry_base)
             .field("webhook_max_age", &self.webhook_max_age)
             .field("telemetry_retention_days", &self.telemetry_retention_days)
+            .field("scheduler_tick", &self.scheduler_tick)
             .finish()
     }
 }

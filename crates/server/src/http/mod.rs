@@ -22,6 +22,7 @@
 //! - [`ofrep`]: the OpenFeature Remote Evaluation Protocol routes (see [`crate::ofrep`]).
 //! - [`metrics`]: `GET /metrics` and the request-metrics middleware.
 //! - [`telemetry`]: SDK telemetry in (`POST /sdk/v1/telemetry`) and a flag's telemetry series out.
+//! - [`release`]: release plan templates and a flag's plan (start, status, pause, resume, abort, promote).
 //! - [`docs`]: `/api/openapi.json` and the offline API docs page.
 //! - [`openapi`]: the document's shared parts (security schemes, problem responses).
 //! - [`schema`]: the OpenAPI schemas of store, ops and delivery types (mirrors; where new schema types go).
@@ -42,6 +43,7 @@ pub mod params;
 pub mod passwords;
 pub mod projects;
 pub mod query_guard;
+pub mod release;
 pub mod revert;
 pub mod schema;
 pub mod sdk;
@@ -91,6 +93,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(sdk::router())
         .merge(ofrep::router())
         .merge(telemetry::router())
+        .merge(release::router())
         .merge(triggers::router())
         .merge(webhooks::router())
         .split_for_parts();

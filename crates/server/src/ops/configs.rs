@@ -14,7 +14,7 @@ use super::kill::{Receipted, with_receipt};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{FlagConfig, FlagConfigRecord, FlagDefinition, FlagPatch, NewFlag, Store, Written};
+use crate::store::{Actor, FlagConfig, FlagConfigRecord, FlagDefinition, FlagPatch, NewFlag, Store, Written};
 
 /// Creates a flag, off in every environment.
 #[tracing::instrument(name = "flag.create", skip_all, fields(
@@ -75,6 +75,24 @@ pub async fn put_config(
         ApiError::invalid("version", "required", "the expected version is required (body or If-Match)")
     })?;
     let written = store.put_flag_config(&principal.actor(), project, env, flag, config, version, reason).await?;
+    record_revision(written.revision);
+    Ok(written)
+}
+
+/// [`put_config`] by an actor that is not a request's principal (a release
+/// plan's stage change): the same store write, audited as `actor`.
+#[tracing::instrument(name = "config.put", skip_all, fields(
+    request_id = actor.request_id.as_deref(), actor = %actor.name, project = project, env = env, flag = flag,
+    revision = tracing::field::Empty,
+))]
+pub async fn put_config_as(
+    store: &dyn Store,
+    actor: &Actor,
+    (project, env, flag): (&str, &str, &str),
+    config: FlagConfig,
+    (expected, reason): (u64, Option<String>),
+) -> OpResult<Written<FlagConfigRecord>> {
+    let written = store.put_flag_config(actor, project, env, flag, config, expected, reason).await?;
     record_revision(written.revision);
     Ok(written)
 }

@@ -23,6 +23,8 @@
 //!   [`guard_stats`] its report; [`guard_trip`] a trip killing the flag through the kill path.
 //! - [`configs`]: flag definitions and per-environment configuration writes.
 //! - [`revert`]: undo one change, restore one version, restore an environment, change sets.
+//! - [`release`]: release plans (start, pause, resume, abort, promote, templates), their steps, the guard hook.
+//! - [`scheduler`]: the durable, replica-safe runner of due jobs (release steps; any kind).
 //! - [`accounts`]: login, users, passwords (change and reset), API tokens, the first `admin`.
 
 pub mod accounts;
@@ -32,7 +34,9 @@ pub mod guard;
 pub mod guard_stats;
 pub mod guard_trip;
 pub mod kill;
+pub mod release;
 pub mod revert;
+pub mod scheduler;
 pub mod telemetry;
 pub mod telemetry_series;
 pub mod triggers;

@@ -28,7 +28,7 @@
 //! - [`accounts`], [`audit`], [`flags`], [`kill`] (kills, change sets,
 //!   receipts of a kill), [`projects`], [`sdk`], [`segments`], [`triggers`],
 //!   [`webhooks`], [`outbox`] (webhook deliveries), [`revert`],
-//!   [`receipts`], [`telemetry`].
+//!   [`receipts`], [`telemetry`], [`release`].
 
 pub mod accounts;
 pub mod audit;
@@ -38,6 +38,7 @@ pub mod kill;
 pub mod outbox;
 pub mod projects;
 pub mod receipts;
+pub mod release;
 pub mod revert;
 pub mod sdk;
 pub mod segments;
@@ -141,4 +142,11 @@ mirror! {
     crate::ops::kill::KillOne => kill::KillOne;
     crate::ops::kill::UnkillRequest => kill::UnkillRequest;
     crate::ops::kill::PanicRequest => kill::PanicRequest;
+    crate::store::ReleaseStage => release::ReleaseStage;
+    crate::store::ReleaseGuards => release::ReleaseGuards;
+    crate::store::NewReleaseTemplate => release::NewReleaseTemplate;
+    crate::store::ReleaseTemplate => release::ReleaseTemplate;
+    crate::store::StartRelease => release::StartRelease;
+    crate::store::PlanState => release::PlanState;
+    crate::store::ReleasePlan => release::ReleasePlan;
 }

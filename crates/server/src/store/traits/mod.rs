@@ -13,6 +13,7 @@
 //! | [`SdkKeyStore`], [`ChangeStore`] | SDK keys; snapshots and the change log |
 //! | [`TriggerStore`], [`WebhookStore`], [`OutboxStore`] | alert triggers, webhooks, the webhook outbox |
 //! | [`TelemetryStore`] | SDK telemetry aggregates per minute (add, series, prune) |
+//! | [`ReleaseStore`], [`JobStore`] | release templates and plans; the durable queue of due jobs |
 //!
 //! Declares contracts only: no SQL (that is `sql`), no HTTP.
 
@@ -21,6 +22,7 @@ mod alerts;
 mod flags;
 mod history;
 mod projects;
+mod release;
 mod sdk;
 mod segments;
 mod telemetry;
@@ -32,6 +34,7 @@ pub use alerts::*;
 pub use flags::*;
 pub use history::*;
 pub use projects::*;
+pub use release::*;
 pub use sdk::*;
 pub use segments::*;
 pub use telemetry::*;
@@ -57,6 +60,8 @@ pub trait Store:
     + WebhookStore
     + OutboxStore
     + TelemetryStore
+    + ReleaseStore
+    + JobStore
 {
 }
 
@@ -77,6 +82,8 @@ impl<T> Store for T where
         + WebhookStore
         + OutboxStore
         + TelemetryStore
+        + ReleaseStore
+        + JobStore
 {
 }
 

@@ -1,0 +1,305 @@
+//! Release templates and plans ([`ReleaseStore`](crate::store::ReleaseStore)).
+//! A plan's state and stage change by compare-and-set (`WHERE state …` /
+//! `WHERE stage = …`), each together with the job it finishes and the job
+//! it schedules, so a step that runs twice (a lapsed claim, a crash between
+//! its write and its record) is recorded once.
+//!
+//! Owns `release_templates` and `release_plans`; the stage writes
+//! themselves are configuration writes (`configs`), made by the caller.
+
+use async_trait::async_trait;
+use serde_json::json;
+use sqlx::types::Json;
+
+use super::This;
+use super::audit::Audit;
+use super::jobs;
+use super::lookup;
+use super::row::{Conn, Row, get, get_json};
+use crate::store::ReleaseStore;
+use crate::store::sql::common::{check_key, not_found, to_time, unique_or};
+use crate::store::{
+    Actor, NewJob, NewReleasePlan, NewReleaseTemplate, PlanState, PlanStateChange, ReleasePlan, ReleaseTemplate,
+    Result, StageRecord, StoreError,
+};
+
+macro_rules! plan_select {
+    ($where:literal) => {
+        concat!(
+            "SELECT r.id, e.project_id, p.key AS project_key, e.key AS env_key, r.flag, r.template, r.control, \
+             r.treatment, r.stages, r.guards, r.state, r.stage, r.stage_started_at, r.summary, r.created_by, \
+             r.created_at, r.updated_at FROM release_plans r JOIN environments e ON e.id = r.environment_id \
+             JOIN projects p ON p.id = e.project_id WHERE ",
+            $where
+        )
+    };
+}
+
+fn plan_from_row(row: &Row) -> Result<ReleasePlan> {
+    let state: String = get(row, "state")?;
+    Ok(ReleasePlan {
+        id: get(row, "id")?,
+        project: get(row, "project_key")?,
+        environment: get(row, "env_key")?,
+        flag: get(row, "flag")?,
+        template: get(row, "template")?,
+        control: get(row, "control")?,
+        treatment: get(row, "treatment")?,
+        stages: get_json(row, "stages")?,
+        guards: get_json(row, "guards")?,
+        state: PlanState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("unknown plan state `{state}`")))?,
+        stage: get::<Option<i64>>(row, "stage")?.map(|s| u32::try_from(s).unwrap_or(u32::MAX)),
+        stage_started_at: get::<Option<i64>>(row, "stage_started_at")?.map(to_time).transpose()?,
+        summary: get(row, "summary")?,
+        created_by: get(row, "created_by")?,
+        created_at: to_time(get(row, "created_at")?)?,
+        updated_at: to_time(get(row, "updated_at")?)?,
+    })
+}
+
+fn template_from_row(row: &Row) -> Result<ReleaseTemplate> {
+    Ok(ReleaseTemplate {
+        key: get(row, "key")?,
+        name: get(row, "name")?,
+        stages: get_json(row, "stages")?,
+        guards: get_json(row, "guards")?,
+        created_by: get(row, "created_by")?,
+        created_at: to_time(get(row, "created_at")?)?,
+    })
+}
+
+/// A plan and its project's row id.
+async fn plan_by_id(conn: &mut Conn, id: i64) -> Result<(i64, ReleasePlan)> {
+    let row = sqlx::query(plan_select!("r.id = $1")).bind(id).fetch_optional(conn).await?;
+    let row = row.ok_or_else(|| not_found("release plan", id.to_string()))?;
+    Ok((get(&row, "project_id")?, plan_from_row(&row)?))
+}
+
+fn plan_audit<'a>(project_id: i64, plan: &'a ReleasePlan, action: &'a str, reason: Option<&'a str>) -> Audit<'a> {
+    Audit {
+        project_id: Some(project_id),
+        environment: Some(&plan.environment),
+        flag: Some(&plan.flag),
+        action,
+        reason,
+        after: Some(json!({ "plan": plan.id, "state": plan.state, "stage": plan.stage })),
+        ..Audit::default()
+    }
+}
+
+#[async_trait]
+impl ReleaseStore for This {
+    async fn create_release_template(
+        &self,
+        actor: &Actor,
+        project: &str,
+        template: NewReleaseTemplate,
+    ) -> Result<ReleaseTemplate> {
+        guard!(actor, project, template);
+        check_key(&template.key, "key")?;
+        let mut tx = self.begin_write().await?;
+        let project = lookup::project(tx.conn(), project).await?;
+        let now = tx.now;
+        sqlx::query(
+            "INSERT INTO release_templates (project_id, key, name, stages, guards, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(project.id)
+        .bind(&template.key)
+        .bind(&template.name)
+        .bind(Json(&template.stages))
+        .bind(Json(&template.guards))
+        .bind(&actor.name)
+        .bind(now)
+        .execute(tx.conn())
+        .await
+        .map_err(|e| unique_or(e, "release template", &template.key))?;
+        let after = json!({ "template": template.key, "stages": template.stages, "guards": template.guards });
+        let event = Audit {
+            project_id: Some(project.id),
+            action: "release.template.create",
+            after: Some(after),
+            ..Audit::default()
+        };
+        tx.audit(actor, event).await?;
+        tx.commit(self).await?;
+        let NewReleaseTemplate { key, name, stages, guards } = template;
+        Ok(ReleaseTemplate { key, name, stages, guards, created_by: actor.name.clone(), created_at: to_time(now)? })
+    }
+
+    async fn list_release_templates(&self, project: &str) -> Result<Vec<ReleaseTemplate>> {
+        guard!(project);
+        let mut conn = self.pool.acquire().await?;
+        let project = lookup::project(&mut conn, project).await?;
+        let rows = sqlx::query("SELECT * FROM release_templates WHERE project_id = $1 ORDER BY key")
+            .bind(project.id)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter().map(template_from_row).collect()
+    }
+
+    async fn get_release_template(&self, project: &str, key: &str) -> Result<ReleaseTemplate> {
+        guard!(project, key);
+        let mut conn = self.pool.acquire().await?;
+        let project = lookup::project(&mut conn, project).await?;
+        let row = sqlx::query("SELECT * FROM release_templates WHERE project_id = $1 AND key = $2")
+            .bind(project.id)
+            .bind(key)
+            .fetch_optional(&mut *conn)
+            .await?;
+        template_from_row(&row.ok_or_else(|| not_found("release template", key))?)
+    }
+
+    async fn delete_release_template(&self, actor: &Actor, project: &str, key: &str) -> Result<()> {
+        guard!(actor, project, key);
+        let mut tx = self.begin_write().await?;
+        let project = lookup::project(tx.conn(), project).await?;
+        let gone = sqlx::query("DELETE FROM release_templates WHERE project_id = $1 AND key = $2")
+            .bind(project.id)
+            .bind(key)
+            .execute(tx.conn())
+            .await?;
+        if gone.rows_affected() == 0 {
+            return Err(not_found("release template", key));
+        }
+        let before = Some(json!({ "template": key }));
+        let event =
+            Audit { project_id: Some(project.id), action: "release.template.delete", before, ..Audit::default() };
+        tx.audit(actor, event).await?;
+        tx.commit(self).await
+    }
+
+    async fn create_plan(
+        &self,
+        actor: &Actor,
+        (project, env): (&str, &str),
+        plan: NewReleasePlan,
+        first: NewJob,
+    ) -> Result<ReleasePlan> {
+        guard!(actor, project, env, plan, first);
+        let mut tx = self.begin_write().await?;
+        let env = lookup::env(tx.conn(), project, env).await?;
+        lookup::flag(tx.conn(), env.project_id, &plan.flag).await?;
+        let now = tx.now;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO release_plans (environment_id, flag, template, control, treatment, stages, guards, state, \
+             created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9, $9) \
+             RETURNING id",
+        )
+        .bind(env.id)
+        .bind(&plan.flag)
+        .bind(&plan.template)
+        .bind(&plan.control)
+        .bind(&plan.treatment)
+        .bind(Json(&plan.stages))
+        .bind(Json(&plan.guards))
+        .bind(&actor.name)
+        .bind(now)
+        .fetch_one(tx.conn())
+        .await
+        .map_err(|e| match unique_or(e, "release plan", &plan.flag) {
+            StoreError::AlreadyExists { .. } => StoreError::Conflict {
+                code: "plan_active",
+                message: format!("flag `{}` already has a running or paused release plan here", plan.flag),
+                current_version: None,
+            },
+            other => other,
+        })?;
+        let first = NewJob {
+            key: first.key.replace("{plan}", &id.to_string()),
+            payload: serde_json::from_str(&first.payload.to_string().replace("\"{plan}\"", &id.to_string()))
+                .map_err(|e| StoreError::Corrupt(format!("job payload: {e}")))?,
+            ..first
+        };
+        jobs::upsert(tx.conn(), &first, now).await?;
+        let (_, created) = plan_by_id(tx.conn(), id).await?;
+        tx.audit(actor, plan_audit(env.project_id, &created, "release.start", plan.reason.as_deref())).await?;
+        tx.commit(self).await?;
+        Ok(created)
+    }
+
+    async fn get_plan(&self, id: i64) -> Result<ReleasePlan> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(plan_by_id(&mut conn, id).await?.1)
+    }
+
+    async fn latest_plan(&self, project: &str, env: &str, flag: &str) -> Result<ReleasePlan> {
+        guard!(project, env, flag);
+        let mut conn = self.pool.acquire().await?;
+        let env = lookup::env(&mut conn, project, env).await?;
+        let row = sqlx::query(plan_select!("r.environment_id = $1 AND r.flag = $2 ORDER BY r.id DESC LIMIT 1"))
+            .bind(env.id)
+            .bind(flag)
+            .fetch_optional(&mut *conn)
+            .await?;
+        plan_from_row(&row.ok_or_else(|| not_found("release plan", flag))?)
+    }
+
+    async fn set_plan_state(&self, actor: &Actor, id: i64, change: PlanStateChange) -> Result<ReleasePlan> {
+        guard!(actor, reason = change.reason, job = change.job);
+        let mut tx = self.begin_write().await?;
+        let allowed: Vec<String> = change.from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+        let now = tx.now;
+        let moved = sqlx::query(&format!(
+            "UPDATE release_plans SET state = $2, updated_at = $3 WHERE id = $1 AND state IN ({})",
+            allowed.join(", ")
+        ))
+        .bind(id)
+        .bind(change.to.as_str())
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+        let (project_id, plan) = plan_by_id(tx.conn(), id).await?;
+        if moved.rows_affected() == 0 {
+            return Err(StoreError::Conflict {
+                code: "plan_state",
+                message: format!("the release plan is {}: cannot {}", plan.state.as_str(), change.action),
+                current_version: None,
+            });
+        }
+        if let Some(job) = &change.job {
+            jobs::upsert(tx.conn(), job, now).await?;
+        }
+        tx.audit(actor, plan_audit(project_id, &plan, change.action, change.reason.as_deref())).await?;
+        tx.commit(self).await?;
+        Ok(plan)
+    }
+
+    async fn record_stage(&self, id: i64, record: StageRecord) -> Result<bool> {
+        guard!(summary = record.summary, next = record.next);
+        let mut tx = self.begin_write().await?;
+        let now = tx.now;
+        let from = record.from.map_or(-1, i64::from);
+        let sql = if record.finish {
+            "UPDATE release_plans SET state = 'completed', stage = $2, summary = $3, updated_at = $4 \
+             WHERE id = $1 AND state = 'running' AND COALESCE(stage, -1) = $5"
+        } else {
+            "UPDATE release_plans SET stage = $2, stage_started_at = $4, summary = $3, updated_at = $4 \
+             WHERE id = $1 AND state = 'running' AND COALESCE(stage, -1) = $5"
+        };
+        let moved = sqlx::query(sql)
+            .bind(id)
+            .bind(i64::from(record.to))
+            .bind(&record.summary)
+            .bind(now)
+            .bind(from)
+            .execute(tx.conn())
+            .await?;
+        if moved.rows_affected() == 0 {
+            return Ok(false);
+        }
+        if let Some((job, worker)) = &record.done {
+            jobs::finish(tx.conn(), *job, worker, now).await?;
+        }
+        if let Some(next) = &record.next {
+            jobs::upsert(tx.conn(), next, now).await?;
+        }
+        if record.finish {
+            let (project_id, plan) = plan_by_id(tx.conn(), id).await?;
+            let actor = Actor { name: format!("plan:{id}"), ..Actor::system() };
+            tx.audit(&actor, plan_audit(project_id, &plan, "release.complete", Some(&record.summary))).await?;
+        }
+        tx.commit(self).await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,285 @@
+//! Release plans (issue 16 part 2) and the durable job queue that advances
+//! them: the shapes the store writes and reads. What a plan means (which
+//! stage is due, what a stage writes, the guard) is decided by
+//! `crate::ops::release`; the queue's runner is `crate::ops::scheduler`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One stage of a release plan: the treatment's share, and what must hold
+/// before the next stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseStage {
+    /// Share of the treatment variant in percent (0.001 to 100, at most 3
+    /// decimals); strictly increasing from stage to stage.
+    pub percent: f64,
+    /// Least time at this stage before the next one, in seconds.
+    #[serde(default)]
+    pub min_duration_seconds: u64,
+    /// Least requests per variant at this stage before the next one
+    /// (checked by the guard).
+    #[serde(default)]
+    pub min_sample: u64,
+}
+
+/// What the guard watches, treatment against control.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseGuards {
+    /// Compare error rates.
+    #[serde(default = "yes")]
+    pub error_rate: bool,
+    /// Compare latency (p95).
+    #[serde(default = "yes")]
+    pub latency_p95: bool,
+    /// A custom event (`Client::track`) whose rate is compared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// Significance level of the sequential tests (0 < alpha ≤ 0.2).
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_alpha() -> f64 {
+    0.05
+}
+
+impl Default for ReleaseGuards {
+    fn default() -> Self {
+        ReleaseGuards { error_rate: true, latency_p95: true, event: None, alpha: default_alpha() }
+    }
+}
+
+/// A reusable plan shape to create.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewReleaseTemplate {
+    /// Key, unique in the project.
+    pub key: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The stages.
+    pub stages: Vec<ReleaseStage>,
+    /// The guard metrics (default: error rate and latency, alpha 0.05).
+    #[serde(default)]
+    pub guards: ReleaseGuards,
+}
+
+/// A reusable plan shape of a project.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReleaseTemplate {
+    /// Key.
+    pub key: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// The stages.
+    pub stages: Vec<ReleaseStage>,
+    /// The guard metrics.
+    pub guards: ReleaseGuards,
+    /// Who created it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The body that starts a release plan: a template, or stages (and
+/// guards) given here; fields given here win over the template's.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartRelease {
+    /// Template key of the project.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// The variant served before the release (default for boolean flags: `off`).
+    #[serde(default)]
+    pub control: Option<String>,
+    /// The variant being released (default for boolean flags: `on`).
+    #[serde(default)]
+    pub treatment: Option<String>,
+    /// The stages (required without a template).
+    #[serde(default)]
+    pub stages: Option<Vec<ReleaseStage>>,
+    /// The guard metrics.
+    #[serde(default)]
+    pub guards: Option<ReleaseGuards>,
+    /// Why (kept in the audit history).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A validated plan to insert.
+#[derive(Debug, Clone, Serialize)]
+pub struct NewReleasePlan {
+    /// Flag key.
+    pub flag: String,
+    /// The template it came from.
+    pub template: Option<String>,
+    /// Control variant.
+    pub control: String,
+    /// Treatment variant.
+    pub treatment: String,
+    /// Stages (at least one).
+    pub stages: Vec<ReleaseStage>,
+    /// Guard metrics.
+    pub guards: ReleaseGuards,
+    /// Why it was started.
+    pub reason: Option<String>,
+}
+
+/// Where a plan is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanState {
+    /// Advancing stage by stage.
+    Running,
+    /// Held at its stage until resumed.
+    Paused,
+    /// Stopped by a person; the treatment's share went back to 0.
+    Aborted,
+    /// Every stage applied and the last one held.
+    Completed,
+    /// The guard tripped: the flag was killed.
+    RolledBack,
+}
+
+impl PlanState {
+    /// Stable text form, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlanState::Running => "running",
+            PlanState::Paused => "paused",
+            PlanState::Aborted => "aborted",
+            PlanState::Completed => "completed",
+            PlanState::RolledBack => "rolled_back",
+        }
+    }
+
+    /// Parses the stored text form.
+    pub fn parse(s: &str) -> Option<PlanState> {
+        Some(match s {
+            "running" => PlanState::Running,
+            "paused" => PlanState::Paused,
+            "aborted" => PlanState::Aborted,
+            "completed" => PlanState::Completed,
+            "rolled_back" => PlanState::RolledBack,
+            _ => return None,
+        })
+    }
+
+    /// Running or paused (at most one such plan per flag and environment).
+    pub fn is_active(self) -> bool {
+        matches!(self, PlanState::Running | PlanState::Paused)
+    }
+}
+
+/// A release plan.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReleasePlan {
+    /// Id (the audit actor of its writes is `plan:<id>`).
+    pub id: i64,
+    /// Project key.
+    pub project: String,
+    /// Environment key.
+    pub environment: String,
+    /// Flag key.
+    pub flag: String,
+    /// The template it came from.
+    pub template: Option<String>,
+    /// Control variant.
+    pub control: String,
+    /// Treatment variant.
+    pub treatment: String,
+    /// Stages.
+    pub stages: Vec<ReleaseStage>,
+    /// Guard metrics.
+    pub guards: ReleaseGuards,
+    /// State.
+    pub state: PlanState,
+    /// Index of the stage applied last (none before the first).
+    pub stage: Option<u32>,
+    /// When that stage was applied.
+    pub stage_started_at: Option<DateTime<Utc>>,
+    /// The last statistics summary (the reason of the last stage change).
+    pub summary: Option<String>,
+    /// Who started it.
+    pub created_by: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+    /// Last change of state or stage.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A change of a plan's state, with its audit record and the step to
+/// schedule in the same transaction.
+#[derive(Debug, Clone)]
+pub struct PlanStateChange {
+    /// Allowed current states (`Conflict` `plan_state` otherwise).
+    pub from: &'static [PlanState],
+    /// The new state.
+    pub to: PlanState,
+    /// Audit action, e.g. `release.pause`.
+    pub action: &'static str,
+    /// Why.
+    pub reason: Option<String>,
+    /// A job to schedule.
+    pub job: Option<NewJob>,
+}
+
+/// A stage applied: recorded only if the plan is running and still at
+/// `from` (so two executions of one step record it once).
+#[derive(Debug, Clone)]
+pub struct StageRecord {
+    /// The stage the plan must be at (`None`: before the first).
+    pub from: Option<u32>,
+    /// The stage now applied (equal to `from` when finishing).
+    pub to: u32,
+    /// Every stage done: the plan is completed.
+    pub finish: bool,
+    /// The statistics summary.
+    pub summary: String,
+    /// The claimed job this step ran as, finished in the same transaction: (id, worker).
+    pub done: Option<(i64, String)>,
+    /// The next step.
+    pub next: Option<NewJob>,
+}
+
+/// A due job to schedule (an upsert by `key`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NewJob {
+    /// What runs it, e.g. `release.step`.
+    pub kind: String,
+    /// Unique name of the step, e.g. `release:12:3`.
+    pub key: String,
+    /// Its input.
+    pub payload: Value,
+    /// When it is due.
+    pub due_at: DateTime<Utc>,
+}
+
+/// A claimed job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    /// Id.
+    pub id: i64,
+    /// Kind.
+    pub kind: String,
+    /// Key.
+    pub key: String,
+    /// Input.
+    pub payload: Value,
+    /// When it was due.
+    pub due_at: DateTime<Utc>,
+    /// Claims so far, this one included.
+    pub attempts: u32,
+    /// `pending`, `running`, `done` or `failed`.
+    pub state: String,
+    /// The last failure.
+    pub last_error: Option<String>,
+}
