@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::persist;
 use crate::state::Shared;
 use crate::status::{Status, StatusStream};
+use crate::telemetry::RequestScope;
 use crate::updates::Updates;
 
 /// A Switchyard client: flags held in memory, kept current in the
@@ -215,10 +216,16 @@ impl Client {
         self.inner.shared.value(key, ctx, default)
     }
 
-    /// Records how a request served `exposure` went, for the release
-    /// guard (with [`ClientBuilder::telemetry`](crate::ClientBuilder::telemetry) on; a no-op otherwise).
-    /// Never blocks on the network; aggregated in memory and flushed in
-    /// batches.
+    /// Records how a request went, for the release guard (with
+    /// [`ClientBuilder::telemetry`](crate::ClientBuilder::telemetry) on; a no-op otherwise), against what
+    /// `to` names ([`Attribution`](crate::telemetry::Attribution)): an
+    /// [`Exposure`](crate::telemetry::Exposure), a flag key (the variant
+    /// of it the calling task's current [`RequestScope`] was served) or a
+    /// `&RequestScope` (every variant it was served; what the `tower`
+    /// layer records). Returns how many (flag, variant) pairs got the
+    /// outcome: 0 when there was nothing to attribute it to (a flag key
+    /// outside a scope, say). Never blocks on the network; aggregated in
+    /// memory and flushed in batches.
     ///
     /// ```
     /// # fn demo(client: switchyard::Client, ctx: switchyard::Context<'_>) {
@@ -233,19 +240,40 @@ impl Client {
     /// }
     /// # }
     /// ```
-    pub fn record(&self, exposure: crate::telemetry::Exposure<'_>, outcome: crate::telemetry::Outcome) {
-        if let Some(t) = self.inner.shared.telemetry.get() {
-            t.record(exposure, outcome);
+    pub fn record<'a>(
+        &self,
+        to: impl Into<crate::telemetry::Attribution<'a>>,
+        outcome: crate::telemetry::Outcome,
+    ) -> usize {
+        match self.inner.shared.telemetry.get() {
+            Some(t) => t.record_to(self.owner(), to.into(), outcome),
+            None => 0,
         }
     }
 
     /// Counts one occurrence of a custom event with a value (1.0 for a
-    /// plain count), for guard metrics such as checkouts. A no-op without
+    /// plain count), for guard metrics such as checkouts. Inside a
+    /// [`RequestScope`] of this client it also counts once for each
+    /// variant the request was served so far, so that the guard can
+    /// compare the event between treatment and control. A no-op without
     /// telemetry; non-finite values are dropped (and counted as dropped).
     pub fn track(&self, event: &str, value: f64) {
         if let Some(t) = self.inner.shared.telemetry.get() {
-            t.track(event, value);
+            t.track(self.owner(), event, value);
         }
+    }
+
+    /// A new, empty request scope of this client: run a request's work in
+    /// it ([`RequestScope::run`]) and the variants it is served are
+    /// remembered, for [`Client::record`] and [`Client::track`]. The
+    /// `tower` layer (cargo feature `tower`) does this per request.
+    pub fn request_scope(&self) -> RequestScope {
+        RequestScope::new(self.owner())
+    }
+
+    /// This client's identity for request scopes: its shared state's address.
+    fn owner(&self) -> usize {
+        self.inner.shared.owner()
     }
 
     /// Sends all telemetry counted so far now (call it before shutting

@@ -225,26 +225,30 @@ impl Shared {
             && let Some(v) = flag.variant_index(variant)
         {
             counters.count(index, v);
+            crate::telemetry::note_in_scope(self.owner(), flag.key_arc(), variant.key_arc());
         }
         Some(variant)
     }
 
-    /// The typed detail (see [`Detail`]).
     /// Counts a detail's evaluation for telemetry (off the value path:
     /// details look the flag up once more to find its counters).
     fn count_detail(&self, served: &Served, key: &str, variant: Option<&Arc<str>>) {
         let Some(counters) = &served.counters else { return };
         let found = variant.zip(served.compiled.flag_indexed(key)).and_then(|(v, (i, flag))| {
             let vi = flag.variants().iter().position(|cv| Arc::ptr_eq(cv.key_arc(), v) || **cv.key_arc() == **v)?;
-            Some((i, vi))
+            Some((i, vi, flag.key_arc(), v))
         });
         match (found, self.telemetry.get()) {
-            (Some((i, vi)), _) => counters.count(i, vi),
+            (Some((i, vi, flag, v)), _) => {
+                counters.count(i, vi);
+                crate::telemetry::note_in_scope(self.owner(), flag, v);
+            }
             (None, Some(t)) => t.count_unattributed(),
             (None, None) => {}
         }
     }
 
+    /// The typed detail (see [`Detail`]).
     pub(crate) fn detail<T: FlagType>(&self, key: &str, ctx: &Context<'_>, default: T) -> Detail<T> {
         let guard = self.snapshot.load();
         let (Some(served), Some(age)) = (guard.as_deref(), self.freshness.age()) else {

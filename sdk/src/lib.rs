@@ -40,9 +40,12 @@
 //! - `persist`: the persisted snapshot file (atomic writes).
 //! - [`telemetry`]: evaluation counters, request outcomes and custom
 //!   events, flushed in batches for guarded releases
-//!   ([`ClientBuilder::telemetry`], [`Client::record`], [`Client::track`]).
+//!   ([`ClientBuilder::telemetry`], [`Client::record`], [`Client::track`],
+//!   [`Client::request_scope`]).
 //! - `openfeature` (cargo feature `openfeature`): an OpenFeature provider,
 //!   `openfeature::SwitchyardProvider`.
+//! - `tower` (cargo feature `tower`): `tower::TelemetryLayer`, recording
+//!   each HTTP request's outcome against the variants it was served.
 #![deny(missing_docs)]
 
 mod builder;
@@ -56,6 +59,8 @@ mod state;
 mod status;
 mod sync;
 pub mod telemetry;
+#[cfg(feature = "tower")]
+pub mod tower;
 mod updates;
 
 pub use builder::ClientBuilder;

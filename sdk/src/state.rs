@@ -78,6 +78,13 @@ impl Shared {
         }
     }
 
+    /// This state's address: the identity of its client for request
+    /// scopes (the same as [`crate::Client`]'s `owner`).
+    #[inline]
+    pub(crate) fn owner(&self) -> usize {
+        self as *const Shared as usize
+    }
+
     /// The revision served, `None` before the first snapshot.
     pub(crate) fn revision(&self) -> Option<u64> {
         self.snapshot.load().as_ref().map(|s| s.compiled.revision())

@@ -149,3 +149,56 @@ async fn the_background_flush_sends_without_being_asked() {
     let b = &batches(&peer)[0];
     assert_eq!(b.evaluations[0].count, 1);
 }
+
+/// Inside a request scope, evaluations are remembered (details and values,
+/// once per pair), outcomes go to the variants served, and events count
+/// per variant as well as in total; another client's scope, a spawned
+/// task and code outside the scope are not attributed.
+#[tokio::test]
+async fn request_scopes_attribute_outcomes_and_events_to_the_variants_served() {
+    let peer = Peer::start().await;
+    let client = client(&peer).await;
+    let other =
+        Client::from_snapshot(serde_json::from_value(snapshot(1, vec![bool_flag("plain", true)])).unwrap()).unwrap();
+    let scope = client.request_scope();
+    let ctx = Context::new("user-7");
+    let split = scope
+        .run(async {
+            let d = client.bool_detail("split", &ctx, false);
+            client.bool_value("split", &ctx, false);
+            client.bool_value("plain", &ctx, false);
+            client.bool_value("no-such-flag", &ctx, false);
+            other.bool_value("plain", &ctx, false); // another client: not this scope's
+            client.track("checkout", 4.0);
+            let spawned = tokio::spawn({
+                let client = client.clone();
+                async move { client.bool_value("plain", &Context::new("elsewhere"), false) }
+            });
+            spawned.await.unwrap();
+            d.variant.unwrap().to_string()
+        })
+        .await;
+    let pairs: Vec<(String, String)> =
+        scope.exposures().into_iter().map(|(f, v)| (f.to_string(), v.to_string())).collect();
+    assert_eq!(pairs, [("split".to_string(), split.clone()), ("plain".to_string(), "on".to_string())]);
+    client.track("checkout", 1.0); // outside: counted in total only
+    assert_eq!(client.record(&scope, Outcome::failed(Duration::from_millis(9))), 2);
+    assert_eq!(other.record(&scope, Outcome::ok(Duration::from_millis(1))), 0, "not its scope");
+
+    within("flush", client.flush()).await.unwrap();
+    let b = &batches(&peer)[0];
+    let outcomes: Vec<(&str, &str, u64, u64)> =
+        b.outcomes.iter().map(|o| (o.flag.as_str(), o.variant.as_str(), o.requests, o.errors)).collect();
+    let mut expected = vec![("plain", "on", 1, 1), ("split", split.as_str(), 1, 1)];
+    expected.sort();
+    assert_eq!(outcomes, expected);
+    assert_eq!((b.events[0].count, b.events[0].value_sum), (2, 5.0));
+    let per_variant: Vec<(&str, &str, &str, u64, f64)> = b
+        .variant_events
+        .iter()
+        .map(|e| (e.flag.as_str(), e.variant.as_str(), e.event.as_str(), e.count, e.value_sum))
+        .collect();
+    let mut expected = vec![("plain", "on", "checkout", 1, 4.0), ("split", split.as_str(), "checkout", 1, 4.0)];
+    expected.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    assert_eq!(per_variant, expected);
+}

@@ -195,6 +195,11 @@ impl CompiledFlag {
         &self.key
     }
 
+    /// The flag key, shared (cloning it does not allocate).
+    pub fn key_arc(&self) -> &Arc<str> {
+        &self.key
+    }
+
     /// The value type.
     pub fn kind(&self) -> FlagKind {
         self.kind
@@ -237,10 +242,13 @@ impl CompiledFlag {
 
     /// The position of `variant` in [`CompiledFlag::variants`] when it is
     /// one of this flag's (an [`Evaluation`]'s, say), found by address: no
-    /// string compare.
+    /// string compare, no search (SDK telemetry counts every evaluation
+    /// with it).
     #[inline]
     pub fn variant_index(&self, variant: &CompiledVariant) -> Option<usize> {
-        self.variants.iter().position(|v| std::ptr::eq(v, variant))
+        let from_start = (variant as *const CompiledVariant as usize).wrapping_sub(self.variants.as_ptr() as usize);
+        let i = from_start / std::mem::size_of::<CompiledVariant>().max(1);
+        self.variants.get(i).filter(|v| std::ptr::eq(*v, variant)).map(|_| i)
     }
 
     /// The variant SDKs serve when their data is missing or too old.

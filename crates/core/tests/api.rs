@@ -134,3 +134,17 @@ fn snapshot_apply_upserts_deletes_and_ignores_stale_changes() {
     assert!(snap.segments.is_empty());
     CompiledSnapshot::compile(&snap).unwrap();
 }
+
+#[test]
+fn variant_index_finds_this_flags_variants_by_address_only() {
+    let c = CompiledSnapshot::compile(&snapshot(vec![color("a", 1), color("b", 1)])).unwrap();
+    let (a, b) = (c.flag("a").unwrap(), c.flag("b").unwrap());
+    for (i, v) in a.variants().iter().enumerate() {
+        assert_eq!(a.variant_index(v), Some(i));
+    }
+    // The same key of another flag is not this flag's variant.
+    assert_eq!(a.variant_index(&b.variants()[1]), None);
+    assert_eq!(b.variant_index(&a.variants()[0]), None);
+    let ev = c.evaluate("a", &Context::new("u").with("plan", "pro")).unwrap();
+    assert_eq!(a.variant_index(ev.variant), Some(1));
+}

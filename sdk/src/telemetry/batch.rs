@@ -37,6 +37,12 @@ pub struct TelemetryBatch {
     pub outcomes: Vec<OutcomeCount>,
     /// Custom events (`Client::track`).
     pub events: Vec<EventCount>,
+    /// Custom events tracked inside request scopes, per (flag, variant)
+    /// the request was served (an event counts once in `events` and once
+    /// per variant here). Left out when empty, so that servers from before
+    /// it still take the batch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variant_events: Vec<VariantEventCount>,
     /// Items (evaluations, outcomes, events) this instance discarded since
     /// its last accepted batch: the buffer was full while the server could
     /// not be reached, or too many distinct keys were recorded.
@@ -49,11 +55,13 @@ impl TelemetryBatch {
         self.evaluations.is_empty()
             && self.outcomes.is_empty()
             && self.events.is_empty()
+            && self.variant_events.is_empty()
             && self.unattributed == 0
             && self.dropped == 0
     }
 
-    /// Number of items (evaluations, outcomes, events) in the batch.
+    /// Number of items (evaluations, outcomes, events) in the batch (an
+    /// event's attributions in `variant_events` are not items of their own).
     pub fn items(&self) -> u64 {
         let e: u64 = self.evaluations.iter().map(|e| e.count).sum();
         let o: u64 = self.outcomes.iter().map(|o| o.requests).sum();
@@ -96,6 +104,22 @@ pub struct OutcomeCount {
 /// One custom event's occurrences.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventCount {
+    /// Event name.
+    pub event: String,
+    /// Occurrences in the window.
+    pub count: u64,
+    /// Sum of their values.
+    pub value_sum: f64,
+}
+
+/// One custom event's occurrences in requests served one variant of one
+/// flag.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VariantEventCount {
+    /// Flag key.
+    pub flag: String,
+    /// Variant key.
+    pub variant: String,
     /// Event name.
     pub event: String,
     /// Occurrences in the window.

@@ -108,11 +108,11 @@ mod tests {
     async fn a_refused_batch_is_dropped_and_counted_not_retried_forever() {
         let (send, sent) = scripted(vec![Err(NotSent::Refused("HTTP 400".into()))]);
         let t = telemetry(send);
-        t.track("checkout", 1.0);
-        t.track("checkout", 1.0);
+        t.track(0, "checkout", 1.0);
+        t.track(0, "checkout", 1.0);
         let first = flush_now(&t).await;
         assert!(first.is_err_and(|(why, pending)| why.contains("HTTP 400") && pending == 0));
-        t.track("signup", 1.0);
+        t.track(0, "signup", 1.0);
         flush_now(&t).await.unwrap();
         let sent = sent.lock().unwrap();
         assert_eq!(sent.len(), 1, "the refused batch is not sent again");
@@ -124,7 +124,7 @@ mod tests {
     async fn an_unreachable_server_keeps_the_batch_for_the_next_flush() {
         let (send, sent) = scripted(vec![Err(NotSent::Retry("connection refused".into()))]);
         let t = telemetry(send);
-        t.track("checkout", 1.0);
+        t.track(0, "checkout", 1.0);
         assert!(flush_now(&t).await.is_err_and(|(_, pending)| pending == 1));
         flush_now(&t).await.unwrap();
         let sent = sent.lock().unwrap();

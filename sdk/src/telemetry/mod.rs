@@ -4,8 +4,10 @@
 //!
 //! - `counters`: the per-snapshot atomic counters evaluation increments
 //!   (no lock, no allocation on the hot path).
-//! - `record`: the outcome and event aggregates ([`Outcome`], [`Exposure`]),
-//!   bounded in distinct keys.
+//! - `record`: the outcome and event aggregates ([`Outcome`], [`Exposure`],
+//!   [`Attribution`]), bounded in distinct keys.
+//! - `scope`: [`RequestScope`], the (flag, variant) pairs one request was
+//!   served, for attributing its outcome and events.
 //! - `flush`: the background flush and its bounded queue of unsent batches.
 //! - [`batch`](TelemetryBatch): the wire type.
 
@@ -13,6 +15,7 @@ mod batch;
 mod counters;
 mod flush;
 mod record;
+mod scope;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,9 +24,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::future::BoxFuture;
 use switchyard_core::CompiledSnapshot;
 
-pub use batch::{EvaluationCount, EventCount, LATENCY_BUCKETS_MS, OutcomeCount, TelemetryBatch};
+pub use batch::{EvaluationCount, EventCount, LATENCY_BUCKETS_MS, OutcomeCount, TelemetryBatch, VariantEventCount};
 use flush::flush_loop;
-pub use record::{Exposure, Outcome};
+pub use record::{Attribution, Exposure, Outcome};
+pub use scope::RequestScope;
+pub(crate) use scope::note as note_in_scope;
 
 pub(crate) use counters::Counters;
 use record::Aggregates;
@@ -151,10 +156,41 @@ impl Telemetry {
         }
     }
 
-    /// Records one custom event.
-    pub(crate) fn track(&self, event: &str, value: f64) {
-        if !lock(&self.aggregates).track(event, value, self.config.max_keys) {
+    /// Records one outcome against what `to` names, for the client whose
+    /// shared state is at `owner`; returns the exposures it was recorded
+    /// against.
+    pub(crate) fn record_to(&self, owner: usize, to: Attribution<'_>, outcome: Outcome) -> usize {
+        let (scope, only) = match to {
+            Attribution::Exposure(e) => {
+                self.record(e, outcome);
+                return 1;
+            }
+            Attribution::Flag(flag) => (RequestScope::current(), Some(flag)),
+            Attribution::Scope(scope) => (Some(scope.clone()), None),
+        };
+        let Some(scope) = scope.filter(|s| s.belongs_to(owner)) else { return 0 };
+        let exposures = scope.lock();
+        let mut recorded = 0;
+        for (flag, variant) in exposures.iter().filter(|(f, _)| only.is_none_or(|o| **f == *o)) {
+            self.record(Exposure::new(flag, variant), outcome);
+            recorded += 1;
+        }
+        recorded
+    }
+
+    /// Records one custom event, and once per variant the current request
+    /// scope (of the client at `owner`) was served so far.
+    pub(crate) fn track(&self, owner: usize, event: &str, value: f64) {
+        let mut aggregates = lock(&self.aggregates);
+        if !aggregates.track(event, value, self.config.max_keys) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        let Some(scope) = RequestScope::current().filter(|s| s.belongs_to(owner)) else { return };
+        for exposure in scope.lock().iter() {
+            if !aggregates.track_variant(exposure, event, value, self.config.max_keys) {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
@@ -182,7 +218,7 @@ impl Telemetry {
         if let Some(c) = current {
             c.harvest(&mut add);
         }
-        let (outcomes, events) = std::mem::take(&mut *lock(&self.aggregates)).into_wire();
+        let (outcomes, events, variant_events) = std::mem::take(&mut *lock(&self.aggregates)).into_wire();
         TelemetryBatch {
             sdk: sdk.to_owned(),
             instance: self.config.instance.clone(),
@@ -195,6 +231,7 @@ impl Telemetry {
             unattributed: self.unattributed.swap(0, Ordering::Relaxed),
             outcomes,
             events,
+            variant_events,
             dropped: 0,
         }
     }

@@ -1,10 +1,13 @@
 //! The outcome API's types and aggregates: request outcomes per (flag,
-//! variant) and custom events per name, bounded in distinct keys.
+//! variant), custom events per name and per (flag, variant, name), bounded
+//! in distinct keys.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::batch::{EventCount, LATENCY_BUCKETS_MS, OutcomeCount};
+use super::RequestScope;
+use super::batch::{EventCount, LATENCY_BUCKETS_MS, OutcomeCount, VariantEventCount};
 
 /// Which variant of which flag a request was served: the unit outcomes are
 /// attributed to.
@@ -32,6 +35,53 @@ impl<'a> Exposure<'a> {
     /// caller's default (no variant).
     pub fn of<T>(flag: &'a str, detail: &'a crate::Detail<T>) -> Option<Self> {
         detail.variant.as_deref().map(|variant| Exposure { flag, variant })
+    }
+}
+
+/// What [`crate::Client::record`] attributes an outcome to: one exposure,
+/// the variant of a flag served in the current request scope, or every
+/// variant a scope was served. Made by `From`: pass an [`Exposure`], a
+/// flag key or a `&RequestScope`.
+///
+/// ```
+/// use switchyard::telemetry::{Attribution, Exposure};
+/// assert!(matches!(Attribution::from("new-checkout"), Attribution::Flag("new-checkout")));
+/// assert!(matches!(Attribution::from(Exposure::new("f", "on")), Attribution::Exposure(_)));
+/// ```
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Attribution<'a> {
+    /// This variant of this flag.
+    Exposure(Exposure<'a>),
+    /// The variant(s) of this flag served in the calling task's current
+    /// [`RequestScope`] (nothing outside a scope, or if the scope did not
+    /// evaluate the flag).
+    Flag(&'a str),
+    /// Every variant this scope was served.
+    Scope(&'a RequestScope),
+}
+
+impl<'a> From<Exposure<'a>> for Attribution<'a> {
+    fn from(e: Exposure<'a>) -> Self {
+        Attribution::Exposure(e)
+    }
+}
+
+impl<'a> From<&'a str> for Attribution<'a> {
+    fn from(flag: &'a str) -> Self {
+        Attribution::Flag(flag)
+    }
+}
+
+impl<'a> From<&'a String> for Attribution<'a> {
+    fn from(flag: &'a String) -> Self {
+        Attribution::Flag(flag)
+    }
+}
+
+impl<'a> From<&'a RequestScope> for Attribution<'a> {
+    fn from(scope: &'a RequestScope) -> Self {
+        Attribution::Scope(scope)
     }
 }
 
@@ -80,6 +130,10 @@ pub(crate) struct Aggregates {
     /// Distinct (flag, variant) keys in `outcomes`.
     outcome_keys: usize,
     events: HashMap<String, EventAgg>,
+    /// (Flag, variant) -> event -> aggregate: events tracked in scopes.
+    variant_events: HashMap<(Arc<str>, Arc<str>), HashMap<String, EventAgg>>,
+    /// Distinct (flag, variant, event) keys in `variant_events`.
+    variant_event_keys: usize,
 }
 
 impl Aggregates {
@@ -126,8 +180,52 @@ impl Aggregates {
         true
     }
 
-    /// The wire form, sorted by key.
-    pub(crate) fn into_wire(self) -> (Vec<OutcomeCount>, Vec<EventCount>) {
+    /// Adds an event tracked in a request served `variant` of `flag`;
+    /// `false` when `max_keys` distinct keys are held (the value was
+    /// checked by [`Aggregates::track`]).
+    pub(crate) fn track_variant(
+        &mut self,
+        (flag, variant): &(Arc<str>, Arc<str>),
+        event: &str,
+        value: f64,
+        max_keys: usize,
+    ) -> bool {
+        let key = (flag.clone(), variant.clone());
+        let known = self.variant_events.get(&key).is_some_and(|e| e.contains_key(event));
+        if !known {
+            if self.variant_event_keys >= max_keys {
+                return false;
+            }
+            self.variant_event_keys += 1;
+        }
+        let agg = self.variant_events.entry(key).or_default().entry(event.to_owned()).or_default();
+        agg.count += 1;
+        agg.sum += value;
+        true
+    }
+
+    /// The wire form of the scoped events, sorted by key.
+    fn variant_events_wire(
+        variant_events: HashMap<(Arc<str>, Arc<str>), HashMap<String, EventAgg>>,
+    ) -> Vec<VariantEventCount> {
+        let mut out: Vec<VariantEventCount> = variant_events
+            .into_iter()
+            .flat_map(|((flag, variant), events)| {
+                events.into_iter().map(move |(event, a)| VariantEventCount {
+                    flag: flag.to_string(),
+                    variant: variant.to_string(),
+                    event,
+                    count: a.count,
+                    value_sum: a.sum,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.flag, &a.variant, &a.event).cmp(&(&b.flag, &b.variant, &b.event)));
+        out
+    }
+
+    /// The wire form, sorted by key: outcomes, events, scoped events.
+    pub(crate) fn into_wire(self) -> (Vec<OutcomeCount>, Vec<EventCount>, Vec<VariantEventCount>) {
         let mut outcomes: Vec<OutcomeCount> = self
             .outcomes
             .into_iter()
@@ -146,6 +244,6 @@ impl Aggregates {
         let mut events: Vec<EventCount> =
             self.events.into_iter().map(|(event, a)| EventCount { event, count: a.count, value_sum: a.sum }).collect();
         events.sort_by(|a, b| a.event.cmp(&b.event));
-        (outcomes, events)
+        (outcomes, events, Self::variant_events_wire(self.variant_events))
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::error::ApiError;
 use crate::ops::OpResult;
 use crate::state::AppState;
-use crate::store::{LATENCY_BUCKETS, TelemetryRecord, VariantCounts};
+use crate::store::{LATENCY_BUCKETS, TelemetryRecord, VariantCounts, VariantEvents};
 
 /// Most items (evaluation, outcome and event entries together) per batch
 /// (the SDK keeps at most 10,000 distinct keys per window); above: 413.
@@ -53,6 +53,11 @@ pub struct TelemetryBatch {
     /// Custom events.
     #[serde(default)]
     pub events: Vec<EventCount>,
+    /// Custom events tracked while serving requests, per (flag, variant)
+    /// the request was served (the same occurrences as in `events`,
+    /// attributed; optional).
+    #[serde(default)]
+    pub variant_events: Vec<VariantEventCount>,
     /// Items the instance discarded since its last accepted batch.
     #[serde(default)]
     pub dropped: u64,
@@ -104,6 +109,22 @@ pub struct EventCount {
     pub value_sum: f64,
 }
 
+/// One custom event's occurrences in requests served one variant of one flag.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantEventCount {
+    /// Flag key.
+    pub flag: String,
+    /// Variant key.
+    pub variant: String,
+    /// Event name.
+    pub event: String,
+    /// Occurrences in the window.
+    pub count: u64,
+    /// Sum of their values.
+    pub value_sum: f64,
+}
+
 /// Validates `batch`, merges it into one record and adds it to environment
 /// `environment_id`'s aggregates (one transaction). Refusals change nothing.
 #[tracing::instrument(skip_all, fields(environment_id, instance = %batch.instance))]
@@ -129,7 +150,7 @@ fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
 
 /// The refusals, each a 400 with a stable code (413 for too many items).
 fn validate(batch: &TelemetryBatch, now_ms: u64, retention_days: u32) -> OpResult<()> {
-    let items = batch.evaluations.len() + batch.outcomes.len() + batch.events.len();
+    let items = batch.evaluations.len() + batch.outcomes.len() + batch.events.len() + batch.variant_events.len();
     if items > MAX_ITEMS {
         return Err(ApiError::PayloadTooLarge);
     }
@@ -150,11 +171,22 @@ fn validate(batch: &TelemetryBatch, now_ms: u64, retention_days: u32) -> OpResul
         outcome(i, o)?;
     }
     for (i, e) in batch.events.iter().enumerate() {
-        key(&format!("events[{i}].event"), &e.event)?;
-        count(&format!("events[{i}].count"), e.count)?;
-        if !e.value_sum.is_finite() || e.value_sum.abs() > MAX_SUM {
-            return Err(bad("out_of_range", format!("events[{i}].value_sum: a finite number of at most 1e18")));
-        }
+        event(&format!("events[{i}]"), &e.event, e.count, e.value_sum)?;
+    }
+    for (i, e) in batch.variant_events.iter().enumerate() {
+        key(&format!("variant_events[{i}].flag"), &e.flag)?;
+        key(&format!("variant_events[{i}].variant"), &e.variant)?;
+        event(&format!("variant_events[{i}]"), &e.event, e.count, e.value_sum)?;
+    }
+    Ok(())
+}
+
+/// An event entry's name, count and value sum (`path` names the entry).
+fn event(path: &str, name: &str, n: u64, value_sum: f64) -> OpResult<()> {
+    key(&format!("{path}.event"), name)?;
+    count(&format!("{path}.count"), n)?;
+    if !value_sum.is_finite() || value_sum.abs() > MAX_SUM {
+        return Err(bad("out_of_range", format!("{path}.value_sum: a finite number of at most 1e18")));
     }
     Ok(())
 }
@@ -238,11 +270,22 @@ fn merge(batch: TelemetryBatch) -> OpResult<TelemetryRecord> {
         entry.0 = entry.0.saturating_add(e.count);
         entry.1 += e.value_sum;
     }
+    let mut variant_events: HashMap<(String, String, String), (u64, f64)> = HashMap::new();
+    for e in batch.variant_events {
+        let entry = variant_events.entry((e.flag, e.variant, e.event)).or_default();
+        entry.0 = entry.0.saturating_add(e.count);
+        entry.1 += e.value_sum;
+    }
     let mut variants: Vec<_> = variants.into_iter().map(|((f, v), c)| (f, v, c)).collect();
     // A fixed order: concurrent batches lock rows in the same order.
     variants.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     let mut events: Vec<_> = events.into_iter().map(|(e, (n, s))| (e, n, s)).collect();
     events.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut variant_events: Vec<_> = variant_events
+        .into_iter()
+        .map(|((flag, variant, event), (count, value_sum))| VariantEvents { flag, variant, event, count, value_sum })
+        .collect();
+    variant_events.sort_by(|a, b| (&a.flag, &a.variant, &a.event).cmp(&(&b.flag, &b.variant, &b.event)));
     Ok(TelemetryRecord {
         minute: i64::try_from(batch.start_ms / 60_000).unwrap_or(i64::MAX),
         sdk: batch.sdk,
@@ -250,6 +293,7 @@ fn merge(batch: TelemetryBatch) -> OpResult<TelemetryRecord> {
         variants,
         unattributed: batch.unattributed,
         events,
+        variant_events,
         dropped: batch.dropped,
     })
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::ops::OpResult;
-use crate::store::{DynStore, LATENCY_BOUNDS_MS, VariantCounts};
+use crate::store::{DynStore, LATENCY_BOUNDS_MS, VariantCounts, VariantEvents};
 
 /// Most points per series.
 pub const MAX_POINTS: i64 = 1_440;
@@ -51,6 +51,23 @@ pub struct VariantSeries {
     pub points: Vec<Point>,
     /// This variant over the whole range.
     pub totals: Stats,
+    /// Custom events tracked while serving requests that were served this
+    /// variant (`Client::track` in a request scope), over the whole range,
+    /// by name.
+    pub events: Vec<EventTotals>,
+}
+
+/// One custom event over a range, in requests served one variant.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
+pub struct EventTotals {
+    /// Event name.
+    pub event: String,
+    /// Occurrences.
+    pub count: u64,
+    /// Sum of their values.
+    pub value_sum: f64,
+    /// `value_sum / count`; `null` without occurrences.
+    pub value_mean: Option<f64>,
 }
 
 /// One step of a series.
@@ -144,6 +161,13 @@ pub async fn series(store: &DynStore, project: &str, env: &str, flag: &str, q: S
             slot.add(&row.counts);
         }
     }
+    let mut events = store.telemetry_variant_events(environment.id, flag, from, from + steps * step).await?;
+    for e in &events {
+        if !variants.iter().any(|(v, _)| *v == e.variant) {
+            variants.push((e.variant.clone(), vec![VariantCounts::default(); steps as usize]));
+        }
+    }
+    variants.sort_by(|a, b| a.0.cmp(&b.0));
     let mut all = VariantCounts::default();
     let variants = variants
         .into_iter()
@@ -152,7 +176,8 @@ pub async fn series(store: &DynStore, project: &str, env: &str, flag: &str, q: S
             counts.iter().for_each(|c| total.add(c));
             all.add(&total);
             let points = counts.iter().enumerate().map(|(i, c)| Point { at: at(i as i64), stats: Stats::of(c) });
-            VariantSeries { variant, points: points.collect(), totals: Stats::of(&total) }
+            let mine = take_events(&mut events, &variant);
+            VariantSeries { variant, points: points.collect(), totals: Stats::of(&total), events: mine }
         })
         .collect();
     Ok(FlagTelemetry {
@@ -164,6 +189,20 @@ pub async fn series(store: &DynStore, project: &str, env: &str, flag: &str, q: S
         variants,
         totals: Stats::of(&all),
     })
+}
+
+/// Takes `variant`'s events out of `events`, as totals.
+fn take_events(events: &mut Vec<VariantEvents>, variant: &str) -> Vec<EventTotals> {
+    let (mine, rest): (Vec<_>, Vec<_>) = std::mem::take(events).into_iter().partition(|e| e.variant == variant);
+    *events = rest;
+    mine.into_iter()
+        .map(|e| EventTotals {
+            value_mean: (e.count > 0).then(|| e.value_sum / e.count as f64),
+            event: e.event,
+            count: e.count,
+            value_sum: e.value_sum,
+        })
+        .collect()
 }
 
 fn minute_time(minute: i64) -> DateTime<Utc> {

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::store::{Result, SeriesRow, TelemetryRecord};
+use crate::store::{Result, SeriesRow, TelemetryRecord, VariantEvents};
 
 /// Storage of SDK telemetry.
 #[async_trait]
@@ -28,6 +28,15 @@ pub trait TelemetryStore: Send + Sync + 'static {
         to_minute: i64,
         step_minutes: i64,
     ) -> Result<Vec<SeriesRow>>;
+    /// One flag's custom events per (variant, event), summed over minutes
+    /// `[from_minute, to_minute)`, ordered by variant then event.
+    async fn telemetry_variant_events(
+        &self,
+        environment_id: i64,
+        flag: &str,
+        from_minute: i64,
+        to_minute: i64,
+    ) -> Result<Vec<VariantEvents>>;
     /// Deletes every aggregate of a minute that started before `before`
     /// (and instances last seen before it). Returns the rows deleted.
     async fn prune_telemetry(&self, before: DateTime<Utc>) -> Result<u64>;

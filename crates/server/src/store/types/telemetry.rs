@@ -57,6 +57,8 @@ pub struct TelemetryRecord {
     pub unattributed: u64,
     /// Custom events: (name, count, value sum), one entry per name.
     pub events: Vec<(String, u64, f64)>,
+    /// Custom events per (flag, variant) served, one entry per key.
+    pub variant_events: Vec<VariantEvents>,
     /// Items the instance reports it dropped.
     pub dropped: u64,
 }
@@ -70,4 +72,20 @@ pub struct SeriesRow {
     pub step: i64,
     /// The counts summed over the step's minutes.
     pub counts: VariantCounts,
+}
+
+/// One custom event's occurrences in requests served one variant of one
+/// flag: added per minute by a batch, or read summed over a range.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VariantEvents {
+    /// Flag key.
+    pub flag: String,
+    /// Variant key.
+    pub variant: String,
+    /// Event name.
+    pub event: String,
+    /// Occurrences.
+    pub count: u64,
+    /// Sum of their values.
+    pub value_sum: f64,
 }

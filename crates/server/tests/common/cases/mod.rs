@@ -12,6 +12,7 @@ mod release;
 mod revert;
 mod sdk;
 mod segments;
+mod telemetry;
 mod text;
 
 pub use accounts::*;
@@ -25,6 +26,7 @@ pub use release::*;
 pub use revert::*;
 pub use sdk::*;
 pub use segments::*;
+pub use telemetry::*;
 pub use text::*;
 
 use std::collections::HashMap;

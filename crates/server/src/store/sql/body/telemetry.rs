@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::This;
 use super::row::{Row, get};
 use crate::store::sql::common::{to_i64, to_u64};
-use crate::store::{LATENCY_BUCKETS, Result, SeriesRow, TelemetryRecord, VariantCounts};
+use crate::store::{LATENCY_BUCKETS, Result, SeriesRow, TelemetryRecord, VariantCounts, VariantEvents};
 
 /// The upsert of one (flag, variant, minute): every column adds.
 static UPSERT_VARIANT: LazyLock<String> = LazyLock::new(|| {
@@ -94,6 +94,23 @@ pub(super) async fn record(store: &This, environment_id: i64, record: &Telemetry
         .execute(tx.conn().await?)
         .await?;
     }
+    for e in &record.variant_events {
+        sqlx::query(
+            "INSERT INTO telemetry_variant_events (environment_id, flag, variant, event, minute, count, value_sum) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (environment_id, flag, variant, event, minute) \
+             DO UPDATE SET count = telemetry_variant_events.count + excluded.count, \
+             value_sum = telemetry_variant_events.value_sum + excluded.value_sum",
+        )
+        .bind(environment_id)
+        .bind(&e.flag)
+        .bind(&e.variant)
+        .bind(&e.event)
+        .bind(record.minute)
+        .bind(to_i64(e.count))
+        .bind(e.value_sum)
+        .execute(tx.conn())
+        .await?;
+    }
     sqlx::query(
         "INSERT INTO telemetry_instances (environment_id, instance, sdk, last_batch_at, dropped) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (environment_id, instance) \
@@ -147,13 +164,44 @@ fn series_row(row: &Row) -> Result<SeriesRow> {
     })
 }
 
+/// One flag's events per (variant, event) over `[from, to)`.
+pub(super) async fn variant_events(
+    store: &This,
+    environment_id: i64,
+    flag: &str,
+    (from, to): (i64, i64),
+) -> Result<Vec<VariantEvents>> {
+    let rows = sqlx::query(
+        "SELECT variant, event, CAST(SUM(count) AS BIGINT) AS count, SUM(value_sum) AS value_sum \
+         FROM telemetry_variant_events WHERE environment_id = $1 AND flag = $2 AND minute >= $3 AND minute < $4 \
+         GROUP BY variant, event ORDER BY variant, event",
+    )
+    .bind(environment_id)
+    .bind(flag)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(VariantEvents {
+                flag: flag.to_owned(),
+                variant: get(row, "variant")?,
+                event: get(row, "event")?,
+                count: to_u64(get(row, "count")?)?,
+                value_sum: get(row, "value_sum")?,
+            })
+        })
+        .collect()
+}
+
 /// Deletes the minutes before `before` and instances last seen before it.
 pub(super) async fn prune(store: &This, before: DateTime<Utc>) -> Result<u64> {
     let before_ms = before.timestamp_millis();
     let minute = before_ms.div_euclid(60_000);
     let mut tx = store.begin_write().await?;
     let mut gone = 0;
-    for table in ["telemetry_variants", "telemetry_unattributed", "telemetry_events"] {
+    for table in ["telemetry_variants", "telemetry_unattributed", "telemetry_events", "telemetry_variant_events"] {
         let sql = format!("DELETE FROM {table} WHERE minute < $1");
         gone += sqlx::query(&sql).bind(minute).execute(tx.conn().await?).await?.rows_affected();
     }
@@ -178,6 +226,11 @@ fn check_text(record: &TelemetryRecord) -> Result<()> {
     for (event, _, _) in &record.events {
         check_arg("event", event)?;
     }
+    for e in &record.variant_events {
+        check_arg("flag", &e.flag)?;
+        check_arg("variant", &e.variant)?;
+        check_arg("event", &e.event)?;
+    }
     Ok(())
 }
 
@@ -198,6 +251,17 @@ impl crate::store::TelemetryStore for This {
     ) -> Result<Vec<SeriesRow>> {
         crate::text::check_arg("flag", &flag)?;
         series(self, environment_id, flag, (from_minute, to_minute, step_minutes)).await
+    }
+
+    async fn telemetry_variant_events(
+        &self,
+        environment_id: i64,
+        flag: &str,
+        from_minute: i64,
+        to_minute: i64,
+    ) -> Result<Vec<VariantEvents>> {
+        crate::text::check_arg("flag", &flag)?;
+        variant_events(self, environment_id, flag, (from_minute, to_minute)).await
     }
 
     async fn prune_telemetry(&self, before: DateTime<Utc>) -> Result<u64> {
