@@ -176,7 +176,7 @@ async fn a_client_dropped_at_shutdown_flushes_what_it_counted() {
         let client = client(&server, &key);
         client.wait_until_ready(Duration::from_secs(10)).await.unwrap();
         for i in 0..5 {
-            client.bool_value("checkout", &Context::new(&format!("user-{i}")), false);
+            client.bool_value("checkout", &Context::new(format!("user-{i}")), false);
         }
         drop(client);
         // The final flush runs on the runtime; wait for it to arrive.

@@ -110,7 +110,7 @@ pub struct EventCount {
 }
 
 /// One custom event's occurrences in requests served one variant of one flag.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct VariantEventCount {
     /// Flag key.

@@ -58,7 +58,7 @@ pub struct VariantSeries {
 }
 
 /// One custom event over a range, in requests served one variant.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct EventTotals {
     /// Event name.
     pub event: String,

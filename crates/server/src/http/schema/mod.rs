@@ -133,10 +133,12 @@ mirror! {
     crate::ops::telemetry_series::VariantSeries => telemetry::VariantSeries;
     crate::ops::telemetry_series::Point => telemetry::Point;
     crate::ops::telemetry_series::Stats => telemetry::Stats;
+    crate::ops::telemetry_series::EventTotals => telemetry::EventTotals;
     crate::ops::telemetry::TelemetryBatch => telemetry::TelemetryBatch;
     crate::ops::telemetry::EvaluationCount => telemetry::EvaluationCount;
     crate::ops::telemetry::OutcomeCount => telemetry::OutcomeCount;
     crate::ops::telemetry::EventCount => telemetry::EventCount;
+    crate::ops::telemetry::VariantEventCount => telemetry::VariantEventCount;
     crate::ops::triggers::HookOutcome => triggers::HookOutcome;
     crate::delivery::receipts::Receipt => receipts::Receipt;
     crate::ops::kill::KillOne => kill::KillOne;

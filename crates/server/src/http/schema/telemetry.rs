@@ -34,6 +34,23 @@ pub struct VariantSeries {
     pub points: Vec<Point>,
     /// This variant over the whole range.
     pub totals: Stats,
+    /// Custom events tracked while serving requests that were served this
+    /// variant (`Client::track` in a request scope), over the whole range,
+    /// by name.
+    pub events: Vec<EventTotals>,
+}
+
+/// One custom event over a range, in requests served one variant.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
+pub struct EventTotals {
+    /// Event name.
+    pub event: String,
+    /// Occurrences.
+    pub count: u64,
+    /// Sum of their values.
+    pub value_sum: f64,
+    /// `value_sum / count`; `null` without occurrences.
+    pub value_mean: Option<f64>,
 }
 
 /// One step of a series.
@@ -91,6 +108,11 @@ pub struct TelemetryBatch {
     /// Custom events.
     #[serde(default)]
     pub events: Vec<EventCount>,
+    /// Custom events tracked while serving requests, per (flag, variant)
+    /// the request was served (the same occurrences as in `events`,
+    /// attributed; optional).
+    #[serde(default)]
+    pub variant_events: Vec<VariantEventCount>,
     /// Items the instance discarded since its last accepted batch.
     #[serde(default)]
     pub dropped: u64,
@@ -134,6 +156,22 @@ pub struct OutcomeCount {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventCount {
+    /// Event name.
+    pub event: String,
+    /// Occurrences in the window.
+    pub count: u64,
+    /// Sum of their values.
+    pub value_sum: f64,
+}
+
+/// One custom event's occurrences in requests served one variant of one flag.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VariantEventCount {
+    /// Flag key.
+    pub flag: String,
+    /// Variant key.
+    pub variant: String,
     /// Event name.
     pub event: String,
     /// Occurrences in the window.
