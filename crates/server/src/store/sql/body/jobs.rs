@@ -73,7 +73,7 @@ impl JobStore for This {
         guard!(job);
         let mut tx = self.begin_write().await?;
         let now = tx.now;
-        upsert(tx.conn(), &job, now).await?;
+        upsert(tx.conn().await?, &job, now).await?;
         tx.commit(self).await
     }
 
@@ -86,7 +86,8 @@ impl JobStore for This {
             "SELECT d.id FROM jobs d WHERE (d.state = 'pending' AND d.due_at <= $1) \
              OR (d.state = 'running' AND d.locked_until <= $1) ORDER BY d.due_at, d.id LIMIT $2{SKIP_LOCKED}"
         );
-        let ids: Vec<i64> = sqlx::query_scalar(&sql).bind(now).bind(i64::from(limit)).fetch_all(tx.conn()).await?;
+        let ids: Vec<i64> =
+            sqlx::query_scalar(&sql).bind(now).bind(i64::from(limit)).fetch_all(tx.conn().await?).await?;
         let mut claimed = Vec::with_capacity(ids.len());
         for id in ids {
             let row = sqlx::query(&format!(
@@ -97,7 +98,7 @@ impl JobStore for This {
             .bind(worker)
             .bind(until)
             .bind(now)
-            .fetch_one(tx.conn())
+            .fetch_one(tx.conn().await?)
             .await?;
             claimed.push(job_from_row(&row)?);
         }
@@ -109,7 +110,7 @@ impl JobStore for This {
         guard!(worker);
         let mut tx = self.begin_write().await?;
         let now = tx.now;
-        let done = finish(tx.conn(), id, worker, now).await?;
+        let done = finish(tx.conn().await?, id, worker, now).await?;
         tx.commit(self).await?;
         Ok(done)
     }
@@ -137,7 +138,7 @@ impl JobStore for This {
         .bind(error)
         .bind(i64::from(max_attempts))
         .bind(now)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
         tx.commit(self).await
     }

@@ -98,7 +98,7 @@ impl ReleaseStore for This {
         guard!(actor, project, template);
         check_key(&template.key, "key")?;
         let mut tx = self.begin_write().await?;
-        let project = lookup::project(tx.conn(), project).await?;
+        let project = lookup::project(tx.conn().await?, project).await?;
         let now = tx.now;
         sqlx::query(
             "INSERT INTO release_templates (project_id, key, name, stages, guards, created_by, created_at) \
@@ -111,7 +111,7 @@ impl ReleaseStore for This {
         .bind(Json(&template.guards))
         .bind(&actor.name)
         .bind(now)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await
         .map_err(|e| unique_or(e, "release template", &template.key))?;
         let after = json!({ "template": template.key, "stages": template.stages, "guards": template.guards });
@@ -153,11 +153,11 @@ impl ReleaseStore for This {
     async fn delete_release_template(&self, actor: &Actor, project: &str, key: &str) -> Result<()> {
         guard!(actor, project, key);
         let mut tx = self.begin_write().await?;
-        let project = lookup::project(tx.conn(), project).await?;
+        let project = lookup::project(tx.conn().await?, project).await?;
         let gone = sqlx::query("DELETE FROM release_templates WHERE project_id = $1 AND key = $2")
             .bind(project.id)
             .bind(key)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         if gone.rows_affected() == 0 {
             return Err(not_found("release template", key));
@@ -178,8 +178,8 @@ impl ReleaseStore for This {
     ) -> Result<ReleasePlan> {
         guard!(actor, project, env, plan, first);
         let mut tx = self.begin_write().await?;
-        let env = lookup::env(tx.conn(), project, env).await?;
-        lookup::flag(tx.conn(), env.project_id, &plan.flag).await?;
+        let env = lookup::env(tx.conn().await?, project, env).await?;
+        lookup::flag(tx.conn().await?, env.project_id, &plan.flag).await?;
         let now = tx.now;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO release_plans (environment_id, flag, template, control, treatment, stages, guards, state, \
@@ -195,7 +195,7 @@ impl ReleaseStore for This {
         .bind(Json(&plan.guards))
         .bind(&actor.name)
         .bind(now)
-        .fetch_one(tx.conn())
+        .fetch_one(tx.conn().await?)
         .await
         .map_err(|e| match unique_or(e, "release plan", &plan.flag) {
             StoreError::AlreadyExists { .. } => StoreError::Conflict {
@@ -211,8 +211,8 @@ impl ReleaseStore for This {
                 .map_err(|e| StoreError::Corrupt(format!("job payload: {e}")))?,
             ..first
         };
-        jobs::upsert(tx.conn(), &first, now).await?;
-        let (_, created) = plan_by_id(tx.conn(), id).await?;
+        jobs::upsert(tx.conn().await?, &first, now).await?;
+        let (_, created) = plan_by_id(tx.conn().await?, id).await?;
         tx.audit(actor, plan_audit(env.project_id, &created, "release.start", plan.reason.as_deref())).await?;
         tx.commit(self).await?;
         Ok(created)
@@ -247,9 +247,9 @@ impl ReleaseStore for This {
         .bind(id)
         .bind(change.to.as_str())
         .bind(now)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
-        let (project_id, plan) = plan_by_id(tx.conn(), id).await?;
+        let (project_id, plan) = plan_by_id(tx.conn().await?, id).await?;
         if moved.rows_affected() == 0 {
             return Err(StoreError::Conflict {
                 code: "plan_state",
@@ -258,7 +258,7 @@ impl ReleaseStore for This {
             });
         }
         if let Some(job) = &change.job {
-            jobs::upsert(tx.conn(), job, now).await?;
+            jobs::upsert(tx.conn().await?, job, now).await?;
         }
         tx.audit(actor, plan_audit(project_id, &plan, change.action, change.reason.as_deref())).await?;
         tx.commit(self).await?;
@@ -283,19 +283,19 @@ impl ReleaseStore for This {
             .bind(&record.summary)
             .bind(now)
             .bind(from)
-            .execute(tx.conn())
+            .execute(tx.conn().await?)
             .await?;
         if moved.rows_affected() == 0 {
             return Ok(false);
         }
         if let Some((job, worker)) = &record.done {
-            jobs::finish(tx.conn(), *job, worker, now).await?;
+            jobs::finish(tx.conn().await?, *job, worker, now).await?;
         }
         if let Some(next) = &record.next {
-            jobs::upsert(tx.conn(), next, now).await?;
+            jobs::upsert(tx.conn().await?, next, now).await?;
         }
         if record.finish {
-            let (project_id, plan) = plan_by_id(tx.conn(), id).await?;
+            let (project_id, plan) = plan_by_id(tx.conn().await?, id).await?;
             let actor = Actor { name: format!("plan:{id}"), ..Actor::system() };
             tx.audit(&actor, plan_audit(project_id, &plan, "release.complete", Some(&record.summary))).await?;
         }

@@ -108,7 +108,7 @@ pub(super) async fn record(store: &This, environment_id: i64, record: &Telemetry
         .bind(record.minute)
         .bind(to_i64(e.count))
         .bind(e.value_sum)
-        .execute(tx.conn())
+        .execute(tx.conn().await?)
         .await?;
     }
     sqlx::query(
