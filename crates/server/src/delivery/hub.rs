@@ -237,20 +237,23 @@ impl Hub {
             Notice::Change(change, span) => (change.environment_id, change.event.revision, Some(change.event), span),
             Notice::Revision { environment_id, revision } => (environment_id, revision, None, tracing::Span::none()),
         };
+        // A bare revision notice (a NOTIFY, possibly this replica's own
+        // write winning the race with its local publish) carries no span.
+        let via = if event.is_some() { "local" } else { "notify" };
         let channel = self.channel(environment_id);
         let last = channel.revision();
         if revision <= last {
             return;
         }
         if let Some(event) = event.filter(|_| revision == last + 1) {
-            self.broadcast(&channel, &event, &parent);
+            self.broadcast(&channel, &event, &parent, via);
             return;
         }
         // A gap (or a bare revision notice): read the missing changes.
         match self.store.changes_since(environment_id, last, 10_000).await {
             Ok(Some(events)) => {
                 for event in events.iter().filter(|e| e.revision > channel.revision()) {
-                    self.broadcast(&channel, event, &parent);
+                    self.broadcast(&channel, event, &parent, via);
                 }
             }
             Ok(None) => {
@@ -265,8 +268,8 @@ impl Hub {
     }
 
     #[tracing::instrument(level = "debug", name = "fan_out", parent = parent, skip_all,
-        fields(env = channel.environment_id(), revision = event.revision, receivers))]
-    fn broadcast(&self, channel: &EnvChannel, event: &ChangeEvent, parent: &tracing::Span) {
+        fields(env = channel.environment_id(), revision = event.revision, via = via, receivers))]
+    fn broadcast(&self, channel: &EnvChannel, event: &ChangeEvent, parent: &tracing::Span, via: &'static str) {
         channel.set_revision(event.revision);
         channel.receipts.broadcast(event.revision);
         // Every change asks for acknowledgements (receipts are exact for
