@@ -62,6 +62,8 @@ pub struct ClientBuilder {
     http_client: Option<reqwest::Client>,
     telemetry: bool,
     telemetry_flush: Duration,
+    service_name: Option<String>,
+    service_version: Option<String>,
 }
 
 impl ClientBuilder {
@@ -84,6 +86,8 @@ impl ClientBuilder {
             http_client: None,
             telemetry: false,
             telemetry_flush: Duration::from_secs(10),
+            service_name: None,
+            service_version: None,
         }
     }
 
@@ -221,6 +225,22 @@ impl ClientBuilder {
         self
     }
 
+    /// The name of the service this client runs in (`checkout`), sent when
+    /// it connects so that the server's fleet view (`switchyard fleet`)
+    /// says which services evaluate what. 1 to 64 printable ASCII
+    /// characters (checked by [`ClientBuilder::build`]). Default: none.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// The version of that service (`1.4.2`), shown next to its name; same
+    /// limits. Default: none.
+    pub fn service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Some(version.into());
+        self
+    }
+
     /// Use this HTTP client (proxies, custom TLS roots, ...). Do not set a
     /// total request timeout on it: the stream is a long-lived response.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
@@ -256,6 +276,8 @@ impl fmt::Debug for ClientBuilder {
             .field("streaming", &self.streaming)
             .field("http_client", &self.http_client.is_some())
             .field("telemetry", &self.telemetry.then_some(self.telemetry_flush))
+            .field("service_name", &self.service_name)
+            .field("service_version", &self.service_version)
             .finish()
     }
 }

@@ -110,12 +110,15 @@ async function login(username, password) {
   return (await call('POST', '/api/v1/auth/login', { username, password }, null)).token;
 }
 
-/** A fake SDK instance: holds the stream open and acknowledges every revision. */
-function fakeSdk(secret, instance) {
+/**
+ * A fake SDK instance: holds the stream open and acknowledges every revision.
+ * `identity`: extra headers it connects with (x-switchyard-service, …).
+ */
+function fakeSdk(secret, instance, identity = {}) {
   const controller = new AbortController();
   const ready = (async () => {
     const res = await fetch(`${base}/sdk/v1/stream`, {
-      headers: { authorization: `Bearer ${secret}`, 'x-switchyard-instance': instance },
+      headers: { authorization: `Bearer ${secret}`, 'x-switchyard-instance': instance, ...identity },
       signal: controller.signal,
     });
     assert.equal(res.status, 200);
@@ -511,6 +514,29 @@ test('kill with a reason and see the delivery receipt; restore; the dialog traps
   await shot(page, 'kill-receipt-phone');
   await page.click('.dialog-footer .btn-primary');
   await page.waitForSelector('#kill-banner');
+  sdk.stop();
+  t.check();
+  await t.close();
+});
+
+test('the fleet page lists connected SDK instances with their service, and follows the environment switch', async () => {
+  const key = await call('POST', '/api/v1/projects/shop/environments/staging/sdk-keys', { name: 'fleet-sdk' });
+  const sdk = fakeSdk(key.secret, 'fleet-browser-1', { 'x-switchyard-service': 'checkout', 'x-switchyard-service-version': '3.1.4', 'x-switchyard-sdk': 'fake/1' });
+  await sdk.ready;
+  const t = await openPage();
+  const { page } = t;
+  await uiLogin(page, 'vera', PASSWORD);
+  await page.goto(`${base}/#/projects/shop/fleet`);
+  await page.selectOption('#env-select', 'staging');
+  const row = page.locator('#fleet-table tr[data-instance="fleet-browser-1"]');
+  await row.waitFor();
+  const text = await row.textContent();
+  for (const part of ['checkout', '3.1.4', 'fake/1', 'SSE', 'current']) assert.ok(text.includes(part), `${part} in ${text}`);
+  assert.match(await page.textContent('#fleet-summary'), /1 instance\(s\) in staging at revision \d+, 0 behind/);
+  await shot(page, 'fleet');
+  // Another environment has none; the page follows the switch.
+  await page.selectOption('#env-select', 'development');
+  await page.waitForSelector('#fleet-empty');
   sdk.stop();
   t.check();
   await t.close();

@@ -85,7 +85,10 @@ async fn proxy_connection(down: TcpStream, upstream: SocketAddr, mut paused: wat
             match up_r.read(&mut buf).await {
                 Ok(0) | Err(_) => return,
                 Ok(n) => {
-                    if down_w.write_all(&buf[..n]).await.is_err() {
+                    // A read that was already waiting when the pause began
+                    // holds its bytes until the resume: nothing passes while
+                    // paused, not even the first frame after the pause.
+                    if paused.wait_for(|p| !*p).await.is_err() || down_w.write_all(&buf[..n]).await.is_err() {
                         return;
                     }
                 }

@@ -10,6 +10,7 @@ import * as flagView from './views/flag.js';
 import * as auditView from './views/audit.js';
 import * as segmentsView from './views/segments.js';
 import * as keysView from './views/keys.js';
+import * as fleetView from './views/fleet.js';
 import * as webhooksView from './views/webhooks.js';
 import * as adminView from './views/admin.js';
 import { changeOwnPassword } from './views/password.js';
@@ -178,6 +179,7 @@ function renderTopbar(section) {
       navLink(`#/projects/${p}/flags`, 'Flags', current === 'flags'),
       navLink(`#/projects/${p}/audit`, 'Audit', current === 'audit'),
       navLink(`#/projects/${p}/segments`, 'Segments', current === 'segments'),
+      navLink(`#/projects/${p}/fleet`, 'Fleet', current === 'fleet'),
       can('admin') ? navLink(`#/projects/${p}/keys`, 'SDK keys', current === 'keys') : null,
       can('admin') ? navLink(`#/projects/${p}/webhooks`, 'Webhooks', current === 'webhooks') : null,
       can('admin') ? navLink('#/admin', 'Admin', current === 'admin') : null));
@@ -303,6 +305,7 @@ async function route() {
     else if (section === 'audit') result = auditView.render(ctx);
     else if (section === 'segments') result = segmentsView.render({ ...ctx, segment: parts[3] });
     else if (section === 'keys') result = keysView.render(ctx);
+    else if (section === 'fleet') result = fleetView.render(ctx);
     else if (section === 'webhooks') result = webhooksView.render(ctx);
     else return notFound();
     cleanup = result || null;

@@ -55,6 +55,16 @@ pub mod header {
     /// Request header of the stream: a random id per SDK process, the
     /// `instance` of its [`Ack`](super::Ack)s (1 to [`MAX_INSTANCE_LEN`](super::MAX_INSTANCE_LEN) characters).
     pub const INSTANCE: &str = "x-switchyard-instance";
+    /// Request header of the stream and of snapshot polls: the name of the
+    /// service the SDK runs in (`checkout`), for the fleet view; 1 to
+    /// [`MAX_LABEL_LEN`](super::MAX_LABEL_LEN) printable ASCII characters.
+    pub const SERVICE: &str = "x-switchyard-service";
+    /// Request header of the stream and of snapshot polls: that service's
+    /// version (`1.4.2`), same limits as [`SERVICE`].
+    pub const SERVICE_VERSION: &str = "x-switchyard-service-version";
+    /// Request header of the stream and of snapshot polls: the SDK and its
+    /// version (`switchyard-rust/0.1.0`), same limits as [`SERVICE`].
+    pub const SDK: &str = "x-switchyard-sdk";
     /// Response header of the stream: the heartbeat interval in
     /// milliseconds. SDKs treat twice that much silence as a dead stream.
     pub const HEARTBEAT_MS: &str = "x-switchyard-heartbeat-ms";
@@ -79,6 +89,18 @@ pub const RESET_VALUE: &str = "true";
 /// The longest SDK instance id, in characters (a longer one would not fit
 /// the notification that forwards acks between replicas).
 pub const MAX_INSTANCE_LEN: usize = 64;
+
+/// The longest service name, service version or SDK label, in characters.
+pub const MAX_LABEL_LEN: usize = 64;
+
+/// Whether `value` is a valid [`header::SERVICE`], [`header::SERVICE_VERSION`]
+/// or [`header::SDK`] value: 1 to [`MAX_LABEL_LEN`] printable ASCII
+/// characters (no control characters; spaces allowed inside).
+pub fn valid_label(value: &str) -> bool {
+    (1..=MAX_LABEL_LEN).contains(&value.len())
+        && value.bytes().all(|b| (0x20..0x7f).contains(&b))
+        && value.trim() == value
+}
 
 /// The content type of the stream.
 pub const EVENT_STREAM: &str = "text/event-stream";

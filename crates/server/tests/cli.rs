@@ -262,3 +262,45 @@ async fn panic_previews_and_typos_get_the_closest_name() {
     assert!(!out.trim_start().starts_with('{'), "a human view unless --json: {out}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fleet_lists_the_connected_sdks() {
+    let db = TestDb::sqlite();
+    let server = TestServer::start(&db.url()).await;
+    admin(&server, reqwest::Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
+    admin(&server, reqwest::Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
+    let key = admin(&server, reqwest::Method::POST, &format!("{PROD}/sdk-keys"), json!({"name": "svc"})).await;
+    let key = key["secret"].as_str().unwrap().to_string();
+    let token =
+        admin(&server, reqwest::Method::POST, "/api/v1/tokens", json!({"name": "look", "role": "viewer"})).await;
+    let token = token["secret"].as_str().unwrap().to_string();
+    let sdk = switchyard::Client::builder(key.as_str())
+        .base_url(server.base.as_str())
+        .service_name("checkout")
+        .service_version("1.4.2")
+        .build()
+        .unwrap();
+    sdk.wait_until_ready(Duration::from_secs(10)).await.unwrap();
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let out = loop {
+        let (code, out, err) = cli(&server, &token, &["fleet", "--env", "production"]).await;
+        assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+        if out.contains("checkout") {
+            break out;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{out}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(out.starts_with("1 instance(s) in production at revision"), "{out}");
+    assert!(out.contains("1.4.2") && out.contains("sse") && out.contains("switchyard-rust/"), "{out}");
+    let (code, json_out, _) = cli(&server, &token, &["fleet", "--env", "production", "--json"]).await;
+    assert_eq!(code, 0);
+    let view: Value = serde_json::from_str(&json_out).unwrap();
+    assert_eq!(view["instances"][0]["service"], "checkout", "{view}");
+    let (code, _, err) = cli(&server, &token, &["fleet", "--env", "nope"]).await;
+    assert_eq!(code, 1, "{err}");
+    drop(sdk);
+    server.stop().await;
+    db.cleanup().await;
+}

@@ -44,7 +44,8 @@ impl ClientBuilder {
         };
         let instance = uuid::Uuid::new_v4().to_string();
         let endpoint = Endpoint::new(http, &base, auth, instance, self.read_timeout, self.max_event_size)
-            .map_err(|e| invalid("base_url", &e.to_string()))?;
+            .map_err(|e| invalid("base_url", &e.to_string()))?
+            .with_service(self.service_name.as_deref(), self.service_version.as_deref());
         let fingerprint = persist::fingerprint(base.as_str(), &self.sdk_key);
         let config = SyncConfig {
             streaming: self.streaming,
@@ -119,6 +120,11 @@ impl ClientBuilder {
         if self.stale_bound.is_some_and(|d| d.is_zero()) {
             return Err(invalid("stale_bound", "must be greater than zero"));
         }
+        for (option, value) in [("service_name", &self.service_name), ("service_version", &self.service_version)] {
+            if value.as_deref().is_some_and(|v| !switchyard_core::protocol::valid_label(v)) {
+                return Err(invalid(option, "must be 1 to 64 printable ASCII characters, without surrounding spaces"));
+            }
+        }
         if self.max_event_size < 1024 {
             return Err(invalid("max_event_size", "must be at least 1024 bytes"));
         }
@@ -156,6 +162,10 @@ mod tests {
                 .contains("max_backoff")
         );
         assert!(err(ok().stale_bound(Duration::ZERO)).contains("stale_bound"));
+        assert!(err(ok().service_name("")).contains("service_name"));
+        assert!(err(ok().service_version("1\n2")).contains("service_version"));
+        assert!(err(ok().service_name("x".repeat(65))).contains("service_name"));
+        assert!(ok().service_name("checkout").service_version("1.4.2").validate().is_ok());
     }
 
     #[test]

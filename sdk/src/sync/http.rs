@@ -10,13 +10,17 @@ use std::time::{Duration, SystemTime};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderValue, IF_NONE_MATCH, RETRY_AFTER,
+    ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_NONE_MATCH,
+    RETRY_AFTER,
 };
 use reqwest::{Response, StatusCode, Url};
 use switchyard_core::Snapshot;
 use switchyard_core::protocol::{self, header};
 
 use super::backoff::parse_retry_after;
+
+/// This SDK's [`header::SDK`] label.
+pub(crate) const SDK_LABEL: &str = concat!("switchyard-rust/", env!("CARGO_PKG_VERSION"));
 
 /// Why a request (or a stream) failed, classified for the retry policy.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -95,6 +99,10 @@ pub(crate) struct Endpoint {
     /// `Bearer <key>`, marked sensitive so that it is never logged.
     auth: HeaderValue,
     pub(crate) instance: String,
+    /// Who is asking, sent with the stream and snapshot requests for the
+    /// server's fleet view: [`header::INSTANCE`], [`header::SDK`] and, when
+    /// set, [`header::SERVICE`] and [`header::SERVICE_VERSION`].
+    identity: HeaderMap,
     /// Bound on a whole snapshot or ack request.
     request_timeout: Duration,
     /// Bound on a snapshot body or a single event.
@@ -118,6 +126,11 @@ impl Endpoint {
         max_body: usize,
     ) -> Result<Self, url_error::ParseError> {
         auth.set_sensitive(true);
+        let mut identity = HeaderMap::new();
+        if let Ok(value) = HeaderValue::from_str(&instance) {
+            identity.insert(header::INSTANCE, value);
+        }
+        identity.insert(header::SDK, HeaderValue::from_static(SDK_LABEL));
         Ok(Endpoint {
             http,
             snapshot_url: join(base, protocol::SNAPSHOT_PATH)?,
@@ -126,6 +139,7 @@ impl Endpoint {
             telemetry_url: join(base, protocol::TELEMETRY_PATH)?,
             auth,
             instance,
+            identity,
             request_timeout,
             max_body,
         })
@@ -135,7 +149,11 @@ impl Endpoint {
     /// `Ok(Some((snapshot, reset)))`: `reset` when the server says the
     /// snapshot replaces a newer one we hold (its database went back).
     pub(crate) async fn fetch_snapshot(&self, have: Option<u64>) -> Result<Option<(Snapshot, bool)>, Failure> {
-        let mut req = self.http.get(self.snapshot_url.clone()).header(AUTHORIZATION, self.auth.clone());
+        let mut req = self
+            .http
+            .get(self.snapshot_url.clone())
+            .header(AUTHORIZATION, self.auth.clone())
+            .headers(self.identity.clone());
         if let Some(rev) = have {
             req = req.header(IF_NONE_MATCH, protocol::etag(rev));
         }
@@ -168,7 +186,7 @@ impl Endpoint {
             .header(AUTHORIZATION, self.auth.clone())
             .header(ACCEPT, protocol::EVENT_STREAM)
             .header(CACHE_CONTROL, "no-cache")
-            .header(header::INSTANCE, &self.instance);
+            .headers(self.identity.clone());
         if let Some(id) = last_event_id {
             req = req.header(header::LAST_EVENT_ID, id.to_string());
         }
@@ -201,6 +219,18 @@ impl Endpoint {
 }
 
 impl Endpoint {
+    /// Names the service this SDK runs in (and its version) on the stream
+    /// and snapshot requests. Values must be valid
+    /// ([`protocol::valid_label`]); the builder checks them.
+    pub(crate) fn with_service(mut self, name: Option<&str>, version: Option<&str>) -> Self {
+        for (header, value) in [(header::SERVICE, name), (header::SERVICE_VERSION, version)] {
+            if let Some(value) = value.and_then(|v| HeaderValue::from_str(v).ok()) {
+                self.identity.insert(header, value);
+            }
+        }
+        self
+    }
+
     /// A sender of telemetry batches through this endpoint.
     pub(crate) fn telemetry_sender(&self) -> crate::telemetry::Sender {
         let endpoint = self.clone();

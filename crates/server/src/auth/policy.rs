@@ -205,6 +205,7 @@ pub static POLICY: &[Rule] = &[
     rule("POST", project_path!("/environments/{env}/flags/{flag}/release/resume"), p(Edit)),
     rule("POST", project_path!("/environments/{env}/flags/{flag}/release/abort"), p(Kill)),
     rule("POST", project_path!("/environments/{env}/flags/{flag}/release/promote"), p(Edit)),
+    rule("GET", project_path!("/environments/{env}/fleet"), p(Read)),
     // triggers
     rule("GET", project_path!("/environments/{env}/flags/{flag}/triggers"), p(Kill)),
     rule("POST", project_path!("/environments/{env}/flags/{flag}/triggers"), p(Admin)),

@@ -3,12 +3,14 @@
 //! ## Layout
 //! - [`remote`]: responder commands (kill, restore, panic, flags, audit) over the API.
 //! - [`release`]: a flag's release plan (start, status, pause, resume, abort, promote).
+//! - [`insights`]: `fleet` (connected SDK instances).
 //! - [`webhooks`]: managing webhooks and reading their delivery history (admin).
 //! - [`accounts`]: `admin reset-password` (on the store), `users`, `passwd`.
 //! - [`errors`]: start-up errors that say how to fix them; printing each cause once.
 
 pub mod accounts;
 pub mod errors;
+pub mod insights;
 pub mod release;
 pub mod remote;
 pub mod responder;
@@ -96,6 +98,16 @@ pub enum Command {
         /// What to do with the plan.
         #[command(subcommand)]
         command: ReleaseCommand,
+        /// Which server, project and environment, and the token.
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// List the SDK instances connected to an environment (service, versions,
+    /// transport, revision, lag, last seen, replica).
+    Fleet {
+        /// Environment key.
+        #[arg(long, short = 'e', env = "SWITCHYARD_ENV")]
+        env: String,
         /// Which server, project and environment, and the token.
         #[command(flatten)]
         remote: Remote,
@@ -216,6 +228,7 @@ async fn run_remote(command: Command) -> anyhow::Result<i32> {
         }
         Command::Flags { command, remote } => remote::Client::new(remote)?.flags(&command).await,
         Command::Release { command, remote } => remote::Client::new(remote)?.release(&command).await,
+        Command::Fleet { env, remote } => remote::Client::new(remote)?.fleet(&env).await,
         Command::Webhooks { command, remote } => remote::Client::new(remote)?.webhooks(&command).await,
         Command::Users { command, remote } => remote::Client::new(remote)?.users(&command).await,
         Command::Passwd { user, server } => accounts::passwd(&server, &user).await,

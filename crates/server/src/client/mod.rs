@@ -13,6 +13,7 @@
 //!   [`Client::send`], [`Error`];
 //! - [`catalog`]: projects, environments, flags, configurations, toggle, audit;
 //! - [`responder`]: kill, restore, the panic button, receipts;
+//! - [`insights`]: the fleet of connected SDK instances;
 //! - [`accounts`]: login, users, passwords, API tokens;
 //! - [`keys`]: SDK keys, webhooks and their deliveries, triggers, health;
 //! - [`release`]: release plans and their templates.
@@ -20,6 +21,7 @@
 pub mod accounts;
 pub mod catalog;
 mod error;
+pub mod insights;
 pub mod keys;
 pub mod release;
 pub mod responder;

@@ -36,6 +36,7 @@ use tokio::task::JoinHandle;
 
 use crate::delivery::hub::Hub;
 use crate::delivery::receipts::{Receipt, Sample};
+use crate::delivery::roster::InstanceRow;
 use crate::store::DynStore;
 
 /// The NOTIFY channel of fleet messages.
@@ -55,8 +56,49 @@ pub const ANSWER_TIMEOUT: Duration = Duration::from_millis(500);
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
 enum Msg {
-    Query { q: String, from: String, env: i64, rev: u64 },
-    Answer { q: String, to: String, from: String, sample: Sample },
+    Query {
+        q: String,
+        from: String,
+        env: i64,
+        rev: u64,
+    },
+    Answer {
+        q: String,
+        to: String,
+        from: String,
+        sample: Sample,
+    },
+    /// Asks every peer for its instance rows of `env`.
+    List {
+        q: String,
+        from: String,
+        env: i64,
+    },
+    /// Part of a peer's rows (chunked to fit NOTIFY); `done` on the last.
+    Rows {
+        q: String,
+        to: String,
+        from: String,
+        rows: Vec<InstanceRow>,
+        done: bool,
+    },
+}
+
+/// Bytes of rows per `Rows` message (NOTIFY payloads stop at 8,000).
+const ROWS_BUDGET: usize = 6_000;
+
+/// One peer's answer to a `List`.
+type RowsPart = (String, Vec<InstanceRow>, bool);
+
+/// Every connected SDK instance of one environment, over the replicas.
+#[derive(Debug, Clone, Default)]
+pub struct Roster {
+    /// The rows, one per instance.
+    pub rows: Vec<InstanceRow>,
+    /// Replicas whose rows are included (this one too).
+    pub replicas: usize,
+    /// Live replicas that did not answer in time (their instances are missing).
+    pub unanswered: Vec<String>,
 }
 
 /// This replica's view of the fleet.
@@ -64,6 +106,7 @@ pub struct Fleet {
     id: String,
     store: DynStore,
     pending: DashMap<String, mpsc::UnboundedSender<(String, Sample)>>,
+    listing: DashMap<String, mpsc::UnboundedSender<RowsPart>>,
     /// Set on graceful shutdown: the listener closes its connection.
     leaving: watch::Sender<bool>,
     /// The listener task (aborted by [`Fleet::abort`]).
@@ -77,6 +120,7 @@ impl Fleet {
             id: uuid::Uuid::new_v4().simple().to_string(),
             store,
             pending: DashMap::new(),
+            listing: DashMap::new(),
             leaving: watch::Sender::new(false),
             tasks: Mutex::new(Vec::new()),
         })
@@ -147,6 +191,12 @@ impl Fleet {
                     let _ = tx.send((from, sample));
                 }
             }
+            Msg::List { q, from, env } if from != self.id => self.send_rows(hub, q, from, env).await,
+            Msg::Rows { q, to, from, rows, done } if to == self.id => {
+                if let Some(tx) = self.listing.get(&q) {
+                    let _ = tx.send((from, rows, done));
+                }
+            }
             _ => {}
         }
     }
@@ -199,6 +249,66 @@ impl Fleet {
         let mut unanswered: Vec<String> = waiting.into_iter().collect();
         unanswered.sort();
         (samples, unanswered)
+    }
+
+    /// This replica's rows of `env`.
+    pub fn local_rows(&self, hub: &Hub, env: i64) -> Vec<InstanceRow> {
+        let channel = hub.channel(env);
+        channel.receipts.roster(&self.id, channel.revision())
+    }
+
+    /// Answers a `List` with this replica's rows, in parts that fit NOTIFY.
+    async fn send_rows(&self, hub: &Hub, q: String, to: String, env: i64) {
+        let mut rows = self.local_rows(hub, env);
+        loop {
+            let (mut part, mut bytes) = (Vec::new(), 0);
+            while let Some(row) = rows.pop() {
+                bytes += serde_json::to_string(&row).map_or(0, |j| j.len() + 1);
+                part.push(row);
+                if bytes >= ROWS_BUDGET {
+                    break;
+                }
+            }
+            let done = rows.is_empty();
+            let msg = Msg::Rows { q: q.clone(), to: to.clone(), from: self.id.clone(), rows: part, done };
+            self.send(&msg).await;
+            if done {
+                return;
+            }
+        }
+    }
+
+    /// Every SDK instance connected to any live replica for `env`, with
+    /// the replicas that did not answer within [`ANSWER_TIMEOUT`].
+    pub async fn roster(&self, hub: &Hub, env: i64) -> Roster {
+        let mut roster = Roster { rows: self.local_rows(hub, env), replicas: 1, unanswered: Vec::new() };
+        let Some(mut waiting) = self.peers().await else {
+            roster.unanswered.push(UNKNOWN_PEERS.to_string());
+            return roster;
+        };
+        if waiting.is_empty() {
+            return roster;
+        }
+        let q = uuid::Uuid::new_v4().simple().to_string();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        self.listing.insert(q.clone(), tx);
+        self.send(&Msg::List { q: q.clone(), from: self.id.clone(), env }).await;
+        let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
+        while !waiting.is_empty() {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some((from, rows, done))) => {
+                    roster.rows.extend(rows);
+                    if done && waiting.remove(&from) {
+                        roster.replicas += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+        self.listing.remove(&q);
+        roster.unanswered = waiting.into_iter().collect();
+        roster.unanswered.sort();
+        roster
     }
 
     /// The fleet-wide receipt of `rev` now.

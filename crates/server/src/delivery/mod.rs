@@ -14,6 +14,7 @@
 //! - [`stream`]: an SSE stream's life (first frames, live frames, its end).
 //! - [`acks`]: SDK acknowledgements, recorded here or forwarded.
 //! - [`receipts`]: which SDK instances applied which revision (kill receipts).
+//! - [`roster`]: the fleet view's rows (identity, transport, lag) and polling instances.
 //! - [`histogram`]: compact latency histograms (receipt medians within 1.5 %).
 //! - [`fleet`]: fleet-wide receipts across replicas (live set from `pg_stat_activity`).
 //! - [`listener`]: Postgres LISTEN/NOTIFY fan-out across replicas.
@@ -29,5 +30,6 @@ pub mod histogram;
 pub mod hub;
 pub mod listener;
 pub mod receipts;
+pub mod roster;
 pub mod snapshots;
 pub mod stream;

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use crate::delivery::histogram::Histogram;
+use crate::delivery::roster::{Identity, InstanceRow, Pollers, Transport, now_ms};
 
 /// How many revision timestamps are kept per environment.
 const REVISION_TIMES: usize = 4096;
@@ -33,6 +34,14 @@ struct Instance {
     /// When it applied `applied` (the ack's arrival minus its hold);
     /// `None` when unknown (a resumed stream).
     applied_at: Option<Instant>,
+    /// Who it says it is (the fleet view).
+    identity: Identity,
+    /// SSE or OFREP.
+    transport: Transport,
+    /// When its first open stream here opened, ms since the epoch.
+    connected_at_ms: i64,
+    /// Its last stream open or ack, ms since the epoch.
+    last_seen_ms: i64,
 }
 
 /// Slots of the lock-free ring of recent broadcast times.
@@ -51,6 +60,8 @@ pub struct Registry {
     acked: Notify,
     /// Callers waiting for [`Registry::changed`] (acks wake only if any).
     watchers: AtomicUsize,
+    /// Instances that only poll (not counted in receipts: no connection).
+    pub pollers: Pollers,
 }
 
 impl Default for Registry {
@@ -62,6 +73,7 @@ impl Default for Registry {
             epoch: Instant::now(),
             acked: Notify::new(),
             watchers: AtomicUsize::new(0),
+            pollers: Pollers::default(),
         }
     }
 }
@@ -186,12 +198,27 @@ impl Registry {
         Watching(&self.watchers)
     }
 
-    /// A stream of `instance` opened.
+    /// A stream of `instance` opened (an anonymous SSE stream).
     pub fn connect(&self, instance: &str) {
-        self.instances
-            .entry(instance.to_string())
-            .or_insert_with(|| Instance { streams: 0, applied: 0, applied_at: None })
-            .streams += 1;
+        self.connect_as(instance, Identity::default(), Transport::Sse);
+    }
+
+    /// A stream of `instance`, which says it is `identity`, opened.
+    pub fn connect_as(&self, instance: &str, identity: Identity, transport: Transport) {
+        let now = now_ms();
+        let mut entry = self.instances.entry(instance.to_string()).or_insert_with(|| Instance {
+            streams: 0,
+            applied: 0,
+            applied_at: None,
+            identity: Identity::default(),
+            transport,
+            connected_at_ms: now,
+            last_seen_ms: now,
+        });
+        entry.streams += 1;
+        entry.identity = identity;
+        entry.transport = transport;
+        entry.last_seen_ms = now;
     }
 
     /// A stream of `instance` closed.
@@ -223,6 +250,7 @@ impl Registry {
             let applied_at = now.checked_sub(held).map_or(now, |t| start.map_or(t, |s| t.max(s)));
             entry.applied = revision;
             entry.applied_at = Some(applied_at);
+            entry.last_seen_ms = now_ms();
             latency = start.map(|s| applied_at.saturating_duration_since(s));
         }
         // `notify_waiters` takes a lock: only when someone waits.
@@ -248,6 +276,46 @@ impl Registry {
     /// Whether `instance` has an open stream on this replica.
     pub fn knows(&self, instance: &str) -> bool {
         self.instances.contains_key(instance)
+    }
+
+    /// How long ago the first revision after `applied` was broadcast, ms:
+    /// 0 when `applied` is `current` (or later), `None` when that broadcast
+    /// is not among the times kept here (before this replica started).
+    pub fn lag_ms(&self, applied: u64, current: u64) -> Option<u64> {
+        if applied >= current {
+            return Some(0);
+        }
+        let times = self.times.lock().ok()?;
+        let missing = applied + 1;
+        if times.front().is_none_or(|(first, _)| *first > missing) {
+            return None;
+        }
+        let (_, at) = times.iter().find(|(r, _)| *r >= missing)?;
+        Some(u64::try_from(at.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// This replica's rows for the fleet view: every instance with an open
+    /// stream, then those that only polled recently.
+    /// `current` is the environment's revision as this replica knows it.
+    pub fn roster(&self, replica: &str, current: u64) -> Vec<InstanceRow> {
+        let mut rows: Vec<InstanceRow> = self
+            .instances
+            .iter()
+            .filter(|e| e.streams > 0)
+            .map(|e| InstanceRow {
+                instance: e.key().clone(),
+                identity: e.identity.clone(),
+                transport: e.transport,
+                replica: replica.to_string(),
+                revision: e.applied,
+                lag_revisions: 0,
+                lag_ms: self.lag_ms(e.applied, current),
+                connected_at_ms: e.connected_at_ms,
+                last_seen_ms: e.last_seen_ms,
+            })
+            .collect();
+        rows.extend(self.pollers.rows(replica, |id| self.knows(id), |rev| self.lag_ms(rev, current)));
+        rows
     }
 
     /// This replica's part of the receipt of `revision`: connected
@@ -307,37 +375,5 @@ fn ring_slot(revision: u64) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn counts_connected_and_applied() {
-        let r = Registry::default();
-        r.broadcast(5);
-        r.connect("a");
-        r.connect("b");
-        r.ack("a", 5, Duration::ZERO);
-        let receipt = r.receipt(5);
-        assert_eq!((receipt.connected, receipt.applied, receipt.pending), (2, 1, 1));
-        r.ack("b", 6, Duration::ZERO);
-        assert!(r.receipt(5).complete());
-        r.disconnect("b");
-        assert_eq!(r.receipt(6).connected, 1);
-        r.ack("ghost", 9, Duration::ZERO);
-        assert_eq!(r.receipt(9).connected, 1);
-    }
-
-    #[tokio::test]
-    async fn wait_returns_on_ack_or_timeout() {
-        let r = std::sync::Arc::new(Registry::default());
-        r.broadcast(1);
-        r.connect("a");
-        let timed_out = r.wait(1, Duration::from_millis(20)).await;
-        assert_eq!(timed_out.pending, 1);
-        let r2 = r.clone();
-        let waiter = tokio::spawn(async move { r2.wait(1, Duration::from_secs(5)).await });
-        tokio::task::yield_now().await;
-        r.ack("a", 1, Duration::ZERO);
-        assert!(waiter.await.unwrap().complete());
-    }
-}
+#[path = "receipts_tests.rs"]
+mod tests;

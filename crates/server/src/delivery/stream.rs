@@ -46,6 +46,8 @@ pub struct Connect {
     pub last_event_id: Option<u64>,
     /// `X-Switchyard-Instance` (an invalid one counts as absent).
     pub instance: Option<String>,
+    /// Who the SDK says it is (service, version, SDK).
+    pub identity: super::roster::Identity,
     /// The server's maximum stream age (zero: none).
     pub max_age: Duration,
 }
@@ -89,7 +91,7 @@ pub async fn sdk(
         connect.instance.filter(|v| valid_instance(v)).unwrap_or_else(|| format!("anonymous-{}", uuid::Uuid::new_v4()));
     tracing::Span::current().record("instance", instance.as_str()).record("revision", sent);
     channel.connections.fetch_add(1, Ordering::Relaxed);
-    channel.receipts.connect(&instance);
+    channel.receipts.connect_as(&instance, connect.identity, super::roster::Transport::Sse);
     // Resuming at `Last-Event-ID` means the client has applied that revision
     // (and acknowledged it on its previous stream, maybe to a server that has
     // since restarted). Count it: with nothing new to apply the client sends

@@ -21,6 +21,7 @@
 //! - [`sdk`]: the SDK API (snapshot, SSE stream).
 //! - [`ofrep`]: the OpenFeature Remote Evaluation Protocol routes (see [`crate::ofrep`]).
 //! - [`metrics`]: `GET /metrics` and the request-metrics middleware.
+//! - [`fleet`]: the connected SDK instances of an environment.
 //! - [`telemetry`]: SDK telemetry in (`POST /sdk/v1/telemetry`) and a flag's telemetry series out.
 //! - [`release`]: release plan templates and a flag's plan (start, status, pause, resume, abort, promote).
 //! - [`docs`]: `/api/openapi.json` and the offline API docs page.
@@ -33,6 +34,7 @@ pub mod configs;
 pub mod docs;
 pub mod evaluate;
 pub mod flags;
+pub mod fleet;
 pub mod guard;
 pub mod json;
 pub mod kill;
@@ -94,6 +96,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(ofrep::router())
         .merge(telemetry::router())
         .merge(release::router())
+        .merge(fleet::router())
         .merge(triggers::router())
         .merge(webhooks::router())
         .split_for_parts();

@@ -17,6 +17,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::delivery;
 use crate::delivery::acks::AckError;
 use crate::delivery::listener::AckNotice;
+use crate::delivery::roster::Identity;
 use crate::delivery::stream::Connect;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
@@ -44,6 +45,10 @@ async fn snapshot(
     // The client's revision, from its ETag (`"17"`).
     let held = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).and_then(protocol::if_none_match);
     let (revision, json) = state.hub.snapshot_json_after(key.environment_id, held.unwrap_or(0)).await?;
+    if let Some(instance) = text(&headers, INSTANCE).filter(|i| delivery::stream::valid_instance(i)) {
+        let pollers = &state.hub.channel(key.environment_id).receipts.pollers;
+        pollers.polled(instance, identity(&headers), revision);
+    }
     let etag = HeaderValue::from_str(&protocol::etag(revision)).map_err(|e| ApiError::Internal(e.to_string()))?;
     if held == Some(revision) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
@@ -57,6 +62,21 @@ async fn snapshot(
         response.headers_mut().insert(RESET_HEADER, HeaderValue::from_static(protocol::RESET_VALUE));
     }
     Ok(response)
+}
+
+/// A header's value as text, if it is.
+fn text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Who an SDK says it is; an invalid value counts as absent.
+fn identity(headers: &HeaderMap) -> Identity {
+    let label = |name| text(headers, name).filter(|v| protocol::valid_label(v)).map(str::to_string);
+    Identity {
+        service: label(protocol::header::SERVICE),
+        service_version: label(protocol::header::SERVICE_VERSION),
+        sdk: label(protocol::header::SDK),
+    }
 }
 
 /// Announces the heartbeat interval (milliseconds) on SDK streams.
@@ -75,11 +95,12 @@ async fn stream(
     Extension(key): Extension<SdkKey>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let text = |name: &str| text(&headers, name);
     let connect = Connect {
         environment_id: key.environment_id,
         last_event_id: text(LAST_EVENT_ID).and_then(|v| v.trim().parse().ok()),
         instance: text(INSTANCE).map(str::to_string),
+        identity: identity(&headers),
         max_age: state.config.stream_max_age,
     };
     let revoked = state.sdk_keys.revocation(key.id);

@@ -58,6 +58,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "views/flags.js" => JS,
     "views/flag.js" => JS,
     "views/audit.js" => JS,
+    "views/fleet.js" => JS,
     "views/segments.js" => JS,
     "views/keys.js" => JS,
     "views/admin.js" => JS,

@@ -16,6 +16,7 @@
 //! ## Layout
 //! - [`kill`]: kill, restore, the panic button, waiting for delivery receipts.
 //! - [`applied`]: the kill receipt recorded in the audit history (`flag.kill.applied`).
+//! - [`fleet`]: the connected SDK instances of an environment, over the replicas.
 //! - [`triggers`]: an alert trigger firing (kill or restore, as the trigger).
 //! - [`telemetry`]: SDK telemetry batches in (validated, merged, added up per minute).
 //! - [`telemetry_series`]: one flag's per-variant telemetry series out; the retention prune.
@@ -30,6 +31,7 @@
 pub mod accounts;
 pub mod applied;
 pub mod configs;
+pub mod fleet;
 pub mod guard;
 pub mod guard_stats;
 pub mod guard_trip;

@@ -53,7 +53,8 @@ pub fn open(state: &AppState, key: &SdkKey) -> Response {
     let rx = channel.subscribe();
     let sent = channel.revision();
     let client = format!("{CLIENT_PREFIX}{}", uuid::Uuid::new_v4().simple());
-    channel.receipts.connect(&client);
+    let identity = crate::delivery::roster::Identity::default();
+    channel.receipts.connect_as(&client, identity, crate::delivery::roster::Transport::Ofrep);
     let first = [crate::delivery::frames::retry_hint(), refetch(sent, &client)];
     let live =
         Refetch { rx, sent, revoked: state.sdk_keys.revocation(key.id), closing: state.hub.closing(), client, channel };

@@ -28,12 +28,13 @@
 //! - [`accounts`], [`audit`], [`flags`], [`kill`] (kills, change sets,
 //!   receipts of a kill), [`projects`], [`sdk`], [`segments`], [`triggers`],
 //!   [`webhooks`], [`outbox`] (webhook deliveries), [`revert`],
-//!   [`receipts`], [`telemetry`], [`release`].
+//!   [`receipts`], [`telemetry`], [`release`], [`fleet`] (connected SDK instances).
 
 pub mod accounts;
 pub mod audit;
 pub mod common;
 pub mod flags;
+pub mod fleet;
 pub mod kill;
 pub mod outbox;
 pub mod projects;
@@ -141,6 +142,10 @@ mirror! {
     crate::ops::telemetry::VariantEventCount => telemetry::VariantEventCount;
     crate::ops::triggers::HookOutcome => triggers::HookOutcome;
     crate::delivery::receipts::Receipt => receipts::Receipt;
+    crate::delivery::roster::Identity => fleet::Identity;
+    crate::delivery::roster::Transport => fleet::Transport;
+    crate::delivery::roster::InstanceRow => fleet::InstanceRow;
+    crate::ops::fleet::FleetView => fleet::FleetView;
     crate::ops::kill::KillOne => kill::KillOne;
     crate::ops::kill::UnkillRequest => kill::UnkillRequest;
     crate::ops::kill::PanicRequest => kill::PanicRequest;
