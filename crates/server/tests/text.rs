@@ -93,6 +93,16 @@ fn example(route: &str) -> Option<Value> {
         "POST /hooks/v1/triggers/{secret}" => json!({"status": "firing", "commonLabels": {"alertname": "High"},
             "commonAnnotations": {"summary": "errors"}}),
         "POST /sdk/v1/ack" => json!({"instance": "pod-1", "revision": 1}),
+        "POST /api/v1/projects/{project}/release-templates" => {
+            json!({"key": "standard", "stages": [{"percent": 10.0, "min_duration_seconds": 0}, {"percent": 100.0, "min_duration_seconds": 0}]})
+        }
+        "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/release" => {
+            json!({"stages": [{"percent": 10.0, "min_duration_seconds": 3600}, {"percent": 100.0, "min_duration_seconds": 0}], "reason": "ship"})
+        }
+        "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/release/pause"
+        | "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/release/resume"
+        | "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/release/abort"
+        | "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/release/promote" => json!({"reason": "why"}),
         "POST /ofrep/v1/evaluate/flags" | "POST /ofrep/v1/evaluate/flags/{key}" => {
             json!({"context": {"targetingKey": "user-1", "country": "SE", "tags": ["a"]}})
         }
@@ -208,6 +218,7 @@ impl Fixture {
             ("segment", "beta"),
             ("id", "1"),
             ("revision", "1"),
+            ("template", "standard"),
             ("secret", self.trigger.as_str()),
             // Not a user: the valid example must not reset a password.
             ("username", "nobody"),
