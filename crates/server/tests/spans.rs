@@ -129,20 +129,11 @@ async fn a_kill_over_http_is_a_kill_span_with_write_broadcast_receipts() {
             let fan_out =
                 all.iter().find(|s| s.name == "fan_out" && s.fields.get("revision") == Some(&revision.to_string()));
             let fan_out = fan_out.unwrap_or_else(|| panic!("no fan_out span at revision {revision}: {all:?}"));
-            // On Postgres this replica's own NOTIFY can reach the hub before
-            // the local publish: that fan-out says `via = notify` and has no
-            // parent (a known limit, docs/architecture.md). A local publish
-            // must be inside `broadcast`; SQLite has only local publishes.
-            match fan_out.fields.get("via").map(String::as_str) {
-                Some("local") => {
-                    assert_eq!(fan_out.parent, Some(broadcast.id), "the fan-out is inside the kill's broadcast span")
-                }
-                Some("notify") => assert!(
-                    server.state.store.backend() == switchyard_server::store::Backend::Postgres,
-                    "a NOTIFY fan-out on SQLite: {fan_out:?}"
-                ),
-                other => panic!("fan_out without a `via` field ({other:?}): {fan_out:?}"),
-            }
+            // A replica's listener skips its own NOTIFYs (they name their
+            // origin), so its own commit always fans out from the local
+            // publish, inside `broadcast`, on both stores.
+            assert_eq!(fan_out.fields.get("via").map(String::as_str), Some("local"), "{fan_out:?}");
+            assert_eq!(fan_out.parent, Some(broadcast.id), "the fan-out is inside the kill's broadcast span");
             server
         }
     })

@@ -78,7 +78,7 @@ pub(crate) async fn ack_loop(endpoint: Endpoint, mut state: watch::Receiver<AckS
             Err(_) => return,
         };
         if !hold.is_zero() {
-            tokio::time::sleep(super::backoff::jitter(hold)).await;
+            hold_unless_hurried(&mut state, hold).await;
         }
         let now = state.borrow_and_update().clone();
         let held = now.applied_at.map_or(Duration::ZERO, |at| at.elapsed());
@@ -89,6 +89,28 @@ pub(crate) async fn ack_loop(endpoint: Endpoint, mut state: watch::Receiver<AckS
         acked = now.applied;
         if now.applied >= now.requested {
             answered = now.asks;
+        }
+    }
+}
+
+/// Sleeps a jittered `hold`, cut short when a newer request advises a
+/// shorter one (a kill asks for its ack at once, and must not wait behind
+/// the hold of an ordinary change just before it).
+async fn hold_unless_hurried(state: &mut watch::Receiver<AckState>, mut hold: Duration) {
+    let mut deadline = tokio::time::Instant::now() + super::backoff::jitter(hold);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => return,
+            changed = state.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let advised = state.borrow_and_update().hold;
+                if let Some(advised) = advised.filter(|&advised| advised < hold) {
+                    hold = advised;
+                    deadline = deadline.min(tokio::time::Instant::now() + super::backoff::jitter(advised));
+                }
+            }
         }
     }
 }

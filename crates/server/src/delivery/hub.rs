@@ -33,9 +33,10 @@ use crate::store::{ChangeEvent, ChangeSink, DynStore, EnvChange};
 /// What the hub's queue carries.
 #[derive(Debug)]
 pub enum Notice {
-    /// A change committed by this replica, with its content and the span
-    /// its fan-out belongs in (see [`within`]).
-    Change(EnvChange, tracing::Span),
+    /// A change committed by this replica, with its content, the span
+    /// its fan-out belongs in (see [`within`]) and whether its caller waits
+    /// for its receipt (see [`urgent`]).
+    Change(EnvChange, tracing::Span, bool),
     /// A revision known to exist in the store (another replica's commit,
     /// a resync): the hub reads what it has not broadcast yet.
     Revision {
@@ -86,13 +87,27 @@ impl ChangeQueue {
 impl ChangeSink for ChangeQueue {
     fn publish(&self, change: EnvChange) {
         let span = DELIVERY_SPAN.try_with(tracing::Span::clone).unwrap_or_else(|_| tracing::Span::current());
-        self.send(change.environment_id, change.event.revision, Notice::Change(change, span));
+        let urgent = URGENT.try_with(|()| ()).is_ok();
+        self.send(change.environment_id, change.event.revision, Notice::Change(change, span, urgent));
     }
 }
 
 tokio::task_local! {
     /// The span the fan-out of the writes committed in [`within`] belongs in.
     static DELIVERY_SPAN: tracing::Span;
+    /// Set while [`urgent`] runs a write.
+    static URGENT: ();
+}
+
+/// Runs `write` so that the changes it commits ask for acknowledgements
+/// at once (`hold_ms: 0`) rather than after the advised hold: for writes
+/// whose caller waits for the receipt (kills, restores, `?wait=`). The
+/// hold exists to keep thousands of acks from competing with the delivery
+/// of an ordinary change; a responder waiting for "applied by N/N" must
+/// not wait it out. (Another replica cannot see this mark; it recognises a
+/// kill by its content, see [`Hub::ack_request`].)
+pub async fn urgent<F: std::future::Future>(write: F) -> F::Output {
+    URGENT.scope((), write).await
 }
 
 /// Runs `write` so that the hub's `fan_out` span of every change it
@@ -159,8 +174,11 @@ impl Hub {
     }
 
     /// The acknowledgement request for `revision` on `channel`, with the
-    /// hold advised for its number of open streams.
-    pub fn ack_request(&self, channel: &EnvChannel, revision: u64) -> AckRequest {
+    /// hold advised for its number of open streams; none when `urgent`.
+    pub fn ack_request(&self, channel: &EnvChannel, revision: u64, urgent: bool) -> AckRequest {
+        if urgent {
+            return AckRequest { revision, hold_ms: 0 };
+        }
         let streams = channel.connections.load(std::sync::atomic::Ordering::Relaxed);
         let hold = super::channel::advised_hold(self.ack_hold, streams);
         AckRequest { revision, hold_ms: u64::try_from(hold.as_millis()).unwrap_or(u64::MAX) }
@@ -234,7 +252,9 @@ impl Hub {
 
     async fn deliver(&self, notice: Notice) {
         let (environment_id, revision, event, parent) = match notice {
-            Notice::Change(change, span) => (change.environment_id, change.event.revision, Some(change.event), span),
+            Notice::Change(change, span, urgent) => {
+                (change.environment_id, change.event.revision, Some((change.event, urgent)), span)
+            }
             Notice::Revision { environment_id, revision } => (environment_id, revision, None, tracing::Span::none()),
         };
         // A bare revision notice (a NOTIFY, possibly this replica's own
@@ -245,15 +265,16 @@ impl Hub {
         if revision <= last {
             return;
         }
-        if let Some(event) = event.filter(|_| revision == last + 1) {
-            self.broadcast(&channel, &event, &parent, via);
+        let urgent = event.as_ref().is_some_and(|&(_, urgent)| urgent);
+        if let Some((event, urgent)) = event.filter(|_| revision == last + 1) {
+            self.broadcast(&channel, &event, &parent, via, urgent);
             return;
         }
         // A gap (or a bare revision notice): read the missing changes.
         match self.store.changes_since(environment_id, last, 10_000).await {
             Ok(Some(events)) => {
                 for event in events.iter().filter(|e| e.revision > channel.revision()) {
-                    self.broadcast(&channel, event, &parent, via);
+                    self.broadcast(&channel, event, &parent, via, urgent && event.revision == revision);
                 }
             }
             Ok(None) => {
@@ -269,12 +290,21 @@ impl Hub {
 
     #[tracing::instrument(level = "debug", name = "fan_out", parent = parent, skip_all,
         fields(env = channel.environment_id(), revision = event.revision, via = via, receivers))]
-    fn broadcast(&self, channel: &EnvChannel, event: &ChangeEvent, parent: &tracing::Span, via: &'static str) {
+    fn broadcast(
+        &self,
+        channel: &EnvChannel,
+        event: &ChangeEvent,
+        parent: &tracing::Span,
+        via: &'static str,
+        urgent: bool,
+    ) {
         channel.set_revision(event.revision);
         channel.receipts.broadcast(event.revision);
         // Every change asks for acknowledgements (receipts are exact for
-        // every revision), in the same bytes: one write, one wake-up.
-        let frame = change_frame_asking(event, &self.ack_request(channel, event.revision));
+        // every revision), in the same bytes: one write, one wake-up. A
+        // kill is never held, on whichever replica it was written.
+        let urgent = urgent || event.flags.iter().any(|flag| flag.kill.is_some());
+        let frame = change_frame_asking(event, &self.ack_request(channel, event.revision, urgent));
         let bytes = frame.len() as u64;
         // No receivers is fine: nobody is streaming this environment.
         let receivers = channel.sender.send((event.revision, frame)).unwrap_or(0) as u64;

@@ -65,10 +65,16 @@ impl ListenerHealth {
     }
 }
 
-/// Parses `"<environment id>:<revision>"`.
-pub fn parse_payload(payload: &str) -> Option<(i64, u64)> {
-    let (env, rev) = payload.split_once(':')?;
-    Some((env.trim().parse().ok()?, rev.trim().parse().ok()?))
+/// Parses `"<environment id>:<revision>[:<origin>]"` (see
+/// [`crate::store::ClusterStore::change_origin`]; replicas before it sent
+/// no origin).
+pub fn parse_payload(payload: &str) -> Option<(i64, u64, Option<&str>)> {
+    let (env, rest) = payload.split_once(':')?;
+    let (rev, origin) = match rest.split_once(':') {
+        Some((rev, origin)) => (rev, Some(origin)),
+        None => (rest, None),
+    };
+    Some((env.trim().parse().ok()?, rev.trim().parse().ok()?, origin))
 }
 
 /// Hands every environment's current revision to the hub (it fetches what
@@ -152,7 +158,9 @@ pub async fn run(
                         tokio::spawn(async move { fleet.on_message(&hub, &payload).await });
                     }
                     Ok(Some(n)) => match parse_payload(n.payload()) {
-                        Some((env, revision)) => hub.notify_revision(env, revision),
+                        // Our own commit: the store's sink delivers it.
+                        Some((_, _, Some(origin))) if origin == store.change_origin() => {}
+                        Some((env, revision, _)) => hub.notify_revision(env, revision),
                         None => tracing::warn!(payload = n.payload(), "malformed change notification"),
                     },
                     // Connection lost: notifications may have been missed.
@@ -186,7 +194,8 @@ pub async fn run(
 mod tests {
     #[test]
     fn payloads() {
-        assert_eq!(super::parse_payload("12:345"), Some((12, 345)));
+        assert_eq!(super::parse_payload("12:345"), Some((12, 345, None)));
+        assert_eq!(super::parse_payload("12:345:a1b2"), Some((12, 345, Some("a1b2"))));
         assert_eq!(super::parse_payload("x:1"), None);
         assert_eq!(super::parse_payload("12"), None);
     }

@@ -85,7 +85,7 @@ pub async fn sdk(
     if delivered {
         // The instance acknowledges what it now holds (a resumed stream
         // with nothing new already counts as applied, below).
-        first.push(ack_request(&hub.ack_request(&channel, sent)));
+        first.push(ack_request(&hub.ack_request(&channel, sent, false)));
     }
     let instance =
         connect.instance.filter(|v| valid_instance(v)).unwrap_or_else(|| format!("anonymous-{}", uuid::Uuid::new_v4()));

@@ -110,7 +110,10 @@ pub async fn toggle(
     (on, reason): (bool, Option<String>),
     wait: Option<Duration>,
 ) -> OpResult<Receipted<FlagConfigRecord>> {
-    let written = state.store.toggle_flag(&principal.actor(), project, env, flag, on, reason).await?;
+    let actor = principal.actor();
+    let writing = state.store.toggle_flag(&actor, project, env, flag, on, reason);
+    // A caller waiting for the receipt gets acks without the hold.
+    let written = if wait.is_some() { crate::delivery::hub::urgent(writing).await? } else { writing.await? };
     record_revision(written.revision);
     with_receipt(state, project, env, written, wait).await
 }

@@ -136,7 +136,8 @@ pub async fn kill_flags(
     // Opened before the commit, so that the hub's fan-out is inside it.
     let broadcast = tracing::info_span!("broadcast", changed = tracing::field::Empty, revision = tracing::field::Empty);
     let writing = state.store.kill_flags(&actor, project, env, request).instrument(write);
-    let written = crate::delivery::hub::within(broadcast.clone(), writing).await?;
+    // Never held: the SDKs acknowledge a kill at once (see `hub::urgent`).
+    let written = crate::delivery::hub::within(broadcast.clone(), crate::delivery::hub::urgent(writing)).await?;
     if let Some(revision) = written.revision {
         tracing::Span::current().record("revision", revision);
         broadcast.record("revision", revision);
@@ -179,7 +180,9 @@ pub async fn restore(
 ) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
     require_reason(&input.reason)?;
     let flags = [flag.to_string()];
-    let written = state.store.restore_flags(&principal.actor(), project, env, &flags, input.reason).await?;
+    let actor = principal.actor();
+    let writing = state.store.restore_flags(&actor, project, env, &flags, input.reason);
+    let written = crate::delivery::hub::urgent(writing).await?;
     if let Some(revision) = written.revision {
         tracing::Span::current().record("revision", revision);
     }

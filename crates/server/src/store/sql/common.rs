@@ -43,6 +43,9 @@ pub(super) struct Shared {
     pub write_lock: Option<Arc<Mutex<()>>>,
     /// Notified after a commit that wrote webhook outbox rows.
     pub outbox_wakeup: Arc<tokio::sync::Notify>,
+    /// Names this store instance (this replica) in its change
+    /// notifications, so that its own listener can ignore them.
+    pub origin: Arc<str>,
 }
 
 impl Shared {
@@ -53,6 +56,7 @@ impl Shared {
             order: CommitOrder::new(),
             write_lock: serialize_writes.then(|| Arc::new(Mutex::new(()))),
             outbox_wakeup: Arc::new(tokio::sync::Notify::new()),
+            origin: uuid::Uuid::new_v4().simple().to_string()[..12].into(),
         }
     }
 }

@@ -94,6 +94,12 @@ pub trait ClusterStore: Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// Connection pool size and idle connections (metrics).
     fn pool_stats(&self) -> (u32, u32);
+    /// The id this store instance's change notifications carry
+    /// (`<environment>:<revision>:<origin>`): a replica delivers its own
+    /// commits from the store's sink, in commit order with their content,
+    /// so its listener skips notifications of its own origin (which could
+    /// otherwise overtake the sink and be delivered as a bare revision).
+    fn change_origin(&self) -> &str;
     /// Sends a message to the other replicas on `channel` (Postgres
     /// `NOTIFY`: forwarded acks, fleet receipts; a no-op on single-instance
     /// SQLite).

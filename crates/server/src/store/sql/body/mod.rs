@@ -71,6 +71,10 @@ impl ClusterStore for This {
         (self.pool.size(), self.pool.num_idle() as u32)
     }
 
+    fn change_origin(&self) -> &str {
+        &self.shared.origin
+    }
+
     async fn notify_peers(&self, channel: &str, payload: &str) -> Result<()> {
         guard!(channel, payload);
         notify_peers(&self.pool, channel, payload).await

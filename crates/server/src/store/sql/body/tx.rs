@@ -11,6 +11,7 @@
 //! every statement sees every earlier write.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use sqlx::Transaction;
 use switchyard_core::ChangeEvent;
@@ -33,6 +34,8 @@ pub(super) struct WriteTx {
     /// The time of this write (ms), the same for every row it writes.
     pub now: i64,
     retention: u64,
+    /// This store's id in change notifications (`ClusterStore::change_origin`).
+    origin: Arc<str>,
     changes: Vec<EnvChange>,
     /// Webhook events to write to the outbox just before commit.
     announcements: Vec<Announcement>,
@@ -58,6 +61,7 @@ impl This {
             _writer: writer,
             now: now_ms(),
             retention: self.shared.options.change_log_retention.max(1),
+            origin: Arc::clone(&self.shared.origin),
             changes: Vec::new(),
             announcements: Vec::new(),
             batch: Batch::default(),
@@ -136,7 +140,7 @@ impl WriteTx {
             );
         }
         if let Some(sql) = NOTIFY_SQL {
-            let payload = format!("{}:{revision}", env.id);
+            let payload = format!("{}:{revision}:{}", env.id, self.origin);
             self.batch.select(sql, vec![Arg::Text(NOTIFY_CHANNEL.into()), Arg::Text(payload)]);
         }
         self.changes.push(EnvChange {
