@@ -6,7 +6,8 @@
 //! flag on, no rules; B = three rules (`country` in [DE, FR, NL]; `plan`
 //! equals "enterprise"; `email` ends_with "@example.com") and a 50/50
 //! fallthrough rollout, with B1 matching no rule and B2 matching the third;
-//! C = string flag split 33/33/34 by key.
+//! C = string flag split 33/33/34 by key; P = a flag of shape A with one
+//! prerequisite (`flag-a` serves `on`).
 //!
 //! The `telemetry` rows run the same checks on a networked client with
 //! telemetry on (`ClientBuilder::telemetry`), its snapshot served by a
@@ -44,7 +45,8 @@ fn snapshot_json() -> serde_json::Value {
          "variants": [{"key": "a", "value": "A"}, {"key": "b", "value": "B"}, {"key": "c", "value": "C"}],
          "fallthrough": {"rollout": {"variations": [
              {"variant": "a", "weight": 33000}, {"variant": "b", "weight": 33000},
-             {"variant": "c", "weight": 34000}]}}}
+             {"variant": "c", "weight": 34000}]}}},
+        boolean("flag-p", json!({"prerequisites": [{"flag": "flag-a", "variant": "on"}]}))
     ]})
 }
 
@@ -78,6 +80,7 @@ fn sdk(c: &mut Criterion) {
     let b2 = Context::new("user-42").with("country", "SE").with("plan", "free").with("email", "bob@example.com");
     assert_eq!(client.bool_detail("flag-b", &b2, false).reason.code(), "RULE_MATCH");
     assert_eq!(client.bool_detail("flag-b", &b1, false).reason.code(), "FALLTHROUGH");
+    assert_eq!(client.bool_detail("flag-p", &plain, false).reason.code(), "FALLTHROUGH");
 
     if let Ok(spec) = std::env::var("SWITCHYARD_SDK_LOOP") {
         loop_mode(&spec, &client, [&plain, &b2]);
@@ -87,6 +90,7 @@ fn sdk(c: &mut Criterion) {
     g.bench_function("B1 bool_value", |b| b.iter(|| client.bool_value(black_box("flag-b"), black_box(&b1), false)));
     g.bench_function("B2 bool_value", |b| b.iter(|| client.bool_value(black_box("flag-b"), black_box(&b2), false)));
     g.bench_function("C string_value", |b| b.iter(|| client.string_value(black_box("flag-c"), black_box(&plain), "x")));
+    g.bench_function("P bool_value", |b| b.iter(|| client.bool_value(black_box("flag-p"), black_box(&plain), false)));
     g.bench_function("B2 bool_detail", |b| b.iter(|| client.bool_detail(black_box("flag-b"), black_box(&b2), false)));
     g.bench_function("missing bool_value", |b| {
         b.iter(|| client.bool_value(black_box("no-such-flag"), black_box(&plain), false))
@@ -106,17 +110,21 @@ fn sdk(c: &mut Criterion) {
     g.finish();
 }
 
-/// `SWITCHYARD_SDK_LOOP="off|telemetry A|B2 N"`: runs N checks of the
+/// `SWITCHYARD_SDK_LOOP="off|telemetry A|B2|P N"`: runs N checks of the
 /// shape and exits, for counting instructions per check under valgrind
 /// (N = 0 gives the baseline; see docs/benchmarks.md). Time moves with
 /// the load of a shared machine, instructions do not.
 fn loop_mode(spec: &str, plain_client: &Client, [plain, b2]: [&Context<'_>; 2]) {
     let parts: Vec<&str> = spec.split_whitespace().collect();
-    let [mode, shape, n] = parts[..] else { panic!("SWITCHYARD_SDK_LOOP: `off|telemetry A|B2 N`") };
+    let [mode, shape, n] = parts[..] else { panic!("SWITCHYARD_SDK_LOOP: `off|telemetry A|B2|P N`") };
     let n: u64 = n.parse().expect("N");
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let client = if mode == "telemetry" { telemetry_client(&rt) } else { plain_client.clone() };
-    let (key, ctx) = if shape == "A" { ("flag-a", plain) } else { ("flag-b", b2) };
+    let (key, ctx) = match shape {
+        "A" => ("flag-a", plain),
+        "P" => ("flag-p", plain),
+        _ => ("flag-b", b2),
+    };
     for _ in 0..n {
         black_box(client.bool_value(black_box(key), black_box(ctx), false));
     }

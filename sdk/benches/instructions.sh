@@ -22,7 +22,7 @@ irefs() {
   rm -f "$out"
 }
 printf '%-10s %-6s %12s\n' mode shape instr/check
-for s in A B2; do
+for s in A B2 P; do
   for m in off telemetry; do
     base=$(irefs "$m" "$s" 0)
     total=$(irefs "$m" "$s" "$n")

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use switchyard_core::{CompiledSnapshot, CompiledVariant, Context, ErrorKind, FlagKind};
+use switchyard_core::{CompiledSnapshot, CompiledVariant, Context, ErrorKind, FlagKind, PrerequisiteCause};
 
 use crate::state::{Served, Shared};
 
@@ -35,6 +35,14 @@ pub enum Reason {
     Killed,
     /// Targeting is off: the off variant was served.
     Off,
+    /// A prerequisite flag did not serve the variant this flag needs: the
+    /// off variant was served.
+    PrerequisiteFailed {
+        /// Key of the first prerequisite not met.
+        prerequisite: Arc<str>,
+        /// Why (e.g. [`PrerequisiteCause::Killed`]).
+        cause: PrerequisiteCause,
+    },
     /// The context key is individually targeted.
     TargetMatch,
     /// A rule matched.
@@ -59,13 +67,14 @@ pub enum Reason {
 
 impl Reason {
     /// The stable code: the engine's (`FLAG_NOT_FOUND`, `KILLED`, `OFF`,
-    /// `TARGET_MATCH`, `RULE_MATCH`, `FALLTHROUGH`, `ERROR`) plus
+    /// `PREREQUISITE_FAILED`, `TARGET_MATCH`, `RULE_MATCH`, `FALLTHROUGH`, `ERROR`) plus
     /// `NOT_READY` and `FAIL_SAFE`.
     pub fn code(&self) -> &'static str {
         match self {
             Reason::FlagNotFound => "FLAG_NOT_FOUND",
             Reason::Killed => "KILLED",
             Reason::Off => "OFF",
+            Reason::PrerequisiteFailed { .. } => "PREREQUISITE_FAILED",
             Reason::TargetMatch => "TARGET_MATCH",
             Reason::RuleMatch { .. } => "RULE_MATCH",
             Reason::Fallthrough => "FALLTHROUGH",
@@ -89,6 +98,7 @@ impl From<switchyard_core::Reason> for Reason {
             R::FlagNotFound => Reason::FlagNotFound,
             R::Killed => Reason::Killed,
             R::Off => Reason::Off,
+            R::PrerequisiteFailed { prerequisite, cause } => Reason::PrerequisiteFailed { prerequisite, cause },
             R::TargetMatch => Reason::TargetMatch,
             R::RuleMatch { rule_index, rule_id } => Reason::RuleMatch { rule_index, rule_id },
             R::Fallthrough => Reason::Fallthrough,
@@ -219,7 +229,7 @@ impl Shared {
             {
                 fail_safe
             }
-            _ => flag.evaluate(s.segments(), ctx).variant,
+            _ => s.evaluate_at(index, ctx)?.variant,
         };
         if let Some(counters) = &served.counters
             && let Some(v) = flag.variant_index(variant)

@@ -69,5 +69,7 @@ pub use detail::{Detail, Reason};
 pub use error::Error;
 pub use status::{Status, StatusStream};
 pub use switchyard_core as core;
-pub use switchyard_core::{AttrValue, ChangeEvent, CompiledSnapshot, Context, ErrorKind, FlagKind, Snapshot};
+pub use switchyard_core::{
+    AttrValue, ChangeEvent, CompiledSnapshot, Context, ErrorKind, FlagKind, PrerequisiteCause, Snapshot,
+};
 pub use updates::{FlagChange, Update, Updates};

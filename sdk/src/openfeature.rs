@@ -38,14 +38,15 @@
 //! | `NOT_READY` (no flags yet) | error `PROVIDER_NOT_READY` |
 //! | no targeting key in the context | error `TARGETING_KEY_MISSING` |
 //! | any value from stale flags, including `FAIL_SAFE` | reason `STALE` |
-//! | `OFF`, `KILLED` | reason `DISABLED` |
+//! | `OFF`, `KILLED`, `PREREQUISITE_FAILED` | reason `DISABLED` |
 //! | `TARGET_MATCH`, `RULE_MATCH` | reason `TARGETING_MATCH` |
 //! | `FALLTHROUGH` | reason `DEFAULT` |
 //!
 //! Every resolution also carries flag metadata that keeps the exact
 //! Switchyard detail: `switchyard.reason` (the code above), `switchyard.revision`,
 //! `switchyard.stale`, `switchyard.age_ms` and, for `RULE_MATCH`,
-//! `switchyard.rule_id` / `switchyard.rule_index`.
+//! `switchyard.rule_id` / `switchyard.rule_index`, for `PREREQUISITE_FAILED`,
+//! `switchyard.prerequisite` / `switchyard.prerequisite_cause`.
 //!
 //! Context: the targeting key becomes the context key; booleans, integers,
 //! floats and strings map to attributes of the same type; date-times become
@@ -225,7 +226,7 @@ fn resolve<T>(d: Detail<T>) -> EvaluationResult<ResolutionDetails<T>> {
             return Err(error(EvaluationErrorCode::TypeMismatch, "the flag has another type"));
         }
         _ if d.stale => EvaluationReason::Other("STALE".to_owned()),
-        Reason::Off | Reason::Killed => EvaluationReason::Disabled,
+        Reason::Off | Reason::Killed | Reason::PrerequisiteFailed { .. } => EvaluationReason::Disabled,
         Reason::TargetMatch | Reason::RuleMatch { .. } => EvaluationReason::TargetingMatch,
         Reason::Fallthrough => EvaluationReason::Default,
         // FailSafe is always stale; anything newer is reported as unknown.
@@ -241,6 +242,10 @@ fn resolve<T>(d: Detail<T>) -> EvaluationResult<ResolutionDetails<T>> {
     if let Reason::RuleMatch { rule_index, rule_id } = &d.reason {
         meta.add_value("switchyard.rule_id", rule_id.to_string());
         meta.add_value("switchyard.rule_index", i64::try_from(*rule_index).unwrap_or(i64::MAX));
+    }
+    if let Reason::PrerequisiteFailed { prerequisite, cause } = &d.reason {
+        meta.add_value("switchyard.prerequisite", prerequisite.to_string());
+        meta.add_value("switchyard.prerequisite_cause", cause.code());
     }
     Ok(ResolutionDetails {
         value: d.value,

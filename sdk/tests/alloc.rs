@@ -66,7 +66,10 @@ fn getters_allocate_nothing_beyond_the_returned_value() {
         {"key": "n", "kind": "number", "on": true, "off_variant": "x",
          "variants": [{"key": "x", "value": 3}], "fallthrough": {"variant": "x"}},
         {"key": "s", "kind": "string", "on": true, "off_variant": "x",
-         "variants": [{"key": "x", "value": "hello"}], "fallthrough": {"variant": "x"}}
+         "variants": [{"key": "x", "value": "hello"}], "fallthrough": {"variant": "x"}},
+        {"key": "p", "kind": "boolean", "on": true, "off_variant": "off",
+         "variants": [{"key": "on", "value": true}, {"key": "off", "value": false}],
+         "prerequisites": [{"flag": "b", "variant": "on"}], "fallthrough": {"variant": "on"}}
     ]}))
     .unwrap();
     let client = Client::from_snapshot(snapshot).unwrap();
@@ -80,6 +83,14 @@ fn getters_allocate_nothing_beyond_the_returned_value() {
     assert_eq!(per_call(|| client.json_value("b", &eu, Value::Null)), 0);
     assert_eq!(per_call(|| client.bool_detail("b", &eu, false)), 0, "details share the variant and rule id");
     assert_eq!(per_call(|| client.number_detail("n", &eu, 0.0)), 0);
+    // A flag with a prerequisite, met (rule `eu` of `b`) and not met.
+    let sweden = Context::new("user-4").with("country", "SE");
+    assert!(!client.bool_value("b", &sweden, true), "user-4 is in b's off half");
+    assert_eq!(client.bool_detail("p", &sweden, true).reason.code(), "PREREQUISITE_FAILED");
+    assert!(client.bool_value("p", &eu, false));
+    assert_eq!(per_call(|| client.bool_value("p", &eu, false)), 0);
+    assert_eq!(per_call(|| client.bool_value("p", &sweden, true)), 0);
+    assert_eq!(per_call(|| client.bool_detail("p", &sweden, true)), 0, "the reason shares the prerequisite's key");
     // The returned String is the only allocation; a `&str` default is not
     // converted unless it is served.
     assert_eq!(per_call(|| client.string_value("s", &eu, "default")), 1);

@@ -117,9 +117,7 @@ fn shared_evaluation_vectors_pass_through_the_sdk() {
 }
 
 fn run_case(case: &VectorCase) -> Result<(), String> {
-    let snapshot =
-        Snapshot { revision: 1, flags: case.flag.iter().cloned().collect(), segments: case.segments.clone() };
-    let client = Client::from_snapshot(snapshot).map_err(|e| format!("does not load: {e}"))?;
+    let client = Client::from_snapshot(case.snapshot()).map_err(|e| format!("does not load: {e}"))?;
     let key = case.flag_key.as_deref().or(case.flag.as_ref().map(|f| f.key.as_str())).ok_or("no key")?;
     let ctx = &case.context;
     let bad = || format!("default {} does not fit {:?}", case.default, case.value_type);

@@ -119,12 +119,14 @@ RULE0 = reason("RULE_MATCH", rule_index=0, rule_id="r1")
 FALL = reason("FALLTHROUGH")
 
 
-def add(name, flag, context, typ, default, value, variant, why, segments=(), flag_key=None):
+def add(name, flag, context, typ, default, value, variant, why, segments=(), flag_key=None, others=()):
     case = {"name": name}
     if flag is not None:
         case["flag"] = flag
     if flag_key is not None:
         case["flag_key"] = flag_key
+    if others:
+        case["others"] = list(others)
     case.update({"segments": list(segments), "context": context, "type": typ, "default": default,
                  "expected": {"value": value, "variant": variant, "reason": why}})
     CASES.append(case)
@@ -571,12 +573,134 @@ DESCRIPTION = ("Switchyard evaluation vectors. Expected results were written by 
                "implementation. Regenerate with tests/vectors/gen_evaluation.py.")
 
 
+# ------------------------------------------------------------ prerequisites
+# A flag is evaluated past its off variant only when each prerequisite flag
+# (in order) is unkilled, on, meets its own prerequisites and serves the
+# required variant for the same context; else it serves its off variant
+# with PREREQUISITE_FAILED naming the first prerequisite not met and why
+# (MISSING, KILLED, OFF, PREREQUISITE_FAILED, NOT_MET, UNKNOWN_VARIANT,
+# TOO_DEEP: more than 8 hops, or a loop). Killed and off come first.
+
+def needs(*pairs):
+    return [{"flag": f, "variant": v} for f, v in pairs]
+
+
+def prereq_flag(key, prerequisites=(), **kw):
+    f = bool_flag(key=key, fallthrough=kw.pop("fallthrough", var("on")), **kw)
+    if prerequisites:
+        f["prerequisites"] = list(prerequisites)
+    return f
+
+
+def failed(flag, cause):
+    return reason("PREREQUISITE_FAILED", prerequisite=flag, cause=cause)
+
+
+def prerequisites():
+    a = lambda *pairs, **kw: prereq_flag("flag", needs(*pairs), **kw)
+    b_on, b_off = prereq_flag("b"), prereq_flag("b", fallthrough=var("off"))
+    u = ctx()
+    add("prerequisite met serves as usual", a(("b", "on")), u, "bool", False, True, "on", FALL, others=[b_on])
+    add("prerequisite serving another variant", a(("b", "on")), u, "bool", True, False, "off",
+        failed("b", "NOT_MET"), others=[b_off])
+    add("prerequisite met on its off variant value", a(("b", "off")), u, "bool", False, True, "on", FALL,
+        others=[b_off])
+    add("prerequisite off is not met even for its off variant", a(("b", "off")), u, "bool", True, False, "off",
+        failed("b", "OFF"), others=[prereq_flag("b", on=False)])
+    add("prerequisite killed", a(("b", "on")), u, "bool", True, False, "off", failed("b", "KILLED"),
+        others=[prereq_flag("b", kill=KILL)])
+    add("prerequisite killed is not met even for its off variant", a(("b", "off")), u, "bool", True, False,
+        "off", failed("b", "KILLED"), others=[prereq_flag("b", kill=KILL)])
+    add("prerequisite missing", a(("gone", "on")), u, "bool", True, False, "off", failed("gone", "MISSING"))
+    add("prerequisite variant unknown", a(("b", "maybe")), u, "bool", True, False, "off",
+        failed("b", "UNKNOWN_VARIANT"), others=[b_on])
+    add("off before prerequisites", a(("gone", "on"), on=False), u, "bool", True, False, "off", reason("OFF"))
+    add("killed before prerequisites", a(("gone", "on"), kill=KILL), u, "bool", True, False, "off",
+        reason("KILLED"))
+    add("prerequisites before targets", a(("b", "on"), targets=[{"variant": "on", "keys": ["user-1"]}]), u,
+        "bool", True, False, "off", failed("b", "NOT_MET"), others=[b_off])
+    add("targets after prerequisites met", a(("b", "on"), targets=[{"variant": "on", "keys": ["user-1"]}],
+        fallthrough=var("off")), u, "bool", False, True, "on", reason("TARGET_MATCH"), others=[b_on])
+    add("first prerequisite not met is named", a(("b", "on"), ("c", "on")), u, "bool", True, False, "off",
+        failed("c", "NOT_MET"), others=[b_on, prereq_flag("c", fallthrough=var("off"))])
+    add("prerequisites checked in order", a(("b", "on"), ("gone", "on")), u, "bool", True, False, "off",
+        failed("b", "NOT_MET"), others=[b_off])
+    # Per context: the prerequisite's own rules decide.
+    se = rule("se", [clause("country", "equals", ["SE"])], var("on"))
+    b_se = prereq_flag("b", rules=[se], fallthrough=var("off"))
+    add("prerequisite met for this context", a(("b", "on")), ctx(country="SE"), "bool", False, True, "on",
+        FALL, others=[b_se])
+    add("prerequisite not met for this context", a(("b", "on")), ctx(country="DE"), "bool", True, False, "off",
+        failed("b", "NOT_MET"), others=[b_se])
+    half = [{"variant": "on", "weight": 50_000}, {"variant": "off", "weight": 50_000}]
+    b_half = prereq_flag("b", fallthrough=rollout([("on", 50_000), ("off", 50_000)]))
+    for i in range(4):
+        k = f"user-{i}"
+        met = arm(half, bucket("b", k)) == "on"
+        add(f"prerequisite rollout {k} (bucket {bucket('b', k)})", a(("b", "on")), ctx(k), "bool", not met, met,
+            "on" if met else "off", FALL if met else failed("b", "NOT_MET"), others=[b_half])
+    # A string flag as a prerequisite of a string flag.
+    color = string_flag()
+    dep = string_flag(key="theme", fallthrough=var("blue"))
+    dep["prerequisites"] = needs(("color", "green"))
+    add("string prerequisite met", dep, u, "string", "d", "#00f", "blue", FALL, others=[color])
+    dep_red = dict(dep, prerequisites=needs(("color", "red")))
+    add("string prerequisite not met", dep_red, u, "string", "d", "#f00", "red", failed("color", "NOT_MET"),
+        others=[color])
+    chains()
+
+
+def chain(n, last=None):
+    """f0 needs f1 needs ... needs f<n>, each needing `on`; the flags below f0."""
+    flags = [prereq_flag(f"f{i}", needs((f"f{i + 1}", "on"))) for i in range(1, n)]
+    flags.append(last or prereq_flag(f"f{n}"))
+    return prereq_flag("f0", needs(("f1", "on"))), list(reversed(flags))
+
+
+def chains():
+    u = ctx()
+    top, below = chain(2)
+    add("chain of two met", top, u, "bool", False, True, "on", FALL, others=below)
+    top, below = chain(2, prereq_flag("f2", kill=KILL))
+    add("chain with the last killed: top", top, u, "bool", True, False, "off", failed("f1", "PREREQUISITE_FAILED"),
+        others=below)
+    add("chain with the last killed: middle", top, u, "bool", True, False, "off", failed("f2", "KILLED"),
+        others=below, flag_key="f1")
+    top, below = chain(2, prereq_flag("f2", on=False))
+    add("chain with the last off: top", top, u, "bool", True, False, "off", failed("f1", "PREREQUISITE_FAILED"),
+        others=below)
+    top, below = chain(3, prereq_flag("f3", fallthrough=var("off")))
+    add("chain of three not met at the bottom", top, u, "bool", True, False, "off",
+        failed("f1", "PREREQUISITE_FAILED"), others=below)
+    top, below = chain(2)
+    below[-1] = prereq_flag("f1", needs(("f9", "on")))
+    add("chain with a missing link", top, u, "bool", True, False, "off", failed("f1", "PREREQUISITE_FAILED"),
+        others=below)
+    top, below = chain(8)
+    add("chain of eight hops is followed", top, u, "bool", False, True, "on", FALL, others=below)
+    top, below = chain(9)
+    add("chain of nine hops is too deep", top, u, "bool", True, False, "off", failed("f1", "TOO_DEEP"),
+        others=below)
+    # A loop (the server refuses to write one) ends as too deep, never hangs.
+    loop = [prereq_flag("b", needs(("flag", "on")))]
+    add("prerequisite loop is too deep", prereq_flag("flag", needs(("b", "on"))), u, "bool", True, False, "off",
+        failed("b", "TOO_DEEP"), others=loop)
+    add("flag that is its own prerequisite is too deep", prereq_flag("flag", needs(("flag", "on"))), u, "bool",
+        True, False, "off", failed("flag", "TOO_DEEP"))
+    # Shared below two branches: each branch is evaluated.
+    d = prereq_flag("d", kill=KILL)
+    add("diamond with a killed bottom", prereq_flag("flag", needs(("b", "on"), ("c", "on"))), u, "bool", True,
+        False, "off", failed("b", "PREREQUISITE_FAILED"),
+        others=[d, prereq_flag("b", needs(("d", "on"))), prereq_flag("c", needs(("d", "on")))])
+
+
 def main():
     operators()
     segments()
     order()
     types()
     rollouts()
+    prerequisites()
     names = [c["name"] for c in CASES]
     dupes = {n for n in names if names.count(n) > 1}
     assert not dupes, dupes

@@ -3,7 +3,9 @@
 //! Shapes: A = boolean flag on, no rules; B = three rules (`country` in
 //! [DE, FR, NL]; `plan` equals "enterprise"; `email` ends_with
 //! "@example.com") and a 50/50 fallthrough rollout, with B1 matching no rule
-//! and B2 matching the third; C = string flag split 33/33/34 by key.
+//! and B2 matching the third; C = string flag split 33/33/34 by key;
+//! P = a flag of shape A with one prerequisite (`flag-a` serves `on`), so
+//! P − A is what following one prerequisite costs.
 //!
 //! `cargo bench -p switchyard-core --bench evaluation -- --warm-up-time 1 --measurement-time 3`
 //!
@@ -51,9 +53,15 @@ fn flag_c(key: &str) -> Flag {
             {"variant": "c", "weight": 34000}]}}}))
 }
 
+fn flag_p(key: &str, needs: &str) -> Flag {
+    let mut f = flag_a(key);
+    f.prerequisites = vec![switchyard_core::Prerequisite { flag: needs.into(), variant: "on".into() }];
+    f
+}
+
 fn small_snapshot() -> CompiledSnapshot {
-    let snap =
-        Snapshot { revision: 1, flags: vec![flag_a("flag-a"), flag_b("flag-b"), flag_c("flag-c")], segments: vec![] };
+    let flags = vec![flag_a("flag-a"), flag_b("flag-b"), flag_c("flag-c"), flag_p("flag-p", "flag-a")];
+    let snap = Snapshot { revision: 1, flags, segments: vec![] };
     CompiledSnapshot::compile(&snap).expect("compiles")
 }
 
@@ -88,11 +96,13 @@ fn prebuilt<M: Measurement>(c: &mut Criterion<M>) {
     let snap = small_snapshot();
     let (b1, b2, plain) = (ctx_b1(), ctx_b2(), Context::new("user-42"));
     assert_eq!(eval(&snap, "flag-b", &b2), Some("on"));
+    assert_eq!(snap.evaluate("flag-p", &plain).map(|e| e.reason), Some(switchyard_core::EvalReason::Fallthrough));
     let mut g = c.benchmark_group("eval");
     g.bench_function("A", |b| b.iter(|| eval(&snap, black_box("flag-a"), black_box(&plain))));
     g.bench_function("B1", |b| b.iter(|| eval(&snap, black_box("flag-b"), black_box(&b1))));
     g.bench_function("B2", |b| b.iter(|| eval(&snap, black_box("flag-b"), black_box(&b2))));
     g.bench_function("C", |b| b.iter(|| eval(&snap, black_box("flag-c"), black_box(&plain))));
+    g.bench_function("P", |b| b.iter(|| eval(&snap, black_box("flag-p"), black_box(&plain))));
     g.bench_function("B1 bool_detail", |b| b.iter(|| snap.bool_detail(black_box("flag-b"), black_box(&b1), false)));
     g.finish();
 }

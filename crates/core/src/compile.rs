@@ -11,12 +11,15 @@
 //! Must not touch: the evaluation order (`eval`), one flag's compilation
 //! (`flag`), validation rules (`validate`), IO.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::context::Context;
-use crate::eval::Evaluation;
+use crate::eval::{self, EvalReason, Evaluation, PrerequisiteCause};
 use crate::model::{Flag, Segment, Snapshot};
+use crate::prereq::Links;
+pub use crate::prereq::{MAX_PREREQUISITE_DEPTH, MAX_PREREQUISITE_EVALUATIONS, MAX_PREREQUISITES};
 use crate::segment::SegmentTable;
 use crate::strmap::{FastHashMap, StrTable};
 use crate::validate::{self, ValidationError, ValidationErrors};
@@ -57,6 +60,9 @@ pub struct CompiledSnapshot {
     /// previous revision (cloning it is one reference count increment)
     /// when the set of keys did not change.
     pub(crate) index: StrTable<usize>,
+    /// Every flag's prerequisites as positions (rebuilt for every revision:
+    /// positions move when keys come and go).
+    pub(crate) links: Arc<Links>,
     pub(crate) segments: Arc<SegmentTable>,
     /// The segments' wire form, in snapshot order.
     pub(crate) segment_sources: Arc<[Segment]>,
@@ -88,9 +94,11 @@ impl CompiledSnapshot {
             flags.push(Arc::new(compile_entry(flag, &segments, &mut interner, &|| format!("flags[{i}]"))?));
         }
         flags.sort_by(|a, b| a.compiled.key().cmp(b.compiled.key()));
+        let index = build_index(&flags);
         Ok(CompiledSnapshot {
             revision: snapshot.revision,
-            index: build_index(&flags),
+            links: Arc::new(build_links(&flags, &index)),
+            index,
             flags: flags.into_boxed_slice(),
             segments: Arc::new(segments),
             segment_sources: snapshot.segments.into(),
@@ -177,8 +185,70 @@ impl CompiledSnapshot {
     /// Allocation-free: the result borrows from this snapshot.
     #[inline]
     pub fn evaluate(&self, key: &str, ctx: &Context<'_>) -> Option<Evaluation<'_>> {
-        Some(self.flag(key)?.evaluate(&self.segments, ctx))
+        self.evaluate_at(*self.index.get(key)?, ctx)
     }
+
+    /// Evaluates the flag at a position of [`CompiledSnapshot::flags`] (from
+    /// [`CompiledSnapshot::flag_indexed`]); `None` when out of range.
+    /// Prerequisites are followed by position: no lookup by key.
+    #[inline]
+    pub fn evaluate_at(&self, index: usize, ctx: &Context<'_>) -> Option<Evaluation<'_>> {
+        let flag = &self.flags.get(index)?.compiled;
+        let work = Cell::new(0);
+        let (variant, reason) =
+            eval::choose(flag, &self.segments, ctx, || self.failed_prerequisite(index, ctx, 1, &work));
+        Some(Evaluation { flag, variant: flag.variant_at(variant), reason })
+    }
+
+    /// The first prerequisite of the flag at `index` not met for `ctx` (its
+    /// index in the flag's list) and why; `depth` counts the hops so far,
+    /// `work` the prerequisite evaluations. Out of line: only flags with
+    /// prerequisites come here.
+    #[inline(never)]
+    fn failed_prerequisite(
+        &self,
+        index: usize,
+        ctx: &Context<'_>,
+        depth: usize,
+        work: &Cell<usize>,
+    ) -> Option<(usize, PrerequisiteCause)> {
+        let Some(links) = self.links.of(index) else { return Some((0, PrerequisiteCause::Missing)) };
+        for (j, link) in links.iter().enumerate() {
+            let Some((at, entry)) = link.flag().and_then(|at| Some((at, self.flags.get(at)?))) else {
+                return Some((j, PrerequisiteCause::Missing));
+            };
+            work.set(work.get() + 1);
+            if depth > MAX_PREREQUISITE_DEPTH || work.get() > MAX_PREREQUISITE_EVALUATIONS {
+                return Some((j, PrerequisiteCause::TooDeep));
+            }
+            let (served, reason) = eval::choose(&entry.compiled, &self.segments, ctx, || {
+                self.failed_prerequisite(at, ctx, depth + 1, work)
+            });
+            // A prerequisite that is killed, off or failing its own is not
+            // met, whichever variant it serves (its off variant included).
+            let cause = match reason {
+                EvalReason::Killed => PrerequisiteCause::Killed,
+                EvalReason::Off => PrerequisiteCause::Off,
+                EvalReason::PrerequisiteFailed { cause: PrerequisiteCause::TooDeep, .. } => PrerequisiteCause::TooDeep,
+                EvalReason::PrerequisiteFailed { .. } => PrerequisiteCause::PrerequisiteFailed,
+                _ if link.variant() == Some(served) => continue,
+                _ if link.variant().is_none() => PrerequisiteCause::UnknownVariant,
+                _ => PrerequisiteCause::NotMet,
+            };
+            return Some((j, cause));
+        }
+        None
+    }
+}
+
+/// Resolves every flag's prerequisites to positions in `flags`.
+pub(crate) fn build_links(flags: &[Arc<FlagEntry>], index: &StrTable<usize>) -> Links {
+    Links::build(flags.iter().map(|e| e.compiled.prerequisites()), |flag, variant| {
+        let at = index.get(flag).copied();
+        let v =
+            at.and_then(|at| flags.get(at)).and_then(|e| e.compiled.variants().iter().position(|v| v.key() == variant));
+        (at, v)
+    })
 }
 
 /// Every check of a full compile: segments, each flag against the segment

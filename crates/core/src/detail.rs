@@ -23,13 +23,15 @@ impl CompiledSnapshot {
         accepts: fn(FlagKind) -> bool,
         extract: fn(&CompiledVariant) -> Option<T>,
     ) -> Detail<T> {
-        let Some(flag) = self.flag(key) else {
+        let Some((index, flag)) = self.flag_indexed(key) else {
             return Detail::default_with(default, Reason::FlagNotFound);
         };
         if !accepts(flag.kind()) {
             return Detail::default_with(default, Reason::Error(ErrorKind::TypeMismatch));
         }
-        let ev = flag.evaluate(self.segments(), ctx);
+        let Some(ev) = self.evaluate_at(index, ctx) else {
+            return Detail::default_with(default, Reason::FlagNotFound);
+        };
         match extract(ev.variant) {
             Some(value) => Detail { value, variant: Some(ev.variant.key_arc().clone()), reason: ev.reason() },
             // Unreachable for a validated flag (variant values match the kind).
@@ -46,9 +48,9 @@ impl CompiledSnapshot {
         kind: FlagKind,
         extract: fn(&CompiledVariant) -> Option<T>,
     ) -> T {
-        match self.flag(key) {
-            Some(flag) if flag.kind() == kind => {
-                extract(flag.evaluate(self.segments(), ctx).variant).unwrap_or(default)
+        match self.flag_indexed(key) {
+            Some((index, flag)) if flag.kind() == kind => {
+                self.evaluate_at(index, ctx).and_then(|ev| extract(ev.variant)).unwrap_or(default)
             }
             _ => default,
         }

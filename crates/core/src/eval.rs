@@ -2,7 +2,10 @@
 //! context to a variant and a reason. No IO, no locks, no heap allocation.
 //!
 //! Order: killed → off variant (`KILLED`); off → off variant (`OFF`);
-//! individual targets (`TARGET_MATCH`); rules in order, first whose clauses
+//! a prerequisite not met → off variant (`PREREQUISITE_FAILED`, naming the
+//! first one not met and why; a prerequisite is met when it is unkilled,
+//! on, meets its own prerequisites and serves the required variant for the
+//! same context; followed through the snapshot by `compile`); individual targets (`TARGET_MATCH`); rules in order, first whose clauses
 //! all match (`RULE_MATCH`); fallthrough (`FALLTHROUGH`). A percentage
 //! rollout picks its arm by [`crate::hash`] bucket.
 //!
@@ -17,7 +20,7 @@ use crate::flag::{CompiledFlag, CompiledServe, CompiledVariant};
 use crate::hash;
 use crate::segment::SegmentTable;
 
-pub use crate::reason::{Detail, ErrorKind, Reason};
+pub use crate::reason::{Detail, ErrorKind, PrerequisiteCause, Reason};
 
 /// Why a variant was chosen, as a `Copy` value that borrows nothing and
 /// clones no `Arc` (the rule id is looked up on demand by [`Evaluation::reason`]).
@@ -27,6 +30,13 @@ pub enum EvalReason {
     Killed,
     /// Targeting is off.
     Off,
+    /// The prerequisite at this index (in the flag's list) was not met.
+    PrerequisiteFailed {
+        /// Index of the prerequisite in the flag's list.
+        index: usize,
+        /// Why it was not met.
+        cause: PrerequisiteCause,
+    },
     /// The context key is in an individual target list.
     TargetMatch,
     /// The rule at this index matched.
@@ -75,6 +85,10 @@ impl<'a> Evaluation<'a> {
             EvalReason::Off => Reason::Off,
             EvalReason::TargetMatch => Reason::TargetMatch,
             EvalReason::Fallthrough => Reason::Fallthrough,
+            EvalReason::PrerequisiteFailed { index, cause } => Reason::PrerequisiteFailed {
+                prerequisite: self.flag.prerequisite_key_arc(index).cloned().unwrap_or_else(|| Arc::from("")),
+                cause,
+            },
             EvalReason::RuleMatch { rule_index } => Reason::RuleMatch {
                 rule_index,
                 rule_id: self.flag.rule_id_arc(rule_index).cloned().unwrap_or_else(|| Arc::from("")),
@@ -89,32 +103,49 @@ impl<'a> Evaluation<'a> {
 }
 
 impl CompiledFlag {
-    /// Evaluates this flag (see [`evaluate`]). Defined here, not in `flag`,
-    /// so that compiled flags do not depend on the engine that reads them.
+    /// Evaluates this flag alone (see [`evaluate`]). Defined here, not in
+    /// `flag`, so that compiled flags do not depend on the engine that
+    /// reads them.
     #[inline]
     pub fn evaluate<'a>(&'a self, segments: &'a SegmentTable, ctx: &Context<'_>) -> Evaluation<'a> {
         evaluate(self, segments, ctx)
     }
 }
 
-/// Evaluates a compiled flag for a context. Pure; performs no heap
-/// allocation. `segments` must be the table of the snapshot the flag was
-/// compiled with (segment references are pre-resolved indices into it; with
-/// another table they resolve to other segments or to nothing, never panic).
+/// Evaluates a compiled flag alone, as in a snapshot holding only this
+/// flag: a flag with prerequisites serves its off variant
+/// (`PREREQUISITE_FAILED`, cause `MISSING`), since they are other flags;
+/// evaluate through [`crate::CompiledSnapshot::evaluate`] to follow them.
+/// Pure; performs no heap allocation. `segments` must be the table of the
+/// snapshot the flag was compiled with (segment references are
+/// pre-resolved indices into it; with another table they resolve to other
+/// segments or to nothing, never panic).
 #[inline]
 pub fn evaluate<'a>(flag: &'a CompiledFlag, segments: &'a SegmentTable, ctx: &Context<'_>) -> Evaluation<'a> {
-    let (variant, reason) = choose(flag, segments, ctx);
+    let (variant, reason) = choose(flag, segments, ctx, || Some((0, PrerequisiteCause::Missing)));
     Evaluation { flag, variant: flag.variant_at(variant), reason }
 }
 
-/// Returns the index of the variant to serve and why.
+/// Returns the index of the variant to serve and why. `failed_prerequisite`
+/// is asked only when the flag is on, unkilled and has prerequisites: it
+/// answers the first one not met (its index in the flag's list) and why.
 #[inline]
-fn choose(flag: &CompiledFlag, segments: &SegmentTable, ctx: &Context<'_>) -> (usize, EvalReason) {
+pub(crate) fn choose(
+    flag: &CompiledFlag,
+    segments: &SegmentTable,
+    ctx: &Context<'_>,
+    failed_prerequisite: impl FnOnce() -> Option<(usize, PrerequisiteCause)>,
+) -> (usize, EvalReason) {
     if flag.is_killed() {
         return (flag.off_index(), EvalReason::Killed);
     }
     if !flag.is_on() {
         return (flag.off_index(), EvalReason::Off);
+    }
+    if flag.has_prerequisites()
+        && let Some((index, cause)) = failed_prerequisite()
+    {
+        return (flag.off_index(), EvalReason::PrerequisiteFailed { index, cause });
     }
     let targets = flag.targets();
     if !targets.is_empty()

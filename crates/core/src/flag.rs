@@ -114,6 +114,9 @@ pub struct CompiledFlag {
     variants: Box<[CompiledVariant]>,
     off: usize,
     fail_safe: Option<usize>,
+    /// Prerequisites as (flag key, variant key), in order. The snapshot
+    /// resolves them to positions (`prereq::Links`): a flag alone cannot.
+    prerequisites: Box<[(Arc<str>, Arc<str>)]>,
     /// Context key → variant index of the first target list containing it.
     targets: StrMap<usize>,
     rules: Box<[CompiledRule]>,
@@ -183,6 +186,11 @@ impl CompiledFlag {
                 .collect(),
             off,
             fail_safe,
+            prerequisites: flag
+                .prerequisites
+                .iter()
+                .map(|p| (p.flag.as_str().into(), p.variant.as_str().into()))
+                .collect(),
             targets: StrMap::build(targets),
             rules: rules.into_boxed_slice(),
             fallthrough,
@@ -254,6 +262,22 @@ impl CompiledFlag {
     /// The variant SDKs serve when their data is missing or too old.
     pub fn fail_safe(&self) -> Option<&CompiledVariant> {
         self.fail_safe.map(|i| self.variant_at(i))
+    }
+
+    /// The prerequisites as (flag key, variant key), in order.
+    pub fn prerequisites(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.prerequisites.iter().map(|(f, v)| (&**f, &**v))
+    }
+
+    /// Whether the flag has prerequisites.
+    #[inline]
+    pub fn has_prerequisites(&self) -> bool {
+        !self.prerequisites.is_empty()
+    }
+
+    /// The key of the prerequisite at `index`, shared.
+    pub(crate) fn prerequisite_key_arc(&self, index: usize) -> Option<&Arc<str>> {
+        self.prerequisites.get(index).map(|(f, _)| f)
     }
 
     /// Number of rules.

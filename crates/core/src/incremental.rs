@@ -15,7 +15,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::compile::{CompiledSnapshot, FlagEntry, build_index, compile_entry, compile_segments};
+use crate::compile::{CompiledSnapshot, FlagEntry, build_index, build_links, compile_entry, compile_segments};
 use crate::model::{ChangeEvent, Flag, Operator, Segment};
 use crate::validate::{self, ValidationError, ValidationErrors};
 
@@ -104,6 +104,7 @@ impl CompiledSnapshot {
         let index = if keys_changed { build_index(&next) } else { self.index.clone() };
         Ok(CompiledSnapshot {
             revision,
+            links: Arc::new(build_links(&next, &index)),
             flags: next.into_boxed_slice(),
             index,
             segments: table,

@@ -22,7 +22,8 @@
 //!   (`bool_detail`, ... in `detail`). Compiled flags live in `flag`,
 //!   compiled clauses in `clause`, segments in [`segment`];
 //!   `incremental` derives the next revision from a change
-//!   ([`CompiledSnapshot::with_change`]), recompiling only what it touches.
+//!   ([`CompiledSnapshot::with_change`]), recompiling only what it touches;
+//!   `prereq` resolves prerequisites to positions in the snapshot.
 //! - [`eval`]: the allocation-free engine ([`evaluate`], [`Evaluation`]);
 //!   reasons and details on the wire are in `reason` ([`Reason`], [`Detail`]).
 //! - [`protocol`]: the SDK wire protocol in one place: API paths, header
@@ -44,6 +45,7 @@ mod flag;
 pub mod hash;
 mod incremental;
 pub mod model;
+mod prereq;
 pub mod protocol;
 mod reason;
 pub mod segment;
@@ -55,7 +57,7 @@ mod version;
 
 pub use compile::{CompiledFlag, CompiledSnapshot, CompiledVariant};
 pub use context::{AttrValue, Context};
-pub use eval::{Detail, ErrorKind, EvalReason, Evaluation, Reason, evaluate};
+pub use eval::{Detail, ErrorKind, EvalReason, Evaluation, PrerequisiteCause, Reason, evaluate};
 pub use model::*;
 pub use segment::SegmentTable;
 pub use validate::{ValidationError, ValidationErrors, validate_flag, validate_key, validate_segments};

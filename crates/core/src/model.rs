@@ -197,6 +197,16 @@ pub struct Rule {
     pub serve: Serve,
 }
 
+/// A prerequisite of a flag: the flag serves its off variant unless the
+/// flag `flag` evaluates to `variant` for the same context.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Prerequisite {
+    /// Key of the prerequisite flag (in the same environment).
+    pub flag: String,
+    /// The variant key that flag must serve.
+    pub variant: String,
+}
+
 /// A flag as the SDK sees it in one environment: its definition (kind,
 /// variants, salt) merged with that environment's configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,6 +230,11 @@ pub struct Flag {
     /// Present when the flag is killed in this environment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kill: Option<Kill>,
+    /// Flags that must serve given variants for this flag to be evaluated
+    /// past its off variant (checked after the kill and on/off, before
+    /// targets), in order; the first unmet one is named in the reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prerequisites: Vec<Prerequisite>,
     /// Individual targets, checked before rules.
     #[serde(default)]
     pub targets: Vec<Target>,

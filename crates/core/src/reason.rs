@@ -4,8 +4,10 @@
 //! {"kind": "OFF"}
 //! {"kind": "RULE_MATCH", "rule_index": 0, "rule_id": "r1"}
 //! {"kind": "ERROR", "error": "TYPE_MISMATCH"}
+//! {"kind": "PREREQUISITE_FAILED", "prerequisite": "checkout-v2", "cause": "KILLED"}
 //! ```
-//! The codes map 1:1 onto OpenFeature's reasons and error codes.
+//! The codes map onto OpenFeature's reasons and error codes
+//! (`PREREQUISITE_FAILED` is served as the off variant, like `OFF`).
 //!
 //! Owns: `Reason`, `ErrorKind`, `Detail` and their JSON. Must not touch:
 //! how a reason is chosen (`eval`).
@@ -33,6 +35,44 @@ impl ErrorKind {
     }
 }
 
+/// Why a prerequisite was not met, as seen from the flag that needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PrerequisiteCause {
+    /// No flag with that key in the snapshot.
+    Missing,
+    /// The prerequisite flag is killed (it serves its off variant).
+    Killed,
+    /// The prerequisite flag's targeting is off.
+    Off,
+    /// The prerequisite flag itself failed one of its prerequisites.
+    PrerequisiteFailed,
+    /// The prerequisite flag served another variant for this context.
+    NotMet,
+    /// The required variant is not one of the prerequisite flag's variants.
+    UnknownVariant,
+    /// The chain of prerequisites is deeper than
+    /// [`crate::compile::MAX_PREREQUISITE_DEPTH`], needs more than
+    /// [`crate::compile::MAX_PREREQUISITE_EVALUATIONS`] evaluations, or
+    /// loops back on itself.
+    TooDeep,
+}
+
+impl PrerequisiteCause {
+    /// The wire code, e.g. `KILLED`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PrerequisiteCause::Missing => "MISSING",
+            PrerequisiteCause::Killed => "KILLED",
+            PrerequisiteCause::Off => "OFF",
+            PrerequisiteCause::PrerequisiteFailed => "PREREQUISITE_FAILED",
+            PrerequisiteCause::NotMet => "NOT_MET",
+            PrerequisiteCause::UnknownVariant => "UNKNOWN_VARIANT",
+            PrerequisiteCause::TooDeep => "TOO_DEEP",
+        }
+    }
+}
+
 /// Why a value was served.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Reason {
@@ -42,6 +82,13 @@ pub enum Reason {
     Killed,
     /// Targeting is off: the off variant was served.
     Off,
+    /// A prerequisite was not met: the off variant was served.
+    PrerequisiteFailed {
+        /// Key of the first prerequisite flag not met.
+        prerequisite: Arc<str>,
+        /// Why it was not met.
+        cause: PrerequisiteCause,
+    },
     /// The context key is individually targeted.
     TargetMatch,
     /// A rule matched.
@@ -58,13 +105,15 @@ pub enum Reason {
 }
 
 impl Reason {
-    /// The wire `kind`: `FLAG_NOT_FOUND`, `KILLED`, `OFF`, `TARGET_MATCH`,
-    /// `RULE_MATCH`, `FALLTHROUGH` or `ERROR`.
+    /// The wire `kind`: `FLAG_NOT_FOUND`, `KILLED`, `OFF`,
+    /// `PREREQUISITE_FAILED`, `TARGET_MATCH`, `RULE_MATCH`, `FALLTHROUGH` or
+    /// `ERROR`.
     pub fn code(&self) -> &'static str {
         match self {
             Reason::FlagNotFound => "FLAG_NOT_FOUND",
             Reason::Killed => "KILLED",
             Reason::Off => "OFF",
+            Reason::PrerequisiteFailed { .. } => "PREREQUISITE_FAILED",
             Reason::TargetMatch => "TARGET_MATCH",
             Reason::RuleMatch { .. } => "RULE_MATCH",
             Reason::Fallthrough => "FALLTHROUGH",
@@ -81,7 +130,7 @@ impl Reason {
 impl Serialize for Reason {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let fields = match self {
-            Reason::RuleMatch { .. } => 3,
+            Reason::RuleMatch { .. } | Reason::PrerequisiteFailed { .. } => 3,
             Reason::Error(_) => 2,
             _ => 1,
         };
@@ -91,6 +140,10 @@ impl Serialize for Reason {
             Reason::RuleMatch { rule_index, rule_id } => {
                 st.serialize_field("rule_index", rule_index)?;
                 st.serialize_field("rule_id", rule_id)?;
+            }
+            Reason::PrerequisiteFailed { prerequisite, cause } => {
+                st.serialize_field("prerequisite", prerequisite)?;
+                st.serialize_field("cause", cause)?;
             }
             Reason::Error(e) => st.serialize_field("error", e)?,
             _ => {}
@@ -109,6 +162,10 @@ struct RawReason {
     rule_id: Option<Arc<str>>,
     #[serde(default)]
     error: Option<ErrorKind>,
+    #[serde(default)]
+    prerequisite: Option<Arc<str>>,
+    #[serde(default)]
+    cause: Option<PrerequisiteCause>,
 }
 
 impl<'de> Deserialize<'de> for Reason {
@@ -124,11 +181,24 @@ impl<'de> Deserialize<'de> for Reason {
                 rule_index: raw.rule_index.ok_or_else(|| D::Error::missing_field("rule_index"))?,
                 rule_id: raw.rule_id.ok_or_else(|| D::Error::missing_field("rule_id"))?,
             },
+            "PREREQUISITE_FAILED" => Reason::PrerequisiteFailed {
+                prerequisite: raw.prerequisite.ok_or_else(|| D::Error::missing_field("prerequisite"))?,
+                cause: raw.cause.ok_or_else(|| D::Error::missing_field("cause"))?,
+            },
             "ERROR" => Reason::Error(raw.error.ok_or_else(|| D::Error::missing_field("error"))?),
             other => {
                 return Err(D::Error::unknown_variant(
                     other,
-                    &["FLAG_NOT_FOUND", "KILLED", "OFF", "TARGET_MATCH", "RULE_MATCH", "FALLTHROUGH", "ERROR"],
+                    &[
+                        "FLAG_NOT_FOUND",
+                        "KILLED",
+                        "OFF",
+                        "PREREQUISITE_FAILED",
+                        "TARGET_MATCH",
+                        "RULE_MATCH",
+                        "FALLTHROUGH",
+                        "ERROR",
+                    ],
                 ));
             }
         })
@@ -168,6 +238,10 @@ mod tests {
                 json!({"kind": "RULE_MATCH", "rule_index": 0, "rule_id": "r1"}),
             ),
             (Reason::Error(ErrorKind::TypeMismatch), json!({"kind": "ERROR", "error": "TYPE_MISMATCH"})),
+            (
+                Reason::PrerequisiteFailed { prerequisite: "b".into(), cause: PrerequisiteCause::Killed },
+                json!({"kind": "PREREQUISITE_FAILED", "prerequisite": "b", "cause": "KILLED"}),
+            ),
         ];
         for (reason, wire) in cases {
             assert_eq!(serde_json::to_value(&reason).unwrap(), wire);
@@ -175,5 +249,6 @@ mod tests {
         }
         assert!(serde_json::from_value::<Reason>(json!({"kind": "NOPE"})).is_err());
         assert!(serde_json::from_value::<Reason>(json!({"kind": "RULE_MATCH"})).is_err());
+        assert!(serde_json::from_value::<Reason>(json!({"kind": "PREREQUISITE_FAILED", "prerequisite": "b"})).is_err());
     }
 }

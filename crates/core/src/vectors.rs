@@ -75,6 +75,10 @@ pub struct VectorCase {
     /// Key to evaluate when `flag` is absent (or to ask for another key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flag_key: Option<String>,
+    /// The other flags of the snapshot (the prerequisites `flag` names, in
+    /// an order they can be written: each flag's prerequisites before it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<Flag>,
     /// Segments of the snapshot.
     #[serde(default)]
     pub segments: Vec<Segment>,
@@ -124,10 +128,17 @@ pub fn check_bucket(b: &BucketVector) -> Result<(), String> {
     }
 }
 
+impl VectorCase {
+    /// The snapshot the case evaluates in: its flag, the others, its segments.
+    pub fn snapshot(&self) -> Snapshot {
+        let flags = self.others.iter().chain(&self.flag).cloned().collect();
+        Snapshot { revision: 1, flags, segments: self.segments.clone() }
+    }
+}
+
 /// Runs one case against the engine.
 pub fn run_case(case: &VectorCase) -> Result<(), String> {
-    let snapshot =
-        Snapshot { revision: 1, flags: case.flag.iter().cloned().collect(), segments: case.segments.clone() };
+    let snapshot = case.snapshot();
     let compiled = CompiledSnapshot::compile(&snapshot).map_err(|e| format!("does not compile: {e}"))?;
     let key = match (&case.flag_key, &case.flag) {
         (Some(k), _) => k.as_str(),

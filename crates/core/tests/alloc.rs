@@ -83,6 +83,11 @@ fn snapshot() -> CompiledSnapshot {
                                         {"attribute": "created", "op": "after", "values": ["2020-01-01T00:00:00Z"]}], "serve": {"variant": "off"}},
                 {"id": "r", "clauses": [{"attribute": "email", "op": "matches", "values": ["^[a-z.]+@(example|test)\\.(com|org)$"]}], "serve": {"variant": "on"}}],
              "fallthrough": {"variant": "off"}},
+            {"key": "p", "kind": "boolean", "on": true, "off_variant": "off", "variants": bool_variants,
+             "prerequisites": [{"flag": "a", "variant": "on"}], "fallthrough": {"variant": "on"}},
+            {"key": "p2", "kind": "boolean", "on": true, "off_variant": "off", "variants": bool_variants,
+             "prerequisites": [{"flag": "p", "variant": "on"}, {"flag": "seg", "variant": "on"}],
+             "fallthrough": {"variant": "on"}},
             {"key": "num", "kind": "string", "on": true, "off_variant": "x",
              "variants": [{"key": "x", "value": "X"}, {"key": "y", "value": "Y"}],
              "fallthrough": {"rollout": {"bucket_by": "org_id", "variations": [{"variant": "x", "weight": 50000}, {"variant": "y", "weight": 50000}]}}}
@@ -126,6 +131,16 @@ fn evaluation_does_not_allocate() {
     let num = Context::new("u").with("org_id", 123_456_789);
     let num_variant = snap.evaluate("num", &num).map(|e| e.variant_key()).unwrap_or_default();
     check(&snap, "num", &num, num_variant, "FALLTHROUGH");
+    // Prerequisites: one met, a chain of two, and one not met for this context.
+    check(&snap, "p", &plain, "on", "FALLTHROUGH");
+    check(&snap, "p2", &Context::new("alice"), "on", "FALLTHROUGH");
+    check(&snap, "p2", &plain, "off", "PREREQUISITE_FAILED");
+    let failed = snap.evaluate("p2", &plain).map(|e| e.reason());
+    assert_eq!(
+        failed.map(|r| serde_json::to_value(r).unwrap()),
+        Some(json!({"kind": "PREREQUISITE_FAILED", "prerequisite": "seg", "cause": "NOT_MET"}))
+    );
+    assert_eq!(allocations(|| snap.bool_value(black_box("p2"), &plain, true)), 0);
     // Typed values (no detail) do not allocate either for bool flags.
     assert_eq!(allocations(|| snap.bool_value(black_box("b"), &b2, false)), 0);
 }

@@ -8,7 +8,9 @@ mod arbitrary;
 use arbitrary::{arbitrary_context, arbitrary_flag, segments};
 use proptest::prelude::*;
 use serde_json::json;
-use switchyard_core::{ChangeEvent, Clause, CompiledSnapshot, Context, Flag, Operator, Segment, SegmentRule, Snapshot};
+use switchyard_core::{
+    ChangeEvent, Clause, CompiledSnapshot, Context, Flag, Operator, Prerequisite, Segment, SegmentRule, Snapshot,
+};
 
 const FLAG_KEYS: &[&str] = &["f0", "f1", "f2", "f3", "f4", "f5"];
 const SEGMENT_KEYS: &[&str] = &["seg-a", "seg-b", "seg-c"];
@@ -16,15 +18,26 @@ const SEGMENT_KEYS: &[&str] = &["seg-a", "seg-b", "seg-c"];
 /// A flag under one of `FLAG_KEYS`: mostly one that compiles against
 /// [`segments`] (an invalid generated one is replaced by a plain flag or a
 /// `seg-b` user), sometimes whatever the generator made.
+/// Prerequisites name other keys (present or not, loops included), so that
+/// positions resolved per snapshot are checked against a full compile.
 fn keyed_flag() -> impl Strategy<Value = Flag> {
-    (proptest::sample::select(FLAG_KEYS), arbitrary_flag(), 0u8..8).prop_map(|(key, mut generated, dice)| {
-        generated.key = key.into();
-        let compiles = || {
-            let snapshot = Snapshot { revision: 1, flags: vec![generated.clone()], segments: segments() };
-            CompiledSnapshot::compile(&snapshot).is_ok()
-        };
-        if dice == 0 || compiles() { generated } else { flag(key, (dice % 2 == 0).then_some("seg-b")) }
-    })
+    let prerequisite = (proptest::sample::select(FLAG_KEYS), proptest::sample::select(&["on", "off", "nope"][..]));
+    let prerequisites = prop::collection::vec(prerequisite, 0..3);
+    (proptest::sample::select(FLAG_KEYS), arbitrary_flag(), 0u8..8, prerequisites).prop_map(
+        |(key, mut generated, dice, prerequisites)| {
+            generated.key = key.into();
+            for (flag, variant) in prerequisites {
+                if !generated.prerequisites.iter().any(|p| p.flag == flag) {
+                    generated.prerequisites.push(Prerequisite { flag: flag.into(), variant: variant.into() });
+                }
+            }
+            let compiles = || {
+                let snapshot = Snapshot { revision: 1, flags: vec![generated.clone()], segments: segments() };
+                CompiledSnapshot::compile(&snapshot).is_ok()
+            };
+            if dice == 0 || compiles() { generated } else { flag(key, (dice % 2 == 0).then_some("seg-b")) }
+        },
+    )
 }
 
 /// Versions of the segments `seg-a`, `seg-b` (uses `seg-a`) and `seg-c`

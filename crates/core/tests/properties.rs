@@ -26,6 +26,7 @@ fn rollout_flag(salt: &str, arms: &[(&str, u32)]) -> Flag {
         version: 1,
         on: true,
         off_variant: names[0].into(),
+        prerequisites: vec![],
         kill: None,
         targets: vec![],
         rules: vec![],

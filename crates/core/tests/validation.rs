@@ -281,3 +281,80 @@ fn snapshot_compile_prefixes_paths_and_rejects_duplicate_flags() {
     let text = errs.to_string();
     assert!(text.starts_with("4 validation error(s): segments[0]"), "{text}");
 }
+
+mod prerequisite_graph {
+    use std::collections::HashMap;
+
+    use switchyard_core::Prerequisite;
+    use switchyard_core::validate::{PrerequisiteNode, validate_prerequisite_graph};
+
+    const VARIANTS: &[&str] = &["on", "off"];
+
+    fn needs(list: &[&str]) -> Vec<Prerequisite> {
+        list.iter().map(|f| Prerequisite { flag: (*f).into(), variant: "on".into() }).collect()
+    }
+
+    /// The codes (and paths) of checking `graph` after a write of `changed`.
+    fn check(graph: &[(&str, Vec<Prerequisite>)], changed: &str) -> Vec<(String, &'static str)> {
+        let nodes: HashMap<&str, PrerequisiteNode<'_>> =
+            graph.iter().map(|(k, p)| (*k, PrerequisiteNode { variants: VARIANTS, prerequisites: p })).collect();
+        match validate_prerequisite_graph(&nodes, changed) {
+            Ok(()) => vec![],
+            Err(e) => e.0.into_iter().map(|e| (e.path, e.code)).collect(),
+        }
+    }
+
+    #[test]
+    fn loops_are_found_through_any_number_of_flags() {
+        let graph = [("a", needs(&["b"])), ("b", needs(&["c"])), ("c", needs(&["a"]))];
+        assert_eq!(check(&graph, "c"), [("prerequisites".to_string(), "prerequisite_cycle")]);
+        assert_eq!(check(&[("a", needs(&["a"]))], "a"), [("prerequisites".to_string(), "prerequisite_cycle")]);
+        let diamond = [("a", needs(&["b", "c"])), ("b", needs(&["d"])), ("c", needs(&["d"])), ("d", vec![])];
+        assert_eq!(check(&diamond, "a"), [], "a shared prerequisite is no loop");
+    }
+
+    #[test]
+    fn chains_of_eight_hops_pass_and_nine_do_not() {
+        let keys: Vec<String> = (0..10).map(|i| format!("f{i}")).collect();
+        let chain = |hops: usize| -> Vec<(&str, Vec<Prerequisite>)> {
+            (0..=hops).map(|i| (keys[i].as_str(), if i < hops { needs(&[&keys[i + 1]]) } else { vec![] })).collect()
+        };
+        assert_eq!(check(&chain(8), "f0"), []);
+        assert_eq!(check(&chain(9), "f0"), [("prerequisites".to_string(), "prerequisite_too_deep")]);
+        assert_eq!(
+            check(&chain(9), "f8"),
+            [("prerequisites".to_string(), "prerequisite_too_deep")],
+            "from the bottom too"
+        );
+    }
+
+    #[test]
+    fn wide_graphs_are_bounded_by_evaluations() {
+        // a needs 4 flags that each need the same 16: 4 + 4 x 16 = 68 > 64.
+        let bottom: Vec<String> = (0..16).map(|i| format!("z{i}")).collect();
+        let bottom_refs: Vec<&str> = bottom.iter().map(String::as_str).collect();
+        let mut graph: Vec<(&str, Vec<Prerequisite>)> = bottom_refs.iter().map(|k| (*k, vec![])).collect();
+        for mid in ["m0", "m1", "m2", "m3"] {
+            graph.push((mid, needs(&bottom_refs)));
+        }
+        graph.push(("a", needs(&["m0", "m1", "m2"])));
+        assert_eq!(check(&graph, "a"), [], "3 + 3 x 16 = 51");
+        graph.last_mut().unwrap().1 = needs(&["m0", "m1", "m2", "m3"]);
+        assert_eq!(check(&graph, "a"), [("prerequisites".to_string(), "prerequisite_too_wide")]);
+    }
+
+    #[test]
+    fn unknown_flags_and_variants_are_named_at_their_field() {
+        let mut odd = needs(&["b"]);
+        odd[0].variant = "maybe".into();
+        odd.extend(needs(&["gone"]));
+        let graph = [("a", odd), ("b", vec![])];
+        assert_eq!(
+            check(&graph, "a"),
+            [
+                ("prerequisites[0].variant".to_string(), "unknown_variant"),
+                ("prerequisites[1].flag".to_string(), "unknown_flag")
+            ]
+        );
+    }
+}

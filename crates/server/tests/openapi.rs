@@ -147,3 +147,13 @@ fn admin_routes_use_the_bearer_scheme_and_sdk_routes_the_sdk_key() {
         }
     }
 }
+
+#[test]
+fn flag_configurations_document_their_prerequisites() {
+    let doc = document();
+    let schemas = &doc["components"]["schemas"];
+    let field = &schemas["FlagConfig"]["properties"]["prerequisites"];
+    assert_eq!(field["items"]["$ref"], "#/components/schemas/Prerequisite", "{field}");
+    let prerequisite = &schemas["Prerequisite"];
+    assert_eq!(prerequisite["required"], serde_json::json!(["flag", "variant"]), "{prerequisite}");
+}

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::{ValidationError, ValidationErrors, check_key, validate_clause};
 use crate::hash::BUCKETS;
 use crate::model::{Flag, FlagKind, Serve};
+use crate::prereq::MAX_PREREQUISITES;
 
 /// Validates a flag, collecting every problem. `segment_exists` answers
 /// whether a segment key used by `in_segment` exists in the snapshot.
@@ -34,6 +35,7 @@ pub fn validate_flag(flag: &Flag, segment_exists: &dyn Fn(&str) -> bool) -> Resu
     if let Some(k) = &flag.fail_safe_variant {
         variant_ref("fail_safe_variant".into(), k, &mut errs);
     }
+    check_prerequisites(flag, &mut errs);
     for (i, t) in flag.targets.iter().enumerate() {
         variant_ref(format!("targets[{i}].variant"), &t.variant, &mut errs);
     }
@@ -52,6 +54,33 @@ pub fn validate_flag(flag: &Flag, segment_exists: &dyn Fn(&str) -> bool) -> Resu
     }
     check_serve(&flag.fallthrough, "fallthrough", &mut variant_ref, &mut errs);
     ValidationErrors(errs).into_result()
+}
+
+/// Keys well formed, no flag named twice. Whether the named flags and
+/// variants exist, and whether the graph has cycles (the flag itself
+/// included), is a property of the environment:
+/// [`super::validate_prerequisite_graph`].
+fn check_prerequisites(flag: &Flag, errs: &mut Vec<ValidationError>) {
+    if flag.prerequisites.len() > MAX_PREREQUISITES {
+        errs.push(ValidationError::new(
+            "prerequisites",
+            "too_many_prerequisites",
+            format!("at most {MAX_PREREQUISITES} prerequisites per flag"),
+        ));
+    }
+    let mut seen = HashSet::new();
+    for (i, p) in flag.prerequisites.iter().enumerate() {
+        let path = format!("prerequisites[{i}].flag");
+        check_key(&p.flag, &path, errs);
+        check_key(&p.variant, &format!("prerequisites[{i}].variant"), errs);
+        if !seen.insert(p.flag.as_str()) {
+            errs.push(ValidationError::new(
+                path,
+                "duplicate_key",
+                format!("flag `{}` is a prerequisite twice", p.flag),
+            ));
+        }
+    }
 }
 
 fn check_variants(flag: &Flag, errs: &mut Vec<ValidationError>) {

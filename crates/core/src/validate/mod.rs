@@ -9,7 +9,7 @@
 //! | `no_variants` | a flag has no variants |
 //! | `type_mismatch` | a variant value does not match the flag kind |
 //! | `missing_off_variant` | `off_variant` is empty |
-//! | `unknown_variant` | a variant reference (off, fail-safe, target, serve) names no variant |
+//! | `unknown_variant` | a variant reference (off, fail-safe, target, serve, prerequisite) names no variant |
 //! | `empty_id` / `duplicate_id` | a rule id is empty / repeated |
 //! | `weights_sum` | rollout weights do not sum to exactly 100 000 |
 //! | `invalid_attribute` | a clause (other than `in_segment`) or `bucket_by` names no attribute |
@@ -21,12 +21,18 @@
 //! | `unknown_segment` | an `in_segment` operand names no segment |
 //! | `segment_cycle` | segments reference each other in a cycle |
 //! | `segment_too_deep` | segment references nest deeper than [`crate::segment::MAX_SEGMENT_DEPTH`] |
+//! | `prerequisite_cycle` | a flag is its own prerequisite, directly or through others |
+//! | `prerequisite_too_deep` | a prerequisite chain is longer than [`crate::compile::MAX_PREREQUISITE_DEPTH`] |
+//! | `too_many_prerequisites` | over [`crate::compile::MAX_PREREQUISITES`] on one flag |
+//! | `prerequisite_too_wide` | a flag's prerequisites would need over [`crate::compile::MAX_PREREQUISITE_EVALUATIONS`] evaluations |
+//! | `unknown_flag` | a prerequisite names no flag of the environment |
 //!
 //! Owns: the validation entry points, error type and codes. Must not touch:
 //! compilation or evaluation (validation only reports).
 
 mod clause;
 mod flag;
+mod prereqs;
 mod segments;
 
 use std::fmt;
@@ -34,6 +40,7 @@ use std::fmt;
 use serde::Serialize;
 
 pub use flag::validate_flag;
+pub use prereqs::{GRAPH_CODES, PrerequisiteNode, validate_prerequisite_graph};
 pub use segments::validate_segments;
 
 pub(crate) use clause::validate_clause;

@@ -123,6 +123,7 @@ pub fn arbitrary_flag() -> impl Strategy<Value = Flag> {
             version: 1,
             on,
             off_variant: "off".into(),
+            prerequisites: Vec::new(),
             kill: killed.then(|| switchyard_core::Kill {
                 reason: "r".into(),
                 by: "b".into(),

@@ -148,6 +148,9 @@ pub fn config_view(record: &Value) -> String {
         text(&record["updated_by"]),
         text(&record["updated_at"])
     );
+    for p in cfg["prerequisites"].as_array().into_iter().flatten() {
+        out.push_str(&format!("  needs:       {} serving {}\n", text(&p["flag"]), text(&p["variant"])));
+    }
     for target in cfg["targets"].as_array().into_iter().flatten() {
         let keys = target["keys"].as_array().map_or(0, Vec::len);
         out.push_str(&format!("  target:      {keys} key(s) -> {}\n", text(&target["variant"])));
@@ -201,6 +204,7 @@ mod view_tests {
             "config": {
                 "on": true, "off_variant": "off",
                 "kill": {"reason": "5xx spike", "by": "bob", "at": "2026-12-04T10:01:00Z", "incident": "INC-42"},
+                "prerequisites": [{"flag": "payments", "variant": "on"}],
                 "targets": [{"variant": "on", "keys": ["a", "b"]}],
                 "rules": [{"id": "beta", "clauses": [{}], "serve": {"variant": "on"}}],
                 "fallthrough": {"rollout": {"variations": [{"variant": "on", "weight": 25000}, {"variant": "off", "weight": 75000}]}}
@@ -210,6 +214,7 @@ mod view_tests {
         assert!(view.starts_with("checkout in production (version 7"), "{view}");
         assert!(view.contains("KILLED [INC-42]: serving `off` to everyone (by bob"), "{view}");
         assert!(!view.contains("ON:"), "a killed flag never reads as on: {view}");
+        assert!(view.contains("needs:       payments serving on\n  target:"), "{view}");
         assert!(view.contains("target:      2 key(s) -> on"), "{view}");
         assert!(view.contains("rule 1:      beta (1 clause(s)) -> variant on"), "{view}");
         assert!(view.contains("fallthrough: rollout on 25% / off 75%"), "{view}");

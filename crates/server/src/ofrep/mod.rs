@@ -35,6 +35,7 @@
 //! |---|---|---|
 //! | killed | `DISABLED` (the kill's variant) | `KILLED` |
 //! | targeting off | `DISABLED` (the off variant) | `OFF` |
+//! | a prerequisite not met | `DISABLED` (the off variant) | `PREREQUISITE_FAILED` |
 //! | individual target | `TARGETING_MATCH` | `TARGET_MATCH` |
 //! | rule serving a variant | `TARGETING_MATCH` | `RULE_MATCH` (+ `ruleId`) |
 //! | rule or fallthrough serving a percentage rollout | `SPLIT` | `RULE_MATCH` / `FALLTHROUGH` |

@@ -47,7 +47,7 @@ pub fn resolve<'a>(snapshot: &'a CompiledSnapshot, key: &str, ctx: &Context<'_>)
 
 /// Every flag of the snapshot, in key order.
 pub fn resolve_all<'a>(snapshot: &'a CompiledSnapshot, ctx: &Context<'_>) -> Vec<Resolved<'a>> {
-    snapshot.flags().map(|flag| shape(snapshot, &flag.evaluate(snapshot.segments(), ctx))).collect()
+    (0..snapshot.len()).filter_map(|i| snapshot.evaluate_at(i, ctx)).map(|e| shape(snapshot, &e)).collect()
 }
 
 fn shape<'a>(snapshot: &'a CompiledSnapshot, evaluation: &Evaluation<'a>) -> Resolved<'a> {
@@ -55,6 +55,7 @@ fn shape<'a>(snapshot: &'a CompiledSnapshot, evaluation: &Evaluation<'a>) -> Res
     let (reason, native) = match evaluation.reason {
         EvalReason::Killed => ("DISABLED", "KILLED"),
         EvalReason::Off => ("DISABLED", "OFF"),
+        EvalReason::PrerequisiteFailed { .. } => ("DISABLED", "PREREQUISITE_FAILED"),
         EvalReason::TargetMatch => ("TARGETING_MATCH", "TARGET_MATCH"),
         EvalReason::RuleMatch { rule_index } => {
             let serve = snapshot.flag_source(flag.key()).and_then(|f| f.rules.get(rule_index)).map(|r| &r.serve);

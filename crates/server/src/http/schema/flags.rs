@@ -104,6 +104,12 @@ pub struct FlagConfig {
     pub on: bool,
     /// Variant served when off or killed.
     pub off_variant: String,
+    /// Flags that must serve the given variants for this one to be
+    /// evaluated past its off variant: `[{"flag": "b", "variant": "on"}]`.
+    /// Refused when a named flag or variant does not exist, or when the
+    /// environment's prerequisites would loop or chain too deep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prerequisites: Vec<Prerequisite>,
     /// Kill state (read-only here: ignored on write).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -183,6 +189,20 @@ pub struct FlagSummary {
     pub flag: FlagDefinition,
     /// Per-environment state.
     pub environments: Vec<FlagEnvState>,
+}
+
+// Mirror of `switchyard_core::model::Prerequisite` (core carries no utoipa).
+
+/// A prerequisite of a flag: the flag serves its off variant unless the
+/// flag `flag` evaluates to `variant` for the same context.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub struct Prerequisite {
+    /// Key of the prerequisite flag (in the same environment).
+    #[schema(example = "new-checkout")]
+    pub flag: String,
+    /// The variant key that flag must serve.
+    #[schema(example = "on")]
+    pub variant: String,
 }
 
 fn default_true() -> bool {

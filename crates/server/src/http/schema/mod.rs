@@ -51,6 +51,7 @@ pub mod webhooks;
 // orphan rule): handlers name the mirror in `#[utoipa::path]` and
 // deserialize the original; `tools/layering.py` checks these lines too.
 // switchyard_core::protocol::Ack => sdk::Ack;
+// switchyard_core::model::Prerequisite => flags::Prerequisite;
 
 /// Gives each original type (left) the `ToSchema` of its mirror (right):
 /// the same name, schema and referenced schemas, so the document is what

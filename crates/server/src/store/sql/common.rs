@@ -259,6 +259,7 @@ pub(super) fn default_config(off_variant: String, on_variant: String) -> FlagCon
     FlagConfig {
         on: false,
         off_variant,
+        prerequisites: Vec::new(),
         kill: None,
         targets: Vec::new(),
         rules: Vec::new(),
@@ -278,6 +279,7 @@ pub(super) fn merge(def: &FlagDefinition, version: u64, config: &FlagConfig) -> 
         on: config.on,
         off_variant: config.off_variant.clone(),
         kill: config.kill.clone(),
+        prerequisites: config.prerequisites.clone(),
         targets: config.targets.clone(),
         rules: config.rules.clone(),
         fallthrough: config.fallthrough.clone(),

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use switchyard_core::{FlagKind, Kill, Rule, Serve, Target, Variant};
+use switchyard_core::{FlagKind, Kill, Prerequisite, Rule, Serve, Target, Variant};
 
 /// A flag to create.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -102,6 +102,12 @@ pub struct FlagConfig {
     pub on: bool,
     /// Variant served when off or killed.
     pub off_variant: String,
+    /// Flags that must serve the given variants for this one to be
+    /// evaluated past its off variant: `[{"flag": "b", "variant": "on"}]`.
+    /// Refused when a named flag or variant does not exist, or when the
+    /// environment's prerequisites would loop or chain too deep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prerequisites: Vec<Prerequisite>,
     /// Kill state (read-only here: ignored on write).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kill: Option<Kill>,

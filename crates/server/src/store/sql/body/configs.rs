@@ -13,6 +13,7 @@ use super::This;
 use super::audit::Audit;
 use super::batch::Arg;
 use super::lookup::{self, EnvRef};
+use super::prereqs;
 use super::row::Conn;
 use super::tx::WriteTx;
 use crate::store::ConfigStore;
@@ -91,7 +92,9 @@ async fn insert_history(
 /// Writes each update as version + 1 (with its history row), bumps the
 /// environment once with every new flag state, appends one audit event per
 /// flag, and returns the new records and the revision. `updates` must be
-/// non-empty and validated.
+/// non-empty and validated; prerequisites are checked here, on the
+/// environment's graph after the write (`prereqs::check`), before anything
+/// is written.
 pub(super) async fn write_configs(
     tx: &mut WriteTx,
     actor: &Actor,
@@ -99,6 +102,8 @@ pub(super) async fn write_configs(
     updates: &[Update],
     why: &Why<'_>,
 ) -> Result<(Vec<FlagConfigRecord>, u64)> {
+    let changes: Vec<_> = updates.iter().map(|u| (u.flag.def.key.as_str(), &u.current.config, &u.config)).collect();
+    prereqs::check(tx, env, &changes).await?;
     let now = tx.now;
     let mut records = Vec::with_capacity(updates.len());
     let mut flags = Vec::with_capacity(updates.len());

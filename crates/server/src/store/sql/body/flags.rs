@@ -13,7 +13,7 @@ use switchyard_core::{ChangeEvent, ValidationError, ValidationErrors};
 use super::This;
 use super::audit::Audit;
 use super::configs::insert_config;
-use super::{list, lookup};
+use super::{list, lookup, prereqs};
 use crate::store::FlagStore;
 use crate::store::sql::common::{
     FlagRow, check_flag, check_key, default_config, kind_str, merge, new_flag_defaults, now_ms, random_salt,
@@ -214,6 +214,16 @@ impl FlagStore for This {
                 }
                 configs.push(config);
             }
+            for gone in old.variants.iter().filter(|v| !def.variants.iter().any(|n| n.key == v.key)) {
+                let users = prereqs::users(tx.conn().await?, p.id, key, Some(&gone.key)).await?;
+                if !users.is_empty() {
+                    errors.push(ValidationError {
+                        path: "variants".into(),
+                        code: "variant_in_use",
+                        message: format!("variant `{}` is a prerequisite of {users}", gone.key),
+                    });
+                }
+            }
             if !errors.is_empty() {
                 return Err(StoreError::Validation(ValidationErrors(errors)));
             }
@@ -262,6 +272,14 @@ impl FlagStore for This {
         let p = lookup::project(tx.conn().await?, project).await?;
         tx.lock_project(p.id).await?;
         let flag = lookup::flag(tx.conn().await?, p.id, key).await?;
+        let users = prereqs::users(tx.conn().await?, p.id, key, None).await?;
+        if !users.is_empty() {
+            return Err(StoreError::Conflict {
+                code: "prerequisite_in_use",
+                message: format!("flag `{key}` is a prerequisite of {users}; remove it there first"),
+                current_version: None,
+            });
+        }
         let envs = lookup::project_envs(tx.conn().await?, p.id).await?;
         sqlx::query("DELETE FROM flag_configs WHERE flag_id = $1").bind(flag.id).execute(tx.conn().await?).await?;
         sqlx::query("DELETE FROM flags WHERE id = $1").bind(flag.id).execute(tx.conn().await?).await?;

@@ -51,6 +51,7 @@ mod kill;
 mod list;
 mod lookup;
 mod outbox;
+mod prereqs;
 mod projects;
 mod release;
 mod row;
