@@ -950,6 +950,36 @@ test('a validation error appears next to its field; a conflict is explained, nev
   await t.close();
 });
 
+test('prerequisites: pick a flag and variant, save; a loop is refused next to the field', async () => {
+  const t = await openPage({ allow: [/status of 409/] });
+  const { page } = t;
+  for (const key of ['prq-payments', 'prq-checkout']) await call('POST', '/api/v1/projects/shop/flags', { key, kind: 'boolean' });
+  await uiLogin(page, 'admin', ADMIN_PASSWORD);
+  await page.goto(flagUrl('shop', 'prq-checkout'));
+  await page.click('button[data-action="add-prerequisite"]');
+  await page.selectOption('select[data-path="prerequisites[0].flag"]', 'prq-payments');
+  assert.equal(await page.inputValue('select[data-path="prerequisites[0].variant"]'), 'on');
+  await page.fill('#targeting-reason', 'Needs the new payments');
+  await page.click('#save-targeting');
+  await page.waitForSelector('#save-targeting:disabled');
+  const saved = await config('shop', 'production', 'prq-checkout');
+  assert.deepEqual(saved.config.prerequisites, [{ flag: 'prq-payments', variant: 'on' }]);
+
+  // The other way round closes a loop: refused, explained at the field, nothing saved.
+  await page.goto(flagUrl('shop', 'prq-payments'));
+  await page.click('button[data-action="add-prerequisite"]');
+  await page.selectOption('select[data-path="prerequisites[0].flag"]', 'prq-checkout');
+  await page.click('#save-targeting');
+  const err = page.locator('.field-error[data-error-path="prerequisites"]');
+  await err.waitFor();
+  assert.match(await err.textContent(), /prerequisites loop: prq-payments -> prq-checkout -> prq-payments/);
+  assert.equal(await page.locator('#conflict-reapply').count(), 0, 'not mistaken for a concurrent edit');
+  assert.equal((await config('shop', 'production', 'prq-payments')).version, 1);
+  await shot(page, 'prerequisites');
+  t.check();
+  await t.close();
+});
+
 test(`the flag list with ${BIG} flags loads and filters fast`, async (tt) => {
   await call('POST', '/api/v1/projects', { key: 'big', name: 'Big project' });
   for (const env of ['development', 'staging', 'production']) await call('POST', '/api/v1/projects/big/environments', { key: env });

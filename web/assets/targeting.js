@@ -7,6 +7,7 @@
 // (`rules[0].clauses[1].values`), so validation errors land next to it.
 
 import { h, clear, select, nextId, splitList } from './dom.js';
+import { prerequisitesEditor, prerequisitesSummary } from './prerequisites.js';
 
 export const TOTAL = 100000;
 
@@ -127,6 +128,8 @@ export function summary(config) {
   const box = h('div', { class: 'summary' });
   box.append(h('p', {}, h('strong', { text: 'Off variant: ' }), `“${config.off_variant}”`,
     config.fail_safe_variant ? ` · fail-safe “${config.fail_safe_variant}”` : ''));
+  const prerequisites = prerequisitesSummary(config);
+  if (prerequisites) box.append(prerequisites);
   box.append(h('h3', { text: 'Individual targets' }));
   if (!(config.targets || []).length) box.append(h('p', { class: 'muted', text: 'None.' }));
   else box.append(h('ul', {}, config.targets.map((t) => h('li', {}, `“${t.variant}” ← `, h('span', { class: 'mono', text: t.keys.join(', ') })))));
@@ -309,10 +312,11 @@ function clauseEditor(rule, rulePath, c, { segments, attrList, segList, label },
 
 /**
  * The editor. `flag`: the definition (variants); `config`: the config to
- * start from; `segments`: segment keys for `in_segment`. Returns
+ * start from; `segments`: segment keys for `in_segment`; `flags`: the
+ * project's other flags (`{key, variants}`) for prerequisites. Returns
  * `{el, getConfig()}`; `onChange` fires on every edit.
  */
-export function targetingEditor({ flag, config, segments = [], onChange = () => {} }) {
+export function targetingEditor({ flag, config, segments = [], flags = [], onChange = () => {} }) {
   const draft = clone(config);
   delete draft.kill;
   draft.targets = draft.targets || [];
@@ -468,12 +472,14 @@ export function targetingEditor({ flag, config, segments = [], onChange = () => 
   drawBasics();
   drawTargets();
   drawRules();
-  el.append(targets, rules, fall, basics);
+  const prerequisites = prerequisitesEditor({ draft, flags: flags.filter((f) => f.key !== flag.key), onChange });
+  el.append(prerequisites, targets, rules, fall, basics);
   return {
     el,
     getConfig() {
       const out = clone(draft);
       out.targets = out.targets.filter((t) => t.keys.length || t.variant);
+      if (!out.prerequisites?.length) delete out.prerequisites;
       return out;
     },
   };

@@ -15,7 +15,7 @@ import { targetingEditor, summary, variantsEditor, readVariants } from '../targe
 import { renderDiff, merge3, diffValues } from '../diff.js';
 import { telemetryCard } from '../telemetry.js';
 
-const CONFIG_FIELDS = ['off_variant', 'targets', 'rules', 'fallthrough', 'fail_safe_variant'];
+const CONFIG_FIELDS = ['off_variant', 'prerequisites', 'targets', 'rules', 'fallthrough', 'fail_safe_variant'];
 const DEF_FIELDS = ['name', 'description', 'tags', 'owner', 'temporary', 'variants'];
 
 export function render({ app, root, project, flag, query: q }) {
@@ -25,6 +25,7 @@ export function render({ app, root, project, flag, query: q }) {
   let env = q.get('env') && app.envs.some((e) => e.key === q.get('env')) ? q.get('env') : app.env;
   if (env && app.env !== env) app.setEnv(env);
   let segments = [];
+  let flags = []; // the project's flags ({key, variants}) for prerequisites
   // Editor state for the selected environment.
   let base = null; // the record the draft started from
   let editor = null;
@@ -40,14 +41,16 @@ export function render({ app, root, project, flag, query: q }) {
 
   async function load() {
     try {
-      const [d, segs, ...recs] = await Promise.all([
+      const [d, segs, list, ...recs] = await Promise.all([
         get(url('projects', project, 'flags', flag)),
         get(url('projects', project, 'segments')).catch(() => []),
+        get(url('projects', project, 'flags') + '?limit=1000').catch(() => ({ items: [] })),
         ...app.envs.map((e) => get(envUrl(e.key)).catch(() => null)),
       ]);
       if (disposed) return;
       def = d;
       segments = segs.map((s) => s.key);
+      flags = (list.items || []).map((f) => ({ key: f.key, variants: f.variants || [] }));
       app.envs.forEach((e, i) => recs[i] && records.set(e.key, recs[i]));
       draw();
     } catch (e) {
@@ -278,7 +281,7 @@ export function render({ app, root, project, flag, query: q }) {
       save.disabled = !v;
       discard.disabled = !v;
     };
-    editor = targetingEditor({ flag: def, config, segments, onChange: () => setDirty(true) });
+    editor = targetingEditor({ flag: def, config, segments, flags, onChange: () => setDirty(true) });
     const bar = h('div', { class: 'save-bar' },
       h('div', { class: 'field grow' }, h('label', { for: reasonId, text: 'Reason for the change' }), reason),
       h('div', { class: 'save-actions' }, dirtyMark, discard, save));
@@ -306,6 +309,8 @@ export function render({ app, root, project, flag, query: q }) {
         save.textContent = 'Save targeting';
         save.disabled = false;
         if (err instanceof ApiError && err.status === 422) showErrors(form, err.errors);
+        // A prerequisite loop or chain: about other flags, not a concurrent edit.
+        else if (err instanceof ApiError && err.status === 409 && err.code?.startsWith('prerequisite_')) showErrors(form, err.errors);
         else if (err instanceof ApiError && err.status === 409) showConflict(cfg, err);
         else {
           if (!(err instanceof ApiError)) console.error(err);

@@ -52,6 +52,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "revert.js" => JS,
     "live.js" => JS,
     "targeting.js" => JS,
+    "prerequisites.js" => JS,
     "telemetry.js" => JS,
     "icon.svg" => "image/svg+xml",
     "views/login.js" => JS,
