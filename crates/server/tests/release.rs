@@ -8,6 +8,7 @@
 
 mod release {
     pub mod crash;
+    pub mod guarded;
     pub mod support;
 }
 
@@ -16,14 +17,14 @@ use serde_json::json;
 use switchyard_server::config::ServeConfig;
 use switchyard_server::testing::{TestDb, TestServer, for_each_store};
 
-use release::support::{RELEASE, admin, current_share, get, ok, post, seed, stage_writes, stages, wait_for};
+use release::support::{RELEASE, admin, current_share, get, ok, post, seed, stage_writes, stages, unguarded, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_advances_through_its_stages_as_audited_writes() {
     for_each_store(|server| async move {
         let api = admin(&server);
         seed(&api).await;
-        let body = json!({"stages": stages(&[10.0, 50.0, 100.0], 0), "reason": "ship it"});
+        let body = json!({"stages": stages(&[10.0, 50.0, 100.0], 0), "guards": unguarded(), "reason": "ship it"});
         let plan = ok(&api, Method::POST, RELEASE, Some(body), 201).await;
         assert_eq!(plan["state"], "running");
         assert_eq!((plan["control"].as_str(), plan["treatment"].as_str()), (Some("off"), Some("on")));
@@ -135,7 +136,9 @@ async fn a_restart_mid_plan_neither_skips_nor_doubles_a_stage() {
         let api = admin(&server);
         seed(&api).await;
         let percents = [10.0, 20.0, 30.0, 40.0, 100.0];
-        let plan = ok(&api, Method::POST, RELEASE, Some(json!({"stages": stages(&percents, 1)})), 201).await;
+        let plan =
+            ok(&api, Method::POST, RELEASE, Some(json!({"stages": stages(&percents, 1), "guards": unguarded()})), 201)
+                .await;
         let id = plan["id"].as_i64().unwrap();
         wait_for(&api, "the second stage", |p| p["stage"].as_u64().is_some_and(|s| s >= 1)).await;
         server.stop().await;

@@ -151,6 +151,12 @@ pub fn plan_text(plan: &Value) -> String {
             stage["min_duration_seconds"],
             stage["min_sample"]
         ));
+        let ran = plan["history"].as_array().into_iter().flatten().find(|e| e["stage"].as_u64() == Some(i as u64));
+        if let Some(entry) = ran {
+            let started = entry["started_at"].as_str().unwrap_or("");
+            let verdict = entry["verdict"].as_str().unwrap_or("current");
+            out.push_str(&format!("      started {started}, {verdict}\n"));
+        }
     }
     if let Some(summary) = plan["summary"].as_str() {
         out.push_str(&format!("  last: {summary}\n"));

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use switchyard_guard::{Arm, Guard, GuardConfig, MetricSpec, Totals};
+use switchyard_guard::{Arm, Direction, Guard, GuardConfig, MetricSpec, Totals};
 
 use super::OpResult;
 use crate::error::ApiError;
@@ -37,7 +37,7 @@ pub const MIN_BASELINE_REQUESTS: u64 = 100;
 pub const BASELINE_MINUTES: i64 = 60;
 
 /// One guard metric of a plan.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum GuardMetric {
     /// The share of requests that failed.
@@ -53,6 +53,15 @@ pub enum GuardMetric {
     },
     /// The mean latency.
     LatencyMean,
+    /// A custom event's rate per exposure (`Client::track` inside request
+    /// scopes: counted per variant served), Poisson.
+    Event {
+        /// Event name.
+        event: String,
+        /// Fewer is worse (a conversion); otherwise more is worse.
+        #[serde(default)]
+        lower_is_worse: bool,
+    },
 }
 
 impl GuardMetric {
@@ -62,6 +71,7 @@ impl GuardMetric {
             GuardMetric::ErrorRate => "error_rate",
             GuardMetric::LatencyP95 { .. } => "latency_p95",
             GuardMetric::LatencyMean => "latency_mean",
+            GuardMetric::Event { .. } => "event",
         }
     }
 }
@@ -138,13 +148,16 @@ pub async fn check(store: &DynStore, input: &GuardInput, now: DateTime<Utc>) -> 
         .map_err(|e| ApiError::invalid("alpha", "invalid", e.to_string()))?;
         let minutes = read_stage(store, input, stage, now).await?;
         let (mut control, mut treatment) = (VariantCounts::default(), VariantCounts::default());
+        let mut events = [0u64; 2];
         let mut looks = 0u32;
-        for (c, t) in minutes.values() {
-            control.add(c);
-            treatment.add(t);
+        for m in minutes.values() {
+            control.add(&m.control);
+            treatment.add(&m.treatment);
+            events = [events[0].saturating_add(m.events[0]), events[1].saturating_add(m.events[1])];
             looks += 1;
+            let (c, t) = ((&control, events[0]), (&treatment, events[1]));
             let decision = g
-                .observe(&arm(&control, &input.metrics, &thresholds), &arm(&treatment, &input.metrics, &thresholds))
+                .observe(&arm(c, &input.metrics, &thresholds), &arm(t, &input.metrics, &thresholds))
                 .map_err(|e| ApiError::Internal(format!("guard input: {e}")))?;
             if let Some(trip) = TripStats::of(decision) {
                 let stats = stats_of(input, (index, looks), (&control, &treatment), g.p_values());
@@ -171,6 +184,10 @@ fn spec(metric: &GuardMetric) -> MetricSpec {
         GuardMetric::ErrorRate => MetricSpec::error_rate("error_rate"),
         GuardMetric::LatencyP95 { .. } => MetricSpec::latency_exceedance("latency_p95"),
         GuardMetric::LatencyMean => MetricSpec::latency_mean("latency_mean"),
+        GuardMetric::Event { lower_is_worse, .. } => {
+            let direction = if *lower_is_worse { Direction::LowerIsWorse } else { Direction::HigherIsWorse };
+            MetricSpec::event_rate("event", direction)
+        }
     }
 }
 
@@ -208,41 +225,70 @@ async fn control_p95(store: &DynStore, input: &GuardInput, start: DateTime<Utc>)
     Ok(Some(super::telemetry_series::Stats::of(&total).latency_p95_ms.unwrap_or(f64::INFINITY)))
 }
 
-/// The stage's minutes with data: per minute, the control's and the
-/// treatment's counts.
+/// One minute of a stage: each arm's counts and its custom events (of the
+/// guarded event; control, treatment).
+#[derive(Debug, Default)]
+struct Minute {
+    control: VariantCounts,
+    treatment: VariantCounts,
+    events: [u64; 2],
+}
+
+/// The stage's minutes with data.
 async fn read_stage(
     store: &DynStore,
     input: &GuardInput,
     stage: &StageWindow,
     now: DateTime<Utc>,
-) -> OpResult<BTreeMap<i64, (VariantCounts, VariantCounts)>> {
+) -> OpResult<BTreeMap<i64, Minute>> {
     let from = (stage.started.timestamp() + 59).div_euclid(60);
     let to = match stage.ended {
         Some(end) => end.timestamp().div_euclid(60),
         None => now.timestamp().div_euclid(60) + 1,
     };
-    let mut minutes: BTreeMap<i64, (VariantCounts, VariantCounts)> = BTreeMap::new();
+    let mut minutes: BTreeMap<i64, Minute> = BTreeMap::new();
     if to <= from {
         return Ok(minutes);
     }
     for row in store.telemetry_series(input.environment_id, &input.flag, from, to, 1).await? {
         let slot = minutes.entry(row.step).or_default();
         if row.variant == input.control {
-            slot.0.add(&row.counts);
+            slot.control.add(&row.counts);
         } else if row.variant == input.treatment {
-            slot.1.add(&row.counts);
+            slot.treatment.add(&row.counts);
+        }
+    }
+    let guarded = input.metrics.iter().find_map(|m| match m {
+        GuardMetric::Event { event, .. } => Some(event.as_str()),
+        _ => None,
+    });
+    if let Some(event) = guarded {
+        for (minute, e) in store.telemetry_event_minutes(input.environment_id, &input.flag, event, from, to).await? {
+            // Events count only in minutes with evaluations (their exposures).
+            if let Some(slot) = minutes.get_mut(&(minute - from)) {
+                let side = if e.variant == input.control {
+                    0
+                } else if e.variant == input.treatment {
+                    1
+                } else {
+                    continue;
+                };
+                slot.events[side] = slot.events[side].saturating_add(e.count);
+            }
         }
     }
     Ok(minutes)
 }
 
-/// An arm's cumulative report: exposures = evaluations; per metric its totals.
-fn arm(c: &VariantCounts, metrics: &[GuardMetric], thresholds: &[Option<f64>]) -> Arm {
+/// An arm's cumulative report: exposures = evaluations; per metric its
+/// totals (`events`: the guarded custom event's count).
+fn arm((c, events): (&VariantCounts, u64), metrics: &[GuardMetric], thresholds: &[Option<f64>]) -> Arm {
     let totals = metrics.iter().zip(thresholds).map(|(metric, threshold)| match (metric, threshold) {
         (GuardMetric::ErrorRate, _) => Totals::bernoulli(c.requests, c.errors),
         (GuardMetric::LatencyP95 { .. }, Some(ms)) => Totals::bernoulli(c.requests, slower_than(c, *ms)),
         (GuardMetric::LatencyP95 { .. }, None) => Totals::default(),
         (GuardMetric::LatencyMean, _) => Totals::moments(c.requests, c.latency_ms_sum, c.latency_ms_sum_sq),
+        (GuardMetric::Event { .. }, _) => Totals::poisson(c.evaluations, events),
     });
     Arm::new(c.evaluations, totals.collect())
 }
@@ -274,10 +320,14 @@ fn waiting_for(
     }
     let needed = MetricSpec::error_rate("").min_samples;
     for (metric, threshold) in input.metrics.iter().zip(thresholds) {
+        let (have, unit) = match metric {
+            GuardMetric::Event { .. } => (control.evaluations.min(treatment.evaluations), "exposures"),
+            _ => (control.requests.min(treatment.requests), "requests"),
+        };
         if matches!(metric, GuardMetric::LatencyP95 { .. }) && threshold.is_none() {
             lacking.push(format!("latency_p95: {MIN_BASELINE_REQUESTS} control requests before the plan"));
-        } else if control.requests.min(treatment.requests) < needed {
-            lacking.push(format!("{}: {needed} requests per variant", metric.name()));
+        } else if have < needed {
+            lacking.push(format!("{}: {needed} {unit} per variant", metric.name()));
         }
     }
     lacking

@@ -13,7 +13,7 @@ use switchyard_server::testing::{ADMIN_PASSWORD, TestDb, TestServer, login};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::ChildStdout;
 
-use super::support::{RELEASE, admin, ok, seed, stage_writes, stages, wait_for};
+use super::support::{RELEASE, admin, ok, seed, stage_writes, stages, unguarded, wait_for};
 
 async fn next_line(lines: &mut Lines<BufReader<ChildStdout>>) -> String {
     match tokio::time::timeout(Duration::from_secs(60), lines.next_line()).await {
@@ -47,7 +47,9 @@ async fn a_server_killed_mid_step_neither_skips_nor_doubles_a_stage() {
     let api = Client::new(&base).with_token(&login(&base, "admin", ADMIN_PASSWORD).await);
     seed(&api).await;
     let percents = [10.0, 20.0, 30.0, 100.0];
-    let plan = ok(&api, Method::POST, RELEASE, Some(json!({"stages": stages(&percents, 0)})), 201).await;
+    let plan =
+        ok(&api, Method::POST, RELEASE, Some(json!({"stages": stages(&percents, 0), "guards": unguarded()})), 201)
+            .await;
     let id = plan["id"].as_i64().unwrap();
     while !next_line(&mut lines).await.contains("failpoint: stage 1 written") {}
     // Inside the step: stage 2's split is written, its record is not.
@@ -71,7 +73,9 @@ async fn two_replicas_apply_each_stage_once() {
     let api = admin(&a);
     seed(&api).await;
     let percents = [1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0];
-    let plan = ok(&api, Method::POST, RELEASE, Some(json!({"stages": stages(&percents, 0)})), 201).await;
+    let plan =
+        ok(&api, Method::POST, RELEASE, Some(json!({"stages": stages(&percents, 0), "guards": unguarded()})), 201)
+            .await;
     let id = plan["id"].as_i64().unwrap();
     wait_for(&admin(&b), "completion", |p| p["state"] == "completed").await;
     assert_eq!(stage_writes(&api, id).await, percents.to_vec(), "each stage exactly once");

@@ -45,6 +45,13 @@ pub fn stages(percents: &[f64], seconds: u64) -> Value {
     json!(percents.iter().map(|p| json!({"percent": p, "min_duration_seconds": seconds})).collect::<Vec<_>>())
 }
 
+/// Guards without metrics: the sample-ratio check alone, which without
+/// any telemetry has nothing against a stage (the guard-wired tests with
+/// real SDK telemetry are in `release_guard.rs`).
+pub fn unguarded() -> Value {
+    json!({"error_rate": false, "latency_p95": false})
+}
+
 /// Polls the plan until `done` holds (fails after 60 s: a deadline, not a
 /// timing assertion).
 pub async fn wait_for(api: &Api, what: &str, done: impl Fn(&Value) -> bool) -> Value {

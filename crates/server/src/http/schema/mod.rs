@@ -152,6 +152,8 @@ mirror! {
     crate::ops::kill::PanicRequest => kill::PanicRequest;
     crate::store::ReleaseStage => release::ReleaseStage;
     crate::store::ReleaseGuards => release::ReleaseGuards;
+    crate::store::EventDirection => release::EventDirection;
+    crate::store::StageEntry => release::StageEntry;
     crate::store::NewReleaseTemplate => release::NewReleaseTemplate;
     crate::store::ReleaseTemplate => release::ReleaseTemplate;
     crate::store::StartRelease => release::StartRelease;

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 // Mirrors of `store/types/release.rs`.
@@ -16,7 +17,13 @@ fn default_alpha() -> f64 {
 
 impl Default for ReleaseGuards {
     fn default() -> Self {
-        ReleaseGuards { error_rate: true, latency_p95: true, event: None, alpha: default_alpha() }
+        ReleaseGuards {
+            error_rate: true,
+            latency_p95: true,
+            event: None,
+            event_direction: EventDirection::default(),
+            alpha: default_alpha(),
+        }
     }
 }
 
@@ -38,6 +45,17 @@ pub struct ReleaseStage {
     pub min_sample: u64,
 }
 
+/// Which way a custom event's rate is worse for the treatment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventDirection {
+    /// A conversion (a checkout): fewer is worse.
+    #[default]
+    LowerIsWorse,
+    /// A bad event (a payment failure): more is worse.
+    HigherIsWorse,
+}
+
 /// What the guard watches, treatment against control.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -48,9 +66,13 @@ pub struct ReleaseGuards {
     /// Compare latency (p95).
     #[serde(default = "yes")]
     pub latency_p95: bool,
-    /// A custom event (`Client::track`) whose rate is compared.
+    /// A custom event (`Client::track`) whose rate per exposure is compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
+    /// Which way the event's rate is worse (default: lower, as for
+    /// conversions such as checkouts).
+    #[serde(default)]
+    pub event_direction: EventDirection,
     /// Significance level of the sequential tests (0 < alpha ≤ 0.2).
     #[serde(default = "default_alpha")]
     pub alpha: f64,
@@ -158,12 +180,42 @@ pub struct ReleasePlan {
     pub stage: Option<u32>,
     /// When that stage was applied.
     pub stage_started_at: Option<DateTime<Utc>>,
-    /// The last statistics summary (the reason of the last stage change).
+    /// The last statistics summary (the reason of the last stage change,
+    /// or why the plan was rolled back or aborted).
     pub summary: Option<String>,
+    /// Each stage applied so far, oldest first: when it started and
+    /// ended, and the guard's verdict on it.
+    pub history: Vec<StageEntry>,
     /// Who started it.
     pub created_by: String,
     /// When.
     pub created_at: DateTime<Utc>,
     /// Last change of state or stage.
     pub updated_at: DateTime<Utc>,
+}
+
+/// One stage of a plan as it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StageEntry {
+    /// Index of the stage.
+    pub stage: u32,
+    /// Treatment share, percent.
+    pub percent: f64,
+    /// When it was applied.
+    pub started_at: DateTime<Utc>,
+    /// When the plan left it (none: the stage applied now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// How it ended: `continue` (the guard let it advance), `promoted` (a
+    /// person did), `tripped` (the guard rolled back), `aborted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+    /// The verdict in one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// The guard's statistics behind the verdict (`ops::guard::GuardStats`,
+    /// or the trip).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub guard: Option<Value>,
 }

@@ -36,7 +36,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{
     Actor, ActorKind, NewReleasePlan, NewReleaseTemplate, PlanState, PlanStateChange, ReleasePlan, ReleaseTemplate,
-    StartRelease, Store,
+    StageClose, StartRelease, Store,
 };
 
 /// The audit actor of a plan's own writes: `plan:<id>`.
@@ -111,6 +111,7 @@ pub async fn pause(
         action: "release.pause",
         reason,
         job: None,
+        close: None,
     };
     Ok(state.store.set_plan_state(&principal.actor(), plan.id, change).await?)
 }
@@ -132,6 +133,7 @@ pub async fn resume(
         action: "release.resume",
         reason,
         job: Some(job),
+        close: None,
     };
     Ok(state.store.set_plan_state(&principal.actor(), plan.id, change).await?)
 }
@@ -147,12 +149,14 @@ pub async fn abort(
     let reason = reason.unwrap_or_default();
     require_reason(&reason)?;
     let plan = status(&*state.store, at).await?;
+    let summary = format!("release plan {} aborted by {}: {reason}", plan.id, principal.name);
     let change = PlanStateChange {
         from: &[PlanState::Running, PlanState::Paused],
         to: PlanState::Aborted,
         action: "release.abort",
         reason: Some(reason.clone()),
         job: None,
+        close: Some(StageClose { verdict: "aborted", summary, guard: None }),
     };
     let aborted = state.store.set_plan_state(&principal.actor(), plan.id, change).await?;
     let why = format!("release plan {} aborted: {reason}", plan.id);

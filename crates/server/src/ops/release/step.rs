@@ -18,8 +18,9 @@ use switchyard_core::{Rollout, Serve, WeightedVariant};
 use super::guard::{GuardDecision, GuardStats, check_guard};
 use super::plan_actor;
 use crate::ops::OpResult;
+use crate::ops::guard::GuardTrip;
 use crate::state::AppState;
-use crate::store::{Actor, KillRequest, NewJob, PlanState, PlanStateChange, ReleasePlan, StageRecord};
+use crate::store::{Actor, NewJob, PlanState, PlanStateChange, ReleasePlan, StageClose, StageRecord};
 
 /// The job kind of a plan step.
 pub const STEP_KIND: &str = "release.step";
@@ -82,12 +83,17 @@ pub async fn run(
             GuardDecision::Wait(stats) => {
                 return Ok(StepOutcome::NotYet(now + tick(state), stats.summary));
             }
-            GuardDecision::Trip(stats) => {
-                trip(state, plan, &stats).await?;
+            GuardDecision::Trip(guard_trip) => {
+                trip(state, plan, &guard_trip).await?;
                 return Ok(StepOutcome::Tripped);
             }
         },
     };
+    let close = expected.map(|_| StageClose {
+        verdict: if forced { "promoted" } else { "continue" },
+        summary: stats.summary.clone(),
+        guard: (!stats.detail.is_null()).then(|| stats.detail.clone()),
+    });
     let finish = target as usize == plan.stages.len();
     let summary = if finish {
         format!("release plan {} completed: {}", plan.id, stats.summary)
@@ -105,7 +111,8 @@ pub async fn run(
         step_job(plan.id, target + 1, now + chrono::Duration::seconds(i64::try_from(seconds).unwrap_or(0)))
     });
     let to = if finish { target - 1 } else { target };
-    let record = StageRecord { from: expected, to, finish, summary, done: job, next };
+    let percent = plan.stages.get(to as usize).map_or(100.0, |s| s.percent);
+    let record = StageRecord { from: expected, to, percent, close, finish, summary, done: job, next };
     let recorded = state.store.record_stage(plan.id, record).await?;
     Ok(if recorded { StepOutcome::Recorded } else { StepOutcome::Stale })
 }
@@ -175,22 +182,23 @@ pub(super) async fn write_split(
     Ok(())
 }
 
-/// The guard tripped: kill the flag through the kill path (receipts,
-/// webhooks, audit), then mark the plan rolled back.
-pub async fn trip(state: &AppState, plan: &ReleasePlan, stats: &GuardStats) -> OpResult<()> {
+/// The guard tripped: kill the flag through the guard's kill path
+/// (`ops::guard_trip::roll_back`: the kill's receipts and webhooks, the
+/// statistics in its audit entry), then mark the plan rolled back with the
+/// trip as its summary and the applied stage's verdict.
+pub async fn trip(state: &AppState, plan: &ReleasePlan, trip: &GuardTrip) -> OpResult<()> {
     let actor = plan_actor(plan.id);
-    let reason = format!("release plan {} guard tripped: {}", plan.id, stats.summary);
-    let detail = Some(json!({ "plan": plan.id, "guard": stats.detail }));
-    let request =
-        KillRequest { flags: vec![plan.flag.clone()], reason: reason.clone(), incident: None, panic: false, detail };
-    let at = (plan.project.as_str(), plan.environment.as_str());
-    crate::ops::kill::kill_flags(state, actor.clone(), "release", at, request, None).await?;
+    let at = (plan.project.as_str(), plan.environment.as_str(), plan.flag.as_str());
+    crate::ops::guard_trip::roll_back(state, actor.clone(), at, trip).await?;
+    let reason = format!("release plan {} rolled back: {}", plan.id, trip.summary());
+    let close = StageClose { verdict: "tripped", summary: reason.clone(), guard: serde_json::to_value(trip).ok() };
     let change = PlanStateChange {
         from: &[PlanState::Running, PlanState::Paused],
         to: PlanState::RolledBack,
         action: "release.rollback",
         reason: Some(reason),
         job: None,
+        close: Some(close),
     };
     state.store.set_plan_state(&actor, plan.id, change).await?;
     Ok(())

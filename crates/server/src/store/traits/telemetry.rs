@@ -37,6 +37,17 @@ pub trait TelemetryStore: Send + Sync + 'static {
         from_minute: i64,
         to_minute: i64,
     ) -> Result<Vec<VariantEvents>>;
+    /// One custom event of one flag per minute and variant, minutes
+    /// `[from_minute, to_minute)`: (minute since the epoch, its counts),
+    /// ordered by minute then variant. Minutes without it are absent.
+    async fn telemetry_event_minutes(
+        &self,
+        environment_id: i64,
+        flag: &str,
+        event: &str,
+        from_minute: i64,
+        to_minute: i64,
+    ) -> Result<Vec<(i64, VariantEvents)>>;
     /// Deletes every aggregate of a minute that started before `before`
     /// (and instances last seen before it). Returns the rows deleted.
     async fn prune_telemetry(&self, before: DateTime<Utc>) -> Result<u64>;

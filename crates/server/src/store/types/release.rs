@@ -34,12 +34,27 @@ pub struct ReleaseGuards {
     /// Compare latency (p95).
     #[serde(default = "yes")]
     pub latency_p95: bool,
-    /// A custom event (`Client::track`) whose rate is compared.
+    /// A custom event (`Client::track`) whose rate per exposure is compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
+    /// Which way the event's rate is worse (default: lower, as for
+    /// conversions such as checkouts).
+    #[serde(default)]
+    pub event_direction: EventDirection,
     /// Significance level of the sequential tests (0 < alpha ≤ 0.2).
     #[serde(default = "default_alpha")]
     pub alpha: f64,
+}
+
+/// Which way a custom event's rate is worse for the treatment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventDirection {
+    /// A conversion (a checkout): fewer is worse.
+    #[default]
+    LowerIsWorse,
+    /// A bad event (a payment failure): more is worse.
+    HigherIsWorse,
 }
 
 fn yes() -> bool {
@@ -52,7 +67,13 @@ fn default_alpha() -> f64 {
 
 impl Default for ReleaseGuards {
     fn default() -> Self {
-        ReleaseGuards { error_rate: true, latency_p95: true, event: None, alpha: default_alpha() }
+        ReleaseGuards {
+            error_rate: true,
+            latency_p95: true,
+            event: None,
+            event_direction: EventDirection::default(),
+            alpha: default_alpha(),
+        }
     }
 }
 
@@ -206,14 +227,54 @@ pub struct ReleasePlan {
     pub stage: Option<u32>,
     /// When that stage was applied.
     pub stage_started_at: Option<DateTime<Utc>>,
-    /// The last statistics summary (the reason of the last stage change).
+    /// The last statistics summary (the reason of the last stage change,
+    /// or why the plan was rolled back or aborted).
     pub summary: Option<String>,
+    /// Each stage applied so far, oldest first: when it started and
+    /// ended, and the guard's verdict on it.
+    pub history: Vec<StageEntry>,
     /// Who started it.
     pub created_by: String,
     /// When.
     pub created_at: DateTime<Utc>,
     /// Last change of state or stage.
     pub updated_at: DateTime<Utc>,
+}
+
+/// One stage of a plan as it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageEntry {
+    /// Index of the stage.
+    pub stage: u32,
+    /// Treatment share, percent.
+    pub percent: f64,
+    /// When it was applied.
+    pub started_at: DateTime<Utc>,
+    /// When the plan left it (none: the stage applied now).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    /// How it ended: `continue` (the guard let it advance), `promoted` (a
+    /// person did), `tripped` (the guard rolled back), `aborted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+    /// The verdict in one line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    /// The guard's statistics behind the verdict (`ops::guard::GuardStats`,
+    /// or the trip).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guard: Option<Value>,
+}
+
+/// How a stage ended, written to its [`StageEntry`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageClose {
+    /// `continue`, `promoted`, `tripped` or `aborted`.
+    pub verdict: &'static str,
+    /// One line.
+    pub summary: String,
+    /// The statistics.
+    pub guard: Option<Value>,
 }
 
 /// A change of a plan's state, with its audit record and the step to
@@ -230,6 +291,9 @@ pub struct PlanStateChange {
     pub reason: Option<String>,
     /// A job to schedule.
     pub job: Option<NewJob>,
+    /// Ends the applied stage in the plan's history (and makes its summary
+    /// the plan's).
+    pub close: Option<StageClose>,
 }
 
 /// A stage applied: recorded only if the plan is running and still at
@@ -240,6 +304,10 @@ pub struct StageRecord {
     pub from: Option<u32>,
     /// The stage now applied (equal to `from` when finishing).
     pub to: u32,
+    /// Its treatment share, percent.
+    pub percent: f64,
+    /// How the stage left ended (none before the first).
+    pub close: Option<StageClose>,
     /// Every stage done: the plan is completed.
     pub finish: bool,
     /// The statistics summary.

@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::json;
 use switchyard_server::store::{
-    NewJob, NewReleasePlan, NewReleaseTemplate, PlanState, PlanStateChange, ReleaseGuards, ReleaseStage, StageRecord,
-    StoreError,
+    NewJob, NewReleasePlan, NewReleaseTemplate, PlanState, PlanStateChange, ReleaseGuards, ReleaseStage, StageClose,
+    StageRecord, StoreError,
 };
 
 use super::{Ctx, assert_already_exists, assert_not_found, setup, user};
@@ -31,7 +31,18 @@ fn plan() -> NewReleasePlan {
 }
 
 fn record(from: Option<u32>, to: u32) -> StageRecord {
-    StageRecord { from, to, finish: false, summary: format!("stage {to}"), done: None, next: None }
+    let close =
+        from.map(|s| StageClose { verdict: "continue", summary: format!("left {s}"), guard: Some(json!({"n": s})) });
+    StageRecord {
+        from,
+        to,
+        percent: f64::from(to + 1) * 10.0,
+        close,
+        finish: false,
+        summary: format!("stage {to}"),
+        done: None,
+        next: None,
+    }
 }
 
 pub async fn release_plans_lifecycle(ctx: Ctx) {
@@ -63,6 +74,18 @@ pub async fn release_plans_lifecycle(ctx: Ctx) {
     assert!(!store.record_stage(created.id, record(None, 0)).await.unwrap());
     let at = store.latest_plan("shop", "prod", "checkout").await.unwrap();
     assert_eq!((at.stage, at.summary.as_deref()), (Some(0), Some("stage 0")));
+    assert_eq!(at.history.len(), 1);
+    assert_eq!((at.history[0].stage, at.history[0].percent, at.history[0].ended_at), (0, 10.0, None));
+    assert_eq!(Some(at.history[0].started_at), at.stage_started_at);
+    // Each stage's start and the verdict that ended it are kept.
+    assert!(store.record_stage(created.id, record(Some(0), 1)).await.unwrap());
+    assert!(!store.record_stage(created.id, record(Some(0), 1)).await.unwrap());
+    let at = store.latest_plan("shop", "prod", "checkout").await.unwrap();
+    let (h0, h1) = (&at.history[0], &at.history[1]);
+    assert_eq!(at.history.len(), 2, "{:?}", at.history);
+    assert_eq!((h0.verdict.as_deref(), h0.summary.as_deref()), (Some("continue"), Some("left 0")));
+    assert_eq!((h0.ended_at, h0.guard.clone()), (Some(h1.started_at), Some(json!({"n": 0}))));
+    assert_eq!((h1.stage, h1.percent, h1.ended_at), (1, 20.0, None));
 
     let pause = |from: &'static [PlanState]| PlanStateChange {
         from,
@@ -70,13 +93,28 @@ pub async fn release_plans_lifecycle(ctx: Ctx) {
         action: "release.pause",
         reason: None,
         job: None,
+        close: None,
     };
     store.set_plan_state(&admin, created.id, pause(&[PlanState::Running])).await.unwrap();
     match store.set_plan_state(&admin, created.id, pause(&[PlanState::Running])).await {
         Err(StoreError::Conflict { code: "plan_state", .. }) => {}
         other => panic!("expected plan_state, got {other:?}"),
     }
-    assert!(!store.record_stage(created.id, record(Some(0), 1)).await.unwrap(), "a paused plan does not move");
+    assert!(!store.record_stage(created.id, record(Some(1), 2)).await.unwrap(), "a paused plan does not move");
+    // A state change can end the applied stage: its verdict becomes the plan's summary.
+    let close = StageClose { verdict: "aborted", summary: "stopped: errors".into(), guard: None };
+    let abort = PlanStateChange {
+        from: &[PlanState::Paused],
+        to: PlanState::Aborted,
+        action: "release.abort",
+        reason: Some("errors".into()),
+        job: None,
+        close: Some(close),
+    };
+    let aborted = store.set_plan_state(&admin, created.id, abort).await.unwrap();
+    assert_eq!((aborted.state, aborted.summary.as_deref()), (PlanState::Aborted, Some("stopped: errors")));
+    assert_eq!(aborted.history[1].verdict.as_deref(), Some("aborted"));
+    assert!(aborted.history[1].ended_at.is_some());
 }
 
 pub async fn job_claims_are_disjoint_and_leases_lapse(ctx: Ctx) {

@@ -69,6 +69,12 @@ pub async fn telemetry_adds_per_variant_and_minute_and_prunes(ctx: Ctx) {
     let later = store.telemetry_variant_events(prod, "checkout", minute + 1, minute + 4).await.unwrap();
     assert_eq!(later.iter().map(|e| e.count).collect::<Vec<_>>(), [1], "only the later minute's `off` event");
     assert!(store.telemetry_variant_events(prod, "search", minute, minute + 4).await.unwrap().is_empty());
+    // Per minute, for the release guard.
+    let per_minute = store.telemetry_event_minutes(prod, "checkout", "purchase", minute, minute + 4).await.unwrap();
+    let got: Vec<(i64, &str, u64)> =
+        per_minute.iter().map(|(m, e)| (m - minute, e.variant.as_str(), e.count)).collect();
+    assert_eq!(got, [(0, "off", 2), (0, "on", 5), (2, "off", 1)]);
+    assert!(store.telemetry_event_minutes(prod, "checkout", "other", minute, minute + 4).await.unwrap().is_empty());
 
     // Pruning before minute + 1 removes the first minute only.
     let before = Utc.timestamp_opt((minute + 1) * 60, 0).unwrap();

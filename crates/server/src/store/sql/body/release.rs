@@ -20,15 +20,15 @@ use crate::store::ReleaseStore;
 use crate::store::sql::common::{check_key, not_found, to_time, unique_or};
 use crate::store::{
     Actor, NewJob, NewReleasePlan, NewReleaseTemplate, PlanState, PlanStateChange, ReleasePlan, ReleaseTemplate,
-    Result, StageRecord, StoreError,
+    Result, StageClose, StageEntry, StageRecord, StoreError,
 };
 
 macro_rules! plan_select {
     ($where:literal) => {
         concat!(
             "SELECT r.id, e.project_id, p.key AS project_key, e.key AS env_key, r.flag, r.template, r.control, \
-             r.treatment, r.stages, r.guards, r.state, r.stage, r.stage_started_at, r.summary, r.created_by, \
-             r.created_at, r.updated_at FROM release_plans r JOIN environments e ON e.id = r.environment_id \
+             r.treatment, r.stages, r.guards, r.state, r.stage, r.stage_started_at, r.summary, r.history, \
+             r.created_by, r.created_at, r.updated_at FROM release_plans r JOIN environments e ON e.id = r.environment_id \
              JOIN projects p ON p.id = e.project_id WHERE ",
             $where
         )
@@ -51,6 +51,7 @@ fn plan_from_row(row: &Row) -> Result<ReleasePlan> {
         stage: get::<Option<i64>>(row, "stage")?.map(|s| u32::try_from(s).unwrap_or(u32::MAX)),
         stage_started_at: get::<Option<i64>>(row, "stage_started_at")?.map(to_time).transpose()?,
         summary: get(row, "summary")?,
+        history: get_json(row, "history")?,
         created_by: get(row, "created_by")?,
         created_at: to_time(get(row, "created_at")?)?,
         updated_at: to_time(get(row, "updated_at")?)?,
@@ -73,6 +74,42 @@ async fn plan_by_id(conn: &mut Conn, id: i64) -> Result<(i64, ReleasePlan)> {
     let row = sqlx::query(plan_select!("r.id = $1")).bind(id).fetch_optional(conn).await?;
     let row = row.ok_or_else(|| not_found("release plan", id.to_string()))?;
     Ok((get(&row, "project_id")?, plan_from_row(&row)?))
+}
+
+/// Ends the applied stage in plan `id`'s history with `close` (its summary
+/// becomes the plan's) and appends `next` (stage, percent) as applied at
+/// `now`; in the caller's transaction, after its compare-and-set.
+async fn update_history(
+    conn: &mut Conn,
+    id: i64,
+    now: i64,
+    close: Option<&StageClose>,
+    next: Option<(u32, f64)>,
+) -> Result<()> {
+    let row = sqlx::query("SELECT history FROM release_plans WHERE id = $1").bind(id).fetch_one(&mut *conn).await?;
+    let mut history: Vec<StageEntry> = get_json(&row, "history")?;
+    let at = to_time(now)?;
+    if let Some(close) = close
+        && let Some(last) = history.last_mut().filter(|e| e.ended_at.is_none())
+    {
+        last.ended_at = Some(at);
+        last.verdict = Some(close.verdict.to_string());
+        last.summary = Some(close.summary.clone());
+        last.guard = close.guard.clone();
+    }
+    if let Some((stage, percent)) = next {
+        let entry =
+            StageEntry { stage, percent, started_at: at, ended_at: None, verdict: None, summary: None, guard: None };
+        history.push(entry);
+    }
+    let summary = close.map(|c| c.summary.as_str());
+    sqlx::query("UPDATE release_plans SET history = $2, summary = COALESCE($3, summary) WHERE id = $1")
+        .bind(id)
+        .bind(Json(&history))
+        .bind(summary)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 fn plan_audit<'a>(project_id: i64, plan: &'a ReleasePlan, action: &'a str, reason: Option<&'a str>) -> Audit<'a> {
@@ -236,7 +273,7 @@ impl ReleaseStore for This {
     }
 
     async fn set_plan_state(&self, actor: &Actor, id: i64, change: PlanStateChange) -> Result<ReleasePlan> {
-        guard!(actor, reason = change.reason, job = change.job);
+        guard!(actor, reason = change.reason, job = change.job, close = change.close);
         let mut tx = self.begin_write().await?;
         let allowed: Vec<String> = change.from.iter().map(|s| format!("'{}'", s.as_str())).collect();
         let now = tx.now;
@@ -249,6 +286,9 @@ impl ReleaseStore for This {
         .bind(now)
         .execute(tx.conn().await?)
         .await?;
+        if moved.rows_affected() > 0 && change.close.is_some() {
+            update_history(tx.conn().await?, id, now, change.close.as_ref(), None).await?;
+        }
         let (project_id, plan) = plan_by_id(tx.conn().await?, id).await?;
         if moved.rows_affected() == 0 {
             return Err(StoreError::Conflict {
@@ -266,7 +306,7 @@ impl ReleaseStore for This {
     }
 
     async fn record_stage(&self, id: i64, record: StageRecord) -> Result<bool> {
-        guard!(summary = record.summary, next = record.next);
+        guard!(summary = record.summary, next = record.next, close = record.close);
         let mut tx = self.begin_write().await?;
         let now = tx.now;
         let from = record.from.map_or(-1, i64::from);
@@ -288,6 +328,8 @@ impl ReleaseStore for This {
         if moved.rows_affected() == 0 {
             return Ok(false);
         }
+        let next = (!record.finish).then_some((record.to, record.percent));
+        update_history(tx.conn().await?, id, now, record.close.as_ref(), next).await?;
         if let Some((job, worker)) = &record.done {
             jobs::finish(tx.conn().await?, *job, worker, now).await?;
         }

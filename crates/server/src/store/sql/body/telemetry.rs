@@ -195,6 +195,39 @@ pub(super) async fn variant_events(
         .collect()
 }
 
+/// One event of one flag per (minute, variant) over `[from, to)`.
+pub(super) async fn event_minutes(
+    store: &This,
+    environment_id: i64,
+    (flag, event): (&str, &str),
+    (from, to): (i64, i64),
+) -> Result<Vec<(i64, VariantEvents)>> {
+    let rows = sqlx::query(
+        "SELECT minute, variant, count, value_sum FROM telemetry_variant_events \
+         WHERE environment_id = $1 AND flag = $2 AND event = $3 AND minute >= $4 AND minute < $5 \
+         ORDER BY minute, variant",
+    )
+    .bind(environment_id)
+    .bind(flag)
+    .bind(event)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&store.pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let counts = VariantEvents {
+                flag: flag.to_owned(),
+                variant: get(row, "variant")?,
+                event: event.to_owned(),
+                count: to_u64(get(row, "count")?)?,
+                value_sum: get(row, "value_sum")?,
+            };
+            Ok((get(row, "minute")?, counts))
+        })
+        .collect()
+}
+
 /// Deletes the minutes before `before` and instances last seen before it.
 pub(super) async fn prune(store: &This, before: DateTime<Utc>) -> Result<u64> {
     let before_ms = before.timestamp_millis();
@@ -262,6 +295,19 @@ impl crate::store::TelemetryStore for This {
     ) -> Result<Vec<VariantEvents>> {
         crate::text::check_arg("flag", &flag)?;
         variant_events(self, environment_id, flag, (from_minute, to_minute)).await
+    }
+
+    async fn telemetry_event_minutes(
+        &self,
+        environment_id: i64,
+        flag: &str,
+        event: &str,
+        from_minute: i64,
+        to_minute: i64,
+    ) -> Result<Vec<(i64, VariantEvents)>> {
+        crate::text::check_arg("flag", &flag)?;
+        crate::text::check_arg("event", &event)?;
+        event_minutes(self, environment_id, (flag, event), (from_minute, to_minute)).await
     }
 
     async fn prune_telemetry(&self, before: DateTime<Utc>) -> Result<u64> {
