@@ -150,3 +150,33 @@ async fn a_restart_mid_plan_neither_skips_nor_doubles_a_stage() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plans_per_state_and_guard_checks_are_on_the_metrics_endpoint() {
+    for_each_store(|server| async move {
+        let api = admin(&server);
+        seed(&api).await;
+        let metrics = server.metrics().await;
+        for state in ["running", "paused", "aborted", "completed", "rolled_back"] {
+            let line = format!("switchyard_release_plans{{state=\"{state}\"}} 0");
+            assert!(metrics.contains(&line), "{line} before any plan: {metrics}");
+        }
+        // One completed (its guard checked once, before completing), one aborted, one running.
+        let quick = json!({"stages": stages(&[100.0], 0), "guards": unguarded()});
+        ok(&api, Method::POST, RELEASE, Some(quick), 201).await;
+        wait_for(&api, "completion", |p| p["state"] == "completed").await;
+        let long = json!({"stages": stages(&[5.0, 100.0], 3600)});
+        ok(&api, Method::POST, RELEASE, Some(long.clone()), 201).await;
+        ok(&api, Method::POST, &format!("{RELEASE}/abort"), Some(json!({"reason": "metrics"})), 200).await;
+        ok(&api, Method::POST, RELEASE, Some(long), 201).await;
+        let metrics = server.metrics().await;
+        for (state, n) in [("running", 1), ("paused", 0), ("aborted", 1), ("completed", 1), ("rolled_back", 0)] {
+            let line = format!("switchyard_release_plans{{state=\"{state}\"}} {n}");
+            assert!(metrics.contains(&line), "{line}: {metrics}");
+        }
+        let checks = metrics.lines().find_map(|l| l.strip_prefix("switchyard_guard_evaluations_total "));
+        assert!(checks.and_then(|n| n.parse::<u64>().ok()).is_some_and(|n| n >= 1), "{metrics}");
+        server
+    })
+    .await;
+}

@@ -1,6 +1,7 @@
 //! `GET /metrics` and the request middleware: what reads the application
 //! state to fill [`crate::metrics::Metrics`] (request counts and latency,
-//! streams and revisions per environment, the database pool).
+//! streams and revisions per environment, release plans per state, the
+//! database pool).
 
 use std::sync::atomic::Ordering;
 use std::time::Instant;
@@ -49,9 +50,20 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
             }
         }
     }
+    release_plans(&state).await;
     let mut body = String::new();
     if let Err(err) = m.encode(&mut body) {
         return crate::error::ApiError::Internal(err.to_string()).into_response();
     }
     ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body).into_response()
+}
+
+/// Sets `switchyard_release_plans{state}` for every state (0 included).
+async fn release_plans(state: &AppState) {
+    if let Ok(counts) = state.store.plan_counts().await {
+        for plan_state in crate::store::PlanState::ALL {
+            let n = counts.iter().find(|(s, _)| *s == plan_state).map_or(0, |(_, n)| *n);
+            state.metrics.set_release_plans(plan_state.as_str(), i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
 }

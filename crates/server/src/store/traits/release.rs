@@ -13,8 +13,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::store::{
-    Actor, Job, NewJob, NewReleasePlan, NewReleaseTemplate, PlanStateChange, ReleasePlan, ReleaseTemplate, Result,
-    StageRecord,
+    Actor, Job, NewJob, NewReleasePlan, NewReleaseTemplate, PlanState, PlanStateChange, ReleasePlan, ReleaseTemplate,
+    Result, StageRecord,
 };
 
 /// Release templates and plans.
@@ -58,6 +58,9 @@ pub trait ReleaseStore: Send + Sync + 'static {
     /// there (another execution recorded it, or it was paused or
     /// aborted): nothing written.
     async fn record_stage(&self, id: i64, record: StageRecord) -> Result<bool>;
+    /// How many plans are in each state, over every project (states
+    /// without plans are absent).
+    async fn plan_counts(&self) -> Result<Vec<(PlanState, u64)>>;
 }
 
 /// The durable queue of due jobs. Replica-safe: a claim takes a job for a

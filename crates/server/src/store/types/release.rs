@@ -171,6 +171,10 @@ pub enum PlanState {
 }
 
 impl PlanState {
+    /// Every state (the gauge `switchyard_release_plans{state}` has one series each).
+    pub const ALL: [PlanState; 5] =
+        [PlanState::Running, PlanState::Paused, PlanState::Aborted, PlanState::Completed, PlanState::RolledBack];
+
     /// Stable text form, as stored.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -344,4 +344,16 @@ impl ReleaseStore for This {
         tx.commit(self).await?;
         Ok(true)
     }
+
+    async fn plan_counts(&self) -> Result<Vec<(PlanState, u64)>> {
+        let rows =
+            sqlx::query("SELECT state, COUNT(*) AS n FROM release_plans GROUP BY state").fetch_all(&self.pool).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let state: String = get(row, "state")?;
+            let state = PlanState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("plan state `{state}`")))?;
+            out.push((state, u64::try_from(get::<i64>(row, "n")?).unwrap_or(0)));
+        }
+        Ok(out)
+    }
 }
