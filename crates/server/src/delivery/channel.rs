@@ -33,6 +33,17 @@ pub fn advised_hold(least: Duration, streams: usize) -> Duration {
     least.max(by_streams).min(MAX_HOLD)
 }
 
+/// The hold advised for an urgent change (a kill, a restore, a write whose
+/// caller waits for the receipt): a tenth of the per-stream hold, no least
+/// hold, at most 1 s: 0 below 100 streams, 10 ms at 1,000, 100 ms at
+/// 10,000. Enough to spread a fleet's acks behind the fan-out they
+/// acknowledge (so they do not slow the kill reaching the last SDKs), short
+/// enough for the responder waiting for "applied by N/N". Receipts exclude
+/// it either way (SDKs report how long they held).
+pub fn urgent_hold(streams: usize) -> Duration {
+    (HOLD_PER_STREAM / 10).saturating_mul(u32::try_from(streams).unwrap_or(u32::MAX)).min(Duration::from_secs(1))
+}
+
 /// One environment's fan-out state.
 pub struct EnvChannel {
     environment_id: i64,
@@ -81,7 +92,7 @@ impl EnvChannel {
 mod tests {
     use std::time::Duration;
 
-    use super::{MAX_HOLD, advised_hold};
+    use super::{MAX_HOLD, advised_hold, urgent_hold};
 
     #[test]
     fn the_advised_hold_grows_with_the_streams_within_bounds() {
@@ -91,5 +102,13 @@ mod tests {
         assert_eq!(advised_hold(least, 10_000), Duration::from_secs(1));
         assert_eq!(advised_hold(least, 10_000_000), MAX_HOLD);
         assert_eq!(advised_hold(Duration::ZERO, 0), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_urgent_hold_is_a_tenth_per_stream_without_a_floor() {
+        assert_eq!(urgent_hold(0), Duration::ZERO);
+        assert_eq!(urgent_hold(1_000), Duration::from_millis(10));
+        assert_eq!(urgent_hold(10_000), Duration::from_millis(100));
+        assert_eq!(urgent_hold(10_000_000), Duration::from_secs(1));
     }
 }

@@ -100,7 +100,8 @@ tokio::task_local! {
 }
 
 /// Runs `write` so that the changes it commits ask for acknowledgements
-/// at once (`hold_ms: 0`) rather than after the advised hold: for writes
+/// at once (the urgent hold: 0 below 100 streams, 10 ms at 1,000) rather
+/// than after the advised hold: for writes
 /// whose caller waits for the receipt (kills, restores, `?wait=`). The
 /// hold exists to keep thousands of acks from competing with the delivery
 /// of an ordinary change; a responder waiting for "applied by N/N" must
@@ -174,13 +175,15 @@ impl Hub {
     }
 
     /// The acknowledgement request for `revision` on `channel`, with the
-    /// hold advised for its number of open streams; none when `urgent`.
+    /// hold advised for its number of open streams (a tenth of it, without
+    /// the least hold, when `urgent`: see [`super::channel::urgent_hold`]).
     pub fn ack_request(&self, channel: &EnvChannel, revision: u64, urgent: bool) -> AckRequest {
-        if urgent {
-            return AckRequest { revision, hold_ms: 0 };
-        }
         let streams = channel.connections.load(std::sync::atomic::Ordering::Relaxed);
-        let hold = super::channel::advised_hold(self.ack_hold, streams);
+        let hold = if urgent {
+            super::channel::urgent_hold(streams)
+        } else {
+            super::channel::advised_hold(self.ack_hold, streams)
+        };
         AckRequest { revision, hold_ms: u64::try_from(hold.as_millis()).unwrap_or(u64::MAX) }
     }
 
