@@ -43,6 +43,11 @@ impl ServerProcess {
     /// Starts `switchyard serve` on `database_url` and waits for `/readyz`.
     pub async fn start(database_url: &str, data_dir: &std::path::Path) -> anyhow::Result<ServerProcess> {
         let port = free_port()?;
+        // The server's log (warnings and errors) outlives the run: a 5xx
+        // seen by the harness is explained there.
+        let log_path = std::env::temp_dir().join(format!("switchyard-bench-server-{port}.log"));
+        let log = std::fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
+        eprintln!("server log: {}", log_path.display());
         let child = tokio::process::Command::new(server_binary())
             .arg("serve")
             .env("SWITCHYARD_LISTEN", format!("127.0.0.1:{port}"))
@@ -52,7 +57,7 @@ impl ServerProcess {
             .env("SWITCHYARD_LOGIN_RATE", "100000")
             .env("SWITCHYARD_METRICS_TOKEN", METRICS_TOKEN)
             .env("SWITCHYARD_LOG", "warn")
-            .stdout(Stdio::null())
+            .stdout(Stdio::from(log))
             .kill_on_drop(true)
             .spawn()
             .with_context(|| {
