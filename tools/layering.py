@@ -70,9 +70,11 @@ def original_file(krate, module):
     """crate::store / crate::ops::kill / switchyard_core::protocol -> the files that may hold the type."""
     parts = module.split("::")
     base = os.path.join(CRATE_SRC[krate], *parts)
+    # `protocol.rs` beside `protocol/` (a module with submodules) holds items too.
+    files = [base + ".rs"] if os.path.exists(base + ".rs") else []
     if os.path.isdir(base):
-        return list(rust_files(base))
-    return [base + ".rs"]
+        files += list(rust_files(base))
+    return files or [base + ".rs"]
 
 
 def mirror_drift():

@@ -1,7 +1,7 @@
 //! The SDK wire protocol, spelled once for the server and every SDK: the
 //! API paths, the header names, the SSE event names and frames, the ETag
 //! form of a revision, and the shapes of what travels (snapshot, change,
-//! acknowledgement). `docs/protocol.md` explains the semantics; this module
+//! acknowledgement, the telemetry batch in [`telemetry`]). `docs/protocol.md` explains the semantics; this module
 //! is the single source of the names and types it uses.
 //!
 //! Owns: names and serde shapes of the SDK protocol, and pure helpers to
@@ -22,6 +22,8 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::model::{ChangeEvent, Snapshot};
+
+pub mod telemetry;
 
 /// `GET`: the environment's full [`Snapshot`]; `ETag` is [`etag`] of its
 /// revision, `If-None-Match` gives `304` when unchanged.

@@ -28,7 +28,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 /// An SDK's telemetry batch: counts since its previous batch, added to the
 /// environment's per-minute aggregates. Unknown flag keys are counted.
 #[utoipa::path(post, path = "/sdk/v1/telemetry", tag = "sdk", security(("sdk_key" = [])),
-    request_body = TelemetryBatch,
+    request_body = crate::http::schema::telemetry::TelemetryBatch,
     responses((status = 202, description = "Accepted and added up"),
         (status = 400, description = "Invalid batch (`invalid_window`, `window_in_future`, `window_too_old`, \
             `out_of_range`, `invalid_outcome`, `invalid_key`, `invalid_instance`); nothing was added", body = Problem),

@@ -1,13 +1,12 @@
 //! SDK telemetry in (`POST /sdk/v1/telemetry`): the batch an SDK sends
-//! (the wire contract of `docs/protocol.md`, "Telemetry"), its validation
+//! (`switchyard_core::protocol::telemetry`, the wire contract of
+//! `docs/protocol.md`, "Telemetry"), its validation
 //! and its merge into one [`TelemetryRecord`] added to the environment's
 //! per-minute aggregates. Unknown flag keys are counted like any other (an
 //! SDK may hold a flag the server has since deleted). See
 //! [`crate::ops::telemetry_series`] for the read side.
 
 use std::collections::HashMap;
-
-use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::ops::OpResult;
@@ -29,101 +28,9 @@ pub const MAX_SKEW_MS: u64 = 300_000;
 /// Longest flag key, variant key, event name, SDK name or instance id.
 pub const MAX_KEY_LEN: usize = 256;
 
-/// One flush of one SDK instance: counts since its previous batch.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TelemetryBatch {
-    /// The SDK and its version (`switchyard-rust/0.1.0`).
-    pub sdk: String,
-    /// The instance id (as `X-Switchyard-Instance` on the stream), 1 to 64 characters.
-    pub instance: String,
-    /// Start of the window, ms since the Unix epoch.
-    pub start_ms: u64,
-    /// End of the window (not before `start_ms`, at most an hour later).
-    pub end_ms: u64,
-    /// Evaluations per (flag, variant).
-    #[serde(default)]
-    pub evaluations: Vec<EvaluationCount>,
-    /// Evaluations that served the caller's default.
-    #[serde(default)]
-    pub unattributed: u64,
-    /// Request outcomes per (flag, variant).
-    #[serde(default)]
-    pub outcomes: Vec<OutcomeCount>,
-    /// Custom events.
-    #[serde(default)]
-    pub events: Vec<EventCount>,
-    /// Custom events tracked while serving requests, per (flag, variant)
-    /// the request was served (the same occurrences as in `events`,
-    /// attributed; optional).
-    #[serde(default)]
-    pub variant_events: Vec<VariantEventCount>,
-    /// Items the instance discarded since its last accepted batch.
-    #[serde(default)]
-    pub dropped: u64,
-}
-
-/// Evaluations of one variant of one flag.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EvaluationCount {
-    /// Flag key.
-    pub flag: String,
-    /// Variant key.
-    pub variant: String,
-    /// Evaluations in the window.
-    pub count: u64,
-}
-
-/// Outcomes of the requests served one variant of one flag.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OutcomeCount {
-    /// Flag key.
-    pub flag: String,
-    /// Variant key.
-    pub variant: String,
-    /// Requests recorded.
-    pub requests: u64,
-    /// Of which failed (at most `requests`).
-    pub errors: u64,
-    /// Sum of latencies, ms.
-    pub latency_ms_sum: f64,
-    /// Sum of squared latencies, ms².
-    pub latency_ms_sum_sq: f64,
-    /// Requests per latency bucket: 15 numbers adding up to `requests`
-    /// (bounds 1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 1000, 2000, 5000,
-    /// 10000 ms, then slower).
-    pub latency_ms_buckets: Vec<u64>,
-}
-
-/// One custom event's occurrences.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EventCount {
-    /// Event name.
-    pub event: String,
-    /// Occurrences in the window.
-    pub count: u64,
-    /// Sum of their values.
-    pub value_sum: f64,
-}
-
-/// One custom event's occurrences in requests served one variant of one flag.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VariantEventCount {
-    /// Flag key.
-    pub flag: String,
-    /// Variant key.
-    pub variant: String,
-    /// Event name.
-    pub event: String,
-    /// Occurrences in the window.
-    pub count: u64,
-    /// Sum of their values.
-    pub value_sum: f64,
-}
+pub use switchyard_core::protocol::telemetry::{
+    EvaluationCount, EventCount, OutcomeCount, TelemetryBatch, VariantEventCount,
+};
 
 /// Validates `batch`, merges it into one record and adds it to environment
 /// `environment_id`'s aggregates (one transaction). Refusals change nothing.

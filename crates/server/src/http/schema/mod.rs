@@ -52,6 +52,11 @@ pub mod webhooks;
 // deserialize the original; `tools/layering.py` checks these lines too.
 // switchyard_core::protocol::Ack => sdk::Ack;
 // switchyard_core::model::Prerequisite => flags::Prerequisite;
+// switchyard_core::protocol::telemetry::TelemetryBatch => telemetry::TelemetryBatch;
+// switchyard_core::protocol::telemetry::EvaluationCount => telemetry::EvaluationCount;
+// switchyard_core::protocol::telemetry::OutcomeCount => telemetry::OutcomeCount;
+// switchyard_core::protocol::telemetry::EventCount => telemetry::EventCount;
+// switchyard_core::protocol::telemetry::VariantEventCount => telemetry::VariantEventCount;
 
 /// Gives each original type (left) the `ToSchema` of its mirror (right):
 /// the same name, schema and referenced schemas, so the document is what
@@ -136,11 +141,6 @@ mirror! {
     crate::ops::telemetry_series::Point => telemetry::Point;
     crate::ops::telemetry_series::Stats => telemetry::Stats;
     crate::ops::telemetry_series::EventTotals => telemetry::EventTotals;
-    crate::ops::telemetry::TelemetryBatch => telemetry::TelemetryBatch;
-    crate::ops::telemetry::EvaluationCount => telemetry::EvaluationCount;
-    crate::ops::telemetry::OutcomeCount => telemetry::OutcomeCount;
-    crate::ops::telemetry::EventCount => telemetry::EventCount;
-    crate::ops::telemetry::VariantEventCount => telemetry::VariantEventCount;
     crate::ops::triggers::HookOutcome => triggers::HookOutcome;
     crate::delivery::receipts::Receipt => receipts::Receipt;
     crate::delivery::roster::Identity => fleet::Identity;

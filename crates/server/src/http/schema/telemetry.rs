@@ -82,10 +82,10 @@ pub struct Stats {
     pub latency_p95_ms: Option<f64>,
 }
 
-// Mirrors of `ops/telemetry.rs`.
+// Mirrors of `switchyard_core::protocol::telemetry` (handlers name these).
 
 /// One flush of one SDK instance: counts since its previous batch.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TelemetryBatch {
     /// The SDK and its version (`switchyard-rust/0.1.0`).
@@ -110,8 +110,9 @@ pub struct TelemetryBatch {
     pub events: Vec<EventCount>,
     /// Custom events tracked while serving requests, per (flag, variant)
     /// the request was served (the same occurrences as in `events`,
-    /// attributed; optional).
-    #[serde(default)]
+    /// attributed; optional; left out when empty, so that servers from
+    /// before it still take the batch).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub variant_events: Vec<VariantEventCount>,
     /// Items the instance discarded since its last accepted batch.
     #[serde(default)]
@@ -119,7 +120,7 @@ pub struct TelemetryBatch {
 }
 
 /// Evaluations of one variant of one flag.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationCount {
     /// Flag key.
@@ -131,7 +132,7 @@ pub struct EvaluationCount {
 }
 
 /// Outcomes of the requests served one variant of one flag.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutcomeCount {
     /// Flag key.
@@ -153,7 +154,7 @@ pub struct OutcomeCount {
 }
 
 /// One custom event's occurrences.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventCount {
     /// Event name.
@@ -165,7 +166,7 @@ pub struct EventCount {
 }
 
 /// One custom event's occurrences in requests served one variant of one flag.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VariantEventCount {
     /// Flag key.

@@ -4,12 +4,11 @@
 //! `crate::ops::telemetry`; these are only its shapes.
 
 /// Number of latency buckets: 14 upper bounds, then one for slower.
-pub const LATENCY_BUCKETS: usize = 15;
+pub const LATENCY_BUCKETS: usize = switchyard_core::protocol::telemetry::LATENCY_BUCKETS;
 
 /// Upper bounds (inclusive, ms) of the first 14 latency buckets, as the SDK
-/// counts them (`switchyard::telemetry::LATENCY_BUCKETS_MS`).
-pub const LATENCY_BOUNDS_MS: [f64; LATENCY_BUCKETS - 1] =
-    [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 300.0, 500.0, 1_000.0, 2_000.0, 5_000.0, 10_000.0];
+/// counts them (the protocol's `LATENCY_BUCKETS_MS`).
+pub const LATENCY_BOUNDS_MS: [f64; LATENCY_BUCKETS - 1] = switchyard_core::protocol::telemetry::LATENCY_BUCKETS_MS;
 
 /// Counts of one (flag, variant) in one minute, to add or as read.
 #[derive(Debug, Clone, Default, PartialEq)]
