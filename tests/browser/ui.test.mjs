@@ -960,7 +960,11 @@ test('prerequisites: pick a flag and variant, save; a loop is refused next to th
   await page.selectOption('select[data-path="prerequisites[0].flag"]', 'prq-payments');
   assert.equal(await page.inputValue('select[data-path="prerequisites[0].variant"]'), 'on');
   await page.fill('#targeting-reason', 'Needs the new payments');
+  // Wait for the save itself (the button is also disabled while it is in flight).
+  const put = page.waitForResponse((r) => r.request().method() === 'PUT'
+    && r.url().endsWith('/api/v1/projects/shop/environments/production/flags/prq-checkout'));
   await page.click('#save-targeting');
+  assert.equal((await put).status(), 200, 'the prerequisite saves');
   await page.waitForSelector('#save-targeting:disabled');
   const saved = await config('shop', 'production', 'prq-checkout');
   assert.deepEqual(saved.config.prerequisites, [{ flag: 'prq-payments', variant: 'on' }]);

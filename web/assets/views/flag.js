@@ -14,6 +14,7 @@ import { openRevertDialog } from '../revert.js';
 import { targetingEditor, summary, variantsEditor, readVariants } from '../targeting.js';
 import { renderDiff, merge3, diffValues } from '../diff.js';
 import { telemetryCard } from '../telemetry.js';
+import { releaseCard } from '../release.js';
 
 const CONFIG_FIELDS = ['off_variant', 'prerequisites', 'targets', 'rules', 'fallthrough', 'fail_safe_variant'];
 const DEF_FIELDS = ['name', 'description', 'tags', 'owner', 'temporary', 'variants'];
@@ -80,6 +81,7 @@ export function render({ app, root, project, flag, query: q }) {
   const definition = h('div', { class: 'card', id: 'definition-card' });
   const triggers = h('div', { class: 'card', id: 'triggers-card', hidden: true });
   let telemetry = null; // the selected environment's telemetry card (charts)
+  let release = null; // the selected environment's release plan card (timeline)
 
   function draw() {
     clear(page);
@@ -146,6 +148,8 @@ export function render({ app, root, project, flag, query: q }) {
   function drawPanel() {
     telemetry?.dispose();
     telemetry = null;
+    release?.dispose();
+    release = null;
     clear(panel);
     conflict.hidden = true;
     clear(conflict);
@@ -158,8 +162,9 @@ export function render({ app, root, project, flag, query: q }) {
     base = rec;
     dirty = false;
     telemetry = telemetryCard({ project, env, envName: app.envName(env), flag });
+    release = releaseCard({ app, project, env, envName: app.envName(env), flag });
     panel.append(h('div', { class: 'flag-layout' },
-      h('div', { class: 'flag-main' }, conflict, targeting, telemetry.el, history),
+      h('div', { class: 'flag-main' }, conflict, release.el, targeting, telemetry.el, history),
       h('div', { class: 'flag-side' }, status, unsaved, evaluate)));
     drawStatus();
     drawTargeting(rec.config);
@@ -688,6 +693,8 @@ export function render({ app, root, project, flag, query: q }) {
       }
     }).catch(() => {});
     if (e !== env) return;
+    // A plan's stage is a configuration write, its rollback a kill.
+    release?.refresh();
     drawStatus();
     refreshHistory();
     if (!rebase(rec)) {
@@ -712,6 +719,7 @@ export function render({ app, root, project, flag, query: q }) {
   return () => {
     disposed = true;
     telemetry?.dispose();
+    release?.dispose();
     off();
     window.removeEventListener('switchyard:env', onEnvSwitch);
   };

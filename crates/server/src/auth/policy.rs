@@ -200,6 +200,7 @@ pub static POLICY: &[Rule] = &[
     rule("GET", project_path!("/release-templates/{template}"), p(Read)),
     rule("DELETE", project_path!("/release-templates/{template}"), p(Edit)),
     rule("GET", project_path!("/environments/{env}/flags/{flag}/release"), p(Read)),
+    rule("GET", project_path!("/environments/{env}/flags/{flag}/releases"), p(Read)),
     rule("POST", project_path!("/environments/{env}/flags/{flag}/release"), p(Edit)),
     rule("POST", project_path!("/environments/{env}/flags/{flag}/release/pause"), p(Edit)),
     rule("POST", project_path!("/environments/{env}/flags/{flag}/release/resume"), p(Edit)),

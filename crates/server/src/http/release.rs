@@ -31,6 +31,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_templates, create_template))
         .routes(routes!(get_template, delete_template))
         .routes(routes!(status, start))
+        .routes(routes!(list_plans))
         .routes(routes!(pause))
         .routes(routes!(resume))
         .routes(routes!(abort))
@@ -91,6 +92,19 @@ async fn delete_template(
     responses((status = 200, body = ReleasePlan), (status = 404, body = Problem)))]
 async fn status(State(state): State<AppState>, Path((project, env, flag)): EnvFlag) -> ApiResult<AppJson<ReleasePlan>> {
     Ok(AppJson(op::status(&*state.store, (&project, &env, &flag)).await?))
+}
+
+/// Every release plan of the flag in the environment, newest first; `[]`
+/// when it never had one (the UI asks this, not `GET …/release`, so a flag
+/// without a plan is not a 404).
+#[utoipa::path(get, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/releases", tag = "release",
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
+    responses((status = 200, body = Vec<ReleasePlan>), (status = 404, body = Problem)))]
+async fn list_plans(
+    State(state): State<AppState>,
+    Path((project, env, flag)): EnvFlag,
+) -> ApiResult<AppJson<Vec<ReleasePlan>>> {
+    Ok(AppJson(state.store.list_plans(&project, &env, &flag).await?))
 }
 
 /// Starts a release plan: its first stage is applied at the next scheduler

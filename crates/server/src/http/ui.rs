@@ -54,6 +54,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "targeting.js" => JS,
     "prerequisites.js" => JS,
     "telemetry.js" => JS,
+    "release.js" => JS,
     "icon.svg" => "image/svg+xml",
     "views/login.js" => JS,
     "views/flags.js" => JS,

@@ -48,6 +48,9 @@ pub trait ReleaseStore: Send + Sync + 'static {
     async fn get_plan(&self, id: i64) -> Result<ReleasePlan>;
     /// The newest plan of a flag in an environment (`NotFound` `release plan`).
     async fn latest_plan(&self, project: &str, env: &str, flag: &str) -> Result<ReleasePlan>;
+    /// Every plan of a flag in an environment, newest first (empty when it
+    /// never had one; `NotFound` only for the project or environment).
+    async fn list_plans(&self, project: &str, env: &str, flag: &str) -> Result<Vec<ReleasePlan>>;
     /// Moves the plan to `change.to` if it is in one of `change.from`
     /// (`Conflict` `plan_state` otherwise), audits `change.action` and
     /// schedules `change.job`, in one transaction.

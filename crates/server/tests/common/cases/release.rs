@@ -57,6 +57,9 @@ pub async fn release_plans_lifecycle(ctx: Ctx) {
     store.delete_release_template(&admin, "shop", "std").await.unwrap();
     assert_not_found(store.get_release_template("shop", "std").await, "release template");
 
+    // A flag that never had a plan: an empty list (the UI's question), a NotFound for the newest.
+    assert!(store.list_plans("shop", "prod", "checkout").await.unwrap().is_empty());
+    assert_not_found(store.latest_plan("shop", "prod", "checkout").await, "release plan");
     let first = NewJob { key: "release:{plan}:0".into(), payload: json!({"plan": "{plan}"}), ..job("x") };
     let created = store.create_plan(&admin, ("shop", "prod"), plan(), first).await.unwrap();
     assert_eq!((created.state, created.stage), (PlanState::Running, None));
@@ -68,6 +71,8 @@ pub async fn release_plans_lifecycle(ctx: Ctx) {
     }
     // Another environment is another plan.
     store.create_plan(&admin, ("shop", "dev"), plan(), job("z")).await.unwrap();
+    let listed = store.list_plans("shop", "prod", "checkout").await.unwrap();
+    assert_eq!(listed.iter().map(|p| p.id).collect::<Vec<_>>(), vec![created.id]);
 
     // The stage moves by compare-and-set: a second record of one step is refused.
     assert!(store.record_stage(created.id, record(None, 0)).await.unwrap());

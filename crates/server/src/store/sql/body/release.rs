@@ -272,6 +272,18 @@ impl ReleaseStore for This {
         plan_from_row(&row.ok_or_else(|| not_found("release plan", flag))?)
     }
 
+    async fn list_plans(&self, project: &str, env: &str, flag: &str) -> Result<Vec<ReleasePlan>> {
+        guard!(project, env, flag);
+        let mut conn = self.pool.acquire().await?;
+        let env = lookup::env(&mut conn, project, env).await?;
+        let rows = sqlx::query(plan_select!("r.environment_id = $1 AND r.flag = $2 ORDER BY r.id DESC"))
+            .bind(env.id)
+            .bind(flag)
+            .fetch_all(&mut *conn)
+            .await?;
+        rows.iter().map(plan_from_row).collect()
+    }
+
     async fn set_plan_state(&self, actor: &Actor, id: i64, change: PlanStateChange) -> Result<ReleasePlan> {
         guard!(actor, reason = change.reason, job = change.job, close = change.close);
         let mut tx = self.begin_write().await?;
