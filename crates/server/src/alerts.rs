@@ -45,6 +45,9 @@ pub struct Alert {
     pub summary: Option<String>,
     /// Incident id from an `incident` label, annotation or tag.
     pub incident: Option<String>,
+    /// When the alert started, by its sender's clock: the earliest
+    /// `startsAt` of its alerts (Alertmanager, Grafana unified alerting).
+    pub starts_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Alert {
@@ -61,7 +64,8 @@ impl Alert {
 
 /// Interprets a notification body.
 pub fn parse(body: &[u8]) -> Alert {
-    let mut alert = Alert { signal: Signal::Fire, status: None, title: None, summary: None, incident: None };
+    let mut alert =
+        Alert { signal: Signal::Fire, status: None, title: None, summary: None, incident: None, starts_at: None };
     // serde_json refuses nesting deeper than 128 levels, so this cannot
     // recurse unboundedly; the body size is capped by the server's limit.
     let Ok(Value::Object(doc)) = serde_json::from_slice::<Value>(body) else {
@@ -91,6 +95,7 @@ pub fn parse(body: &[u8]) -> Alert {
         alert.summary =
             annotation("summary").or_else(|| annotation("description")).or_else(|| text(doc.get("message")));
         alert.incident = label("incident").or_else(|| annotation("incident"));
+        alert.starts_at = earliest_start(&doc);
     } else if let Some(state) = text(doc.get("state")) {
         // Grafana legacy alerting.
         alert.signal = match state.to_ascii_lowercase().as_str() {
@@ -109,6 +114,15 @@ pub fn parse(body: &[u8]) -> Alert {
     }
     alert.incident = alert.incident.and_then(|i| clean(&i, MAX_INCIDENT));
     alert
+}
+
+/// The earliest `startsAt` of the body's alerts (RFC 3339; Alertmanager
+/// sends `0001-01-01T00:00:00Z` for "unknown", which is ignored).
+fn earliest_start(doc: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    let alerts = doc.get("alerts")?.as_array()?;
+    let starts = alerts.iter().filter_map(|a| a.get("startsAt")?.as_str());
+    let parsed = starts.filter_map(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+    parsed.map(|t| t.with_timezone(&chrono::Utc)).filter(|t| chrono::Datelike::year(t) > 1).min()
 }
 
 /// `s` as a one-line reason of at most [`MAX_REASON`] characters.
@@ -160,9 +174,20 @@ mod tests {
         assert_eq!(alert.signal, Signal::Fire);
         assert_eq!(alert.reason("x"), "HighErrorRate: 5xx above 5% for 5m");
         assert_eq!(alert.incident.as_deref(), Some("INC-42"));
+        assert_eq!(alert.starts_at, None, "no startsAt given");
         let mut resolved = body;
         resolved["status"] = json!("resolved");
         assert_eq!(parse(&bytes(resolved)).signal, Signal::Resolve);
+    }
+
+    #[test]
+    fn the_earliest_known_start_of_the_alerts() {
+        let body = json!({"status": "firing", "alerts": [
+            {"startsAt": "2026-12-04T21:00:05Z"}, {"startsAt": "2026-12-04T22:00:00+01:00"},
+            {"startsAt": "0001-01-01T00:00:00Z"}, {"startsAt": "yesterday"}
+        ]});
+        let start = parse(&bytes(body)).starts_at.map(|t| t.to_rfc3339());
+        assert_eq!(start.as_deref(), Some("2026-12-04T21:00:00+00:00"));
     }
 
     #[test]

@@ -149,6 +149,7 @@ fn concrete(template: &str, target: Target, world: &World) -> String {
             "flag" | "key" => "f".into(),
             "segment" => "s".into(),
             "template" => "t".into(),
+            "incident" => "INC-1".into(),
             "id" if template.starts_with("/api/v1/tokens/") => token.to_string(),
             "id" => "999999".into(),
             "revision" => "1".into(),

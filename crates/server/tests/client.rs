@@ -34,7 +34,10 @@ async fn typed_calls_decode_the_servers_types() {
         let killed = pager.kill("shop", "production", "checkout", &order).await.unwrap();
         assert!(killed.written.value[0].config.kill.is_some());
         assert!(killed.receipt.is_some(), "asked to wait: a receipt");
-        let restored = pager.restore("shop", "production", "checkout", "fixed", None).await.expect("restore");
+        let restored = pager
+            .restore("shop", "production", "checkout", &Order { reason: "fixed", ..Order::default() })
+            .await
+            .expect("restore");
         assert!(restored.written.value[0].config.kill.is_none() && restored.receipt.is_none());
         let query = AuditQuery { flag: Some("checkout".into()), ..AuditQuery::default() };
         let events = admin.audit("shop", &query).await.expect("audit");

@@ -50,6 +50,7 @@ fn fill(template: &str) -> String {
         ("{key}", "checkout"),
         ("{segment}", "beta"),
         ("{template}", "standard"),
+        ("{incident}", "INC-1"),
         ("{id}", "1"),
         ("{secret}", "trg_unknown"),
         ("{username}", "admin"),

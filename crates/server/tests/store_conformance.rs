@@ -36,6 +36,7 @@ conformance!(
     webhook_outbox,
     concurrent_claims_are_disjoint,
     kill_receipt_is_audited_without_a_revision,
+    incident_events_and_incidents,
     trigger_fires_are_limited_per_trigger,
     hostile_text_is_refused_or_kept_alike,
     release_plans_lifecycle,

@@ -50,6 +50,8 @@ fn example(route: &str) -> Option<Value> {
         }
         "PUT /api/v1/projects/{project}/environments/{env}/flags/{flag}" => config,
         "DELETE /api/v1/projects/{project}/environments/{env}/flags/{flag}/kill" => json!({"reason": "fixed"}),
+        // In `production`: refused (422) without `force`, so the fixture's flag is never drilled.
+        "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/drill" => json!({"incident": "DRILL-T"}),
         "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/kill" => {
             json!({"reason": "incident", "incident": "INC-1"})
         }
@@ -219,6 +221,7 @@ impl Fixture {
             ("id", "1"),
             ("revision", "1"),
             ("template", "standard"),
+            ("incident", "INC-1"),
             ("secret", self.trigger.as_str()),
             // Not a user: the valid example must not reset a password.
             ("username", "nobody"),

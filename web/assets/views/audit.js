@@ -86,6 +86,10 @@ export function render({ app, root, project, query: q }) {
         h('time', { datetime: ev.at, title: ago(ev.at), text: fullTime(ev.at) }),
         ev.revision != null ? h('span', { class: 'muted small', text: `revision ${ev.revision}` }) : null),
       ev.reason ? h('p', { class: 'reason' }, h('span', { class: 'muted', text: 'Why: ' }), ev.reason) : h('p', { class: 'reason muted', text: 'No reason given.' }));
+    if (ev.incident) {
+      const href = `#/projects/${encodeURIComponent(project)}/incidents/${encodeURIComponent(ev.incident)}`;
+      li.append(h('p', { class: 'small' }, 'Incident ', h('a', { href, class: 'incident-link', text: ev.incident }), ' — see its timeline'));
+    }
     if (ev.before || ev.after) {
       const from = ev.before?.version;
       const to = ev.after?.version;

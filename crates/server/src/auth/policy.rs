@@ -174,6 +174,7 @@ pub static POLICY: &[Rule] = &[
     rule("DELETE", project_path!("/environments/{env}/flags/{flag}/kill"), p(Kill)),
     rule("POST", project_path!("/environments/{env}/kill"), p(Kill)),
     rule("GET", project_path!("/environments/{env}/receipts/{revision}"), p(Read)),
+    rule("POST", project_path!("/environments/{env}/flags/{flag}/drill"), p(Kill)),
     // segments, audit
     rule("GET", project_path!("/segments"), p(Read)),
     rule("POST", project_path!("/segments"), p(Edit)),
@@ -181,6 +182,8 @@ pub static POLICY: &[Rule] = &[
     rule("PUT", project_path!("/segments/{segment}"), p(Edit)),
     rule("DELETE", project_path!("/segments/{segment}"), p(Edit)),
     rule("GET", project_path!("/audit"), p(Read)),
+    rule("GET", project_path!("/incidents"), p(Read)),
+    rule("GET", project_path!("/incidents/{incident}"), p(Read)),
     // SDK keys and the SDK API
     rule("GET", project_path!("/environments/{env}/sdk-keys"), p(Admin)),
     rule("POST", project_path!("/environments/{env}/sdk-keys"), p(Admin)),

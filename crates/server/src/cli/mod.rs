@@ -4,12 +4,14 @@
 //! - [`remote`]: responder commands (kill, restore, panic, flags, audit) over the API.
 //! - [`release`]: a flag's release plan (start, status, pause, resume, abort, promote).
 //! - [`insights`]: `fleet` (connected SDK instances).
+//! - [`incident`]: `incident [ID]` (a project's incidents; one incident's timeline and times).
 //! - [`webhooks`]: managing webhooks and reading their delivery history (admin).
 //! - [`accounts`]: `admin reset-password` (on the store), `users`, `passwd`.
 //! - [`errors`]: start-up errors that say how to fix them; printing each cause once.
 
 pub mod accounts;
 pub mod errors;
+pub mod incident;
 pub mod insights;
 pub mod release;
 pub mod remote;
@@ -108,6 +110,30 @@ pub enum Command {
         /// Environment key.
         #[arg(long, short = 'e', env = "SWITCHYARD_ENV")]
         env: String,
+        /// Which server, project and environment, and the token.
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// An incident's timeline (triggers, kills, guard trips, restores, when
+    /// the fleet applied each, the changes before) and its times to mitigate
+    /// and restore; without an id, the project's incidents.
+    Incident {
+        /// Incident id, e.g. `INC-42`.
+        id: Option<String>,
+        /// Show the project's changes this many minutes before the first event (default 30).
+        #[arg(long)]
+        before_minutes: Option<u32>,
+        /// Which server, project and environment, and the token.
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Rehearse a rollback: kill a flag under a drill incident id, wait until
+    /// every connected SDK applied it, restore it, wait again, report the
+    /// times. Refuses production-like environments unless --force.
+    Drill {
+        /// Environment, flag and options.
+        #[command(flatten)]
+        args: incident::DrillArgs,
         /// Which server, project and environment, and the token.
         #[command(flatten)]
         remote: Remote,
@@ -229,6 +255,10 @@ async fn run_remote(command: Command) -> anyhow::Result<i32> {
         Command::Flags { command, remote } => remote::Client::new(remote)?.flags(&command).await,
         Command::Release { command, remote } => remote::Client::new(remote)?.release(&command).await,
         Command::Fleet { env, remote } => remote::Client::new(remote)?.fleet(&env).await,
+        Command::Drill { args, remote } => remote::Client::new(remote)?.drill(&args).await,
+        Command::Incident { id, before_minutes, remote } => {
+            remote::Client::new(remote)?.incident(id.as_deref(), before_minutes).await
+        }
         Command::Webhooks { command, remote } => remote::Client::new(remote)?.webhooks(&command).await,
         Command::Users { command, remote } => remote::Client::new(remote)?.users(&command).await,
         Command::Passwd { user, server } => accounts::passwd(&server, &user).await,

@@ -77,7 +77,7 @@ pub enum FlagsCommand {
 /// plus the project and output format of the command line.
 pub struct Client {
     pub(super) api: api::Client,
-    remote: Remote,
+    pub(super) remote: Remote,
 }
 
 impl Client {
@@ -107,15 +107,10 @@ impl Client {
     /// Kills (or with `restore`, restores) one flag. Returns the exit code.
     pub async fn kill(&self, flag: &str, args: &KillArgs, restore: bool) -> anyhow::Result<i32> {
         let (project, env, wait) = (self.project()?, args.env.as_str(), args.wait.as_deref());
+        let order = Order { reason: &args.reason, incident: args.incident.as_deref(), wait };
         let result = if restore {
-            // A restore records no incident field: keep it in the reason.
-            let reason = match &args.incident {
-                Some(incident) => format!("{} ({incident})", args.reason),
-                None => args.reason.clone(),
-            };
-            self.api.restore(project, env, flag, &reason, wait).await
+            self.api.restore(project, env, flag, &order).await
         } else {
-            let order = Order { reason: &args.reason, incident: args.incident.as_deref(), wait };
             self.api.kill(project, env, flag, &order).await
         };
         let result = match result {

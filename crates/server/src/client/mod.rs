@@ -14,6 +14,7 @@
 //! - [`catalog`]: projects, environments, flags, configurations, toggle, audit;
 //! - [`responder`]: kill, restore, the panic button, receipts;
 //! - [`insights`]: the fleet of connected SDK instances;
+//! - [`incident`]: incidents and their timelines, drills;
 //! - [`accounts`]: login, users, passwords, API tokens;
 //! - [`keys`]: SDK keys, webhooks and their deliveries, triggers, health;
 //! - [`release`]: release plans and their templates.
@@ -21,6 +22,7 @@
 pub mod accounts;
 pub mod catalog;
 mod error;
+pub mod incident;
 pub mod insights;
 pub mod keys;
 pub mod release;

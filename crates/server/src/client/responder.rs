@@ -34,17 +34,16 @@ impl Client {
         self.post(&path, &json!({"reason": order.reason, "incident": order.incident})).await
     }
 
-    /// Restores a killed flag.
+    /// Restores a killed flag (with the order's incident, if any).
     pub async fn restore(
         &self,
         project: &str,
         env: &str,
         flag: &str,
-        reason: &str,
-        wait: Option<&str>,
+        order: &Order<'_>,
     ) -> Result<Receipted<Vec<FlagConfigRecord>>, Error> {
-        let path = format!("{}/kill{}", config_path(project, env, flag), wait_query(wait));
-        self.delete(&path, Some(&json!({ "reason": reason }))).await
+        let path = format!("{}/kill{}", config_path(project, env, flag), wait_query(order.wait));
+        self.delete(&path, Some(&json!({"reason": order.reason, "incident": order.incident}))).await
     }
 
     /// Kills every flag with `tag`, or `flags`, in one revision.

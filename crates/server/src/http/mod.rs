@@ -22,6 +22,7 @@
 //! - [`ofrep`]: the OpenFeature Remote Evaluation Protocol routes (see [`crate::ofrep`]).
 //! - [`metrics`]: `GET /metrics` and the request-metrics middleware.
 //! - [`fleet`]: the connected SDK instances of an environment.
+//! - [`incident`]: a project's incidents and one incident's timeline (see [`crate::ops::incident`]).
 //! - [`telemetry`]: SDK telemetry in (`POST /sdk/v1/telemetry`) and a flag's telemetry series out.
 //! - [`release`]: release plan templates and a flag's plan (start, status, pause, resume, abort, promote).
 //! - [`docs`]: `/api/openapi.json` and the offline API docs page.
@@ -36,6 +37,7 @@ pub mod evaluate;
 pub mod flags;
 pub mod fleet;
 pub mod guard;
+pub mod incident;
 pub mod json;
 pub mod kill;
 pub mod metrics;
@@ -97,6 +99,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(telemetry::router())
         .merge(release::router())
         .merge(fleet::router())
+        .merge(incident::router())
         .merge(triggers::router())
         .merge(webhooks::router())
         .split_for_parts();

@@ -61,6 +61,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "views/flag.js" => JS,
     "views/audit.js" => JS,
     "views/fleet.js" => JS,
+    "views/incident.js" => JS,
     "views/segments.js" => JS,
     "views/keys.js" => JS,
     "views/admin.js" => JS,

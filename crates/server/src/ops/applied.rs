@@ -1,7 +1,8 @@
 //! What a kill's delivery receipt becomes: the answer's [`Receipted`] (a
 //! write plus, when waited for, its receipt) and the `flag.kill.applied`
 //! audit event ([`AppliedKill`]) that every kill which changed something
-//! gets exactly once.
+//! gets exactly once (and `flag.restore.applied`, which every restore
+//! made for an incident gets: the incident timeline's "fleet obeyed").
 //!
 //! Must not touch: HTTP types, the receipts registry's internals (it asks
 //! [`crate::delivery::fleet::Fleet`] for a receipt and stores what it got).
@@ -13,7 +14,7 @@ use tracing::Instrument as _;
 
 use crate::delivery::receipts::Receipt;
 use crate::state::AppState;
-use crate::store::{Actor, Written};
+use crate::store::{Actor, ReceiptOf, Written};
 
 /// Longest wait for a receipt (`?wait=` is at most this).
 pub const MAX_WAIT: Duration = Duration::from_secs(30);
@@ -41,7 +42,8 @@ pub struct Receipted<T> {
 /// exactly one: a waited-on kill records the receipt it answered with; any
 /// other (no wait, or a trigger's) is awaited in the background, up to
 /// [`RECORD_WAIT`] or until complete. Failing to record it does not fail
-/// the kill, which is already committed.
+/// the kill, which is already committed. A restore made for an incident
+/// gets one the same way (`flag.restore.applied`, `of.restore`).
 pub struct AppliedKill {
     /// Who killed (the receipt is recorded as them).
     pub actor: Actor,
@@ -51,8 +53,8 @@ pub struct AppliedKill {
     pub env: String,
     /// The flags killed.
     pub flags: Vec<String>,
-    /// The kill's revision.
-    pub revision: u64,
+    /// The write's revision, whether it was a restore, its incident.
+    pub of: ReceiptOf,
 }
 
 impl AppliedKill {
@@ -63,7 +65,7 @@ impl AppliedKill {
             Some(receipt) => self.write(state, &receipt).await,
             None => {
                 let state = state.clone();
-                let span = tracing::info_span!("record_receipt", revision = self.revision);
+                let span = tracing::info_span!("record_receipt", revision = self.of.revision);
                 state.background.clone().spawn(async move { self.await_and_write(&state).await }.instrument(span));
             }
         }
@@ -72,7 +74,7 @@ impl AppliedKill {
     async fn await_and_write(self, state: &AppState) {
         match state.store.get_environment(&self.project, &self.env).await {
             Ok(env) => {
-                let (hub, rev) = (&state.hub, self.revision);
+                let (hub, rev) = (&state.hub, self.of.revision);
                 // Shutting down: record what is known now, while the SDKs
                 // are still connected (`complete: false` unless every one of
                 // them had it).
@@ -82,18 +84,17 @@ impl AppliedKill {
                 };
                 self.write(state, &receipt).await;
             }
-            Err(err) => tracing::warn!(error = %err, revision = self.revision, "kill receipt: no environment"),
+            Err(err) => tracing::warn!(error = %err, revision = self.of.revision, "kill receipt: no environment"),
         }
     }
 
     async fn write(&self, state: &AppState, receipt: &Receipt) {
         let mut json = serde_json::to_value(receipt).unwrap_or_default();
         json["complete"] = serde_json::Value::Bool(receipt.complete());
-        let (actor, revision) = (&self.actor, self.revision);
-        if let Err(err) =
-            state.store.record_kill_receipt(actor, &self.project, &self.env, &self.flags, revision, json).await
+        let (actor, revision) = (&self.actor, self.of.revision);
+        if let Err(err) = state.store.record_receipt(actor, &self.project, &self.env, &self.flags, &self.of, json).await
         {
-            tracing::warn!(error = %err, revision, "recording the kill receipt failed");
+            tracing::warn!(error = %err, revision, "recording the receipt failed");
         }
     }
 }

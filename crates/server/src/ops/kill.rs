@@ -24,7 +24,7 @@ use crate::auth::Principal;
 use crate::delivery::receipts::Receipt;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{Actor, FlagConfigRecord, KillRequest, Written};
+use crate::store::{Actor, FlagConfigRecord, KillRequest, ReceiptOf, Written};
 
 pub use super::applied::{MAX_WAIT, Receipted};
 
@@ -49,6 +49,10 @@ pub struct KillOne {
 pub struct UnkillRequest {
     /// Why (required).
     pub reason: String,
+    /// Incident id (the restore, and its delivery receipt, join the
+    /// incident's timeline).
+    #[serde(default)]
+    pub incident: Option<String>,
 }
 
 /// The panic button.
@@ -131,7 +135,7 @@ pub async fn kill_flags(
     request: KillRequest,
     wait: Option<Duration>,
 ) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
-    let panic = request.panic;
+    let (panic, incident) = (request.panic, request.incident.clone());
     let write = tracing::info_span!("write", flags = request.flags.len());
     // Opened before the commit, so that the hub's fan-out is inside it.
     let broadcast = tracing::info_span!("broadcast", changed = tracing::field::Empty, revision = tracing::field::Empty);
@@ -156,7 +160,8 @@ pub async fn kill_flags(
         let receipted = with_receipt(state, project, env, written, wait).await?;
         if let (true, Some(revision)) = (receipted.written.changed, receipted.written.revision) {
             let flags = receipted.written.value.iter().map(|c| c.flag.clone()).collect();
-            let kill = AppliedKill { actor, project: project.into(), env: env.into(), flags, revision };
+            let of = ReceiptOf { revision, restore: false, incident };
+            let kill = AppliedKill { actor, project: project.into(), env: env.into(), flags, of };
             kill.record(state, receipted.receipt.clone()).await;
         }
         Ok(receipted)
@@ -180,14 +185,36 @@ pub async fn restore(
 ) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
     require_reason(&input.reason)?;
     let flags = [flag.to_string()];
+    let incident = input.incident;
     let actor = principal.actor();
-    let writing = state.store.restore_flags(&actor, project, env, &flags, input.reason);
+    let writing = state.store.restore_flags(&actor, project, env, &flags, input.reason, incident.clone());
     let written = crate::delivery::hub::urgent(writing).await?;
     if let Some(revision) = written.revision {
         tracing::Span::current().record("revision", revision);
     }
     tracing::info!(actor = %principal.name, project, env, flag, changed = written.changed, revision = ?written.revision, "flag restored");
-    with_receipt(state, project, env, written, wait).await
+    let receipted = with_receipt(state, project, env, written, wait).await?;
+    let revision = receipted.written.revision.filter(|_| receipted.written.changed);
+    record_restore(state, actor, (project, env), &flags, (revision, incident), receipted.receipt.clone()).await;
+    Ok(receipted)
+}
+
+/// Records the delivery receipt of a restore made for an incident
+/// (`flag.restore.applied`; see [`AppliedKill`]): `receipt` when one was
+/// waited for, else awaited in the background. Nothing without a revision
+/// (no change) or an incident.
+pub async fn record_restore(
+    state: &AppState,
+    actor: Actor,
+    (project, env): (&str, &str),
+    flags: &[String],
+    (revision, incident): (Option<u64>, Option<String>),
+    receipt: Option<Receipt>,
+) {
+    let (Some(revision), Some(incident)) = (revision, incident) else { return };
+    let of = ReceiptOf { revision, restore: true, incident: Some(incident) };
+    let applied = AppliedKill { actor, project: project.into(), env: env.into(), flags: flags.to_vec(), of };
+    applied.record(state, receipt).await;
 }
 
 /// Waits for the receipt of the write's revision (or, for a no-op, of the

@@ -18,6 +18,9 @@
 //! - [`applied`]: the kill receipt recorded in the audit history (`flag.kill.applied`).
 //! - [`fleet`]: the connected SDK instances of an environment, over the replicas.
 //! - [`triggers`]: an alert trigger firing (kill or restore, as the trigger).
+//! - [`incident`]: one incident's timeline (kills, triggers, guard trips, restores, receipts,
+//!   the changes before) and its times (to mitigate, to restore); the project's incidents.
+//! - [`drill`]: rehearse a rollback: kill, wait for the fleet, restore, wait, report.
 //! - [`telemetry`]: SDK telemetry batches in (validated, merged, added up per minute).
 //! - [`telemetry_series`]: one flag's per-variant telemetry series out; the retention prune.
 //! - [`guard`]: the release guard's check of a plan (telemetry replayed through `switchyard-guard`);
@@ -31,10 +34,12 @@
 pub mod accounts;
 pub mod applied;
 pub mod configs;
+pub mod drill;
 pub mod fleet;
 pub mod guard;
 pub mod guard_stats;
 pub mod guard_trip;
+pub mod incident;
 pub mod kill;
 pub mod release;
 pub mod revert;

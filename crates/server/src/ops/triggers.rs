@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::OpResult;
-use super::kill::{Receipted, kill_flags, with_receipt};
+use super::kill::{Receipted, kill_flags, record_restore, with_receipt};
 use crate::alerts::{self, Alert, Signal};
 use crate::delivery::receipts::Receipt;
 use crate::error::ApiError;
@@ -139,7 +139,9 @@ async fn kill_as(
 ) -> OpResult<Receipted<()>> {
     let reason = alert.reason(&format!("fired by trigger {}", trigger.name));
     let flags = vec![trigger.flag.clone()];
-    let request = KillRequest { flags, reason, incident: alert.incident.clone(), panic: false, detail: None };
+    // The alert's own start, for the incident timeline (`ops::incident`).
+    let detail = alert.starts_at.map(|t| serde_json::json!({"alert": {"starts_at": t.to_rfc3339()}}));
+    let request = KillRequest { flags, reason, incident: alert.incident.clone(), panic: false, detail };
     let place = (trigger.project.as_str(), trigger.environment.as_str());
     let Receipted { written, receipt } = kill_flags(state, actor, "trigger", place, request, wait).await?;
     Ok(Receipted { written: Written { value: (), changed: written.changed, revision: written.revision }, receipt })
@@ -166,7 +168,20 @@ async fn restore_as(
         _ => alert.reason(&format!("restored by trigger {}", trigger.name)),
     };
     let reason = alerts::truncate(&reason);
-    let written = state.store.restore_flags(&actor, project, env, std::slice::from_ref(flag), reason).await?;
+    let flags = std::slice::from_ref(flag);
+    let incident = alert.incident.clone();
+    let written = state.store.restore_flags(&actor, project, env, flags, reason, incident.clone()).await?;
     let written = Written { value: (), changed: written.changed, revision: written.revision };
-    Ok(Some(with_receipt(state, project, env, written, wait).await?))
+    let receipted = with_receipt(state, project, env, written, wait).await?;
+    let revision = receipted.written.revision.filter(|_| receipted.written.changed);
+    record_restore(
+        state,
+        actor,
+        (project.as_str(), env.as_str()),
+        flags,
+        (revision, incident),
+        receipted.receipt.clone(),
+    )
+    .await;
+    Ok(Some(receipted))
 }

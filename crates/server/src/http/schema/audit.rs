@@ -63,6 +63,22 @@ pub struct AuditEvent {
     pub client_addr: Option<String>,
     /// Group id (change set, panic kill).
     pub group_id: Option<String>,
+    /// Incident id (kills, restores and their delivery receipts).
+    #[serde(default)]
+    pub incident: Option<String>,
     /// Time.
     pub at: DateTime<Utc>,
+}
+
+/// One incident of a project, as its audit events tell it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IncidentSummary {
+    /// Incident id.
+    pub incident: String,
+    /// Its first event.
+    pub first_at: DateTime<Utc>,
+    /// Its last event.
+    pub last_at: DateTime<Utc>,
+    /// How many audit events carry it.
+    pub events: u64,
 }

@@ -127,6 +127,10 @@ pub struct UnkillRequest {
     /// Why (required).
     #[schema(pattern = r"\S", example = "checkout errors spiking")]
     pub reason: String,
+    /// Incident id (the restore, and its delivery receipt, join the
+    /// incident's timeline).
+    #[serde(default)]
+    pub incident: Option<String>,
 }
 
 /// The panic button.

@@ -28,13 +28,16 @@
 //! - [`accounts`], [`audit`], [`flags`], [`kill`] (kills, change sets,
 //!   receipts of a kill), [`projects`], [`sdk`], [`segments`], [`triggers`],
 //!   [`webhooks`], [`outbox`] (webhook deliveries), [`revert`],
-//!   [`receipts`], [`telemetry`], [`release`], [`fleet`] (connected SDK instances).
+//!   [`receipts`], [`telemetry`], [`release`], [`fleet`] (connected SDK instances),
+//!   [`incident`] (incident timelines), [`drill`] (rollback drills).
 
 pub mod accounts;
 pub mod audit;
 pub mod common;
+pub mod drill;
 pub mod flags;
 pub mod fleet;
+pub mod incident;
 pub mod kill;
 pub mod outbox;
 pub mod projects;
@@ -96,6 +99,7 @@ mirror! {
     crate::store::ApiToken => accounts::ApiToken;
     crate::store::AuditQuery => audit::AuditQuery;
     crate::store::AuditEvent => audit::AuditEvent;
+    crate::store::IncidentSummary => audit::IncidentSummary;
     crate::store::NewFlag => flags::NewFlag;
     crate::store::FlagPatch => flags::FlagPatch;
     crate::store::FlagDefinition => flags::FlagDefinition;
@@ -147,6 +151,14 @@ mirror! {
     crate::delivery::roster::Transport => fleet::Transport;
     crate::delivery::roster::InstanceRow => fleet::InstanceRow;
     crate::ops::fleet::FleetView => fleet::FleetView;
+    crate::ops::incident::EventKind => incident::EventKind;
+    crate::ops::incident::AppliedReceipt => incident::AppliedReceipt;
+    crate::ops::incident::TimelineEvent => incident::TimelineEvent;
+    crate::ops::incident::IncidentTimes => incident::IncidentTimes;
+    crate::ops::incident::Timeline => incident::Timeline;
+    crate::ops::drill::DrillRequest => drill::DrillRequest;
+    crate::ops::drill::DrillStep => drill::DrillStep;
+    crate::ops::drill::DrillReport => drill::DrillReport;
     crate::ops::kill::KillOne => kill::KillOne;
     crate::ops::kill::UnkillRequest => kill::UnkillRequest;
     crate::ops::kill::PanicRequest => kill::PanicRequest;

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use crate::store::{
     Actor, FlagConfig, FlagConfigRecord, FlagDefinition, FlagPatch, FlagQuery, FlagSummary, KillRequest, NewFlag, Page,
-    Result, Written,
+    ReceiptOf, Result, Written,
 };
 
 /// Flag definitions (environment-independent) and the flag list.
@@ -92,16 +92,18 @@ pub trait KillStore: Send + Sync + 'static {
         env: &str,
         flags: &[String],
         reason: String,
+        incident: Option<String>,
     ) -> Result<Written<Vec<FlagConfigRecord>>>;
-    /// Appends the delivery receipt of a kill to the audit history
-    /// (`flag.kill.applied`, one event per flag); changes nothing else.
-    async fn record_kill_receipt(
+    /// Appends the delivery receipt of a kill or restore to the audit
+    /// history (`flag.kill.applied` / `flag.restore.applied`, one event per
+    /// flag, with the write's incident); changes nothing else.
+    async fn record_receipt(
         &self,
         actor: &Actor,
         project: &str,
         env: &str,
         flags: &[String],
-        revision: u64,
+        of: &ReceiptOf,
         receipt: serde_json::Value,
     ) -> Result<()>;
 }

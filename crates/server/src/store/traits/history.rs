@@ -8,8 +8,8 @@
 use async_trait::async_trait;
 
 use crate::store::{
-    Actor, AuditEvent, AuditQuery, ChangeSetRequest, ChangeSetResult, FlagConfigRecord, Page, RestoreDiff,
-    RestoreRequest, RestoreVersion, Result, Reverted, UndoChange, Written,
+    Actor, AuditEvent, AuditQuery, ChangeSetRequest, ChangeSetResult, FlagConfigRecord, IncidentSummary, Page,
+    RestoreDiff, RestoreRequest, RestoreVersion, Result, Reverted, UndoChange, Written,
 };
 
 /// Going back on one flag: its versions, restore one version, undo one change.
@@ -80,4 +80,8 @@ pub trait BulkStore: Send + Sync + 'static {
 pub trait AuditStore: Send + Sync + 'static {
     /// Audit events, newest first, filtered, cursor-paginated by id.
     async fn list_audit(&self, project: &str, query: &AuditQuery) -> Result<Page<AuditEvent>>;
+    /// The events carrying `incident`, oldest first, at most `limit`.
+    async fn incident_events(&self, project: &str, incident: &str, limit: u32) -> Result<Vec<AuditEvent>>;
+    /// The project's incidents, most recent last event first, at most `limit`.
+    async fn list_incidents(&self, project: &str, limit: u32) -> Result<Vec<IncidentSummary>>;
 }

@@ -28,6 +28,19 @@ pub struct KillRequest {
     pub detail: Option<serde_json::Value>,
 }
 
+/// What a delivery receipt recorded in the audit history is the receipt of.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ReceiptOf {
+    /// The write's revision.
+    pub revision: u64,
+    /// A restore's receipt (`flag.restore.applied`), not a kill's (`flag.kill.applied`).
+    #[serde(default)]
+    pub restore: bool,
+    /// The write's incident id.
+    #[serde(default)]
+    pub incident: Option<String>,
+}
+
 /// Restore an environment to a point in time.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RestoreRequest {

@@ -165,7 +165,7 @@ pub async fn restore_clears_kill(ctx: Ctx) {
     store.kill_flags(&pager, "shop", "prod", kill(&["checkout"], "outage")).await.unwrap();
     let rev = revision(&store, "prod").await;
     let flags = vec!["checkout".to_string(), "search".to_string()];
-    let w = store.restore_flags(&pager, "shop", "prod", &flags, "fixed".into()).await.unwrap();
+    let w = store.restore_flags(&pager, "shop", "prod", &flags, "fixed".into(), None).await.unwrap();
     assert!(w.changed);
     assert_eq!(w.revision, Some(rev + 1));
     assert!(w.value.iter().all(|r| r.config.kill.is_none()));
@@ -175,7 +175,7 @@ pub async fn restore_clears_kill(ctx: Ctx) {
     assert_eq!(events[0].action, "flag.restore");
     assert_eq!(events[0].flag.as_deref(), Some("checkout"));
     assert_eq!(events[1].action, "flag.kill");
-    let w = store.restore_flags(&pager, "shop", "prod", &flags, "again".into()).await.unwrap();
+    let w = store.restore_flags(&pager, "shop", "prod", &flags, "again".into(), None).await.unwrap();
     assert!(!w.changed && w.revision.is_none());
     assert_eq!(revision(&store, "prod").await, rev + 1);
 }

@@ -2,7 +2,7 @@
 //! store calls the HTTP tests reach only through a live fleet.
 
 use super::*;
-use switchyard_server::store::{NewTrigger, SecretHash, TriggerAction};
+use switchyard_server::store::{NewTrigger, ReceiptOf, SecretHash, TriggerAction};
 
 pub async fn kill_receipt_is_audited_without_a_revision(ctx: Ctx) {
     let store = ctx.store().await;
@@ -14,7 +14,8 @@ pub async fn kill_receipt_is_audited_without_a_revision(ctx: Ctx) {
 
     let flags = vec!["checkout".to_string(), "search".to_string()];
     let receipt = json!({ "acked": 3, "expected": 3 });
-    store.record_kill_receipt(&admin, "shop", "prod", &flags, rev, receipt.clone()).await.unwrap();
+    let of = ReceiptOf { revision: rev, restore: false, incident: Some("INC-7".into()) };
+    store.record_receipt(&admin, "shop", "prod", &flags, &of, receipt.clone()).await.unwrap();
 
     assert_eq!(revision(&store, "prod").await, rev, "a receipt changes nothing SDKs see");
     assert_eq!(audit_count(&store).await, audits + 2, "one event per flag");
@@ -28,8 +29,44 @@ pub async fn kill_receipt_is_audited_without_a_revision(ctx: Ctx) {
         assert_eq!((e.environment.as_deref(), e.revision), (Some("prod"), Some(rev)));
         assert_eq!(e.after.as_ref(), Some(&receipt));
         assert!(e.group_id.is_some() && e.group_id == events[0].group_id, "one group per receipt");
+        assert_eq!(e.incident.as_deref(), Some("INC-7"));
     }
-    assert_not_found(store.record_kill_receipt(&admin, "shop", "qa", &flags, rev, receipt).await, "environment");
+    assert_not_found(store.record_receipt(&admin, "shop", "qa", &flags, &of, receipt).await, "environment");
+}
+
+/// Kills, restores and receipts carry their incident id in a column: one
+/// incident's events oldest first, and the project's incidents newest first.
+pub async fn incident_events_and_incidents(ctx: Ctx) {
+    let store = ctx.store().await;
+    let admin = user("admin");
+    setup(&store, &["checkout", "search"]).await;
+    store.toggle_flag(&admin, "shop", "prod", "search", true, None).await.unwrap();
+    let killed = store.kill_flags(&admin, "shop", "prod", kill(&["checkout"], "errors")).await.unwrap();
+    let of = ReceiptOf { revision: killed.revision.unwrap(), restore: false, incident: Some("INC-7".into()) };
+    store.record_receipt(&admin, "shop", "prod", &["checkout".into()], &of, json!({"applied": 1})).await.unwrap();
+    let other = KillRequest { incident: Some("INC-8".into()), panic: true, ..kill(&["search"], "too") };
+    store.kill_flags(&admin, "shop", "dev", other).await.unwrap();
+    let flags = ["checkout".to_string()];
+    let restored =
+        store.restore_flags(&admin, "shop", "prod", &flags, "ok".into(), Some("INC-7".into())).await.unwrap();
+    let of = ReceiptOf { revision: restored.revision.unwrap(), restore: true, incident: Some("INC-7".into()) };
+    store.record_receipt(&admin, "shop", "prod", &flags, &of, json!({"applied": 1})).await.unwrap();
+
+    let events = store.incident_events("shop", "INC-7", 100).await.unwrap();
+    let actions: Vec<&str> = events.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["flag.kill", "flag.kill.applied", "flag.restore", "flag.restore.applied"]);
+    assert!(events.iter().all(|e| e.incident.as_deref() == Some("INC-7")));
+    let panic = store.incident_events("shop", "INC-8", 100).await.unwrap();
+    assert_eq!(panic.len(), 1);
+    assert_eq!(panic[0].after.as_ref().map(|a| a["panic"].clone()), Some(json!(true)), "a panic says so");
+    assert_eq!(store.incident_events("shop", "INC-7", 2).await.unwrap().len(), 2, "the limit holds");
+    assert!(store.incident_events("shop", "INC-9", 100).await.unwrap().is_empty());
+
+    let incidents = store.list_incidents("shop", 10).await.unwrap();
+    let listed: Vec<(&str, u64)> = incidents.iter().map(|i| (i.incident.as_str(), i.events)).collect();
+    assert_eq!(listed, [("INC-7", 4), ("INC-8", 1)], "newest last event first");
+    assert!(incidents[0].first_at <= incidents[0].last_at);
+    assert_not_found(store.incident_events("nope", "INC-7", 10).await, "project");
 }
 
 pub async fn trigger_fires_are_limited_per_trigger(ctx: Ctx) {

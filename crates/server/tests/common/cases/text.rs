@@ -85,7 +85,7 @@ pub async fn hostile_text_is_refused_or_kept_alike(ctx: Ctx) {
         assert_eq!(outcome(got), expect("incident"), "{label}: kill incident");
 
         // A restore with that reason, a toggle, a flag and a project description.
-        let restore = store.restore_flags(&alice, "shop", "prod", std::slice::from_ref(&flag), s.clone()).await;
+        let restore = store.restore_flags(&alice, "shop", "prod", std::slice::from_ref(&flag), s.clone(), None).await;
         assert_eq!(outcome(restore), expect("reason"), "{label}: restore");
         let toggle = store.toggle_flag(&alice, "shop", "dev", &flag, true, Some(s.clone())).await;
         assert_eq!(outcome(toggle), expect("reason"), "{label}: toggle");

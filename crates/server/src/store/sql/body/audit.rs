@@ -13,7 +13,7 @@ use super::lookup;
 use super::row::{Row, get};
 use crate::store::AuditStore;
 use crate::store::sql::common::{decode_cursor, encode_cursor, invalid, page_limit, to_time, to_u64};
-use crate::store::{ActorKind, AuditEvent, AuditQuery, Page, Result, StoreError};
+use crate::store::{ActorKind, AuditEvent, AuditQuery, IncidentSummary, Page, Result, StoreError};
 
 /// One audit event to append (actor fields come from the [`Actor`]).
 #[derive(Default)]
@@ -28,7 +28,12 @@ pub(super) struct Audit<'a> {
     pub after: Option<Value>,
     pub revision: Option<u64>,
     pub group_id: Option<&'a str>,
+    pub incident: Option<&'a str>,
 }
+
+/// The columns of an [`AuditEvent`], selected from `audit_events`.
+const COLUMNS: &str = "SELECT id, environment, flag, segment, actor, actor_kind, action, reason, before, after, \
+                       revision, request_id, client_addr, group_id, incident, at FROM audit_events";
 
 enum Arg<'a> {
     Int(i64),
@@ -54,6 +59,7 @@ fn event_from_row(row: &Row, project: &str) -> Result<AuditEvent> {
         request_id: get(row, "request_id")?,
         client_addr: get(row, "client_addr")?,
         group_id: get(row, "group_id")?,
+        incident: get(row, "incident")?,
         at: to_time(get(row, "at")?)?,
     })
 }
@@ -75,10 +81,7 @@ impl AuditStore for This {
         let p = lookup::project(&mut conn, project).await?;
 
         // The same `$N` SQL on both backends, built from the filters given.
-        let mut sql = String::from(
-            "SELECT id, environment, flag, segment, actor, actor_kind, action, reason, before, after, revision, \
-             request_id, client_addr, group_id, at FROM audit_events WHERE project_id = $1",
-        );
+        let mut sql = format!("{COLUMNS} WHERE project_id = $1");
         let mut args = vec![Arg::Int(p.id)];
         let mut filter = |column: &str, op: &str, arg| {
             args.push(arg);
@@ -121,5 +124,41 @@ impl AuditStore for This {
             None
         };
         Ok(Page { items, next_cursor })
+    }
+
+    async fn incident_events(&self, project: &str, incident: &str, limit: u32) -> Result<Vec<AuditEvent>> {
+        guard!(project, incident);
+        let mut conn = self.pool.acquire().await?;
+        let p = lookup::project(&mut conn, project).await?;
+        // The prefix is what `audit_events_incident_idx` holds (migration 0010).
+        let sql = format!(
+            "{COLUMNS} WHERE project_id = $1 AND substr(incident, 1, 200) = substr($2, 1, 200) AND incident = $2 \
+             ORDER BY id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql).bind(p.id).bind(incident).bind(i64::from(limit)).fetch_all(&mut *conn).await?;
+        rows.iter().map(|r| event_from_row(r, &p.project.key)).collect()
+    }
+
+    async fn list_incidents(&self, project: &str, limit: u32) -> Result<Vec<IncidentSummary>> {
+        guard!(project);
+        let mut conn = self.pool.acquire().await?;
+        let p = lookup::project(&mut conn, project).await?;
+        let rows = sqlx::query(
+            "SELECT incident, MIN(at) AS first_at, MAX(at) AS last_at, COUNT(*) AS events FROM audit_events \
+             WHERE project_id = $1 AND incident IS NOT NULL GROUP BY incident ORDER BY MAX(at) DESC, incident LIMIT $2",
+        )
+        .bind(p.id)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await?;
+        let summary = |row: &Row| -> Result<IncidentSummary> {
+            Ok(IncidentSummary {
+                incident: get(row, "incident")?,
+                first_at: to_time(get(row, "first_at")?)?,
+                last_at: to_time(get(row, "last_at")?)?,
+                events: to_u64(get(row, "events")?)?,
+            })
+        };
+        rows.iter().map(summary).collect()
     }
 }

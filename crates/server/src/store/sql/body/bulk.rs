@@ -90,8 +90,13 @@ impl BulkStore for This {
             return Ok(Written { value: diffs, changed: false, revision: None });
         }
         let group = new_group_id();
-        let why =
-            Why { action: "environment.restore", reason: Some(&request.reason), group_id: Some(&group), detail: None };
+        let why = Why {
+            action: "environment.restore",
+            reason: Some(&request.reason),
+            group_id: Some(&group),
+            detail: None,
+            incident: None,
+        };
         let (_, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
         tx.commit(self).await?;
         Ok(Written { value: diffs, changed: true, revision: Some(revision) })
@@ -151,8 +156,13 @@ impl BulkStore for This {
                 revision: None,
             });
         }
-        let why =
-            Why { action: "change_set.apply", reason: set.reason.as_deref(), group_id: Some(&group), detail: None };
+        let why = Why {
+            action: "change_set.apply",
+            reason: set.reason.as_deref(),
+            group_id: Some(&group),
+            detail: None,
+            incident: None,
+        };
         let (slots, updates): (Vec<usize>, Vec<Update>) = updates.into_iter().unzip();
         let (records, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
         tx.commit(self).await?;
@@ -228,7 +238,13 @@ impl BulkStore for This {
                 revision: None,
             });
         }
-        let why = Why { action: "change_set.revert", reason: Some(&reason), group_id: Some(&group), detail: None };
+        let why = Why {
+            action: "change_set.revert",
+            reason: Some(&reason),
+            group_id: Some(&group),
+            detail: None,
+            incident: None,
+        };
         let (slots, updates): (Vec<usize>, Vec<Update>) = updates.into_iter().unzip();
         let (records, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
         tx.commit(self).await?;

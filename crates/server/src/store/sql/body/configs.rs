@@ -34,6 +34,8 @@ pub(super) struct Why<'a> {
     pub group_id: Option<&'a str>,
     /// Extra keys merged into each audit event's `after` (e.g. what an undo undid).
     pub detail: Option<serde_json::Value>,
+    /// Incident id (kills and restores).
+    pub incident: Option<&'a str>,
 }
 
 /// Inserts a configuration (version 1 of a flag in an environment) and its history row.
@@ -157,6 +159,7 @@ pub(super) async fn write_configs(
                 after: Some(with_detail(to_json(record)?, why.detail.as_ref())),
                 revision: Some(revision),
                 group_id: why.group_id,
+                incident: why.incident,
                 ..Audit::default()
             },
         )
@@ -247,7 +250,13 @@ impl ConfigStore for This {
             let segments = lookup::segment_keys(tx.conn().await?, env.project_id).await?;
             validate(&flag, &current, &config, &segments)?;
         }
-        let why = Why { action: "flag.config.update", reason: reason.as_deref(), group_id: None, detail: None };
+        let why = Why {
+            action: "flag.config.update",
+            reason: reason.as_deref(),
+            group_id: None,
+            detail: None,
+            incident: None,
+        };
         write_one(self, tx, actor, &env, Update { flag, current, config }, why).await
     }
 
@@ -264,7 +273,8 @@ impl ConfigStore for This {
         let (mut tx, env) = begin_env(self, project, env).await?;
         let (flag, current) = lookup::flag_config(tx.conn().await?, &env, flag).await?;
         let config = FlagConfig { on, ..current.config.clone() };
-        let why = Why { action: "flag.toggle", reason: reason.as_deref(), group_id: None, detail: None };
+        let why =
+            Why { action: "flag.toggle", reason: reason.as_deref(), group_id: None, detail: None, incident: None };
         write_one(self, tx, actor, &env, Update { flag, current, config }, why).await
     }
 }

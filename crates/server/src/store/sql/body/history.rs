@@ -181,7 +181,7 @@ impl HistoryStore for This {
             validate(&flag, &current, &config, &segments)?;
         }
         let detail = json!({ "restored_version": to_version });
-        let why = Why { action: "flag.revert", reason, group_id: None, detail: Some(detail) };
+        let why = Why { action: "flag.revert", reason, group_id: None, detail: Some(detail), incident: None };
         preview_or_write(self, (tx, actor, &env), Update { flag, current, config }, why, request.dry_run).await
     }
 
@@ -226,7 +226,7 @@ impl HistoryStore for This {
             validate(&flag, &current, &config, &segments)?;
         }
         let detail = json!({ "undid": { "version": n, "fields": fields } });
-        let why = Why { action: "flag.undo", reason, group_id: None, detail: Some(detail) };
+        let why = Why { action: "flag.undo", reason, group_id: None, detail: Some(detail), incident: None };
         preview_or_write(self, (tx, actor, &env), Update { flag, current, config }, why, request.dry_run).await
     }
 }

@@ -13,7 +13,9 @@ use super::lookup;
 use super::outbox::Announcement;
 use crate::store::KillStore;
 use crate::store::sql::common::{invalid, new_group_id, rfc3339};
-use crate::store::{Actor, DeliveryActor, FlagConfig, FlagConfigRecord, KillRequest, Result, WebhookEvent, Written};
+use crate::store::{
+    Actor, DeliveryActor, FlagConfig, FlagConfigRecord, KillRequest, ReceiptOf, Result, WebhookEvent, Written,
+};
 
 /// Kill (`Some`) or restore (`None`) a set of flags as one revision.
 pub(super) async fn set_kill(
@@ -22,7 +24,7 @@ pub(super) async fn set_kill(
     (project, env): (&str, &str),
     flags: &[String],
     kill: Option<KillRequest>,
-    reason: &str,
+    (reason, incident): (&str, Option<&str>),
 ) -> Result<Written<Vec<FlagConfigRecord>>> {
     let (mut tx, env) = begin_env(store, project, env).await?;
     let mut keys: Vec<&str> = Vec::with_capacity(flags.len());
@@ -57,8 +59,8 @@ pub(super) async fn set_kill(
     }
     let group = new_group_id();
     let action = if kill.is_some() { "flag.kill" } else { "flag.restore" };
-    let detail = kill.as_ref().and_then(|k| k.detail.clone());
-    let why = Why { action, reason: Some(reason), group_id: Some(&group), detail };
+    let detail = kill.as_ref().and_then(detail_of);
+    let why = Why { action, reason: Some(reason), group_id: Some(&group), detail, incident };
     let (slots, updates): (Vec<usize>, Vec<Update>) = updates.into_iter().unzip();
     let (records, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
     // Webhooks hear of it in this transaction: named are all the flags the
@@ -76,7 +78,7 @@ pub(super) async fn set_kill(
         segments: Vec::new(),
         actor: DeliveryActor { name: actor.name.clone(), kind: actor.kind },
         reason: Some(reason.to_string()),
-        incident: kill.as_ref().and_then(|k| k.incident.clone()),
+        incident: incident.map(str::to_string),
         revision: Some(revision),
     });
     tx.commit(store).await?;
@@ -84,6 +86,21 @@ pub(super) async fn set_kill(
         values[slot] = record;
     }
     Ok(Written { value: values, changed: true, revision: Some(revision) })
+}
+
+/// What a kill adds to its audit events' `after`: the request's detail,
+/// and `panic: true` for the panic button (the incident timeline tells a
+/// panic from a kill by it).
+fn detail_of(kill: &KillRequest) -> Option<serde_json::Value> {
+    if !kill.panic {
+        return kill.detail.clone();
+    }
+    let mut detail = match &kill.detail {
+        Some(serde_json::Value::Object(map)) => map.clone(),
+        _ => serde_json::Map::new(),
+    };
+    detail.insert("panic".into(), serde_json::Value::Bool(true));
+    Some(serde_json::Value::Object(detail))
 }
 
 #[async_trait]
@@ -95,24 +112,27 @@ impl KillStore for This {
         env: &str,
         flags: &[String],
         reason: String,
+        incident: Option<String>,
     ) -> Result<Written<Vec<FlagConfigRecord>>> {
-        guard!(actor, project, env, flags, reason);
-        set_kill(self, actor, (project, env), flags, None, &reason).await
+        guard!(actor, project, env, flags, reason, incident);
+        set_kill(self, actor, (project, env), flags, None, (&reason, incident.as_deref())).await
     }
 
-    /// Appends one `flag.kill.applied` audit event per flag: the delivery
-    /// receipt of a kill (who had applied it, and how fast). A new event, since
-    /// audit events are never updated; no revision bump.
-    async fn record_kill_receipt(
+    /// Appends one `flag.kill.applied` (or `flag.restore.applied`) audit
+    /// event per flag: the delivery receipt of a kill or restore (who had
+    /// applied it, and how fast), with the write's incident. A new event,
+    /// since audit events are never updated; no revision bump.
+    async fn record_receipt(
         &self,
         actor: &Actor,
         project: &str,
         env: &str,
         flags: &[String],
-        revision: u64,
+        of: &ReceiptOf,
         receipt: serde_json::Value,
     ) -> Result<()> {
-        guard!(actor, project, env, flags, receipt);
+        guard!(actor, project, env, flags, of, receipt);
+        let action = if of.restore { "flag.restore.applied" } else { "flag.kill.applied" };
         let mut tx = self.begin_write().await?;
         let env = lookup::env(tx.conn().await?, project, env).await?;
         let group = new_group_id();
@@ -121,10 +141,11 @@ impl KillStore for This {
                 project_id: Some(env.project_id),
                 environment: Some(&env.key),
                 flag: Some(flag),
-                action: "flag.kill.applied",
+                action,
                 after: Some(receipt.clone()),
-                revision: Some(revision),
+                revision: Some(of.revision),
                 group_id: Some(&group),
+                incident: of.incident.as_deref(),
                 ..Audit::default()
             };
             tx.audit(actor, audit).await?;
@@ -145,7 +166,7 @@ impl KillStore for This {
             return Err(invalid("reason", "required", "a kill needs a reason"));
         }
         let flags = req.flags.clone();
-        let reason = req.reason.clone();
-        set_kill(self, actor, (project, env), &flags, Some(req), &reason).await
+        let (reason, incident) = (req.reason.clone(), req.incident.clone());
+        set_kill(self, actor, (project, env), &flags, Some(req), (&reason, incident.as_deref())).await
     }
 }

@@ -166,8 +166,8 @@ impl WriteTx {
         let text = |v: Option<&str>| Arg::OptText(v.map(str::to_string));
         self.batch.write(
             "INSERT INTO audit_events (project_id, environment, flag, segment, actor, actor_kind, action, reason, \
-             before, after, revision, request_id, client_addr, group_id, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             before, after, revision, request_id, client_addr, group_id, incident, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             vec![
                 Arg::OptInt(event.project_id),
                 text(event.environment),
@@ -183,6 +183,7 @@ impl WriteTx {
                 text(actor.request_id.as_deref()),
                 text(actor.client_addr.as_deref()),
                 text(event.group_id),
+                text(event.incident),
                 Arg::Int(self.now),
             ],
         );

@@ -1,0 +1,26 @@
+-- Incident timelines (issue 17): the incident id of a kill, restore or
+-- delivery receipt as a column of its audit event, indexed per project, so
+-- that every event of one incident is one index range and the list of a
+-- project's incidents one index scan. Written by new events only; the
+-- events written before this migration are backfilled once here: a kill's
+-- incident was in its `after` (the configuration it wrote), its receipt's
+-- is its kill's (same environment, flag and revision). The table is
+-- append-only: its UPDATE trigger is off for the backfill alone, in this
+-- migration's transaction.
+-- Kept structurally identical to migrations/sqlite/0010_audit_incident.sql.
+ALTER TABLE audit_events ADD COLUMN incident TEXT;
+
+ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update;
+UPDATE audit_events SET incident = after->'config'->'kill'->>'incident'
+    WHERE action = 'flag.kill' AND after->'config'->'kill'->>'incident' IS NOT NULL;
+UPDATE audit_events r SET incident = k.incident FROM audit_events k
+    WHERE r.action = 'flag.kill.applied' AND k.action = 'flag.kill' AND k.incident IS NOT NULL
+      AND k.project_id = r.project_id AND k.environment = r.environment AND k.flag = r.flag
+      AND k.revision = r.revision;
+ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update;
+
+-- On the id's first 200 characters: an incident id has no length limit, and
+-- a B-tree entry on Postgres must fit in a third of a page (a 300 KB id
+-- would fail the insert). Lookups compare the prefix, then the whole id.
+CREATE INDEX audit_events_incident_idx ON audit_events (project_id, substr(incident, 1, 200), id)
+    WHERE incident IS NOT NULL;
