@@ -42,6 +42,15 @@ fn free_port() -> anyhow::Result<u16> {
 impl ServerProcess {
     /// Starts `switchyard serve` on `database_url` and waits for `/readyz`.
     pub async fn start(database_url: &str, data_dir: &std::path::Path) -> anyhow::Result<ServerProcess> {
+        ServerProcess::start_with(database_url, data_dir, &[]).await
+    }
+
+    /// [`ServerProcess::start`] with more `SWITCHYARD_*` settings (`env`: name, value).
+    pub async fn start_with(
+        database_url: &str,
+        data_dir: &std::path::Path,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<ServerProcess> {
         let port = free_port()?;
         // The server's log (warnings and errors) outlives the run: a 5xx
         // seen by the harness is explained there.
@@ -49,6 +58,7 @@ impl ServerProcess {
         let log = std::fs::File::create(&log_path).with_context(|| format!("creating {}", log_path.display()))?;
         eprintln!("server log: {}", log_path.display());
         let child = tokio::process::Command::new(server_binary())
+            .envs(env.iter().copied())
             .arg("serve")
             .env("SWITCHYARD_LISTEN", format!("127.0.0.1:{port}"))
             .env("SWITCHYARD_DATABASE_URL", database_url)
