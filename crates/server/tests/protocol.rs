@@ -100,12 +100,17 @@ impl RawEvents {
     }
 
     /// The next event, which must be a request to acknowledge `revision`
-    /// (with the default least hold advised); returns its hold.
-    async fn ack_request(&mut self, revision: u64) -> u64 {
+    /// (with the default least hold advised, or for an urgent change such
+    /// as a kill the urgent hold: 0 ms for this one stream); returns its hold.
+    async fn ack_request(&mut self, revision: u64, urgent: bool) -> u64 {
         match self.parsed().await {
             Event::Ack(request) => {
                 assert_eq!(request.revision, revision, "the ack request names the revision just sent");
-                assert!(request.hold_ms >= 100, "the advised hold is at least the configured 100 ms: {request:?}");
+                if urgent {
+                    assert_eq!(request.hold_ms, 0, "a kill's acks are not held (one stream): {request:?}");
+                } else {
+                    assert!(request.hold_ms >= 100, "the advised hold is at least the configured 100 ms: {request:?}");
+                }
                 request.hold_ms
             }
             other => panic!("expected an ack request, got {other:?}"),
@@ -117,7 +122,8 @@ impl RawEvents {
     async fn change(&mut self) -> protocol::ChangeEvent {
         match self.parsed().await {
             Event::Change(change) => {
-                self.ack_request(change.revision).await;
+                let urgent = change.flags.iter().any(|flag| flag.kill.is_some());
+                self.ack_request(change.revision, urgent).await;
                 change
             }
             other => panic!("expected a change, got {other:?}"),
@@ -133,7 +139,7 @@ async fn emitted_events_parse_with_the_protocol() {
         let mut stream = RawEvents::open(&server, &sdk_key, None).await;
         let Event::Snapshot(first) = stream.parsed().await else { panic!("the stream starts with a snapshot") };
         // A new stream's first data is acknowledged too (it counts as applied).
-        stream.ack_request(first.revision).await;
+        stream.ack_request(first.revision, false).await;
         assert_eq!(first.flags.iter().map(|f| f.key.as_str()).collect::<Vec<_>>(), ["checkout"]);
 
         let toggle = json!({"on": true});
@@ -208,7 +214,7 @@ async fn a_graceful_shutdown_ends_streams_with_a_protocol_goaway() {
         let sdk_key = setup(&api).await;
         let mut stream = RawEvents::open(&server, &sdk_key, None).await;
         let Event::Snapshot(first) = stream.parsed().await else { panic!("the stream starts with a snapshot") };
-        stream.ack_request(first.revision).await;
+        stream.ack_request(first.revision, false).await;
         server.stop_gracefully().await;
         assert_eq!(stream.parsed().await, Event::GoAway, "{}", db.label());
         assert!(stream.next().await.is_none(), "nothing after goaway");
