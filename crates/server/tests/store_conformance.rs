@@ -41,6 +41,7 @@ conformance!(
     hostile_text_is_refused_or_kept_alike,
     release_plans_lifecycle,
     job_claims_are_disjoint_and_leases_lapse,
+    scheduled_changes_apply_once_and_compare_and_set,
     telemetry_adds_per_variant_and_minute_and_prunes,
 );
 

@@ -105,6 +105,15 @@ fn example(route: &str) -> Option<Value> {
         | "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/release/resume"
         | "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/release/abort"
         | "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/release/promote" => json!({"reason": "why"}),
+        "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/schedule" => {
+            json!({"at": "2099-01-01T00:00:00Z", "reason": "launch", "change": {"on": true,
+                "rules": [{"id": "r1", "clauses": [{"attribute": "country", "op": "in", "values": ["SE"]}],
+                           "serve": {"variant": "a"}}], "fallthrough": {"variant": "b"}}})
+        }
+        "PATCH /api/v1/projects/{project}/environments/{env}/scheduled/{id}" => {
+            json!({"at": "2099-01-02T00:00:00Z", "change": {"on": false}, "reason": "later"})
+        }
+        "POST /api/v1/projects/{project}/environments/{env}/scheduled/{id}/cancel" => json!({"reason": "not now"}),
         "POST /ofrep/v1/evaluate/flags" | "POST /ofrep/v1/evaluate/flags/{key}" => {
             json!({"context": {"targetingKey": "user-1", "country": "SE", "tags": ["a"]}})
         }

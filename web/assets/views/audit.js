@@ -82,7 +82,8 @@ export function render({ app, root, project, query: q }) {
       h('div', { class: 'audit-head' },
         h('span', { class: 'action', text: ev.action }),
         target ? h('span', { class: 'target', text: target }) : null,
-        h('span', { class: 'who' }, 'by ', h('strong', { text: ev.actor }), ev.actor_kind !== 'user' ? ` (${ev.actor_kind})` : ''),
+        h('span', { class: 'who' }, 'by ', h('strong', { text: ev.actor }), ev.actor_kind !== 'user' ? ` (${ev.actor_kind})` : '',
+          ev.after?.scheduled?.requested_by && ev.after.scheduled.requested_by !== ev.actor ? h('span', { class: 'requester', 'data-field': 'requester', text: ` requested by ${ev.after.scheduled.requested_by}` }) : null),
         h('time', { datetime: ev.at, title: ago(ev.at), text: fullTime(ev.at) }),
         ev.revision != null ? h('span', { class: 'muted small', text: `revision ${ev.revision}` }) : null),
       ev.reason ? h('p', { class: 'reason' }, h('span', { class: 'muted', text: 'Why: ' }), ev.reason) : h('p', { class: 'reason muted', text: 'No reason given.' }));

@@ -15,6 +15,7 @@ import { targetingEditor, summary, variantsEditor, readVariants } from '../targe
 import { renderDiff, merge3, diffValues } from '../diff.js';
 import { telemetryCard } from '../telemetry.js';
 import { releaseCard } from '../release.js';
+import { scheduleCard } from '../schedule.js';
 
 const CONFIG_FIELDS = ['off_variant', 'prerequisites', 'targets', 'rules', 'fallthrough', 'fail_safe_variant'];
 const DEF_FIELDS = ['name', 'description', 'tags', 'owner', 'temporary', 'variants'];
@@ -82,6 +83,7 @@ export function render({ app, root, project, flag, query: q }) {
   const triggers = h('div', { class: 'card', id: 'triggers-card', hidden: true });
   let telemetry = null; // the selected environment's telemetry card (charts)
   let release = null; // the selected environment's release plan card (timeline)
+  let scheduled = null; // the selected environment's scheduled changes card
 
   function draw() {
     clear(page);
@@ -150,6 +152,8 @@ export function render({ app, root, project, flag, query: q }) {
     telemetry = null;
     release?.dispose();
     release = null;
+    scheduled?.dispose();
+    scheduled = null;
     clear(panel);
     conflict.hidden = true;
     clear(conflict);
@@ -163,8 +167,9 @@ export function render({ app, root, project, flag, query: q }) {
     dirty = false;
     telemetry = telemetryCard({ project, env, envName: app.envName(env), flag });
     release = releaseCard({ app, project, env, envName: app.envName(env), flag });
+    scheduled = scheduleCard({ app, project, env, envName: app.envName(env), flag, variants: def.variants || [] });
     panel.append(h('div', { class: 'flag-layout' },
-      h('div', { class: 'flag-main' }, conflict, release.el, targeting, telemetry.el, history),
+      h('div', { class: 'flag-main' }, conflict, release.el, scheduled.el, targeting, telemetry.el, history),
       h('div', { class: 'flag-side' }, status, unsaved, evaluate)));
     drawStatus();
     drawTargeting(rec.config);
@@ -695,6 +700,7 @@ export function render({ app, root, project, flag, query: q }) {
     if (e !== env) return;
     // A plan's stage is a configuration write, its rollback a kill.
     release?.refresh();
+    scheduled?.refresh();
     drawStatus();
     refreshHistory();
     if (!rebase(rec)) {
@@ -720,6 +726,7 @@ export function render({ app, root, project, flag, query: q }) {
     disposed = true;
     telemetry?.dispose();
     release?.dispose();
+    scheduled?.dispose();
     off();
     window.removeEventListener('switchyard:env', onEnvSwitch);
   };

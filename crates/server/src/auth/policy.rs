@@ -209,6 +209,12 @@ pub static POLICY: &[Rule] = &[
     rule("POST", project_path!("/environments/{env}/flags/{flag}/release/resume"), p(Edit)),
     rule("POST", project_path!("/environments/{env}/flags/{flag}/release/abort"), p(Kill)),
     rule("POST", project_path!("/environments/{env}/flags/{flag}/release/promote"), p(Edit)),
+    // scheduled changes (applied later by the scheduler, as ordinary edits)
+    rule("POST", project_path!("/environments/{env}/flags/{flag}/schedule"), p(Edit)),
+    rule("GET", project_path!("/environments/{env}/scheduled"), p(Read)),
+    rule("GET", project_path!("/environments/{env}/scheduled/{id}"), p(Read)),
+    rule("PATCH", project_path!("/environments/{env}/scheduled/{id}"), p(Edit)),
+    rule("POST", project_path!("/environments/{env}/scheduled/{id}/cancel"), p(Edit)),
     rule("GET", project_path!("/environments/{env}/fleet"), p(Read)),
     // triggers
     rule("GET", project_path!("/environments/{env}/flags/{flag}/triggers"), p(Kill)),

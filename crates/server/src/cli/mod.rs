@@ -3,6 +3,7 @@
 //! ## Layout
 //! - [`remote`]: responder commands (kill, restore, panic, flags, audit) over the API.
 //! - [`release`]: a flag's release plan (start, status, pause, resume, abort, promote).
+//! - [`schedule`]: scheduled changes (add, list, edit, cancel).
 //! - [`insights`]: `fleet` (connected SDK instances).
 //! - [`incident`]: `incident [ID]` (a project's incidents; one incident's timeline and times).
 //! - [`webhooks`]: managing webhooks and reading their delivery history (admin).
@@ -16,6 +17,7 @@ pub mod insights;
 pub mod release;
 pub mod remote;
 pub mod responder;
+pub mod schedule;
 pub mod webhooks;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,7 @@ use clap::{Parser, Subcommand};
 use self::accounts::{AdminCommand, UsersCommand};
 use self::release::ReleaseCommand;
 use self::remote::{FlagsCommand, KillArgs, Remote};
+use self::schedule::ScheduleCommand;
 use self::webhooks::WebhooksCommand;
 
 use crate::config::{LogFormat, ServeConfig};
@@ -100,6 +103,15 @@ pub enum Command {
         /// What to do with the plan.
         #[command(subcommand)]
         command: ReleaseCommand,
+        /// Which server, project and environment, and the token.
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Scheduled changes of a flag: toggle, fallthrough or rollout, targeting, at a time.
+    Schedule {
+        /// What to do with scheduled changes.
+        #[command(subcommand)]
+        command: ScheduleCommand,
         /// Which server, project and environment, and the token.
         #[command(flatten)]
         remote: Remote,
@@ -234,6 +246,7 @@ fn known_env_vars() -> Vec<String> {
         "SWITCHYARD_LOG".to_string(),
         "SWITCHYARD_TEST_PG_URL".to_string(),
         "SWITCHYARD_TEST_HANG_AFTER_STAGE".to_string(),
+        "SWITCHYARD_TEST_HANG_BEFORE_APPLY".to_string(),
     ];
     walk(&<Cli as clap::CommandFactory>::command(), &mut out);
     out.sort();
@@ -254,6 +267,7 @@ async fn run_remote(command: Command) -> anyhow::Result<i32> {
         }
         Command::Flags { command, remote } => remote::Client::new(remote)?.flags(&command).await,
         Command::Release { command, remote } => remote::Client::new(remote)?.release(&command).await,
+        Command::Schedule { command, remote } => remote::Client::new(remote)?.schedule(&command).await,
         Command::Fleet { env, remote } => remote::Client::new(remote)?.fleet(&env).await,
         Command::Drill { args, remote } => remote::Client::new(remote)?.drill(&args).await,
         Command::Incident { id, before_minutes, remote } => {

@@ -17,7 +17,8 @@
 //! - [`incident`]: incidents and their timelines, drills;
 //! - [`accounts`]: login, users, passwords, API tokens;
 //! - [`keys`]: SDK keys, webhooks and their deliveries, triggers, health;
-//! - [`release`]: release plans and their templates.
+//! - [`release`]: release plans and their templates;
+//! - [`schedule`]: scheduled changes.
 
 pub mod accounts;
 pub mod catalog;
@@ -27,6 +28,7 @@ pub mod insights;
 pub mod keys;
 pub mod release;
 pub mod responder;
+pub mod schedule;
 
 use std::time::Duration;
 

@@ -169,8 +169,8 @@ pub struct ServeConfig {
     pub telemetry_retention_days: u32,
 
     /// How often each replica looks for due scheduled jobs (release plan
-    /// steps). Steps are claimed in the database, so any number of replicas
-    /// may run; a shorter tick only makes steps start sooner.
+    /// steps, scheduled changes). Jobs are claimed in the database, so any
+    /// number of replicas may run; a shorter tick only makes them start sooner.
     #[arg(long, env = "SWITCHYARD_SCHEDULER_TICK", default_value = "1s", value_parser = humantime::parse_duration)]
     pub scheduler_tick: Duration,
 }

@@ -25,6 +25,7 @@
 //! - [`incident`]: a project's incidents and one incident's timeline (see [`crate::ops::incident`]).
 //! - [`telemetry`]: SDK telemetry in (`POST /sdk/v1/telemetry`) and a flag's telemetry series out.
 //! - [`release`]: release plan templates and a flag's plan (start, status, pause, resume, abort, promote).
+//! - [`schedule`]: scheduled changes of a flag's configuration (schedule, list, show, edit, cancel).
 //! - [`docs`]: `/api/openapi.json` and the offline API docs page.
 //! - [`openapi`]: the document's shared parts (security schemes, problem responses).
 //! - [`schema`]: the OpenAPI schemas of store, ops and delivery types (mirrors; where new schema types go).
@@ -49,6 +50,7 @@ pub mod projects;
 pub mod query_guard;
 pub mod release;
 pub mod revert;
+pub mod schedule;
 pub mod schema;
 pub mod sdk;
 pub mod sdk_key;
@@ -98,6 +100,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(ofrep::router())
         .merge(telemetry::router())
         .merge(release::router())
+        .merge(schedule::router())
         .merge(fleet::router())
         .merge(incident::router())
         .merge(triggers::router())

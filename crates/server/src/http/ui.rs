@@ -55,6 +55,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "prerequisites.js" => JS,
     "telemetry.js" => JS,
     "release.js" => JS,
+    "schedule.js" => JS,
     "icon.svg" => "image/svg+xml",
     "views/login.js" => JS,
     "views/flags.js" => JS,

@@ -28,7 +28,8 @@
 //! - [`configs`]: flag definitions and per-environment configuration writes.
 //! - [`revert`]: undo one change, restore one version, restore an environment, change sets.
 //! - [`release`]: release plans (start, pause, resume, abort, promote, templates), their steps, the guard hook.
-//! - [`scheduler`]: the durable, replica-safe runner of due jobs (release steps; any kind).
+//! - [`schedule`]: scheduled changes of a flag's configuration (schedule, edit, cancel; the job that applies one).
+//! - [`scheduler`]: the durable, replica-safe runner of due jobs (release steps, scheduled changes; any kind).
 //! - [`accounts`]: login, users, passwords (change and reset), API tokens, the first `admin`.
 
 pub mod accounts;
@@ -43,6 +44,7 @@ pub mod incident;
 pub mod kill;
 pub mod release;
 pub mod revert;
+pub mod schedule;
 pub mod scheduler;
 pub mod telemetry;
 pub mod telemetry_series;

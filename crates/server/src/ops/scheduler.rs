@@ -8,7 +8,8 @@
 //! its input, `key` names the step (scheduling a key again moves its one
 //! row). Runners must be idempotent per key: a job may run again after a
 //! crash between its effect and its record. Kinds today:
-//! - `release.step` ([`crate::ops::release::step`]).
+//! - `release.step` ([`crate::ops::release::step`]);
+//! - `change.apply` ([`crate::ops::schedule`]): a scheduled change.
 //!
 //! A runner error gives the job back for a retry with backoff (at most
 //! [`MAX_ATTEMPTS`] claims, then `failed`). Nothing here is on the kill
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::release::step::{self, STEP_KIND, StepOutcome};
+use super::schedule::{self, APPLY_KIND};
 use crate::state::AppState;
 use crate::store::Job;
 
@@ -80,6 +82,7 @@ pub enum JobOutcome {
 pub async fn dispatch(state: &AppState, job: &Job, worker: &str) -> Result<JobOutcome, String> {
     match job.kind.as_str() {
         STEP_KIND => release_step(state, job, worker).await,
+        APPLY_KIND => Ok(schedule::run_job(state, job, worker).await?.map_or(JobOutcome::Done, JobOutcome::Later)),
         other => Err(format!("unknown job kind `{other}`")),
     }
 }

@@ -29,7 +29,7 @@
 //!   receipts of a kill), [`projects`], [`sdk`], [`segments`], [`triggers`],
 //!   [`webhooks`], [`outbox`] (webhook deliveries), [`revert`],
 //!   [`receipts`], [`telemetry`], [`release`], [`fleet`] (connected SDK instances),
-//!   [`incident`] (incident timelines), [`drill`] (rollback drills).
+//!   [`incident`] (incident timelines), [`drill`] (rollback drills), [`schedule`] (scheduled changes).
 
 pub mod accounts;
 pub mod audit;
@@ -44,6 +44,7 @@ pub mod projects;
 pub mod receipts;
 pub mod release;
 pub mod revert;
+pub mod schedule;
 pub mod sdk;
 pub mod segments;
 pub mod telemetry;
@@ -171,4 +172,9 @@ mirror! {
     crate::store::StartRelease => release::StartRelease;
     crate::store::PlanState => release::PlanState;
     crate::store::ReleasePlan => release::ReleasePlan;
+    crate::store::ConfigPatch => schedule::ConfigPatch;
+    crate::store::ScheduleState => schedule::ScheduleState;
+    crate::store::NewScheduledChange => schedule::NewScheduledChange;
+    crate::store::ScheduleEdit => schedule::ScheduleEdit;
+    crate::store::ScheduledChange => schedule::ScheduledChange;
 }

@@ -14,6 +14,7 @@
 //! | [`TriggerStore`], [`WebhookStore`], [`OutboxStore`] | alert triggers, webhooks, the webhook outbox |
 //! | [`TelemetryStore`] | SDK telemetry aggregates per minute (add, series, prune) |
 //! | [`ReleaseStore`], [`JobStore`] | release templates and plans; the durable queue of due jobs |
+//! | [`ScheduleStore`] | scheduled changes of a flag's configuration (applied by the scheduler) |
 //!
 //! Declares contracts only: no SQL (that is `sql`), no HTTP.
 
@@ -23,6 +24,7 @@ mod flags;
 mod history;
 mod projects;
 mod release;
+mod schedule;
 mod sdk;
 mod segments;
 mod telemetry;
@@ -35,6 +37,7 @@ pub use flags::*;
 pub use history::*;
 pub use projects::*;
 pub use release::*;
+pub use schedule::*;
 pub use sdk::*;
 pub use segments::*;
 pub use telemetry::*;
@@ -62,6 +65,7 @@ pub trait Store:
     + TelemetryStore
     + ReleaseStore
     + JobStore
+    + ScheduleStore
 {
 }
 
@@ -84,6 +88,7 @@ impl<T> Store for T where
         + TelemetryStore
         + ReleaseStore
         + JobStore
+        + ScheduleStore
 {
 }
 

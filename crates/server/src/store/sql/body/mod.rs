@@ -6,7 +6,7 @@
 //! Each area module implements its trait of `crate::store::traits` for
 //! `This` directly (accounts, projects, flags + list, configs, kill,
 //! history, bulk, audit, segments, sdk, triggers, webhooks, outbox,
-//! telemetry, release, jobs); this file implements only [`ClusterStore`] (the database itself). Below the
+//! telemetry, release, jobs, schedule); this file implements only [`ClusterStore`] (the database itself). Below the
 //! areas: `tx` (transactions; the only module that writes the outbox, via
 //! `outbox::write`), `lookup` (row decoding and lookups), `row` (the leaf:
 //! column decoding), and `audit::Audit` (the event a write appends).
@@ -55,6 +55,7 @@ mod prereqs;
 mod projects;
 mod release;
 mod row;
+mod schedule;
 mod sdk;
 mod segments;
 mod telemetry;

@@ -1,0 +1,140 @@
+//! Scheduled changes (issue 19 §2): a change to one flag's configuration in
+//! one environment, applied at a time by the durable scheduler. The shapes
+//! the store writes and reads; the workflow is `crate::ops::schedule`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use switchyard_core::{Rule, Serve, Target};
+
+/// The fields a scheduled change sets; the others keep whatever value they
+/// have when it is applied (so a change made in between is not undone).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigPatch {
+    /// Targeting on or off (a scheduled toggle).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on: Option<bool>,
+    /// Individual targets, replaced as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<Vec<Target>>,
+    /// Rules, replaced as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<Vec<Rule>>,
+    /// What is served when nothing else matched (a variant, or a
+    /// percentage rollout: a scheduled rollout step).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallthrough: Option<Serve>,
+}
+
+impl ConfigPatch {
+    /// Sets nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == ConfigPatch::default()
+    }
+
+    /// Only turns targeting on or off (applied and audited as a toggle).
+    pub fn is_toggle(&self) -> bool {
+        self.on.is_some() && ConfigPatch { on: None, ..self.clone() }.is_empty()
+    }
+}
+
+/// Where a scheduled change is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleState {
+    /// Waiting for its time; may be edited or cancelled.
+    Pending,
+    /// Applied by the scheduler.
+    Applied,
+    /// Cancelled before it was due.
+    Cancelled,
+    /// Could not be applied (`result` says why); nothing was written.
+    Failed,
+}
+
+impl ScheduleState {
+    /// Stable text form, as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScheduleState::Pending => "pending",
+            ScheduleState::Applied => "applied",
+            ScheduleState::Cancelled => "cancelled",
+            ScheduleState::Failed => "failed",
+        }
+    }
+
+    /// Parses the stored text form.
+    pub fn parse(s: &str) -> Option<ScheduleState> {
+        Some(match s {
+            "pending" => ScheduleState::Pending,
+            "applied" => ScheduleState::Applied,
+            "cancelled" => ScheduleState::Cancelled,
+            "failed" => ScheduleState::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A change to schedule (the body of `POST …/flags/{flag}/schedule`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewScheduledChange {
+    /// When to apply it (RFC 3339); at most a minute in the past (then it
+    /// is applied at the scheduler's next tick).
+    pub at: DateTime<Utc>,
+    /// What to set.
+    pub change: ConfigPatch,
+    /// Why (kept on the change and in the audit of its write).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// An edit of a pending change (the body of `PATCH …/scheduled/{id}`):
+/// absent fields keep their value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleEdit {
+    /// A new time.
+    #[serde(default)]
+    pub at: Option<DateTime<Utc>>,
+    /// A new change (replaces the whole change).
+    #[serde(default)]
+    pub change: Option<ConfigPatch>,
+    /// A new reason.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A scheduled change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduledChange {
+    /// Id (unique across projects).
+    pub id: i64,
+    /// Project key.
+    pub project: String,
+    /// Environment key.
+    pub environment: String,
+    /// Flag key.
+    pub flag: String,
+    /// What it sets.
+    pub change: ConfigPatch,
+    /// When it is (or was) due.
+    pub at: DateTime<Utc>,
+    /// Where it is.
+    pub state: ScheduleState,
+    /// Why.
+    pub reason: Option<String>,
+    /// The user or token that scheduled it (the requester in the audit of
+    /// its write, whose actor is `scheduler`).
+    pub requested_by: String,
+    /// The environment revision its write produced (applied; none when the
+    /// flag already served it).
+    pub revision: Option<u64>,
+    /// What happened when it was due: why it failed, or that the flag
+    /// already served it.
+    pub result: Option<String>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last state change or edit.
+    pub updated_at: DateTime<Utc>,
+}
