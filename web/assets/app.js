@@ -11,6 +11,7 @@ import * as auditView from './views/audit.js';
 import * as segmentsView from './views/segments.js';
 import * as keysView from './views/keys.js';
 import * as fleetView from './views/fleet.js';
+import * as staleView from './views/stale.js';
 import * as incidentView from './views/incident.js';
 import * as webhooksView from './views/webhooks.js';
 import * as adminView from './views/admin.js';
@@ -181,6 +182,7 @@ function renderTopbar(section) {
       navLink(`#/projects/${p}/audit`, 'Audit', current === 'audit'),
       navLink(`#/projects/${p}/segments`, 'Segments', current === 'segments'),
       navLink(`#/projects/${p}/fleet`, 'Fleet', current === 'fleet'),
+      navLink(`#/projects/${p}/stale`, 'Stale flags', current === 'stale'),
       navLink(`#/projects/${p}/incidents`, 'Incidents', current === 'incidents'),
       can('admin') ? navLink(`#/projects/${p}/keys`, 'SDK keys', current === 'keys') : null,
       can('admin') ? navLink(`#/projects/${p}/webhooks`, 'Webhooks', current === 'webhooks') : null,
@@ -308,6 +310,7 @@ async function route() {
     else if (section === 'segments') result = segmentsView.render({ ...ctx, segment: parts[3] });
     else if (section === 'keys') result = keysView.render(ctx);
     else if (section === 'fleet') result = fleetView.render(ctx);
+    else if (section === 'stale') result = staleView.render(ctx);
     else if (section === 'incidents') result = incidentView.render({ ...ctx, incident: parts[3] });
     else if (section === 'webhooks') result = webhooksView.render(ctx);
     else return notFound();

@@ -1,10 +1,12 @@
 // Kill switch, restore and panic (kill by tag) dialogs with the live
 // delivery receipt (`?wait=5s`): "applied by N / M connected SDK
-// instances in X ms".
+// instances in X ms". The kill and panic dialogs show the blast radius
+// (blast.js) while the responder types the reason.
 
 import { api, url, ApiError, describe } from './api.js';
 import { h, clear, showErrors, select } from './dom.js';
 import { openDialog } from './dialog.js';
+import { blastPanel } from './blast.js';
 
 const WAIT = '5s';
 
@@ -96,11 +98,14 @@ function actionDialog({ title, description, confirmLabel, danger, incident = tru
 
 export function openKillDialog({ app, project, env, flag, offVariant, onDone }) {
   const envName = app.envName(env);
+  const blast = blastPanel();
+  blast.load(project, env, { flags: [flag] });
   return actionDialog({
     title: `Kill “${flag}” in ${envName}`,
     description: `Every SDK in ${envName} serves the off variant${offVariant ? ` “${offVariant}”` : ''} for this flag, whatever its targeting says, until someone restores it.`,
     confirmLabel: `Kill in ${envName}`,
     danger: true,
+    extra: blast.box,
     send: (reason, incident) => api('POST', url('projects', project, 'environments', env, 'flags', flag, 'kill') + `?wait=${WAIT}`, { reason, incident }),
     summary: (res) => res.changed === false ? `“${flag}” was already killed in ${envName}.` : `“${flag}” is killed in ${envName}.`,
     done: onDone,
@@ -126,7 +131,9 @@ export function openPanicDialog({ app, project, flags, onDone }) {
   const envSel = select(app.envs.map((e) => [e.key, e.name || e.key]), app.env, { id: 'panic-env', 'data-path': 'environment' });
   const tagSel = select([['', 'Choose a tag…'], ...tags.map((t) => [t, t])], '', { id: 'panic-tag', 'data-path': 'tag', required: true });
   const preview = h('p', { class: 'panic-preview', 'aria-live': 'polite' });
+  const blast = blastPanel();
   const update = () => {
+    blast.load(project, envSel.value, { tag: tagSel.value });
     const tag = tagSel.value;
     const hit = flags.filter((f) => (f.tags || []).includes(tag));
     clear(preview);
@@ -141,7 +148,7 @@ export function openPanicDialog({ app, project, flags, onDone }) {
     h('div', { class: 'grid-2' },
       h('div', { class: 'field' }, h('label', { for: 'panic-env', text: 'Environment' }), envSel),
       h('div', { class: 'field' }, h('label', { for: 'panic-tag', text: 'Tag' }), tagSel)),
-    preview);
+    preview, blast.box);
   let usedEnv = null;
   return actionDialog({
     title: 'Panic: kill flags by tag',

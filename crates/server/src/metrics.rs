@@ -33,6 +33,15 @@ pub struct EnvLabels {
     pub environment: String,
 }
 
+/// Labels of the stale-flag gauge.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StaleLabels {
+    /// The project's key.
+    pub project: String,
+    /// `expired`, `single_variant` or `not_evaluated`.
+    pub reason: String,
+}
+
 /// Labels of kill metrics.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceLabels {
@@ -113,6 +122,11 @@ pub struct Metrics {
     pub telemetry_evaluations: Counter,
     /// Release plans per state (set at scrape).
     pub release_plans: Family<StateLabels, Gauge>,
+    /// Removal candidates per project and reason (set at scrape, computed
+    /// at most every 5 minutes: it reads the telemetry).
+    pub stale_flags: Family<StaleLabels, Gauge>,
+    /// When `stale_flags` was last computed.
+    pub stale_refreshed: std::sync::Mutex<Option<std::time::Instant>>,
     /// Guard checks of release plans (each reads the plan's telemetry).
     pub guard_evaluations: Counter,
     /// Guard checks that tripped (and killed the flag), by reason.
@@ -155,6 +169,8 @@ impl Metrics {
             telemetry_batches_refused: Counter::default(),
             telemetry_evaluations: Counter::default(),
             release_plans: Family::default(),
+            stale_flags: Family::default(),
+            stale_refreshed: std::sync::Mutex::new(None),
             guard_evaluations: Counter::default(),
             guard_trips: Family::default(),
             db_pool_connections: Gauge::default(),
@@ -181,6 +197,11 @@ impl Metrics {
             m.telemetry_evaluations.clone(),
         );
         registry.register("release_plans", "Release plans per state", m.release_plans.clone());
+        registry.register(
+            "stale_flags",
+            "Stale flags (removal candidates) per project and reason",
+            m.stale_flags.clone(),
+        );
         registry.register("guard_evaluations", "Release guard checks", m.guard_evaluations.clone());
         registry.register("guard_trips", "Release guard trips (flag killed), by reason", m.guard_trips.clone());
         registry.register("environment_revision", "Current environment revision", m.revision.clone());
@@ -236,6 +257,12 @@ impl Metrics {
     /// Sets the number of release plans in `state`.
     pub fn set_release_plans(&self, state: &str, n: i64) {
         self.release_plans.get_or_create(&StateLabels { state: state.to_string() }).set(n);
+    }
+
+    /// Sets the number of removal candidates of `project` for `reason`.
+    pub fn set_stale_flags(&self, project: &str, reason: &str, n: usize) {
+        let labels = StaleLabels { project: project.to_string(), reason: reason.to_string() };
+        self.stale_flags.get_or_create(&labels).set(i64::try_from(n).unwrap_or(i64::MAX));
     }
 
     /// Counts a credential lookup that reached the store.

@@ -99,8 +99,8 @@ pub(crate) struct Endpoint {
     /// `Bearer <key>`, marked sensitive so that it is never logged.
     auth: HeaderValue,
     pub(crate) instance: String,
-    /// Who is asking, sent with the stream and snapshot requests for the
-    /// server's fleet view: [`header::INSTANCE`], [`header::SDK`] and, when
+    /// Who is asking, sent with the stream, snapshot and telemetry requests
+    /// for the server's fleet view and flag insights: [`header::INSTANCE`], [`header::SDK`] and, when
     /// set, [`header::SERVICE`] and [`header::SERVICE_VERSION`].
     identity: HeaderMap,
     /// Bound on a whole snapshot or ack request.
@@ -251,7 +251,9 @@ impl Endpoint {
             .http
             .post(self.telemetry_url.clone())
             .header(AUTHORIZATION, self.auth.clone())
-            .header(header::INSTANCE, &self.instance)
+            // Who is sending (instance, SDK, service): the server attributes
+            // the batch's evaluations to the instance and its service.
+            .headers(self.identity.clone())
             .header(CONTENT_TYPE, "application/json")
             .body(body)
             .timeout(self.request_timeout)

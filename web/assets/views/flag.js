@@ -16,6 +16,7 @@ import { renderDiff, merge3, diffValues } from '../diff.js';
 import { telemetryCard } from '../telemetry.js';
 import { releaseCard } from '../release.js';
 import { scheduleCard } from '../schedule.js';
+import { usageCard } from '../usage.js';
 
 const CONFIG_FIELDS = ['off_variant', 'prerequisites', 'targets', 'rules', 'fallthrough', 'fail_safe_variant'];
 const DEF_FIELDS = ['name', 'description', 'tags', 'owner', 'temporary', 'variants'];
@@ -84,6 +85,7 @@ export function render({ app, root, project, flag, query: q }) {
   let telemetry = null; // the selected environment's telemetry card (charts)
   let release = null; // the selected environment's release plan card (timeline)
   let scheduled = null; // the selected environment's scheduled changes card
+  let usage = null; // the flag's usage card (every environment)
 
   function draw() {
     clear(page);
@@ -154,6 +156,8 @@ export function render({ app, root, project, flag, query: q }) {
     release = null;
     scheduled?.dispose();
     scheduled = null;
+    usage?.dispose();
+    usage = null;
     clear(panel);
     conflict.hidden = true;
     clear(conflict);
@@ -168,8 +172,9 @@ export function render({ app, root, project, flag, query: q }) {
     telemetry = telemetryCard({ project, env, envName: app.envName(env), flag });
     release = releaseCard({ app, project, env, envName: app.envName(env), flag });
     scheduled = scheduleCard({ app, project, env, envName: app.envName(env), flag, variants: def.variants || [] });
+    usage = usageCard({ app, project, env, flag });
     panel.append(h('div', { class: 'flag-layout' },
-      h('div', { class: 'flag-main' }, conflict, release.el, scheduled.el, targeting, telemetry.el, history),
+      h('div', { class: 'flag-main' }, conflict, release.el, scheduled.el, targeting, usage.el, telemetry.el, history),
       h('div', { class: 'flag-side' }, status, unsaved, evaluate)));
     drawStatus();
     drawTargeting(rec.config);
@@ -529,6 +534,7 @@ export function render({ app, root, project, flag, query: q }) {
       const tags = h('input', { id: 'def-tags', value: (d.tags || []).join(', '), 'data-path': 'tags', autocomplete: 'off' });
       const desc = h('textarea', { id: 'def-desc', rows: 2, value: d.description || '', 'data-path': 'description' });
       const temp = h('input', { type: 'checkbox', id: 'def-temp', checked: d.temporary, 'data-path': 'temporary' });
+      const expires = h('input', { type: 'date', id: 'def-expires', value: d.expires_at ? d.expires_at.slice(0, 10) : '', 'data-path': 'expires_at' });
       const vars = variantsEditor(def.kind, d.variants, true);
       const msg = h('div', { class: 'def-conflict', role: 'alert' });
       const save = h('button', { type: 'submit', class: 'btn btn-primary', id: 'save-definition', text: 'Save variants and details' });
@@ -539,6 +545,7 @@ export function render({ app, root, project, flag, query: q }) {
         h('div', { class: 'field' }, h('label', { for: 'def-tags', text: 'Tags (comma separated)' }), tags),
         h('div', { class: 'field' }, h('label', { for: 'def-desc', text: 'Description' }), desc),
         h('div', { class: 'check' }, temp, h('label', { for: 'def-temp', text: 'Temporary (a release flag to remove later)' })),
+        h('div', { class: 'field' }, h('label', { for: 'def-expires', text: 'Expires on (optional: listed as stale after this day)' }), expires),
         h('h3', { text: 'Variants' }), vars,
         h('div', { class: 'save-actions' }, save));
       form.onsubmit = async (e) => {
@@ -549,7 +556,7 @@ export function render({ app, root, project, flag, query: q }) {
           showErrors(form, read.errors);
           return;
         }
-        const mine = { name: name.value.trim(), description: desc.value.trim(), tags: splitList(tags.value), owner: owner.value.trim(), temporary: temp.checked, variants: read.variants };
+        const mine = { name: name.value.trim(), description: desc.value.trim(), tags: splitList(tags.value), owner: owner.value.trim(), temporary: temp.checked, expires_at: expires.value ? new Date(`${expires.value}T00:00:00Z`).toISOString() : null, variants: read.variants };
         save.disabled = true;
         try {
           const updated = await patch(url('projects', project, 'flags', flag), { version: defBase.version, ...mine });
@@ -727,6 +734,7 @@ export function render({ app, root, project, flag, query: q }) {
     telemetry?.dispose();
     release?.dispose();
     scheduled?.dispose();
+    usage?.dispose();
     off();
     window.removeEventListener('switchyard:env', onEnvSwitch);
   };

@@ -18,9 +18,8 @@
 //!     objects of their project: lists are filtered ([`Principal::sees`]),
 //!     others' objects are 404, and a token they mint may be neither wider
 //!     in scope nor higher in role than themselves ([`grant`]).
-//!   - [`Scope::Global`]: unscoped principals only (403 otherwise). Users
-//!     (their roles are global, so a scoped principal cannot create users
-//!     at all) and creating projects.
+//!   - [`Scope::Global`]: unscoped principals only (403 otherwise): users (their roles are
+//!     global, so a scoped principal cannot create users at all) and creating projects.
 //! - SDK keys, trigger secrets and the metrics token are separate
 //!   credentials ([`Access`]); none of them is a principal, so none works
 //!   on an admin route (401), and no principal works on their routes.
@@ -174,6 +173,7 @@ pub static POLICY: &[Rule] = &[
     rule("DELETE", project_path!("/environments/{env}/flags/{flag}/kill"), p(Kill)),
     rule("POST", project_path!("/environments/{env}/kill"), p(Kill)),
     rule("GET", project_path!("/environments/{env}/receipts/{revision}"), p(Read)),
+    rule("GET", project_path!("/environments/{env}/blast-radius"), p(Read)),
     rule("POST", project_path!("/environments/{env}/flags/{flag}/drill"), p(Kill)),
     // segments, audit
     rule("GET", project_path!("/segments"), p(Read)),
@@ -197,6 +197,8 @@ pub static POLICY: &[Rule] = &[
     rule("GET", "/ofrep/v1/streams/{secret}", TriggerSecret),
     rule("POST", "/sdk/v1/telemetry", SdkKey),
     rule("GET", project_path!("/environments/{env}/flags/{flag}/telemetry"), p(Read)),
+    rule("GET", project_path!("/flags/{flag}/usage"), p(Read)),
+    rule("GET", project_path!("/stale-flags"), p(Read)),
     // release plans (a responder may abort one: it only takes exposure away)
     rule("GET", project_path!("/release-templates"), p(Read)),
     rule("POST", project_path!("/release-templates"), p(Edit)),

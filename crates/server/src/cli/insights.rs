@@ -1,5 +1,6 @@
 //! Insight commands over the API: `switchyard fleet` (the SDK instances
-//! connected to an environment). Viewer tokens are enough.
+//! connected to an environment), the blast radius of `kill --dry-run` /
+//! `panic --dry-run` and `switchyard flags stale`. Viewer tokens are enough.
 
 use serde_json::Value;
 
@@ -12,6 +13,108 @@ impl Client {
         self.print(&view, fleet_table);
         Ok(0)
     }
+}
+
+impl Client {
+    /// `kill --dry-run`, `panic --dry-run`: who it would reach; nothing changes.
+    pub async fn blast_radius(&self, env: &str, flags: &[String], tag: Option<&str>) -> anyhow::Result<i32> {
+        let radius = self.api.blast_radius(self.project()?, env, flags, tag).await?;
+        self.print(&radius, blast_table);
+        Ok(0)
+    }
+}
+
+impl Client {
+    /// `flags stale`: the removal candidates, one line per flag and reason.
+    pub async fn stale(&self, days: Option<u32>, env: Option<&str>) -> anyhow::Result<i32> {
+        let report = self.api.stale_flags(self.project()?, days, env).await?;
+        self.print(&report, stale_table);
+        Ok(0)
+    }
+}
+
+/// The human stale-flag report.
+pub fn stale_table(report: &Value) -> String {
+    let flags = report["flags"].as_array().cloned().unwrap_or_default();
+    let mut out = format!(
+        "{} stale flag(s) in {} (look-back {} days)\n",
+        flags.len(),
+        report["project"].as_str().unwrap_or("?"),
+        report["days"]
+    );
+    if flags.is_empty() {
+        return out;
+    }
+    out.push_str(&format!("{:<28} {:<10} {:<14} {}\n", "FLAG", "TYPE", "REASON", "DETAIL"));
+    for flag in flags {
+        let kind = if flag["temporary"] == true { "temporary" } else { "permanent" };
+        for r in flag["reasons"].as_array().into_iter().flatten() {
+            let env = r["environment"].as_str().unwrap_or("");
+            let detail = match r["reason"].as_str() {
+                Some("expired") => format!("expired {}", r["expires_at"].as_str().unwrap_or("?")),
+                Some("single_variant") => format!(
+                    "{env}: only `{}` served ({} evaluations)",
+                    r["variant"].as_str().unwrap_or("?"),
+                    r["evaluations"]
+                ),
+                _ => format!(
+                    "{env}: last evaluated {}",
+                    r["last_evaluated"].as_str().unwrap_or("never (in the retention)")
+                ),
+            };
+            out.push_str(&format!(
+                "{:<28} {:<10} {:<14} {detail}\n",
+                clip(flag["flag"].as_str().unwrap_or("?"), 28),
+                kind,
+                r["reason"].as_str().unwrap_or("?"),
+            ));
+        }
+    }
+    out
+}
+
+/// The human blast radius: totals, then per flag its rate, what it serves
+/// now and killed, and per service the instances evaluating it.
+pub fn blast_table(radius: &Value) -> String {
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let mut out = format!(
+        "DRY RUN (nothing changed): killing in {} reaches {} connected instance(s); {} evaluated these flags in the last {} min, {} sent no telemetry\n",
+        radius["environment"].as_str().unwrap_or("?"),
+        n(&radius["connected"]),
+        n(&radius["evaluating"]),
+        n(&radius["window_minutes"]),
+        n(&radius["without_telemetry"]),
+    );
+    if let Some(missing) = radius["unanswered"].as_array().filter(|m| !m.is_empty()) {
+        out.push_str(&format!("INCOMPLETE: replicas that did not answer: {}\n", join(missing)));
+    }
+    for flag in radius["flags"].as_array().into_iter().flatten() {
+        let served: Vec<String> = flag["variants"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|v| format!("{} {}", v["variant"].as_str().unwrap_or("?"), n(&v["evaluations"])))
+            .collect();
+        let killed = if flag["killed"] == true { " (already killed)" } else { "" };
+        out.push_str(&format!(
+            "\n{}{killed}: {:.1} evaluations/min, served {}; killed it serves `{}`\n",
+            flag["flag"].as_str().unwrap_or("?"),
+            flag["per_minute"].as_f64().unwrap_or(0.0),
+            if served.is_empty() { "nothing seen".to_string() } else { served.join(", ") },
+            flag["serves"].as_str().unwrap_or("?"),
+        ));
+        out.push_str(&format!("  {:<24} {:>10} {:>10} {:>12}\n", "SERVICE", "EVALUATING", "CONNECTED", "EVALS/MIN"));
+        for s in flag["services"].as_array().into_iter().flatten() {
+            out.push_str(&format!(
+                "  {:<24} {:>10} {:>10} {:>12.1}\n",
+                clip(s["service"].as_str().unwrap_or("(unnamed)"), 24),
+                n(&s["evaluating"]),
+                n(&s["connected"]),
+                s["per_minute"].as_f64().unwrap_or(0.0),
+            ));
+        }
+    }
+    out
 }
 
 /// The human fleet view.
@@ -67,6 +170,30 @@ fn join(values: &[Value]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_blast_table_says_dry_run_and_names_services() {
+        let radius = serde_json::json!({"environment": "production", "connected": 5, "evaluating": 3,
+            "window_minutes": 15, "without_telemetry": 1, "unanswered": [],
+            "flags": [{"flag": "checkout", "killed": false, "serves": "off", "per_minute": 2.0,
+                "variants": [{"variant": "on", "evaluations": 30}],
+                "services": [{"service": "web", "evaluating": 3, "connected": 4, "per_minute": 2.0}]}]});
+        let table = blast_table(&radius);
+        assert!(table.starts_with("DRY RUN (nothing changed): killing in production reaches 5"), "{table}");
+        assert!(table.contains("served on 30; killed it serves `off`"), "{table}");
+        assert!(table.contains("web") && table.contains("2.0"), "{table}");
+    }
+
+    #[test]
+    fn the_stale_table_has_a_line_per_reason() {
+        let report = serde_json::json!({"project": "shop", "days": 30, "flags": [{"flag": "old", "temporary": true,
+            "reasons": [{"reason": "single_variant", "environment": "production", "variant": "on", "evaluations": 9},
+                {"reason": "expired", "expires_at": "2026-01-01T00:00:00Z"}]}]});
+        let table = stale_table(&report);
+        assert!(table.starts_with("1 stale flag(s) in shop (look-back 30 days)"), "{table}");
+        assert!(table.contains("production: only `on` served (9 evaluations)"), "{table}");
+        assert!(table.contains("expired 2026-01-01T00:00:00Z"), "{table}");
+    }
 
     #[test]
     fn the_table_names_each_instance_and_its_lag() {

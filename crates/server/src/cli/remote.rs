@@ -43,15 +43,20 @@ pub struct KillArgs {
     /// Environment key.
     #[arg(long, short = 'e', env = "SWITCHYARD_ENV")]
     pub env: String,
-    /// Why (required).
-    #[arg(long, short = 'r')]
-    pub reason: String,
+    /// Why (required, but for `--dry-run`).
+    #[arg(long, short = 'r', required_unless_present = "dry_run")]
+    pub reason: Option<String>,
     /// Incident id.
     #[arg(long)]
     pub incident: Option<String>,
     /// Wait until every connected SDK applied the change (e.g. `5s`, max 30s).
     #[arg(long)]
     pub wait: Option<String>,
+    /// Kill and panic: change nothing, show who it would reach (services,
+    /// instances evaluating the flags, evaluation rate, the variant a kill
+    /// serves). Exit code 0.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `switchyard flags …`
@@ -70,6 +75,16 @@ pub enum FlagsCommand {
         /// Environment key.
         #[arg(long, short = 'e', env = "SWITCHYARD_ENV")]
         env: String,
+    },
+    /// Removal candidates: past their expiry, one variant served to every
+    /// evaluation, or not evaluated, for the look-back.
+    Stale {
+        /// Look-back in days (default: the server's `SWITCHYARD_STALE_DAYS`).
+        #[arg(long)]
+        days: Option<u32>,
+        /// Only this environment's telemetry.
+        #[arg(long, short = 'e')]
+        env: Option<String>,
     },
 }
 
@@ -107,7 +122,12 @@ impl Client {
     /// Kills (or with `restore`, restores) one flag. Returns the exit code.
     pub async fn kill(&self, flag: &str, args: &KillArgs, restore: bool) -> anyhow::Result<i32> {
         let (project, env, wait) = (self.project()?, args.env.as_str(), args.wait.as_deref());
-        let order = Order { reason: &args.reason, incident: args.incident.as_deref(), wait };
+        if args.dry_run {
+            anyhow::ensure!(!restore, "restore has no --dry-run");
+            return self.blast_radius(env, &[flag.to_string()], None).await;
+        }
+        let order =
+            Order { reason: args.reason.as_deref().unwrap_or_default(), incident: args.incident.as_deref(), wait };
         let result = if restore {
             self.api.restore(project, env, flag, &order).await
         } else {
@@ -125,6 +145,9 @@ impl Client {
     /// Kills every flag with a tag, or a list, in one revision.
     pub async fn panic(&self, tag: Option<&str>, flags: &[String], args: &KillArgs) -> anyhow::Result<i32> {
         let project = self.project()?;
+        if args.dry_run {
+            return self.blast_radius(&args.env, flags, tag).await;
+        }
         // What it will do, on stderr; a preview that cannot be read never
         // holds the panic back (the server decides what is killed).
         let plan = match self.all_flags().await {
@@ -138,7 +161,8 @@ impl Client {
                 None
             }
         };
-        let order = Order { reason: &args.reason, incident: args.incident.as_deref(), wait: args.wait.as_deref() };
+        let reason = args.reason.as_deref().unwrap_or_default();
+        let order = Order { reason, incident: args.incident.as_deref(), wait: args.wait.as_deref() };
         let result = serde_json::to_value(self.api.panic(project, &args.env, tag, flags, &order).await?)?;
         let n = plan.map_or_else(|| result["value"].as_array().map_or(0, Vec::len), |p| p.kill.len());
         self.print(&result, |r| receipt_table(&format!("killed {n} flag(s) in {}", args.env), r));
@@ -160,6 +184,7 @@ impl Client {
                 };
                 self.print(&cfg, responder::config_view);
             }
+            FlagsCommand::Stale { days, env } => return self.stale(*days, env.as_deref()).await,
         }
         Ok(0)
     }

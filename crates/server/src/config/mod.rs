@@ -168,6 +168,13 @@ pub struct ServeConfig {
         value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub telemetry_retention_days: u32,
 
+    /// Days after which a flag is a removal candidate (the stale-flag
+    /// report's default look-back): one variant served to every evaluation,
+    /// or no evaluation, for this long.
+    #[arg(long, env = "SWITCHYARD_STALE_DAYS", default_value_t = 30,
+        value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub stale_after_days: u32,
+
     /// How often each replica looks for due scheduled jobs (release plan
     /// steps, scheduled changes). Jobs are claimed in the database, so any
     /// number of replicas may run; a shorter tick only makes them start sooner.
@@ -204,6 +211,7 @@ impl ServeConfig {
             webhook_retry_base: Duration::from_secs(1),
             webhook_max_age: Duration::from_secs(24 * 3600),
             telemetry_retention_days: 30,
+            stale_after_days: 30,
             scheduler_tick: Duration::from_millis(100),
             login_rate_per_minute: 1000,
             auth_failure_rate_per_minute: 100_000,
@@ -271,6 +279,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("webhook_retry_base", &self.webhook_retry_base)
             .field("webhook_max_age", &self.webhook_max_age)
             .field("telemetry_retention_days", &self.telemetry_retention_days)
+            .field("stale_after_days", &self.stale_after_days)
             .field("scheduler_tick", &self.scheduler_tick)
             .finish()
     }

@@ -51,6 +51,7 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
         }
     }
     release_plans(&state).await;
+    stale_flags(&state).await;
     let mut body = String::new();
     if let Err(err) = m.encode(&mut body) {
         return crate::error::ApiError::Internal(err.to_string()).into_response();
@@ -64,6 +65,23 @@ async fn release_plans(state: &AppState) {
         for plan_state in crate::store::PlanState::ALL {
             let n = counts.iter().find(|(s, _)| *s == plan_state).map_or(0, |(_, n)| *n);
             state.metrics.set_release_plans(plan_state.as_str(), i64::try_from(n).unwrap_or(i64::MAX));
+        }
+    }
+}
+
+/// Sets `switchyard_stale_flags{project, reason}`, recomputed at most every
+/// 5 minutes (the report reads the telemetry of every environment).
+async fn stale_flags(state: &AppState) {
+    {
+        let mut last = state.metrics.stale_refreshed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(300)) {
+            return;
+        }
+        *last = Some(Instant::now());
+    }
+    if let Ok(counts) = crate::ops::stale::counts(&state.store, state.config.stale_after_days).await {
+        for (project, reason, n) in counts {
+            state.metrics.set_stale_flags(&project, reason, n);
         }
     }
 }

@@ -21,7 +21,8 @@
 //! - [`sdk`]: the SDK API (snapshot, SSE stream).
 //! - [`ofrep`]: the OpenFeature Remote Evaluation Protocol routes (see [`crate::ofrep`]).
 //! - [`metrics`]: `GET /metrics` and the request-metrics middleware.
-//! - [`fleet`]: the connected SDK instances of an environment.
+//! - [`fleet`]: the connected SDK instances of an environment; the blast radius of a kill.
+//! - [`insights`]: a flag's usage per environment; the project's stale flags.
 //! - [`incident`]: a project's incidents and one incident's timeline (see [`crate::ops::incident`]).
 //! - [`telemetry`]: SDK telemetry in (`POST /sdk/v1/telemetry`) and a flag's telemetry series out.
 //! - [`release`]: release plan templates and a flag's plan (start, status, pause, resume, abort, promote).
@@ -39,6 +40,7 @@ pub mod flags;
 pub mod fleet;
 pub mod guard;
 pub mod incident;
+pub mod insights;
 pub mod json;
 pub mod kill;
 pub mod metrics;
@@ -102,6 +104,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(release::router())
         .merge(schedule::router())
         .merge(fleet::router())
+        .merge(insights::router())
         .merge(incident::router())
         .merge(triggers::router())
         .merge(webhooks::router())

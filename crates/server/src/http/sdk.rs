@@ -70,7 +70,7 @@ fn text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 }
 
 /// Who an SDK says it is; an invalid value counts as absent.
-fn identity(headers: &HeaderMap) -> Identity {
+pub(crate) fn identity(headers: &HeaderMap) -> Identity {
     let label = |name| text(headers, name).filter(|v| protocol::valid_label(v)).map(str::to_string);
     Identity {
         service: label(protocol::header::SERVICE),

@@ -26,7 +26,9 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// An SDK's telemetry batch: counts since its previous batch, added to the
-/// environment's per-minute aggregates. Unknown flag keys are counted.
+/// environment's per-minute aggregates. Unknown flag keys are counted. Its
+/// evaluations are also attributed to its instance and to the service named
+/// by `X-Switchyard-Service` (optional; an invalid value counts as absent).
 #[utoipa::path(post, path = "/sdk/v1/telemetry", tag = "sdk", security(("sdk_key" = [])),
     request_body = crate::http::schema::telemetry::TelemetryBatch,
     responses((status = 202, description = "Accepted and added up"),
@@ -47,7 +49,8 @@ async fn ingest(
     let admitted = state.telemetry_limiter.check(key.id, client);
     admitted.map_err(|wait| ApiError::TooManyRequests { retry_after: wait.as_secs().max(1) })?;
     let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
-    crate::ops::telemetry::ingest(&state, key.environment_id, batch, now_ms).await?;
+    let service = crate::http::sdk::identity(&headers).service;
+    crate::ops::telemetry::ingest(&state, (key.environment_id, service), batch, now_ms).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

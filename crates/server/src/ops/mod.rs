@@ -17,12 +17,15 @@
 //! - [`kill`]: kill, restore, the panic button, waiting for delivery receipts.
 //! - [`applied`]: the kill receipt recorded in the audit history (`flag.kill.applied`).
 //! - [`fleet`]: the connected SDK instances of an environment, over the replicas.
+//! - [`blast`]: the blast radius of a kill: services, instances and rates evaluating the flags now (reads only).
 //! - [`triggers`]: an alert trigger firing (kill or restore, as the trigger).
 //! - [`incident`]: one incident's timeline (kills, triggers, guard trips, restores, receipts,
 //!   the changes before) and its times (to mitigate, to restore); the project's incidents.
 //! - [`drill`]: rehearse a rollback: kill, wait for the fleet, restore, wait, report.
 //! - [`telemetry`]: SDK telemetry batches in (validated, merged, added up per minute).
 //! - [`telemetry_series`]: one flag's per-variant telemetry series out; the retention prune.
+//! - [`usage`]: who still evaluates a flag, per environment (last evaluated, variants, services).
+//! - [`stale`]: removal candidates (expired, one variant for N days, not evaluated for N days).
 //! - [`guard`]: the release guard's check of a plan (telemetry replayed through `switchyard-guard`);
 //!   [`guard_stats`] its report; [`guard_trip`] a trip killing the flag through the kill path.
 //! - [`configs`]: flag definitions and per-environment configuration writes.
@@ -34,6 +37,7 @@
 
 pub mod accounts;
 pub mod applied;
+pub mod blast;
 pub mod configs;
 pub mod drill;
 pub mod fleet;
@@ -46,9 +50,11 @@ pub mod release;
 pub mod revert;
 pub mod schedule;
 pub mod scheduler;
+pub mod stale;
 pub mod telemetry;
 pub mod telemetry_series;
 pub mod triggers;
+pub mod usage;
 
 use crate::error::ApiError;
 

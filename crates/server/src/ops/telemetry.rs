@@ -33,11 +33,19 @@ pub use switchyard_core::protocol::telemetry::{
 };
 
 /// Validates `batch`, merges it into one record and adds it to environment
-/// `environment_id`'s aggregates (one transaction). Refusals change nothing.
+/// `environment_id`'s aggregates (one transaction), its evaluations
+/// attributed to its instance and `service` (the one its request named, if
+/// any). Refusals change nothing.
 #[tracing::instrument(skip_all, fields(environment_id, instance = %batch.instance))]
-pub async fn ingest(state: &AppState, environment_id: i64, batch: TelemetryBatch, now_ms: u64) -> OpResult<()> {
+pub async fn ingest(
+    state: &AppState,
+    (environment_id, service): (i64, Option<String>),
+    batch: TelemetryBatch,
+    now_ms: u64,
+) -> OpResult<()> {
     let metrics = &state.metrics;
-    let record = match validate(&batch, now_ms, state.config.telemetry_retention_days).and_then(|()| merge(batch)) {
+    let merged = validate(&batch, now_ms, state.config.telemetry_retention_days).and_then(|()| merge(batch, service));
+    let record = match merged {
         Ok(record) => record,
         Err(refusal) => {
             metrics.telemetry_batches_refused.inc();
@@ -152,7 +160,7 @@ fn count(path: &str, value: u64) -> OpResult<()> {
 }
 
 /// One entry per (flag, variant) and per event name (duplicates add up).
-fn merge(batch: TelemetryBatch) -> OpResult<TelemetryRecord> {
+fn merge(batch: TelemetryBatch, service: Option<String>) -> OpResult<TelemetryRecord> {
     let mut variants: HashMap<(String, String), VariantCounts> = HashMap::new();
     for e in batch.evaluations {
         let c = variants.entry((e.flag, e.variant)).or_default();
@@ -197,6 +205,7 @@ fn merge(batch: TelemetryBatch) -> OpResult<TelemetryRecord> {
         minute: i64::try_from(batch.start_ms / 60_000).unwrap_or(i64::MAX),
         sdk: batch.sdk,
         instance: batch.instance,
+        service,
         variants,
         unattributed: batch.unattributed,
         events,

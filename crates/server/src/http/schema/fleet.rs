@@ -79,3 +79,79 @@ pub struct FleetView {
     /// One row per instance, most behind first, then by service and id.
     pub instances: Vec<InstanceRow>,
 }
+
+// Mirrors of `ops/blast.rs`.
+
+/// What killing a set of flags in one environment would reach.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BlastRadius {
+    /// The project's key.
+    pub project: String,
+    /// The environment's key.
+    pub environment: String,
+    /// The environment's revision now.
+    pub revision: u64,
+    /// Minutes of telemetry looked at.
+    pub window_minutes: i64,
+    /// SDK instances connected to the environment (every one receives a kill).
+    pub connected: usize,
+    /// Of those, instances that evaluated at least one of the flags in the window.
+    pub evaluating: usize,
+    /// Of those connected, instances that sent no telemetry in the window
+    /// (telemetry off, or just started): whether they evaluate is unknown.
+    pub without_telemetry: usize,
+    /// Per service, over all the flags (most evaluating instances first).
+    pub services: Vec<ServiceReach>,
+    /// Per flag, in the order asked.
+    pub flags: Vec<FlagReach>,
+    /// Replicas whose connected instances were counted.
+    pub replicas: usize,
+    /// Live replicas that did not answer in time: their instances are
+    /// missing, so the counts are low while this is not empty.
+    pub unanswered: Vec<String>,
+}
+
+/// One flag's reach.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FlagReach {
+    /// The flag's key.
+    pub flag: String,
+    /// Already killed: killing it again changes nothing.
+    pub killed: bool,
+    /// The variant every SDK would serve once it is killed (its off variant).
+    pub serves: String,
+    /// Evaluations in the window, all instances (connected or not).
+    pub evaluations: u64,
+    /// Evaluations per minute over the window.
+    pub per_minute: f64,
+    /// What it served in the window: evaluations per variant.
+    pub variants: Vec<VariantShare>,
+    /// Connected instances evaluating it.
+    pub evaluating: usize,
+    /// Per service (most evaluating instances first).
+    pub services: Vec<ServiceReach>,
+}
+
+/// A variant's share of the evaluations in the window.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct VariantShare {
+    /// The variant's key.
+    pub variant: String,
+    /// Evaluations that served it.
+    pub evaluations: u64,
+}
+
+/// One service's reach.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ServiceReach {
+    /// The service (`None`: instances that named none).
+    pub service: Option<String>,
+    /// Its connected instances.
+    pub connected: usize,
+    /// Of which evaluating the flag(s).
+    pub evaluating: usize,
+    /// Its evaluations of the flag(s) in the window.
+    pub evaluations: u64,
+    /// Evaluations per minute over the window.
+    pub per_minute: f64,
+}

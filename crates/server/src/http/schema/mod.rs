@@ -28,8 +28,9 @@
 //! - [`accounts`], [`audit`], [`flags`], [`kill`] (kills, change sets,
 //!   receipts of a kill), [`projects`], [`sdk`], [`segments`], [`triggers`],
 //!   [`webhooks`], [`outbox`] (webhook deliveries), [`revert`],
-//!   [`receipts`], [`telemetry`], [`release`], [`fleet`] (connected SDK instances),
-//!   [`incident`] (incident timelines), [`drill`] (rollback drills), [`schedule`] (scheduled changes).
+//!   [`receipts`], [`telemetry`], [`release`], [`fleet`] (connected SDK instances, blast radius),
+//!   [`incident`] (incident timelines), [`insights`] (flag usage, stale flags), [`drill`] (rollback drills),
+//!   [`schedule`] (scheduled changes).
 
 pub mod accounts;
 pub mod audit;
@@ -38,6 +39,7 @@ pub mod drill;
 pub mod flags;
 pub mod fleet;
 pub mod incident;
+pub mod insights;
 pub mod kill;
 pub mod outbox;
 pub mod projects;
@@ -152,6 +154,16 @@ mirror! {
     crate::delivery::roster::Transport => fleet::Transport;
     crate::delivery::roster::InstanceRow => fleet::InstanceRow;
     crate::ops::fleet::FleetView => fleet::FleetView;
+    crate::ops::blast::BlastRadius => fleet::BlastRadius;
+    crate::ops::blast::FlagReach => fleet::FlagReach;
+    crate::ops::blast::VariantShare => fleet::VariantShare;
+    crate::ops::blast::ServiceReach => fleet::ServiceReach;
+    crate::ops::usage::FlagUsage => insights::FlagUsage;
+    crate::ops::usage::EnvUsage => insights::EnvUsage;
+    crate::ops::usage::ServiceUsage => insights::ServiceUsage;
+    crate::ops::stale::StaleReport => insights::StaleReport;
+    crate::ops::stale::StaleFlag => insights::StaleFlag;
+    crate::ops::stale::StaleReason => insights::StaleReason;
     crate::ops::incident::EventKind => incident::EventKind;
     crate::ops::incident::AppliedReceipt => incident::AppliedReceipt;
     crate::ops::incident::TimelineEvent => incident::TimelineEvent;

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::store::{Result, SeriesRow, TelemetryRecord, VariantEvents};
+use crate::store::{FlagInstance, FlagServiceTotal, Result, SeriesRow, TelemetryRecord, VariantEvents, VariantTotal};
 
 /// Storage of SDK telemetry.
 #[async_trait]
@@ -48,6 +48,30 @@ pub trait TelemetryStore: Send + Sync + 'static {
         from_minute: i64,
         to_minute: i64,
     ) -> Result<Vec<(i64, VariantEvents)>>;
+    /// The instances whose last batch evaluating `flag` arrived at
+    /// `since_ms` (ms since the epoch) or later, by instance id.
+    async fn flag_instances(&self, environment_id: i64, flag: &str, since_ms: i64) -> Result<Vec<FlagInstance>>;
+    /// `flag`'s evaluations per service over minutes `[from_minute,
+    /// to_minute)`, by service name (instances that named none first, as `None`).
+    async fn flag_services(
+        &self,
+        environment_id: i64,
+        flag: &str,
+        from_minute: i64,
+        to_minute: i64,
+    ) -> Result<Vec<FlagServiceTotal>>;
+    /// Evaluations per (flag, variant) over minutes `[from_minute,
+    /// to_minute)` of `flag`, or of every flag when `None`; only pairs
+    /// with evaluations, ordered by flag then variant.
+    async fn variant_totals(
+        &self,
+        environment_id: i64,
+        flag: Option<&str>,
+        from_minute: i64,
+        to_minute: i64,
+    ) -> Result<Vec<VariantTotal>>;
+    /// The instances whose last telemetry batch arrived at `since_ms` or later.
+    async fn reporting_instances(&self, environment_id: i64, since_ms: i64) -> Result<Vec<String>>;
     /// Deletes every aggregate of a minute that started before `before`
     /// (and instances last seen before it). Returns the rows deleted.
     async fn prune_telemetry(&self, before: DateTime<Utc>) -> Result<u64>;

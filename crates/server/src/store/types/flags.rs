@@ -32,6 +32,9 @@ pub struct NewFlag {
     /// Temporary (release flag, to be removed) or permanent.
     #[serde(default = "default_true")]
     pub temporary: bool,
+    /// When it should be gone: past this, the stale-flag report lists it.
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
     /// Variant served when off (default: `off` for booleans, else the last variant).
     #[serde(default)]
     pub off_variant: Option<String>,
@@ -64,6 +67,14 @@ pub struct FlagPatch {
     pub owner: Option<String>,
     /// Temporary or permanent.
     pub temporary: Option<bool>,
+    /// When it should be gone; `null` removes the expiry.
+    #[serde(default, deserialize_with = "some_or_null", skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// A present field (`null` included) is `Some`, an absent one `None`.
+fn some_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<DateTime<Utc>>>, D::Error> {
+    Option::<DateTime<Utc>>::deserialize(d).map(Some)
 }
 
 /// A flag definition (environment-independent).
@@ -85,6 +96,9 @@ pub struct FlagDefinition {
     pub owner: Option<String>,
     /// Temporary or permanent.
     pub temporary: bool,
+    /// When it should be gone (absent: no expiry).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
     /// Rollout hash salt (fixed at creation).
     pub salt: String,
     /// Definition version.

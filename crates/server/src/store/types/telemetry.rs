@@ -50,6 +50,9 @@ pub struct TelemetryRecord {
     pub sdk: String,
     /// The reporting instance.
     pub instance: String,
+    /// The service the instance runs in, as its request named it
+    /// (`X-Switchyard-Service`); `None` when it did not.
+    pub service: Option<String>,
     /// Counts per (flag, variant), one entry per key.
     pub variants: Vec<(String, String, VariantCounts)>,
     /// Evaluations that served the caller's default.

@@ -6,6 +6,7 @@ mod alerting;
 mod configs;
 mod definitions;
 mod history;
+mod insights;
 mod listing;
 mod receipts;
 mod release;
@@ -21,6 +22,7 @@ pub use alerting::*;
 pub use configs::*;
 pub use definitions::*;
 pub use history::*;
+pub use insights::*;
 pub use listing::*;
 pub use receipts::*;
 pub use release::*;
@@ -58,6 +60,7 @@ fn new_flag(key: &str) -> NewFlag {
         tags: Vec::new(),
         owner: None,
         temporary: true,
+        expires_at: None,
         off_variant: None,
         on_variant: None,
         salt: None,

@@ -23,6 +23,7 @@ fn record(minute: i64, instance: &str, evaluations: u64, errors: u64, purchases:
         minute,
         sdk: "test/1".into(),
         instance: instance.into(),
+        service: None,
         variants: vec![
             ("checkout".into(), "off".into(), VariantCounts { evaluations: 1, ..VariantCounts::default() }),
             ("checkout".into(), "on".into(), counts),

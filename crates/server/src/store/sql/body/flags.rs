@@ -65,6 +65,7 @@ impl FlagStore for This {
             tags: new.tags.clone(),
             owner: non_empty(new.owner.clone()),
             temporary: new.temporary,
+            expires_at: new.expires_at,
             salt: new.salt.clone().unwrap_or_else(random_salt),
             version: 1,
             created_at: to_time(now_ms())?,
@@ -96,8 +97,8 @@ impl FlagStore for This {
         let envs = lookup::project_envs(tx.conn().await?, p.id).await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO flags (project_id, key, name, description, kind, variants, tags, owner, temporary, salt, \
-             off_variant, on_variant, version, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13) RETURNING id",
+             off_variant, on_variant, version, created_at, updated_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $13, $14) RETURNING id",
         )
         .bind(p.id)
         .bind(&def.key)
@@ -112,6 +113,7 @@ impl FlagStore for This {
         .bind(&off)
         .bind(&on)
         .bind(now)
+        .bind(def.expires_at.map(|t| t.timestamp_millis()))
         .fetch_one(tx.conn().await?)
         .await
         .map_err(|e| unique_or(e, "flag", &def.key))?;
@@ -181,6 +183,9 @@ impl FlagStore for This {
         if let Some(temporary) = patch.temporary {
             def.temporary = temporary;
         }
+        if let Some(expires_at) = patch.expires_at {
+            def.expires_at = expires_at;
+        }
         let variants_changed = def.variants != old.variants;
         if !variants_changed
             && def.name == old.name
@@ -188,6 +193,7 @@ impl FlagStore for This {
             && def.tags == old.tags
             && def.owner == old.owner
             && def.temporary == old.temporary
+            && def.expires_at == old.expires_at
         {
             return Ok(current.def);
         }
@@ -231,7 +237,7 @@ impl FlagStore for This {
 
         sqlx::query(
             "UPDATE flags SET name = $2, description = $3, variants = $4, tags = $5, owner = $6, temporary = $7, \
-             version = $8, updated_at = $9 WHERE id = $1",
+             version = $8, updated_at = $9, expires_at = $10 WHERE id = $1",
         )
         .bind(current.id)
         .bind(&def.name)
@@ -242,6 +248,7 @@ impl FlagStore for This {
         .bind(def.temporary)
         .bind(to_i64(def.version))
         .bind(tx.now)
+        .bind(def.expires_at.map(|t| t.timestamp_millis()))
         .execute(tx.conn().await?)
         .await?;
         tx.audit(

@@ -141,7 +141,7 @@ pub(super) async fn project_envs(conn: &mut Conn, project_id: i64) -> Result<Vec
 macro_rules! flag_columns {
     () => {
         "f.id, f.key, f.name, f.description, f.kind, f.variants, f.tags, f.owner, f.temporary, f.salt, \
-         f.off_variant, f.on_variant, f.version, f.created_at, f.updated_at"
+         f.off_variant, f.on_variant, f.version, f.created_at, f.updated_at, f.expires_at"
     };
 }
 pub(super) use flag_columns;
@@ -158,6 +158,7 @@ pub(super) fn flag_from_row(row: &Row) -> Result<FlagRow> {
             tags: get_json(row, "tags")?,
             owner: get(row, "owner")?,
             temporary: get(row, "temporary")?,
+            expires_at: get::<Option<i64>>(row, "expires_at")?.map(to_time).transpose()?,
             salt: get(row, "salt")?,
             version: to_u64(get(row, "version")?)?,
             created_at: to_time(get(row, "created_at")?)?,

@@ -46,6 +46,7 @@ mod bulk;
 mod configs;
 mod flags;
 mod history;
+mod insights;
 mod jobs;
 mod kill;
 mod list;

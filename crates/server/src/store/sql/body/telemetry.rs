@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 use super::This;
 use super::row::{Row, get};
 use crate::store::sql::common::{to_i64, to_u64};
-use crate::store::{LATENCY_BUCKETS, Result, SeriesRow, TelemetryRecord, VariantCounts, VariantEvents};
+use crate::store::{
+    FlagInstance, FlagServiceTotal, LATENCY_BUCKETS, Result, SeriesRow, TelemetryRecord, VariantCounts, VariantEvents,
+    VariantTotal,
+};
 
 /// The upsert of one (flag, variant, minute): every column adds.
 static UPSERT_VARIANT: LazyLock<String> = LazyLock::new(|| {
@@ -111,6 +114,7 @@ pub(super) async fn record(store: &This, environment_id: i64, record: &Telemetry
         .execute(tx.conn().await?)
         .await?;
     }
+    super::insights::attribute(&mut tx, environment_id, record).await?;
     sqlx::query(
         "INSERT INTO telemetry_instances (environment_id, instance, sdk, last_batch_at, dropped) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (environment_id, instance) \
@@ -234,15 +238,21 @@ pub(super) async fn prune(store: &This, before: DateTime<Utc>) -> Result<u64> {
     let minute = before_ms.div_euclid(60_000);
     let mut tx = store.begin_write().await?;
     let mut gone = 0;
-    for table in ["telemetry_variants", "telemetry_unattributed", "telemetry_events", "telemetry_variant_events"] {
+    let tables = [
+        "telemetry_variants",
+        "telemetry_unattributed",
+        "telemetry_events",
+        "telemetry_variant_events",
+        "telemetry_flag_services",
+    ];
+    for table in tables {
         let sql = format!("DELETE FROM {table} WHERE minute < $1");
         gone += sqlx::query(&sql).bind(minute).execute(tx.conn().await?).await?.rows_affected();
     }
-    gone += sqlx::query("DELETE FROM telemetry_instances WHERE last_batch_at < $1")
-        .bind(before_ms)
-        .execute(tx.conn().await?)
-        .await?
-        .rows_affected();
+    for table in ["telemetry_instances", "telemetry_flag_instances"] {
+        let sql = format!("DELETE FROM {table} WHERE last_batch_at < $1");
+        gone += sqlx::query(&sql).bind(before_ms).execute(tx.conn().await?).await?.rows_affected();
+    }
     tx.commit(store).await?;
     Ok(gone)
 }
@@ -252,6 +262,9 @@ fn check_text(record: &TelemetryRecord) -> Result<()> {
     use crate::text::check_arg;
     check_arg("sdk", &record.sdk)?;
     check_arg("instance", &record.instance)?;
+    if let Some(service) = &record.service {
+        check_arg("service", service)?;
+    }
     for (flag, variant, _) in &record.variants {
         check_arg("flag", flag)?;
         check_arg("variant", variant)?;
@@ -308,6 +321,39 @@ impl crate::store::TelemetryStore for This {
         crate::text::check_arg("flag", &flag)?;
         crate::text::check_arg("event", &event)?;
         event_minutes(self, environment_id, (flag, event), (from_minute, to_minute)).await
+    }
+
+    async fn flag_instances(&self, environment_id: i64, flag: &str, since_ms: i64) -> Result<Vec<FlagInstance>> {
+        crate::text::check_arg("flag", &flag)?;
+        super::insights::instances(self, environment_id, flag, since_ms).await
+    }
+
+    async fn flag_services(
+        &self,
+        environment_id: i64,
+        flag: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<FlagServiceTotal>> {
+        crate::text::check_arg("flag", &flag)?;
+        super::insights::services(self, environment_id, flag, (from, to)).await
+    }
+
+    async fn variant_totals(
+        &self,
+        environment_id: i64,
+        flag: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<VariantTotal>> {
+        if let Some(flag) = flag {
+            crate::text::check_arg("flag", &flag)?;
+        }
+        super::insights::variant_totals(self, environment_id, flag, (from, to)).await
+    }
+
+    async fn reporting_instances(&self, environment_id: i64, since_ms: i64) -> Result<Vec<String>> {
+        super::insights::reporting(self, environment_id, since_ms).await
     }
 
     async fn prune_telemetry(&self, before: DateTime<Utc>) -> Result<u64> {
