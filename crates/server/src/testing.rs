@@ -211,6 +211,18 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
+    /// Sends a JSON request as the bootstrap admin and asserts a 2xx; the
+    /// body (`null` when empty).
+    pub async fn admin(&self, method: reqwest::Method, path: &str, body: serde_json::Value) -> serde_json::Value {
+        let reply = Client::new(&self.base)
+            .with_token(&self.admin_token)
+            .exchange(method.clone(), path, Some(&body))
+            .await
+            .expect("request");
+        assert!(reply.status.is_success(), "{method} {path}: {} {}", reply.status, reply.body);
+        reply.body
+    }
+
     /// Scrapes `/metrics` (with the test metrics token).
     pub async fn metrics(&self) -> String {
         let url = format!("{}/metrics", self.metrics_base.as_deref().unwrap_or(&self.base));

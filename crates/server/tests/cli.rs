@@ -2,43 +2,16 @@
 //! the real binary (`CARGO_BIN_EXE_switchyard`), token via the environment.
 //! The CLI only speaks HTTP, so one store (SQLite) is enough here.
 
-use std::process::Output;
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use switchyard_server::testing::{TestDb, TestServer};
 
+mod cli_support;
+use cli_support::cli;
+
 const PROD: &str = "/api/v1/projects/shop/environments/production";
-
-async fn admin(server: &TestServer, method: reqwest::Method, path: &str, body: Value) -> Value {
-    let resp = reqwest::Client::new()
-        .request(method, server.url(path))
-        .bearer_auth(&server.admin_token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
-}
-
-/// Runs `switchyard <args>` with the server, token and project in the environment.
-async fn cli(server: &TestServer, token: &str, args: &[&str]) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(args)
-        .env("SWITCHYARD_URL", &server.base)
-        .env("SWITCHYARD_TOKEN", token)
-        .env("SWITCHYARD_PROJECT", "shop")
-        .env_remove("SWITCHYARD_ENV")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("running the switchyard binary");
-    let (stdout, stderr) =
-        (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
-    (status.code().expect("exit code"), stdout, stderr)
-}
 
 async fn kill_state(server: &TestServer) -> Value {
     let resp = reqwest::Client::new()
@@ -54,12 +27,13 @@ async fn kill_state(server: &TestServer) -> Value {
 async fn kill_and_restore_with_receipts_and_exit_codes() {
     let db = TestDb::sqlite();
     let server = TestServer::start(&db.url()).await;
-    admin(&server, reqwest::Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
-    admin(&server, reqwest::Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
-    admin(&server, reqwest::Method::POST, "/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"}))
+    server.admin(reqwest::Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
+    server.admin(reqwest::Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
+    server
+        .admin(reqwest::Method::POST, "/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"}))
         .await;
     let token =
-        admin(&server, reqwest::Method::POST, "/api/v1/tokens", json!({"name": "pager", "role": "responder"})).await;
+        server.admin(reqwest::Method::POST, "/api/v1/tokens", json!({"name": "pager", "role": "responder"})).await;
     let token = token["secret"].as_str().unwrap().to_string();
 
     // Kill with a wait: no SDK connected, so the receipt is complete (0/0).
@@ -105,7 +79,7 @@ async fn kill_and_restore_with_receipts_and_exit_codes() {
     assert!(kill_state(&server).await.is_null());
 
     // A stream that never acknowledges is connected but pending: exit 3.
-    let sdk_key = admin(&server, reqwest::Method::POST, &format!("{PROD}/sdk-keys"), json!({"name": "raw"})).await;
+    let sdk_key = server.admin(reqwest::Method::POST, &format!("{PROD}/sdk-keys"), json!({"name": "raw"})).await;
     let resp = reqwest::Client::new()
         .get(server.url("/sdk/v1/stream"))
         .bearer_auth(sdk_key["secret"].as_str().unwrap())
@@ -160,11 +134,12 @@ async fn webhooks_create_list_deliveries_delete() {
     let mut config = switchyard_server::config::ServeConfig::for_tests(db.url());
     config.webhook_allow_private = true;
     let server = TestServer::start_with(config).await;
-    admin(&server, reqwest::Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
-    admin(&server, reqwest::Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
-    admin(&server, reqwest::Method::POST, "/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"}))
+    server.admin(reqwest::Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
+    server.admin(reqwest::Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
+    server
+        .admin(reqwest::Method::POST, "/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"}))
         .await;
-    let token = admin(&server, reqwest::Method::POST, "/api/v1/tokens", json!({"name": "ops", "role": "admin"})).await;
+    let token = server.admin(reqwest::Method::POST, "/api/v1/tokens", json!({"name": "ops", "role": "admin"})).await;
     let token = token["secret"].as_str().unwrap().to_string();
     // a receiver that accepts everything
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -189,7 +164,7 @@ async fn webhooks_create_list_deliveries_delete() {
     assert_eq!(code, 0);
     assert!(out.contains(&url) && out.contains("flag.killed,flag.changed") && out.contains("active"), "{out}");
 
-    admin(&server, reqwest::Method::POST, &format!("{PROD}/flags/checkout/toggle"), json!({"on": true})).await;
+    server.admin(reqwest::Method::POST, &format!("{PROD}/flags/checkout/toggle"), json!({"on": true})).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let (code, out, _) = cli(&server, &token, &["webhooks", "deliveries", &id, "--json"]).await;
@@ -222,20 +197,16 @@ async fn panic_previews_and_typos_get_the_closest_name() {
     let db = TestDb::sqlite();
     let server = TestServer::start(&db.url()).await;
     let post = reqwest::Method::POST;
-    admin(&server, post.clone(), "/api/v1/projects", json!({"key": "shop"})).await;
-    admin(&server, post.clone(), "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
+    server.admin(post.clone(), "/api/v1/projects", json!({"key": "shop"})).await;
+    server.admin(post.clone(), "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
     for key in ["checkout", "wallet", "banner"] {
         let tags = if key == "banner" { json!([]) } else { json!(["payments"]) };
-        admin(
-            &server,
-            post.clone(),
-            "/api/v1/projects/shop/flags",
-            json!({"key": key, "kind": "boolean", "tags": tags}),
-        )
-        .await;
+        server
+            .admin(post.clone(), "/api/v1/projects/shop/flags", json!({"key": key, "kind": "boolean", "tags": tags}))
+            .await;
     }
-    admin(&server, post.clone(), &format!("{PROD}/flags/wallet/kill"), json!({"reason": "earlier"})).await;
-    let token = admin(&server, post, "/api/v1/tokens", json!({"name": "pager", "role": "responder"})).await;
+    server.admin(post.clone(), &format!("{PROD}/flags/wallet/kill"), json!({"reason": "earlier"})).await;
+    let token = server.admin(post, "/api/v1/tokens", json!({"name": "pager", "role": "responder"})).await;
     let token = token["secret"].as_str().unwrap().to_string();
 
     let panic = ["panic", "--tag", "payments", "--env", "production", "--reason", "checkout down"];
@@ -267,12 +238,11 @@ async fn panic_previews_and_typos_get_the_closest_name() {
 async fn fleet_lists_the_connected_sdks() {
     let db = TestDb::sqlite();
     let server = TestServer::start(&db.url()).await;
-    admin(&server, reqwest::Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
-    admin(&server, reqwest::Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
-    let key = admin(&server, reqwest::Method::POST, &format!("{PROD}/sdk-keys"), json!({"name": "svc"})).await;
+    server.admin(reqwest::Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
+    server.admin(reqwest::Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
+    let key = server.admin(reqwest::Method::POST, &format!("{PROD}/sdk-keys"), json!({"name": "svc"})).await;
     let key = key["secret"].as_str().unwrap().to_string();
-    let token =
-        admin(&server, reqwest::Method::POST, "/api/v1/tokens", json!({"name": "look", "role": "viewer"})).await;
+    let token = server.admin(reqwest::Method::POST, "/api/v1/tokens", json!({"name": "look", "role": "viewer"})).await;
     let token = token["secret"].as_str().unwrap().to_string();
     let sdk = switchyard::Client::builder(key.as_str())
         .base_url(server.base.as_str())

@@ -3,49 +3,21 @@
 //! HTTP, so one store (SQLite) is enough here; the timeline itself is
 //! tested on both stores with real SDKs in `tests/tests/incident.rs`.
 
-use std::process::Output;
-
 use serde_json::{Value, json};
 use switchyard_server::testing::{TestDb, TestServer};
 
+mod cli_support;
+use cli_support::cli;
+
 const PROD: &str = "/api/v1/projects/shop/environments/production";
-
-async fn admin(server: &TestServer, method: reqwest::Method, path: &str, body: Value) -> Value {
-    let resp = reqwest::Client::new()
-        .request(method, server.url(path))
-        .bearer_auth(&server.admin_token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
-}
-
-/// Runs `switchyard <args>` with the server, token and project in the environment.
-async fn cli(server: &TestServer, token: &str, args: &[&str]) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(args)
-        .env("SWITCHYARD_URL", &server.base)
-        .env("SWITCHYARD_TOKEN", token)
-        .env("SWITCHYARD_PROJECT", "shop")
-        .env_remove("SWITCHYARD_ENV")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("running the switchyard binary");
-    let (stdout, stderr) =
-        (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
-    (status.code().expect("exit code"), stdout, stderr)
-}
 
 async fn seed(server: &TestServer) -> String {
     use reqwest::Method;
-    admin(server, Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
-    admin(server, Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
-    admin(server, Method::POST, "/api/v1/projects/shop/environments", json!({"key": "staging"})).await;
-    admin(server, Method::POST, "/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"})).await;
-    let token = admin(server, Method::POST, "/api/v1/tokens", json!({"name": "pager", "role": "responder"})).await;
+    server.admin(Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
+    server.admin(Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
+    server.admin(Method::POST, "/api/v1/projects/shop/environments", json!({"key": "staging"})).await;
+    server.admin(Method::POST, "/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"})).await;
+    let token = server.admin(Method::POST, "/api/v1/tokens", json!({"name": "pager", "role": "responder"})).await;
     token["secret"].as_str().unwrap().to_string()
 }
 
@@ -54,7 +26,7 @@ async fn incident_prints_the_timeline_of_a_kill_and_restore() {
     let db = TestDb::sqlite();
     let server = TestServer::start(&db.url()).await;
     let token = seed(&server).await;
-    admin(&server, reqwest::Method::POST, &format!("{PROD}/flags/checkout/toggle"), json!({"on": true})).await;
+    server.admin(reqwest::Method::POST, &format!("{PROD}/flags/checkout/toggle"), json!({"on": true})).await;
 
     let kill = ["kill", "checkout", "-e", "production", "-r", "errors", "--incident", "INC-5", "--wait", "5s"];
     let (code, out, err) = cli(&server, &token, &kill).await;

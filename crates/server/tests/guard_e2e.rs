@@ -15,21 +15,9 @@ use switchyard::{Client, Context, Reason};
 use switchyard_server::ops::guard::{GuardInput, GuardMetric, StageWindow, Verdict};
 use switchyard_server::ops::guard_trip::{Enforced, enforce};
 use switchyard_server::store::{Actor, ActorKind};
-use switchyard_server::testing::{TestServer, for_each_store};
+use switchyard_server::testing::for_each_store;
 
 const ENV: &str = "/api/v1/projects/shop/environments/production";
-
-async fn admin(server: &TestServer, method: reqwest::Method, path: &str, body: Value) -> Value {
-    let resp = reqwest::Client::new()
-        .request(method, server.url(path))
-        .bearer_auth(&server.admin_token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
-}
 
 /// Serves `users` requests: each evaluates `checkout` for its user and
 /// fails when `fails(variant, n)`, `n` counting the requests that variant
@@ -72,14 +60,14 @@ async fn eventually<T>(what: &str, mut probe: impl AsyncFnMut() -> Option<T>) ->
 async fn a_failing_treatment_trips_the_guard_and_the_sdk_applies_the_kill_with_a_receipt() {
     for_each_store(|server| async move {
         use reqwest::Method;
-        admin(&server, Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
-        admin(&server, Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
-        admin(&server, Method::POST, "/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"})).await;
-        let key = admin(&server, Method::POST, &format!("{ENV}/sdk-keys"), json!({"name": "svc"})).await;
+        server.admin(Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
+        server.admin(Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
+        server.admin(Method::POST, "/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"})).await;
+        let key = server.admin(Method::POST, &format!("{ENV}/sdk-keys"), json!({"name": "svc"})).await;
         // The stage: 50 % on the treatment `on`, the rest on the control `off`.
         let split = json!({"rollout": {"variations": [{"variant": "on", "weight": 50000}, {"variant": "off", "weight": 50000}]}});
         let stage = json!({"on": true, "off_variant": "off", "fallthrough": split, "reason": "stage 1", "version": 1});
-        admin(&server, Method::PUT, &format!("{ENV}/flags/checkout"), stage).await;
+        server.admin(Method::PUT, &format!("{ENV}/flags/checkout"), stage).await;
         let started = Utc::now();
 
         let client = Client::builder(key["secret"].as_str().unwrap())
@@ -127,7 +115,7 @@ async fn a_failing_treatment_trips_the_guard_and_the_sdk_applies_the_kill_with_a
         .await;
         // The audit: why, and the receipt.
         let events = eventually("the kill's receipt", async || {
-            let page = admin(&server, Method::GET, "/api/v1/projects/shop/audit?flag=checkout", Value::Null).await;
+            let page = server.admin(Method::GET, "/api/v1/projects/shop/audit?flag=checkout", Value::Null).await;
             let items = page["items"].as_array().cloned().unwrap_or_default();
             items.iter().any(|e| e["action"] == "flag.kill.applied" && e["revision"] == revision).then_some(items)
         })

@@ -18,30 +18,18 @@ use switchyard_server::testing::{TestServer, for_each_store};
 const PROJECT: &str = "/api/v1/projects/shop";
 const ENV: &str = "/api/v1/projects/shop/environments/production";
 
-async fn admin(server: &TestServer, method: reqwest::Method, path: &str, body: Value) -> Value {
-    let resp = reqwest::Client::new()
-        .request(method, server.url(path))
-        .bearer_auth(&server.admin_token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
-}
-
 /// Project `shop`, environment `production`, boolean flag `checkout` on
 /// with a 50/50 fallthrough, and an SDK key (returned).
 async fn seed(server: &TestServer) -> String {
     use reqwest::Method;
-    admin(server, Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
-    admin(server, Method::POST, &format!("{PROJECT}/environments"), json!({"key": "production"})).await;
-    admin(server, Method::POST, &format!("{PROJECT}/flags"), json!({"key": "checkout", "kind": "boolean"})).await;
+    server.admin(Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
+    server.admin(Method::POST, &format!("{PROJECT}/environments"), json!({"key": "production"})).await;
+    server.admin(Method::POST, &format!("{PROJECT}/flags"), json!({"key": "checkout", "kind": "boolean"})).await;
     let split =
         json!({"rollout": {"variations": [{"variant": "on", "weight": 50000}, {"variant": "off", "weight": 50000}]}});
     let config = json!({"on": true, "off_variant": "off", "fallthrough": split, "reason": "setup", "version": 1});
-    admin(server, Method::PUT, &format!("{ENV}/flags/checkout"), config).await;
-    let key = admin(server, Method::POST, &format!("{ENV}/sdk-keys"), json!({"name": "svc"})).await;
+    server.admin(Method::PUT, &format!("{ENV}/flags/checkout"), config).await;
+    let key = server.admin(Method::POST, &format!("{ENV}/sdk-keys"), json!({"name": "svc"})).await;
     key["secret"].as_str().unwrap().to_string()
 }
 
