@@ -94,25 +94,60 @@ async fn kills_and_waited_writes_are_acknowledged_without_the_hold() {
             result.expect("SDK ready");
         }
 
-        // An ordinary toggle: every SDK now holds its ack for 5-10 s.
-        admin.toggle("search", true).await.expect("a revision");
-        let body = json!({"reason": "checkout errors", "incident": "INC-7"});
-        let killed =
-            admin.expect(Method::POST, &format!("{}/kill?wait=3s", flag_path("checkout")), Some(body), 200).await;
-        let receipt = &killed["receipt"];
-        eprintln!("    kill receipt: {receipt}");
-        assert_eq!(receipt["revision"], killed["revision"], "{killed}");
-        assert_eq!((receipt["connected"].as_u64(), receipt["applied"].as_u64()), (Some(5), Some(5)), "{killed}");
-
-        // A restore with a wait, and a waited toggle: not held either.
-        let restore = format!("{}/kill?wait=3s", flag_path("checkout"));
-        let restored = admin.expect(Method::DELETE, &restore, Some(json!({"reason": "fixed"})), 200).await;
-        assert_eq!(restored["receipt"]["applied"].as_u64(), Some(5), "{restored}");
-        let toggle = format!("{}/toggle?wait=3s", flag_path("search"));
-        let toggled = admin.expect(Method::POST, &toggle, Some(json!({"on": false})), 200).await;
-        assert_eq!(toggled["receipt"]["applied"].as_u64(), Some(5), "{toggled}");
+        emergency_writes_are_not_held(&admin).await;
         drop(clients);
         server.stop().await;
         db.cleanup().await;
     }
+}
+
+/// After an ordinary toggle (every SDK now holds its ack for 5-10 s),
+/// `kill?wait=3s`, a waited restore and a waited toggle, each through
+/// `admin`, are applied by all five SDKs before their wait ends.
+async fn emergency_writes_are_not_held(admin: &switchyard_e2e::Admin) {
+    // An ordinary toggle: every SDK now holds its ack for 5-10 s.
+    admin.toggle("search", true).await.expect("a revision");
+    let body = json!({"reason": "checkout errors", "incident": "INC-7"});
+    let killed = admin.expect(Method::POST, &format!("{}/kill?wait=3s", flag_path("checkout")), Some(body), 200).await;
+    let receipt = &killed["receipt"];
+    eprintln!("    kill receipt: {receipt}");
+    assert_eq!(receipt["revision"], killed["revision"], "{killed}");
+    assert_eq!((receipt["connected"].as_u64(), receipt["applied"].as_u64()), (Some(5), Some(5)), "{killed}");
+
+    // A restore with a wait, and a waited toggle: not held either.
+    let restore = format!("{}/kill?wait=3s", flag_path("checkout"));
+    let restored = admin.expect(Method::DELETE, &restore, Some(json!({"reason": "fixed"})), 200).await;
+    assert_eq!(restored["receipt"]["applied"].as_u64(), Some(5), "{restored}");
+    let toggle = format!("{}/toggle?wait=3s", flag_path("search"));
+    let toggled = admin.expect(Method::POST, &toggle, Some(json!({"on": false})), 200).await;
+    assert_eq!(toggled["receipt"]["applied"].as_u64(), Some(5), "{toggled}");
+}
+
+/// On Postgres, across replicas: the SDKs stream from replica B, the
+/// writes go to replica A. A kill is urgent by its content; a waited
+/// restore or toggle is urgent because A's notification says so
+/// (`<env>:<revision>:<origin>:u`). Without that mark, B would advise the
+/// long hold and the waited restore would answer "applied by 0/5".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn urgency_crosses_replicas() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let start = || {
+        let mut config = ServeConfig::for_tests(db.url());
+        config.ack_hold = LONG_HOLD;
+        Server::start_with(config)
+    };
+    let (a, b) = (start().await, start().await);
+    let admin = a.admin();
+    let seeded = seed(&admin, &[FlagSpec::boolean("checkout"), FlagSpec::boolean("search")]).await;
+    let clients: Vec<Client> = (0..CLIENTS).map(|_| sdk(&b.base, &seeded.sdk_key)).collect();
+    for result in join_all(clients.iter().map(|c| c.wait_until_ready(Duration::from_secs(60)))).await {
+        result.expect("SDK ready");
+    }
+    emergency_writes_are_not_held(&admin).await;
+    drop(clients);
+    a.stop().await;
+    b.stop().await;
+    db.cleanup().await;
 }

@@ -44,6 +44,9 @@ pub enum Notice {
         environment_id: i64,
         /// Its revision.
         revision: u64,
+        /// Whether its writer waits for the receipt (another replica's
+        /// [`urgent`] write, carried in its notification).
+        urgent: bool,
     },
 }
 
@@ -85,6 +88,10 @@ impl ChangeQueue {
 }
 
 impl ChangeSink for ChangeQueue {
+    fn urgent(&self) -> bool {
+        URGENT.try_with(|()| ()).is_ok()
+    }
+
     fn publish(&self, change: EnvChange) {
         let span = DELIVERY_SPAN.try_with(tracing::Span::clone).unwrap_or_else(|_| tracing::Span::current());
         let urgent = URGENT.try_with(|()| ()).is_ok();
@@ -100,13 +107,14 @@ tokio::task_local! {
 }
 
 /// Runs `write` so that the changes it commits ask for acknowledgements
-/// at once (the urgent hold: 0 below 100 streams, 10 ms at 1,000) rather
+/// at once (the urgent hold: 0 below 34 streams, 30 ms at 1,000) rather
 /// than after the advised hold: for writes
 /// whose caller waits for the receipt (kills, restores, `?wait=`). The
 /// hold exists to keep thousands of acks from competing with the delivery
 /// of an ordinary change; a responder waiting for "applied by N/N" must
-/// not wait it out. (Another replica cannot see this mark; it recognises a
-/// kill by its content, see [`Hub::ack_request`].)
+/// not wait it out. Other replicas hear it with the change's notification
+/// (`<env>:<revision>:<origin>:u`, see [`ChangeSink::urgent`]), and a kill
+/// is urgent by its content wherever it is broadcast.
 pub async fn urgent<F: std::future::Future>(write: F) -> F::Output {
     URGENT.scope((), write).await
 }
@@ -189,8 +197,8 @@ impl Hub {
 
     /// Queues a revision known to exist in the store (e.g. from another
     /// replica's NOTIFY); the hub reads and broadcasts it if it is new.
-    pub fn notify_revision(&self, environment_id: i64, revision: u64) {
-        self.queue.send(environment_id, revision, Notice::Revision { environment_id, revision });
+    pub fn notify_revision(&self, environment_id: i64, revision: u64, urgent: bool) {
+        self.queue.send(environment_id, revision, Notice::Revision { environment_id, revision, urgent });
     }
 
     /// The newest revision of an environment this replica knows committed
@@ -254,11 +262,13 @@ impl Hub {
     }
 
     async fn deliver(&self, notice: Notice) {
-        let (environment_id, revision, event, parent) = match notice {
+        let (environment_id, revision, event, parent, urgent) = match notice {
             Notice::Change(change, span, urgent) => {
-                (change.environment_id, change.event.revision, Some((change.event, urgent)), span)
+                (change.environment_id, change.event.revision, Some(change.event), span, urgent)
             }
-            Notice::Revision { environment_id, revision } => (environment_id, revision, None, tracing::Span::none()),
+            Notice::Revision { environment_id, revision, urgent } => {
+                (environment_id, revision, None, tracing::Span::none(), urgent)
+            }
         };
         // A bare revision notice (a NOTIFY, possibly this replica's own
         // write winning the race with its local publish) carries no span.
@@ -268,8 +278,7 @@ impl Hub {
         if revision <= last {
             return;
         }
-        let urgent = event.as_ref().is_some_and(|&(_, urgent)| urgent);
-        if let Some((event, urgent)) = event.filter(|_| revision == last + 1) {
+        if let Some(event) = event.filter(|_| revision == last + 1) {
             self.broadcast(&channel, &event, &parent, via, urgent);
             return;
         }

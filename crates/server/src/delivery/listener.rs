@@ -65,16 +65,30 @@ impl ListenerHealth {
     }
 }
 
-/// Parses `"<environment id>:<revision>[:<origin>]"` (see
-/// [`crate::store::ClusterStore::change_origin`]; replicas before it sent
-/// no origin).
-pub fn parse_payload(payload: &str) -> Option<(i64, u64, Option<&str>)> {
-    let (env, rest) = payload.split_once(':')?;
-    let (rev, origin) = match rest.split_once(':') {
-        Some((rev, origin)) => (rev, Some(origin)),
-        None => (rest, None),
-    };
-    Some((env.trim().parse().ok()?, rev.trim().parse().ok()?, origin))
+/// A change notification: `"<environment id>:<revision>[:<origin>[:u]]"`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Payload<'a> {
+    /// The environment.
+    pub env: i64,
+    /// The revision committed.
+    pub revision: u64,
+    /// The committing store (see
+    /// [`crate::store::ClusterStore::change_origin`]; replicas before it
+    /// sent none).
+    pub origin: Option<&'a str>,
+    /// `:u`: its writer waits for the receipt (see
+    /// [`crate::delivery::hub::urgent`]); older replicas never mark it.
+    pub urgent: bool,
+}
+
+/// Parses a change notification (see [`Payload`]).
+pub fn parse_payload(payload: &str) -> Option<Payload<'_>> {
+    let mut parts = payload.splitn(4, ':');
+    let env = parts.next()?.trim().parse().ok()?;
+    let revision = parts.next()?.trim().parse().ok()?;
+    let origin = parts.next();
+    let urgent = parts.next() == Some("u");
+    Some(Payload { env, revision, origin, urgent })
 }
 
 /// Hands every environment's current revision to the hub (it fetches what
@@ -84,7 +98,7 @@ async fn resync(store: &DynStore, hub: &Hub) {
         Ok(revisions) => {
             for (env, revision) in revisions {
                 if revision > hub.channel(env).revision() {
-                    hub.notify_revision(env, revision);
+                    hub.notify_revision(env, revision, false);
                 }
             }
         }
@@ -159,8 +173,8 @@ pub async fn run(
                     }
                     Ok(Some(n)) => match parse_payload(n.payload()) {
                         // Our own commit: the store's sink delivers it.
-                        Some((_, _, Some(origin))) if origin == store.change_origin() => {}
-                        Some((env, revision, _)) => hub.notify_revision(env, revision),
+                        Some(Payload { origin: Some(origin), .. }) if origin == store.change_origin() => {}
+                        Some(p) => hub.notify_revision(p.env, p.revision, p.urgent),
                         None => tracing::warn!(payload = n.payload(), "malformed change notification"),
                     },
                     // Connection lost: notifications may have been missed.
@@ -194,8 +208,11 @@ pub async fn run(
 mod tests {
     #[test]
     fn payloads() {
-        assert_eq!(super::parse_payload("12:345"), Some((12, 345, None)));
-        assert_eq!(super::parse_payload("12:345:a1b2"), Some((12, 345, Some("a1b2"))));
+        use super::{Payload, parse_payload};
+        let p = |env, revision, origin, urgent| Some(Payload { env, revision, origin, urgent });
+        assert_eq!(parse_payload("12:345"), p(12, 345, None, false));
+        assert_eq!(parse_payload("12:345:a1b2"), p(12, 345, Some("a1b2"), false));
+        assert_eq!(parse_payload("12:345:a1b2:u"), p(12, 345, Some("a1b2"), true));
         assert_eq!(super::parse_payload("x:1"), None);
         assert_eq!(super::parse_payload("12"), None);
     }

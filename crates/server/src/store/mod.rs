@@ -41,6 +41,14 @@ pub use sql::{NOTIFY_CHANNEL, PgStore, SqliteStore, StoreOptions, connect, conne
 pub trait ChangeSink: Send + Sync + 'static {
     /// Called once per environment whose revision a commit bumped.
     fn publish(&self, change: EnvChange);
+
+    /// Whether the write beginning now is urgent: its caller waits for the
+    /// delivery receipt (the hub's `urgent` scope). The store marks the
+    /// change's notification so, so that other replicas do not hold its
+    /// acknowledgements either.
+    fn urgent(&self) -> bool {
+        false
+    }
 }
 
 /// A sink that drops everything (tools and tests that do not stream).

@@ -36,6 +36,9 @@ pub(super) struct WriteTx {
     retention: u64,
     /// This store's id in change notifications (`ClusterStore::change_origin`).
     origin: Arc<str>,
+    /// The caller waits for the receipt (see `ChangeSink::urgent`): the
+    /// notification says so (`:u`).
+    urgent: bool,
     changes: Vec<EnvChange>,
     /// Webhook events to write to the outbox just before commit.
     announcements: Vec<Announcement>,
@@ -62,6 +65,7 @@ impl This {
             now: now_ms(),
             retention: self.shared.options.change_log_retention.max(1),
             origin: Arc::clone(&self.shared.origin),
+            urgent: self.shared.sink.urgent(),
             changes: Vec::new(),
             announcements: Vec::new(),
             batch: Batch::default(),
@@ -140,7 +144,8 @@ impl WriteTx {
             );
         }
         if let Some(sql) = NOTIFY_SQL {
-            let payload = format!("{}:{revision}:{}", env.id, self.origin);
+            let urgent = if self.urgent { ":u" } else { "" };
+            let payload = format!("{}:{revision}:{}{urgent}", env.id, self.origin);
             self.batch.select(sql, vec![Arg::Text(NOTIFY_CHANNEL.into()), Arg::Text(payload)]);
         }
         self.changes.push(EnvChange {
