@@ -38,6 +38,11 @@ impl ClientBuilder {
                 .connect_timeout(self.connect_timeout)
                 .tcp_keepalive(Duration::from_secs(30))
                 .tcp_nodelay(true)
+                // The server closes a keep-alive connection idle for its
+                // header read timeout (10 s by default), the interval of
+                // telemetry flushes: a flush reusing a connection as the
+                // server closes it would meet a reset. Drop idle ones first.
+                .pool_idle_timeout(Duration::from_secs(5))
                 .user_agent(concat!("switchyard-rust/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(Error::Http)?,

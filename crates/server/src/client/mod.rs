@@ -99,16 +99,23 @@ pub struct Client {
     token: Option<String>,
 }
 
+/// Idle pooled connections are dropped after this: shorter than the
+/// server's header read timeout (10 s by default), after which it closes an
+/// idle keep-alive connection, so a request never reuses one the server is
+/// closing (a connection reset).
+const POOL_IDLE: Duration = Duration::from_secs(5);
+
 impl Client {
     /// An anonymous client of the server at `base` (`http://host:port`).
     pub fn new(base: &str) -> Client {
-        Client::with_http(reqwest::Client::new(), base)
+        let http = reqwest::Client::builder().pool_idle_timeout(POOL_IDLE).build();
+        Client::with_http(http.unwrap_or_default(), base)
     }
 
     /// An anonymous client whose requests give up after `timeout`.
     pub fn with_timeout(base: &str, timeout: Duration) -> Result<Client, Error> {
-        let http = reqwest::Client::builder().timeout(timeout).build().map_err(Error::Build)?;
-        Ok(Client::with_http(http, base))
+        let http = reqwest::Client::builder().timeout(timeout).pool_idle_timeout(POOL_IDLE).build();
+        Ok(Client::with_http(http.map_err(Error::Build)?, base))
     }
 
     /// An anonymous client over a configured `reqwest` client.
