@@ -229,7 +229,7 @@ impl Shared {
             {
                 fail_safe
             }
-            _ => s.evaluate_at(index, ctx)?.variant,
+            _ => s.evaluate_indexed(index, flag, ctx).variant,
         };
         if let Some(counters) = &served.counters
             && let Some(v) = flag.variant_index(variant)

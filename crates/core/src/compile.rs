@@ -193,11 +193,21 @@ impl CompiledSnapshot {
     /// Prerequisites are followed by position: no lookup by key.
     #[inline]
     pub fn evaluate_at(&self, index: usize, ctx: &Context<'_>) -> Option<Evaluation<'_>> {
-        let flag = &self.flags.get(index)?.compiled;
+        Some(self.evaluate_indexed(index, &self.flags.get(index)?.compiled, ctx))
+    }
+
+    /// Evaluates `flag`, found at `index`: the pair
+    /// [`CompiledSnapshot::flag_indexed`] returned, so that a caller that
+    /// already holds the flag (to check its kind) does not read its entry
+    /// again. `index` is used only to follow the flag's prerequisites;
+    /// given another flag's position, the prerequisites followed are that
+    /// flag's (a wrong answer, never a panic).
+    #[inline]
+    pub fn evaluate_indexed<'a>(&'a self, index: usize, flag: &'a CompiledFlag, ctx: &Context<'_>) -> Evaluation<'a> {
         let work = Cell::new(0);
         let (variant, reason) =
             eval::choose(flag, &self.segments, ctx, || self.failed_prerequisite(index, ctx, 1, &work));
-        Some(Evaluation { flag, variant: flag.variant_at(variant), reason })
+        Evaluation { flag, variant: flag.variant_at(variant), reason }
     }
 
     /// The first prerequisite of the flag at `index` not met for `ctx` (its

@@ -29,9 +29,7 @@ impl CompiledSnapshot {
         if !accepts(flag.kind()) {
             return Detail::default_with(default, Reason::Error(ErrorKind::TypeMismatch));
         }
-        let Some(ev) = self.evaluate_at(index, ctx) else {
-            return Detail::default_with(default, Reason::FlagNotFound);
-        };
+        let ev = self.evaluate_indexed(index, flag, ctx);
         match extract(ev.variant) {
             Some(value) => Detail { value, variant: Some(ev.variant.key_arc().clone()), reason: ev.reason() },
             // Unreachable for a validated flag (variant values match the kind).
@@ -50,7 +48,7 @@ impl CompiledSnapshot {
     ) -> T {
         match self.flag_indexed(key) {
             Some((index, flag)) if flag.kind() == kind => {
-                self.evaluate_at(index, ctx).and_then(|ev| extract(ev.variant)).unwrap_or(default)
+                extract(self.evaluate_indexed(index, flag, ctx).variant).unwrap_or(default)
             }
             _ => default,
         }
