@@ -62,6 +62,8 @@ before(async () => {
   await api.call('POST', '/api/v1/projects/shop/flags', { key: 'checkout', kind: 'boolean', tags: ['payments'] });
   await api.call('POST', '/api/v1/projects/shop/flags', { key: 'legacy-banner', kind: 'boolean', tags: ['payments'], expires_at: '2026-01-01T00:00:00Z' });
   await api.call('POST', `${ENV}/flags/checkout/toggle`, { on: true });
+  await api.call('POST', '/api/v1/projects/shop/flags', { key: 'upsell', kind: 'boolean' });
+  await api.call('PUT', `${ENV}/flags/upsell`, { version: 1, reason: 'needs checkout', on: true, off_variant: 'off', fallthrough: { variant: 'on' }, prerequisites: [{ flag: 'checkout', variant: 'on' }] });
   const key = (await api.call('POST', `${ENV}/sdk-keys`, { name: 'fleet' })).secret;
   for (const member of FLEET) {
     await connect(key, member);
@@ -94,6 +96,7 @@ test('the kill dialog shows who the kill reaches, and a cancelled dialog kills n
   await page.waitForSelector('#blast-radius .blast-summary');
   assert.equal(await page.textContent('#blast-radius .blast-summary'), '2 of 3 connected SDK instances evaluated this flag in the last 15 min.');
   assert.match(await page.textContent('#blast-radius .blast-flag[data-flag="checkout"] p'), /3\.0 evaluations\/min; serving on \(45\); killed it serves off/);
+  assert.equal(await page.textContent('#blast-radius .blast-dependents'), 'Flags with it as a prerequisite serve their off variant too: upsell.');
   const web = '#blast-radius tr[data-service="web"]';
   assert.deepEqual(await rowText(page, `${web} td`), ['web', '2', '2', '3.0']);
   assert.deepEqual(await rowText(page, '#blast-radius tr[data-service="api"] td'), ['api', '0', '1', '0.0']);

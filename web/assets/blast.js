@@ -34,6 +34,7 @@ function render(box, r) {
     box.append(h('div', { class: 'blast-flag', 'data-flag': f.flag },
       h('p', {}, h('strong', { text: f.flag }), f.killed ? ' (already killed)' : '',
         ` — ${f.per_minute.toFixed(1)} evaluations/min; serving ${served}; killed it serves `, h('code', { class: 'blast-serves', text: f.serves }), '.'),
+      f.dependents.length ? h('p', { class: 'blast-dependents', text: `Flags with it as a prerequisite serve their off variant too: ${f.dependents.join(', ')}.` }) : null,
       servicesTable(f)));
   }
 }

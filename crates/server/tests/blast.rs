@@ -50,6 +50,13 @@ async fn seed(server: &TestServer) -> String {
         admin(server, "/api/v1/projects/shop/flags", json!({"key": flag, "kind": "boolean", "tags": tags})).await;
     }
     admin(server, &format!("{ENV}/flags/checkout/toggle"), json!({"on": true})).await;
+    // `upsell` needs `checkout` on: a kill of checkout turns it off too.
+    admin(server, "/api/v1/projects/shop/flags", json!({"key": "upsell", "kind": "boolean"})).await;
+    let config = json!({"version": 1, "reason": "needs checkout", "on": true, "off_variant": "off",
+        "fallthrough": {"variant": "on"}, "prerequisites": [{"flag": "checkout", "variant": "on"}]});
+    let (status, answer) =
+        send(server, reqwest::Method::PUT, &format!("{ENV}/flags/upsell"), &server.admin_token, Some(config)).await;
+    assert_eq!(status, 200, "{answer}");
     let key = admin(server, &format!("{ENV}/sdk-keys"), json!({"name": "fleet"})).await;
     key["secret"].as_str().unwrap().to_string()
 }
@@ -154,6 +161,7 @@ async fn the_blast_radius_is_what_the_fleet_evaluates_and_a_dry_run_writes_nothi
         assert_eq!((flag["evaluations"].as_u64(), flag["evaluating"].as_u64()), (Some(15), Some(3)), "{flag}");
         assert_eq!(flag["variants"], json!([{"variant": "on", "evaluations": 15}]));
         assert_eq!(flag["per_minute"].as_f64(), Some(1.0));
+        assert_eq!((flag["dependents"].clone(), radius["flags"].as_array().unwrap().len()), (json!(["upsell"]), 1));
         let expected = [row("web", 2, 2, 12), row("api", 1, 1, 3), row("batch", 1, 0, 0), row("legacy", 1, 0, 0)];
         assert_eq!(services(&flag["services"]), expected);
         assert_eq!(services(&radius["services"]), expected, "one flag: the totals are the flag's");
@@ -177,6 +185,7 @@ async fn the_blast_radius_is_what_the_fleet_evaluates_and_a_dry_run_writes_nothi
         assert_eq!(flags, ["checkout", "search"]);
         assert_eq!(dry["evaluating"].as_u64(), Some(4), "web x2, api, batch: {dry}");
         let search = &dry["flags"][1];
+        assert_eq!(search["dependents"], json!([]));
         assert_eq!(
             (search["evaluations"].as_u64(), search["variants"].clone()),
             (Some(6), json!([{"variant": "off", "evaluations": 6}]))
@@ -192,6 +201,7 @@ async fn the_blast_radius_is_what_the_fleet_evaluates_and_a_dry_run_writes_nothi
             "{out}"
         );
         assert!(out.contains("served on 15; killed it serves `off`") && out.contains("web"), "{out}");
+        assert!(out.contains("its prerequisite dependents serve their off variant too: upsell"), "{out}");
         assert_eq!(state(&server).await, before, "revision, kill state and audit log unchanged");
         assert!(clients[0].bool_value("checkout", &Context::new("user-1"), false), "the SDKs still serve it");
 

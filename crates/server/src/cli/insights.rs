@@ -103,6 +103,9 @@ pub fn blast_table(radius: &Value) -> String {
             if served.is_empty() { "nothing seen".to_string() } else { served.join(", ") },
             flag["serves"].as_str().unwrap_or("?"),
         ));
+        if let Some(deps) = flag["dependents"].as_array().filter(|d| !d.is_empty()) {
+            out.push_str(&format!("  its prerequisite dependents serve their off variant too: {}\n", join(deps)));
+        }
         out.push_str(&format!("  {:<24} {:>10} {:>10} {:>12}\n", "SERVICE", "EVALUATING", "CONNECTED", "EVALS/MIN"));
         for s in flag["services"].as_array().into_iter().flatten() {
             out.push_str(&format!(

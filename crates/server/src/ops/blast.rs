@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::OpResult;
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::store::Snapshot;
 
 /// The look-back that counts as "currently evaluating" and over which rates
 /// are taken (SDKs send telemetry every 10 s).
@@ -64,6 +65,9 @@ pub struct FlagReach {
     pub killed: bool,
     /// The variant every SDK would serve once it is killed (its off variant).
     pub serves: String,
+    /// Flags of the environment that name it as a prerequisite: a killed
+    /// prerequisite is never met, so those serve their off variant too.
+    pub dependents: Vec<String>,
     /// Evaluations in the window, all instances (connected or not).
     pub evaluations: u64,
     /// Evaluations per minute over the window.
@@ -140,7 +144,9 @@ pub async fn blast_radius(
     for (instance, service) in &connected {
         all.connect(*service, instance);
     }
-    let around = Around { environment_id: environment.id, connected: &connected, since_ms, window };
+    let snapshot = state.store.snapshot(environment.id).await?;
+    let around =
+        Around { environment_id: environment.id, connected: &connected, since_ms, window, snapshot: &snapshot };
     let mut reaches = Vec::with_capacity(flags.len());
     for flag in &flags {
         reaches.push(reach(state, (project, env, flag), &around, &mut all).await?);
@@ -169,6 +175,8 @@ struct Around<'a> {
     since_ms: i64,
     /// Minutes `[from, to)`.
     window: (i64, i64),
+    /// The environment's flags (for their prerequisites).
+    snapshot: &'a Snapshot,
 }
 
 /// One flag's reach; its evaluating instances and evaluations are added to `all` too.
@@ -206,12 +214,25 @@ async fn reach(
         flag: flag.to_string(),
         killed: config.kill.is_some(),
         serves: config.off_variant,
+        dependents: dependents(around.snapshot, flag),
         evaluations,
         per_minute: rate(evaluations),
         variants,
         evaluating: tally.evaluating_count(),
         services: tally.services(),
     })
+}
+
+/// The flags that name `flag` as a prerequisite, by key.
+fn dependents(snapshot: &Snapshot, flag: &str) -> Vec<String> {
+    let mut out: Vec<String> = snapshot
+        .flags
+        .iter()
+        .filter(|f| f.prerequisites.iter().any(|p| p.flag == flag))
+        .map(|f| f.key.clone())
+        .collect();
+    out.sort();
+    out
 }
 
 /// Evaluations per minute over the window.

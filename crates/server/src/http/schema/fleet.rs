@@ -120,6 +120,9 @@ pub struct FlagReach {
     pub killed: bool,
     /// The variant every SDK would serve once it is killed (its off variant).
     pub serves: String,
+    /// Flags of the environment that name it as a prerequisite: a killed
+    /// prerequisite is never met, so those serve their off variant too.
+    pub dependents: Vec<String>,
     /// Evaluations in the window, all instances (connected or not).
     pub evaluations: u64,
     /// Evaluations per minute over the window.
