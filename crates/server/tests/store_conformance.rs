@@ -42,6 +42,7 @@ conformance!(
     release_plans_lifecycle,
     job_claims_are_disjoint_and_leases_lapse,
     scheduled_changes_apply_once_and_compare_and_set,
+    change_requests_apply_once_with_approvals_and_without_conflicts,
     telemetry_adds_per_variant_and_minute_and_prunes,
     evaluations_are_attributed_to_instances_and_services,
     stale_flags_are_found_on_seeded_telemetry,

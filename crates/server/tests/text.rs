@@ -114,6 +114,16 @@ fn example(route: &str) -> Option<Value> {
             json!({"at": "2099-01-02T00:00:00Z", "change": {"on": false}, "reason": "later"})
         }
         "POST /api/v1/projects/{project}/environments/{env}/scheduled/{id}/cancel" => json!({"reason": "not now"}),
+        "PUT /api/v1/projects/{project}/environments/{env}/approval-policy" => {
+            json!({"approvals": 0, "approver_role": "editor"})
+        }
+        "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/change-requests" => {
+            json!({"change": {"on": false, "fallthrough": {"variant": "a"}}, "reason": "tidy"})
+        }
+        "POST /api/v1/projects/{project}/environments/{env}/change-requests/{id}/approve"
+        | "POST /api/v1/projects/{project}/environments/{env}/change-requests/{id}/apply"
+        | "POST /api/v1/projects/{project}/environments/{env}/change-requests/{id}/cancel" => json!({"comment": "ok"}),
+        "POST /api/v1/projects/{project}/environments/{env}/change-requests/{id}/comments" => json!({"body": "why?"}),
         "POST /ofrep/v1/evaluate/flags" | "POST /ofrep/v1/evaluate/flags/{key}" => {
             json!({"context": {"targetingKey": "user-1", "country": "SE", "tags": ["a"]}})
         }

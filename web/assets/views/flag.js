@@ -17,6 +17,7 @@ import { telemetryCard } from '../telemetry.js';
 import { releaseCard } from '../release.js';
 import { scheduleCard } from '../schedule.js';
 import { usageCard } from '../usage.js';
+import { approvalPolicy, changeRequestsCard, openChangeRequest, policyForm } from '../approvals.js';
 
 const CONFIG_FIELDS = ['off_variant', 'prerequisites', 'targets', 'rules', 'fallthrough', 'fail_safe_variant'];
 const DEF_FIELDS = ['name', 'description', 'tags', 'owner', 'temporary', 'variants'];
@@ -86,6 +87,9 @@ export function render({ app, root, project, flag, query: q }) {
   let release = null; // the selected environment's release plan card (timeline)
   let scheduled = null; // the selected environment's scheduled changes card
   let usage = null; // the flag's usage card (every environment)
+  let requests = null; // the selected environment's change requests card (with an approval policy)
+  const policies = new Map(); // environment → approval policy
+  const gated = () => (policies.get(env)?.approvals || 0) > 0;
 
   function draw() {
     clear(page);
@@ -158,6 +162,7 @@ export function render({ app, root, project, flag, query: q }) {
     scheduled = null;
     usage?.dispose();
     usage = null;
+    requests = null;
     clear(panel);
     conflict.hidden = true;
     clear(conflict);
@@ -173,8 +178,20 @@ export function render({ app, root, project, flag, query: q }) {
     release = releaseCard({ app, project, env, envName: app.envName(env), flag });
     scheduled = scheduleCard({ app, project, env, envName: app.envName(env), flag, variants: def.variants || [] });
     usage = usageCard({ app, project, env, flag });
+    const requestsSlot = h('div', { id: 'change-requests-slot' });
+    const shown = env;
+    approvalPolicy(project, env).then((policy) => {
+      policies.set(shown, policy);
+      if (policy.approvals > 0 && shown === env && requestsSlot.isConnected) {
+        requests = changeRequestsCard({ app, project, env, envName: app.envName(env), flag, policy });
+        requestsSlot.append(requests.el);
+      }
+      if (can('admin') && shown === env && requestsSlot.isConnected) {
+        requestsSlot.append(policyForm({ app, project, env, envName: app.envName(env), policy, onSaved: () => drawPanel() }));
+      }
+    });
     panel.append(h('div', { class: 'flag-layout' },
-      h('div', { class: 'flag-main' }, conflict, release.el, scheduled.el, targeting, usage.el, telemetry.el, history),
+      h('div', { class: 'flag-main' }, conflict, requestsSlot, release.el, scheduled.el, targeting, usage.el, telemetry.el, history),
       h('div', { class: 'flag-side' }, status, unsaved, evaluate)));
     drawStatus();
     drawTargeting(rec.config);
@@ -210,6 +227,17 @@ export function render({ app, root, project, flag, query: q }) {
         h('span', { class: 'switch-text', text: killed ? `Killed (${on ? 'on' : 'off'} after restore)` : on ? 'On' : 'Off' }));
       sw.addEventListener('click', async () => {
         sw.disabled = true;
+        if (gated()) {
+          try {
+            await openChangeRequest({ project, env, flag, change: { on: !on } });
+            app.notify(`Change request opened: turning “${flag}” ${on ? 'off' : 'on'} in ${envName} needs approval.`, { kind: 'success' });
+            requests?.refresh();
+          } catch (e) {
+            app.error(e);
+          }
+          sw.disabled = false;
+          return;
+        }
         try {
           const res = await post(envUrl(env, 'toggle'), { on: !on });
           afterOwnWrite(res.value);
@@ -308,6 +336,29 @@ export function render({ app, root, project, flag, query: q }) {
       const current = records.get(env);
       const body = { ...pick(cfg, CONFIG_FIELDS), on: current.config.on, version: base.version, reason: reason.value.trim() || undefined };
       save.disabled = true;
+      if (gated()) {
+        // A change request carries targets, rules and the fallthrough (and on/off): nothing else may be lost silently.
+        const norm = (f, v) => JSON.stringify(f === 'prerequisites' ? v || [] : v ?? null);
+        const other = ['off_variant', 'prerequisites', 'fail_safe_variant'].filter((f) => norm(f, cfg[f]) !== norm(f, base.config[f]));
+        if (other.length) {
+          save.disabled = false;
+          showErrors(form, [{ path: '', message: `With approvals on, a change request carries targets, rules and the default serve only: change ${other.join(', ')} separately (approvals off), or undo that part.` }]);
+          return;
+        }
+        try {
+          const change = { targets: cfg.targets, rules: cfg.rules, fallthrough: cfg.fallthrough };
+          await openChangeRequest({ project, env, flag, change, reason: body.reason });
+          setDirty(false);
+          drawTargeting(base.config);
+          app.notify(`Change request opened: the targeting change in ${envName} needs approval.`, { kind: 'success' });
+          requests?.refresh();
+        } catch (err) {
+          save.disabled = false;
+          if (err instanceof ApiError && err.status === 422) showErrors(form, err.errors, { prefix: 'change' });
+          else showErrors(form, [{ path: '', message: describe(err) }]);
+        }
+        return;
+      }
       save.textContent = 'Saving…';
       try {
         const res = await put(envUrl(env), body);
@@ -708,6 +759,7 @@ export function render({ app, root, project, flag, query: q }) {
     // A plan's stage is a configuration write, its rollback a kill.
     release?.refresh();
     scheduled?.refresh();
+    requests?.refresh();
     drawStatus();
     refreshHistory();
     if (!rebase(rec)) {

@@ -217,6 +217,16 @@ pub static POLICY: &[Rule] = &[
     rule("GET", project_path!("/environments/{env}/scheduled/{id}"), p(Read)),
     rule("PATCH", project_path!("/environments/{env}/scheduled/{id}"), p(Edit)),
     rule("POST", project_path!("/environments/{env}/scheduled/{id}/cancel"), p(Edit)),
+    // approvals (opt-in per environment; who may approve is checked by ops::approvals)
+    rule("GET", project_path!("/environments/{env}/approval-policy"), p(Read)),
+    rule("PUT", project_path!("/environments/{env}/approval-policy"), p(Admin)),
+    rule("POST", project_path!("/environments/{env}/flags/{flag}/change-requests"), p(Edit)),
+    rule("GET", project_path!("/environments/{env}/change-requests"), p(Read)),
+    rule("GET", project_path!("/environments/{env}/change-requests/{id}"), p(Read)),
+    rule("POST", project_path!("/environments/{env}/change-requests/{id}/approve"), p(Edit)),
+    rule("POST", project_path!("/environments/{env}/change-requests/{id}/comments"), p(Edit)),
+    rule("POST", project_path!("/environments/{env}/change-requests/{id}/apply"), p(Edit)),
+    rule("POST", project_path!("/environments/{env}/change-requests/{id}/cancel"), p(Edit)),
     rule("GET", project_path!("/environments/{env}/fleet"), p(Read)),
     // triggers
     rule("GET", project_path!("/environments/{env}/flags/{flag}/triggers"), p(Kill)),
@@ -373,28 +383,5 @@ pub fn operations(item: &utoipa::openapi::PathItem) -> Vec<Method> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn role_matrix() {
-        let table = [
-            (Role::Viewer, [true, false, false, false]),
-            (Role::Responder, [true, true, false, false]),
-            (Role::Editor, [true, true, true, false]),
-            (Role::Admin, [true, true, true, true]),
-        ];
-        for (role, expected) in table {
-            let got = [Read, Kill, Edit, Admin].map(|p| p.allowed_for(role));
-            assert_eq!(got, expected, "{role:?}");
-        }
-    }
-
-    #[test]
-    fn every_api_route_has_a_coherent_rule() {
-        let (_, openapi) = crate::http::api();
-        check_routes(&openapi).unwrap();
-        let unique: std::collections::HashSet<_> = POLICY.iter().map(|r| (r.method, r.path)).collect();
-        assert_eq!(unique.len(), POLICY.len(), "duplicate rules");
-    }
-}
+#[path = "policy_tests.rs"]
+mod tests;

@@ -4,6 +4,7 @@
 //! - [`remote`]: responder commands (kill, restore, panic, flags, audit) over the API.
 //! - [`release`]: a flag's release plan (start, status, pause, resume, abort, promote).
 //! - [`schedule`]: scheduled changes (add, list, edit, cancel).
+//! - [`approvals`]: approval policies and change requests.
 //! - [`insights`]: `fleet` (connected SDK instances).
 //! - [`incident`]: `incident [ID]` (a project's incidents; one incident's timeline and times).
 //! - [`webhooks`]: managing webhooks and reading their delivery history (admin).
@@ -11,6 +12,7 @@
 //! - [`errors`]: start-up errors that say how to fix them; printing each cause once.
 
 pub mod accounts;
+pub mod approvals;
 pub mod errors;
 pub mod incident;
 pub mod insights;
@@ -23,6 +25,7 @@ pub mod webhooks;
 use clap::{Parser, Subcommand};
 
 use self::accounts::{AdminCommand, UsersCommand};
+use self::approvals::ApprovalsCommand;
 use self::release::ReleaseCommand;
 use self::remote::{FlagsCommand, KillArgs, Remote};
 use self::schedule::ScheduleCommand;
@@ -103,6 +106,15 @@ pub enum Command {
         /// What to do with the plan.
         #[command(subcommand)]
         command: ReleaseCommand,
+        /// Which server, project and environment, and the token.
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Approvals: an environment's policy; change requests (request, list, approve, comment, apply, cancel).
+    Approvals {
+        /// What to do.
+        #[command(subcommand)]
+        command: ApprovalsCommand,
         /// Which server, project and environment, and the token.
         #[command(flatten)]
         remote: Remote,
@@ -268,6 +280,7 @@ async fn run_remote(command: Command) -> anyhow::Result<i32> {
         Command::Flags { command, remote } => remote::Client::new(remote)?.flags(&command).await,
         Command::Release { command, remote } => remote::Client::new(remote)?.release(&command).await,
         Command::Schedule { command, remote } => remote::Client::new(remote)?.schedule(&command).await,
+        Command::Approvals { command, remote } => remote::Client::new(remote)?.approvals(&command).await,
         Command::Fleet { env, remote } => remote::Client::new(remote)?.fleet(&env).await,
         Command::Drill { args, remote } => remote::Client::new(remote)?.drill(&args).await,
         Command::Incident { id, before_minutes, remote } => {

@@ -109,7 +109,8 @@ impl When {
 }
 
 impl What {
-    fn patch(&self) -> anyhow::Result<ConfigPatch> {
+    /// The change these options describe.
+    pub(super) fn patch(&self) -> anyhow::Result<ConfigPatch> {
         let mut patch: ConfigPatch = match &self.change {
             Some(json) => serde_json::from_str(json).context("--change is not a change")?,
             None => ConfigPatch::default(),

@@ -21,6 +21,7 @@
 //! - [`schedule`]: scheduled changes.
 
 pub mod accounts;
+pub mod approvals;
 pub mod catalog;
 mod error;
 pub mod incident;

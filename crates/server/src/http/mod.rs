@@ -26,11 +26,13 @@
 //! - [`incident`]: a project's incidents and one incident's timeline (see [`crate::ops::incident`]).
 //! - [`telemetry`]: SDK telemetry in (`POST /sdk/v1/telemetry`) and a flag's telemetry series out.
 //! - [`release`]: release plan templates and a flag's plan (start, status, pause, resume, abort, promote).
+//! - [`approvals`]: approval policies and change requests (open, approve, comment, apply, cancel).
 //! - [`schedule`]: scheduled changes of a flag's configuration (schedule, list, show, edit, cancel).
 //! - [`docs`]: `/api/openapi.json` and the offline API docs page.
 //! - [`openapi`]: the document's shared parts (security schemes, problem responses).
 //! - [`schema`]: the OpenAPI schemas of store, ops and delivery types (mirrors; where new schema types go).
 
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod configs;
@@ -103,6 +105,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(telemetry::router())
         .merge(release::router())
         .merge(schedule::router())
+        .merge(approvals::router())
         .merge(fleet::router())
         .merge(insights::router())
         .merge(incident::router())

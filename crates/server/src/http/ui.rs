@@ -58,6 +58,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "release.js" => JS,
     "schedule.js" => JS,
     "usage.js" => JS,
+    "approvals.js" => JS,
     "icon.svg" => "image/svg+xml",
     "views/login.js" => JS,
     "views/flags.js" => JS,

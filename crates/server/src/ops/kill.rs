@@ -135,6 +135,7 @@ pub async fn kill_flags(
     request: KillRequest,
     wait: Option<Duration>,
 ) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
+    let request = KillRequest { detail: Some(break_glass(request.detail)), ..request };
     let (panic, incident) = (request.panic, request.incident.clone());
     let write = tracing::info_span!("write", flags = request.flags.len());
     // Opened before the commit, so that the hub's fan-out is inside it.
@@ -197,6 +198,17 @@ pub async fn restore(
     let revision = receipted.written.revision.filter(|_| receipted.written.changed);
     record_restore(state, actor, (project, env), &flags, (revision, incident), receipted.receipt.clone()).await;
     Ok(receipted)
+}
+
+/// A kill's audit `after` facts with `break_glass: true`: kills, panics,
+/// trigger kills and guard rollbacks bypass every governance step
+/// (approvals, schedules) and always say so.
+fn break_glass(detail: Option<serde_json::Value>) -> serde_json::Value {
+    let mut detail = detail.filter(serde_json::Value::is_object).unwrap_or_else(|| serde_json::json!({}));
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("break_glass".into(), serde_json::Value::Bool(true));
+    }
+    detail
 }
 
 /// Records the delivery receipt of a restore made for an incident

@@ -33,10 +33,12 @@
 //! - [`release`]: release plans (start, pause, resume, abort, promote, templates), their steps, the guard hook.
 //! - [`schedule`]: scheduled changes of a flag's configuration (schedule, edit, cancel; the job that applies one).
 //! - [`scheduler`]: the durable, replica-safe runner of due jobs (release steps, scheduled changes; any kind).
+//! - [`approvals`]: approval policies, change requests, the gate on ordinary writes.
 //! - [`accounts`]: login, users, passwords (change and reset), API tokens, the first `admin`.
 
 pub mod accounts;
 pub mod applied;
+pub mod approvals;
 pub mod blast;
 pub mod configs;
 pub mod drill;

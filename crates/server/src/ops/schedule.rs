@@ -57,6 +57,7 @@ pub async fn schedule(
     change: NewScheduledChange,
 ) -> OpResult<ScheduledChange> {
     check_time("at", change.at)?;
+    super::approvals::gate(store, (project, env)).await?;
     Ok(store.schedule_change(&principal.actor(), (project, env, flag), change, APPLY_KIND).await?)
 }
 

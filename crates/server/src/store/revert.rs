@@ -12,7 +12,7 @@
 //! Pure: no SQL, no I/O (the writes are `HistoryStore`'s, in
 //! `sql/body/history.rs`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{FlagConfig, FlagConfigRecord, Result, StoreError};
@@ -43,7 +43,7 @@ pub struct UndoChange {
 }
 
 /// One field that changes.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
     /// Top-level configuration field, e.g. `on`, `rules`.
     pub field: String,

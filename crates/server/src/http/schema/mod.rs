@@ -33,6 +33,7 @@
 //!   [`schedule`] (scheduled changes).
 
 pub mod accounts;
+pub mod approvals;
 pub mod audit;
 pub mod common;
 pub mod drill;
@@ -189,4 +190,10 @@ mirror! {
     crate::store::NewScheduledChange => schedule::NewScheduledChange;
     crate::store::ScheduleEdit => schedule::ScheduleEdit;
     crate::store::ScheduledChange => schedule::ScheduledChange;
+    crate::store::ApprovalPolicy => approvals::ApprovalPolicy;
+    crate::store::ChangeRequestState => approvals::ChangeRequestState;
+    crate::store::NewChangeRequest => approvals::NewChangeRequest;
+    crate::store::NoteKind => approvals::NoteKind;
+    crate::store::ChangeRequestNote => approvals::ChangeRequestNote;
+    crate::store::ChangeRequest => approvals::ChangeRequest;
 }

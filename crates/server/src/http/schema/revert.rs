@@ -1,6 +1,6 @@
 //! Schemas of undo and restore previews (mirrors: see [`super`]).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -9,7 +9,7 @@ use super::flags::{FlagConfig, FlagConfigRecord};
 // Mirrors of `store/revert.rs`.
 
 /// One field that changes.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct FieldChange {
     /// Top-level configuration field, e.g. `on`, `rules`.
     pub field: String,

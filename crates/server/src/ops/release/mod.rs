@@ -76,6 +76,8 @@ pub async fn start(
     validate::plan_shape(&stages, &guards)?;
     let definition = state.store.get_flag(project, flag).await?;
     state.store.get_environment(project, env).await?;
+    // A plan changes what users are served: with approvals on, it is an ordinary change.
+    crate::ops::approvals::gate(&*state.store, (project, env)).await?;
     let (control, treatment) = validate::variants(&definition, input.control, input.treatment)?;
     let plan = NewReleasePlan {
         flag: flag.into(),

@@ -14,12 +14,14 @@
 //! | [`TriggerStore`], [`WebhookStore`], [`OutboxStore`] | alert triggers, webhooks, the webhook outbox |
 //! | [`TelemetryStore`] | SDK telemetry aggregates per minute (add, series, prune) |
 //! | [`ReleaseStore`], [`JobStore`] | release templates and plans; the durable queue of due jobs |
+//! | [`ApprovalStore`] | approval policies per environment, change requests |
 //! | [`ScheduleStore`] | scheduled changes of a flag's configuration (applied by the scheduler) |
 //!
 //! Declares contracts only: no SQL (that is `sql`), no HTTP.
 
 mod accounts;
 mod alerts;
+mod approvals;
 mod flags;
 mod history;
 mod projects;
@@ -33,6 +35,7 @@ use async_trait::async_trait;
 
 pub use accounts::*;
 pub use alerts::*;
+pub use approvals::*;
 pub use flags::*;
 pub use history::*;
 pub use projects::*;
@@ -66,6 +69,7 @@ pub trait Store:
     + ReleaseStore
     + JobStore
     + ScheduleStore
+    + ApprovalStore
 {
 }
 
@@ -89,6 +93,7 @@ impl<T> Store for T where
         + ReleaseStore
         + JobStore
         + ScheduleStore
+        + ApprovalStore
 {
 }
 

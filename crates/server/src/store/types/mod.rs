@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use switchyard_core::ValidationErrors;
 
 mod accounts;
+mod approvals;
 mod audit;
 mod flags;
 mod insights;
@@ -24,6 +25,7 @@ mod triggers;
 mod webhooks;
 
 pub use accounts::*;
+pub use approvals::*;
 pub use audit::*;
 pub use flags::*;
 pub use insights::*;

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod alerting;
+mod approvals;
 mod configs;
 mod definitions;
 mod history;
@@ -19,6 +20,7 @@ mod text;
 
 pub use accounts::*;
 pub use alerting::*;
+pub use approvals::*;
 pub use configs::*;
 pub use definitions::*;
 pub use history::*;

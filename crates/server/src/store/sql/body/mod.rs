@@ -6,7 +6,7 @@
 //! Each area module implements its trait of `crate::store::traits` for
 //! `This` directly (accounts, projects, flags + list, configs, kill,
 //! history, bulk, audit, segments, sdk, triggers, webhooks, outbox,
-//! telemetry, release, jobs, schedule); this file implements only [`ClusterStore`] (the database itself). Below the
+//! telemetry, release, jobs, schedule, approvals); this file implements only [`ClusterStore`] (the database itself). Below the
 //! areas: `tx` (transactions; the only module that writes the outbox, via
 //! `outbox::write`), `lookup` (row decoding and lookups), `row` (the leaf:
 //! column decoding), and `audit::Audit` (the event a write appends).
@@ -40,6 +40,7 @@ macro_rules! guard {
 }
 
 mod accounts;
+mod approvals;
 mod audit;
 mod batch;
 mod bulk;

@@ -80,7 +80,7 @@ async fn in_env(conn: &mut Conn, env: &EnvRef, id: i64) -> Result<ScheduledChang
 }
 
 /// `config` with the fields `patch` sets replaced.
-fn patched(config: &FlagConfig, patch: &ConfigPatch) -> FlagConfig {
+pub(super) fn patched(config: &FlagConfig, patch: &ConfigPatch) -> FlagConfig {
     let mut out = config.clone();
     if let Some(on) = patch.on {
         out.on = on;
@@ -99,7 +99,7 @@ fn patched(config: &FlagConfig, patch: &ConfigPatch) -> FlagConfig {
 
 /// Refuses an empty change, and one the flag's configuration of now would
 /// refuse (paths under `change.`).
-async fn check_patch(
+pub(super) async fn check_patch(
     conn: &mut Conn,
     env: &EnvRef,
     (flag, current): (&FlagRow, &ConfigRow),
@@ -335,7 +335,21 @@ impl ScheduleStore for This {
             drop(tx);
             return Ok(by_id(&mut *self.pool.acquire().await?, id).await?.1);
         }
-        let (state, revision, result) = match write_change(&mut tx, actor, &env, &change).await {
+        // Approvals turned on since it was scheduled: it is no longer an ordinary change.
+        let gated: Option<i64> =
+            sqlx::query_scalar("SELECT approvals FROM approval_policies WHERE environment_id = $1 AND approvals > 0")
+                .bind(env.id)
+                .fetch_optional(tx.conn().await?)
+                .await?;
+        let outcome = match gated {
+            Some(n) => Err(StoreError::Conflict {
+                code: "approval_required",
+                message: format!("`{}` now needs {n} approval(s): open a change request instead", env.key),
+                current_version: None,
+            }),
+            None => write_change(&mut tx, actor, &env, &change).await,
+        };
+        let (state, revision, result) = match outcome {
             Ok(Some(revision)) => (ScheduleState::Applied, Some(revision), None),
             Ok(None) => (ScheduleState::Applied, None, Some("the flag already served this: nothing written".into())),
             Err(

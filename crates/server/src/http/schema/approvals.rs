@@ -1,0 +1,105 @@
+//! Schemas of approval policies and change requests (mirrors: see [`super`]).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::store::revert::FieldChange;
+use crate::store::{ConfigPatch, Role};
+
+// Mirrors of `store/types/approvals.rs`.
+
+/// An environment's approval policy (the body of `PUT …/approval-policy`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalPolicy {
+    /// Approvals an ordinary change needs, through a change request; 0:
+    /// approvals are off (changes go straight through). At most 10.
+    pub approvals: u32,
+    /// The least role of an approver (`editor` or `admin`).
+    #[serde(default = "editor")]
+    pub approver_role: Role,
+}
+
+fn editor() -> Role {
+    Role::Editor
+}
+
+/// Where a change request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeRequestState {
+    /// Waiting for approvals, or approved and not applied yet.
+    Open,
+    /// Applied (`revision`).
+    Applied,
+    /// Withdrawn.
+    Cancelled,
+}
+
+/// A change request to open (the body of `POST …/flags/{flag}/change-requests`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewChangeRequest {
+    /// What to set.
+    pub change: ConfigPatch,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// What a note is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoteKind {
+    /// An approval (one per approver; never by the author).
+    Approval,
+    /// A comment.
+    Comment,
+}
+
+/// An approval or a comment.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChangeRequestNote {
+    /// Approval or comment.
+    pub kind: NoteKind,
+    /// Who.
+    pub author: String,
+    /// The text (a comment's; an approval's optional remark).
+    pub body: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A change request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ChangeRequest {
+    /// Id (unique across projects).
+    pub id: i64,
+    /// Project key.
+    pub project: String,
+    /// Environment key.
+    pub environment: String,
+    /// Flag key.
+    pub flag: String,
+    /// What it sets.
+    pub change: ConfigPatch,
+    /// The configuration version it was made against.
+    pub base_version: u64,
+    /// Each field it sets: its value when the request was made and the value it sets.
+    pub diff: Vec<FieldChange>,
+    /// Where it is.
+    pub state: ChangeRequestState,
+    /// Why.
+    pub reason: Option<String>,
+    /// Who asked (may not approve it).
+    pub author: String,
+    /// Approvals and comments, oldest first.
+    pub notes: Vec<ChangeRequestNote>,
+    /// The revision its write produced (applied).
+    pub revision: Option<u64>,
+    /// Created.
+    pub created_at: DateTime<Utc>,
+    /// Last change of state.
+    pub updated_at: DateTime<Utc>,
+}

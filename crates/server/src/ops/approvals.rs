@@ -1,0 +1,140 @@
+//! Approvals per environment (issue 19 §3): governance for ordinary
+//! changes, never for the 3 a.m. kill.
+//!
+//! An environment opts in with a policy (`approvals` > 0, the approvers'
+//! least role). Then ordinary configuration writes there (replace, toggle,
+//! undo, restore a version or the environment, change sets, scheduling)
+//! are refused by [`gate`] (409 `approval_required`) and go through a
+//! change request instead: opened with its diff, approved by `approvals`
+//! others of at least the role (never by its author), commented on, and
+//! applied (re-checked for conflicts in the write's transaction).
+//!
+//! Kills, panics, restores, alert triggers and release-guard rollbacks
+//! never pass here: they read no policy and wait for nothing, and their
+//! audit events say `break_glass` ([`crate::ops::kill::kill_flags`]).
+
+use super::OpResult;
+use crate::auth::Principal;
+use crate::auth::policy::rank;
+use crate::error::ApiError;
+use crate::store::{ApprovalPolicy, ChangeRequest, NewChangeRequest, NoteKind, Role, Store, Written};
+
+/// Most approvals a policy may ask for.
+pub const MAX_APPROVALS: u32 = 10;
+
+/// Refuses an ordinary change in an environment whose policy asks for
+/// approvals (409 `approval_required`): it must be a change request.
+pub async fn gate(store: &dyn Store, (project, env): (&str, &str)) -> OpResult<()> {
+    let policy = store.approval_policy(project, env).await?;
+    if policy.approvals == 0 {
+        return Ok(());
+    }
+    Err(ApiError::Conflict {
+        code: "approval_required",
+        message: format!(
+            "changes in `{env}` need {} approval(s): open a change request (POST …/flags/{{flag}}/change-requests)",
+            policy.approvals
+        ),
+        current_version: None,
+    })
+}
+
+/// Sets an environment's policy (admin).
+#[tracing::instrument(name = "approvals.policy", skip_all, fields(
+    request_id = principal.request_id.as_deref(), actor = %principal.name, project = project, env = env,
+))]
+pub async fn set_policy(
+    store: &dyn Store,
+    principal: &Principal,
+    (project, env): (&str, &str),
+    policy: ApprovalPolicy,
+) -> OpResult<ApprovalPolicy> {
+    if policy.approvals > MAX_APPROVALS {
+        return Err(ApiError::invalid("approvals", "out_of_range", format!("at most {MAX_APPROVALS}")));
+    }
+    if !matches!(policy.approver_role, Role::Editor | Role::Admin) {
+        return Err(ApiError::invalid("approver_role", "invalid_role", "approvers are editors or admins"));
+    }
+    Ok(store.set_approval_policy(&principal.actor(), (project, env), policy).await?)
+}
+
+/// Opens a change request.
+#[tracing::instrument(name = "change_request.open", skip_all, fields(
+    request_id = principal.request_id.as_deref(), actor = %principal.name, project = project, env = env, flag = flag,
+))]
+pub async fn open(
+    store: &dyn Store,
+    principal: &Principal,
+    (project, env, flag): (&str, &str, &str),
+    request: NewChangeRequest,
+) -> OpResult<ChangeRequest> {
+    Ok(store.open_change_request(&principal.actor(), (project, env, flag), request).await?)
+}
+
+/// Approves a change request: the caller must have the policy's role and
+/// must not be its author (403).
+#[tracing::instrument(name = "change_request.approve", skip_all, fields(
+    request_id = principal.request_id.as_deref(), actor = %principal.name, project = project, env = env, id = id,
+))]
+pub async fn approve(
+    store: &dyn Store,
+    principal: &Principal,
+    (project, env, id): (&str, &str, i64),
+    comment: Option<String>,
+) -> OpResult<ChangeRequest> {
+    let (policy, request) =
+        tokio::try_join!(store.approval_policy(project, env), store.get_change_request(project, env, id))?;
+    if request.author == principal.name {
+        return Err(ApiError::Forbidden("the author of a change request cannot approve it"));
+    }
+    if rank(principal.role) < rank(policy.approver_role) {
+        return Err(ApiError::Forbidden("approving needs the approver role of this environment's policy"));
+    }
+    Ok(store.add_change_request_note(&principal.actor(), (project, env, id), NoteKind::Approval, comment).await?)
+}
+
+/// Comments on a change request.
+pub async fn comment(
+    store: &dyn Store,
+    principal: &Principal,
+    (project, env, id): (&str, &str, i64),
+    body: String,
+) -> OpResult<ChangeRequest> {
+    if body.trim().is_empty() {
+        return Err(ApiError::invalid("body", "required", "a comment needs text"));
+    }
+    Ok(store.add_change_request_note(&principal.actor(), (project, env, id), NoteKind::Comment, Some(body)).await?)
+}
+
+/// Applies an approved change request (409 `approvals_missing`, or
+/// `change_conflict` when a field it sets changed since).
+#[tracing::instrument(name = "change_request.apply", skip_all, fields(
+    request_id = principal.request_id.as_deref(), actor = %principal.name, project = project, env = env, id = id,
+    revision = tracing::field::Empty,
+))]
+pub async fn apply(
+    store: &dyn Store,
+    principal: &Principal,
+    (project, env, id): (&str, &str, i64),
+) -> OpResult<Written<ChangeRequest>> {
+    let policy = store.approval_policy(project, env).await?;
+    let written = store.apply_change_request(&principal.actor(), (project, env, id), policy.approvals).await?;
+    if let Some(revision) = written.revision {
+        tracing::Span::current().record("revision", revision);
+    }
+    Ok(written)
+}
+
+/// Withdraws an open change request (its author or an admin).
+pub async fn cancel(
+    store: &dyn Store,
+    principal: &Principal,
+    (project, env, id): (&str, &str, i64),
+    reason: Option<String>,
+) -> OpResult<ChangeRequest> {
+    let request = store.get_change_request(project, env, id).await?;
+    if request.author != principal.name && principal.role != Role::Admin {
+        return Err(ApiError::Forbidden("only its author or an admin may cancel a change request"));
+    }
+    Ok(store.cancel_change_request(&principal.actor(), (project, env, id), reason).await?)
+}

@@ -1,0 +1,181 @@
+//! Approvals per environment over real sockets, on SQLite and Postgres: an
+//! environment's policy gates ordinary changes (409 `approval_required`)
+//! while kills and restores go straight through, labelled break-glass; a
+//! change request is opened with its diff, cannot be approved by its
+//! author, needs the policy's approvals and role, takes comments, and is
+//! applied once (re-checked for conflicts: a field changed since is a 409
+//! naming it), audited with its author and approvers.
+
+// The scheduled change tests' helpers (seed, requests, audit); not all are used here.
+#[allow(dead_code)]
+mod schedule {
+    pub mod support;
+}
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use switchyard_server::client::Client;
+use switchyard_server::testing::{TestServer, for_each_store};
+
+use schedule::support::{Api, FLAG, PROD, admin, audit, call, in_secs, ok, seed, wait_state};
+
+/// An API token of `role` in `shop` named `name`, as a client.
+async fn as_token(server: &TestServer, api: &Api, name: &str, role: &str) -> Api {
+    let body = json!({"name": name, "role": role, "project": "shop"});
+    let created = ok(api, Method::POST, "/api/v1/tokens", Some(body), 201).await;
+    Client::new(&server.base).with_token(created["secret"].as_str().unwrap())
+}
+
+async fn open(api: &Api, change: Value) -> i64 {
+    let body = json!({"change": change, "reason": "planned"});
+    ok(api, Method::POST, &format!("{FLAG}/change-requests"), Some(body), 201).await["id"].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_policy_gates_ordinary_changes_but_never_a_kill() {
+    for_each_store(|server| async move {
+        let api = admin(&server);
+        seed(&api).await;
+        assert_eq!(ok(&api, Method::GET, &format!("{PROD}/approval-policy"), None, 200).await["approvals"], 0);
+        ok(&api, Method::PUT, &format!("{PROD}/approval-policy"), Some(json!({"approvals": 1})), 200).await;
+        let config = ok(&api, Method::GET, FLAG, None, 200).await;
+        let mut put = config["config"].clone();
+        put["version"] = config["version"].clone();
+        let ordinary = [
+            (Method::POST, format!("{FLAG}/toggle"), json!({"on": false})),
+            (Method::PUT, FLAG.to_string(), put),
+            (Method::POST, format!("{FLAG}/schedule"), json!({"at": in_secs(60), "change": {"on": false}})),
+            (Method::POST, format!("{FLAG}/revert"), json!({"to_version": 1, "reason": "back"})),
+        ];
+        for (method, path, body) in ordinary {
+            let (status, problem) = call(&api, method.clone(), &path, Some(body)).await;
+            assert_eq!(
+                (status, problem["code"].as_str()),
+                (409, Some("approval_required")),
+                "{method} {path}: {problem}"
+            );
+        }
+        assert_eq!(ok(&api, Method::GET, FLAG, None, 200).await["version"], config["version"], "nothing written");
+
+        // A release plan is an ordinary change too; a change scheduled before the policy fails when due.
+        let plan = json!({"stages": [{"percent": 50.0}]});
+        let (status, problem) = call(&api, Method::POST, &format!("{FLAG}/release"), Some(plan)).await;
+        assert_eq!((status, problem["code"].as_str()), (409, Some("approval_required")), "{problem}");
+        ok(&api, Method::PUT, &format!("{PROD}/approval-policy"), Some(json!({"approvals": 0})), 200).await;
+        let body = json!({"at": in_secs(1), "change": {"on": false}});
+        let id = ok(&api, Method::POST, &format!("{FLAG}/schedule"), Some(body), 201).await["id"].as_i64().unwrap();
+        ok(&api, Method::PUT, &format!("{PROD}/approval-policy"), Some(json!({"approvals": 1})), 200).await;
+        let failed = wait_state(&api, id, "failed").await;
+        assert!(failed["result"].as_str().is_some_and(|r| r.contains("approval")), "{failed}");
+        assert_eq!(ok(&api, Method::GET, FLAG, None, 200).await["config"]["on"], true, "not applied");
+
+        // An open change request does not hold a kill either.
+        open(&api, json!({"on": false})).await;
+        let kill = json!({"reason": "errors", "incident": "INC-7"});
+        ok(&api, Method::POST, &format!("{FLAG}/kill"), Some(kill), 200).await;
+        ok(&api, Method::DELETE, &format!("{FLAG}/kill"), Some(json!({"reason": "fixed"})), 200).await;
+        let events = audit(&api).await;
+        let killed = events.iter().find(|e| e["action"] == "flag.kill").expect("the kill");
+        assert_eq!(killed["after"]["break_glass"], true, "{killed}");
+        server
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_request_is_approved_by_another_and_applied_once() {
+    for_each_store(|server| async move {
+        let api = admin(&server);
+        seed(&api).await;
+        ok(
+            &api,
+            Method::PUT,
+            &format!("{PROD}/approval-policy"),
+            Some(json!({"approvals": 1, "approver_role": "editor"})),
+            200,
+        )
+        .await;
+        let (alice, bob) =
+            (as_token(&server, &api, "alice", "editor").await, as_token(&server, &api, "bob", "editor").await);
+        let viewer = as_token(&server, &api, "vic", "viewer").await;
+        let id = open(&alice, json!({"on": false})).await;
+        let one = format!("{PROD}/change-requests/{id}");
+        let request = ok(&alice, Method::GET, &one, None, 200).await;
+        assert_eq!(request["diff"], json!([{"field": "on", "before": true, "after": false}]), "{request}");
+        assert_eq!((request["state"].as_str(), request["author"].as_str()), (Some("open"), Some("alice")));
+
+        assert_eq!(call(&alice, Method::POST, &format!("{one}/approve"), Some(json!({}))).await.0, 403, "own");
+        assert_eq!(call(&viewer, Method::POST, &format!("{one}/approve"), Some(json!({}))).await.0, 403, "viewer");
+        let (status, problem) = call(&alice, Method::POST, &format!("{one}/apply"), Some(json!({}))).await;
+        assert_eq!((status, problem["code"].as_str()), (409, Some("approvals_missing")), "{problem}");
+        ok(&bob, Method::POST, &format!("{one}/approve"), Some(json!({"comment": "looks right"})), 200).await;
+        assert_eq!(call(&bob, Method::POST, &format!("{one}/approve"), Some(json!({}))).await.0, 409, "twice");
+        ok(&alice, Method::POST, &format!("{one}/comments"), Some(json!({"body": "applying at noon"})), 200).await;
+
+        let applied = ok(&alice, Method::POST, &format!("{one}/apply"), Some(json!({})), 200).await;
+        assert_eq!((applied["value"]["state"].as_str(), applied["changed"].as_bool()), (Some("applied"), Some(true)));
+        assert_eq!(ok(&api, Method::GET, FLAG, None, 200).await["config"]["on"], false);
+        let kinds: Vec<&str> =
+            applied["value"]["notes"].as_array().unwrap().iter().filter_map(|n| n["kind"].as_str()).collect();
+        assert_eq!(kinds, ["approval", "comment"]);
+        let events = audit(&api).await;
+        let write = events.iter().find(|e| e["action"] == "flag.toggle").expect("the write");
+        assert_eq!(write["actor"], "alice", "{write}");
+        assert_eq!(write["after"]["change_request"]["approvers"], json!(["bob"]), "{write}");
+        assert_eq!(write["revision"], applied["revision"], "{write}");
+        let (status, problem) = call(&alice, Method::POST, &format!("{one}/apply"), Some(json!({}))).await;
+        assert_eq!((status, problem["code"].as_str()), (409, Some("change_request_state")), "applied once: {problem}");
+        server
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applying_rechecks_for_conflicts_and_the_policy_role() {
+    for_each_store(|server| async move {
+        let api = admin(&server);
+        seed(&api).await;
+        ok(&api, Method::PUT, &format!("{PROD}/approval-policy"), Some(json!({"approvals": 1})), 200).await;
+        let (alice, bob) =
+            (as_token(&server, &api, "alice", "editor").await, as_token(&server, &api, "bob", "editor").await);
+        let first = open(&alice, json!({"fallthrough": {"variant": "off"}})).await;
+        let second = open(&alice, json!({"fallthrough": {"variant": "on"}, "on": false})).await;
+        for id in [first, second] {
+            ok(&bob, Method::POST, &format!("{PROD}/change-requests/{id}/approve"), Some(json!({})), 200).await;
+        }
+        ok(&alice, Method::POST, &format!("{PROD}/change-requests/{first}/apply"), Some(json!({})), 200).await;
+        let (status, problem) =
+            call(&alice, Method::POST, &format!("{PROD}/change-requests/{second}/apply"), Some(json!({}))).await;
+        assert_eq!((status, problem["code"].as_str()), (409, Some("change_conflict")), "{problem}");
+        assert_eq!(problem["errors"][0]["path"], "fallthrough", "{problem}");
+        assert_eq!(ok(&api, Method::GET, FLAG, None, 200).await["config"]["on"], true, "nothing of it written");
+        // Cancelled by its author; an admin-only policy refuses an editor's approval.
+        ok(
+            &alice,
+            Method::POST,
+            &format!("{PROD}/change-requests/{second}/cancel"),
+            Some(json!({"comment": "stale"})),
+            200,
+        )
+        .await;
+        ok(
+            &api,
+            Method::PUT,
+            &format!("{PROD}/approval-policy"),
+            Some(json!({"approvals": 1, "approver_role": "admin"})),
+            200,
+        )
+        .await;
+        let third = open(&alice, json!({"on": false})).await;
+        assert_eq!(
+            call(&bob, Method::POST, &format!("{PROD}/change-requests/{third}/approve"), Some(json!({}))).await.0,
+            403
+        );
+        ok(&api, Method::POST, &format!("{PROD}/change-requests/{third}/approve"), Some(json!({})), 200).await;
+        let (status, problem) =
+            call(&api, Method::PUT, &format!("{PROD}/approval-policy"), Some(json!({"approvals": 11}))).await;
+        assert_eq!((status, problem["errors"][0]["path"].as_str()), (422, Some("approvals")), "{problem}");
+        server
+    })
+    .await;
+}
