@@ -77,6 +77,8 @@ async fn a_policy_gates_ordinary_changes_but_never_a_kill() {
         let events = audit(&api).await;
         let killed = events.iter().find(|e| e["action"] == "flag.kill").expect("the kill");
         assert_eq!(killed["after"]["break_glass"], true, "{killed}");
+        let restored = events.iter().find(|e| e["action"] == "flag.restore").expect("the restore");
+        assert_eq!(restored["after"]["break_glass"], true, "{restored}");
         server
     })
     .await;

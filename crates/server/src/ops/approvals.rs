@@ -11,7 +11,8 @@
 //!
 //! Kills, panics, restores, alert triggers and release-guard rollbacks
 //! never pass here: they read no policy and wait for nothing, and their
-//! audit events say `break_glass` ([`crate::ops::kill::kill_flags`]).
+//! audit events say `break_glass` ([`crate::ops::kill::kill_flags`]; a
+//! restore's in the store's restore write).
 
 use super::OpResult;
 use crate::auth::Principal;

@@ -59,7 +59,11 @@ pub(super) async fn set_kill(
     }
     let group = new_group_id();
     let action = if kill.is_some() { "flag.kill" } else { "flag.restore" };
-    let detail = kill.as_ref().and_then(detail_of);
+    // A restore bypasses every governance step like a kill (approvals never hold it): it says so.
+    let detail = match &kill {
+        Some(kill) => detail_of(kill),
+        None => Some(serde_json::json!({ "break_glass": true })),
+    };
     let why = Why { action, reason: Some(reason), group_id: Some(&group), detail, incident };
     let (slots, updates): (Vec<usize>, Vec<Update>) = updates.into_iter().unzip();
     let (records, revision) = write_configs(&mut tx, actor, &env, &updates, &why).await?;
