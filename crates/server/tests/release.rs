@@ -17,7 +17,9 @@ use serde_json::json;
 use switchyard_server::config::ServeConfig;
 use switchyard_server::testing::{TestDb, TestServer, for_each_store};
 
-use release::support::{RELEASE, admin, current_share, get, ok, post, seed, stage_writes, stages, unguarded, wait_for};
+use release::support::{
+    FLAG, RELEASE, admin, current_share, get, ok, post, seed, stage_writes, stages, unguarded, wait_for,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_advances_through_its_stages_as_audited_writes() {
@@ -176,6 +178,41 @@ async fn plans_per_state_and_guard_checks_are_on_the_metrics_endpoint() {
         }
         let checks = metrics.lines().find_map(|l| l.strip_prefix("switchyard_guard_evaluations_total "));
         assert!(checks.and_then(|n| n.parse::<u64>().ok()).is_some_and(|n| n >= 1), "{metrics}");
+        server
+    })
+    .await;
+}
+
+/// A responder's kill stops a running plan: no stage is written under the
+/// kill, the plan is aborted (by itself, saying who killed the flag), and
+/// the restore serves the control, not a stage the plan would have reached
+/// meanwhile. (Before, the plan went on to 100 % under the kill, and the
+/// restore served the treatment to everyone.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_stops_the_plan_and_the_restore_serves_the_control() {
+    for_each_store(|server| async move {
+        let api = admin(&server);
+        seed(&api).await;
+        let body = json!({"stages": stages(&[5.0, 50.0, 100.0], 1), "guards": unguarded(), "reason": "ship it"});
+        let plan = ok(&api, Method::POST, RELEASE, Some(body), 201).await;
+        let id = plan["id"].as_i64().unwrap();
+        wait_for(&api, "the first stage", |p| p["stage"] == 0).await;
+        ok(&api, Method::POST, &format!("{FLAG}/kill"), Some(json!({"reason": "errors up"})), 200).await;
+
+        let stopped = wait_for(&api, "the plan to stop", |p| p["state"] != "running").await;
+        assert_eq!(stopped["state"], "aborted", "{stopped}");
+        let summary = stopped["history"][0]["summary"].as_str().unwrap_or_default();
+        assert!(summary.contains("killed by admin: errors up"), "{stopped}");
+        // Longer than every stage's minimum duration: nothing more happens.
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+        assert_eq!(stage_writes(&api, id).await, vec![5.0, 0.0], "stage 1, then the control under the kill");
+        assert_eq!(get(&api, RELEASE).await.1["state"], "aborted");
+
+        ok(&api, Method::DELETE, &format!("{FLAG}/kill"), Some(json!({"reason": "fixed"})), 200).await;
+        assert_eq!(current_share(&api).await, 0.0, "the restore serves the control");
+        let audit = ok(&api, Method::GET, "/api/v1/projects/shop/audit?flag=checkout&limit=100", None, 200).await;
+        let abort = audit["items"].as_array().unwrap().iter().find(|e| e["action"] == "release.abort");
+        assert_eq!(abort.map(|e| e["actor"].clone()), Some(json!(format!("plan:{id}"))), "{audit}");
         server
     })
     .await;

@@ -156,6 +156,11 @@ pub async fn kill_flags(
         let what = if panic { "panic: flags killed" } else { "flag killed" };
         tracing::info!(source, actor = %actor.name, project, env, ?flags, changed = written.changed, revision = ?written.revision, "{what}");
     });
+    if written.changed {
+        // In the background: a kill stops its flags' release plans.
+        let flags = written.value.iter().map(|c| c.flag.clone()).collect();
+        crate::ops::plan_halt::after_kill(state, (project, env), flags, &actor.name);
+    }
     let receipts = tracing::info_span!("receipts", waited = wait.is_some());
     async {
         let receipted = with_receipt(state, project, env, written, wait).await?;

@@ -102,7 +102,7 @@ async fn release_step(state: &AppState, job: &Job, worker: &str) -> Result<JobOu
             tracing::debug!(plan = plan_id, stage, why = %why, "release step not due yet");
             Ok(JobOutcome::Later(at))
         }
-        StepOutcome::Recorded | StepOutcome::Stale | StepOutcome::Tripped => Ok(JobOutcome::Done),
+        StepOutcome::Recorded | StepOutcome::Stale | StepOutcome::Tripped | StepOutcome::Halted => Ok(JobOutcome::Done),
     }
 }
 

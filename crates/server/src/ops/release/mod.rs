@@ -27,6 +27,7 @@ pub mod validate;
 
 use chrono::Utc;
 
+pub use crate::ops::plan_halt::plan_actor;
 pub use guard::{GuardDecision, GuardStats, check_guard};
 
 use self::step::{StepOutcome, stage_due, step_job};
@@ -35,14 +36,9 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{
-    Actor, ActorKind, NewReleasePlan, NewReleaseTemplate, PlanState, PlanStateChange, ReleasePlan, ReleaseTemplate,
-    StageClose, StartRelease, Store,
+    NewReleasePlan, NewReleaseTemplate, PlanState, PlanStateChange, ReleasePlan, ReleaseTemplate, StageClose,
+    StartRelease, Store,
 };
-
-/// The audit actor of a plan's own writes: `plan:<id>`.
-pub fn plan_actor(id: i64) -> Actor {
-    Actor { name: format!("plan:{id}"), kind: ActorKind::System, request_id: None, client_addr: None }
-}
 
 /// Creates a template (stages and guards checked).
 pub async fn create_template(

@@ -36,6 +36,9 @@ pub enum StepOutcome {
     NotYet(DateTime<Utc>, String),
     /// The guard tripped: killed and rolled back.
     Tripped,
+    /// The flag was killed by someone else: the plan is stopped
+    /// ([`crate::ops::plan_halt`]).
+    Halted,
 }
 
 /// The job that moves `plan` to stage `stage` (`stage == stages.len()`:
@@ -71,6 +74,11 @@ pub async fn run(
     if plan.state != PlanState::Running || plan.stage != expected || target as usize > plan.stages.len() {
         return Ok(StepOutcome::Stale);
     }
+    let current = state.store.get_flag_config(&plan.project, &plan.environment, &plan.flag).await?;
+    if let Some(kill) = current.config.kill.filter(|k| k.by != plan_actor(plan.id).name) {
+        crate::ops::plan_halt::stop(state, plan, &kill).await?;
+        return Ok(StepOutcome::Halted);
+    }
     let now = Utc::now();
     if let Some(due) = stage_due(plan).filter(|due| !forced && *due > now) {
         return Ok(StepOutcome::NotYet(due, "minimum duration".into()));
@@ -102,7 +110,10 @@ pub async fn run(
         let n = plan.stages.len();
         let how = if forced { " (promoted)" } else { "" };
         let line = format!("release plan {}: stage {}/{n}, {percent}% {}{how}", plan.id, target + 1, plan.treatment);
-        apply_split(state, plan, percent, &format!("{line}: {}", stats.summary)).await?;
+        if let Some(kill) = apply_split(state, plan, percent, &format!("{line}: {}", stats.summary)).await? {
+            crate::ops::plan_halt::stop(state, plan, &kill).await?;
+            return Ok(StepOutcome::Halted);
+        }
         hang_after_write(target).await;
         line
     };
@@ -152,12 +163,25 @@ pub fn split(plan: &ReleasePlan, percent: f64, bucket_by: Option<String>) -> Ser
 
 /// Makes the flag's fallthrough serve `percent` % treatment, as the plan,
 /// through the configuration write every edit takes (audited, streamed).
-/// Nothing is written when it already does.
-pub(super) async fn apply_split(state: &AppState, plan: &ReleasePlan, percent: f64, reason: &str) -> OpResult<()> {
-    write_split(state, &plan_actor(plan.id), plan, percent, reason).await
+/// Nothing is written when it already does, nor when the flag is killed:
+/// then the kill is returned (the write is made under the version read, so
+/// a kill committed after the read makes it fail instead).
+pub(super) async fn apply_split(
+    state: &AppState,
+    plan: &ReleasePlan,
+    percent: f64,
+    reason: &str,
+) -> OpResult<Option<switchyard_core::Kill>> {
+    let current = state.store.get_flag_config(&plan.project, &plan.environment, &plan.flag).await?;
+    if let Some(kill) = current.config.kill {
+        return Ok(Some(kill));
+    }
+    write_split_over(state, &plan_actor(plan.id), plan, percent, reason, current).await?;
+    Ok(None)
 }
 
-/// [`apply_split`] as `actor`.
+/// Sets the split as `actor`, killed or not (an abort serves the control
+/// under a kill too, so that a restore serves it).
 pub(super) async fn write_split(
     state: &AppState,
     actor: &Actor,
@@ -165,8 +189,20 @@ pub(super) async fn write_split(
     percent: f64,
     reason: &str,
 ) -> OpResult<()> {
+    let current = state.store.get_flag_config(&plan.project, &plan.environment, &plan.flag).await?;
+    write_split_over(state, actor, plan, percent, reason, current).await
+}
+
+/// [`write_split`] over `current`, the configuration just read.
+async fn write_split_over(
+    state: &AppState,
+    actor: &Actor,
+    plan: &ReleasePlan,
+    percent: f64,
+    reason: &str,
+    current: crate::store::FlagConfigRecord,
+) -> OpResult<()> {
     let (project, env, flag) = (plan.project.as_str(), plan.environment.as_str(), plan.flag.as_str());
-    let current = state.store.get_flag_config(project, env, flag).await?;
     let bucket_by = match &current.config.fallthrough {
         Serve::Rollout(r) => r.bucket_by.clone(),
         Serve::Variant(_) => None,
