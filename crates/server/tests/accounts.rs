@@ -1,7 +1,7 @@
 //! Accounts over real HTTP, on SQLite and Postgres: changing one's own
 //! password, an admin resetting another user's, the minimum length (422
 //! everywhere a password is set), and sessions ending when the password
-//! changes.
+//! changes; and misspelt fields refused (422), not ignored.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -127,4 +127,36 @@ async fn minimum_password_length_is_configurable_and_applies_to_new_users() {
     create_user(&admin, "sam", "sixteen-chars-ok", "viewer").await;
     server.stop().await;
     db.cleanup().await;
+}
+
+/// A misspelt field is refused, not dropped: `"projct": "shop"` on a new
+/// token used to create a token for every project (the field ignored, the
+/// token global), and `"reasn"` on a toggle an unexplained audit entry.
+/// Each is a 422 naming the field, and nothing is created or written.
+#[tokio::test]
+async fn misspelt_fields_are_refused_not_ignored() {
+    for_each_store(|server| async move {
+        let admin = Api::new(&server, Some(&server.admin_token));
+        admin.ok(Method::POST, "/api/v1/projects", Some(json!({"key": "shop"})), 201).await;
+        let typo = json!({"name": "pager", "role": "responder", "projct": "shop"});
+        let (status, problem) = admin.post("/api/v1/tokens", typo).await;
+        assert_eq!(status, 422, "{problem}");
+        assert!(problem.to_string().contains("unknown field `projct`"), "{problem}");
+        let tokens = admin.get("/api/v1/tokens").await.1;
+        assert!(!tokens.to_string().contains("pager"), "no token was created: {tokens}");
+
+        let typo = json!({"username": "vera", "password": "a-long-password", "role": "viewer", "projects": ["shop"]});
+        assert_eq!(admin.post("/api/v1/users", typo).await.0, 422);
+
+        admin.ok(Method::POST, "/api/v1/projects/shop/environments", Some(json!({"key": "production"})), 201).await;
+        let flag = json!({"key": "checkout", "kind": "boolean"});
+        admin.ok(Method::POST, "/api/v1/projects/shop/flags", Some(flag), 201).await;
+        let toggle = "/api/v1/projects/shop/environments/production/flags/checkout/toggle";
+        let (status, problem) = admin.post(toggle, json!({"on": true, "reasn": "deploy"})).await;
+        assert_eq!(status, 422, "{problem}");
+        let config = admin.get("/api/v1/projects/shop/environments/production/flags/checkout").await.1;
+        assert_eq!(config["config"]["on"], false, "nothing was written: {config}");
+        server
+    })
+    .await;
 }

@@ -74,6 +74,7 @@ async fn put_config(
 
 /// A toggle.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ToggleRequest {
     /// On or off.
     pub on: bool,

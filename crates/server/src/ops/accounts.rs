@@ -33,6 +33,7 @@ pub struct LoginResponse {
 
 /// A user to create.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Login name.
     pub username: String,
@@ -44,6 +45,7 @@ pub struct CreateUser {
 
 /// A token to create.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateToken {
     /// Display name (the audit actor name).
     pub name: String,

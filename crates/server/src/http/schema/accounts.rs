@@ -85,6 +85,7 @@ pub struct LoginResponse {
 
 /// A user to create.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateUser {
     /// Login name.
     #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "alice")]
@@ -98,6 +99,7 @@ pub struct CreateUser {
 
 /// A token to create.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateToken {
     /// Display name (the audit actor name).
     #[schema(pattern = r"\S", min_length = 1, max_length = 128, example = "pager")]
