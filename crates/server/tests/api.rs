@@ -335,3 +335,52 @@ async fn users_log_in_with_their_role_and_openapi_lists_routes() {
     server.stop().await;
     db.cleanup().await;
 }
+
+/// The panic's undo, over HTTP on both stores: `DELETE …/environments/{env}/kill`
+/// with a tag restores every killed flag carrying it in one revision (one
+/// restore audit entry per flag, all with that revision; a flag of the tag
+/// that was not killed is left as it is); a responder may call it; nothing
+/// named is a 422; a reason is required.
+#[tokio::test]
+async fn the_panic_is_undone_in_one_revision() {
+    for_each_store(|server| async move {
+        let admin = Api::new(&server, Some(&server.admin_token));
+        let env = "/api/v1/projects/shop/environments/production";
+        admin.ok(Method::POST, "/api/v1/projects", Some(json!({"key": "shop"})), 201).await;
+        admin.ok(Method::POST, "/api/v1/projects/shop/environments", Some(json!({"key": "production"})), 201).await;
+        for key in ["checkout", "wallet", "cart", "banner"] {
+            let tags = if key == "banner" { json!([]) } else { json!(["payments"]) };
+            let flag = json!({"key": key, "kind": "boolean", "tags": tags});
+            admin.ok(Method::POST, "/api/v1/projects/shop/flags", Some(flag), 201).await;
+        }
+        let panic = json!({"flags": ["checkout", "wallet", "banner"], "reason": "down", "incident": "INC-9"});
+        admin.ok(Method::POST, &format!("{env}/kill"), Some(panic), 200).await;
+        let token = json!({"name": "pager", "role": "responder", "project": "shop"});
+        let token = admin.ok(Method::POST, "/api/v1/tokens", Some(token), 201).await;
+        let responder = Api::new(&server, token["secret"].as_str());
+
+        let (status, problem) =
+            responder.call(Method::DELETE, &format!("{env}/kill"), Some(json!({"tag": "payments"}))).await;
+        assert_eq!(status, 422, "a reason is required: {problem}");
+        let none = json!({"tag": "nothing-has-it", "reason": "x"});
+        let (status, problem) = responder.call(Method::DELETE, &format!("{env}/kill"), Some(none)).await;
+        assert_eq!((status.as_u16(), problem["errors"][0]["path"].as_str()), (422, Some("flags")), "{problem}");
+
+        let undo = json!({"tag": "payments", "reason": "fixed", "incident": "INC-9"});
+        let restored = responder.ok(Method::DELETE, &format!("{env}/kill"), Some(undo), 200).await;
+        let revision = restored["revision"].as_u64().expect("one revision");
+        for flag in ["checkout", "wallet", "cart"] {
+            let config = admin.get(&format!("{env}/flags/{flag}")).await.1;
+            assert!(config["config"]["kill"].is_null(), "{flag} restored: {config}");
+        }
+        let banner = admin.get(&format!("{env}/flags/banner")).await.1;
+        assert_eq!(banner["config"]["kill"]["reason"], "down", "a flag without the tag stays killed");
+        let entries: Vec<Value> =
+            audit(&admin, "limit=100").await.into_iter().filter(|e| e["action"] == "flag.restore").collect();
+        let flags: Vec<&str> = entries.iter().filter_map(|e| e["flag"].as_str()).collect();
+        assert_eq!(flags.len(), 2, "checkout and wallet restored, cart was not killed: {entries:?}");
+        assert!(entries.iter().all(|e| e["revision"].as_u64() == Some(revision)), "one revision: {entries:?}");
+        server
+    })
+    .await;
+}

@@ -216,6 +216,12 @@ async fn panic_previews_and_typos_get_the_closest_name() {
     assert!(err.contains("already killed, left as they are: wallet"), "{err}");
     assert!(out.contains("killed 1 flag(s) in production"), "{out}");
     assert_eq!(kill_state(&server).await["reason"], "checkout down");
+    let undo = ["restore", "--tag", "payments", "--env", "production", "--reason", "fixed"];
+    let (code, out, err) = cli(&server, &token, &undo).await;
+    assert_eq!(code, 0, "stdout: {out}\nstderr: {err}");
+    assert!(out.contains("restored 2 flag(s) in production"), "checkout and wallet: {out}");
+    assert!(kill_state(&server).await.is_null(), "checkout restored");
+    server.admin(reqwest::Method::POST, &format!("{PROD}/flags/checkout/kill"), json!({"reason": "again"})).await;
 
     let typo = ["kill", "chekout", "--env", "production", "--reason", "x"];
     let (code, out, err) = cli(&server, &token, &typo).await;

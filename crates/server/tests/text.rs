@@ -3,11 +3,10 @@
 //! field, a path parameter, a query parameter — is a 400 problem+json with
 //! code `invalid_text` naming the field, never a 5xx and never a write.
 //!
-//! The routes come from the OpenAPI document (`switchyard_server::http::api()`):
-//! every operation with a JSON body needs a valid example body below (a new
-//! route without one fails the test); the test puts a NUL into each string
-//! of it in turn, into each path parameter of every operation, and into each
-//! documented query parameter.
+//! The routes come from the OpenAPI document (`switchyard_server::http::api()`): every operation
+//! with a JSON body needs a valid example body below (a new route without one fails the test); the
+//! test puts a NUL into each string of it in turn, into each path parameter of every operation, and
+//! into each documented query parameter.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -49,10 +48,10 @@ fn example(route: &str) -> Option<Value> {
             json!({"context": {"key": "user-1", "country": "SE", "tags": ["a"]}, "flags": ["checkout"]})
         }
         "PUT /api/v1/projects/{project}/environments/{env}/flags/{flag}" => config,
-        "DELETE /api/v1/projects/{project}/environments/{env}/flags/{flag}/kill" => json!({"reason": "fixed"}),
         // In `production`: refused (422) without `force`, so the fixture's flag is never drilled.
         "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/drill" => json!({"incident": "DRILL-T"}),
-        "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/kill" => {
+        "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/kill"
+        | "DELETE /api/v1/projects/{project}/environments/{env}/flags/{flag}/kill" => {
             json!({"reason": "incident", "incident": "INC-1"})
         }
         "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/revert" => {
@@ -63,9 +62,10 @@ fn example(route: &str) -> Option<Value> {
         }
         "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/toggle" => json!({"on": true, "reason": "go"}),
         "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/triggers" => {
-            json!({"name": "pager", "action": "kill"})
+            json!({"name": "p", "action": "kill"})
         }
-        "POST /api/v1/projects/{project}/environments/{env}/kill" => {
+        "POST /api/v1/projects/{project}/environments/{env}/kill"
+        | "DELETE /api/v1/projects/{project}/environments/{env}/kill" => {
             json!({"tag": "checkout", "flags": ["checkout"], "reason": "panic", "incident": "INC-2"})
         }
         "POST /api/v1/projects/{project}/environments/{env}/restore" => {

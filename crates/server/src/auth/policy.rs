@@ -172,6 +172,7 @@ pub static POLICY: &[Rule] = &[
     rule("POST", project_path!("/environments/{env}/flags/{flag}/kill"), p(Kill)),
     rule("DELETE", project_path!("/environments/{env}/flags/{flag}/kill"), p(Kill)),
     rule("POST", project_path!("/environments/{env}/kill"), p(Kill)),
+    rule("DELETE", project_path!("/environments/{env}/kill"), p(Kill)),
     rule("GET", project_path!("/environments/{env}/receipts/{revision}"), p(Read)),
     rule("GET", project_path!("/environments/{env}/blast-radius"), p(Read)),
     rule("POST", project_path!("/environments/{env}/flags/{flag}/drill"), p(Kill)),

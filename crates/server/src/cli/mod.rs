@@ -66,10 +66,17 @@ pub enum Command {
         #[command(flatten)]
         remote: Remote,
     },
-    /// Restore a killed flag.
+    /// Restore a killed flag, or with --tag / --flags a panic's flags in one revision.
     Restore {
         /// Flag key.
-        flag: String,
+        #[arg(required_unless_present_any = ["tag", "flags"])]
+        flag: Option<String>,
+        /// Restore every flag with this tag (the panic's undo; flags not killed stay as they are).
+        #[arg(long, conflicts_with = "flag")]
+        tag: Option<String>,
+        /// Flags to restore (comma-separated).
+        #[arg(long, value_delimiter = ',', conflicts_with = "flag")]
+        flags: Vec<String>,
         /// Reason, incident and waiting for receipts.
         #[command(flatten)]
         args: KillArgs,
@@ -270,7 +277,12 @@ async fn run_remote(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Serve(_) => Ok(0),
         Command::Kill { flag, args, remote } => remote::Client::new(remote)?.kill(&flag, &args, false).await,
-        Command::Restore { flag, args, remote } => remote::Client::new(remote)?.kill(&flag, &args, true).await,
+        Command::Restore { flag: Some(flag), args, remote, .. } => {
+            remote::Client::new(remote)?.kill(&flag, &args, true).await
+        }
+        Command::Restore { flag: None, tag, flags, args, remote } => {
+            remote::Client::new(remote)?.unpanic(tag.as_deref(), &flags, &args).await
+        }
         Command::Panic { tag, flags, args, remote } => {
             if tag.is_none() && flags.is_empty() {
                 anyhow::bail!("give --tag or --flags");

@@ -169,6 +169,20 @@ impl Client {
         Ok(exit_code(&result))
     }
 
+    /// Restores every flag with a tag, or a list, in one revision.
+    pub async fn unpanic(&self, tag: Option<&str>, flags: &[String], args: &KillArgs) -> anyhow::Result<i32> {
+        let project = self.project()?;
+        let order = Order {
+            reason: args.reason.as_deref().unwrap_or_default(),
+            incident: args.incident.as_deref(),
+            wait: args.wait.as_deref(),
+        };
+        let result = serde_json::to_value(self.api.unpanic(project, &args.env, tag, flags, &order).await?)?;
+        let n = result["value"].as_array().map_or(0, Vec::len);
+        self.print(&result, |r| receipt_table(&format!("restored {n} flag(s) in {}", args.env), r));
+        Ok(exit_code(&result))
+    }
+
     /// `flags list|get`.
     pub async fn flags(&self, command: &FlagsCommand) -> anyhow::Result<i32> {
         let project = self.project()?;

@@ -60,6 +60,21 @@ impl Client {
         self.post(&path, &body).await
     }
 
+    /// Restores every flag with `tag`, and `flags`, in one revision (the
+    /// panic's undo).
+    pub async fn unpanic(
+        &self,
+        project: &str,
+        env: &str,
+        tag: Option<&str>,
+        flags: &[String],
+        order: &Order<'_>,
+    ) -> Result<Receipted<Vec<FlagConfigRecord>>, Error> {
+        let path = format!("{}/kill{}", env_path(project, env), wait_query(order.wait));
+        let body = json!({"tag": tag, "flags": flags, "reason": order.reason, "incident": order.incident});
+        self.delete(&path, Some(&body)).await
+    }
+
     /// Which connected SDK instances applied `revision`.
     pub async fn receipt(&self, project: &str, env: &str, revision: u64) -> Result<Receipt, Error> {
         self.get(&format!("{}/receipts/{revision}", env_path(project, env))).await

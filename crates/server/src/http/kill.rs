@@ -19,7 +19,7 @@ use crate::state::AppState;
 use crate::store::FlagConfigRecord;
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(kill, unkill)).routes(routes!(panic)).routes(routes!(receipt))
+    OpenApiRouter::new().routes(routes!(kill, unkill)).routes(routes!(panic, unpanic)).routes(routes!(receipt))
 }
 
 /// The answer of a kill or the panic button: what was written (and its
@@ -83,6 +83,20 @@ async fn panic(
         return Ok(AppJson(KillAnswer::DryRun(blast_radius(&state, (&project, &env), selection).await?)));
     }
     Ok(AppJson(KillAnswer::Done(op::panic(&state, &principal, (&project, &env), body, wait.duration()?).await?)))
+}
+
+/// Restores a set of flags (by tag or list) in one revision: the panic
+/// button's undo. Flags not killed are left as they are.
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/environments/{env}/kill", tag = "kill",
+    security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), WaitQuery), request_body = PanicRequest, responses((status = 200, body = Receipted<Vec<FlagConfigRecord>>)))]
+async fn unpanic(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, env)): Path<(String, String)>,
+    Query(wait): Query<WaitQuery>,
+    AppJson(body): AppJson<PanicRequest>,
+) -> ApiResult<AppJson<Receipted<Vec<FlagConfigRecord>>>> {
+    Ok(AppJson(op::unpanic(&state, &principal, (&project, &env), body, wait.duration()?).await?))
 }
 
 /// The delivery receipt of a revision now, counted over every replica.

@@ -15,7 +15,6 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
 use tracing::Instrument as _;
 
 use super::applied::AppliedKill;
@@ -27,52 +26,7 @@ use crate::state::AppState;
 use crate::store::{Actor, FlagConfigRecord, KillRequest, ReceiptOf, Written};
 
 pub use super::applied::{MAX_WAIT, Receipted};
-
-/// A kill of one flag.
-#[derive(Debug, Deserialize)]
-// A mistyped field (`incident_id`) is refused, not silently dropped: at
-// 3 a.m. a lost incident id leaves no trace.
-#[serde(deny_unknown_fields)]
-pub struct KillOne {
-    /// Why (required).
-    pub reason: String,
-    /// Incident id.
-    #[serde(default)]
-    pub incident: Option<String>,
-}
-
-/// A restore after a kill.
-#[derive(Debug, Deserialize)]
-// A mistyped field (`incident_id`) is refused, not silently dropped: at
-// 3 a.m. a lost incident id leaves no trace.
-#[serde(deny_unknown_fields)]
-pub struct UnkillRequest {
-    /// Why (required).
-    pub reason: String,
-    /// Incident id (the restore, and its delivery receipt, join the
-    /// incident's timeline).
-    #[serde(default)]
-    pub incident: Option<String>,
-}
-
-/// The panic button.
-#[derive(Debug, Deserialize)]
-// A mistyped field (`incident_id`) is refused, not silently dropped: at
-// 3 a.m. a lost incident id leaves no trace.
-#[serde(deny_unknown_fields)]
-pub struct PanicRequest {
-    /// Kill every flag with this tag…
-    #[serde(default)]
-    pub tag: Option<String>,
-    /// …or these flags.
-    #[serde(default)]
-    pub flags: Vec<String>,
-    /// Why (required).
-    pub reason: String,
-    /// Incident id.
-    #[serde(default)]
-    pub incident: Option<String>,
-}
+pub use super::kill_requests::{KillOne, PanicRequest, UnkillRequest};
 
 /// Kills `flag` in `(project, env)`: it serves its off variant whatever its
 /// rules say. Idempotent (killing a killed flag changes nothing); not
@@ -106,8 +60,42 @@ pub async fn panic(
     wait: Option<Duration>,
 ) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
     require_reason(&input.reason)?;
-    let mut flags = input.flags;
-    if let Some(tag) = &input.tag {
+    let flags = panic_flags(state, project, input.tag.as_deref(), input.flags).await?;
+    let request = KillRequest { flags, reason: input.reason, incident: input.incident, panic: true, detail: None };
+    kill_flags(state, principal.actor(), "api", (project, env), request, wait).await
+}
+
+/// The panic's undo: restores the flags with `tag` and the listed ones in
+/// one revision (those not killed are left as they are).
+pub async fn unpanic(
+    state: &AppState,
+    principal: &Principal,
+    (project, env): (&str, &str),
+    input: PanicRequest,
+    wait: Option<Duration>,
+) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
+    require_reason(&input.reason)?;
+    let flags = panic_flags(state, project, input.tag.as_deref(), input.flags).await?;
+    restore_flags(
+        state,
+        principal,
+        (project, env),
+        flags,
+        UnkillRequest { reason: input.reason, incident: input.incident },
+        wait,
+    )
+    .await
+}
+
+/// The flags a panic (or its undo) names: `flags` and those with `tag`,
+/// sorted, once each; 422 when none.
+async fn panic_flags(
+    state: &AppState,
+    project: &str,
+    tag: Option<&str>,
+    mut flags: Vec<String>,
+) -> OpResult<Vec<String>> {
+    if let Some(tag) = tag {
         flags.extend(state.store.flags_with_tag(project, tag).await?);
     }
     flags.sort();
@@ -115,8 +103,7 @@ pub async fn panic(
     if flags.is_empty() {
         return Err(ApiError::invalid("flags", "empty", "no flags given or none carries the tag"));
     }
-    let request = KillRequest { flags, reason: input.reason, incident: input.incident, panic: true, detail: None };
-    kill_flags(state, principal.actor(), "api", (project, env), request, wait).await
+    Ok(flags)
 }
 
 /// The kill path shared by the single-flag kill, the panic button and alert
@@ -190,7 +177,18 @@ pub async fn restore(
     wait: Option<Duration>,
 ) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
     require_reason(&input.reason)?;
-    let flags = [flag.to_string()];
+    restore_flags(state, principal, (project, env), vec![flag.to_string()], input, wait).await
+}
+
+/// Restores `flags` in one revision (see [`restore`]).
+async fn restore_flags(
+    state: &AppState,
+    principal: &Principal,
+    (project, env): (&str, &str),
+    flags: Vec<String>,
+    input: UnkillRequest,
+    wait: Option<Duration>,
+) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
     let incident = input.incident;
     let actor = principal.actor();
     let writing = state.store.restore_flags(&actor, project, env, &flags, input.reason, incident.clone());
@@ -198,7 +196,7 @@ pub async fn restore(
     if let Some(revision) = written.revision {
         tracing::Span::current().record("revision", revision);
     }
-    tracing::info!(actor = %principal.name, project, env, flag, changed = written.changed, revision = ?written.revision, "flag restored");
+    tracing::info!(actor = %principal.name, project, env, ?flags, changed = written.changed, revision = ?written.revision, "flags restored");
     let receipted = with_receipt(state, project, env, written, wait).await?;
     let revision = receipted.written.revision.filter(|_| receipted.written.changed);
     record_restore(state, actor, (project, env), &flags, (revision, incident), receipted.receipt.clone()).await;

@@ -48,6 +48,7 @@ pub mod guard_stats;
 pub mod guard_trip;
 pub mod incident;
 pub mod kill;
+pub mod kill_requests;
 pub mod plan_halt;
 pub mod release;
 pub mod revert;

@@ -173,9 +173,9 @@ mirror! {
     crate::ops::drill::DrillRequest => drill::DrillRequest;
     crate::ops::drill::DrillStep => drill::DrillStep;
     crate::ops::drill::DrillReport => drill::DrillReport;
-    crate::ops::kill::KillOne => kill::KillOne;
-    crate::ops::kill::UnkillRequest => kill::UnkillRequest;
-    crate::ops::kill::PanicRequest => kill::PanicRequest;
+    crate::ops::kill_requests::KillOne => kill::KillOne;
+    crate::ops::kill_requests::UnkillRequest => kill::UnkillRequest;
+    crate::ops::kill_requests::PanicRequest => kill::PanicRequest;
     crate::store::ReleaseStage => release::ReleaseStage;
     crate::store::ReleaseGuards => release::ReleaseGuards;
     crate::store::EventDirection => release::EventDirection;
