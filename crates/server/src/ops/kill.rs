@@ -196,7 +196,8 @@ async fn restore_flags(
     if let Some(revision) = written.revision {
         tracing::Span::current().record("revision", revision);
     }
-    tracing::info!(actor = %principal.name, project, env, ?flags, changed = written.changed, revision = ?written.revision, "flags restored");
+    let what = if flags.len() == 1 { "flag restored" } else { "panic undone: flags restored" };
+    tracing::info!(actor = %principal.name, project, env, ?flags, changed = written.changed, revision = ?written.revision, "{what}");
     let receipted = with_receipt(state, project, env, written, wait).await?;
     let revision = receipted.written.revision.filter(|_| receipted.written.changed);
     record_restore(state, actor, (project, env), &flags, (revision, incident), receipted.receipt.clone()).await;
