@@ -3,53 +3,27 @@
 //! (SQLite) is enough here; approvals are tested on both stores in
 //! `tests/approvals.rs`.
 
-use std::process::Output;
-
 use reqwest::Method;
 use serde_json::{Value, json};
-use switchyard_server::testing::{TestDb, TestServer};
+use switchyard_server::testing::{Api, TestDb, TestServer};
+
+mod cli_support;
+use cli_support::cli;
 
 const PROD: &str = "/api/v1/projects/shop/environments/production";
 
-async fn admin(server: &TestServer, method: Method, path: &str, body: Option<Value>) -> Value {
-    let mut request = reqwest::Client::new().request(method, server.url(path)).bearer_auth(&server.admin_token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let resp = request.send().await.unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
-}
-
-async fn cli(server: &TestServer, token: &str, args: &[&str]) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(args)
-        .env("SWITCHYARD_URL", &server.base)
-        .env("SWITCHYARD_TOKEN", token)
-        .env("SWITCHYARD_PROJECT", "shop")
-        .env_remove("SWITCHYARD_ENV")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("running the switchyard binary");
-    let (stdout, stderr) =
-        (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
-    (status.code().expect("exit code"), stdout, stderr)
-}
-
 async fn token(server: &TestServer, name: &str, role: &str) -> String {
     let body = json!({"name": name, "role": role, "project": "shop"});
-    admin(server, Method::POST, "/api/v1/tokens", Some(body)).await["secret"].as_str().unwrap().to_string()
+    server.admin(Method::POST, "/api/v1/tokens", body).await["secret"].as_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_approve_and_apply_from_the_command_line() {
     let db = TestDb::sqlite();
     let server = TestServer::start(&db.url()).await;
-    admin(&server, Method::POST, "/api/v1/projects", Some(json!({"key": "shop"}))).await;
-    admin(&server, Method::POST, "/api/v1/projects/shop/environments", Some(json!({"key": "production"}))).await;
-    admin(&server, Method::POST, "/api/v1/projects/shop/flags", Some(json!({"key": "checkout", "kind": "boolean"})))
-        .await;
+    server.admin(Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
+    server.admin(Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
+    server.admin(Method::POST, "/api/v1/projects/shop/flags", json!({"key": "checkout", "kind": "boolean"})).await;
     let root = token(&server, "root", "admin").await;
     let (alice, bob) = (token(&server, "alice", "editor").await, token(&server, "bob", "editor").await);
     let (code, out, err) = cli(&server, &root, &["approvals", "policy", "-e", "production", "--approvals", "1"]).await;
@@ -74,7 +48,12 @@ async fn request_approve_and_apply_from_the_command_line() {
     let (code, out, err) = cli(&server, &alice, &["approvals", "apply", &id, "-e", "production"]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("APPLIED"), "{out}");
-    assert_eq!(admin(&server, Method::GET, &format!("{PROD}/flags/checkout"), None).await["config"]["on"], true);
+    assert_eq!(
+        Api::new(&server, Some(&server.admin_token))
+            .ok(Method::GET, &format!("{PROD}/flags/checkout"), None, 200)
+            .await["config"]["on"],
+        true
+    );
     server.stop().await;
     db.cleanup().await;
 }

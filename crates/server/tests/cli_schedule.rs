@@ -3,55 +3,30 @@
 //! store (SQLite) is enough here; the scheduler is tested on both stores in
 //! `tests/schedule.rs`.
 
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use switchyard_server::testing::{TestDb, TestServer};
+use switchyard_server::testing::{Api, TestDb, TestServer};
+
+mod cli_support;
+use cli_support::cli;
 
 const PROD: &str = "/api/v1/projects/shop/environments/production";
 
-async fn admin(server: &TestServer, method: Method, path: &str, body: Option<Value>) -> Value {
-    let mut request = reqwest::Client::new().request(method, server.url(path)).bearer_auth(&server.admin_token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let resp = request.send().await.unwrap();
-    assert!(resp.status().is_success(), "{path}: {}", resp.status());
-    resp.json().await.unwrap()
-}
-
-/// Runs `switchyard <args>` with the server, token and project in the environment.
-async fn cli(server: &TestServer, token: &str, args: &[&str]) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(args)
-        .env("SWITCHYARD_URL", &server.base)
-        .env("SWITCHYARD_TOKEN", token)
-        .env("SWITCHYARD_PROJECT", "shop")
-        .env_remove("SWITCHYARD_ENV")
-        .kill_on_drop(true)
-        .output()
-        .await
-        .expect("running the switchyard binary");
-    let (stdout, stderr) =
-        (String::from_utf8_lossy(&stdout).into_owned(), String::from_utf8_lossy(&stderr).into_owned());
-    (status.code().expect("exit code"), stdout, stderr)
-}
-
 async fn token(server: &TestServer, name: &str, role: &str) -> String {
     let body = json!({"name": name, "role": role, "project": "shop"});
-    admin(server, Method::POST, "/api/v1/tokens", Some(body)).await["secret"].as_str().unwrap().to_string()
+    server.admin(Method::POST, "/api/v1/tokens", body).await["secret"].as_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schedule_list_edit_and_cancel_from_the_command_line() {
     let db = TestDb::sqlite();
     let server = TestServer::start(&db.url()).await;
-    admin(&server, Method::POST, "/api/v1/projects", Some(json!({"key": "shop"}))).await;
-    admin(&server, Method::POST, "/api/v1/projects/shop/environments", Some(json!({"key": "production"}))).await;
+    server.admin(Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
+    server.admin(Method::POST, "/api/v1/projects/shop/environments", json!({"key": "production"})).await;
     let flag = json!({"key": "checkout", "kind": "boolean"});
-    admin(&server, Method::POST, "/api/v1/projects/shop/flags", Some(flag)).await;
+    server.admin(Method::POST, "/api/v1/projects/shop/flags", flag).await;
     let editor = token(&server, "release-bot", "editor").await;
 
     // A toggle in a second, applied by the scheduler, requested by the token.
@@ -64,7 +39,11 @@ async fn schedule_list_edit_and_cancel_from_the_command_line() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("scheduled #") && out.contains("PENDING") && out.contains("release-bot"), "{out}");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while admin(&server, Method::GET, &format!("{PROD}/flags/checkout"), None).await["config"]["on"] != true {
+    while Api::new(&server, Some(&server.admin_token))
+        .ok(Method::GET, &format!("{PROD}/flags/checkout"), None, 200)
+        .await["config"]["on"]
+        != true
+    {
         assert!(Instant::now() < deadline, "the scheduled toggle was never applied");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
