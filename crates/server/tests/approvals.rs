@@ -37,18 +37,33 @@ async fn a_policy_gates_ordinary_changes_but_never_a_kill() {
         let api = admin(&server);
         seed(&api).await;
         assert_eq!(ok(&api, Method::GET, &format!("{PROD}/approval-policy"), None, 200).await["approvals"], 0);
+        // A change set before the policy, to try reverting it under it.
+        let config = ok(&api, Method::GET, FLAG, None, 200).await;
+        let change = json!({"flag": "checkout", "version": config["version"], "config": config["config"].clone()});
+        let mut set_body = json!({"changes": [change], "reason": "set"});
+        set_body["changes"][0]["config"]["on"] = json!(false);
+        let set = ok(&api, Method::POST, &format!("{PROD}/changes"), Some(set_body), 200).await;
+        let set_id = set["value"]["id"].as_str().expect("a change set id").to_string();
+        ok(&api, Method::POST, &format!("{FLAG}/toggle"), Some(json!({"on": true})), 200).await;
         ok(&api, Method::PUT, &format!("{PROD}/approval-policy"), Some(json!({"approvals": 1})), 200).await;
         let config = ok(&api, Method::GET, FLAG, None, 200).await;
         let mut put = config["config"].clone();
         put["version"] = config["version"].clone();
+        let change = json!({"flag": "checkout", "version": config["version"], "config": config["config"].clone()});
+        let token = as_token(&server, &api, "deployer", "editor").await;
         let ordinary = [
-            (Method::POST, format!("{FLAG}/toggle"), json!({"on": false})),
-            (Method::PUT, FLAG.to_string(), put),
-            (Method::POST, format!("{FLAG}/schedule"), json!({"at": in_secs(60), "change": {"on": false}})),
-            (Method::POST, format!("{FLAG}/revert"), json!({"to_version": 1, "reason": "back"})),
+            (&api, Method::POST, format!("{FLAG}/toggle"), json!({"on": false})),
+            (&token, Method::POST, format!("{FLAG}/toggle"), json!({"on": false})),
+            (&api, Method::PUT, FLAG.to_string(), put),
+            (&api, Method::POST, format!("{FLAG}/schedule"), json!({"at": in_secs(60), "change": {"on": false}})),
+            (&api, Method::POST, format!("{FLAG}/revert"), json!({"to_version": 1, "reason": "back"})),
+            (&api, Method::POST, format!("{FLAG}/undo"), json!({"version": config["version"], "reason": "back"})),
+            (&api, Method::POST, format!("{PROD}/restore"), json!({"at": in_secs(-1), "reason": "back"})),
+            (&api, Method::POST, format!("{PROD}/changes"), json!({"changes": [change], "reason": "again"})),
+            (&api, Method::POST, format!("{PROD}/changes/{set_id}/revert"), json!({"reason": "back"})),
         ];
-        for (method, path, body) in ordinary {
-            let (status, problem) = call(&api, method.clone(), &path, Some(body)).await;
+        for (client, method, path, body) in ordinary {
+            let (status, problem) = call(client, method.clone(), &path, Some(body)).await;
             assert_eq!(
                 (status, problem["code"].as_str()),
                 (409, Some("approval_required")),
@@ -56,6 +71,14 @@ async fn a_policy_gates_ordinary_changes_but_never_a_kill() {
             );
         }
         assert_eq!(ok(&api, Method::GET, FLAG, None, 200).await["version"], config["version"], "nothing written");
+        // Previews write nothing: no approval needed to look.
+        let previews = [
+            (format!("{FLAG}/revert"), json!({"to_version": 1, "dry_run": true})),
+            (format!("{FLAG}/undo"), json!({"version": config["version"], "dry_run": true})),
+        ];
+        for (path, body) in previews {
+            ok(&api, Method::POST, &path, Some(body), 200).await;
+        }
 
         // A release plan is an ordinary change too; a change scheduled before the policy fails when due.
         let plan = json!({"stages": [{"percent": 50.0}]});

@@ -2,10 +2,12 @@
 //! changes, never for the 3 a.m. kill.
 //!
 //! An environment opts in with a policy (`approvals` > 0, the approvers'
-//! least role). Then ordinary configuration writes there (replace, toggle,
-//! undo, restore a version or the environment, change sets, scheduling)
-//! are refused by [`gate`] (409 `approval_required`) and go through a
-//! change request instead: opened with its diff, approved by `approvals`
+//! least role). Then ordinary configuration writes there by users and
+//! tokens (replace, toggle, undo, restore a version or the environment,
+//! change sets) are refused in the store, in the statement that locks the
+//! environment (409 `approval_required`: the store's `begin_ordinary`), and
+//! scheduling and plan starts by [`gate`]. They go through a change request
+//! instead: opened with its diff, approved by `approvals`
 //! others of at least the role (never by its author), commented on, and
 //! applied (re-checked for conflicts in the write's transaction).
 //!
@@ -23,8 +25,9 @@ use crate::store::{ApprovalPolicy, ChangeRequest, NewChangeRequest, NoteKind, Ro
 /// Most approvals a policy may ask for.
 pub const MAX_APPROVALS: u32 = 10;
 
-/// Refuses an ordinary change in an environment whose policy asks for
-/// approvals (409 `approval_required`): it must be a change request.
+/// Refuses to schedule a change or start a plan in an environment whose
+/// policy asks for approvals (409 `approval_required`): it must be a
+/// change request. (Configuration writes check in their own transaction.)
 pub async fn gate(store: &dyn Store, (project, env): (&str, &str)) -> OpResult<()> {
     let policy = store.approval_policy(project, env).await?;
     if policy.approvals == 0 {

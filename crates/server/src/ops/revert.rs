@@ -28,9 +28,6 @@ pub async fn revert_flag(
     target: (&str, &str, &str),
     request: RestoreVersion,
 ) -> OpResult<Reverted> {
-    if !request.dry_run {
-        super::approvals::gate(store, (target.0, target.1)).await?;
-    }
     Ok(store.revert_flag(&principal.actor(), target, request).await?)
 }
 
@@ -47,9 +44,6 @@ pub async fn undo_change(
     target: (&str, &str, &str),
     request: UndoChange,
 ) -> OpResult<Reverted> {
-    if !request.dry_run {
-        super::approvals::gate(store, (target.0, target.1)).await?;
-    }
     Ok(store.undo_flag_change(&principal.actor(), target, request).await?)
 }
 
@@ -66,9 +60,6 @@ pub async fn restore_environment(
     request: RestoreRequest,
 ) -> OpResult<Written<Vec<RestoreDiff>>> {
     require_reason(&request.reason)?;
-    if !request.dry_run {
-        super::approvals::gate(store, (project, env)).await?;
-    }
     let written = store.restore_environment(&principal.actor(), project, env, request).await?;
     record_revision(written.revision);
     Ok(written)
@@ -89,7 +80,6 @@ pub async fn apply_changes(
     if set.changes.is_empty() {
         return Err(ApiError::invalid("changes", "empty", "a change set needs at least one change"));
     }
-    super::approvals::gate(store, (project, env)).await?;
     let written = store.apply_change_set(&principal.actor(), project, env, set).await?;
     record_revision(written.revision);
     Ok(written)
@@ -107,7 +97,6 @@ pub async fn revert_changes(
     reason: String,
 ) -> OpResult<Written<ChangeSetResult>> {
     require_reason(&reason)?;
-    super::approvals::gate(store, (project, env)).await?;
     let written = store.revert_change_set(&principal.actor(), project, env, id, reason).await?;
     record_revision(written.revision);
     Ok(written)

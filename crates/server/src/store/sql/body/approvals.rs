@@ -180,8 +180,9 @@ impl ApprovalStore for This {
         policy: ApprovalPolicy,
     ) -> Result<ApprovalPolicy> {
         guard!(actor, project, env, policy);
-        let mut tx = self.begin_write().await?;
-        let env = lookup::env(tx.conn().await?, project, env).await?;
+        // Under the environment's lock, as every ordinary write reads the
+        // policy (`begin_ordinary`): none runs half under the old one.
+        let (mut tx, env) = begin_env(self, project, env).await?;
         let now = tx.now;
         sqlx::query(
             "INSERT INTO approval_policies (environment_id, approvals, approver_role, updated_by, updated_at) \

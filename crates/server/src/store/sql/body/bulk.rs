@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use switchyard_core::{ValidationError, ValidationErrors};
 
 use super::This;
-use super::configs::{Update, Why, begin_env, validate, write_configs};
+use super::configs::{Update, Why, begin_env, begin_ordinary, validate, write_configs};
 use super::history::version_config;
 use super::lookup;
 use super::row::{get, get_json};
@@ -30,7 +30,11 @@ impl BulkStore for This {
         request: RestoreRequest,
     ) -> Result<Written<Vec<RestoreDiff>>> {
         guard!(actor, project, env, request);
-        let (mut tx, env) = begin_env(self, project, env).await?;
+        let (mut tx, env) = if request.dry_run {
+            begin_env(self, project, env).await?
+        } else {
+            begin_ordinary(self, actor, project, env).await?
+        };
         let at = request.at.timestamp_millis();
         if at < env.created_at {
             let created = env.environment()?.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -113,7 +117,7 @@ impl BulkStore for This {
         if set.changes.is_empty() {
             return Err(invalid("changes", "required", "a change set needs at least one change"));
         }
-        let (mut tx, env) = begin_env(self, project, env).await?;
+        let (mut tx, env) = begin_ordinary(self, actor, project, env).await?;
         let segments = lookup::segment_keys(tx.conn().await?, env.project_id).await?;
         let mut errors = ValidationErrors(Vec::new());
         let mut seen: Vec<&str> = Vec::with_capacity(set.changes.len());
@@ -181,7 +185,7 @@ impl BulkStore for This {
         reason: String,
     ) -> Result<Written<ChangeSetResult>> {
         guard!(actor, project, env, change_set, reason);
-        let (mut tx, env) = begin_env(self, project, env).await?;
+        let (mut tx, env) = begin_ordinary(self, actor, project, env).await?;
         // Change sets (and reverts of change sets, which are change sets too).
         let is_set: Option<i64> = sqlx::query_scalar(
             "SELECT id FROM audit_events WHERE project_id = $1 AND environment = $2 AND group_id = $3 \

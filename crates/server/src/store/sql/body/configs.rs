@@ -18,7 +18,7 @@ use super::row::Conn;
 use super::tx::WriteTx;
 use crate::store::ConfigStore;
 use crate::store::sql::common::{ConfigRow, FlagRow, check_flag, merge, now_ms, to_i64, to_json, version_conflict};
-use crate::store::{Actor, FlagConfig, FlagConfigRecord, Result, StoreError, Written};
+use crate::store::{Actor, ActorKind, FlagConfig, FlagConfigRecord, Result, StoreError, Written};
 
 /// One configuration to write: the flag, its current row and the new config.
 pub(super) struct Update {
@@ -186,11 +186,37 @@ pub(super) fn validate(
     check_flag(&merge(&flag.def, current.version + 1, config), segments)
 }
 
-/// Opens a write transaction with the environment locked.
+/// Opens a write transaction with the environment locked, reading no
+/// approval policy: kills, panics, restores, triggers, release plans, the
+/// scheduler and an approved change request's apply write through here.
 pub(super) async fn begin_env(store: &This, project: &str, env: &str) -> Result<(WriteTx, EnvRef)> {
+    open_env(store, project, env, None).await
+}
+
+/// [`begin_env`] for an ordinary change by `actor`: a user's or a token's
+/// is refused (409 `approval_required`) when the environment's approval
+/// policy asks for approvals; it must be a change request. The policy is
+/// read in the statement that locks the environment (no round trip of its
+/// own, and no window between the check and the write).
+pub(super) async fn begin_ordinary(store: &This, actor: &Actor, project: &str, env: &str) -> Result<(WriteTx, EnvRef)> {
+    open_env(store, project, env, Some(actor)).await
+}
+
+async fn open_env(store: &This, project: &str, env: &str, ordinary: Option<&Actor>) -> Result<(WriteTx, EnvRef)> {
     let mut tx = store.begin_write().await?;
-    let (env, hooked) = lookup::env_locked(tx.conn().await?, project, env).await?;
-    tx.locked(&env, hooked);
+    let (env, locked) = lookup::env_locked(tx.conn().await?, project, env).await?;
+    let governed = ordinary.is_some_and(|actor| matches!(actor.kind, ActorKind::User | ActorKind::Token));
+    if governed && locked.approvals > 0 {
+        return Err(StoreError::Conflict {
+            code: "approval_required",
+            message: format!(
+                "changes in `{}` need {} approval(s): open a change request (POST …/flags/{{flag}}/change-requests)",
+                env.key, locked.approvals
+            ),
+            current_version: None,
+        });
+    }
+    tx.locked(&env, locked.hooked);
     // Taken under the lock: timestamps follow the order of writes to the environment.
     tx.now = tx.now.max(now_ms());
     Ok((tx, env))
@@ -240,7 +266,7 @@ impl ConfigStore for This {
         reason: Option<String>,
     ) -> Result<Written<FlagConfigRecord>> {
         guard!(actor, project, env, flag, config, reason);
-        let (mut tx, env) = begin_env(self, project, env).await?;
+        let (mut tx, env) = begin_ordinary(self, actor, project, env).await?;
         let (flag, current) = lookup::flag_config(tx.conn().await?, &env, flag).await?;
         if current.version != expected_version {
             return Err(version_conflict("configuration of flag", &flag.def.key, current.version, expected_version));
@@ -270,7 +296,7 @@ impl ConfigStore for This {
         reason: Option<String>,
     ) -> Result<Written<FlagConfigRecord>> {
         guard!(actor, project, env, flag, reason);
-        let (mut tx, env) = begin_env(self, project, env).await?;
+        let (mut tx, env) = begin_ordinary(self, actor, project, env).await?;
         let (flag, current) = lookup::flag_config(tx.conn().await?, &env, flag).await?;
         let config = FlagConfig { on, ..current.config.clone() };
         let why =

@@ -13,7 +13,7 @@ use serde_json::json;
 use switchyard_core::{ValidationError, ValidationErrors};
 
 use super::This;
-use super::configs::{Update, Why, begin_env, validate, write_one};
+use super::configs::{Update, Why, begin_env, begin_ordinary, validate, write_one};
 use super::lookup::{self, EnvRef};
 use super::row::{Conn, get, get_json};
 use super::tx::WriteTx;
@@ -168,7 +168,11 @@ impl HistoryStore for This {
     ) -> Result<Reverted> {
         guard!(actor, target = (project, env, flag), request);
         let reason = reason(request.reason.as_deref(), request.dry_run)?;
-        let (mut tx, env) = begin_env(self, project, env).await?;
+        let (mut tx, env) = if request.dry_run {
+            begin_env(self, project, env).await?
+        } else {
+            begin_ordinary(self, actor, project, env).await?
+        };
         let flag = lookup::flag(tx.conn().await?, env.project_id, flag).await?;
         let current = lookup::config(tx.conn().await?, &env, &flag).await?;
         let to_version = request.to_version;
@@ -193,7 +197,11 @@ impl HistoryStore for This {
     ) -> Result<Reverted> {
         guard!(actor, target = (project, env, flag), request);
         let reason = reason(request.reason.as_deref(), request.dry_run)?;
-        let (mut tx, env) = begin_env(self, project, env).await?;
+        let (mut tx, env) = if request.dry_run {
+            begin_env(self, project, env).await?
+        } else {
+            begin_ordinary(self, actor, project, env).await?
+        };
         let flag = lookup::flag(tx.conn().await?, env.project_id, flag).await?;
         let current = lookup::config(tx.conn().await?, &env, &flag).await?;
         let (key, n) = (flag.def.key.clone(), request.version);

@@ -106,20 +106,34 @@ pub(super) async fn env(conn: &mut Conn, project_key: &str, env_key: &str) -> Re
     }
 }
 
+/// What [`env_locked`] reads besides the environment.
+pub(super) struct Locked {
+    /// Its project has an active webhook.
+    pub hooked: bool,
+    /// The approvals its policy asks of ordinary changes (0: none).
+    pub approvals: u32,
+}
+
 /// An environment of a write, read and locked (`LOCK_ENV_ROW`) in one
-/// statement, and whether its project has an active webhook. The revision
-/// read is current: no other writer can bump it until this one commits.
-pub(super) async fn env_locked(conn: &mut Conn, project_key: &str, env_key: &str) -> Result<(EnvRef, bool)> {
+/// statement, with whether its project has an active webhook and its
+/// approval policy. The revision read is current: no other writer can bump
+/// it until this one commits; nor can the policy change under the write
+/// (setting it locks the environment too).
+pub(super) async fn env_locked(conn: &mut Conn, project_key: &str, env_key: &str) -> Result<(EnvRef, Locked)> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         let select = env_select!(
-            ", EXISTS (SELECT 1 FROM webhooks w WHERE w.project_id = e.project_id AND w.disabled_at IS NULL) AS hooked",
+            ", EXISTS (SELECT 1 FROM webhooks w WHERE w.project_id = e.project_id AND w.disabled_at IS NULL) AS hooked, \
+             COALESCE((SELECT a.approvals FROM approval_policies a WHERE a.environment_id = e.id), 0) AS approvals",
             "p.key = $1 AND e.key = $2"
         );
         format!("{select}{LOCK_ENV_ROW}")
     });
     let row = sqlx::query(&SQL).bind(project_key).bind(env_key).fetch_optional(&mut *conn).await?;
     match row {
-        Some(row) => Ok((env_from_row(&row)?, get(&row, "hooked")?)),
+        Some(row) => {
+            let approvals = u32::try_from(get::<i64>(&row, "approvals")?).unwrap_or(u32::MAX);
+            Ok((env_from_row(&row)?, Locked { hooked: get(&row, "hooked")?, approvals }))
+        }
         None => {
             project(conn, project_key).await?;
             Err(not_found("environment", env_key))
