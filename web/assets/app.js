@@ -15,6 +15,8 @@ import * as staleView from './views/stale.js';
 import * as incidentView from './views/incident.js';
 import * as webhooksView from './views/webhooks.js';
 import * as adminView from './views/admin.js';
+import * as settingsView from './views/settings.js';
+import { isProduction, paint } from './envcolor.js';
 import { changeOwnPassword } from './views/password.js';
 
 const main = document.getElementById('main');
@@ -161,7 +163,10 @@ live.on((m) => {
 function renderTopbar(section) {
   clear(slot);
   const s = session.get();
-  if (!s) return;
+  if (!s) {
+    document.getElementById('env-banner').hidden = true;
+    return;
+  }
   if (section !== undefined) renderTopbar.section = section;
   const current = renderTopbar.section;
   const bar = h('nav', { class: 'topnav', 'aria-label': 'Main' });
@@ -173,7 +178,8 @@ function renderTopbar(section) {
   if (app.project && app.envs.length) {
     const env = select(app.envs.map((e) => [e.key, e.name || e.key]), app.env || '', { id: 'env-select', class: 'compact' });
     env.addEventListener('change', () => app.setEnv(env.value));
-    bar.append(h('div', { class: 'switcher' }, h('label', { for: 'env-select', text: 'Environment' }), env));
+    const currentEnv = app.envs.find((e) => e.key === app.env);
+    bar.append(paint(h('div', { class: 'switcher env-switcher' }, h('span', { class: 'env-dot', 'aria-hidden': 'true' }), h('label', { for: 'env-select', text: 'Environment' }), env), currentEnv));
   }
   if (app.project) {
     const p = encodeURIComponent(app.project);
@@ -186,6 +192,7 @@ function renderTopbar(section) {
       navLink(`#/projects/${p}/incidents`, 'Incidents', current === 'incidents'),
       can('admin') ? navLink(`#/projects/${p}/keys`, 'SDK keys', current === 'keys') : null,
       can('admin') ? navLink(`#/projects/${p}/webhooks`, 'Webhooks', current === 'webhooks') : null,
+      can('admin') ? navLink(`#/projects/${p}/settings`, 'Settings', current === 'settings') : null,
       can('admin') ? navLink('#/admin', 'Admin', current === 'admin') : null));
   } else if (can('admin')) {
     bar.append(h('div', { class: 'nav-links' }, navLink('#/admin', 'Admin', current === 'admin')));
@@ -196,6 +203,23 @@ function renderTopbar(section) {
     h('button', { type: 'button', class: 'btn btn-small', id: 'change-password', text: 'Password', title: 'Change your password', onclick: () => changeOwnPassword(app) }),
     h('button', { type: 'button', class: 'btn btn-small', id: 'logout', text: 'Log out', onclick: logout }));
   slot.append(bar, user);
+  renderEnvBanner();
+}
+
+/** The current environment's band under the top bar: loud for production-like ones. */
+function renderEnvBanner() {
+  const banner = document.getElementById('env-banner');
+  const env = app.project && app.envs.find((e) => e.key === app.env);
+  clear(banner);
+  banner.hidden = !env;
+  if (!env) return;
+  const production = isProduction(env);
+  banner.dataset.env = env.key;
+  banner.dataset.production = String(production);
+  paint(banner, env);
+  banner.append(production
+    ? h('span', { text: `⚠ Production: ${env.name || env.key}. Changes here reach real users.` })
+    : h('span', { text: `Environment: ${env.name || env.key}` }));
 }
 app.renderTopbar = renderTopbar;
 
@@ -313,6 +337,7 @@ async function route() {
     else if (section === 'stale') result = staleView.render(ctx);
     else if (section === 'incidents') result = incidentView.render({ ...ctx, incident: parts[3] });
     else if (section === 'webhooks') result = webhooksView.render(ctx);
+    else if (section === 'settings') result = settingsView.render(ctx);
     else return notFound();
     cleanup = result || null;
     if (moveFocus) focusSoon(token);

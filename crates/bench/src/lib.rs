@@ -133,9 +133,11 @@ impl Admin {
     /// Creates project `bench`, environment `prod`, `flags` boolean flags
     /// (`flag-0`…) and an SDK key; returns the key.
     pub async fn seed(&self, flags: usize) -> anyhow::Result<String> {
-        let project = NewProject { key: "bench".into(), name: None, description: None };
+        let project = NewProject { key: "bench".into(), name: None, description: None, environments: None };
         self.client.create_project(&project).await?;
-        self.client.create_environment("bench", &NewEnvironment { key: "prod".into(), name: None }).await?;
+        self.client
+            .create_environment("bench", &NewEnvironment { key: "prod".into(), name: None, ..Default::default() })
+            .await?;
         for i in 0..flags {
             let flag = serde_json::from_value(json!({"key": format!("flag-{i}"), "kind": "boolean"}))?;
             self.client.create_flag("bench", &flag).await?;

@@ -13,9 +13,10 @@ async fn typed_calls_decode_the_servers_types() {
     for_each_store(|server| async move {
         let admin = Client::new(&server.base).logged_in("admin", ADMIN_PASSWORD).await.expect("login");
         assert_eq!(admin.me().await.expect("me").name, "admin");
-        let project = NewProject { key: "shop".into(), name: Some("Shop".into()), description: None };
+        let project =
+            NewProject { key: "shop".into(), name: Some("Shop".into()), description: None, environments: None };
         assert_eq!(admin.create_project(&project).await.expect("project").name, "Shop");
-        let env = NewEnvironment { key: "production".into(), name: None };
+        let env = NewEnvironment { key: "production".into(), name: None, ..Default::default() };
         admin.create_environment("shop", &env).await.expect("environment");
         let flag = serde_json::from_value(json!({"key": "checkout", "kind": "boolean", "tags": ["pay"]})).unwrap();
         admin.create_flag("shop", &flag).await.expect("flag");
@@ -70,7 +71,7 @@ async fn refusals_carry_the_problem() {
         assert_eq!((err.status().map(|s| s.as_u16()), err.code()), (Some(404), Some("not_found")));
         assert!(err.to_string().starts_with("404"), "{err}");
 
-        let bad = NewProject { key: "Not A Key".into(), name: None, description: None };
+        let bad = NewProject { key: "Not A Key".into(), name: None, description: None, environments: None };
         let Err(Error::Problem { status, problem }) = admin.create_project(&bad).await else { panic!("bad key taken") };
         assert_eq!(status, 422);
         assert_eq!(problem.errors[0].path, "key");

@@ -38,8 +38,11 @@ fn example(route: &str) -> Option<Value> {
         "fallthrough": {"variant": "a"}});
     Some(match route {
         "POST /api/v1/auth/login" => json!({"username": "admin", "password": "wrong-password"}),
-        "POST /api/v1/projects" => json!({"key": "other", "name": "Other", "description": "d"}),
-        "POST /api/v1/projects/{project}/environments" => json!({"key": "staging", "name": "Staging"}),
+        "POST /api/v1/projects" => json!({"key": "other", "name": "Other", "description": "d", "environments": ["qa"]}),
+        "POST /api/v1/projects/{project}/environments" => {
+            json!({"key": "staging", "name": "Staging", "color": "#00ff00"})
+        }
+        "PATCH /api/v1/projects/{project}/environments/{env}" => json!({"name": "Prod", "color": "#ff0000"}),
         "POST /api/v1/projects/{project}/environments/{env}/changes" => {
             json!({"changes": [{"flag": "checkout", "version": 1, "config": config}], "reason": "set"})
         }

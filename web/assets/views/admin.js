@@ -34,10 +34,9 @@ export function renderProjects({ app, root }) {
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       try {
-        const p = await post(url('projects'), { key: key.value.trim(), name: name.value.trim() || undefined });
-        if (envs.checked) {
-          for (const e of ['development', 'staging', 'production']) await post(url('projects', p.key, 'environments'), { key: e });
-        }
+        // One request: the project and its environments in one transaction.
+        const environments = envs.checked ? ['development', 'staging', 'production'] : [];
+        const p = await post(url('projects'), { key: key.value.trim(), name: name.value.trim() || undefined, environments });
         app.projects = await get(url('projects'));
         app.go(`#/projects/${encodeURIComponent(p.key)}/flags`);
       } catch (err) {

@@ -150,6 +150,7 @@ pub static POLICY: &[Rule] = &[
     rule("GET", project_path!("/environments"), p(Read)),
     rule("POST", project_path!("/environments"), p(Admin)),
     rule("GET", project_path!("/environments/{env}"), p(Read)),
+    rule("PATCH", project_path!("/environments/{env}"), p(Admin)),
     // flags
     rule("GET", project_path!("/flags"), p(Read)),
     rule("POST", project_path!("/flags"), p(Edit)),

@@ -9,13 +9,17 @@
 //! - [`incident`]: `incident [ID]` (a project's incidents; one incident's timeline and times).
 //! - [`webhooks`]: managing webhooks and reading their delivery history (admin).
 //! - [`accounts`]: `admin reset-password` (on the store), `users`, `passwd`.
+//! - [`projects`]: `projects` (list, create with environments) and `envs` (list, create, set colour / position / name).
+//! - [`health`]: `health` (the container healthcheck).
 //! - [`errors`]: start-up errors that say how to fix them; printing each cause once.
 
 pub mod accounts;
 pub mod approvals;
 pub mod errors;
+pub mod health;
 pub mod incident;
 pub mod insights;
+pub mod projects;
 pub mod release;
 pub mod remote;
 pub mod responder;
@@ -26,6 +30,7 @@ use clap::{Parser, Subcommand};
 
 use self::accounts::{AdminCommand, UsersCommand};
 use self::approvals::ApprovalsCommand;
+use self::projects::{EnvsCommand, ProjectsCommand};
 use self::release::ReleaseCommand;
 use self::remote::{FlagsCommand, KillArgs, Remote};
 use self::schedule::ScheduleCommand;
@@ -178,6 +183,24 @@ pub enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Projects: list them, create one with its environments (admin token).
+    Projects {
+        /// What to do with projects.
+        #[command(subcommand)]
+        command: ProjectsCommand,
+        /// Which server, project and environment, and the token.
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// A project's environments: list them, create one, set a colour, position or name (admin token).
+    Envs {
+        /// What to do with environments.
+        #[command(subcommand)]
+        command: EnvsCommand,
+        /// Which server, project and environment, and the token.
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// List users or reset another user's password (admin token).
     Users {
         /// What to do with users.
@@ -299,37 +322,14 @@ async fn run_remote(command: Command) -> anyhow::Result<i32> {
             remote::Client::new(remote)?.incident(id.as_deref(), before_minutes).await
         }
         Command::Webhooks { command, remote } => remote::Client::new(remote)?.webhooks(&command).await,
+        Command::Projects { command, remote } => remote::Client::new(remote)?.projects(&command).await,
+        Command::Envs { command, remote } => remote::Client::new(remote)?.envs(&command).await,
         Command::Users { command, remote } => remote::Client::new(remote)?.users(&command).await,
         Command::Passwd { user, server } => accounts::passwd(&server, &user).await,
         Command::Admin { command } => accounts::admin(command).await,
-        Command::Health { server, timeout } => health(&server, timeout).await,
+        Command::Health { server, timeout } => health::health(&server, timeout).await,
         Command::Audit { flag, env, limit, remote } => {
             remote::Client::new(remote)?.audit(flag.as_deref(), env.as_deref(), limit).await
-        }
-    }
-}
-
-/// `switchyard health`: one GET of `/readyz`; prints why when not ready.
-async fn health(server: &str, timeout: std::time::Duration) -> anyhow::Result<i32> {
-    let client = crate::client::Client::with_timeout(server, timeout)?;
-    let url = client.url("/readyz");
-    match client.readiness().await {
-        Ok(reply) if reply.status.is_success() => {
-            println!("ready: {url}");
-            Ok(0)
-        }
-        Ok(crate::client::Reply { status, body }) => {
-            let body = body.as_str().map_or_else(|| body.to_string(), str::to_string);
-            eprintln!("not ready: {url} answered {status}: {}", body.trim());
-            Ok(1)
-        }
-        Err(crate::client::Error::Transport { source, .. }) => {
-            eprintln!("not ready: {url}: {source}");
-            Ok(1)
-        }
-        Err(e) => {
-            eprintln!("not ready: {url}: {e}");
-            Ok(1)
         }
     }
 }

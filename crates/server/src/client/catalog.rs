@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use super::{Client, Error, query, query_of, segment};
 use crate::ops::kill::Receipted;
 use crate::store::{
-    AuditEvent, AuditQuery, Environment, FlagConfig, FlagConfigRecord, FlagDefinition, FlagPatch, FlagQuery,
-    FlagSummary, NewEnvironment, NewFlag, NewProject, Page, Project, Written,
+    AuditEvent, AuditQuery, Environment, EnvironmentPatch, FlagConfig, FlagConfigRecord, FlagDefinition, FlagPatch,
+    FlagQuery, FlagSummary, NewEnvironment, NewFlag, NewProject, Page, Project, Written,
 };
 
 /// `/api/v1/projects/{project}`.
@@ -59,6 +59,16 @@ impl Client {
     /// Creates an environment.
     pub async fn create_environment(&self, project: &str, new: &NewEnvironment) -> Result<Environment, Error> {
         self.post(&format!("{}/environments", project_path(project)), new).await
+    }
+
+    /// Changes an environment's name, colour or position.
+    pub async fn update_environment(
+        &self,
+        project: &str,
+        env: &str,
+        patch: &EnvironmentPatch,
+    ) -> Result<Environment, Error> {
+        self.send(reqwest::Method::PATCH, &env_path(project, env), Some(patch)).await
     }
 
     /// One page of the flag list.

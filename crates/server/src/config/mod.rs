@@ -180,6 +180,22 @@ pub struct ServeConfig {
     /// number of replicas may run; a shorter tick only makes them start sooner.
     #[arg(long, env = "SWITCHYARD_SCHEDULER_TICK", default_value = "1s", value_parser = humantime::parse_duration)]
     pub scheduler_tick: Duration,
+
+    /// Environments a new project gets when its `POST /api/v1/projects` body
+    /// names none (comma-separated keys, in order, e.g.
+    /// `development,staging,production`; the well-known keys get a colour).
+    /// Empty (the default): none, as before.
+    #[arg(long, env = "SWITCHYARD_DEFAULT_ENVIRONMENTS", value_delimiter = ',', value_parser = env_key)]
+    pub default_environments: Vec<String>,
+}
+
+/// An environment key of `--default-environments` (blank entries are skipped).
+fn env_key(value: &str) -> Result<String, String> {
+    let key = value.trim();
+    if !key.is_empty() {
+        switchyard_core::validate_key(key).map_err(|e| e.message)?;
+    }
+    Ok(key.to_string())
 }
 
 impl ServeConfig {
@@ -213,6 +229,7 @@ impl ServeConfig {
             telemetry_retention_days: 30,
             stale_after_days: 30,
             scheduler_tick: Duration::from_millis(100),
+            default_environments: Vec::new(),
             login_rate_per_minute: 1000,
             auth_failure_rate_per_minute: 100_000,
             credential_failure_rate_per_minute: 100_000,
@@ -281,6 +298,7 @@ impl std::fmt::Debug for ServeConfig {
             .field("telemetry_retention_days", &self.telemetry_retention_days)
             .field("stale_after_days", &self.stale_after_days)
             .field("scheduler_tick", &self.scheduler_tick)
+            .field("default_environments", &self.default_environments)
             .finish()
     }
 }

@@ -8,14 +8,14 @@ use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::http::json::AppJson;
 use crate::state::AppState;
-use crate::store::{Environment, NewEnvironment, NewProject, Project};
+use crate::store::{Environment, EnvironmentPatch, NewEnvironment, NewProject, Project};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_projects, create_project))
         .routes(routes!(get_project))
         .routes(routes!(list_environments, create_environment))
-        .routes(routes!(get_environment))
+        .routes(routes!(get_environment, update_environment))
 }
 
 /// Lists projects visible to the caller.
@@ -27,17 +27,20 @@ async fn list_projects(State(state): State<AppState>, principal: Principal) -> A
     Ok(AppJson(projects))
 }
 
-/// Creates a project (unscoped admins).
+/// Creates a project (unscoped admins) with its environments: those the body
+/// lists, else the server's `SWITCHYARD_DEFAULT_ENVIRONMENTS`.
 #[utoipa::path(post, path = "/api/v1/projects", tag = "projects", security(("bearer" = [])), request_body = NewProject,
     responses((status = 201, body = Project), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 async fn create_project(
     State(state): State<AppState>,
     principal: Principal,
-    AppJson(req): AppJson<NewProject>,
+    AppJson(mut req): AppJson<NewProject>,
 ) -> ApiResult<(StatusCode, AppJson<Project>)> {
     if principal.project.is_some() {
         return Err(crate::error::ApiError::Forbidden("project-scoped tokens cannot create projects"));
     }
+    let defaults = || state.config.default_environments.iter().filter(|k| !k.is_empty()).cloned().collect();
+    req.environments = Some(req.environments.take().unwrap_or_else(defaults));
     Ok((StatusCode::CREATED, AppJson(state.store.create_project(&principal.actor(), req).await?)))
 }
 
@@ -80,4 +83,18 @@ async fn get_environment(
     Path((project, env)): Path<(String, String)>,
 ) -> ApiResult<AppJson<Environment>> {
     Ok(AppJson(state.store.get_environment(&project, &env).await?))
+}
+
+/// Changes an environment's name, colour (`#rrggbb`, `null` removes it) or
+/// position in the lists (admin). Audited; SDKs see none of it.
+#[utoipa::path(patch, path = "/api/v1/projects/{project}/environments/{env}", tag = "projects", security(("bearer" = [])),
+    params(("project" = String, Path), ("env" = String, Path)), request_body = EnvironmentPatch,
+    responses((status = 200, body = Environment), (status = 404, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+async fn update_environment(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, env)): Path<(String, String)>,
+    AppJson(patch): AppJson<EnvironmentPatch>,
+) -> ApiResult<AppJson<Environment>> {
+    Ok(AppJson(state.store.update_environment(&principal.actor(), &project, &env, patch).await?))
 }

@@ -59,6 +59,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "schedule.js" => JS,
     "usage.js" => JS,
     "approvals.js" => JS,
+    "envcolor.js" => JS,
     "icon.svg" => "image/svg+xml",
     "views/login.js" => JS,
     "views/flags.js" => JS,
@@ -72,6 +73,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "views/admin.js" => JS,
     "views/webhooks.js" => JS,
     "views/password.js" => JS,
+    "views/settings.js" => JS,
     // uPlot, vendored by tools/vendor-uplot.sh (pinned version and hashes).
     "vendor/uPlot.iife.min.js" => JS,
     "vendor/uPlot.min.css" => CSS,

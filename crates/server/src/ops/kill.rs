@@ -284,9 +284,9 @@ mod tests {
         let db = TestDb::sqlite();
         let server = TestServer::start(&db.url()).await;
         let (store, actor) = (&server.state.store, admin().actor());
-        let project = NewProject { key: "shop".into(), name: None, description: None };
+        let project = NewProject { key: "shop".into(), name: None, description: None, environments: None };
         store.create_project(&actor, project).await.expect("project");
-        let env = NewEnvironment { key: "production".into(), name: None };
+        let env = NewEnvironment { key: "production".into(), name: None, ..Default::default() };
         store.create_environment(&actor, "shop", env).await.expect("environment");
         for key in ["a", "b", "c"] {
             let flag: NewFlag =

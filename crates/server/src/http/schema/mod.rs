@@ -123,6 +123,7 @@ mirror! {
     crate::store::NewProject => projects::NewProject;
     crate::store::Project => projects::Project;
     crate::store::NewEnvironment => projects::NewEnvironment;
+    crate::store::EnvironmentPatch => projects::EnvironmentPatch;
     crate::store::Environment => projects::Environment;
     crate::store::SdkKey => sdk::SdkKey;
     crate::store::SegmentInput => segments::SegmentInput;

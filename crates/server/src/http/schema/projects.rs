@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 /// A project to create.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewProject {
     /// Key (`[a-z0-9][a-z0-9_.-]{0,127}`).
     #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
@@ -18,6 +19,12 @@ pub struct NewProject {
     /// Description.
     #[serde(default)]
     pub description: Option<String>,
+    /// Environments to create with it, in this order (keys; the well-known
+    /// `development`, `staging` and `production` get a colour). Absent: the
+    /// server's `SWITCHYARD_DEFAULT_ENVIRONMENTS`; `[]`: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = json!(["development", "staging", "production"]))]
+    pub environments: Option<Vec<String>>,
 }
 
 /// A project.
@@ -34,7 +41,8 @@ pub struct Project {
 }
 
 /// An environment to create.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewEnvironment {
     /// Key, e.g. `production`.
     #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]
@@ -42,6 +50,36 @@ pub struct NewEnvironment {
     /// Display name (defaults to the key).
     #[serde(default)]
     pub name: Option<String>,
+    /// Colour in the UI, `#rrggbb` (absent: the well-known keys'
+    /// colour, else none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^#[0-9a-fA-F]{6}$", example = "#c62828")]
+    pub color: Option<String>,
+    /// Place in the project's lists (ascending; absent: after the others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
+}
+
+/// A change of an environment's presentation (admin); absent fields keep
+/// their value. Nothing an SDK sees: no revision.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentPatch {
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Colour, `#rrggbb`; `null` removes it.
+    #[serde(default, deserialize_with = "some_or_null", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, pattern = r"^#[0-9a-fA-F]{6}$", example = "#c62828")]
+    pub color: Option<Option<String>>,
+    /// Place in the project's lists (ascending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
+}
+
+/// A present field (`null` included) is `Some`, so `null` can clear.
+fn some_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// An environment with its current revision.
@@ -58,6 +96,10 @@ pub struct Environment {
     pub name: String,
     /// Monotonically increasing revision of everything SDKs can see.
     pub revision: u64,
+    /// Colour in the UI, `#rrggbb` (none: the UI's default).
+    pub color: Option<String>,
+    /// Place in the project's lists (ascending, ties by creation).
+    pub position: u32,
     /// Creation time.
     pub created_at: DateTime<Utc>,
 }

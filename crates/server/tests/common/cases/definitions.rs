@@ -9,11 +9,18 @@ pub async fn projects_environments_and_flags(ctx: Ctx) {
     store.ping().await.expect("ping");
     setup(&store, &[]).await;
 
-    let dup = store.create_project(&admin, NewProject { key: "shop".into(), name: None, description: None }).await;
+    let dup = store
+        .create_project(&admin, NewProject { key: "shop".into(), name: None, description: None, environments: None })
+        .await;
     assert_already_exists(dup);
-    let bad = store.create_project(&admin, NewProject { key: "Bad Key".into(), name: None, description: None }).await;
+    let bad = store
+        .create_project(&admin, NewProject { key: "Bad Key".into(), name: None, description: None, environments: None })
+        .await;
     assert_eq!(paths(bad.expect_err("invalid key")), vec![("key".to_string(), "invalid_key")]);
-    store.create_project(&admin, NewProject { key: "alpha".into(), name: None, description: None }).await.unwrap();
+    store
+        .create_project(&admin, NewProject { key: "alpha".into(), name: None, description: None, environments: None })
+        .await
+        .unwrap();
     let keys: Vec<String> = store.list_projects().await.unwrap().into_iter().map(|p| p.key).collect();
     assert_eq!(keys, ["alpha", "shop"]);
     assert_eq!(store.get_project("alpha").await.unwrap().name, "alpha");
@@ -26,7 +33,9 @@ pub async fn projects_environments_and_flags(ctx: Ctx) {
     assert_not_found(store.get_environment("shop", "nope").await, "environment");
     assert_not_found(store.get_environment("nope", "dev").await, "project");
     assert_not_found(store.environment_by_id(987_654).await, "environment");
-    let dup = store.create_environment(&admin, "shop", NewEnvironment { key: "dev".into(), name: None }).await;
+    let dup = store
+        .create_environment(&admin, "shop", NewEnvironment { key: "dev".into(), name: None, ..Default::default() })
+        .await;
     assert_already_exists(dup);
 
     // Boolean defaults.
@@ -87,7 +96,11 @@ pub async fn new_environment_gets_default_configs_and_full_change(ctx: Ctx) {
     setup(&store, &["a", "b"]).await;
     store.create_segment(&admin, "shop", segment("beta", &["u1"])).await.unwrap();
     let staging = store
-        .create_environment(&admin, "shop", NewEnvironment { key: "staging".into(), name: Some("Staging".into()) })
+        .create_environment(
+            &admin,
+            "shop",
+            NewEnvironment { key: "staging".into(), name: Some("Staging".into()), ..Default::default() },
+        )
         .await
         .unwrap();
     assert_eq!((staging.revision, staging.name.as_str()), (1, "Staging"));

@@ -123,11 +123,17 @@ fn segment(key: &str, included: &[&str]) -> SegmentInput {
 async fn setup(store: &DynStore, flags: &[&str]) {
     let admin = user("admin");
     store
-        .create_project(&admin, NewProject { key: "shop".into(), name: Some("Shop".into()), description: None })
+        .create_project(
+            &admin,
+            NewProject { key: "shop".into(), name: Some("Shop".into()), description: None, environments: None },
+        )
         .await
         .expect("project");
     for env in ["dev", "prod"] {
-        store.create_environment(&admin, "shop", NewEnvironment { key: env.into(), name: None }).await.expect("env");
+        store
+            .create_environment(&admin, "shop", NewEnvironment { key: env.into(), name: None, ..Default::default() })
+            .await
+            .expect("env");
     }
     for flag in flags {
         store.create_flag(&admin, "shop", new_flag(flag)).await.expect("flag");

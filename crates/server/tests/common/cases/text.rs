@@ -95,7 +95,7 @@ pub async fn hostile_text_is_refused_or_kept_alike(ctx: Ctx) {
             assert_eq!(updated.as_ref().unwrap().description.as_deref(), Some(s.as_str()), "{label}: description");
         }
         assert_eq!(outcome(updated), expect("description"), "{label}: flag description");
-        let project = NewProject { key: format!("p{i}"), name: Some(s.clone()), description: None };
+        let project = NewProject { key: format!("p{i}"), name: Some(s.clone()), description: None, environments: None };
         let created = store.create_project(&alice, project).await;
         if refused.is_none() {
             assert_eq!(created.as_ref().unwrap().name, s, "{label}: project name");

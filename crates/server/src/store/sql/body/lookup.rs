@@ -23,6 +23,8 @@ pub(super) struct EnvRef {
     pub key: String,
     pub name: String,
     pub revision: u64,
+    pub color: Option<String>,
+    pub position: u32,
     pub created_at: i64,
 }
 
@@ -34,6 +36,8 @@ impl EnvRef {
             key: self.key.clone(),
             name: self.name.clone(),
             revision: self.revision,
+            color: self.color.clone(),
+            position: self.position,
             created_at: to_time(self.created_at)?,
         })
     }
@@ -45,7 +49,7 @@ macro_rules! env_select {
     };
     ($more:literal, $where:literal) => {
         concat!(
-            "SELECT e.id, e.project_id, p.key AS project_key, e.key, e.name, e.revision, e.created_at",
+            "SELECT e.id, e.project_id, p.key AS project_key, e.key, e.name, e.revision, e.color, e.position, e.created_at",
             $more,
             " FROM environments e JOIN projects p ON p.id = e.project_id WHERE ",
             $where
@@ -61,6 +65,8 @@ fn env_from_row(row: &Row) -> Result<EnvRef> {
         key: get(row, "key")?,
         name: get(row, "name")?,
         revision: to_u64(get(row, "revision")?)?,
+        color: get(row, "color")?,
+        position: u32::try_from(get::<i64>(row, "position")?).unwrap_or(u32::MAX),
         created_at: get(row, "created_at")?,
     })
 }
@@ -146,10 +152,16 @@ pub(super) async fn env_by_id(conn: &mut Conn, id: i64) -> Result<EnvRef> {
     env_from_row(&row.ok_or_else(|| not_found("environment", id.to_string()))?)
 }
 
-/// A project's environments in creation (id) order.
+/// A project's environments in creation (id) order: the order writes lock
+/// them in (lists sort by position, [`by_position`]).
 pub(super) async fn project_envs(conn: &mut Conn, project_id: i64) -> Result<Vec<EnvRef>> {
     let rows = sqlx::query(env_select!("e.project_id = $1 ORDER BY e.id")).bind(project_id).fetch_all(conn).await?;
     rows.iter().map(env_from_row).collect()
+}
+
+/// Sorts environments for lists: by position, ties by creation.
+pub(super) fn by_position(envs: &mut [EnvRef]) {
+    envs.sort_by_key(|e| (e.position, e.id));
 }
 
 macro_rules! flag_columns {

@@ -1,0 +1,142 @@
+//! `switchyard projects list|create` and `switchyard envs list|create|set`:
+//! projects (a new one with its environments) and a project's environments
+//! in their order, with their colours (admin token to create or change).
+
+use clap::Subcommand;
+use serde_json::Value;
+
+use super::remote::Client;
+use crate::store::{EnvironmentPatch, NewEnvironment, NewProject};
+
+/// `switchyard projects …`
+#[derive(Debug, Subcommand)]
+pub enum ProjectsCommand {
+    /// List the projects the token sees.
+    List,
+    /// Create a project (unscoped admin token) with its environments.
+    Create {
+        /// Project key.
+        key: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Environments to create, in order (comma-separated, e.g.
+        /// development,staging,production; default: the server's
+        /// SWITCHYARD_DEFAULT_ENVIRONMENTS). `--environments ''`: none.
+        #[arg(long, value_delimiter = ',')]
+        environments: Option<Vec<String>>,
+    },
+}
+
+/// `switchyard envs …`
+#[derive(Debug, Subcommand)]
+pub enum EnvsCommand {
+    /// List the project's environments in order (position, key, colour, revision).
+    List,
+    /// Create an environment (its flags start off).
+    Create {
+        /// Environment key.
+        key: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Colour, `#rrggbb` (default: red for production, amber for staging, green for development).
+        #[arg(long)]
+        color: Option<String>,
+        /// Place in the lists (default: last).
+        #[arg(long)]
+        position: Option<u32>,
+    },
+    /// Change an environment's name, colour or position.
+    Set {
+        /// Environment key.
+        key: String,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Colour, `#rrggbb`.
+        #[arg(long, conflicts_with = "no_color")]
+        color: Option<String>,
+        /// Remove the colour.
+        #[arg(long)]
+        no_color: bool,
+        /// Place in the lists (ascending).
+        #[arg(long)]
+        position: Option<u32>,
+    },
+}
+
+impl Client {
+    /// Runs a `projects` subcommand. Returns the exit code.
+    pub async fn projects(&self, command: &ProjectsCommand) -> anyhow::Result<i32> {
+        match command {
+            ProjectsCommand::List => {
+                let list = self.api.projects().await?;
+                self.print(&list, |l| {
+                    let names = l.as_array().into_iter().flatten();
+                    names
+                        .map(|p| format!("{}\t{}\n", p["key"].as_str().unwrap_or(""), p["name"].as_str().unwrap_or("")))
+                        .collect()
+                });
+            }
+            ProjectsCommand::Create { key, name, environments } => {
+                let environments =
+                    environments.as_ref().map(|e| e.iter().filter(|k| !k.trim().is_empty()).cloned().collect());
+                let new = NewProject { key: key.clone(), name: name.clone(), description: None, environments };
+                let project = self.api.create_project(&new).await?;
+                let envs = self.api.environments(key).await?;
+                self.print(&envs, |e| format!("created project {}\n{}", project.key, envs_table(e)));
+            }
+        }
+        Ok(0)
+    }
+
+    /// Runs an `envs` subcommand. Returns the exit code.
+    pub async fn envs(&self, command: &EnvsCommand) -> anyhow::Result<i32> {
+        let project = self.project()?;
+        match command {
+            EnvsCommand::List => {
+                let list = self.api.environments(project).await?;
+                self.print(&list, envs_table);
+            }
+            EnvsCommand::Create { key, name, color, position } => {
+                let new =
+                    NewEnvironment { key: key.clone(), name: name.clone(), color: color.clone(), position: *position };
+                let env = self.api.create_environment(project, &new).await?;
+                self.print(&env, |e| format!("created {}\n", env_line(e)));
+            }
+            EnvsCommand::Set { key, name, color, no_color, position } => {
+                let color = if *no_color { Some(None) } else { color.clone().map(Some) };
+                let patch = EnvironmentPatch { name: name.clone(), color, position: *position };
+                let env = self.api.update_environment(project, key, &patch).await?;
+                self.print(&env, |e| format!("updated {}\n", env_line(e)));
+            }
+        }
+        Ok(0)
+    }
+}
+
+fn env_line(e: &Value) -> String {
+    format!(
+        "{} ({}) position {} colour {}",
+        e["key"].as_str().unwrap_or(""),
+        e["name"].as_str().unwrap_or(""),
+        e["position"],
+        e["color"].as_str().unwrap_or("-")
+    )
+}
+
+fn envs_table(list: &Value) -> String {
+    let mut out = format!("{:<4} {:<20} {:<24} {:<8} {}\n", "POS", "KEY", "NAME", "COLOUR", "REVISION");
+    for e in list.as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "{:<4} {:<20} {:<24} {:<8} {}\n",
+            e["position"],
+            e["key"].as_str().unwrap_or(""),
+            e["name"].as_str().unwrap_or(""),
+            e["color"].as_str().unwrap_or("-"),
+            e["revision"]
+        ));
+    }
+    out
+}
