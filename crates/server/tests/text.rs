@@ -1,7 +1,6 @@
-//! The text policy over real sockets, on SQLite and Postgres: a NUL (or
-//! another control character) in any string a client sends — a JSON body
-//! field, a path parameter, a query parameter — is a 400 problem+json with
-//! code `invalid_text` naming the field, never a 5xx and never a write.
+//! The text policy over real sockets, on SQLite and Postgres: a NUL (or another control character) in any
+//! string a client sends — a JSON body field, a path parameter, a query parameter — is a 400 problem+json
+//! with code `invalid_text` naming the field, never a 5xx and never a write.
 //!
 //! The routes come from the OpenAPI document (`switchyard_server::http::api()`): every operation
 //! with a JSON body needs a valid example body below (a new route without one fails the test); the
@@ -12,9 +11,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use switchyard_server::testing::{TestDb, TestServer};
 
-/// Routes that answer in the OpenFeature Remote Evaluation Protocol's shape:
-/// a refused string in the body is `400 {"errorCode": "INVALID_CONTEXT",
-/// "errorDetails": "`<field>` contains a NUL …"}` (path and query
+/// Routes that answer in the OpenFeature Remote Evaluation Protocol's shape: a refused string in the body is
+/// `400 {"errorCode": "INVALID_CONTEXT", "errorDetails": "`<field>` contains a NUL …"}` (path and query
 /// parameters are refused before the route, as problems).
 const OFREP: &[&str] = &["POST /ofrep/v1/evaluate/flags", "POST /ofrep/v1/evaluate/flags/{key}"];
 
@@ -25,9 +23,8 @@ fn ofrep_refused(status: StatusCode, ctype: &str, body: &Value, path: &str) -> b
         && body["errorDetails"].as_str().is_some_and(|d| d.starts_with(&format!("`{path}` contains a NUL")))
 }
 
-/// Routes whose body is not parsed by `AppJson` but read leniently: alert
-/// bodies from monitoring tools are sanitised (control characters become
-/// spaces) so that an alert is never lost; they must still never give a 5xx.
+/// Routes whose body is not parsed by `AppJson` but read leniently: alert bodies from monitoring tools are
+/// sanitised (control characters become spaces) so that an alert is never lost; they must still never give a 5xx.
 const SANITISED: &[&str] = &["POST /hooks/v1/triggers/{secret}"];
 
 /// A valid body for every JSON-body operation, against the seeded objects.
@@ -39,9 +36,7 @@ fn example(route: &str) -> Option<Value> {
     Some(match route {
         "POST /api/v1/auth/login" => json!({"username": "admin", "password": "wrong-password"}),
         "POST /api/v1/projects" => json!({"key": "other", "name": "Other", "description": "d", "environments": ["qa"]}),
-        "POST /api/v1/projects/{project}/environments" => {
-            json!({"key": "staging", "name": "Staging", "color": "#00ff00"})
-        }
+        "POST /api/v1/projects/{project}/environments" => json!({"key": "staging", "name": "S", "color": "#00ff00"}),
         "PATCH /api/v1/projects/{project}/environments/{env}" => json!({"name": "Prod", "color": "#ff0000"}),
         "POST /api/v1/projects/{project}/environments/{env}/changes" => {
             json!({"changes": [{"flag": "checkout", "version": 1, "config": config}], "reason": "set"})
