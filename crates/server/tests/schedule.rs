@@ -172,7 +172,9 @@ async fn a_change_whose_flag_is_gone_fails_without_a_write() {
         seed(&api).await;
         let body = json!({"at": in_secs(1), "change": {"on": false}});
         let id = ok(&api, Method::POST, &format!("{FLAG}/schedule"), Some(body), 201).await["id"].as_i64().unwrap();
-        ok(&api, Method::DELETE, "/api/v1/projects/shop/flags/checkout", None, 204).await;
+        let archive = json!({"confirm": true, "reason": "retired"});
+        ok(&api, Method::POST, "/api/v1/projects/shop/flags/checkout/archive", Some(archive), 200).await;
+        ok(&api, Method::DELETE, "/api/v1/projects/shop/flags/checkout?reason=cleanup", None, 204).await;
         let failed = wait_state(&api, id, "failed").await;
         assert!(failed["result"].as_str().is_some_and(|r| r.contains("checkout")), "{failed}");
         let events = audit(&api).await;

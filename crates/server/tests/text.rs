@@ -99,10 +99,8 @@ fn example(route: &str) -> Option<Value> {
         "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/release" => {
             json!({"stages": [{"percent": 10.0, "min_duration_seconds": 3600}, {"percent": 100.0, "min_duration_seconds": 0}], "reason": "ship"})
         }
-        "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/release/pause"
-        | "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/release/resume"
-        | "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/release/abort"
-        | "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/release/promote" => json!({"reason": "why"}),
+        // Release pause/resume/abort/promote; archive (a dry run without `confirm`) and unarchive.
+        r if r.starts_with("POST ") && (r.contains("/release/") || r.ends_with("archive")) => json!({"reason": "why"}),
         "POST /api/v1/projects/{project}/environments/{env}/flags/{flag}/schedule" => {
             json!({"at": "2099-01-01T00:00:00Z", "reason": "launch", "change": {"on": true,
                 "rules": [{"id": "r1", "clauses": [{"attribute": "country", "op": "in", "values": ["SE"]}],

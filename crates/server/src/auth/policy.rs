@@ -156,7 +156,9 @@ pub static POLICY: &[Rule] = &[
     rule("POST", project_path!("/flags"), p(Edit)),
     rule("GET", project_path!("/flags/{flag}"), p(Read)),
     rule("PATCH", project_path!("/flags/{flag}"), p(Edit)),
-    rule("DELETE", project_path!("/flags/{flag}"), p(Edit)),
+    rule("DELETE", project_path!("/flags/{flag}"), p(Admin)),
+    rule("POST", project_path!("/flags/{flag}/archive"), p(Admin)),
+    rule("POST", project_path!("/flags/{flag}/unarchive"), p(Admin)),
     // per-environment configuration
     rule("GET", project_path!("/environments/{env}/flags/{flag}"), p(Read)),
     rule("PUT", project_path!("/environments/{env}/flags/{flag}"), p(Edit)),

@@ -6,6 +6,7 @@
 //! - [`schedule`]: scheduled changes (add, list, edit, cancel).
 //! - [`approvals`]: approval policies and change requests.
 //! - [`insights`]: `fleet` (connected SDK instances).
+//! - [`lifecycle`]: `flags archive` (dry run, then `--confirm`), `flags unarchive`, `flags delete`.
 //! - [`incident`]: `incident [ID]` (a project's incidents; one incident's timeline and times).
 //! - [`webhooks`]: managing webhooks and reading their delivery history (admin).
 //! - [`accounts`]: `admin reset-password` (on the store), `users`, `passwd`.
@@ -19,6 +20,7 @@ pub mod errors;
 pub mod health;
 pub mod incident;
 pub mod insights;
+pub mod lifecycle;
 pub mod projects;
 pub mod release;
 pub mod remote;

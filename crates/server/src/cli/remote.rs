@@ -67,6 +67,9 @@ pub enum FlagsCommand {
         /// Only flags with this tag.
         #[arg(long)]
         tag: Option<String>,
+        /// List the archive (archived flags only).
+        #[arg(long)]
+        archived: bool,
     },
     /// Show one flag's configuration in an environment.
     Get {
@@ -75,6 +78,36 @@ pub enum FlagsCommand {
         /// Environment key.
         #[arg(long, short = 'e', env = "SWITCHYARD_ENV")]
         env: String,
+    },
+    /// Archive a flag (admin): without --confirm a dry run showing, per
+    /// environment, when it was last evaluated and the connected SDK
+    /// instances evaluating it; with --confirm and --reason it leaves every
+    /// SDK snapshot and refuses edits until restored.
+    Archive {
+        /// Flag key.
+        flag: String,
+        /// Archive now (needs --reason).
+        #[arg(long)]
+        confirm: bool,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Restore an archived flag from the archive (admin), as it was.
+    Unarchive {
+        /// Flag key.
+        flag: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Delete an archived flag (admin); its audit history stays.
+    Delete {
+        /// Flag key.
+        flag: String,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
     },
     /// Removal candidates: past their expiry, one variant served to every
     /// evaluation, or not evaluated, for the look-back.
@@ -187,8 +220,9 @@ impl Client {
     pub async fn flags(&self, command: &FlagsCommand) -> anyhow::Result<i32> {
         let project = self.project()?;
         match command {
-            FlagsCommand::List { tag } => {
-                let page = self.api.flags(project, &FlagQuery { tag: tag.clone(), ..FlagQuery::default() }).await?;
+            FlagsCommand::List { tag, archived } => {
+                let query = FlagQuery { tag: tag.clone(), archived: *archived, ..FlagQuery::default() };
+                let page = self.api.flags(project, &query).await?;
                 self.print(&page, flags_table);
             }
             FlagsCommand::Get { flag, env } => {
@@ -199,6 +233,11 @@ impl Client {
                 self.print(&cfg, responder::config_view);
             }
             FlagsCommand::Stale { days, env } => return self.stale(*days, env.as_deref()).await,
+            FlagsCommand::Archive { flag, confirm, reason } => {
+                return self.archive(flag, *confirm, reason.as_deref()).await;
+            }
+            FlagsCommand::Unarchive { flag, reason } => return self.unarchive(flag, reason.as_deref()).await,
+            FlagsCommand::Delete { flag, reason } => return self.delete_flag(flag, reason).await,
         }
         Ok(0)
     }

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::{Client, Error, query, query_of, segment};
 use crate::ops::kill::Receipted;
+use crate::ops::lifecycle::ArchiveOutcome;
 use crate::store::{
     AuditEvent, AuditQuery, Environment, EnvironmentPatch, FlagConfig, FlagConfigRecord, FlagDefinition, FlagPatch,
     FlagQuery, FlagSummary, NewEnvironment, NewFlag, NewProject, Page, Project, Written,
@@ -106,9 +107,36 @@ impl Client {
         self.send(reqwest::Method::PATCH, &path, Some(patch)).await
     }
 
-    /// Deletes a flag.
-    pub async fn delete_flag(&self, project: &str, flag: &str) -> Result<FlagDefinition, Error> {
-        self.delete(&format!("{}/flags/{}", project_path(project), segment(flag)), None::<&Value>).await
+    /// Deletes an archived flag (409 `not_archived` otherwise), saying why.
+    pub async fn delete_flag(&self, project: &str, flag: &str, reason: &str) -> Result<(), Error> {
+        let path = format!(
+            "{}/flags/{}{}",
+            project_path(project),
+            segment(flag),
+            query([("reason", Some(reason.to_string()))])
+        );
+        self.delete::<Value>(&path, None::<&Value>).await.map(drop)
+    }
+
+    /// Archives a flag with `reason`, or (`reason: None`) answers the dry
+    /// run: per environment, when it was last evaluated and who evaluates it.
+    pub async fn archive_flag(&self, project: &str, flag: &str, reason: Option<&str>) -> Result<ArchiveOutcome, Error> {
+        let body = match reason {
+            Some(reason) => json!({"confirm": true, "reason": reason}),
+            None => json!({"dry_run": true}),
+        };
+        self.post(&format!("{}/flags/{}/archive", project_path(project), segment(flag)), &body).await
+    }
+
+    /// Restores an archived flag from the archive.
+    pub async fn unarchive_flag(
+        &self,
+        project: &str,
+        flag: &str,
+        reason: Option<&str>,
+    ) -> Result<FlagDefinition, Error> {
+        let body = json!({ "reason": reason });
+        self.post(&format!("{}/flags/{}/unarchive", project_path(project), segment(flag)), &body).await
     }
 
     /// A flag's configuration in an environment.

@@ -10,11 +10,16 @@ use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
 use crate::ops;
+use crate::ops::lifecycle::{ArchiveOutcome, ArchiveRequest, UnarchiveRequest};
 use crate::state::AppState;
 use crate::store::{FlagDefinition, FlagPatch, FlagQuery, FlagSummary, NewFlag, Page};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_flags, create_flag)).routes(routes!(get_flag, patch_flag, delete_flag))
+    OpenApiRouter::new()
+        .routes(routes!(list_flags, create_flag))
+        .routes(routes!(get_flag, patch_flag, delete_flag))
+        .routes(routes!(archive_flag))
+        .routes(routes!(unarchive_flag))
 }
 
 /// Query of the flag list.
@@ -33,6 +38,8 @@ pub struct ListQuery {
     pub cursor: Option<String>,
     /// Page size (≤ 1000).
     pub limit: Option<u32>,
+    /// `true`: only archived flags (default: only flags not archived).
+    pub archived: Option<bool>,
 }
 
 /// Lists flags with per-environment state; filterable, cursor-paginated.
@@ -58,6 +65,7 @@ async fn list_flags(
         environment: q.environment,
         cursor: q.cursor,
         limit: Some(q.limit.unwrap_or(100).clamp(1, 1000)),
+        archived: q.archived.unwrap_or(false),
     };
     Ok(AppJson(state.store.list_flags(&project, &query).await?))
 }
@@ -111,16 +119,18 @@ async fn patch_flag(
     Ok(AppJson(ops::configs::update_flag(&*state.store, &principal, (&project, &flag), body.patch, expected).await?))
 }
 
-/// Optional reason of a delete.
+/// The reason of a delete.
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct DeleteQuery {
-    /// Why.
+    /// Why (required).
     pub reason: Option<String>,
 }
 
-/// Deletes a flag in every environment (the audit history stays).
+/// Deletes an archived flag in every environment (the audit history stays);
+/// 409 `not_archived` unless it is archived, 422 without a reason.
 #[utoipa::path(delete, path = "/api/v1/projects/{project}/flags/{flag}", tag = "flags", security(("bearer" = [])),
-    params(("project" = String, Path), ("flag" = String, Path), DeleteQuery), responses((status = 204)))]
+    params(("project" = String, Path), ("flag" = String, Path), DeleteQuery),
+    responses((status = 204), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
 async fn delete_flag(
     State(state): State<AppState>,
     principal: Principal,
@@ -129,6 +139,39 @@ async fn delete_flag(
 ) -> ApiResult<StatusCode> {
     ops::configs::delete_flag(&*state.store, &principal, (&project, &flag), q.reason).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Archives a flag, in two steps: without `confirm` (or with `dry_run`) a
+/// dry run answering, per environment, when it was last evaluated and which
+/// connected SDK instances evaluate it; with `confirm` and a `reason` it is
+/// archived: left out of every SDK snapshot (a revision per environment),
+/// of default lists and tag selections, and refusing edits until restored.
+/// 409 `prerequisite_in_use` while another flag names it as a prerequisite.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/flags/{flag}/archive", tag = "flags", security(("bearer" = [])),
+    params(("project" = String, Path), ("flag" = String, Path)), request_body = ArchiveRequest,
+    responses((status = 200, body = ArchiveOutcome), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+async fn archive_flag(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, flag)): Path<(String, String)>,
+    AppJson(req): AppJson<ArchiveRequest>,
+) -> ApiResult<AppJson<ArchiveOutcome>> {
+    Ok(AppJson(ops::lifecycle::archive(&state, &principal, (&project, &flag), req).await?))
+}
+
+/// Restores an archived flag from the archive, with its configurations as
+/// they were (a kill included): back in every SDK snapshot. 409
+/// `prerequisite_archived` while one of its prerequisites is archived.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/flags/{flag}/unarchive", tag = "flags", security(("bearer" = [])),
+    params(("project" = String, Path), ("flag" = String, Path)), request_body = UnarchiveRequest,
+    responses((status = 200, body = FlagDefinition), (status = 409, body = crate::error::Problem)))]
+async fn unarchive_flag(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, flag)): Path<(String, String)>,
+    AppJson(req): AppJson<UnarchiveRequest>,
+) -> ApiResult<AppJson<FlagDefinition>> {
+    Ok(AppJson(ops::lifecycle::unarchive(&*state.store, &principal, (&project, &flag), req).await?))
 }
 
 /// Parses `If-Match: "7"` / `If-Match: 7` into a version.

@@ -44,7 +44,8 @@ pub async fn update_flag(
     Ok(store.update_flag(&principal.actor(), project, flag, patch, expected).await?)
 }
 
-/// Deletes a flag in every environment (its audit history stays).
+/// Deletes an archived flag in every environment (its audit history stays);
+/// the reason is required (422), a flag not archived is a 409 `not_archived`.
 #[tracing::instrument(name = "flag.delete", skip_all, fields(
     request_id = principal.request_id.as_deref(), actor = %principal.name, project = project, flag = flag,
 ))]
@@ -54,7 +55,9 @@ pub async fn delete_flag(
     (project, flag): (&str, &str),
     reason: Option<String>,
 ) -> OpResult<()> {
-    Ok(store.delete_flag(&principal.actor(), project, flag, reason).await?)
+    let reason = reason.unwrap_or_default();
+    super::require_reason(&reason)?;
+    Ok(store.delete_flag(&principal.actor(), project, flag, Some(reason)).await?)
 }
 
 /// Replaces one environment's configuration of a flag. The expected

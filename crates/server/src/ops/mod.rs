@@ -29,6 +29,7 @@
 //! - [`guard`]: the release guard's check of a plan (telemetry replayed through `switchyard-guard`);
 //!   [`guard_stats`] its report; [`guard_trip`] a trip killing the flag through the kill path.
 //! - [`configs`]: flag definitions and per-environment configuration writes.
+//! - [`lifecycle`]: archive a flag (a dry run showing who still evaluates it, then confirmed), restore it from the archive.
 //! - [`revert`]: undo one change, restore one version, restore an environment, change sets.
 //! - [`release`]: release plans (start, pause, resume, abort, promote, templates), their steps, the guard hook.
 //! - [`schedule`]: scheduled changes of a flag's configuration (schedule, edit, cancel; the job that applies one).
@@ -49,6 +50,7 @@ pub mod guard_trip;
 pub mod incident;
 pub mod kill;
 pub mod kill_requests;
+pub mod lifecycle;
 pub mod plan_halt;
 pub mod release;
 pub mod revert;

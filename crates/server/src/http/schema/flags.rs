@@ -109,6 +109,10 @@ pub struct FlagDefinition {
     pub created_at: DateTime<Utc>,
     /// Last definition change.
     pub updated_at: DateTime<Utc>,
+    /// When it was archived (absent: not archived). An archived flag is in
+    /// no SDK snapshot and no default list, and refuses edits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 /// The per-environment configuration of a flag, as edited.
@@ -176,6 +180,9 @@ pub struct FlagQuery {
     pub cursor: Option<String>,
     /// Page size (default 100, max 1000).
     pub limit: Option<u32>,
+    /// `true`: only archived flags; otherwise only flags not archived.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
 }
 
 /// One environment's state in a flag list row.

@@ -30,7 +30,7 @@
 //!   [`webhooks`], [`outbox`] (webhook deliveries), [`revert`],
 //!   [`receipts`], [`telemetry`], [`release`], [`fleet`] (connected SDK instances, blast radius),
 //!   [`incident`] (incident timelines), [`insights`] (flag usage, stale flags), [`drill`] (rollback drills),
-//!   [`schedule`] (scheduled changes).
+//!   [`schedule`] (scheduled changes), [`lifecycle`] (archive, restore from the archive).
 
 pub mod accounts;
 pub mod approvals;
@@ -42,6 +42,7 @@ pub mod fleet;
 pub mod incident;
 pub mod insights;
 pub mod kill;
+pub mod lifecycle;
 pub mod outbox;
 pub mod projects;
 pub mod receipts;
@@ -174,6 +175,10 @@ mirror! {
     crate::ops::drill::DrillRequest => drill::DrillRequest;
     crate::ops::drill::DrillStep => drill::DrillStep;
     crate::ops::drill::DrillReport => drill::DrillReport;
+    crate::ops::lifecycle::ArchiveRequest => lifecycle::ArchiveRequest;
+    crate::ops::lifecycle::UnarchiveRequest => lifecycle::UnarchiveRequest;
+    crate::ops::lifecycle::ArchiveOutcome => lifecycle::ArchiveOutcome;
+    crate::ops::lifecycle::ArchiveUse => lifecycle::ArchiveUse;
     crate::ops::kill_requests::KillOne => kill::KillOne;
     crate::ops::kill_requests::UnkillRequest => kill::UnkillRequest;
     crate::ops::kill_requests::PanicRequest => kill::PanicRequest;

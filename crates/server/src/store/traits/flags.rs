@@ -32,7 +32,10 @@ pub trait FlagStore: Send + Sync + 'static {
         patch: FlagPatch,
         expected_version: Option<u64>,
     ) -> Result<FlagDefinition>;
-    /// Deletes a flag and its configurations (history stays in the audit log).
+    /// Deletes an archived flag and its configurations (history stays in the
+    /// audit log); `Conflict` `not_archived` when it is not archived (see
+    /// [`crate::store::LifecycleStore::archive_flag`]), `prerequisite_in_use`
+    /// while any flag names it as a prerequisite.
     async fn delete_flag(&self, actor: &Actor, project: &str, flag: &str, reason: Option<String>) -> Result<()>;
     /// Keys of flags in the project carrying `tag`.
     async fn flags_with_tag(&self, project: &str, tag: &str) -> Result<Vec<String>>;

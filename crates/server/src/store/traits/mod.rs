@@ -16,6 +16,7 @@
 //! | [`ReleaseStore`], [`JobStore`] | release templates and plans; the durable queue of due jobs |
 //! | [`ApprovalStore`] | approval policies per environment, change requests |
 //! | [`ScheduleStore`] | scheduled changes of a flag's configuration (applied by the scheduler) |
+//! | [`LifecycleStore`] | archive and restore from the archive |
 //!
 //! Declares contracts only: no SQL (that is `sql`), no HTTP.
 
@@ -24,6 +25,7 @@ mod alerts;
 mod approvals;
 mod flags;
 mod history;
+mod lifecycle;
 mod projects;
 mod release;
 mod schedule;
@@ -38,6 +40,7 @@ pub use alerts::*;
 pub use approvals::*;
 pub use flags::*;
 pub use history::*;
+pub use lifecycle::*;
 pub use projects::*;
 pub use release::*;
 pub use schedule::*;
@@ -70,6 +73,7 @@ pub trait Store:
     + JobStore
     + ScheduleStore
     + ApprovalStore
+    + LifecycleStore
 {
 }
 
@@ -94,6 +98,7 @@ impl<T> Store for T where
         + JobStore
         + ScheduleStore
         + ApprovalStore
+        + LifecycleStore
 {
 }
 

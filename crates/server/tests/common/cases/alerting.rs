@@ -65,7 +65,8 @@ pub async fn triggers_lifecycle(ctx: Ctx) {
     );
 
     // a deleted flag takes its triggers with it
-    store.delete_flag(&admin, "shop", "checkout", None).await.unwrap();
+    store.archive_flag(&admin, "shop", "checkout", "retired").await.unwrap();
+    store.delete_flag(&admin, "shop", "checkout", Some("cleanup".into())).await.unwrap();
     assert!(store.trigger_by_hash("hash-b").await.unwrap().is_none());
     assert!(store.trigger_by_hash("hash-d").await.unwrap().is_none());
 }

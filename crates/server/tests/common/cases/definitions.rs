@@ -169,7 +169,13 @@ pub async fn flag_definition_update_and_delete(ctx: Ctx) {
     let snap = store.snapshot(env.id).await.unwrap();
     assert_eq!(snap.flags[0].variants.len(), 3);
 
-    // Delete: gone everywhere, tombstoned in every environment's log.
+    // Only an archived flag is deleted. Archiving tombstones it in every
+    // environment's log; the delete then changes nothing an SDK sees.
+    assert_conflict(store.delete_flag(&admin, "shop", "theme", Some("x".into())).await.unwrap_err(), "not_archived");
+    assert!(store.archive_flag(&admin, "shop", "theme", "retired").await.unwrap().changed);
+    assert!(!store.archive_flag(&admin, "shop", "theme", "again").await.unwrap().changed);
+    assert!(store.get_flag("shop", "theme").await.unwrap().archived_at.is_some());
+    assert!(store.snapshot(env.id).await.unwrap().flags.is_empty());
     store.delete_flag(&admin, "shop", "theme", Some("cleanup".into())).await.unwrap();
     assert_not_found(store.get_flag("shop", "theme").await, "flag");
     assert_not_found(store.get_flag_config("shop", "dev", "theme").await, "flag");
@@ -181,7 +187,10 @@ pub async fn flag_definition_update_and_delete(ctx: Ctx) {
     let q = AuditQuery { flag: Some("theme".into()), ..AuditQuery::default() };
     let actions: Vec<String> =
         store.list_audit("shop", &q).await.unwrap().items.into_iter().map(|e| e.action).collect();
-    assert_eq!(actions, ["flag.delete", "flag.update", "flag.config.update", "flag.update", "flag.create"]);
+    assert_eq!(
+        actions,
+        ["flag.delete", "flag.archive", "flag.update", "flag.config.update", "flag.update", "flag.create"]
+    );
 
     // The key can be reused; the new flag starts a fresh history.
     store.create_flag(&admin, "shop", string_flag("theme", &["x", "y"])).await.unwrap();

@@ -46,7 +46,8 @@ pub async fn snapshot_matches_replayed_changes(ctx: Ctx) {
     cfg.rules = vec![segment_rule("r1", "beta", "on")];
     store.put_flag_config(&admin, "shop", "prod", "checkout", cfg.clone(), v, None).await.unwrap();
     store.kill_flags(&admin, "shop", "prod", kill(&["search"], "outage")).await.unwrap();
-    store.delete_flag(&admin, "shop", "theme", None).await.unwrap();
+    store.archive_flag(&admin, "shop", "theme", "retired").await.unwrap();
+    store.delete_flag(&admin, "shop", "theme", Some("cleanup".into())).await.unwrap();
 
     let prod = store.get_environment("shop", "prod").await.unwrap();
     let snap = store.snapshot(prod.id).await.unwrap();

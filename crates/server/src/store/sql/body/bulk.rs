@@ -65,7 +65,8 @@ impl BulkStore for This {
         let mut diffs = Vec::new();
         let mut updates = Vec::new();
         let mut errors = ValidationErrors(Vec::new());
-        for flag in flags {
+        // Archived flags are left as they are: no SDK holds them, and they refuse edits.
+        for flag in flags.into_iter().filter(|f| f.def.archived_at.is_none()) {
             let current = lookup::config(tx.conn().await?, &env, &flag).await?;
             let (to_version, after) = match then.remove(&flag.id) {
                 Some((version, config)) => (Some(version), FlagConfig { kill: current.config.kill.clone(), ..config }),

@@ -96,7 +96,9 @@ async fn insert_history(
 /// flag, and returns the new records and the revision. `updates` must be
 /// non-empty and validated; prerequisites are checked here, on the
 /// environment's graph after the write (`prereqs::check`), before anything
-/// is written.
+/// is written. An archived flag is refused (409 `archived`) except by kills
+/// and restores, which are never blocked: they are written and audited but
+/// left out of the change event (no SDK holds an archived flag).
 pub(super) async fn write_configs(
     tx: &mut WriteTx,
     actor: &Actor,
@@ -104,6 +106,10 @@ pub(super) async fn write_configs(
     updates: &[Update],
     why: &Why<'_>,
 ) -> Result<(Vec<FlagConfigRecord>, u64)> {
+    let break_glass = matches!(why.action, "flag.kill" | "flag.restore");
+    if let Some(u) = updates.iter().find(|u| u.flag.def.archived_at.is_some()).filter(|_| !break_glass) {
+        return Err(archived(&u.flag.def.key));
+    }
     let changes: Vec<_> = updates.iter().map(|u| (u.flag.def.key.as_str(), &u.current.config, &u.config)).collect();
     prereqs::check(tx, env, &changes).await?;
     let now = tx.now;
@@ -142,7 +148,11 @@ pub(super) async fn write_configs(
         );
         let row = ConfigRow { version, config: u.config.clone(), updated_at: now, updated_by: actor.name.clone() };
         records.push(row.record(&u.flag.def.key, &env.key)?);
-        flags.push(merge(&u.flag.def, version, &u.config));
+        // An archived flag's kill is kept (a restore from the archive
+        // brings it back killed) but no SDK holds the flag to hear of it.
+        if u.flag.def.archived_at.is_none() {
+            flags.push(merge(&u.flag.def, version, &u.config));
+        }
     }
     let revision = tx.bump(env, ChangeEvent { flags, ..ChangeEvent::default() }).await?;
     for (u, record) in updates.iter().zip(&records) {
@@ -166,6 +176,15 @@ pub(super) async fn write_configs(
         .await?;
     }
     Ok((records, revision))
+}
+
+/// The refusal of an edit to an archived flag.
+pub(super) fn archived(flag: &str) -> StoreError {
+    StoreError::Conflict {
+        code: "archived",
+        message: format!("flag `{flag}` is archived: restore it from the archive (POST …/unarchive) to change it"),
+        current_version: None,
+    }
 }
 
 /// `after` with the keys of `detail` (an object) added.
@@ -268,6 +287,9 @@ impl ConfigStore for This {
         guard!(actor, project, env, flag, config, reason);
         let (mut tx, env) = begin_ordinary(self, actor, project, env).await?;
         let (flag, current) = lookup::flag_config(tx.conn().await?, &env, flag).await?;
+        if flag.def.archived_at.is_some() {
+            return Err(archived(&flag.def.key));
+        }
         if current.version != expected_version {
             return Err(version_conflict("configuration of flag", &flag.def.key, current.version, expected_version));
         }
@@ -298,6 +320,9 @@ impl ConfigStore for This {
         guard!(actor, project, env, flag, reason);
         let (mut tx, env) = begin_ordinary(self, actor, project, env).await?;
         let (flag, current) = lookup::flag_config(tx.conn().await?, &env, flag).await?;
+        if flag.def.archived_at.is_some() {
+            return Err(archived(&flag.def.key));
+        }
         let config = FlagConfig { on, ..current.config.clone() };
         let why =
             Why { action: "flag.toggle", reason: reason.as_deref(), group_id: None, detail: None, incident: None };

@@ -70,6 +70,7 @@ impl FlagStore for This {
             version: 1,
             created_at: to_time(now_ms())?,
             updated_at: to_time(now_ms())?,
+            archived_at: None,
         };
         let config = default_config(off.clone(), on.clone());
         // A default configuration has no rules, hence no segment references.
@@ -158,6 +159,9 @@ impl FlagStore for This {
         let p = lookup::project(tx.conn().await?, project).await?;
         tx.lock_project(p.id).await?;
         let current = lookup::flag(tx.conn().await?, p.id, key).await?;
+        if current.def.archived_at.is_some() {
+            return Err(super::configs::archived(key));
+        }
         if let Some(expected) = expected_version
             && expected != current.def.version
         {
@@ -279,6 +283,13 @@ impl FlagStore for This {
         let p = lookup::project(tx.conn().await?, project).await?;
         tx.lock_project(p.id).await?;
         let flag = lookup::flag(tx.conn().await?, p.id, key).await?;
+        if flag.def.archived_at.is_none() {
+            return Err(StoreError::Conflict {
+                code: "not_archived",
+                message: format!("flag `{key}` is not archived: archive it first (POST …/flags/{key}/archive)"),
+                current_version: None,
+            });
+        }
         let users = prereqs::users(tx.conn().await?, p.id, key, None).await?;
         if !users.is_empty() {
             return Err(StoreError::Conflict {
@@ -287,7 +298,6 @@ impl FlagStore for This {
                 current_version: None,
             });
         }
-        let envs = lookup::project_envs(tx.conn().await?, p.id).await?;
         sqlx::query("DELETE FROM flag_configs WHERE flag_id = $1").bind(flag.id).execute(tx.conn().await?).await?;
         sqlx::query("DELETE FROM flags WHERE id = $1").bind(flag.id).execute(tx.conn().await?).await?;
         tx.audit(
@@ -302,10 +312,7 @@ impl FlagStore for This {
             },
         )
         .await?;
-        for env in &envs {
-            let event = ChangeEvent { deleted_flags: vec![flag.def.key.clone()], ..ChangeEvent::default() };
-            tx.bump(env, event).await?;
-        }
+        // Archived, it already left every snapshot: no revision to bump.
         tx.commit(self).await
     }
 }

@@ -1,4 +1,5 @@
-//! The flag list (filters, key-cursor pagination) and tag lookups.
+//! The flag list (filters, key-cursor pagination; archived flags only when
+//! asked for) and tag lookups.
 //!
 //! Read-only: the queries behind `FlagStore::list_flags` and `flags_with_tag`.
 //! Must not write.
@@ -76,6 +77,9 @@ pub(super) async fn list(store: &This, project: &str, query: &FlagQuery) -> Resu
         .fetch(&mut *tx);
         while let Some(row) = rows.try_next().await? {
             let flag = flag_from_row(&row)?;
+            if flag.def.archived_at.is_some() != query.archived {
+                continue;
+            }
             if tag.is_some_and(|t| !flag.def.tags.iter().any(|x| x == t)) {
                 continue;
             }
@@ -144,5 +148,10 @@ pub(super) async fn with_tag(store: &This, project: &str, tag: &str) -> Result<V
     let mut conn = store.pool.acquire().await?;
     let p = lookup::project(&mut conn, project).await?;
     let flags = lookup::flags(&mut conn, p.id).await?;
-    Ok(flags.into_iter().filter(|f| f.def.tags.iter().any(|t| t == tag)).map(|f| f.def.key).collect())
+    // Archived flags are in no SDK snapshot: a panic by tag leaves them out.
+    Ok(flags
+        .into_iter()
+        .filter(|f| f.def.archived_at.is_none() && f.def.tags.iter().any(|t| t == tag))
+        .map(|f| f.def.key)
+        .collect())
 }

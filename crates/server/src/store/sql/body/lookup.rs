@@ -167,7 +167,7 @@ pub(super) fn by_position(envs: &mut [EnvRef]) {
 macro_rules! flag_columns {
     () => {
         "f.id, f.key, f.name, f.description, f.kind, f.variants, f.tags, f.owner, f.temporary, f.salt, \
-         f.off_variant, f.on_variant, f.version, f.created_at, f.updated_at, f.expires_at"
+         f.off_variant, f.on_variant, f.version, f.created_at, f.updated_at, f.expires_at, f.archived_at"
     };
 }
 pub(super) use flag_columns;
@@ -189,6 +189,7 @@ pub(super) fn flag_from_row(row: &Row) -> Result<FlagRow> {
             version: to_u64(get(row, "version")?)?,
             created_at: to_time(get(row, "created_at")?)?,
             updated_at: to_time(get(row, "updated_at")?)?,
+            archived_at: get::<Option<i64>>(row, "archived_at")?.map(to_time).transpose()?,
         },
         off_variant: get(row, "off_variant")?,
         on_variant: get(row, "on_variant")?,
@@ -213,7 +214,7 @@ pub(super) async fn flag_by_id(conn: &mut Conn, id: i64) -> Result<Option<FlagRo
     row.as_ref().map(flag_from_row).transpose()
 }
 
-/// All flags of a project, by key.
+/// All flags of a project, by key (archived ones too: see `FlagDefinition::archived_at`).
 pub(super) async fn flags(conn: &mut Conn, project_id: i64) -> Result<Vec<FlagRow>> {
     let rows = sqlx::query(concat!("SELECT ", flag_columns!(), " FROM flags f WHERE f.project_id = $1 ORDER BY f.key"))
         .bind(project_id)
@@ -278,13 +279,14 @@ pub(super) async fn flag_config(conn: &mut Conn, env: &EnvRef, key: &str) -> Res
     Ok((flag, config))
 }
 
-/// Every flag of an environment merged with its configuration, by key.
+/// Every flag of an environment merged with its configuration, by key:
+/// what its SDKs see, so archived flags are left out.
 pub(super) async fn env_flags(conn: &mut Conn, env_id: i64) -> Result<Vec<Flag>> {
     let mut rows = sqlx::query(concat!(
         "SELECT ",
         flag_columns!(),
         ", c.version AS config_version, c.config FROM flags f JOIN flag_configs c ON c.flag_id = f.id \
-         WHERE c.environment_id = $1 ORDER BY f.key"
+         WHERE c.environment_id = $1 AND f.archived_at IS NULL ORDER BY f.key"
     ))
     .bind(env_id)
     .fetch(conn);

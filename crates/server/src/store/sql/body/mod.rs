@@ -6,7 +6,7 @@
 //! Each area module implements its trait of `crate::store::traits` for
 //! `This` directly (accounts, projects, flags + list, configs, kill,
 //! history, bulk, audit, segments, sdk, triggers, webhooks, outbox,
-//! telemetry, release, jobs, schedule, approvals); this file implements only [`ClusterStore`] (the database itself). Below the
+//! telemetry, release, jobs, schedule, approvals, lifecycle); this file implements only [`ClusterStore`] (the database itself). Below the
 //! areas: `tx` (transactions; the only module that writes the outbox, via
 //! `outbox::write`), `lookup` (row decoding and lookups), `row` (the leaf:
 //! column decoding), and `audit::Audit` (the event a write appends).
@@ -50,6 +50,7 @@ mod history;
 mod insights;
 mod jobs;
 mod kill;
+mod lifecycle;
 mod list;
 mod lookup;
 mod outbox;

@@ -28,6 +28,8 @@ const CHANGE_ACTIONS: &[&str] = &[
     "flag.create",
     "flag.update",
     "flag.delete",
+    "flag.archive",
+    "flag.unarchive",
     "flag.toggle",
     "flag.config.update",
     "flag.revert",

@@ -70,14 +70,32 @@ pub(super) async fn check(tx: &mut WriteTx, env: &EnvRef, updates: &[(&str, &Fla
 /// "flag `a` in `production`" (needing `variant` only, when given), at most
 /// five and a count of the rest; empty when nowhere.
 pub(super) async fn users(conn: &mut Conn, project_id: i64, flag: &str, variant: Option<&str>) -> Result<String> {
-    let rows = sqlx::query(
+    users_among(conn, project_id, flag, variant, true).await
+}
+
+/// [`users`] among the flags not archived (those an SDK holds): archiving
+/// `flag` must not leave one of them pointing at nothing.
+pub(super) async fn active_users(conn: &mut Conn, project_id: i64, flag: &str) -> Result<String> {
+    users_among(conn, project_id, flag, None, false).await
+}
+
+async fn users_among(
+    conn: &mut Conn,
+    project_id: i64,
+    flag: &str,
+    variant: Option<&str>,
+    archived_too: bool,
+) -> Result<String> {
+    let sql = if archived_too {
         "SELECT f.key AS flag_key, e.key AS env_key, c.config FROM flag_configs c \
          JOIN flags f ON f.id = c.flag_id JOIN environments e ON e.id = c.environment_id \
-         WHERE f.project_id = $1 ORDER BY f.key, e.id",
-    )
-    .bind(project_id)
-    .fetch_all(conn)
-    .await?;
+         WHERE f.project_id = $1 ORDER BY f.key, e.id"
+    } else {
+        "SELECT f.key AS flag_key, e.key AS env_key, c.config FROM flag_configs c \
+         JOIN flags f ON f.id = c.flag_id JOIN environments e ON e.id = c.environment_id \
+         WHERE f.project_id = $1 AND f.archived_at IS NULL ORDER BY f.key, e.id"
+    };
+    let rows = sqlx::query(sql).bind(project_id).fetch_all(conn).await?;
     let mut users = Vec::new();
     for row in &rows {
         let config: FlagConfig = get_json(row, "config")?;

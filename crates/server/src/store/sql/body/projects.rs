@@ -218,7 +218,10 @@ async fn insert_env(tx: &mut WriteTx, actor: &Actor, p: &ProjectRow, new: NewEnv
     for flag in lookup::flags(tx.conn().await?, p.id).await? {
         let config = flag.default_config();
         insert_config(tx.conn().await?, id, &flag, &config, &actor.name, now).await?;
-        flags.push(merge(&flag.def, 1, &config));
+        // An archived flag gets its configuration (a restore needs one) but no SDK sees it.
+        if flag.def.archived_at.is_none() {
+            flags.push(merge(&flag.def, 1, &config));
+        }
     }
     let segments = lookup::segments(tx.conn().await?, p.id).await?.into_iter().map(|s| s.segment).collect();
     // Revision 1 carries the full state, so `changes_since(env, 0)` works.

@@ -1,0 +1,140 @@
+//! Archive and restore from the archive (issue 19 part 4).
+//!
+//! Implements `LifecycleStore`. Owns the `archived_at` columns; leaves
+//! configurations untouched (an archived flag keeps its kill and targeting,
+//! so a restore from the archive serves exactly what it served). What an
+//! archived flag is left out of is decided where it is read: `lookup::env_flags`
+//! (snapshots), `list` (lists, tags), `configs::write_configs` (edits).
+
+use async_trait::async_trait;
+use switchyard_core::ChangeEvent;
+
+use super::This;
+use super::audit::Audit;
+use super::lookup;
+use super::prereqs;
+use crate::store::LifecycleStore;
+use crate::store::sql::common::{merge, to_json, to_time};
+use crate::store::{Actor, FlagDefinition, Result, StoreError, Written};
+
+fn unchanged(def: FlagDefinition) -> Written<FlagDefinition> {
+    Written { value: def, changed: false, revision: None }
+}
+
+#[async_trait]
+impl LifecycleStore for This {
+    async fn archive_flag(
+        &self,
+        actor: &Actor,
+        project: &str,
+        key: &str,
+        reason: &str,
+    ) -> Result<Written<FlagDefinition>> {
+        guard!(actor, project, flag = key, reason);
+        let mut tx = self.begin_write().await?;
+        let p = lookup::project(tx.conn().await?, project).await?;
+        // Every environment write waits for the project lock: no edit can
+        // name this flag as a prerequisite between the check and the write.
+        tx.lock_project(p.id).await?;
+        let flag = lookup::flag(tx.conn().await?, p.id, key).await?;
+        if flag.def.archived_at.is_some() {
+            return Ok(unchanged(flag.def));
+        }
+        let users = prereqs::active_users(tx.conn().await?, p.id, key).await?;
+        if !users.is_empty() {
+            return Err(StoreError::Conflict {
+                code: "prerequisite_in_use",
+                message: format!("flag `{key}` is a prerequisite of {users}; remove it there (or archive those) first"),
+                current_version: None,
+            });
+        }
+        sqlx::query("UPDATE flags SET archived_at = $2 WHERE id = $1")
+            .bind(flag.id)
+            .bind(tx.now)
+            .execute(tx.conn().await?)
+            .await?;
+        let def = FlagDefinition { archived_at: Some(to_time(tx.now)?), ..flag.def.clone() };
+        tx.audit(
+            actor,
+            Audit {
+                project_id: Some(p.id),
+                flag: Some(key),
+                action: "flag.archive",
+                reason: Some(reason),
+                before: Some(to_json(&flag.def)?),
+                after: Some(to_json(&def)?),
+                ..Audit::default()
+            },
+        )
+        .await?;
+        for env in &lookup::project_envs(tx.conn().await?, p.id).await? {
+            tx.bump(env, ChangeEvent { deleted_flags: vec![key.to_string()], ..ChangeEvent::default() }).await?;
+        }
+        tx.commit(self).await?;
+        Ok(Written { value: def, changed: true, revision: None })
+    }
+
+    async fn unarchive_flag(
+        &self,
+        actor: &Actor,
+        project: &str,
+        key: &str,
+        reason: Option<&str>,
+    ) -> Result<Written<FlagDefinition>> {
+        guard!(actor, project, flag = key, reason);
+        let mut tx = self.begin_write().await?;
+        let p = lookup::project(tx.conn().await?, project).await?;
+        tx.lock_project(p.id).await?;
+        let flag = lookup::flag(tx.conn().await?, p.id, key).await?;
+        if flag.def.archived_at.is_none() {
+            return Ok(unchanged(flag.def));
+        }
+        let envs = lookup::project_envs(tx.conn().await?, p.id).await?;
+        let archived: Vec<String> = lookup::flags(tx.conn().await?, p.id)
+            .await?
+            .into_iter()
+            .filter(|f| f.def.archived_at.is_some() && f.id != flag.id)
+            .map(|f| f.def.key)
+            .collect();
+        let mut configs = Vec::with_capacity(envs.len());
+        for env in &envs {
+            let config = lookup::config(tx.conn().await?, env, &flag).await?;
+            if let Some(p) = config.config.prerequisites.iter().find(|p| archived.contains(&p.flag)) {
+                return Err(StoreError::Conflict {
+                    code: "prerequisite_archived",
+                    message: format!(
+                        "its prerequisite `{}` (in `{}`) is archived: restore that one from the archive first",
+                        p.flag, env.key
+                    ),
+                    current_version: None,
+                });
+            }
+            configs.push(config);
+        }
+        sqlx::query("UPDATE flags SET archived_at = NULL WHERE id = $1")
+            .bind(flag.id)
+            .execute(tx.conn().await?)
+            .await?;
+        let def = FlagDefinition { archived_at: None, ..flag.def.clone() };
+        tx.audit(
+            actor,
+            Audit {
+                project_id: Some(p.id),
+                flag: Some(key),
+                action: "flag.unarchive",
+                reason,
+                before: Some(to_json(&flag.def)?),
+                after: Some(to_json(&def)?),
+                ..Audit::default()
+            },
+        )
+        .await?;
+        for (env, config) in envs.iter().zip(&configs) {
+            let event =
+                ChangeEvent { flags: vec![merge(&def, config.version, &config.config)], ..ChangeEvent::default() };
+            tx.bump(env, event).await?;
+        }
+        tx.commit(self).await?;
+        Ok(Written { value: def, changed: true, revision: None })
+    }
+}
