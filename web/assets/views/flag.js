@@ -18,6 +18,7 @@ import { releaseCard } from '../release.js';
 import { scheduleCard } from '../schedule.js';
 import { usageCard } from '../usage.js';
 import { approvalPolicy, changeRequestsCard, openChangeRequest, policyForm } from '../approvals.js';
+import { archiveButton, archivedBanner } from '../archive.js';
 
 const CONFIG_FIELDS = ['off_variant', 'prerequisites', 'targets', 'rules', 'fallthrough', 'fail_safe_variant'];
 const DEF_FIELDS = ['name', 'description', 'tags', 'owner', 'temporary', 'variants'];
@@ -104,7 +105,9 @@ export function render({ app, root, project, flag, query: q }) {
             h('span', { class: 'pill', text: def.kind }), ' ',
             h('span', { class: 'pill', text: def.temporary ? 'temporary' : 'permanent' }), ' ',
             def.owner ? h('span', { class: 'muted', text: `owner: ${def.owner}` }) : null, ' ',
-            (def.tags || []).map((t) => h('span', { class: 'tag', text: t }))))),
+            (def.tags || []).map((t) => h('span', { class: 'tag', text: t })))),
+        def.archived_at ? null : archiveButton({ app, project, flag, onDone: () => load() })),
+      def.archived_at ? archivedBanner({ app, project, flag, def, onRestored: () => load() }) : null,
       def.description ? h('p', { class: 'flag-desc', text: def.description }) : null,
       killedAnywhere.length ? h('p', { class: 'kill-banner-small' }, h('span', { 'aria-hidden': 'true', text: '⊘ ' }), `Killed in ${killedAnywhere.map((r) => app.envName(r.environment)).join(', ')}.`) : null,
       tabs,
@@ -727,10 +730,18 @@ export function render({ app, root, project, flag, query: q }) {
     if (m.type === 'resync') return onRemote(m.env);
     if (m.type !== 'change') return;
     if ((m.data.deleted_flags || []).includes(flag)) {
-      app.notify(`“${flag}” was deleted.`, { kind: 'warning', timeout: 0 });
+      // Archived (the definition is still there) or deleted.
+      get(url('projects', project, 'flags', flag)).then((d) => {
+        if (disposed || !d.archived_at || def.archived_at) return;
+        app.notify(`“${flag}” was archived.`, { kind: 'warning' });
+        load();
+      }).catch(() => app.notify(`“${flag}” was deleted.`, { kind: 'warning', timeout: 0 }));
       return;
     }
-    if ((m.data.flags || []).some((f) => f.key === flag)) onRemote(m.env);
+    if ((m.data.flags || []).some((f) => f.key === flag)) {
+      if (def.archived_at) return load(); // restored from the archive
+      onRemote(m.env);
+    }
   });
 
   async function onRemote(e) {

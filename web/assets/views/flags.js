@@ -24,6 +24,8 @@ function lastChange(f) {
 }
 
 export function render({ app, root, project, query }) {
+  // `?archived=true`: the archive (archived flags only; no live state).
+  const archived = query.get('archived') === 'true';
   let flags = [];
   const byKey = new Map();
   let disposed = false;
@@ -38,16 +40,20 @@ export function render({ app, root, project, query }) {
   const empty = h('div', { class: 'empty', hidden: true });
   const actions = h('div', { class: 'page-actions' });
 
-  if (can('kill')) {
+  actions.append(archived
+    ? h('a', { class: 'btn', id: 'active-flags-link', href: `#/projects/${p}/flags`, text: '← Flags in use' })
+    : h('a', { class: 'btn', id: 'archived-flags-link', href: `#/projects/${p}/flags?archived=true`, text: 'Archived flags' }));
+  if (can('kill') && !archived) {
     actions.append(h('button', { type: 'button', class: 'btn btn-danger-outline', id: 'panic-button', onclick: () => openPanicDialog({ app, project, flags, onDone: () => reload() }) },
       h('span', { 'aria-hidden': 'true', text: '⊘ ' }), 'Panic: kill by tag'));
   }
-  if (can('edit')) {
+  if (can('edit') && !archived) {
     actions.append(h('button', { type: 'button', class: 'btn btn-primary', id: 'new-flag', text: 'New flag', onclick: () => newFlagDialog(app, project) }));
   }
 
   root.append(h('section', { class: 'page' },
-    h('div', { class: 'page-head' }, h('h1', { text: 'Flags' }), actions),
+    h('div', { class: 'page-head' }, h('h1', { text: archived ? 'Archived flags' : 'Flags' }), actions),
+    archived ? h('p', { class: 'hint', text: 'In no SDK snapshot and not editable. Open one to restore it from the archive or delete it.' }) : null,
     app.envs.length ? null : h('p', { class: 'conflict' }, 'This project has no environments yet. ',
       can('admin') ? h('a', { href: `#/projects/${p}/keys`, text: 'Create development, staging and production' }) : 'Ask an admin to create them.'),
     h('div', { class: 'filters', role: 'search', 'aria-label': 'Filter flags' },
@@ -127,7 +133,8 @@ export function render({ app, root, project, query }) {
     if (!shown.length) {
       empty.append(flags.length
         ? h('p', { text: 'No flag matches these filters.' })
-        : h('p', {}, 'This project has no flags yet.', can('edit') ? ' Create one with “New flag”.' : ''));
+        : archived ? h('p', { text: 'No archived flag.' })
+          : h('p', {}, 'This project has no flags yet.', can('edit') ? ' Create one with “New flag”.' : ''));
     }
     const ms = performance.now() - t0;
     const info = { rows: shown.length, total: flags.length, ms, painted: null };
@@ -151,7 +158,7 @@ export function render({ app, root, project, query }) {
 
   async function reload() {
     try {
-      const items = await getAll(url('projects', project, 'flags'));
+      const items = await getAll(url('projects', project, 'flags'), archived ? { archived: true } : {});
       if (disposed) return;
       flags = items;
       byKey.clear();

@@ -60,6 +60,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "usage.js" => JS,
     "approvals.js" => JS,
     "envcolor.js" => JS,
+    "archive.js" => JS,
     "icon.svg" => "image/svg+xml",
     "views/login.js" => JS,
     "views/flags.js" => JS,

@@ -1,0 +1,114 @@
+// Browser tests of a flag's lifecycle on its page (issue 19 part 4), with
+// the real server: the Archive dialog first shows the dry run (per
+// environment: last evaluated, connected, evaluating, needed by) and
+// archives only with a reason; the archived flag's page says so and leaves
+// the flag list for the archive; Restore from archive brings it back; a
+// flag other flags need is not archived (the dialog names them and offers
+// no confirm); Delete removes an archived flag.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { CHROMIUM, LAUNCH_ARGS, apiClient, openPage, startServer, uiLogin } from './support.mjs';
+
+const ADMIN_PASSWORD = 'admin-password-for-tests';
+const P = '/api/v1/projects/shop';
+
+let server;
+let browser;
+let api;
+
+before(async () => {
+  server = await startServer({ SWITCHYARD_ADMIN_PASSWORD: ADMIN_PASSWORD });
+  api = apiClient(server.url);
+  api.token = await api.login('admin', ADMIN_PASSWORD);
+  await api.call('POST', '/api/v1/projects', { key: 'shop', name: 'Shop' });
+  await api.call('POST', `${P}/environments`, { key: 'production' });
+  for (const key of ['holiday-banner', 'checkout', 'upsell']) await api.call('POST', `${P}/flags`, { key, kind: 'boolean' });
+  await api.call('PUT', `${P}/environments/production/flags/upsell`, { version: 1, on: true, off_variant: 'off',
+    fallthrough: { variant: 'on' }, prerequisites: [{ flag: 'checkout', variant: 'on' }] });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const listed = async (page) => page.$$eval('#flag-table .fg-body .fg-row', (rows) => rows.map((r) => r.dataset.key));
+
+test('archive shows the dry run, needs a reason, hides the flag; restore from archive brings it back', async () => {
+  const t = await openPage(browser);
+  const { page } = t;
+  await uiLogin(page, server.url, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${server.url}/#/projects/shop/flags/holiday-banner?env=production`);
+  await page.click('#archive-button');
+
+  // The dry run: one row per environment; nothing archived yet.
+  const row = page.locator('#archive-usage tr[data-env="production"]');
+  await row.waitFor();
+  assert.match(await row.locator('.last').textContent(), /never/);
+  assert.equal(await row.locator('.connected').textContent(), '0');
+  assert.match(await page.textContent('#archive-summary'), /No connected SDK instance/);
+  assert.equal((await api.call('GET', `${P}/flags/holiday-banner`)).archived_at, undefined);
+
+  // A reason is required; then archived.
+  await page.click('#archive-confirm');
+  await page.waitForSelector('.archive-dialog .field-error:not([hidden])');
+  await page.fill('#archive-reason', 'the holidays are over');
+  await page.click('#archive-confirm');
+  await page.waitForSelector('#archived-banner');
+  assert.equal(await page.locator('#archive-button').count(), 0);
+  const def = await api.call('GET', `${P}/flags/holiday-banner`);
+  assert.ok(def.archived_at, 'archived');
+  const audit = await api.call('GET', `${P}/audit?flag=holiday-banner`);
+  assert.equal(audit.items[0].action, 'flag.archive');
+  assert.equal(audit.items[0].reason, 'the holidays are over');
+
+  // Out of the flag list, in the archive.
+  await page.goto(`${server.url}/#/projects/shop/flags`);
+  await page.waitForSelector('#flag-table[data-rendered]');
+  assert.deepEqual(await listed(page), ['checkout', 'upsell']);
+  await page.click('#archived-flags-link');
+  await page.waitForSelector('#flag-table .fg-row[data-key="holiday-banner"]');
+  assert.deepEqual(await listed(page), ['holiday-banner']);
+  assert.equal(await page.locator('#panic-button').count(), 0, 'no panic button in the archive');
+
+  // Restore from archive: back in the list, editable.
+  await page.click('#flag-table .fg-row[data-key="holiday-banner"] a');
+  await page.click('#unarchive-button');
+  await page.fill('.dialog textarea[name="reason"]', 'one more week');
+  await page.click('.dialog-footer button:has-text("Restore")');
+  await page.waitForSelector('#archive-button');
+  assert.equal(await page.locator('#archived-banner').count(), 0);
+  assert.equal((await api.call('GET', `${P}/flags/holiday-banner`)).archived_at, undefined);
+  await page.goto(`${server.url}/#/projects/shop/flags`);
+  await page.waitForSelector('#flag-table .fg-row[data-key="holiday-banner"]');
+  await t.check();
+  await t.close();
+});
+
+test('a prerequisite of another flag is not archived; an archived flag is deleted with a reason', async () => {
+  const t = await openPage(browser);
+  const { page } = t;
+  await uiLogin(page, server.url, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${server.url}/#/projects/shop/flags/checkout?env=production`);
+  await page.click('#archive-button');
+  await page.waitForSelector('#archive-blocked');
+  assert.match(await page.textContent('#archive-blocked'), /upsell/);
+  assert.equal(await page.locator('#archive-confirm').count(), 0);
+  await page.click('.dialog-footer button:has-text("Cancel")');
+
+  await api.call('POST', `${P}/flags/holiday-banner/archive`, { confirm: true, reason: 'done' });
+  await page.goto(`${server.url}/#/projects/shop/flags/holiday-banner?env=production`);
+  await page.click('#delete-flag-button');
+  await page.fill('.dialog textarea[name="reason"]', 'cleanup');
+  await page.click('.dialog-footer button:has-text("Delete flag")');
+  await page.waitForFunction(() => location.hash.endsWith('/flags?archived=true'));
+  await page.waitForSelector('#flag-table[data-rendered]');
+  assert.deepEqual(await listed(page), []);
+  const flags = await api.call('GET', `${P}/flags?archived=true`);
+  assert.deepEqual(flags.items, []);
+  await t.check();
+  await t.close();
+});

@@ -1,0 +1,116 @@
+// A flag's lifecycle on its page (admins): archive in two steps — the
+// dialog first shows, per environment, when SDKs last evaluated the flag
+// and who is connected and evaluating it (the server's dry run, nothing
+// written), then archives with a reason — and, for an archived flag, a
+// banner with Restore from archive and Delete.
+
+import { post, del, url, can, describe, query } from './api.js';
+import { h, clear, timeEl } from './dom.js';
+import { openDialog, confirmDialog } from './dialog.js';
+
+function usageTable(app, environments) {
+  return h('table', { class: 'simple', id: 'archive-usage' },
+    h('thead', {}, h('tr', {}, ['Environment', 'Last evaluated', 'Connected', 'Evaluating', 'Needed by'].map((t) => h('th', { scope: 'col', text: t })))),
+    h('tbody', {}, environments.map((e) => h('tr', { 'data-env': e.environment },
+      h('td', { 'data-label': 'Environment', text: app.envName(e.environment) }),
+      h('td', { 'data-label': 'Last evaluated', class: 'last' }, e.last_evaluated ? timeEl(e.last_evaluated) : 'never (with telemetry)'),
+      h('td', { 'data-label': 'Connected', class: 'connected', text: String(e.connected) }),
+      h('td', { 'data-label': 'Evaluating', class: 'evaluating', text: String(e.evaluating) }),
+      h('td', { 'data-label': 'Needed by', class: 'dependents', text: e.dependents.length ? e.dependents.join(', ') : '—' })))));
+}
+
+/** The archive dialog: the dry run, then (with a reason) the archive. Calls `onDone` once archived. */
+export async function openArchiveDialog({ app, project, flag, onDone }) {
+  const path = url('projects', project, 'flags', flag, 'archive');
+  const d = openDialog({ title: `Archive ${flag}?`, description: 'An archived flag leaves every SDK snapshot: SDKs serve the default in their code. It can be restored from the archive.', className: 'archive-dialog' });
+  const status = h('p', { class: 'muted', text: 'Checking who still evaluates it…' });
+  d.body.append(status);
+  const cancel = h('button', { type: 'button', class: 'btn', text: 'Cancel', onclick: () => d.close() });
+  d.footer.append(cancel);
+  let preview;
+  try {
+    preview = await post(path, { dry_run: true });
+  } catch (e) {
+    status.textContent = describe(e);
+    status.className = 'form-error';
+    return;
+  }
+  clear(d.body);
+  const envs = preview.environments;
+  const dependents = [...new Set(envs.flatMap((e) => e.dependents))];
+  const evaluating = envs.reduce((n, e) => n + e.evaluating, 0);
+  d.body.append(usageTable(app, envs));
+  if (dependents.length) {
+    d.body.append(h('p', { class: 'form-error', id: 'archive-blocked', role: 'alert', text: `Other flags need it as a prerequisite: ${dependents.join(', ')}. Change or archive those first.` }));
+    return;
+  }
+  d.body.append(h('p', { class: evaluating ? 'conflict' : 'muted', id: 'archive-summary', text: evaluating
+    ? `${evaluating} connected SDK instance(s) evaluated it in the last 15 minutes: they will serve their code default.`
+    : 'No connected SDK instance reported evaluating it in the last 15 minutes.' }));
+  const reason = h('textarea', { rows: 2, id: 'archive-reason', name: 'reason', required: true, 'aria-required': 'true' });
+  const err = h('p', { class: 'field-error', hidden: true });
+  d.body.append(h('div', { class: 'field' }, h('label', { for: 'archive-reason', text: 'Reason' }), reason, err));
+  const ok = h('button', { type: 'button', class: 'btn btn-danger', id: 'archive-confirm', text: 'Archive flag' });
+  ok.addEventListener('click', async () => {
+    if (!reason.value.trim()) {
+      err.textContent = 'A reason is required.';
+      err.hidden = false;
+      reason.focus();
+      return;
+    }
+    ok.disabled = true;
+    try {
+      await post(path, { confirm: true, reason: reason.value.trim() });
+      d.close();
+      app.notify(`“${flag}” archived: it is in no SDK snapshot any more.`, { kind: 'success' });
+      onDone?.();
+    } catch (e) {
+      err.textContent = describe(e);
+      err.hidden = false;
+      ok.disabled = false;
+    }
+  });
+  d.footer.append(ok);
+}
+
+/** The banner of an archived flag, with Restore from archive and Delete for admins. */
+export function archivedBanner({ app, project, flag, def, onRestored }) {
+  const p = encodeURIComponent(project);
+  const banner = h('div', { class: 'conflict archived-banner', id: 'archived-banner', role: 'status' },
+    h('p', {}, h('strong', { text: 'Archived ' }), timeEl(def.archived_at),
+      '. It is in no SDK snapshot, hidden from the flag list and cannot be edited; kills still apply.'));
+  if (!can('admin')) return banner;
+  const restore = h('button', { type: 'button', class: 'btn btn-primary btn-small', id: 'unarchive-button', text: 'Restore from archive' });
+  restore.addEventListener('click', async () => {
+    const reason = await confirmDialog({ title: `Restore ${flag} from the archive?`, message: 'It returns to every SDK snapshot with its configuration as it was (a kill included).', confirmLabel: 'Restore', reason: true });
+    if (!reason) return;
+    try {
+      await post(url('projects', project, 'flags', flag, 'unarchive'), { reason });
+      app.notify(`“${flag}” restored from the archive.`, { kind: 'success' });
+      onRestored?.();
+    } catch (e) {
+      app.error(e);
+    }
+  });
+  const remove = h('button', { type: 'button', class: 'btn btn-danger-outline btn-small', id: 'delete-flag-button', text: 'Delete…' });
+  remove.addEventListener('click', async () => {
+    const reason = await confirmDialog({ title: `Delete ${flag}?`, message: 'Its definition and configurations are deleted for good; the audit history stays.', confirmLabel: 'Delete flag', danger: true, reason: true });
+    if (!reason) return;
+    try {
+      await del(url('projects', project, 'flags', flag) + query({ reason }));
+      app.notify(`“${flag}” deleted.`, { kind: 'success' });
+      location.hash = `#/projects/${p}/flags?archived=true`;
+    } catch (e) {
+      app.error(e);
+    }
+  });
+  banner.append(h('p', { class: 'actions' }, restore, ' ', remove));
+  return banner;
+}
+
+/** The Archive button of a flag that is not archived (admins only; null otherwise). */
+export function archiveButton({ app, project, flag, onDone }) {
+  if (!can('admin')) return null;
+  return h('button', { type: 'button', class: 'btn btn-danger-outline btn-small', id: 'archive-button', text: 'Archive…',
+    onclick: () => openArchiveDialog({ app, project, flag, onDone }) });
+}
