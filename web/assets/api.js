@@ -40,9 +40,31 @@ export const session = {
   },
 };
 
-/** What the signed-in role may do. */
-export function can(what) {
+const RANKS = ['viewer', 'responder', 'editor', 'admin'];
+// The signed-in user's membership role in the project on screen (issue 19
+// §5): there, the higher of it and the global role applies.
+let projectRole = null;
+
+/** Sets the membership role in the current project (null: none, or no project). */
+export function setProjectRole(role) {
+  projectRole = role || null;
+}
+
+/** The role that applies on screen: the global one, raised by a membership of the current project. */
+export function effectiveRole() {
   const role = session.get()?.role;
+  if (!role) return null;
+  return RANKS.indexOf(projectRole) > RANKS.indexOf(role) ? projectRole : role;
+}
+
+/** Whether the signed-in user is an admin everywhere (users, tokens, projects). */
+export function isGlobalAdmin() {
+  return session.get()?.role === 'admin';
+}
+
+/** What the signed-in role may do (in the current project). */
+export function can(what) {
+  const role = effectiveRole();
   switch (what) {
     case 'read': return !!role;
     case 'kill': return role === 'responder' || role === 'editor' || role === 'admin';

@@ -1,7 +1,7 @@
 // Switchyard web UI: the shell (top bar, project and environment
 // switcher, notices) and the hash router. Views live in ./views/.
 
-import { api, get, url, session, can, setUnauthorizedHandler, describe } from './api.js';
+import { api, get, url, session, can, isGlobalAdmin, effectiveRole, setProjectRole, setUnauthorizedHandler, describe } from './api.js';
 import { h, clear, select } from './dom.js';
 import { live } from './live.js';
 import * as loginView from './views/login.js';
@@ -193,13 +193,13 @@ function renderTopbar(section) {
       can('admin') ? navLink(`#/projects/${p}/keys`, 'SDK keys', current === 'keys') : null,
       can('admin') ? navLink(`#/projects/${p}/webhooks`, 'Webhooks', current === 'webhooks') : null,
       can('admin') ? navLink(`#/projects/${p}/settings`, 'Settings', current === 'settings') : null,
-      can('admin') ? navLink('#/admin', 'Admin', current === 'admin') : null));
-  } else if (can('admin')) {
+      isGlobalAdmin() ? navLink('#/admin', 'Admin', current === 'admin') : null));
+  } else if (isGlobalAdmin()) {
     bar.append(h('div', { class: 'nav-links' }, navLink('#/admin', 'Admin', current === 'admin')));
   }
   const user = h('div', { class: 'user' },
     app.project ? liveIndicator() : null,
-    h('span', { class: 'who', title: `Signed in as ${s.username} (${s.role})` }, h('span', { class: 'who-name', text: s.username }), ' ', h('span', { class: `role role-${s.role}`, text: s.role })),
+    h('span', { class: 'who', title: `Signed in as ${s.username} (${s.role}${effectiveRole() !== s.role ? `; ${effectiveRole()} in this project` : ''})` }, h('span', { class: 'who-name', text: s.username }), ' ', h('span', { class: `role role-${effectiveRole()}`, id: 'who-role', text: effectiveRole() })),
     h('button', { type: 'button', class: 'btn btn-small', id: 'change-password', text: 'Password', title: 'Change your password', onclick: () => changeOwnPassword(app) }),
     h('button', { type: 'button', class: 'btn btn-small', id: 'logout', text: 'Log out', onclick: logout }));
   slot.append(bar, user);
@@ -291,6 +291,7 @@ async function route() {
       return;
     }
     app.project = null;
+    setProjectRole(null);
     live.stop();
     renderTopbar('projects');
     clear(main);
@@ -299,6 +300,7 @@ async function route() {
     return;
   }
   if (parts[0] === 'admin') {
+    setProjectRole(null);
     renderTopbar('admin');
     clear(main);
     cleanup = adminView.render({ app, root: main }) || null;
@@ -315,6 +317,7 @@ async function route() {
       app.env = null;
       sessionStorage.setItem('switchyard.project', project);
     }
+    setProjectRole((app.me?.memberships || []).find((m) => m.project === project)?.role);
     try {
       await app.loadEnvs();
     } catch (e) {

@@ -1,7 +1,9 @@
 //! The authorization matrix, generated from the route table: every
 //! operation of the OpenAPI document (plus the policy's routes outside it)
 //! × every kind of caller (global admin session, project admin / editor /
-//! viewer / responder tokens, SDK key, metrics token, no credential) × own
+//! viewer / responder tokens, sessions of global viewers who are admin /
+//! editor / responder members of the own project, SDK key, metrics token,
+//! no credential) × own
 //! project vs another project, over real sockets on SQLite and Postgres.
 //!
 //! The expected outcome is computed here from the policy's documented
@@ -16,7 +18,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use switchyard_server::auth::policy::{self, Access, Permission, Scope};
 use switchyard_server::store::Role;
-use switchyard_server::testing::{Api, METRICS_TOKEN, TestDb, TestServer};
+use switchyard_server::testing::{Api, METRICS_TOKEN, TestDb, TestServer, login};
 
 const OWN: &str = "own";
 const OTHER: &str = "other";
@@ -28,6 +30,8 @@ enum Who {
     GlobalAdmin,
     /// An API token limited to `own`.
     ProjectToken(Role),
+    /// A user session of a global viewer who is a member of `own` with this role.
+    Member(Role),
     Sdk,
     Metrics,
     Nobody,
@@ -85,6 +89,9 @@ fn expect(access: Access, who: Who, target: Target) -> Expect {
             let (role, scoped) = match who {
                 Who::GlobalAdmin => (Role::Admin, false),
                 Who::ProjectToken(role) => (role, true),
+                // A membership raises the role on routes naming its project only.
+                Who::Member(role) if scope == Scope::Path && target == Target::Own => (role, false),
+                Who::Member(_) => (Role::Viewer, false),
                 Who::Sdk | Who::Metrics | Who::Nobody => return Expect::Refused(401),
             };
             let outside = scoped && target == Target::Other;
@@ -155,6 +162,8 @@ fn concrete(template: &str, target: Target, world: &World) -> String {
             "revision" => "1".into(),
             "secret" => "trg_not-a-real-secret".into(),
             "username" => "admin".into(),
+            // A user with no membership anywhere: members' writes never touch the callers'.
+            "user" => "target-user".into(),
             "*path" => "app.js".into(),
             other => panic!("no matrix value for the path parameter `{other}` of {template}: add one"),
         };
@@ -204,6 +213,16 @@ async fn seed(server: &TestServer) -> (World, Vec<(Who, Option<String>)>) {
         )
         .await;
     callers.push((Who::Sdk, Some(key["secret"].as_str().unwrap().to_string())));
+    for name in ["target-user", "member-admin", "member-editor", "member-responder"] {
+        let body = json!({"username": name, "password": "a-long-password", "role": "viewer"});
+        admin.ok(Method::POST, "/api/v1/users", Some(body), 201).await;
+    }
+    for role in [Role::Admin, Role::Editor, Role::Responder] {
+        let name = format!("member-{}", role.as_str());
+        let body = Some(json!({"role": role.as_str()}));
+        admin.ok(Method::PUT, &format!("/api/v1/projects/{OWN}/members/{name}"), body, 200).await;
+        callers.push((Who::Member(role), Some(login(&server.base, &name, "a-long-password").await)));
+    }
     callers.push((Who::Metrics, Some(METRICS_TOKEN.to_string())));
     callers.push((Who::Nobody, None));
     (world, callers)

@@ -54,6 +54,7 @@ fn fill(template: &str) -> String {
         ("{id}", "1"),
         ("{secret}", "trg_unknown"),
         ("{username}", "admin"),
+        ("{user}", "nobody"),
     ];
     let mut path = template.to_string();
     for (name, value) in values {

@@ -37,6 +37,7 @@ fn example(route: &str) -> Option<Value> {
         "POST /api/v1/auth/login" => json!({"username": "admin", "password": "wrong-password"}),
         "POST /api/v1/projects" => json!({"key": "other", "name": "Other", "description": "d", "environments": ["qa"]}),
         "POST /api/v1/projects/{project}/environments" => json!({"key": "staging", "name": "S", "color": "#00ff00"}),
+        "PUT /api/v1/projects/{project}/members/{user}" => json!({"role": "viewer"}),
         "PATCH /api/v1/projects/{project}/environments/{env}" => json!({"name": "Prod", "color": "#ff0000"}),
         "POST /api/v1/projects/{project}/environments/{env}/changes" => {
             json!({"changes": [{"flag": "checkout", "version": 1, "config": config}], "reason": "set"})
@@ -240,6 +241,7 @@ impl Fixture {
             ("secret", self.trigger.as_str()),
             // Not a user: the valid example must not reset a password.
             ("username", "nobody"),
+            ("user", "nobody"),
         ] {
             let value = if poison == Some(name) { "x%00y" } else { value };
             path = path.replace(&format!("{{{name}}}"), value);

@@ -1,6 +1,6 @@
 // Administration: projects, API tokens (secret shown once, revoke) and users.
 
-import { get, post, del, url, can, ApiError, describe } from '../api.js';
+import { get, post, del, url, isGlobalAdmin, ApiError, describe } from '../api.js';
 import { h, clear, timeEl, select, showErrors } from '../dom.js';
 import { confirmDialog } from '../dialog.js';
 import { secretBox } from './keys.js';
@@ -18,8 +18,8 @@ export function renderProjects({ app, root }) {
     h('a', { href: `#/projects/${encodeURIComponent(p.key)}/flags`, text: p.name || p.key }), ' ', h('code', { class: 'muted', text: p.key }),
     p.description ? h('p', { class: 'muted', text: p.description }) : null)));
   const page = h('section', { class: 'page' }, h('div', { class: 'page-head' }, h('h1', { text: 'Projects' })),
-    app.projects.length ? list : h('p', { class: 'muted', text: can('admin') ? 'No project yet: create the first one.' : 'You have no project yet. Ask an admin to create one.' }));
-  if (can('admin')) {
+    app.projects.length ? list : h('p', { class: 'muted', text: isGlobalAdmin() ? 'No project yet: create the first one.' : 'You have no project yet. Ask an admin to create one.' }));
+  if (isGlobalAdmin()) {
     const key = h('input', { id: 'proj-key', 'data-path': 'key', autocomplete: 'off', spellcheck: 'false', autocapitalize: 'none' });
     const name = h('input', { id: 'proj-name', 'data-path': 'name', autocomplete: 'off' });
     const envs = h('input', { type: 'checkbox', id: 'proj-envs', checked: true });
@@ -49,7 +49,7 @@ export function renderProjects({ app, root }) {
 }
 
 export function render({ app, root }) {
-  if (!can('admin')) {
+  if (!isGlobalAdmin()) {
     root.append(h('section', { class: 'page' }, h('h1', { text: 'Admin' }), h('p', { text: 'Only admins can manage tokens and users.' })));
     return;
   }

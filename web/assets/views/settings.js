@@ -1,12 +1,18 @@
 // Project settings (admins of the project): the environments in their
 // order with their colours (PATCH …/environments/{env}: name, colour,
-// position), so production is unmistakable everywhere.
+// position), so production is unmistakable everywhere; and the project's
+// members (users' roles in this project only: PUT/DELETE …/members/{user}).
 
-import { patch, post, url, describe } from '../api.js';
+import { patch, post, url, describe, can, session, isGlobalAdmin } from '../api.js';
 import { h, clear } from '../dom.js';
 import { colorOf, paint } from '../envcolor.js';
+import { membersCard } from './members.js';
 
 export function render({ app, root, project }) {
+  if (!can('admin')) {
+    root.append(h('section', { class: 'page' }, h('h1', { text: 'Project settings' }), h('p', { text: 'Only admins of this project can change its settings.' })));
+    return null;
+  }
   const envs = h('div', { id: 'envs-card-body' });
   const out = h('p', { class: 'hint', id: 'envs-status', role: 'status' });
   root.append(h('section', { class: 'page' },
@@ -14,7 +20,8 @@ export function render({ app, root, project }) {
     h('section', { class: 'card', id: 'envs-card', 'aria-labelledby': 'envs-h' },
       h('h2', { id: 'envs-h', text: 'Environments' }),
       h('p', { class: 'hint', text: 'Their order in every list and their colour. Production-like environments (production, prod, live) are shown under a striped banner in their colour.' }),
-      envs, out, newEnvForm())));
+      envs, out, newEnvForm()),
+    membersCard({ project, me: session.get()?.username, globalAdmin: isGlobalAdmin() })));
   draw();
 
   function draw() {

@@ -8,6 +8,13 @@
 //! - **Role** (`viewer < responder < editor < admin`) must reach the
 //!   route's [`Permission`]: `Read` any role, `Kill` responder and up,
 //!   `Edit` editor and up, `Admin` admin only. Short of it: 403.
+//! - **Project roles** (issue 19 §5): on a [`Scope::Path`] route a user's
+//!   role is the higher of their global role and their membership's in the
+//!   path's project (read with the user on every request, so a change
+//!   applies to the next one); on every other route, their global role. A
+//!   membership is granted by the project's admins ([`grant`]: never above
+//!   the granter's role there; `ops::members`: never one's own), so a
+//!   project admin can reach nothing outside its project.
 //! - **Scope**: a principal is unscoped (users, unscoped tokens) or limited
 //!   to one project (tokens created with `project`).
 //!   - [`Scope::Path`]: the route names a `{project}`. Another project than
@@ -23,6 +30,11 @@
 //! - SDK keys, trigger secrets and the metrics token are separate
 //!   credentials ([`Access`]); none of them is a principal, so none works
 //!   on an admin route (401), and no principal works on their routes.
+
+pub use check::{check_plain_routes, check_routes, operations};
+
+#[path = "policy_check.rs"]
+mod check;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -61,6 +73,11 @@ impl Permission {
     pub fn allowed_for(self, role: Role) -> bool {
         rank(role) >= rank(self.least_role())
     }
+}
+
+/// The higher of two roles.
+pub fn higher(a: Role, b: Role) -> Role {
+    if rank(a) >= rank(b) { a } else { b }
 }
 
 /// `viewer < responder < editor < admin`.
@@ -149,6 +166,10 @@ pub static POLICY: &[Rule] = &[
     rule("GET", project_path!(""), p(Read)),
     rule("GET", project_path!("/environments"), p(Read)),
     rule("POST", project_path!("/environments"), p(Admin)),
+    // members: a project's admins grant roles in it (never above their own, never their own: ops::members)
+    rule("GET", project_path!("/members"), p(Admin)),
+    rule("PUT", project_path!("/members/{user}"), p(Admin)),
+    rule("DELETE", project_path!("/members/{user}"), p(Admin)),
     rule("GET", project_path!("/environments/{env}"), p(Read)),
     rule("PATCH", project_path!("/environments/{env}"), p(Admin)),
     // flags
@@ -332,58 +353,6 @@ impl Principal {
             Some(own) => project == Some(own.as_str()),
         }
     }
-}
-
-/// Every route outside the OpenAPI document (`paths`, all GET:
-/// [`crate::http::plain_routes`]) has a rule. The server refuses to start
-/// otherwise.
-pub fn check_plain_routes<'a>(paths: impl IntoIterator<Item = &'a str>) -> Result<(), String> {
-    let missing: Vec<String> = paths
-        .into_iter()
-        .filter(|path| lookup(&Method::GET, path).is_none())
-        .map(|path| format!("GET {path} has no authorization policy (add it to auth::policy::POLICY)"))
-        .collect();
-    if missing.is_empty() { Ok(()) } else { Err(missing.join("; ")) }
-}
-
-/// Every operation of the OpenAPI document has a rule, and the rules are
-/// coherent (`{project}` routes are [`Scope::Path`], and only they). The
-/// server refuses to start otherwise.
-pub fn check_routes(openapi: &utoipa::openapi::OpenApi) -> Result<(), String> {
-    let mut problems = Vec::new();
-    for (path, item) in &openapi.paths.paths {
-        for method in operations(item) {
-            if lookup(&method, path).is_none() {
-                problems.push(format!("{method} {path} has no authorization policy (add it to auth::policy::POLICY)"));
-            }
-        }
-    }
-    for rule in POLICY {
-        let names_project = rule.path.contains("{project}");
-        let path_scoped = matches!(rule.access, Access::Principal(_, Scope::Path));
-        if names_project != path_scoped {
-            problems
-                .push(format!("{} {}: `{{project}}` routes, and only they, use Scope::Path", rule.method, rule.path));
-        }
-    }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
-}
-
-/// The methods of an OpenAPI path item.
-pub fn operations(item: &utoipa::openapi::PathItem) -> Vec<Method> {
-    [
-        (Method::GET, &item.get),
-        (Method::POST, &item.post),
-        (Method::PUT, &item.put),
-        (Method::PATCH, &item.patch),
-        (Method::DELETE, &item.delete),
-        (Method::HEAD, &item.head),
-        (Method::OPTIONS, &item.options),
-        (Method::TRACE, &item.trace),
-    ]
-    .into_iter()
-    .filter_map(|(m, op)| op.is_some().then_some(m))
-    .collect()
 }
 
 #[cfg(test)]

@@ -20,8 +20,12 @@ pub struct Principal {
     pub name: String,
     /// User (JWT) or token.
     pub kind: ActorKind,
-    /// Role.
+    /// Role on this request: for a user on a route naming a project, the
+    /// higher of their global role and their membership's there (issue 19
+    /// §5); otherwise the global role (a token's: its role).
     pub role: Role,
+    /// The role outside any project: a user's global role, a token's role.
+    pub global_role: Role,
     /// Project the credential is limited to, if any.
     pub project: Option<String>,
     /// `x-request-id` of this request.

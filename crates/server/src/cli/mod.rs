@@ -10,6 +10,7 @@
 //! - [`incident`]: `incident [ID]` (a project's incidents; one incident's timeline and times).
 //! - [`webhooks`]: managing webhooks and reading their delivery history (admin).
 //! - [`accounts`]: `admin reset-password` (on the store), `users`, `passwd`.
+//! - [`members`]: a project's members (per-project user roles).
 //! - [`projects`]: `projects` (list, create with environments) and `envs` (list, create, set colour / position / name).
 //! - [`health`]: `health` (the container healthcheck).
 //! - [`errors`]: start-up errors that say how to fix them; printing each cause once.
@@ -21,6 +22,7 @@ pub mod health;
 pub mod incident;
 pub mod insights;
 pub mod lifecycle;
+pub mod members;
 pub mod projects;
 pub mod release;
 pub mod remote;
@@ -32,6 +34,7 @@ use clap::{Parser, Subcommand};
 
 use self::accounts::{AdminCommand, UsersCommand};
 use self::approvals::ApprovalsCommand;
+use self::members::MembersCommand;
 use self::projects::{EnvsCommand, ProjectsCommand};
 use self::release::ReleaseCommand;
 use self::remote::{FlagsCommand, KillArgs, Remote};
@@ -203,6 +206,15 @@ pub enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// A project's members: users' roles in it (a token of its admins).
+    Members {
+        /// What to do with members.
+        #[command(subcommand)]
+        command: MembersCommand,
+        /// Which server, project and environment, and the token.
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// List users or reset another user's password (admin token).
     Users {
         /// What to do with users.
@@ -326,6 +338,7 @@ async fn run_remote(command: Command) -> anyhow::Result<i32> {
         Command::Webhooks { command, remote } => remote::Client::new(remote)?.webhooks(&command).await,
         Command::Projects { command, remote } => remote::Client::new(remote)?.projects(&command).await,
         Command::Envs { command, remote } => remote::Client::new(remote)?.envs(&command).await,
+        Command::Members { command, remote } => remote::Client::new(remote)?.members(&command).await,
         Command::Users { command, remote } => remote::Client::new(remote)?.users(&command).await,
         Command::Passwd { user, server } => accounts::passwd(&server, &user).await,
         Command::Admin { command } => accounts::admin(command).await,

@@ -3,8 +3,9 @@
 use serde_json::{Value, json};
 
 use super::{Client, Error, segment};
+use crate::client::catalog::project_path;
 use crate::http::auth::{CreatedToken, LoginResponse, Me};
-use crate::store::{ApiToken, Role, User};
+use crate::store::{ApiToken, Member, Role, SetMember, User};
 
 impl Client {
     /// Logs in; the session (use its token with [`Client::with_token`]).
@@ -16,6 +17,21 @@ impl Client {
     pub async fn logged_in(&self, username: &str, password: &str) -> Result<Client, Error> {
         let session = self.login(username, password).await?;
         Ok(self.with_token(&session.token))
+    }
+
+    /// A project's members.
+    pub async fn members(&self, project: &str) -> Result<Vec<Member>, Error> {
+        self.get(&format!("{}/members", project_path(project))).await
+    }
+
+    /// Gives `user` `role` in `project`.
+    pub async fn set_member(&self, project: &str, user: &str, role: Role) -> Result<Member, Error> {
+        self.put(&format!("{}/members/{}", project_path(project), segment(user)), &SetMember { role }).await
+    }
+
+    /// Ends `user`'s membership of `project`.
+    pub async fn remove_member(&self, project: &str, user: &str) -> Result<Member, Error> {
+        self.delete(&format!("{}/members/{}", project_path(project), segment(user)), None::<&Value>).await
     }
 
     /// Who the credential is.

@@ -16,7 +16,7 @@ use crate::http::json::AppJson;
 use crate::ops;
 pub use crate::ops::accounts::{CreateToken, CreateUser, CreatedToken, LoginResponse};
 use crate::state::AppState;
-use crate::store::{ActorKind, ApiToken, Role, User};
+use crate::store::{ActorKind, ApiToken, Membership, Role, User};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -72,12 +72,21 @@ pub struct Me {
     pub role: Role,
     /// Project scope.
     pub project: Option<String>,
+    /// A user's roles in single projects (there, the higher of it and
+    /// `role` applies); none for tokens.
+    #[serde(default)]
+    pub memberships: Vec<Membership>,
 }
 
 /// Who am I?
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])), responses((status = 200, body = Me)))]
-async fn me(principal: Principal) -> AppJson<Me> {
-    AppJson(Me { name: principal.name, kind: principal.kind, role: principal.role, project: principal.project })
+async fn me(State(state): State<AppState>, principal: Principal) -> ApiResult<AppJson<Me>> {
+    let memberships = match principal.kind {
+        ActorKind::User => state.store.memberships(&principal.name).await?,
+        _ => Vec::new(),
+    };
+    let Principal { name, kind, role, project, .. } = principal;
+    Ok(AppJson(Me { name, kind, role, project, memberships }))
 }
 
 /// Lists users (unscoped admins).

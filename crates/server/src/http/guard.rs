@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::auth::Principal;
 use crate::auth::credentials::{Kind, Peer};
-use crate::auth::policy::{self, Access, Scope};
+use crate::auth::policy::{self, Access, Permission, Scope};
 use crate::auth::principal::{bearer, request_meta};
 use crate::auth::secret;
 use crate::error::{ApiError, ApiResult};
@@ -88,18 +88,29 @@ async fn admit(state: &AppState, mut request: Request) -> Result<Request, Refuse
             request.extensions_mut().insert(key);
             Ok(request)
         }
-        Access::Principal(permission, scope) => {
-            let (mut parts, body) = request.into_parts();
-            let principal = authenticate(&parts, state).await?;
-            let project = match scope {
-                Scope::Path => path_project(&mut parts, state).await?,
-                Scope::Own | Scope::Global => None,
-            };
-            policy::authorize(&principal, permission, scope, project.as_deref())?;
-            parts.extensions.insert(principal);
-            Ok(Request::from_parts(parts, body))
-        }
+        Access::Principal(permission, scope) => Ok(admit_principal(state, request, permission, scope).await?),
     }
+}
+
+/// Authenticates an admin request's principal (with its role in the path's
+/// project, if any) and authorizes it against the rule.
+async fn admit_principal(
+    state: &AppState,
+    request: Request,
+    permission: Permission,
+    scope: Scope,
+) -> Result<Request, ApiError> {
+    let (mut parts, body) = request.into_parts();
+    let project = match scope {
+        Scope::Path => path_project(&mut parts, state).await,
+        Scope::Own | Scope::Global => Ok(None),
+    };
+    // Authentication first: a bad path of an unauthenticated request is still a 401.
+    let principal = authenticate(&parts, state, project.as_ref().ok().and_then(Option::as_deref)).await?;
+    let project = project?;
+    policy::authorize(&principal, permission, scope, project.as_deref())?;
+    parts.extensions.insert(principal);
+    Ok(Request::from_parts(parts, body))
 }
 
 /// The (percent-decoded) `{project}` of the matched path.
@@ -128,7 +139,10 @@ pub fn metrics_token(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErr
 /// Authenticates the bearer credential of an admin request: an API token
 /// (`sya_…`) or a session JWT. SDK keys and anything else: 401. Lookups and
 /// failures go through [`crate::auth::credentials`] (negative cache, failure limits).
-pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+/// A session's role is read from the store with the user on every request
+/// (never the token's claim), raised by their membership of `project`: a
+/// role or membership change applies to the very next request.
+pub async fn authenticate(parts: &Parts, state: &AppState, project: Option<&str>) -> Result<Principal, ApiError> {
     let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized("missing bearer token"))?;
     let (request_id, client_addr) = request_meta(parts);
     if token.starts_with(secret::API_TOKEN_PREFIX) && token[secret::API_TOKEN_PREFIX.len()..].starts_with('_') {
@@ -137,6 +151,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, 
             name: stored.name,
             kind: ActorKind::Token,
             role: stored.role,
+            global_role: stored.role,
             project: stored.project,
             request_id,
             client_addr,
@@ -145,11 +160,13 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, 
     let claims = state.jwt.verify(token).ok_or_else(|| session_failed(state, parts, token))?;
     // A password change or reset bumps the user's version and so ends
     // every session issued before it (counted as a failed authentication).
-    let current = state.store.user_by_name(&claims.sub).await?;
-    if current.is_none_or(|u| u.password_version != claims.pwv) {
+    let current = state.store.session_user(&claims.sub, project).await?;
+    let Some(current) = current.filter(|u| u.user.password_version == claims.pwv) else {
         return Err(session_ended(state, parts, token));
-    }
-    Ok(Principal { name: claims.sub, kind: ActorKind::User, role: claims.role, project: None, request_id, client_addr })
+    };
+    let global_role = current.user.user.role;
+    let role = current.project_role.map_or(global_role, |r| policy::higher(r, global_role));
+    Ok(Principal { name: claims.sub, kind: ActorKind::User, role, global_role, project: None, request_id, client_addr })
 }
 
 /// The usable (not revoked) API token `token` presented by a request.

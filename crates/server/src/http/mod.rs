@@ -10,6 +10,7 @@
 //! - [`auth`]: login, users, API tokens.
 //! - [`passwords`]: changing one's own password, an admin resetting another user's.
 //! - [`projects`]: projects and environments.
+//! - [`members`]: a project's members (per-project user roles).
 //! - [`flags`]: flag definitions.
 //! - [`configs`]: per-environment configuration, toggle, history, restore-to-time, change sets.
 //! - [`revert`]: undo one change, restore one version (both with a dry run).
@@ -45,6 +46,7 @@ pub mod incident;
 pub mod insights;
 pub mod json;
 pub mod kill;
+pub mod members;
 pub mod metrics;
 pub mod ofrep;
 pub mod openapi;
@@ -92,6 +94,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(auth::router())
         .merge(passwords::router())
         .merge(projects::router())
+        .merge(members::router())
         .merge(flags::router())
         .merge(configs::router())
         .merge(revert::router())

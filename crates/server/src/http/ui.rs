@@ -75,6 +75,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "views/webhooks.js" => JS,
     "views/password.js" => JS,
     "views/settings.js" => JS,
+    "views/members.js" => JS,
     // uPlot, vendored by tools/vendor-uplot.sh (pinned version and hashes).
     "vendor/uPlot.iife.min.js" => JS,
     "vendor/uPlot.min.css" => CSS,

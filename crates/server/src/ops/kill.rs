@@ -272,6 +272,7 @@ mod tests {
             name: "alice".into(),
             kind: ActorKind::User,
             role: Role::Admin,
+            global_role: Role::Admin,
             project: None,
             request_id: Some("req-1".into()),
             client_addr: None,

@@ -35,6 +35,7 @@
 //! - [`schedule`]: scheduled changes of a flag's configuration (schedule, edit, cancel; the job that applies one).
 //! - [`scheduler`]: the durable, replica-safe runner of due jobs (release steps, scheduled changes; any kind).
 //! - [`approvals`]: approval policies, change requests, the gate on ordinary writes.
+//! - [`members`]: per-project user roles (who may grant what).
 //! - [`accounts`]: login, users, passwords (change and reset), API tokens, the first `admin`.
 
 pub mod accounts;
@@ -51,6 +52,7 @@ pub mod incident;
 pub mod kill;
 pub mod kill_requests;
 pub mod lifecycle;
+pub mod members;
 pub mod plan_halt;
 pub mod release;
 pub mod revert;

@@ -130,3 +130,37 @@ pub struct ChangePassword {
     /// The new password (at least the configured minimum, 12 by default).
     pub new_password: String,
 }
+
+// Mirrors of `store/types/members.rs`.
+
+/// A user's membership of a project.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Member {
+    /// User name.
+    pub username: String,
+    /// Role in this project.
+    pub role: Role,
+    /// The user's global role (the higher of the two applies here).
+    pub global_role: Role,
+    /// Who granted it last.
+    pub granted_by: String,
+    /// When.
+    pub granted_at: DateTime<Utc>,
+}
+
+/// The body of `PUT …/members/{user}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetMember {
+    /// Role in the project (never above the granter's own there).
+    pub role: Role,
+}
+
+/// One of a user's memberships (`GET /api/v1/me`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Membership {
+    /// Project key.
+    pub project: String,
+    /// Role in it.
+    pub role: Role,
+}

@@ -102,6 +102,9 @@ mirror! {
     crate::store::ActorKind => accounts::ActorKind;
     crate::store::User => accounts::User;
     crate::store::ApiToken => accounts::ApiToken;
+    crate::store::Member => accounts::Member;
+    crate::store::SetMember => accounts::SetMember;
+    crate::store::Membership => accounts::Membership;
     crate::store::AuditQuery => audit::AuditQuery;
     crate::store::AuditEvent => audit::AuditEvent;
     crate::store::IncidentSummary => audit::IncidentSummary;

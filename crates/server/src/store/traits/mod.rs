@@ -7,6 +7,7 @@
 //! | [`ClusterStore`] | the database: backend, pool, ping, peers |
 //! | [`AccountStore`] | settings, users, API tokens |
 //! | [`ProjectStore`] | projects, environments |
+//! | [`MemberStore`] | per-project user roles; the session's user and role per request |
 //! | [`FlagStore`], [`ConfigStore`], [`KillStore`] | definitions and list, per-environment configuration, kill switches |
 //! | [`HistoryStore`], [`BulkStore`], [`AuditStore`] | restore/undo one flag, multi-flag writes, the audit log |
 //! | [`SegmentStore`] | segments |
@@ -26,6 +27,7 @@ mod approvals;
 mod flags;
 mod history;
 mod lifecycle;
+mod members;
 mod projects;
 mod release;
 mod schedule;
@@ -41,6 +43,7 @@ pub use approvals::*;
 pub use flags::*;
 pub use history::*;
 pub use lifecycle::*;
+pub use members::*;
 pub use projects::*;
 pub use release::*;
 pub use schedule::*;
@@ -55,6 +58,7 @@ use crate::store::{Backend, Result};
 pub trait Store:
     ClusterStore
     + AccountStore
+    + MemberStore
     + ProjectStore
     + FlagStore
     + ConfigStore
@@ -80,6 +84,7 @@ pub trait Store:
 impl<T> Store for T where
     T: ClusterStore
         + AccountStore
+        + MemberStore
         + ProjectStore
         + FlagStore
         + ConfigStore

@@ -18,11 +18,11 @@ use crate::store::{
     Actor, ApiToken, NewApiToken, NewUser, PasswordChange, Result, Role, StoreError, User, UserWithHash,
 };
 
-fn role(s: &str) -> Result<Role> {
+pub(super) fn role(s: &str) -> Result<Role> {
     Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown role `{s}`")))
 }
 
-fn user_from_row(row: &Row) -> Result<User> {
+pub(super) fn user_from_row(row: &Row) -> Result<User> {
     Ok(User {
         id: get(row, "id")?,
         username: get(row, "username")?,

@@ -53,6 +53,7 @@ mod kill;
 mod lifecycle;
 mod list;
 mod lookup;
+mod members;
 mod outbox;
 mod prereqs;
 mod projects;

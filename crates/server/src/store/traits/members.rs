@@ -1,0 +1,28 @@
+//! The members area of the store: per-project user roles (issue 19 §5).
+//!
+//! Declares the contract only (implemented once per backend in `sql`); owns
+//! no data and must not touch HTTP. Who may grant what is decided by
+//! `ops::members` before any of these is called.
+
+use async_trait::async_trait;
+
+use crate::store::{Actor, Member, Membership, Result, Role, SessionUser};
+
+/// Users' roles per project.
+#[async_trait]
+pub trait MemberStore: Send + Sync + 'static {
+    /// A project's members by user name (`NotFound` for an unknown project).
+    async fn list_members(&self, project: &str) -> Result<Vec<Member>>;
+    /// Gives `username` `role` in `project` (insert or replace), audited
+    /// `member.set` with the membership before and after. `NotFound` for an
+    /// unknown project or user.
+    async fn set_member(&self, actor: &Actor, project: &str, username: &str, role: Role) -> Result<Member>;
+    /// Ends a membership, audited `member.remove`. `NotFound` when there is none.
+    async fn remove_member(&self, actor: &Actor, project: &str, username: &str) -> Result<Member>;
+    /// A user's memberships, by project key.
+    async fn memberships(&self, username: &str) -> Result<Vec<Membership>>;
+    /// The user behind a session and their role in `project` (if given and a
+    /// member), in one statement: read on every request with a session
+    /// token, so role and membership changes apply to the next request.
+    async fn session_user(&self, username: &str, project: Option<&str>) -> Result<Option<SessionUser>>;
+}

@@ -1,0 +1,56 @@
+//! `switchyard members list|set|remove` against a running server: the real
+//! binary, token via the environment. The CLI only speaks HTTP, so one store
+//! (SQLite) is enough here; both stores are in `tests/members.rs`.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use switchyard_server::testing::{TestDb, TestServer};
+
+mod cli_support;
+use cli_support::cli;
+
+async fn token(server: &TestServer, role: &str, project: Option<&str>) -> String {
+    let body = json!({"name": format!("{role}-bot"), "role": role, "project": project});
+    server.admin(Method::POST, "/api/v1/tokens", body).await["secret"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_from_the_command_line() {
+    let db = TestDb::sqlite();
+    let server = TestServer::start(&db.url()).await;
+    server.admin(Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
+    let user = json!({"username": "pat", "password": "a-long-password", "role": "viewer"});
+    server.admin(Method::POST, "/api/v1/users", user).await;
+    let admin = token(&server, "admin", Some("shop")).await;
+
+    let (code, out, err) = cli(&server, &admin, &["members", "set", "pat", "--role", "editor"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "pat is editor in shop\n");
+    let (code, out, _) = cli(&server, &admin, &["members", "list"]).await;
+    assert_eq!(code, 0);
+    let row = out.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("pat") && row.contains("editor") && row.contains("viewer") && row.contains("admin-bot"),
+        "{out}"
+    );
+    let (code, out, _) = cli(&server, &admin, &["members", "list", "--json"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()[0]["role"], "editor");
+
+    // refused: a role that does not exist (before any request), an editor's token
+    let (code, _, err) = cli(&server, &admin, &["members", "set", "pat", "--role", "owner"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("--role is viewer, responder, editor or admin"), "{err}");
+    let editor = token(&server, "editor", Some("shop")).await;
+    let (code, _, err) = cli(&server, &editor, &["members", "remove", "pat"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("403") || err.to_lowercase().contains("not allow"), "{err}");
+
+    let (code, out, err) = cli(&server, &admin, &["members", "remove", "pat"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "pat is no longer a member of shop\n");
+    let (code, out, _) = cli(&server, &admin, &["members", "list", "--json"]).await;
+    assert_eq!((code, out.trim()), (0, "[]"));
+    server.stop().await;
+    db.cleanup().await;
+}
