@@ -84,6 +84,13 @@ test('an admin gives pat admin of one project; pat manages its members there and
   await assert.rejects(api.call('PUT', '/api/v1/projects/other/members/vic', { role: 'admin' }, token), /403/);
   await page.goto(`${server.url}/#/projects/other/settings`);
   await page.waitForSelector('text=Only admins of this project can change its settings.');
+
+  // removed by the admin while the page is open: back in shop, pat is a viewer there too
+  await api.call('DELETE', '/api/v1/projects/shop/members/pat');
+  await page.goto(`${server.url}/#/projects/shop/flags`);
+  await page.waitForSelector('#flag-table [data-key="checkout"]');
+  assert.equal(await page.textContent('#who-role'), 'viewer');
+  assert.equal(await page.locator('#new-flag').count(), 0);
   await t.check();
   await t.close();
 });

@@ -316,6 +316,8 @@ async function route() {
       app.project = project;
       app.env = null;
       sessionStorage.setItem('switchyard.project', project);
+      // Memberships change under an open page: read them again per project.
+      app.me = await get(url('me')).catch(() => app.me);
     }
     setProjectRole((app.me?.memberships || []).find((m) => m.project === project)?.role);
     try {
