@@ -46,6 +46,8 @@ conformance!(
     telemetry_adds_per_variant_and_minute_and_prunes,
     evaluations_are_attributed_to_instances_and_services,
     stale_flags_are_found_on_seeded_telemetry,
+    members_and_session_roles,
+    environments_are_ordered_and_coloured,
 );
 
 #[path = "common/cases/mod.rs"]

@@ -9,6 +9,7 @@ mod definitions;
 mod history;
 mod insights;
 mod listing;
+mod members;
 mod receipts;
 mod release;
 mod revert;
@@ -26,6 +27,7 @@ pub use definitions::*;
 pub use history::*;
 pub use insights::*;
 pub use listing::*;
+pub use members::*;
 pub use receipts::*;
 pub use release::*;
 pub use revert::*;
@@ -43,9 +45,9 @@ use chrono::Utc;
 use serde_json::json;
 use switchyard_core::{Clause, FlagKind, Operator, Rule, Serve, Snapshot, Variant};
 use switchyard_server::store::{
-    AuditQuery, ChangeSetRequest, ConfigChange, DynStore, FlagConfig, FlagPatch, FlagQuery, KillRequest, NewApiToken,
-    NewEnvironment, NewFlag, NewProject, NewSdkKey, NewUser, RestoreRequest, Role, SegmentInput, StoreError,
-    StoreOptions,
+    AuditQuery, ChangeSetRequest, ConfigChange, DynStore, EnvironmentPatch, FlagConfig, FlagPatch, FlagQuery,
+    KillRequest, NewApiToken, NewEnvironment, NewFlag, NewProject, NewSdkKey, NewUser, RestoreRequest, Role,
+    SegmentInput, StoreError, StoreOptions,
 };
 
 pub use crate::common::{Ctx, RecordingSink, user};
