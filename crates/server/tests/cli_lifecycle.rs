@@ -1,7 +1,8 @@
-//! `switchyard flags archive|unarchive|delete` and `flags list --archived`
-//! against a running server: the real binary, token via the environment.
-//! The CLI only speaks HTTP, so one store (SQLite) is enough here; the
-//! lifecycle is tested on both stores in `tests/lifecycle.rs`.
+//! `switchyard flags archive|unarchive|delete`, `flags list --archived` and
+//! `switchyard envs archive|unarchive|delete|archived` against a running
+//! server: the real binary, token via the environment. The CLI only speaks
+//! HTTP, so one store (SQLite) is enough here; the lifecycle is tested on
+//! both stores in `tests/lifecycle.rs` and `tests/lifecycle_env.rs`.
 
 use reqwest::Method;
 use serde_json::json;
@@ -65,6 +66,40 @@ async fn archive_is_a_dry_run_until_confirmed_then_unarchive_and_delete() {
         .await
         .unwrap();
     assert_eq!(reply.status(), 404);
+    server.stop().await;
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn envs_archive_is_a_dry_run_until_confirmed_then_archived_unarchive_and_delete() {
+    let db = TestDb::sqlite();
+    let server = TestServer::start(&db.url()).await;
+    server.admin(Method::POST, "/api/v1/projects", json!({"key": "shop", "environments": ["qa", "production"]})).await;
+    let admin = server.admin_token.clone();
+
+    let (code, out, err) = cli(&server, &admin, &["envs", "archive", "qa"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("DRY RUN (nothing changed): environment qa is not in use"), "{out}");
+    let (code, out, err) = cli(&server, &admin, &["envs", "archive", "qa", "--confirm"]).await;
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("--reason"), "{err}");
+    let (code, out, err) = cli(&server, &admin, &["envs", "archive", "qa", "--confirm", "--reason", "unused"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("archived environment qa"), "{out}");
+    let (_, list, _) = cli(&server, &admin, &["envs", "list"]).await;
+    assert!(!list.contains("qa") && list.contains("production"), "{list}");
+    let (_, list, _) = cli(&server, &admin, &["envs", "archived"]).await;
+    assert!(list.contains("qa"), "{list}");
+
+    let (code, out, err) = cli(&server, &admin, &["envs", "unarchive", "qa", "--reason", "back"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = cli(&server, &admin, &["envs", "delete", "qa", "--reason", "x"]).await;
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("not_archived") || err.contains("not archived"), "{err}");
+    cli(&server, &admin, &["envs", "archive", "qa", "--confirm", "--reason", "unused"]).await;
+    let (code, out, err) = cli(&server, &admin, &["envs", "delete", "qa", "--reason", "gone"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("deleted environment qa"), "{out}");
     server.stop().await;
     db.cleanup().await;
 }

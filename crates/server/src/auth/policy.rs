@@ -172,6 +172,9 @@ pub static POLICY: &[Rule] = &[
     rule("DELETE", project_path!("/members/{user}"), p(Admin)),
     rule("GET", project_path!("/environments/{env}"), p(Read)),
     rule("PATCH", project_path!("/environments/{env}"), p(Admin)),
+    rule("DELETE", project_path!("/environments/{env}"), p(Admin)),
+    rule("POST", project_path!("/environments/{env}/archive"), p(Admin)),
+    rule("POST", project_path!("/environments/{env}/unarchive"), p(Admin)),
     // flags
     rule("GET", project_path!("/flags"), p(Read)),
     rule("POST", project_path!("/flags"), p(Edit)),

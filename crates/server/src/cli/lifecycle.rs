@@ -3,11 +3,14 @@
 //! evaluated and who evaluates it; archived only with `--confirm` and a
 //! reason), `flags unarchive` (restore from the archive) and `flags delete`
 //! (archived flags only, with a reason). `flags list --archived` lists the
-//! archive.
+//! archive. The same for environments: `envs archive` (a dry run saying
+//! whether it is in use; `--confirm`, `--force` while in use), `envs
+//! unarchive`, `envs delete`, `envs archived`.
 
 use anyhow::Context as _;
 use serde_json::Value;
 
+use super::projects::EnvsCommand;
 use super::remote::Client;
 
 impl Client {
@@ -75,4 +78,64 @@ pub fn archive_preview(preview: &Value) -> String {
         out.push_str(&format!("to archive: switchyard flags archive {flag} --confirm --reason \"…\"\n"));
     }
     out
+}
+
+impl Client {
+    /// `envs archive|unarchive|delete`.
+    pub async fn env_lifecycle(&self, project: &str, command: &EnvsCommand) -> anyhow::Result<i32> {
+        match command {
+            EnvsCommand::Archive { key, confirm, force, reason, days } => {
+                if *confirm && reason.is_none() {
+                    anyhow::bail!("--confirm needs --reason: say why the environment goes");
+                }
+                let body = serde_json::json!({"confirm": confirm, "force": force, "reason": reason, "days": days});
+                let outcome = self.api.archive_environment(project, key, &body).await?;
+                self.print(&outcome, |o| env_archive_text(key, o));
+            }
+            EnvsCommand::Unarchive { key, reason } => {
+                let env = self.api.unarchive_environment(project, key, reason.as_deref()).await?;
+                self.print(&env, |_| format!("restored environment {key} from the archive\n"));
+            }
+            EnvsCommand::Delete { key, reason } => {
+                self.api.delete_environment(project, key, reason).await?;
+                self.print(&Value::Null, |_| format!("deleted environment {key} (its audit history stays)\n"));
+            }
+            _ => {}
+        }
+        Ok(0)
+    }
+}
+
+/// The human answer of `envs archive`: the in-use evidence, then what happened.
+fn env_archive_text(key: &str, o: &Value) -> String {
+    let keys: Vec<String> = o["keys_used"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|k| {
+            format!(
+                "{} ({}…, last used {})",
+                k["name"].as_str().unwrap_or("?"),
+                k["prefix"].as_str().unwrap_or(""),
+                k["last_used_at"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    let usage = format!(
+        "{} SDK key(s) used in the last {} days{}; {} SDK instance(s) connected",
+        keys.len(),
+        o["days"],
+        if keys.is_empty() { String::new() } else { format!(": {}", keys.join(", ")) },
+        o["connected"]
+    );
+    if o["archived"] == true {
+        return format!("archived environment {key} ({usage})\n");
+    }
+    if o["environment"]["archived_at"].is_string() {
+        return format!("environment {key} was already archived; nothing changed\n");
+    }
+    let verdict = if o["in_use"] == true { "IN USE: archiving needs --force" } else { "not in use" };
+    format!(
+        "DRY RUN (nothing changed): environment {key} is {verdict} ({usage})\nto archive: switchyard envs archive {key} --confirm --reason \"…\"\n"
+    )
 }

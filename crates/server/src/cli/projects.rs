@@ -64,6 +64,43 @@ pub enum EnvsCommand {
         #[arg(long)]
         position: Option<u32>,
     },
+    /// Archive an environment (admin): without --confirm a dry run saying
+    /// whether it is in use (SDK keys used in the last --days, instances
+    /// connected); refused while in use unless --force.
+    Archive {
+        /// Environment key.
+        key: String,
+        /// Archive now (needs --reason).
+        #[arg(long)]
+        confirm: bool,
+        /// Archive even though it is in use.
+        #[arg(long)]
+        force: bool,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// In use when an SDK key was used within this many days (default 7).
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// Restore an archived environment from the archive (admin).
+    Unarchive {
+        /// Environment key.
+        key: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Delete an archived environment (admin); its audit history stays.
+    Delete {
+        /// Environment key.
+        key: String,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
+    },
+    /// List the archived environments.
+    Archived,
 }
 
 impl Client {
@@ -110,6 +147,13 @@ impl Client {
                 let patch = EnvironmentPatch { name: name.clone(), color, position: *position };
                 let env = self.api.update_environment(project, key, &patch).await?;
                 self.print(&env, |e| format!("updated {}\n", env_line(e)));
+            }
+            EnvsCommand::Archived => {
+                let list = self.api.archived_environments(project).await?;
+                self.print(&list, envs_table);
+            }
+            EnvsCommand::Archive { .. } | EnvsCommand::Unarchive { .. } | EnvsCommand::Delete { .. } => {
+                return self.env_lifecycle(project, command).await;
             }
         }
         Ok(0)

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::{Client, Error, query, query_of, segment};
 use crate::ops::kill::Receipted;
 use crate::ops::lifecycle::ArchiveOutcome;
+use crate::ops::lifecycle_env::EnvArchiveOutcome;
 use crate::store::{
     AuditEvent, AuditQuery, Environment, EnvironmentPatch, FlagConfig, FlagConfigRecord, FlagDefinition, FlagPatch,
     FlagQuery, FlagSummary, NewEnvironment, NewFlag, NewProject, Page, Project, Written,
@@ -126,6 +127,38 @@ impl Client {
             None => json!({"dry_run": true}),
         };
         self.post(&format!("{}/flags/{}/archive", project_path(project), segment(flag)), &body).await
+    }
+
+    /// Archives an environment (`confirm` with `reason`; `force` while in
+    /// use) or, without `confirm`, answers whether it is in use.
+    pub async fn archive_environment(
+        &self,
+        project: &str,
+        env: &str,
+        body: &Value,
+    ) -> Result<EnvArchiveOutcome, Error> {
+        self.post(&format!("{}/archive", env_path(project, env)), body).await
+    }
+
+    /// Restores an archived environment from the archive.
+    pub async fn unarchive_environment(
+        &self,
+        project: &str,
+        env: &str,
+        reason: Option<&str>,
+    ) -> Result<Environment, Error> {
+        self.post(&format!("{}/unarchive", env_path(project, env)), &json!({ "reason": reason })).await
+    }
+
+    /// Deletes an archived environment, saying why.
+    pub async fn delete_environment(&self, project: &str, env: &str, reason: &str) -> Result<(), Error> {
+        let path = format!("{}{}", env_path(project, env), query([("reason", Some(reason.to_string()))]));
+        self.delete::<Value>(&path, None::<&Value>).await.map(drop)
+    }
+
+    /// The project's archived environments.
+    pub async fn archived_environments(&self, project: &str) -> Result<Vec<Environment>, Error> {
+        self.get(&format!("{}/environments?archived=true", project_path(project))).await
     }
 
     /// Restores an archived flag from the archive.

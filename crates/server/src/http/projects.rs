@@ -1,12 +1,15 @@
 //! Projects and environments.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::http::json::AppJson;
+use crate::ops::lifecycle_env::{EnvArchiveOutcome, EnvArchiveRequest};
 use crate::state::AppState;
 use crate::store::{Environment, EnvironmentPatch, NewEnvironment, NewProject, Project};
 
@@ -15,7 +18,32 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_projects, create_project))
         .routes(routes!(get_project))
         .routes(routes!(list_environments, create_environment))
-        .routes(routes!(get_environment, update_environment))
+        .routes(routes!(get_environment, update_environment, delete_environment))
+        .routes(routes!(archive_environment))
+        .routes(routes!(unarchive_environment))
+}
+
+/// Query of the environment list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EnvListQuery {
+    /// `true`: only archived environments (default: only those not archived).
+    pub archived: Option<bool>,
+}
+
+/// The reason of a delete or restore from the archive.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReasonQuery {
+    /// Why (required by a delete).
+    pub reason: Option<String>,
+}
+
+/// A restore from the archive.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnarchiveEnvironment {
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 /// Lists projects visible to the caller.
@@ -51,14 +79,19 @@ async fn get_project(State(state): State<AppState>, Path(project): Path<String>)
     Ok(AppJson(state.store.get_project(&project).await?))
 }
 
-/// Lists a project's environments with their revisions.
+/// Lists a project's environments with their revisions (archived ones
+/// only with `?archived=true`).
 #[utoipa::path(get, path = "/api/v1/projects/{project}/environments", tag = "projects", security(("bearer" = [])),
-    params(("project" = String, Path)), responses((status = 200, body = Vec<Environment>)))]
+    params(("project" = String, Path), EnvListQuery), responses((status = 200, body = Vec<Environment>)))]
 async fn list_environments(
     State(state): State<AppState>,
     Path(project): Path<String>,
+    Query(q): Query<EnvListQuery>,
 ) -> ApiResult<AppJson<Vec<Environment>>> {
-    Ok(AppJson(state.store.list_environments(&project).await?))
+    let archived = q.archived.unwrap_or(false);
+    let mut envs = state.store.list_environments(&project).await?;
+    envs.retain(|e| e.archived_at.is_some() == archived);
+    Ok(AppJson(envs))
 }
 
 /// Creates an environment (admin).
@@ -97,4 +130,51 @@ async fn update_environment(
     AppJson(patch): AppJson<EnvironmentPatch>,
 ) -> ApiResult<AppJson<Environment>> {
     Ok(AppJson(state.store.update_environment(&principal.actor(), &project, &env, patch).await?))
+}
+
+/// Archives an environment (admin), in two steps like a flag: without
+/// `confirm` a dry run answering whether it is in use (SDK keys used in the
+/// last `days`, default 7; SDK instances connected now); with `confirm` and
+/// a `reason` it is archived — refused with 409 `in_use` while in use unless
+/// `force`. Archived, it is hidden from the list and refuses ordinary
+/// writes (409 `environment_archived`); kills still apply, SDKs are served.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/archive", tag = "projects", security(("bearer" = [])),
+    params(("project" = String, Path), ("env" = String, Path)), request_body = EnvArchiveRequest,
+    responses((status = 200, body = EnvArchiveOutcome), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+async fn archive_environment(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, env)): Path<(String, String)>,
+    AppJson(req): AppJson<EnvArchiveRequest>,
+) -> ApiResult<AppJson<EnvArchiveOutcome>> {
+    Ok(AppJson(crate::ops::lifecycle_env::archive(&state, &principal, (&project, &env), req).await?))
+}
+
+/// Restores an archived environment from the archive (admin).
+#[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/unarchive", tag = "projects", security(("bearer" = [])),
+    params(("project" = String, Path), ("env" = String, Path)), request_body = UnarchiveEnvironment,
+    responses((status = 200, body = Environment), (status = 404, body = crate::error::Problem)))]
+async fn unarchive_environment(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, env)): Path<(String, String)>,
+    AppJson(req): AppJson<UnarchiveEnvironment>,
+) -> ApiResult<AppJson<Environment>> {
+    Ok(AppJson(crate::ops::lifecycle_env::unarchive(&state, &principal, (&project, &env), req.reason).await?))
+}
+
+/// Deletes an archived environment with its configurations, SDK keys and
+/// triggers (admin; the audit history stays): 409 `not_archived` unless it
+/// is archived, 422 without a reason.
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/environments/{env}", tag = "projects", security(("bearer" = [])),
+    params(("project" = String, Path), ("env" = String, Path), ReasonQuery),
+    responses((status = 204), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+async fn delete_environment(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((project, env)): Path<(String, String)>,
+    Query(q): Query<ReasonQuery>,
+) -> ApiResult<StatusCode> {
+    crate::ops::lifecycle_env::delete(&state, &principal, (&project, &env), q.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -46,5 +46,14 @@ pub async fn sdk_key_by_hash(state: &AppState, peer: Peer, headers: &HeaderMap, 
         return Err(state.credentials.failed(Kind::SdkKey, client, &hash, rejection));
     };
     state.sdk_keys.remember(hash, key.clone());
+    // When the key was last used (the in-use check before an environment
+    // is archived): on a cache miss only, off the request's path, and the
+    // store writes at most once per key every few minutes.
+    let (store, id) = (state.store.clone(), key.id);
+    tokio::spawn(async move {
+        if let Err(e) = store.record_sdk_key_use(id).await {
+            tracing::debug!(error = %e, key = id, "recording an SDK key's use");
+        }
+    });
     Ok(key)
 }

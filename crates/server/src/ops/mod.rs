@@ -30,6 +30,7 @@
 //!   [`guard_stats`] its report; [`guard_trip`] a trip killing the flag through the kill path.
 //! - [`configs`]: flag definitions and per-environment configuration writes.
 //! - [`lifecycle`]: archive a flag (a dry run showing who still evaluates it, then confirmed), restore it from the archive.
+//! - [`lifecycle_env`]: archive an environment (refused while in use: SDK keys used lately, instances connected), restore, delete.
 //! - [`revert`]: undo one change, restore one version, restore an environment, change sets.
 //! - [`release`]: release plans (start, pause, resume, abort, promote, templates), their steps, the guard hook.
 //! - [`schedule`]: scheduled changes of a flag's configuration (schedule, edit, cancel; the job that applies one).
@@ -52,6 +53,7 @@ pub mod incident;
 pub mod kill;
 pub mod kill_requests;
 pub mod lifecycle;
+pub mod lifecycle_env;
 pub mod members;
 pub mod plan_halt;
 pub mod release;

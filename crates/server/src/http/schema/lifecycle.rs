@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::flags::FlagDefinition;
+use super::projects::Environment;
+use super::sdk::SdkKey;
 
 // Mirrors of `ops/lifecycle.rs`.
 
@@ -62,4 +64,46 @@ pub struct ArchiveUse {
     /// Flags of the environment naming it as a prerequisite: archiving is
     /// refused (409 `prerequisite_in_use`) while there are any.
     pub dependents: Vec<String>,
+}
+
+// Mirrors of `ops/lifecycle_env.rs`.
+
+/// An environment archive request: a dry run unless `confirm`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvArchiveRequest {
+    /// Only show whether it is in use (also the default without `confirm`).
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Archive now (with `reason`).
+    #[serde(default)]
+    pub confirm: bool,
+    /// Archive even though it is in use.
+    #[serde(default)]
+    pub force: bool,
+    /// Why (required with `confirm`).
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// In use when an SDK key was used within this many days (1–365, default 7).
+    #[serde(default)]
+    pub days: Option<u32>,
+}
+
+/// The answer to an environment archive request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct EnvArchiveOutcome {
+    /// The environment after the request (`archived_at` once archived).
+    pub environment: Environment,
+    /// Whether this request archived it.
+    pub archived: bool,
+    /// Whether it is in use: a key used within `days`, or instances connected.
+    pub in_use: bool,
+    /// The look-back of the key check, in days.
+    pub days: u32,
+    /// Its SDK keys (not revoked) used within `days`, with when.
+    pub keys_used: Vec<SdkKey>,
+    /// SDK instances connected to it now, on every replica.
+    pub connected: usize,
+    /// When the check looked (keys used after this count).
+    pub since: DateTime<Utc>,
 }

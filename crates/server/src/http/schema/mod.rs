@@ -182,6 +182,8 @@ mirror! {
     crate::ops::lifecycle::UnarchiveRequest => lifecycle::UnarchiveRequest;
     crate::ops::lifecycle::ArchiveOutcome => lifecycle::ArchiveOutcome;
     crate::ops::lifecycle::ArchiveUse => lifecycle::ArchiveUse;
+    crate::ops::lifecycle_env::EnvArchiveRequest => lifecycle::EnvArchiveRequest;
+    crate::ops::lifecycle_env::EnvArchiveOutcome => lifecycle::EnvArchiveOutcome;
     crate::ops::kill_requests::KillOne => kill::KillOne;
     crate::ops::kill_requests::UnkillRequest => kill::UnkillRequest;
     crate::ops::kill_requests::PanicRequest => kill::PanicRequest;

@@ -102,4 +102,9 @@ pub struct Environment {
     pub position: u32,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// When it was archived (absent: not archived). An archived environment
+    /// is hidden from the environment list and refuses ordinary writes;
+    /// kills still apply and its SDKs are still served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<DateTime<Utc>>,
 }

@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 
-use crate::store::{Actor, FlagDefinition, Result, Written};
+use crate::store::{Actor, Environment, FlagDefinition, Result, Written};
 
 /// Archive and restore from the archive.
 #[async_trait]
@@ -38,4 +38,33 @@ pub trait LifecycleStore: Send + Sync + 'static {
         flag: &str,
         reason: Option<&str>,
     ) -> Result<Written<FlagDefinition>>;
+    /// Archives an environment: hidden from the environment list, ordinary
+    /// writes refused (`Conflict` `environment_archived`; kills still
+    /// written), its SDKs still served. Audited `environment.archive` with
+    /// `reason` and `detail` (the in-use evidence) in `after`. No revision.
+    /// Already archived: `changed: false`.
+    async fn archive_environment(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        reason: &str,
+        detail: serde_json::Value,
+    ) -> Result<Written<Environment>>;
+    /// Restores an archived environment from the archive (`environment.unarchive`).
+    async fn unarchive_environment(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        reason: Option<&str>,
+    ) -> Result<Written<Environment>>;
+    /// Deletes an archived environment (`Conflict` `not_archived`
+    /// otherwise) and its rows; the audit history stays
+    /// (`environment.delete`).
+    async fn delete_environment(&self, actor: &Actor, project: &str, env: &str, reason: &str) -> Result<()>;
+    /// Records that SDK key `id` authenticated a request now: at most one
+    /// write per key every few minutes (called off the request's path, on
+    /// the key cache's misses only).
+    async fn record_sdk_key_use(&self, id: i64) -> Result<()>;
 }

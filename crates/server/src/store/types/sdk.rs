@@ -38,6 +38,11 @@ pub struct SdkKey {
     pub created_at: DateTime<Utc>,
     /// Revocation time.
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When a request last authenticated with it, to within a few minutes
+    /// (recorded at most once per key every 5 minutes; absent: not since
+    /// this was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// A committed change of one environment, handed to the [`super::ChangeSink`].

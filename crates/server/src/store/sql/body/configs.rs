@@ -110,6 +110,13 @@ pub(super) async fn write_configs(
     if let Some(u) = updates.iter().find(|u| u.flag.def.archived_at.is_some()).filter(|_| !break_glass) {
         return Err(archived(&u.flag.def.key));
     }
+    if env.archived_at.is_some() && !break_glass {
+        return Err(StoreError::Conflict {
+            code: "environment_archived",
+            message: format!("environment `{}` is archived: restore it from the archive to change it", env.key),
+            current_version: None,
+        });
+    }
     let changes: Vec<_> = updates.iter().map(|u| (u.flag.def.key.as_str(), &u.current.config, &u.config)).collect();
     prereqs::check(tx, env, &changes).await?;
     let now = tx.now;

@@ -11,11 +11,12 @@ use switchyard_core::ChangeEvent;
 
 use super::This;
 use super::audit::Audit;
+use super::env_lifecycle;
 use super::lookup;
 use super::prereqs;
 use crate::store::LifecycleStore;
-use crate::store::sql::common::{merge, to_json, to_time};
-use crate::store::{Actor, FlagDefinition, Result, StoreError, Written};
+use crate::store::sql::common::{merge, now_ms, to_json, to_time};
+use crate::store::{Actor, Environment, FlagDefinition, Result, StoreError, Written};
 
 fn unchanged(def: FlagDefinition) -> Written<FlagDefinition> {
     Written { value: def, changed: false, revision: None }
@@ -136,5 +137,37 @@ impl LifecycleStore for This {
         }
         tx.commit(self).await?;
         Ok(Written { value: def, changed: true, revision: None })
+    }
+
+    async fn archive_environment(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        reason: &str,
+        detail: serde_json::Value,
+    ) -> Result<Written<Environment>> {
+        guard!(actor, project, env, reason);
+        env_lifecycle::set_archived(self, actor, (project, env), true, Some(reason), Some(detail)).await
+    }
+
+    async fn unarchive_environment(
+        &self,
+        actor: &Actor,
+        project: &str,
+        env: &str,
+        reason: Option<&str>,
+    ) -> Result<Written<Environment>> {
+        guard!(actor, project, env, reason);
+        env_lifecycle::set_archived(self, actor, (project, env), false, reason, None).await
+    }
+
+    async fn delete_environment(&self, actor: &Actor, project: &str, env: &str, reason: &str) -> Result<()> {
+        guard!(actor, project, env, reason);
+        env_lifecycle::delete(self, actor, (project, env), reason).await
+    }
+
+    async fn record_sdk_key_use(&self, id: i64) -> Result<()> {
+        env_lifecycle::record_sdk_key_use(self, id, now_ms()).await
     }
 }

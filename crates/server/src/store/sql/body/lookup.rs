@@ -26,6 +26,8 @@ pub(super) struct EnvRef {
     pub color: Option<String>,
     pub position: u32,
     pub created_at: i64,
+    /// When it was archived (ms), if it is.
+    pub archived_at: Option<i64>,
 }
 
 impl EnvRef {
@@ -39,6 +41,7 @@ impl EnvRef {
             color: self.color.clone(),
             position: self.position,
             created_at: to_time(self.created_at)?,
+            archived_at: self.archived_at.map(to_time).transpose()?,
         })
     }
 }
@@ -49,7 +52,8 @@ macro_rules! env_select {
     };
     ($more:literal, $where:literal) => {
         concat!(
-            "SELECT e.id, e.project_id, p.key AS project_key, e.key, e.name, e.revision, e.color, e.position, e.created_at",
+            "SELECT e.id, e.project_id, p.key AS project_key, e.key, e.name, e.revision, e.color, e.position, e.created_at, \
+             e.archived_at",
             $more,
             " FROM environments e JOIN projects p ON p.id = e.project_id WHERE ",
             $where
@@ -68,6 +72,7 @@ fn env_from_row(row: &Row) -> Result<EnvRef> {
         color: get(row, "color")?,
         position: u32::try_from(get::<i64>(row, "position")?).unwrap_or(u32::MAX),
         created_at: get(row, "created_at")?,
+        archived_at: get(row, "archived_at")?,
     })
 }
 

@@ -45,6 +45,7 @@ mod audit;
 mod batch;
 mod bulk;
 mod configs;
+mod env_lifecycle;
 mod flags;
 mod history;
 mod insights;

@@ -212,6 +212,7 @@ async fn insert_env(tx: &mut WriteTx, actor: &Actor, p: &ProjectRow, new: NewEnv
         color,
         position: u32::try_from(position).unwrap_or(u32::MAX),
         created_at: tx.now,
+        archived_at: None,
     };
     let now = tx.now;
     let mut flags = Vec::new();

@@ -19,7 +19,7 @@ macro_rules! key_select {
     ($where:literal) => {
         concat!(
             "SELECT k.id, k.environment_id, p.key AS project_key, e.key AS env_key, k.name, k.prefix, k.created_at, \
-             k.revoked_at FROM sdk_keys k JOIN environments e ON e.id = k.environment_id \
+             k.revoked_at, k.last_used_at FROM sdk_keys k JOIN environments e ON e.id = k.environment_id \
              JOIN projects p ON p.id = e.project_id ",
             $where
         )
@@ -36,6 +36,7 @@ fn key_from_row(row: &Row) -> Result<SdkKey> {
         prefix: get(row, "prefix")?,
         created_at: to_time(get(row, "created_at")?)?,
         revoked_at: get::<Option<i64>>(row, "revoked_at")?.map(to_time).transpose()?,
+        last_used_at: get::<Option<i64>>(row, "last_used_at")?.map(to_time).transpose()?,
     })
 }
 
@@ -69,6 +70,7 @@ impl SdkKeyStore for This {
             prefix: key.prefix,
             created_at: to_time(tx.now)?,
             revoked_at: None,
+            last_used_at: None,
         };
         let audit = Audit {
             project_id: Some(env.project_id),
