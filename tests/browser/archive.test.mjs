@@ -4,7 +4,8 @@
 // archives only with a reason; the archived flag's page says so and leaves
 // the flag list for the archive; Restore from archive brings it back; a
 // flag other flags need is not archived (the dialog names them and offers
-// no confirm); Delete removes an archived flag.
+// no confirm); Delete removes an archived flag. An environment is archived
+// from the project settings after its in-use check, restored and deleted.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -109,6 +110,40 @@ test('a prerequisite of another flag is not archived; an archived flag is delete
   assert.deepEqual(await listed(page), []);
   const flags = await api.call('GET', `${P}/flags?archived=true`);
   assert.deepEqual(flags.items, []);
+  await t.check();
+  await t.close();
+});
+
+test('an environment is archived from the settings after its in-use check, restored, then deleted', async () => {
+  await api.call('POST', `${P}/environments`, { key: 'qa' });
+  const t = await openPage(browser);
+  const { page } = t;
+  await uiLogin(page, server.url, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${server.url}/#/projects/shop/settings`);
+  await page.click('#env-table tr[data-env="qa"] button[data-action="archive"]');
+  await page.waitForSelector('#env-archive-usage');
+  assert.match(await page.textContent('#env-archive-usage'), /Not in use/);
+  await page.fill('#env-archive-reason', 'no longer used');
+  await page.click('#env-archive-confirm');
+  await page.waitForSelector('#archived-envs li[data-env="qa"]');
+  assert.equal(await page.locator('#env-table tr[data-env="qa"]').count(), 0);
+  const archived = await api.call('GET', `${P}/environments?archived=true`);
+  assert.deepEqual(archived.map((e) => e.key), ['qa']);
+
+  await page.click('#archived-envs li[data-env="qa"] button[data-action="unarchive"]');
+  await page.fill('.dialog textarea[name="reason"]', 'needed after all');
+  await page.click('.dialog-footer button:has-text("Restore")');
+  await page.waitForSelector('#env-table tr[data-env="qa"]');
+  assert.equal(await page.locator('#archived-envs li').count(), 0);
+
+  await api.call('POST', `${P}/environments/qa/archive`, { confirm: true, reason: 'gone' });
+  await page.reload();
+  await page.click('#archived-envs li[data-env="qa"] button[data-action="delete"]');
+  await page.fill('.dialog textarea[name="reason"]', 'cleanup');
+  await page.click('.dialog-footer button:has-text("Delete environment")');
+  await page.waitForFunction(() => !document.querySelector('#archived-envs li'));
+  const all = await api.call('GET', `${P}/environments?archived=true`);
+  assert.deepEqual(all, []);
   await t.check();
   await t.close();
 });

@@ -4,7 +4,7 @@
 // written), then archives with a reason — and, for an archived flag, a
 // banner with Restore from archive and Delete.
 
-import { post, del, url, can, describe, query } from './api.js';
+import { get, post, del, url, can, describe, query } from './api.js';
 import { h, clear, timeEl } from './dom.js';
 import { openDialog, confirmDialog } from './dialog.js';
 
@@ -113,4 +113,86 @@ export function archiveButton({ app, project, flag, onDone }) {
   if (!can('admin')) return null;
   return h('button', { type: 'button', class: 'btn btn-danger-outline btn-small', id: 'archive-button', text: 'Archive…',
     onclick: () => openArchiveDialog({ app, project, flag, onDone }) });
+}
+
+/** An environment's archive dialog: whether it is in use (the dry run), then archive (forced when in use). */
+export async function openEnvArchiveDialog({ app, project, env, onDone }) {
+  const path = url('projects', project, 'environments', env, 'archive');
+  const d = openDialog({ title: `Archive ${app.envName(env)}?`, description: 'An archived environment is hidden from the lists and refuses changes; kills still apply and its SDKs are still served.', className: 'env-archive-dialog' });
+  const status = h('p', { class: 'muted', text: 'Checking whether it is in use…' });
+  d.body.append(status);
+  d.footer.append(h('button', { type: 'button', class: 'btn', text: 'Cancel', onclick: () => d.close() }));
+  let dry;
+  try {
+    dry = await post(path, { dry_run: true });
+  } catch (e) {
+    status.textContent = describe(e);
+    status.className = 'form-error';
+    return;
+  }
+  clear(d.body);
+  const keys = dry.keys_used.map((k) => `${k.name} (${k.prefix}…)`).join(', ');
+  d.body.append(h('p', { id: 'env-archive-usage', class: dry.in_use ? 'conflict' : 'muted', text: dry.in_use
+    ? `In use: ${dry.keys_used.length} SDK key(s) used in the last ${dry.days} days${keys ? ` (${keys})` : ''}, ${dry.connected} SDK instance(s) connected.`
+    : `Not in use: no SDK key used in the last ${dry.days} days, no SDK instance connected.` }));
+  const force = h('input', { type: 'checkbox', id: 'env-archive-force' });
+  if (dry.in_use) d.body.append(h('div', { class: 'field' }, h('label', {}, force, ' Archive it anyway')));
+  const reason = h('textarea', { rows: 2, id: 'env-archive-reason', name: 'reason', required: true, 'aria-required': 'true' });
+  const err = h('p', { class: 'field-error', hidden: true });
+  d.body.append(h('div', { class: 'field' }, h('label', { for: 'env-archive-reason', text: 'Reason' }), reason, err));
+  const ok = h('button', { type: 'button', class: 'btn btn-danger', id: 'env-archive-confirm', text: 'Archive environment' });
+  ok.addEventListener('click', async () => {
+    if (!reason.value.trim() || (dry.in_use && !force.checked)) {
+      err.textContent = reason.value.trim() ? 'It is in use: tick “Archive it anyway” to archive it.' : 'A reason is required.';
+      err.hidden = false;
+      return;
+    }
+    ok.disabled = true;
+    try {
+      await post(path, { confirm: true, force: force.checked, reason: reason.value.trim() });
+      d.close();
+      onDone?.(`Archived ${env}.`);
+    } catch (e) {
+      err.textContent = describe(e);
+      err.hidden = false;
+      ok.disabled = false;
+    }
+  });
+  d.footer.append(ok);
+}
+
+/** The project's archived environments with Restore and Delete (admins). */
+export function archivedEnvs({ project, onChange }) {
+  const body = h('div', { id: 'archived-envs' });
+  async function draw() {
+    clear(body);
+    let list;
+    try {
+      list = await get(url('projects', project, 'environments') + query({ archived: true }));
+    } catch (e) {
+      body.append(h('p', { class: 'form-error', text: describe(e) }));
+      return;
+    }
+    if (!list.length) return;
+    body.append(h('h3', { text: 'Archived environments' }), h('ul', { class: 'plain' }, list.map((e) => h('li', { 'data-env': e.key },
+      h('code', { text: e.key }), ' archived ', timeEl(e.archived_at), ' ',
+      h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'unarchive', text: 'Restore', onclick: () => act(e, false) }), ' ',
+      h('button', { type: 'button', class: 'btn btn-small btn-danger-outline', 'data-action': 'delete', text: 'Delete…', onclick: () => act(e, true) })))));
+  }
+  async function act(e, remove) {
+    const reason = await confirmDialog(remove
+      ? { title: `Delete ${e.key}?`, message: 'Its configurations, SDK keys and triggers are deleted for good; the audit history stays.', confirmLabel: 'Delete environment', danger: true, reason: true }
+      : { title: `Restore ${e.key} from the archive?`, message: 'It is listed and can be changed again.', confirmLabel: 'Restore', reason: true });
+    if (!reason) return;
+    try {
+      if (remove) await del(url('projects', project, 'environments', e.key) + query({ reason }));
+      else await post(url('projects', project, 'environments', e.key, 'unarchive'), { reason });
+      await onChange?.(remove ? `Deleted ${e.key}.` : `Restored ${e.key}.`);
+      draw();
+    } catch (err) {
+      body.append(h('p', { class: 'form-error', text: describe(err) }));
+    }
+  }
+  draw();
+  return { el: body, refresh: draw };
 }

@@ -1,12 +1,14 @@
 // Project settings (admins of the project): the environments in their
 // order with their colours (PATCH …/environments/{env}: name, colour,
 // position), so production is unmistakable everywhere; and the project's
-// members (users' roles in this project only: PUT/DELETE …/members/{user}).
+// members (users' roles in this project only: PUT/DELETE …/members/{user});
+// archiving an environment (in-use dry run first), restoring or deleting one.
 
 import { patch, post, url, describe, can, session, isGlobalAdmin } from '../api.js';
 import { h, clear } from '../dom.js';
 import { colorOf, paint } from '../envcolor.js';
 import { membersCard } from './members.js';
+import { archivedEnvs, openEnvArchiveDialog } from '../archive.js';
 
 export function render({ app, root, project }) {
   if (!can('admin')) {
@@ -15,12 +17,13 @@ export function render({ app, root, project }) {
   }
   const envs = h('div', { id: 'envs-card-body' });
   const out = h('p', { class: 'hint', id: 'envs-status', role: 'status' });
+  const archive = archivedEnvs({ project, onChange: (message) => reload(message) });
   root.append(h('section', { class: 'page' },
     h('div', { class: 'page-head' }, h('h1', { text: 'Project settings' })),
     h('section', { class: 'card', id: 'envs-card', 'aria-labelledby': 'envs-h' },
       h('h2', { id: 'envs-h', text: 'Environments' }),
       h('p', { class: 'hint', text: 'Their order in every list and their colour. Production-like environments (production, prod, live) are shown under a striped banner in their colour.' }),
-      envs, out, newEnvForm()),
+      envs, out, archive.el, newEnvForm()),
     membersCard({ project, me: session.get()?.username, globalAdmin: isGlobalAdmin() })));
   draw();
 
@@ -28,7 +31,7 @@ export function render({ app, root, project }) {
     clear(envs);
     const rows = app.envs.map((e, i) => envRow(e, i));
     envs.append(h('table', { class: 'simple env-table', id: 'env-table' },
-      h('thead', {}, h('tr', {}, ['', 'Key', 'Name', 'Colour', 'Order'].map((t) => h('th', { scope: 'col', text: t })))),
+      h('thead', {}, h('tr', {}, ['', 'Key', 'Name', 'Colour', 'Order', ''].map((t) => h('th', { scope: 'col', text: t })))),
       h('tbody', {}, rows)));
   }
 
@@ -45,7 +48,9 @@ export function render({ app, root, project }) {
         e.color ? h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'clear-color', text: 'Default', onclick: () => update(e, { color: null }) }) : null),
       h('td', { 'data-label': 'Order', class: 'env-actions' },
         h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'up', 'aria-label': `Move ${e.key} up`, text: '▲', disabled: i === 0, onclick: () => move(i, -1) }),
-        h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'down', 'aria-label': `Move ${e.key} down`, text: '▼', disabled: i === app.envs.length - 1, onclick: () => move(i, 1) })));
+        h('button', { type: 'button', class: 'btn btn-small', 'data-action': 'down', 'aria-label': `Move ${e.key} down`, text: '▼', disabled: i === app.envs.length - 1, onclick: () => move(i, 1) })),
+      h('td', {}, h('button', { type: 'button', class: 'btn btn-small btn-danger-outline', 'data-action': 'archive', text: 'Archive…',
+        onclick: () => openEnvArchiveDialog({ app, project, env: e.key, onDone: async (message) => { await reload(message); archive.refresh(); } }) })));
   }
 
   async function update(e, body) {
