@@ -193,3 +193,51 @@ async fn an_ofrep_refetch_stream_shows_as_ofrep() {
     })
     .await;
 }
+
+/// An SDK (or an OFREP client) that closes its stream leaves the fleet (and the receipts'
+/// count of connected instances) when it closes, not when the server next
+/// writes to it: with heartbeats an hour apart, only the server noticing
+/// the close itself can drop it. (The server does not read a connection
+/// while it streams a response; it watches the socket for the close.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stream_leaves_the_fleet_before_any_write() {
+    for db in switchyard_server::testing::TestDb::all().await {
+        eprintln!("--- store: {}", db.label());
+        let mut config = switchyard_server::config::ServeConfig::for_tests(db.url());
+        config.heartbeat = Duration::from_secs(3600);
+        let server = TestServer::start_with(config).await;
+        let key = seed(&server).await;
+        let sdk = switchyard::Client::builder(key.as_str())
+            .base_url(server.base.as_str())
+            .service_name("leaving")
+            .build()
+            .unwrap();
+        sdk.wait_until_ready(Duration::from_secs(10)).await.unwrap();
+        until(&server, "the SDK, connected", |v| instances(v).iter().any(|r| r["service"] == "leaving")).await;
+        let mut raw = reqwest::Client::new()
+            .get(server.url("/sdk/v1/stream"))
+            .bearer_auth(&key)
+            .header("x-switchyard-instance", "raw-leaving")
+            .send()
+            .await
+            .unwrap()
+            .bytes_stream();
+        raw.next().await.expect("the first frames").unwrap();
+        until(&server, "the raw stream, connected", |v| by_instance(v, "raw-leaving").is_some()).await;
+        // An OFREP refetch stream (its path names the key's SHA-256).
+        let secret = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(key.as_bytes()));
+        let mut ofrep = reqwest::Client::new()
+            .get(server.url(&format!("/ofrep/v1/streams/{secret}")))
+            .send()
+            .await
+            .unwrap()
+            .bytes_stream();
+        ofrep.next().await.expect("the first frames").unwrap();
+        until(&server, "three streams", |v| instances(v).len() == 3).await;
+
+        drop((sdk, raw, ofrep));
+        until(&server, "both gone", |v| instances(v).is_empty()).await;
+        server.stop().await;
+        db.cleanup().await;
+    }
+}

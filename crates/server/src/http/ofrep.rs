@@ -117,6 +117,7 @@ async fn refetch_stream(
     State(state): State<AppState>,
     connect: Connect,
     Path(secret): Path<String>,
+    socket: Option<Extension<crate::net::Peer>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let peer = Peer(connect.map(|Extension(ConnectInfo(addr))| addr));
@@ -127,7 +128,7 @@ async fn refetch_stream(
             ApiError::Unauthorized(_) => ApiError::NotFound { what: "stream", key: "(secret)".into() },
             other => other,
         })?;
-    Ok(stream::open(&state, &key))
+    Ok(stream::open(&state, &key, socket.map(|Extension(socket)| socket)))
 }
 
 /// The body's context; errors in OFREP's shape.
