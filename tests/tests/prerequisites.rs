@@ -1,6 +1,6 @@
 //! Prerequisite flags end to end, on SQLite and Postgres: the server
 //! refuses at write time what the engine would only survive (a loop, a
-//! chain too deep, an unknown flag or variant, deleting a flag or variant
+//! chain too deep, an unknown flag or variant, archiving a flag or removing a variant
 //! that is a prerequisite), in the write's own transaction, so two
 //! concurrent edits cannot close a loop between them; and real SDK clients
 //! on the real stream evaluate prerequisites locally: killing a
@@ -59,8 +59,10 @@ async fn prerequisites_are_checked_when_written() {
         // Nothing of the refused writes landed.
         assert_eq!(admin.config("a").await["version"], shown["version"]);
 
-        // A prerequisite cannot be deleted, nor its required variant removed.
-        let (status, body) = admin.call(Method::DELETE, "/api/v1/projects/shop/flags/b", None).await;
+        // A prerequisite cannot be archived (so not deleted: only archived
+        // flags are), nor its required variant removed.
+        let archive = json!({"confirm": true, "reason": "retire"});
+        let (status, body) = admin.call(Method::POST, "/api/v1/projects/shop/flags/b/archive", Some(archive)).await;
         assert_eq!((status.as_u16(), body["code"].as_str()), (409, Some("prerequisite_in_use")), "{body}");
         assert!(body["detail"].as_str().unwrap_or_default().contains("flag `a` in `production`"), "{body}");
         let patch = json!({"variants": [{"key": "yes", "value": true}, {"key": "off", "value": false}]});
