@@ -14,7 +14,6 @@
 //! - [`metrics`]: Prometheus metrics and the HTTP metrics middleware.
 //! - [`auth`]: passwords, JWTs, API tokens, SDK keys, the role matrix.
 //! - [`serve`]: the accept loop (timeouts, keepalive, graceful shutdown).
-//! - [`net`]: a connection's socket, shared by hyper and the SSE stream that watches it for the client's close.
 //! - [`ofrep`]: the OpenFeature Remote Evaluation Protocol (evaluation for any language, refetch stream).
 //! - [`http`]: the routes, one module per resource, and the OpenAPI document; thin handlers over [`ops`];
 //!   `http::schema` holds the OpenAPI schemas of the store's, ops' and delivery's types (none of those derive them).
@@ -36,7 +35,6 @@ pub mod delivery;
 pub mod error;
 pub mod http;
 pub mod metrics;
-pub mod net;
 pub mod ofrep;
 pub mod ops;
 pub mod serve;

@@ -16,7 +16,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::net::PeerIo;
 use crate::state::AppState;
 
 /// How long shutdown waits for background kill receipts to be recorded.
@@ -89,9 +88,7 @@ async fn accept(
 ) -> GracefulShutdown {
     let graceful = GracefulShutdown::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
-    // Half-close: hyper does not read a connection while it writes a
-    // response (see `net`: an SSE stream watches its socket itself).
-    builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout).keep_alive(true).half_close(true);
+    builder.timer(TokioTimer::new()).header_read_timeout(header_read_timeout).keep_alive(true);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -108,13 +105,11 @@ async fn accept(
         };
         tune(&stream);
         let app = app.clone();
-        let (io, socket) = PeerIo::new(stream);
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
-            req.extensions_mut().insert(socket.clone());
             tower::ServiceExt::oneshot(app.clone(), req)
         });
-        let conn = graceful.watch(builder.serve_connection(TokioIo::new(io), service));
+        let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(err) = conn.await {
                 tracing::debug!(error = %err, %peer, "connection ended with an error");

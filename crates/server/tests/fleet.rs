@@ -194,11 +194,12 @@ async fn an_ofrep_refetch_stream_shows_as_ofrep() {
     .await;
 }
 
-/// An SDK (or an OFREP client) that closes its stream leaves the fleet (and the receipts'
-/// count of connected instances) when it closes, not when the server next
-/// writes to it: with heartbeats an hour apart, only the server noticing
-/// the close itself can drop it. (The server does not read a connection
-/// while it streams a response; it watches the socket for the close.)
+/// An SDK (or an OFREP client) that closes its stream leaves the fleet
+/// (and the receipts' count of connected instances) when it closes, not
+/// when the server next writes to it: with heartbeats an hour apart, only
+/// the server noticing the close itself can drop it (hyper reads the
+/// connection for EOF while it streams the response; serving with
+/// `half_close`, which stops that read, fails this).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_stream_leaves_the_fleet_before_any_write() {
     for db in switchyard_server::testing::TestDb::all().await {

@@ -29,7 +29,6 @@ use tokio::time::Instant;
 use super::channel::EnvChannel;
 use super::frames::{Frame, ack_request, change_frame, goaway, retry_hint, sse_frame};
 use super::hub::Hub;
-use crate::net::Peer;
 use crate::store::{Result, Store};
 
 /// The body of an SSE response.
@@ -51,9 +50,6 @@ pub struct Connect {
     pub identity: super::roster::Identity,
     /// The server's maximum stream age (zero: none).
     pub max_age: Duration,
-    /// The client's socket: the stream ends when the client closes it
-    /// (`None`: the connection is not served by [`crate::serve`]).
-    pub peer: Option<Peer>,
 }
 
 /// Opens an SDK stream: the first frames, then the live ones until
@@ -107,7 +103,6 @@ pub async fn sdk(
     let live = Live {
         rx,
         sent,
-        peer: connect.peer,
         revoked: Some(revoked),
         expires: stream_deadline(connect.max_age, rand::random::<f64>()).map(|d| Instant::now() + d),
         closing: hub.closing(),
@@ -119,12 +114,11 @@ pub async fn sdk(
 
 /// Live changes of one environment for admin clients (the web UI): the
 /// same `change` frames SDKs get, without the initial snapshot.
-pub fn admin(hub: &Arc<Hub>, environment_id: i64, peer: Option<Peer>) -> SseBody {
+pub fn admin(hub: &Arc<Hub>, environment_id: i64) -> SseBody {
     let channel = hub.channel(environment_id);
     let live = Live {
         rx: channel.subscribe(),
         sent: channel.revision(),
-        peer,
         revoked: None,
         expires: None,
         closing: hub.closing(),
@@ -199,8 +193,6 @@ fn stream_deadline(max_age: Duration, unit: f64) -> Option<Duration> {
 struct Live {
     rx: broadcast::Receiver<Frame>,
     sent: u64,
-    /// The client's socket, watched for its close.
-    peer: Option<Peer>,
     /// Turns `true` when the SDK key is revoked (`None` for admin streams).
     revoked: Option<watch::Receiver<bool>>,
     /// When the stream reaches its (jittered) maximum age and says `goaway`
@@ -232,7 +224,6 @@ impl Live {
                     biased;
                     true = revoked(&mut live.revoked) => Wake::Revoked,
                     Ok(_) = live.closing.wait_for(|c| *c) => Wake::Closing,
-                    () = crate::net::closed(live.peer.as_ref()) => Wake::Ended,
                     frame = live.rx.recv() => match frame {
                         Ok(frame) => Wake::Frame(frame),
                         // Too slow: end the stream; the SDK resumes with Last-Event-ID.

@@ -117,7 +117,6 @@ async fn refetch_stream(
     State(state): State<AppState>,
     connect: Connect,
     Path(secret): Path<String>,
-    socket: Option<Extension<crate::net::Peer>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let peer = Peer(connect.map(|Extension(ConnectInfo(addr))| addr));
@@ -128,7 +127,7 @@ async fn refetch_stream(
             ApiError::Unauthorized(_) => ApiError::NotFound { what: "stream", key: "(secret)".into() },
             other => other,
         })?;
-    Ok(stream::open(&state, &key, socket.map(|Extension(socket)| socket)))
+    Ok(stream::open(&state, &key))
 }
 
 /// The body's context; errors in OFREP's shape.

@@ -21,7 +21,6 @@ use crate::delivery::roster::Identity;
 use crate::delivery::stream::Connect;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
-use crate::net::Peer;
 use crate::state::AppState;
 use crate::store::SdkKey;
 
@@ -94,7 +93,6 @@ pub const RESET_HEADER: &str = protocol::header::RESET;
 async fn stream(
     State(state): State<AppState>,
     Extension(key): Extension<SdkKey>,
-    peer: Option<Extension<Peer>>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let text = |name: &str| text(&headers, name);
@@ -104,7 +102,6 @@ async fn stream(
         instance: text(INSTANCE).map(str::to_string),
         identity: identity(&headers),
         max_age: state.config.stream_max_age,
-        peer: peer.map(|Extension(peer)| peer),
     };
     let revoked = state.sdk_keys.revocation(key.id);
     let body = delivery::stream::sdk(&state.hub, state.store.as_ref(), connect, revoked).await?;
@@ -126,10 +123,9 @@ async fn stream(
 async fn admin_stream(
     State(state): State<AppState>,
     axum::extract::Path((project, env)): axum::extract::Path<(String, String)>,
-    peer: Option<Extension<Peer>>,
 ) -> ApiResult<Response> {
     let env = state.store.get_environment(&project, &env).await?;
-    Ok(sse_response(delivery::stream::admin(&state.hub, env.id, peer.map(|Extension(peer)| peer))))
+    Ok(sse_response(delivery::stream::admin(&state.hub, env.id)))
 }
 
 /// A `text/event-stream` response of `body`, never cached.

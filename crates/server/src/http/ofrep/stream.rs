@@ -36,7 +36,6 @@ use crate::delivery::channel::EnvChannel;
 use crate::delivery::frames::Frame;
 use crate::delivery::listener::AckNotice;
 use crate::error::ApiResult;
-use crate::net::Peer;
 use crate::state::AppState;
 use crate::store::SdkKey;
 
@@ -48,9 +47,8 @@ pub fn path(hash: &str) -> String {
     format!("/ofrep/v1/streams/{hash}")
 }
 
-/// Opens the refetch stream of `key`'s environment (it ends when the
-/// client closes `socket`, see [`crate::net`]).
-pub fn open(state: &AppState, key: &SdkKey, socket: Option<Peer>) -> Response {
+/// Opens the refetch stream of `key`'s environment.
+pub fn open(state: &AppState, key: &SdkKey) -> Response {
     let channel = state.hub.channel(key.environment_id);
     let rx = channel.subscribe();
     let sent = channel.revision();
@@ -58,8 +56,8 @@ pub fn open(state: &AppState, key: &SdkKey, socket: Option<Peer>) -> Response {
     let identity = crate::delivery::roster::Identity::default();
     channel.receipts.connect_as(&client, identity, crate::delivery::roster::Transport::Ofrep);
     let first = [crate::delivery::frames::retry_hint(), refetch(sent, &client)];
-    let (revoked, closing) = (state.sdk_keys.revocation(key.id), state.hub.closing());
-    let live = Refetch { rx, sent, revoked, closing, socket, client, channel };
+    let live =
+        Refetch { rx, sent, revoked: state.sdk_keys.revocation(key.id), closing: state.hub.closing(), client, channel };
     let body = stream::iter(first.map(Ok::<_, std::convert::Infallible>)).chain(live.into_stream());
     let mut response = Response::new(Body::from_stream(body));
     let h = response.headers_mut();
@@ -103,8 +101,6 @@ struct Refetch {
     sent: u64,
     revoked: watch::Receiver<bool>,
     closing: watch::Receiver<bool>,
-    /// The client's socket, watched for its close.
-    socket: Option<Peer>,
     client: String,
     channel: Arc<EnvChannel>,
 }
@@ -124,7 +120,6 @@ impl Refetch {
                     // Err: the hub dropped the signal, which it does on revocation.
                     _ = live.revoked.wait_for(|revoked| *revoked) => return None,
                     Ok(_) = live.closing.wait_for(|closing| *closing) => return None,
-                    () = crate::net::closed(live.socket.as_ref()) => return None,
                     frame = live.rx.recv() => frame,
                 };
                 let revision = match frame {
