@@ -79,6 +79,23 @@ async fn a_misspelled_variable_gets_the_closest_name() {
     assert!(out.contains("SWITCHYARD_HEARTBEET") && out.contains("did you mean SWITCHYARD_HEARTBEAT?"), "{out}");
 }
 
+/// A new-user review: `SWITCHYARD_HEARTBEAT=0s` started a server whose
+/// heartbeat task would spin. Zero and absurd durations are refused at
+/// start, naming the variable (the value came from the environment, so
+/// naming only `--heartbeat` would not help).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_or_absurd_durations_are_refused_naming_the_variable() {
+    for (var, value) in
+        [("SWITCHYARD_HEARTBEAT", "0s"), ("SWITCHYARD_SCHEDULER_TICK", "0ms"), ("SWITCHYARD_SESSION_TTL", "400years")]
+    {
+        let (code, out) = serve(&[(var, value)]).await;
+        assert_eq!(code, Some(2), "{var}={value}: {out}");
+        assert!(out.contains(var) && out.contains(value), "{var}={value}: {out}");
+    }
+    let (code, out) = serve(&[("SWITCHYARD_HEARTBEAT", "1s"), ("SWITCHYARD_STREAM_MAX_AGE", "0")]).await;
+    assert_eq!(code, None, "sane values still start: {out}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_logins_kills_and_restores_are_logged_without_secrets() {
     let dir = std::env::temp_dir().join(format!("switchyard-logs-{}", uuid::Uuid::new_v4().simple()));
@@ -150,6 +167,64 @@ async fn requests_logins_kills_and_restores_are_logged_without_secrets() {
     }
     child.kill().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The log line of a failed login from a real `switchyard serve` (pretty
+/// format), its stdout a pipe, or with `tty` a terminal (util-linux
+/// `script` gives it one).
+async fn a_log_line(tty: bool, env: &[(&str, &str)]) -> String {
+    let dir = std::env::temp_dir().join(format!("switchyard-colour-{}", uuid::Uuid::new_v4().simple()));
+    let bin = env!("CARGO_BIN_EXE_switchyard");
+    let mut cmd = tokio::process::Command::new(if tty { "script" } else { bin });
+    match tty {
+        true => cmd.args(["-qec", &format!("{bin} serve"), "/dev/null"]),
+        false => cmd.arg("serve"),
+    };
+    let mut child = cmd
+        .env_remove("SWITCHYARD_DATABASE_URL")
+        .env_remove("NO_COLOR")
+        .env_remove("SWITCHYARD_LOG_FORMAT")
+        .env("SWITCHYARD_DATA_DIR", &dir)
+        .env("SWITCHYARD_LISTEN", "127.0.0.1:0")
+        .env("SWITCHYARD_ADMIN_PASSWORD", "a-long-admin-password")
+        .env("SWITCHYARD_LOG", "info")
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = next_line(&mut lines).await;
+        if let Some(rest) = line.split("is running at ").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    let body = serde_json::json!({"username": "admin", "password": "wrong-secret-password"});
+    let resp = reqwest::Client::new().post(format!("{base}/api/v1/auth/login")).json(&body).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let line = loop {
+        let line = next_line(&mut lines).await;
+        if line.contains("login failed") {
+            break line;
+        }
+    };
+    child.kill().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    line
+}
+
+/// A new-user review: `switchyard serve > file` filled the file with
+/// escape codes. Colour only on a terminal, and never with NO_COLOR.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_coloured_only_on_a_terminal_without_no_color() {
+    let piped = a_log_line(false, &[]).await;
+    assert!(!piped.contains('\u{1b}'), "escape codes in a piped log: {piped:?}");
+    let tty = a_log_line(true, &[]).await;
+    assert!(tty.contains('\u{1b}'), "a terminal gets colour: {tty:?}");
+    let no_color = a_log_line(true, &[("NO_COLOR", "1")]).await;
+    assert!(!no_color.contains('\u{1b}'), "NO_COLOR: {no_color:?}");
 }
 
 async fn next_line(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>) -> String {

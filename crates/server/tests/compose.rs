@@ -109,8 +109,19 @@ fn the_image_builds_with_the_toolchain_the_tests_run_on() {
 }
 
 async fn health(server: &str) -> (i32, String) {
+    health_with(&["--server", server], &[]).await
+}
+
+/// `switchyard health` with these arguments and environment (nothing
+/// inherited that names a server).
+async fn health_with(args: &[&str], env: &[(&str, &str)]) -> (i32, String) {
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["health", "--server", server, "--timeout", "5s"])
+        .arg("health")
+        .args(args)
+        .args(["--timeout", "5s"])
+        .env_remove("SWITCHYARD_URL")
+        .env_remove("SWITCHYARD_HEALTH_URL")
+        .envs(env.iter().copied())
         .output()
         .await
         .expect("run switchyard health");
@@ -129,6 +140,27 @@ async fn health_is_zero_for_a_ready_server_and_one_otherwise() {
         let (code, out) = health(&base).await;
         assert_eq!(code, 1, "{}: a stopped server: {out}", db.label());
         assert!(out.contains("not ready"), "{out}");
+        db.cleanup().await;
+    }
+}
+
+/// A new-user review: `SWITCHYARD_URL=… switchyard health` probed the
+/// default address instead (every other command honours the variable);
+/// SWITCHYARD_HEALTH_URL, for a replica's probe of itself, still wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_honours_switchyard_url() {
+    for db in TestDb::all().await {
+        let server = TestServer::start(&db.url()).await;
+        let (code, out) = health_with(&[], &[("SWITCHYARD_URL", &server.base)]).await;
+        assert_eq!(code, 0, "{}: {out}", db.label());
+        assert!(out.contains(&server.base), "{out}");
+        let nowhere = "http://127.0.0.1:9";
+        let (code, out) =
+            health_with(&[], &[("SWITCHYARD_URL", nowhere), ("SWITCHYARD_HEALTH_URL", &server.base)]).await;
+        assert_eq!(code, 0, "{}: SWITCHYARD_HEALTH_URL first: {out}", db.label());
+        let (code, out) = health_with(&["--server", nowhere], &[("SWITCHYARD_URL", &server.base)]).await;
+        assert_eq!(code, 1, "{}: --server first: {out}", db.label());
+        server.stop().await;
         db.cleanup().await;
     }
 }

@@ -242,9 +242,10 @@ pub enum Command {
     /// Probe a server's readiness (`/readyz`): exit 0 when ready, 1 when
     /// not. For container healthchecks (the image has no curl).
     Health {
-        /// Server URL.
-        #[arg(long, env = "SWITCHYARD_HEALTH_URL", default_value = "http://127.0.0.1:8080")]
-        server: String,
+        /// Server URL. Default: SWITCHYARD_HEALTH_URL, else SWITCHYARD_URL
+        /// (as every other command), else `http://127.0.0.1:8080`.
+        #[arg(long, env = "SWITCHYARD_HEALTH_URL")]
+        server: Option<String>,
         /// Give up after this long.
         #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
@@ -342,7 +343,7 @@ async fn run_remote(command: Command) -> anyhow::Result<i32> {
         Command::Users { command, remote } => remote::Client::new(remote)?.users(&command).await,
         Command::Passwd { user, server } => accounts::passwd(&server, &user).await,
         Command::Admin { command } => accounts::admin(command).await,
-        Command::Health { server, timeout } => health::health(&server, timeout).await,
+        Command::Health { server, timeout } => health::health(&health::url(server), timeout).await,
         Command::Audit { flag, env, limit, remote } => {
             remote::Client::new(remote)?.audit(flag.as_deref(), env.as_deref(), limit).await
         }
@@ -362,13 +363,23 @@ impl ServeConfig {
 }
 
 fn init_tracing(format: LogFormat) {
+    use std::io::IsTerminal as _;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("SWITCHYARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Logs go to stdout: escape codes only when it is a terminal, so a
+    // file, a pipe or a log collector gets plain text.
+    let ansi = colour(std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi);
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
+}
+
+/// Whether to colour the log: on a terminal, unless NO_COLOR is set to
+/// anything but the empty string (<https://no-color.org>).
+fn colour(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
+    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Resolves on SIGINT or SIGTERM.

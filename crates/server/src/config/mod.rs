@@ -48,7 +48,7 @@ pub struct ServeConfig {
     pub min_password_length: u32,
 
     /// Lifetime of a login session token.
-    #[arg(long, env = "SWITCHYARD_SESSION_TTL", default_value = "8h", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SWITCHYARD_SESSION_TTL", default_value = "8h", value_parser = within("SWITCHYARD_SESSION_TTL", MINUTE, 30 * DAY))]
     pub session_ttl: Duration,
 
     /// Maximum request body size in bytes (413 above).
@@ -56,14 +56,14 @@ pub struct ServeConfig {
     pub body_limit: usize,
 
     /// Interval of SSE heartbeat comments.
-    #[arg(long, env = "SWITCHYARD_HEARTBEAT", default_value = "15s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SWITCHYARD_HEARTBEAT", default_value = "15s", value_parser = within("SWITCHYARD_HEARTBEAT", SECOND, 5 * MINUTE))]
     pub heartbeat: Duration,
 
     /// Maximum age of an SDK stream: after it (less a random 0–25 % per
     /// connection) the stream ends with a `goaway` event and the SDK
     /// reconnects, through the balancer, with `Last-Event-ID`. Spreads
     /// streams over replicas again after a rolling restart. `0` disables.
-    #[arg(long, env = "SWITCHYARD_STREAM_MAX_AGE", default_value = "30m", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SWITCHYARD_STREAM_MAX_AGE", default_value = "30m", value_parser = zero_or_within("SWITCHYARD_STREAM_MAX_AGE", 10 * SECOND, 7 * DAY))]
     pub stream_max_age: Duration,
 
     /// The least hold the server advises SDKs to keep an acknowledgement
@@ -72,12 +72,12 @@ pub struct ServeConfig {
     /// hold grows by 0.1 ms per open stream of the environment (10,000
     /// streams: 1 s), up to 10 s, so that a fleet's acknowledgements do not
     /// compete with the fan-out of the change they acknowledge.
-    #[arg(long, env = "SWITCHYARD_ACK_HOLD", default_value = "100ms", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SWITCHYARD_ACK_HOLD", default_value = "100ms", value_parser = zero_or_within("SWITCHYARD_ACK_HOLD", MILLI, 10 * SECOND))]
     pub ack_hold: Duration,
 
     /// A client must send a complete request head within this time
     /// (slow-header / slowloris protection).
-    #[arg(long, env = "SWITCHYARD_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SWITCHYARD_HEADER_TIMEOUT", default_value = "10s", value_parser = within("SWITCHYARD_HEADER_TIMEOUT", SECOND, 5 * MINUTE))]
     pub header_read_timeout: Duration,
 
     /// Login attempts allowed per client address per minute (429 above).
@@ -115,7 +115,7 @@ pub struct ServeConfig {
     pub negative_cache_size: usize,
 
     /// How long an unknown credential hash is remembered.
-    #[arg(long, env = "SWITCHYARD_NEGATIVE_CACHE_TTL", default_value = "60s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SWITCHYARD_NEGATIVE_CACHE_TTL", default_value = "60s", value_parser = within("SWITCHYARD_NEGATIVE_CACHE_TTL", SECOND, DAY))]
     pub negative_cache_ttl: Duration,
 
     /// Addresses of trusted reverse proxies (comma-separated): only their
@@ -155,11 +155,11 @@ pub struct ServeConfig {
 
     /// Wait before the first webhook retry; each further retry waits 4×
     /// longer (plus up to 25 % jitter), at most 10 minutes.
-    #[arg(long, env = "SWITCHYARD_WEBHOOK_RETRY_BASE", default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SWITCHYARD_WEBHOOK_RETRY_BASE", default_value = "1s", value_parser = within("SWITCHYARD_WEBHOOK_RETRY_BASE", 100 * MILLI, 10 * MINUTE))]
     pub webhook_retry_base: Duration,
 
     /// Webhook events older than this are no longer sent (marked dead).
-    #[arg(long, env = "SWITCHYARD_WEBHOOK_MAX_AGE", default_value = "24h", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SWITCHYARD_WEBHOOK_MAX_AGE", default_value = "24h", value_parser = within("SWITCHYARD_WEBHOOK_MAX_AGE", MINUTE, 30 * DAY))]
     pub webhook_max_age: Duration,
 
     /// Days of SDK telemetry kept (per-minute aggregates); older minutes are
@@ -178,7 +178,7 @@ pub struct ServeConfig {
     /// How often each replica looks for due scheduled jobs (release plan
     /// steps, scheduled changes). Jobs are claimed in the database, so any
     /// number of replicas may run; a shorter tick only makes them start sooner.
-    #[arg(long, env = "SWITCHYARD_SCHEDULER_TICK", default_value = "1s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SWITCHYARD_SCHEDULER_TICK", default_value = "1s", value_parser = within("SWITCHYARD_SCHEDULER_TICK", 10 * MILLI, MINUTE))]
     pub scheduler_tick: Duration,
 
     /// Environments a new project gets when its `POST /api/v1/projects` body
@@ -196,6 +196,44 @@ fn env_key(value: &str) -> Result<String, String> {
         switchyard_core::validate_key(key).map_err(|e| e.message)?;
     }
     Ok(key.to_string())
+}
+
+const MILLI: Duration = Duration::from_millis(1);
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+const DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// The parser of a duration option: refuses values outside `min..=max`
+/// (`SWITCHYARD_HEARTBEAT=0s` would spin the heartbeat task, a scheduler
+/// tick of 0 a busy loop) at start, naming the variable, since clap's own
+/// message names only the flag and the value usually comes from the
+/// environment.
+fn within(
+    var: &'static str,
+    min: Duration,
+    max: Duration,
+) -> impl Fn(&str) -> Result<Duration, String> + Clone + Send + Sync + 'static {
+    move |text| {
+        let d = humantime::parse_duration(text).map_err(|e| format!("{var}: `{text}` is not a duration ({e})"))?;
+        if d < min || d > max {
+            let (min, max) = (humantime::format_duration(min), humantime::format_duration(max));
+            return Err(format!("{var} must be from {min} to {max}, not `{text}`"));
+        }
+        Ok(d)
+    }
+}
+
+/// [`within`], with `0` allowed too (the options where it disables).
+fn zero_or_within(
+    var: &'static str,
+    min: Duration,
+    max: Duration,
+) -> impl Fn(&str) -> Result<Duration, String> + Clone + Send + Sync + 'static {
+    let bounded = within(var, min, max);
+    move |text| match humantime::parse_duration(text) {
+        Ok(Duration::ZERO) => Ok(Duration::ZERO),
+        _ => bounded(text).map_err(|e| format!("{e} (or 0)")),
+    }
 }
 
 impl ServeConfig {
@@ -340,5 +378,29 @@ mod tests {
         let off = Cli::parse_from(["switchyard", "--stream-max-age", "0"]).config.stream_max_age;
         assert_eq!(off, Duration::ZERO);
         assert!(Cli::try_parse_from(["switchyard", "--stream-max-age", "soon"]).is_err());
+    }
+
+    #[test]
+    fn zero_and_absurd_durations_are_refused_naming_the_variable() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            config: ServeConfig,
+        }
+        use clap::Parser as _;
+        for (flag, value, var) in [
+            ("--heartbeat", "0s", "SWITCHYARD_HEARTBEAT"),
+            ("--heartbeat", "3days", "SWITCHYARD_HEARTBEAT"),
+            ("--scheduler-tick", "0", "SWITCHYARD_SCHEDULER_TICK"),
+            ("--session-ttl", "0s", "SWITCHYARD_SESSION_TTL"),
+            ("--header-read-timeout", "0s", "SWITCHYARD_HEADER_TIMEOUT"),
+            ("--webhook-retry-base", "0s", "SWITCHYARD_WEBHOOK_RETRY_BASE"),
+            ("--stream-max-age", "1ms", "SWITCHYARD_STREAM_MAX_AGE"),
+        ] {
+            let err = Cli::try_parse_from(["switchyard", flag, value]).err().map(|e| e.to_string());
+            assert!(err.as_deref().is_some_and(|e| e.contains(var)), "{flag} {value}: {err:?}");
+        }
+        let ok = Cli::parse_from(["switchyard", "--heartbeat", "1s", "--scheduler-tick", "100ms", "--ack-hold", "0"]);
+        assert_eq!((ok.config.heartbeat, ok.config.ack_hold), (Duration::from_secs(1), Duration::ZERO));
     }
 }
