@@ -25,6 +25,10 @@ pub enum ApiError {
     /// its field path in `errors`.
     #[error("{0}")]
     InvalidText(crate::text::TextError),
+    /// 400: a query parameter that does not parse, is out of range or is
+    /// unknown, named in `errors[].path` (with the same code).
+    #[error("{}", .0.message)]
+    InvalidQuery(switchyard_core::ValidationError),
     /// 401: no or invalid credentials.
     #[error("{0}")]
     Unauthorized(&'static str),
@@ -100,6 +104,15 @@ impl ApiError {
         ApiError::BadRequest { code, message: message.into() }
     }
 
+    /// A 400 with `code` naming the query parameter `name` in `errors[].path`.
+    pub fn bad_query(name: &str, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::InvalidQuery(switchyard_core::ValidationError {
+            path: name.to_string(),
+            code,
+            message: message.into(),
+        })
+    }
+
     /// A 422 for one field.
     pub fn invalid(path: &str, code: &'static str, message: impl Into<String>) -> Self {
         ApiError::Validation(ValidationErrors(vec![switchyard_core::ValidationError {
@@ -112,7 +125,9 @@ impl ApiError {
     /// The HTTP status of this error.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest { .. } | ApiError::InvalidText(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest { .. } | ApiError::InvalidText(_) | ApiError::InvalidQuery(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
@@ -134,6 +149,7 @@ impl ApiError {
             | ApiError::Conflict { code, .. }
             | ApiError::FieldConflict { code, .. } => code,
             ApiError::InvalidText(_) => "invalid_text",
+            ApiError::InvalidQuery(e) => e.code,
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound { .. } => "not_found",
@@ -173,7 +189,7 @@ pub struct Problem {
     pub code: String,
     /// Human detail.
     pub detail: String,
-    /// Invalid fields (422, and 400 `invalid_text`), or the fields in the way
+    /// Invalid fields (422, and 400 `invalid_text` and `invalid_query`), or the fields in the way
     /// of a write (409 `undo_conflict`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(required = false)]
@@ -200,6 +216,9 @@ impl IntoResponse for ApiError {
                 .iter()
                 .map(|e| FieldError { path: e.path.clone(), code: e.code.to_string(), message: e.message.clone() })
                 .collect(),
+            ApiError::InvalidQuery(e) => {
+                vec![FieldError { path: e.path.clone(), code: e.code.to_string(), message: e.message.clone() }]
+            }
             ApiError::InvalidText(err) => vec![FieldError {
                 path: err.path.clone(),
                 code: err.refusal.code().to_string(),

@@ -1,6 +1,6 @@
 //! The audit history (append-only).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -8,6 +8,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::ApiResult;
 use crate::http::json::AppJson;
+use crate::http::params::AppQuery;
 use crate::state::AppState;
 use crate::store::{AuditEvent, AuditQuery, Page};
 
@@ -17,6 +18,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// Audit filters.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// Environment key.
     pub environment: Option<String>,
@@ -40,7 +42,7 @@ pub struct AuditParams {
 async fn list_audit(
     State(state): State<AppState>,
     Path(project): Path<String>,
-    Query(p): Query<AuditParams>,
+    AppQuery(p): AppQuery<AuditParams>,
 ) -> ApiResult<AppJson<Page<AuditEvent>>> {
     state.store.get_project(&project).await?;
     let query = AuditQuery {

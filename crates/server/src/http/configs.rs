@@ -2,7 +2,7 @@
 //! restore-to-time and change sets (undo/restore of one flag: `revert`).
 //! The writes are ops ([`crate::ops::configs`], [`crate::ops::revert`]).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -12,7 +12,7 @@ use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::http::flags::if_match;
 use crate::http::json::AppJson;
-use crate::http::params::{EnvFlag, WaitQuery};
+use crate::http::params::{AppQuery, EnvFlag, WaitQuery};
 use crate::http::revert::DryRunQuery;
 use crate::ops;
 use crate::ops::kill::{Receipted, UnkillRequest};
@@ -90,7 +90,7 @@ async fn toggle(
     State(state): State<AppState>,
     principal: Principal,
     Path((project, env, flag)): EnvFlag,
-    Query(wait): Query<WaitQuery>,
+    AppQuery(wait): AppQuery<WaitQuery>,
     AppJson(body): AppJson<ToggleRequest>,
 ) -> ApiResult<AppJson<Receipted<FlagConfigRecord>>> {
     let (wait, place) = (wait.duration()?, (project.as_str(), env.as_str(), flag.as_str()));
@@ -119,7 +119,7 @@ async fn restore_environment(
     State(state): State<AppState>,
     principal: Principal,
     Path((project, env)): Path<(String, String)>,
-    Query(dry): Query<DryRunQuery>,
+    AppQuery(dry): AppQuery<DryRunQuery>,
     AppJson(mut body): AppJson<RestoreRequest>,
 ) -> ApiResult<AppJson<Written<Vec<RestoreDiff>>>> {
     body.dry_run |= dry.get()?;

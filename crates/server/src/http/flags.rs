@@ -1,6 +1,6 @@
 //! Flag definitions (environment-independent); writes are [`crate::ops::configs`].
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -9,6 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
+use crate::http::params::AppQuery;
 use crate::ops;
 use crate::ops::lifecycle::{ArchiveOutcome, ArchiveRequest, UnarchiveRequest};
 use crate::state::AppState;
@@ -24,6 +25,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// Query of the flag list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Only flags with this tag.
     pub tag: Option<String>,
@@ -48,7 +50,7 @@ pub struct ListQuery {
 async fn list_flags(
     State(state): State<AppState>,
     Path(project): Path<String>,
-    Query(q): Query<ListQuery>,
+    AppQuery(q): AppQuery<ListQuery>,
 ) -> ApiResult<AppJson<Page<FlagSummary>>> {
     if let Some(s) = &q.state {
         if !matches!(s.as_str(), "on" | "off" | "killed") {
@@ -121,6 +123,7 @@ async fn patch_flag(
 
 /// The reason of a delete.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteQuery {
     /// Why (required).
     pub reason: Option<String>,
@@ -135,7 +138,7 @@ async fn delete_flag(
     State(state): State<AppState>,
     principal: Principal,
     Path((project, flag)): Path<(String, String)>,
-    Query(q): Query<DeleteQuery>,
+    AppQuery(q): AppQuery<DeleteQuery>,
 ) -> ApiResult<StatusCode> {
     ops::configs::delete_flag(&*state.store, &principal, (&project, &flag), q.reason).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -4,13 +4,14 @@
 //! some flags would reach now. The workflows are [`crate::ops::fleet`] and
 //! [`crate::ops::blast`].
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiResult, Problem};
 use crate::http::json::AppJson;
+use crate::http::params::AppQuery;
 use crate::ops::blast::{BlastRadius, Selection};
 use crate::ops::fleet::FleetView;
 use crate::state::AppState;
@@ -21,6 +22,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// The flags of a blast radius (at least one, by key or tag).
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BlastParams {
     /// Flag keys, comma-separated (`checkout,search`).
     #[param(example = "checkout")]
@@ -40,7 +42,7 @@ pub struct BlastParams {
 async fn blast_radius(
     State(state): State<AppState>,
     Path((project, env)): Path<(String, String)>,
-    Query(p): Query<BlastParams>,
+    AppQuery(p): AppQuery<BlastParams>,
 ) -> ApiResult<AppJson<BlastRadius>> {
     let keys = p.flags.as_deref().unwrap_or_default().split(',').map(str::trim).filter(|f| !f.is_empty());
     let selection = Selection { flags: keys.map(str::to_string).collect(), tag: p.tag };

@@ -2,7 +2,7 @@
 //! with its times (viewer role; [`crate::ops::incident`]), and drills that
 //! rehearse a rollback (responder role; [`crate::ops::drill`]).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -10,7 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::Principal;
 use crate::error::{ApiResult, Problem};
 use crate::http::json::AppJson;
-use crate::http::params::{EnvFlag, WaitQuery};
+use crate::http::params::{AppQuery, EnvFlag, WaitQuery};
 use crate::ops::drill::{DrillReport, DrillRequest};
 use crate::ops::incident::{self as op, DEFAULT_BEFORE_MINUTES, Timeline};
 use crate::state::AppState;
@@ -22,6 +22,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// `?limit=` of the incident list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IncidentListParams {
     /// How many incidents (default 50, at most 1000).
     pub limit: Option<u32>,
@@ -29,6 +30,7 @@ pub struct IncidentListParams {
 
 /// `?before_minutes=` of a timeline.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TimelineParams {
     /// How many minutes before the incident's first event to show the
     /// project's changes from (default 30, at most 1440).
@@ -44,7 +46,7 @@ pub struct TimelineParams {
 async fn list_incidents(
     State(state): State<AppState>,
     Path(project): Path<String>,
-    Query(p): Query<IncidentListParams>,
+    AppQuery(p): AppQuery<IncidentListParams>,
 ) -> ApiResult<AppJson<Vec<IncidentSummary>>> {
     Ok(AppJson(op::list(&state, &project, p.limit.unwrap_or(50)).await?))
 }
@@ -59,7 +61,7 @@ async fn list_incidents(
 async fn incident(
     State(state): State<AppState>,
     Path((project, incident)): Path<(String, String)>,
-    Query(p): Query<TimelineParams>,
+    AppQuery(p): AppQuery<TimelineParams>,
 ) -> ApiResult<AppJson<Timeline>> {
     let before = p.before_minutes.unwrap_or(DEFAULT_BEFORE_MINUTES);
     Ok(AppJson(op::incident(&state, &project, &incident, before).await?))
@@ -78,7 +80,7 @@ async fn drill(
     State(state): State<AppState>,
     principal: Principal,
     Path((project, env, flag)): EnvFlag,
-    Query(wait): Query<WaitQuery>,
+    AppQuery(wait): AppQuery<WaitQuery>,
     AppJson(body): AppJson<DrillRequest>,
 ) -> ApiResult<AppJson<DrillReport>> {
     let place = (project.as_str(), env.as_str(), flag.as_str());

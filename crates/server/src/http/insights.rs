@@ -3,13 +3,14 @@
 //! candidates), viewer role. The workflows are [`crate::ops::usage`] and
 //! [`crate::ops::stale`].
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::{ApiResult, Problem};
 use crate::http::json::AppJson;
+use crate::http::params::AppQuery;
 use crate::ops::stale::StaleReport;
 use crate::ops::usage::FlagUsage;
 use crate::state::AppState;
@@ -33,6 +34,7 @@ async fn usage(
 
 /// The look-back and scope of the stale-flag report.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StaleParams {
     /// Days (1 to 3650); default `SWITCHYARD_STALE_DAYS` (30).
     #[param(minimum = 1, maximum = 3650, example = 30)]
@@ -51,7 +53,7 @@ pub struct StaleParams {
 async fn stale(
     State(state): State<AppState>,
     Path(project): Path<String>,
-    Query(p): Query<StaleParams>,
+    AppQuery(p): AppQuery<StaleParams>,
 ) -> ApiResult<AppJson<StaleReport>> {
     let days = p.days.unwrap_or(state.config.stale_after_days);
     Ok(AppJson(crate::ops::stale::report(&state.store, &project, days, p.environment.as_deref()).await?))

@@ -2,7 +2,7 @@
 //! receipts. The workflow (write, broadcast, receipts) is
 //! [`crate::ops::kill`]; these handlers extract, call it and answer.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -11,7 +11,7 @@ use crate::auth::Principal;
 use crate::delivery::receipts::Receipt;
 use crate::error::ApiResult;
 use crate::http::json::AppJson;
-use crate::http::params::{EnvFlag, WaitQuery};
+use crate::http::params::{AppQuery, EnvFlag, WaitQuery};
 use crate::http::revert::DryRunQuery;
 use crate::ops::blast::{BlastRadius, Selection, blast_radius};
 use crate::ops::kill::{self as op, KillOne, PanicRequest, Receipted, UnkillRequest};
@@ -42,8 +42,8 @@ async fn kill(
     State(state): State<AppState>,
     principal: Principal,
     Path((project, env, flag)): EnvFlag,
-    Query(wait): Query<WaitQuery>,
-    Query(dry): Query<DryRunQuery>,
+    AppQuery(wait): AppQuery<WaitQuery>,
+    AppQuery(dry): AppQuery<DryRunQuery>,
     AppJson(body): AppJson<KillOne>,
 ) -> ApiResult<AppJson<KillAnswer>> {
     if dry.get()? {
@@ -60,7 +60,7 @@ async fn unkill(
     State(state): State<AppState>,
     principal: Principal,
     Path((project, env, flag)): EnvFlag,
-    Query(wait): Query<WaitQuery>,
+    AppQuery(wait): AppQuery<WaitQuery>,
     AppJson(body): AppJson<UnkillRequest>,
 ) -> ApiResult<AppJson<Receipted<Vec<FlagConfigRecord>>>> {
     Ok(AppJson(op::restore(&state, &principal, (&project, &env, &flag), body, wait.duration()?).await?))
@@ -74,8 +74,8 @@ async fn panic(
     State(state): State<AppState>,
     principal: Principal,
     Path((project, env)): Path<(String, String)>,
-    Query(wait): Query<WaitQuery>,
-    Query(dry): Query<DryRunQuery>,
+    AppQuery(wait): AppQuery<WaitQuery>,
+    AppQuery(dry): AppQuery<DryRunQuery>,
     AppJson(body): AppJson<PanicRequest>,
 ) -> ApiResult<AppJson<KillAnswer>> {
     if dry.get()? {
@@ -93,7 +93,7 @@ async fn unpanic(
     State(state): State<AppState>,
     principal: Principal,
     Path((project, env)): Path<(String, String)>,
-    Query(wait): Query<WaitQuery>,
+    AppQuery(wait): AppQuery<WaitQuery>,
     AppJson(body): AppJson<PanicRequest>,
 ) -> ApiResult<AppJson<Receipted<Vec<FlagConfigRecord>>>> {
     Ok(AppJson(op::unpanic(&state, &principal, (&project, &env), body, wait.duration()?).await?))

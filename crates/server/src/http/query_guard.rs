@@ -82,7 +82,7 @@ pub async fn refuse_unknown(State(declared): State<Arc<DeclaredQueries>>, req: R
                 "unknown query parameter `{name}` for {} {route}: nothing was done (see /api/openapi.json for what this route accepts)",
                 req.method()
             );
-            return ApiError::bad_request("unknown_query_parameter", message).into_response();
+            return ApiError::bad_query(&name, "unknown_query_parameter", message).into_response();
         }
     }
     next.run(req).await

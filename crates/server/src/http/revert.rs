@@ -7,7 +7,7 @@
 //! nothing; the diff carries a warning when serving state changes in a
 //! production-like environment.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -15,6 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
+use crate::http::params::AppQuery;
 use crate::ops;
 use crate::state::AppState;
 use crate::store::{RestoreVersion, Reverted, UndoChange};
@@ -25,6 +26,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// `?dry_run=true`: answer what would change, write nothing.
 #[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DryRunQuery {
     /// `true` (or `1`): compute the diff only. Default `false`.
     #[param(pattern = r"^(true|false|1|0)?$", example = "true")]
@@ -37,7 +39,8 @@ impl DryRunQuery {
         match self.dry_run.as_deref() {
             None | Some("false" | "0") => Ok(false),
             Some("true" | "1" | "") => Ok(true),
-            Some(other) => Err(ApiError::bad_request(
+            Some(other) => Err(ApiError::bad_query(
+                "dry_run",
                 "invalid_query",
                 format!("`dry_run` is `true` or `false`, not `{other}`: nothing was done"),
             )),
@@ -70,7 +73,7 @@ async fn revert(
     State(state): State<AppState>,
     principal: Principal,
     Path((project, env, flag)): Path<(String, String, String)>,
-    Query(dry): Query<DryRunQuery>,
+    AppQuery(dry): AppQuery<DryRunQuery>,
     AppJson(body): AppJson<RevertRequest>,
 ) -> ApiResult<AppJson<Reverted>> {
     let request =
@@ -106,7 +109,7 @@ async fn undo(
     State(state): State<AppState>,
     principal: Principal,
     Path((project, env, flag)): Path<(String, String, String)>,
-    Query(dry): Query<DryRunQuery>,
+    AppQuery(dry): AppQuery<DryRunQuery>,
     AppJson(body): AppJson<UndoRequest>,
 ) -> ApiResult<AppJson<Reverted>> {
     let request = UndoChange { version: body.version, reason: body.reason, dry_run: body.dry_run || dry.get()? };

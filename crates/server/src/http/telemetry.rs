@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 
 use axum::Extension;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::credentials::Peer;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::http::json::AppJson;
+use crate::http::params::AppQuery;
 use crate::ops::telemetry::TelemetryBatch;
 use crate::ops::telemetry_series::{FlagTelemetry, SeriesQuery};
 use crate::state::AppState;
@@ -56,6 +57,7 @@ async fn ingest(
 
 /// The range and resolution of a series.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SeriesParams {
     /// Start (RFC 3339, inclusive, rounded down to the minute); default `to` minus one hour.
     pub from: Option<DateTime<Utc>>,
@@ -75,7 +77,7 @@ pub struct SeriesParams {
 async fn series(
     State(state): State<AppState>,
     Path((project, env, flag)): Path<(String, String, String)>,
-    Query(p): Query<SeriesParams>,
+    AppQuery(p): AppQuery<SeriesParams>,
 ) -> ApiResult<AppJson<FlagTelemetry>> {
     let to = p.to.unwrap_or_else(Utc::now);
     let from = p.from.unwrap_or(to - chrono::Duration::hours(1));

@@ -27,7 +27,7 @@
 //! holds the URL learns only what happened and the new revision.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
@@ -39,7 +39,7 @@ use crate::auth::principal::request_meta;
 use crate::auth::{Principal, secret};
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
-use crate::http::params::{EnvFlag, WaitQuery};
+use crate::http::params::{AppQuery, EnvFlag, WaitQuery};
 use crate::ops;
 use crate::ops::triggers::Origin;
 pub use crate::ops::triggers::{FIRES_PER_MINUTE, HookOutcome};
@@ -226,7 +226,7 @@ async fn active_trigger(state: &AppState, parts: &Parts, secret: &str) -> ApiRes
 async fn fire(
     State(state): State<AppState>,
     Path(secret): Path<String>,
-    Query(wait): Query<WaitQuery>,
+    AppQuery(wait): AppQuery<WaitQuery>,
     parts: Parts,
     body: Bytes,
 ) -> ApiResult<AppJson<HookOutcome>> {

@@ -5,7 +5,7 @@
 //! [`crate::webhooks::guard`] for the address policy (checked here on save,
 //! and again before every delivery).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,6 +14,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::{Principal, secret};
 use crate::error::{ApiError, ApiResult};
 use crate::http::json::AppJson;
+use crate::http::params::AppQuery;
 use crate::state::AppState;
 use crate::store::{DeliveryRecord, NewWebhook, Webhook, WebhookEvent};
 use crate::webhooks::guard::AddressPolicy;
@@ -147,6 +148,7 @@ fn parse_events(events: Option<Vec<String>>) -> ApiResult<Vec<WebhookEvent>> {
 
 /// `?limit=`.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeliveriesQuery {
     /// How many, newest first (default 50, at most 500).
     pub limit: Option<u32>,
@@ -160,7 +162,7 @@ pub struct DeliveriesQuery {
 async fn list_deliveries(
     State(state): State<AppState>,
     Path((project, id)): Path<(String, i64)>,
-    Query(query): Query<DeliveriesQuery>,
+    AppQuery(query): AppQuery<DeliveriesQuery>,
 ) -> ApiResult<AppJson<Vec<DeliveryRecord>>> {
     let limit = query.limit.unwrap_or(50).clamp(1, MAX_DELIVERIES);
     Ok(AppJson(state.store.list_deliveries(&project, id, limit).await?))

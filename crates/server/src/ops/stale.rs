@@ -101,7 +101,7 @@ pub const REASONS: [&str; 3] = ["expired", "single_variant", "not_evaluated"];
 #[tracing::instrument(name = "stale_flags", skip(store))]
 pub async fn report(store: &DynStore, project: &str, days: u32, environment: Option<&str>) -> OpResult<StaleReport> {
     if !(1..=MAX_DAYS).contains(&days) {
-        return Err(ApiError::bad_request("invalid_query", format!("`days` is from 1 to {MAX_DAYS}")));
+        return Err(ApiError::bad_query("days", "invalid_query", format!("`days` is from 1 to {MAX_DAYS}")));
     }
     let envs = match environment {
         Some(env) => vec![store.get_environment(project, env).await?],

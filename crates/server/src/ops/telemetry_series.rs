@@ -136,17 +136,21 @@ pub async fn series(store: &DynStore, project: &str, env: &str, flag: &str, q: S
     let environment = store.get_environment(project, env).await?;
     store.get_flag(project, flag).await?;
     if q.step_seconds < 60 || q.step_seconds % 60 != 0 {
-        return Err(ApiError::bad_request("invalid_step", "step: a whole number of minutes, in seconds (60, 300, …)"));
+        return Err(ApiError::bad_query(
+            "step",
+            "invalid_step",
+            "step: a whole number of minutes, in seconds (60, 300, …)",
+        ));
     }
     let step = q.step_seconds / 60;
     let from = q.from.timestamp().div_euclid(60);
     let to = (q.to.timestamp() + 59).div_euclid(60);
     if to <= from {
-        return Err(ApiError::bad_request("invalid_range", "from must be before to"));
+        return Err(ApiError::bad_query("from", "invalid_range", "from must be before to"));
     }
     let steps = (to - from + step - 1) / step;
     if steps > MAX_POINTS {
-        return Err(ApiError::bad_request("too_many_points", format!("at most {MAX_POINTS} steps: widen step")));
+        return Err(ApiError::bad_query("step", "too_many_points", format!("at most {MAX_POINTS} steps: widen step")));
     }
     let rows = store.telemetry_series(environment.id, flag, from, from + steps * step, step).await?;
     let at = |i: i64| minute_time(from + i * step);
