@@ -26,11 +26,45 @@
 //! characters. The web UI renders text with `textContent`, never as HTML.
 //! Lone surrogates cannot reach here: a Rust string cannot hold one, and the
 //! JSON parser refuses `"\ud800"` (400 `malformed_json`). Length is bounded
-//! by the request body limit and by the per-field limits of the validators
-//! (keys, names).
+//! by the request body limit, by the per-field limits of the validators
+//! (keys, names) and, for the free text of the audit history (reasons,
+//! change-request comments, incident ids), by [`MAX_REASON`] and
+//! [`MAX_INCIDENT`] (422 `too_long`, [`check_length`]): checked by the ops
+//! before any work, and by the store on every audit event it writes.
 
 use serde::Serialize;
 use serde_json::Value;
+
+/// Longest `reason` of a write (and comment on a change request, which the
+/// audit history keeps as its reason), in characters: the audit history,
+/// webhooks and every screen that shows it. Alert triggers truncate theirs
+/// to 500.
+pub const MAX_REASON: usize = 1000;
+/// Longest incident id, in characters (the same as a trigger's).
+pub const MAX_INCIDENT: usize = 128;
+
+/// A 422 field error `too_long` on `path` when `text` has more than `max`
+/// characters (Unicode scalar values, as the UI counts them).
+pub fn check_length(path: &str, text: &str, max: usize) -> Result<(), switchyard_core::ValidationError> {
+    let n = text.chars().count();
+    if n <= max {
+        return Ok(());
+    }
+    Err(switchyard_core::ValidationError {
+        path: path.to_string(),
+        code: "too_long",
+        message: format!("`{path}` is at most {max} characters; this one has {n}"),
+    })
+}
+
+/// `text` cut to at most `max` characters (for text the server composes
+/// around a client's, e.g. a plan stopped by a kill quoting its reason).
+pub fn truncate(text: &str, max: usize) -> String {
+    match text.chars().nth(max) {
+        Some(_) => text.chars().take(max.saturating_sub(1)).chain(['…']).collect(),
+        None => text.to_string(),
+    }
+}
 
 /// Why a string was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

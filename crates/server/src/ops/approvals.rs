@@ -86,6 +86,9 @@ pub async fn approve(
     (project, env, id): (&str, &str, i64),
     comment: Option<String>,
 ) -> OpResult<ChangeRequest> {
+    if let Some(comment) = &comment {
+        super::check_length("comment", comment, crate::text::MAX_REASON)?;
+    }
     let (policy, request) =
         tokio::try_join!(store.approval_policy(project, env), store.get_change_request(project, env, id))?;
     if request.author == principal.name {
@@ -107,6 +110,7 @@ pub async fn comment(
     if body.trim().is_empty() {
         return Err(ApiError::invalid("body", "required", "a comment needs text"));
     }
+    super::check_length("body", &body, crate::text::MAX_REASON)?;
     Ok(store.add_change_request_note(&principal.actor(), (project, env, id), NoteKind::Comment, Some(body)).await?)
 }
 
@@ -136,6 +140,9 @@ pub async fn cancel(
     (project, env, id): (&str, &str, i64),
     reason: Option<String>,
 ) -> OpResult<ChangeRequest> {
+    if let Some(reason) = &reason {
+        super::check_length("comment", reason, crate::text::MAX_REASON)?;
+    }
     let request = store.get_change_request(project, env, id).await?;
     if request.author != principal.name && principal.role != Role::Admin {
         return Err(ApiError::Forbidden("only its author or an admin may cancel a change request"));

@@ -95,6 +95,9 @@ pub async fn drill(
     input: DrillRequest,
     wait: Option<Duration>,
 ) -> OpResult<DrillReport> {
+    if let Some(incident) = &input.incident {
+        super::check_length("incident", incident, crate::text::MAX_INCIDENT)?;
+    }
     let environment = state.store.get_environment(project, env).await?;
     if !input.force && production_like(&environment.key, &environment.name) {
         let message = format!("`{env}` looks like a production environment; a drill there needs `force`");

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tracing::Instrument as _;
 
 use super::applied::AppliedKill;
-use super::{OpResult, require_reason};
+use super::{OpResult, check_emergency};
 use crate::auth::Principal;
 use crate::delivery::receipts::Receipt;
 use crate::error::ApiError;
@@ -38,7 +38,7 @@ pub async fn kill(
     input: KillOne,
     wait: Option<Duration>,
 ) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
-    require_reason(&input.reason)?;
+    check_emergency(&input.reason, input.incident.as_deref())?;
     let request = KillRequest {
         flags: vec![flag.into()],
         reason: input.reason,
@@ -59,7 +59,7 @@ pub async fn panic(
     input: PanicRequest,
     wait: Option<Duration>,
 ) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
-    require_reason(&input.reason)?;
+    check_emergency(&input.reason, input.incident.as_deref())?;
     let flags = panic_flags(state, project, input.tag.as_deref(), input.flags).await?;
     let request = KillRequest { flags, reason: input.reason, incident: input.incident, panic: true, detail: None };
     kill_flags(state, principal.actor(), "api", (project, env), request, wait).await
@@ -74,7 +74,7 @@ pub async fn unpanic(
     input: PanicRequest,
     wait: Option<Duration>,
 ) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
-    require_reason(&input.reason)?;
+    check_emergency(&input.reason, input.incident.as_deref())?;
     let flags = panic_flags(state, project, input.tag.as_deref(), input.flags).await?;
     restore_flags(
         state,
@@ -176,7 +176,7 @@ pub async fn restore(
     input: UnkillRequest,
     wait: Option<Duration>,
 ) -> OpResult<Receipted<Vec<FlagConfigRecord>>> {
-    require_reason(&input.reason)?;
+    check_emergency(&input.reason, input.incident.as_deref())?;
     restore_flags(state, principal, (project, env), vec![flag.to_string()], input, wait).await
 }
 

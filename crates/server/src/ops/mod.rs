@@ -72,10 +72,26 @@ use crate::error::ApiError;
 pub type OpResult<T> = Result<T, ApiError>;
 
 /// A 422 on `reason` unless it holds something other than white space
-/// (kills, restores and reverts must say why).
+/// (kills, restores and reverts must say why) and at most
+/// [`crate::text::MAX_REASON`] characters.
 pub fn require_reason(reason: &str) -> OpResult<()> {
     if reason.trim().is_empty() {
         return Err(ApiError::invalid("reason", "required", "a reason is required"));
     }
-    Ok(())
+    check_length("reason", reason, crate::text::MAX_REASON)
+}
+
+/// A 422 `too_long` on `path` past `max` characters: free text of the
+/// audit history, checked before any work (the store checks it again).
+pub fn check_length(path: &str, text: &str, max: usize) -> OpResult<()> {
+    crate::text::check_length(path, text, max)
+        .map_err(|e| ApiError::Validation(switchyard_core::ValidationErrors(vec![e])))
+}
+
+/// [`require_reason`], and the incident id at most
+/// [`crate::text::MAX_INCIDENT`] characters: what a kill, a panic or a
+/// restore is asked with, all checked before anything is written.
+pub fn check_emergency(reason: &str, incident: Option<&str>) -> OpResult<()> {
+    require_reason(reason)?;
+    incident.map_or(Ok(()), |incident| check_length("incident", incident, crate::text::MAX_INCIDENT))
 }

@@ -63,6 +63,8 @@ pub fn after_kill(state: &AppState, (project, env): (&str, &str), flags: Vec<Str
 pub async fn stop(state: &AppState, plan: &ReleasePlan, kill: &Kill) -> OpResult<()> {
     let actor = plan_actor(plan.id);
     let reason = format!("release plan {} stopped: the flag was killed by {}: {}", plan.id, kill.by, kill.reason);
+    // The kill's reason may already be as long as a reason may be.
+    let reason = crate::text::truncate(&reason, crate::text::MAX_REASON);
     let change = PlanStateChange {
         from: &[PlanState::Running, PlanState::Paused],
         to: PlanState::Aborted,

@@ -157,7 +157,7 @@ pub async fn abort(
         close: Some(StageClose { verdict: "aborted", summary, guard: None }),
     };
     let aborted = state.store.set_plan_state(&principal.actor(), plan.id, change).await?;
-    let why = format!("release plan {} aborted: {reason}", plan.id);
+    let why = crate::text::truncate(&format!("release plan {} aborted: {reason}", plan.id), crate::text::MAX_REASON);
     let mut tries = 0;
     loop {
         match step::write_split(state, &principal.actor(), &aborted, 0.0, &why).await {

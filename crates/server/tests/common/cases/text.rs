@@ -50,8 +50,17 @@ pub async fn hostile_text_is_refused_or_kept_alike(ctx: Ctx) {
     for (i, (label, s, refused)) in hostile().into_iter().enumerate() {
         let flag = format!("f{i}");
         store.create_flag(&alice, "shop", string_flag(&flag, &["a", "b"])).await.expect("flag");
+        // Audit free text has limits of its own (reasons 1,000 characters,
+        // incident ids 128), alike on both backends: the very long string
+        // is refused there, kept everywhere else.
+        let too_long = |path: &str| match path {
+            "reason" => s.chars().count() > switchyard_server::text::MAX_REASON,
+            "incident" => s.chars().count() > switchyard_server::text::MAX_INCIDENT,
+            _ => false,
+        };
         let expect = |path: &str| match refused {
             Some(code) => format!("invalid_text {path} {code}"),
+            None if too_long(path) => format!("validation [{path:?}]"),
             None => "ok".into(),
         };
 
@@ -59,7 +68,7 @@ pub async fn hostile_text_is_refused_or_kept_alike(ctx: Ctx) {
         let kill =
             KillRequest { flags: vec![flag.clone()], reason: s.clone(), incident: None, panic: false, detail: None };
         let got = store.kill_flags(&alice, "shop", "prod", kill).await;
-        if refused.is_none() {
+        if refused.is_none() && !too_long("reason") {
             let killed = got.as_ref().expect("kill").value[0].config.kill.clone().expect("killed");
             assert_eq!(killed.reason, s, "{label}: kill round trip");
             let q = AuditQuery { flag: Some(flag.clone()), limit: Some(1), ..AuditQuery::default() };
@@ -78,7 +87,7 @@ pub async fn hostile_text_is_refused_or_kept_alike(ctx: Ctx) {
             detail: None,
         };
         let got = store.kill_flags(&alice, "shop", "dev", kill).await;
-        if refused.is_none() {
+        if refused.is_none() && !too_long("incident") {
             let killed = got.as_ref().expect("kill").value[0].config.kill.clone().expect("killed");
             assert_eq!(killed.incident, Some(s.clone()), "{label}: incident round trip");
         }
@@ -86,7 +95,9 @@ pub async fn hostile_text_is_refused_or_kept_alike(ctx: Ctx) {
 
         // A restore with that reason, a toggle, a flag and a project description.
         let restore = store.restore_flags(&alice, "shop", "prod", std::slice::from_ref(&flag), s.clone(), None).await;
-        assert_eq!(outcome(restore), expect("reason"), "{label}: restore");
+        // (Its kill was refused as too long: restoring a live flag writes nothing.)
+        let want = if too_long("reason") { "ok".to_string() } else { expect("reason") };
+        assert_eq!(outcome(restore), want, "{label}: restore");
         let toggle = store.toggle_flag(&alice, "shop", "dev", &flag, true, Some(s.clone())).await;
         assert_eq!(outcome(toggle), expect("reason"), "{label}: toggle");
         let patch = FlagPatch { description: Some(s.clone()), ..FlagPatch::default() };

@@ -24,7 +24,7 @@ use super::outbox::{self, Announcement};
 use super::row::Conn;
 use super::{BEGIN_READ, BEGIN_WRITE, Db, NOTIFY_SQL, This, lock_project};
 use crate::store::sql::common::{now_ms, to_i64, to_u64};
-use crate::store::{Actor, EnvChange, NOTIFY_CHANNEL, Result};
+use crate::store::{Actor, EnvChange, NOTIFY_CHANNEL, Result, StoreError};
 
 /// A write transaction. Dropping it without [`WriteTx::commit`] rolls back.
 pub(super) struct WriteTx {
@@ -166,7 +166,14 @@ impl WriteTx {
 
     /// Appends one audit event (and folds it into a `flag.changed`
     /// announcement when it is a change SDKs can see).
+    /// Refuses a reason or incident id over the limits of [`crate::text`]
+    /// (422 `too_long`; the ops check their input first, so only a path
+    /// that forgot to gets here).
     pub async fn audit(&mut self, actor: &Actor, event: Audit<'_>) -> Result<()> {
+        use crate::text::{MAX_INCIDENT, MAX_REASON, check_length};
+        let reason = event.reason.map_or(Ok(()), |r| check_length("reason", r, MAX_REASON));
+        let incident = event.incident.map_or(Ok(()), |i| check_length("incident", i, MAX_INCIDENT));
+        reason.and(incident).map_err(|e| StoreError::Validation(switchyard_core::ValidationErrors(vec![e])))?;
         Announcement::collect(&mut self.announcements, actor, &event);
         let text = |v: Option<&str>| Arg::OptText(v.map(str::to_string));
         self.batch.write(
