@@ -9,8 +9,10 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 pub mod database;
+mod durations;
 
 pub use database::DatabaseArgs;
+use durations::{DAY, MILLI, MINUTE, SECOND, within, zero_or_within};
 
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -196,44 +198,6 @@ fn env_key(value: &str) -> Result<String, String> {
         switchyard_core::validate_key(key).map_err(|e| e.message)?;
     }
     Ok(key.to_string())
-}
-
-const MILLI: Duration = Duration::from_millis(1);
-const SECOND: Duration = Duration::from_secs(1);
-const MINUTE: Duration = Duration::from_secs(60);
-const DAY: Duration = Duration::from_secs(24 * 3600);
-
-/// The parser of a duration option: refuses values outside `min..=max`
-/// (`SWITCHYARD_HEARTBEAT=0s` would spin the heartbeat task, a scheduler
-/// tick of 0 a busy loop) at start, naming the variable, since clap's own
-/// message names only the flag and the value usually comes from the
-/// environment.
-fn within(
-    var: &'static str,
-    min: Duration,
-    max: Duration,
-) -> impl Fn(&str) -> Result<Duration, String> + Clone + Send + Sync + 'static {
-    move |text| {
-        let d = humantime::parse_duration(text).map_err(|e| format!("{var}: `{text}` is not a duration ({e})"))?;
-        if d < min || d > max {
-            let (min, max) = (humantime::format_duration(min), humantime::format_duration(max));
-            return Err(format!("{var} must be from {min} to {max}, not `{text}`"));
-        }
-        Ok(d)
-    }
-}
-
-/// [`within`], with `0` allowed too (the options where it disables).
-fn zero_or_within(
-    var: &'static str,
-    min: Duration,
-    max: Duration,
-) -> impl Fn(&str) -> Result<Duration, String> + Clone + Send + Sync + 'static {
-    let bounded = within(var, min, max);
-    move |text| match humantime::parse_duration(text) {
-        Ok(Duration::ZERO) => Ok(Duration::ZERO),
-        _ => bounded(text).map_err(|e| format!("{e} (or 0)")),
-    }
 }
 
 impl ServeConfig {
