@@ -13,6 +13,7 @@
 //! - [`members`]: a project's members (per-project user roles).
 //! - [`projects`]: `projects` (list, create with environments) and `envs` (list, create, set colour / position / name).
 //! - [`health`]: `health` (the container healthcheck).
+//! - [`logging`]: the server's log (format, filter, colour only on a terminal).
 //! - [`errors`]: start-up errors that say how to fix them; printing each cause once.
 
 pub mod accounts;
@@ -22,6 +23,7 @@ pub mod health;
 pub mod incident;
 pub mod insights;
 pub mod lifecycle;
+pub mod logging;
 pub mod members;
 pub mod projects;
 pub mod release;
@@ -41,7 +43,7 @@ use self::remote::{FlagsCommand, KillArgs, Remote};
 use self::schedule::ScheduleCommand;
 use self::webhooks::WebhooksCommand;
 
-use crate::config::{LogFormat, ServeConfig};
+use crate::config::ServeConfig;
 
 /// Switchyard: feature flags with kill switches.
 #[derive(Debug, Parser)]
@@ -280,7 +282,7 @@ pub async fn main() -> anyhow::Result<i32> {
         None => ServeConfig::parse_from(["switchyard"]),
         Some(remote) => return run_remote(remote).await,
     };
-    init_tracing(config.log_format);
+    logging::init(config.log_format);
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| errors::bind(config.listen, &e))?;
     crate::run(config, listener, shutdown_signal()).await?;
     Ok(0)
@@ -360,26 +362,6 @@ impl ServeConfig {
     fn parse_from<I: IntoIterator<Item = &'static str>>(args: I) -> ServeConfig {
         ServeOnly::parse_from(args).config
     }
-}
-
-fn init_tracing(format: LogFormat) {
-    use std::io::IsTerminal as _;
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("SWITCHYARD_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    // Logs go to stdout: escape codes only when it is a terminal, so a
-    // file, a pipe or a log collector gets plain text.
-    let ansi = colour(std::io::stdout().is_terminal(), std::env::var_os("NO_COLOR"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi);
-    let _ = match format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Pretty => builder.try_init(),
-    };
-}
-
-/// Whether to colour the log: on a terminal, unless NO_COLOR is set to
-/// anything but the empty string (<https://no-color.org>).
-fn colour(terminal: bool, no_color: Option<std::ffi::OsString>) -> bool {
-    terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 /// Resolves on SIGINT or SIGTERM.

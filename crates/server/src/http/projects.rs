@@ -1,6 +1,6 @@
 //! Projects and environments.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -9,6 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::http::json::AppJson;
+use crate::http::params::AppQuery;
 use crate::ops::lifecycle_env::{EnvArchiveOutcome, EnvArchiveRequest};
 use crate::state::AppState;
 use crate::store::{Environment, EnvironmentPatch, NewEnvironment, NewProject, Project};
@@ -25,6 +26,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// Query of the environment list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EnvListQuery {
     /// `true`: only archived environments (default: only those not archived).
     pub archived: Option<bool>,
@@ -32,6 +34,7 @@ pub struct EnvListQuery {
 
 /// The reason of a delete or restore from the archive.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReasonQuery {
     /// Why (required by a delete).
     pub reason: Option<String>,
@@ -86,7 +89,7 @@ async fn get_project(State(state): State<AppState>, Path(project): Path<String>)
 async fn list_environments(
     State(state): State<AppState>,
     Path(project): Path<String>,
-    Query(q): Query<EnvListQuery>,
+    AppQuery(q): AppQuery<EnvListQuery>,
 ) -> ApiResult<AppJson<Vec<Environment>>> {
     let archived = q.archived.unwrap_or(false);
     let mut envs = state.store.list_environments(&project).await?;
@@ -173,7 +176,7 @@ async fn delete_environment(
     State(state): State<AppState>,
     principal: Principal,
     Path((project, env)): Path<(String, String)>,
-    Query(q): Query<ReasonQuery>,
+    AppQuery(q): AppQuery<ReasonQuery>,
 ) -> ApiResult<StatusCode> {
     crate::ops::lifecycle_env::delete(&state, &principal, (&project, &env), q.reason).await?;
     Ok(StatusCode::NO_CONTENT)
