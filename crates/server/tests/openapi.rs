@@ -157,3 +157,32 @@ fn flag_configurations_document_their_prerequisites() {
     let prerequisite = &schemas["Prerequisite"];
     assert_eq!(prerequisite["required"], serde_json::json!(["flag", "variant"]), "{prerequisite}");
 }
+
+/// The document says what the server does with unknown fields: admin
+/// request bodies refuse them at any depth (`additionalProperties: false`,
+/// a flattened body merged into one object), the SDK's wire bodies take
+/// them (forward compatible).
+#[test]
+fn admin_bodies_are_closed_and_sdk_wire_bodies_open() {
+    let doc = document();
+    let schema = |name: &str| doc["components"]["schemas"][name].clone();
+    for name in [
+        "PutConfig",
+        "PatchBody",
+        "PutSegment",
+        "NewFlag",
+        "SegmentInput",
+        "ToggleRequest",
+        "FlagConfig",
+        "ConfigChange",
+    ] {
+        assert_eq!(schema(name)["additionalProperties"], false, "{name}: {}", schema(name));
+    }
+    let put = schema("PutConfig");
+    for field in ["version", "reason", "rules", "fallthrough"] {
+        assert!(put["properties"].get(field).is_some(), "PutConfig merged: {put}");
+    }
+    for name in ["TelemetryBatch", "EvaluationCount", "Ack"] {
+        assert_ne!(schema(name)["additionalProperties"], false, "{name} stays open: {}", schema(name));
+    }
+}

@@ -2,7 +2,10 @@
 //! authenticated by the SDK key like every `/sdk/v1` request. The SDK
 //! builds it, the server validates and merges it (`ops::telemetry`); its
 //! answers are specified in `docs/protocol.md` ("POST /sdk/v1/telemetry").
-//! Unknown fields are refused, so a typo cannot pass as an empty count.
+//! Unknown fields are ignored, as everywhere in the SDK protocol: an SDK
+//! newer than the server may send a field the server does not know yet,
+//! and refusing it would lose the whole batch on every older server. (The
+//! admin API refuses unknown fields instead: a person's typo must not pass.)
 
 use serde::{Deserialize, Serialize};
 
@@ -18,7 +21,6 @@ pub const LATENCY_BUCKETS: usize = LATENCY_BUCKETS_MS.len() + 1;
 
 /// One flush of one SDK instance: counts since its previous batch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct TelemetryBatch {
     /// The SDK and its version (`switchyard-rust/0.1.0`).
     pub sdk: String,
@@ -74,7 +76,6 @@ impl TelemetryBatch {
 
 /// Evaluations of one variant of one flag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EvaluationCount {
     /// Flag key.
     pub flag: String,
@@ -86,7 +87,6 @@ pub struct EvaluationCount {
 
 /// Outcomes of the requests served one variant of one flag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct OutcomeCount {
     /// Flag key.
     pub flag: String,
@@ -108,7 +108,6 @@ pub struct OutcomeCount {
 
 /// One custom event's occurrences.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EventCount {
     /// Event name.
     pub event: String,
@@ -120,7 +119,6 @@ pub struct EventCount {
 
 /// One custom event's occurrences in requests served one variant of one flag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct VariantEventCount {
     /// Flag key.
     pub flag: String,

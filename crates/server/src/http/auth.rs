@@ -29,6 +29,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// Login request.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// User name.
     pub username: String,

@@ -11,7 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::auth::Principal;
 use crate::error::ApiResult;
 use crate::http::flags::if_match;
-use crate::http::json::AppJson;
+use crate::http::json::{self, AppJson};
 use crate::http::params::{AppQuery, EnvFlag, WaitQuery};
 use crate::http::revert::DryRunQuery;
 use crate::ops;
@@ -44,6 +44,9 @@ async fn get_config(
 
 /// A configuration write.
 #[derive(Debug, Deserialize, ToSchema)]
+// Read through a map, so that a misspelt field of the flattened
+// configuration (a rule's `"clause"`) is refused too (json::rest).
+#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
 pub struct PutConfig {
     /// Expected current version (or `If-Match`); required.
     pub version: Option<u64>,
@@ -52,6 +55,15 @@ pub struct PutConfig {
     /// The new configuration (`kill` is ignored: use the kill API).
     #[serde(flatten)]
     pub config: FlagConfig,
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for PutConfig {
+    type Error = String;
+
+    fn try_from(mut map: serde_json::Map<String, serde_json::Value>) -> Result<Self, String> {
+        let (version, reason) = (json::take(&mut map, "version")?, json::take(&mut map, "reason")?);
+        Ok(PutConfig { version, reason, config: json::rest(map)? })
+    }
 }
 
 /// Replaces the configuration; a stale `version` gets 409 with the current one.

@@ -19,6 +19,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// What to evaluate.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EvaluateRequest {
     /// The context: `{"key": "user-1", "attributes": {...}}`.
     #[schema(value_type = Object)]

@@ -98,12 +98,23 @@ async fn get_flag(
 
 /// A definition patch with its optional expected version.
 #[derive(Debug, Deserialize, ToSchema)]
+// Through a map: the flattened patch's unknown fields are refused too.
+#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
 pub struct PatchBody {
     /// Expected definition version (or `If-Match`).
     pub version: Option<u64>,
     /// The fields to change.
     #[serde(flatten)]
     pub patch: FlagPatch,
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for PatchBody {
+    type Error = String;
+
+    fn try_from(mut map: serde_json::Map<String, serde_json::Value>) -> Result<Self, String> {
+        let version = crate::http::json::take(&mut map, "version")?;
+        Ok(PatchBody { version, patch: crate::http::json::rest(map)? })
+    }
 }
 
 /// Updates a flag definition (optimistic concurrency with `version` or `If-Match`).

@@ -2,9 +2,19 @@
 //! axum's `Json`, its rejections are our problem bodies, it refuses
 //! deeply nested documents *before* serde walks them (an Unleash advisory:
 //! a 10 KB body nested 5,000 levels deep crashed a validation formatter),
-//! and it applies the text policy ([`crate::text`]) to every string of the
-//! body. [`refuse_bad_uri`] applies the same policy to path and query
+//! it applies the text policy ([`crate::text`]) to every string of the
+//! body, and it refuses every field the request type does not read, at any
+//! depth (422, code `unknown_field`, its path in `errors[].path`): a
+//! misspelt `"projct"` or a rule's `"clause"` must not be silently dropped
+//! (a token valid on every project, a rule matching everyone).
+//! [`refuse_bad_uri`] applies the text policy to path and query
 //! parameters, so no handler ever sees a string the stores disagree on.
+//!
+//! `WireJson<T>` is the same but ignores unknown fields: the SDK's wire
+//! bodies (telemetry batches, acks) only. An SDK newer than the server may
+//! send a field the server does not know yet; refusing it would lose the
+//! whole batch (or ack) for every old server, so the SDK protocol stays
+//! forward compatible (as OFREP's, whose bodies are read as plain JSON).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, RawPathParams, Request};
@@ -13,8 +23,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use switchyard_core::{ValidationError, ValidationErrors};
 
 use crate::error::ApiError;
+use crate::http::params::quoted_after;
 
 /// Maximum nesting of arrays/objects accepted in a request body.
 pub const MAX_JSON_DEPTH: usize = 32;
@@ -31,33 +43,151 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let is_json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
-            let mime = ct.split(';').next().unwrap_or("").trim();
-            mime == "application/json" || mime.ends_with("+json")
-        });
-        if !is_json {
-            return Err(ApiError::UnsupportedMediaType);
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::bad_request("unreadable_body", rejection.body_text())
-            }
-        })?;
-        parse(&bytes).map(AppJson)
+        parse_as(&body(req, state).await?, Unknown::Refuse).map(AppJson)
     }
 }
 
-/// Parses a JSON body with the depth limit and our error mapping. Two
-/// steps: syntax first (400), then shape (422) — serde_json alone reports
-/// some shape errors (e.g. a number where an enum is expected) as syntax.
+/// The JSON body of an SDK wire request: [`AppJson`] less the refusal of
+/// unknown fields (see the module docs for why).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WireJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for WireJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        parse_as(&body(req, state).await?, Unknown::Ignore).map(WireJson)
+    }
+}
+
+/// The bytes of a JSON request body (415 for another content type).
+async fn body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    let is_json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        mime == "application/json" || mime.ends_with("+json")
+    });
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::bad_request("unreadable_body", rejection.body_text())
+        }
+    })
+}
+
+/// What a body's fields that its type does not read get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unknown {
+    /// 422 `unknown_field`, each named (every admin body).
+    Refuse,
+    /// Nothing (the SDK's wire bodies: forward compatible).
+    Ignore,
+}
+
+/// Parses an admin JSON body ([`parse_as`] refusing unknown fields).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    parse_as(bytes, Unknown::Refuse)
+}
+
+/// Parses a JSON body with the depth limit and our error mapping. Two
+/// steps: syntax first (400), then shape (422, each error at its field's
+/// path) — serde_json alone reports some shape errors (e.g. a number where
+/// an enum is expected) as syntax.
+pub fn parse_as<T: DeserializeOwned>(bytes: &[u8], unknown: Unknown) -> Result<T, ApiError> {
     check_depth(bytes, MAX_JSON_DEPTH)?;
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|err| ApiError::bad_request("malformed_json", format!("malformed JSON: {err}")))?;
     crate::text::check_value(&value).map_err(ApiError::InvalidText)?;
-    serde::Deserialize::deserialize(value).map_err(|err| ApiError::invalid("body", "invalid_body", err.to_string()))
+    shape(value, unknown).map_err(|errors| ApiError::Validation(ValidationErrors(errors)))
+}
+
+/// `value` as `T`: a type error at its field's path (`invalid_body`), and
+/// with [`Unknown::Refuse`] every field `T` did not read (`unknown_field`),
+/// at any depth. Serde's `deny_unknown_fields` types fail on the first one;
+/// for the others `serde_ignored` reports what the derive skipped.
+pub fn shape<T: DeserializeOwned>(value: serde_json::Value, unknown: Unknown) -> Result<T, Vec<ValidationError>> {
+    let mut ignored = Vec::new();
+    let mut note = |path: serde_ignored::Path<'_>| ignored.push(render(&path));
+    let result: Result<T, _> = serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut note));
+    match result {
+        Err(err) => Err(vec![field_error(&err.path().to_string(), &err.inner().to_string())]),
+        Ok(_) if unknown == Unknown::Refuse && !ignored.is_empty() => {
+            Err(ignored.into_iter().map(|path| unknown_field(path, None)).collect())
+        }
+        Ok(value) => Ok(value),
+    }
+}
+
+/// For a request type that flattens another (`#[serde(flatten)]` hides the
+/// flattened part's unknown fields from [`shape`]): its own field `key`
+/// out of `map` (absent: the default).
+pub fn take<T: DeserializeOwned + Default>(
+    map: &mut serde_json::Map<String, serde_json::Value>,
+    key: &str,
+) -> Result<T, String> {
+    match map.remove(key) {
+        None => Ok(T::default()),
+        Some(value) => serde_json::from_value(value).map_err(|e| format!("{key}: {e}")),
+    }
+}
+
+/// …and the flattened part: the rest of `map` through [`shape`], refusing
+/// unknown fields; its first error as serde's message (the caller's
+/// `TryFrom` error), which [`field_error`] reads back.
+pub fn rest<T: DeserializeOwned>(map: serde_json::Map<String, serde_json::Value>) -> Result<T, String> {
+    shape(serde_json::Value::Object(map), Unknown::Refuse).map_err(|errors| match errors.into_iter().next() {
+        Some(e) if e.code == "unknown_field" => format!("unknown field `{}`", e.path),
+        Some(e) => format!("{}: {}", e.path, e.message),
+        None => "invalid body".to_string(),
+    })
+}
+
+/// A shape error at `path` (`.` for the root), as serde put it.
+fn field_error(path: &str, message: &str) -> ValidationError {
+    let at = if path == "." { "" } else { path };
+    // serde_path_to_error's path already ends with the unknown key; one
+    // from `rest` (a flattened part) is the whole path in the message.
+    match quoted_after(message, "unknown field `") {
+        Some(name) if at.is_empty() => unknown_field(name.to_string(), Some(message)),
+        Some(name) if at == name || at.ends_with(&format!(".{name}")) => unknown_field(at.to_string(), Some(message)),
+        Some(name) => unknown_field(format!("{at}.{name}"), Some(message)),
+        None => ValidationError {
+            path: if at.is_empty() { "body" } else { at }.to_string(),
+            code: "invalid_body",
+            message: message.to_string(),
+        },
+    }
+}
+
+/// The error of a field no request type reads (with serde's message, which
+/// lists the expected fields, when there is one).
+fn unknown_field(path: String, message: Option<&str>) -> ValidationError {
+    let message = match message {
+        Some(m) => format!("{m}: misspelt, or not a field of this request; nothing was done"),
+        None => format!("unknown field `{path}`: misspelt, or not a field of this request; nothing was done"),
+    };
+    ValidationError { path, code: "unknown_field", message }
+}
+
+/// A `serde_ignored` path in our notation: `rules[0].clauses[1].op`.
+fn render(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", render(parent)),
+        Path::Map { parent, key } => match render(parent) {
+            parent if parent.is_empty() => key.clone(),
+            parent => format!("{parent}.{key}"),
+        },
+        Path::Some { parent } | Path::NewtypeStruct { parent } | Path::NewtypeVariant { parent } => render(parent),
+    }
 }
 
 /// Route middleware: the text policy on the (percent-decoded) path

@@ -31,11 +31,13 @@
 //! - [`schedule`]: scheduled changes of a flag's configuration (schedule, list, show, edit, cancel).
 //! - [`docs`]: `/api/openapi.json` and the offline API docs page.
 //! - [`openapi`]: the document's shared parts (security schemes, problem responses).
+//! - [`closed`]: `additionalProperties: false` on every schema an admin request body reaches.
 //! - [`schema`]: the OpenAPI schemas of store, ops and delivery types (mirrors; where new schema types go).
 
 pub mod approvals;
 pub mod audit;
 pub mod auth;
+pub mod closed;
 pub mod configs;
 pub mod docs;
 pub mod evaluate;
@@ -116,6 +118,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(webhooks::router())
         .split_for_parts();
     utoipa::Modify::modify(&openapi::SharedParts, &mut doc);
+    closed::close_request_bodies(&mut doc);
     (router, doc)
 }
 

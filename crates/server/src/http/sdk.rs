@@ -20,7 +20,7 @@ use crate::delivery::listener::AckNotice;
 use crate::delivery::roster::Identity;
 use crate::delivery::stream::Connect;
 use crate::error::{ApiError, ApiResult};
-use crate::http::json::AppJson;
+use crate::http::json::WireJson;
 use crate::state::AppState;
 use crate::store::SdkKey;
 
@@ -143,7 +143,7 @@ fn sse_response(body: delivery::stream::SseBody) -> Response {
 async fn ack(
     State(state): State<AppState>,
     Extension(key): Extension<SdkKey>,
-    AppJson(body): AppJson<Ack>,
+    WireJson(body): WireJson<Ack>,
 ) -> ApiResult<StatusCode> {
     if !delivery::stream::valid_instance(&body.instance) {
         return Err(ApiError::invalid("instance", "invalid_instance", "an instance id of 1 to 64 bytes is required"));

@@ -18,6 +18,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// A key to create.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateSdkKey {
     /// Display name, e.g. the service using it.
     #[schema(pattern = r"\S", min_length = 1, max_length = 128, example = "checkout-service")]

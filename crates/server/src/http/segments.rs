@@ -56,12 +56,23 @@ async fn get_segment(
 
 /// A segment write with its expected version.
 #[derive(Debug, Deserialize, ToSchema)]
+// Through a map: the flattened segment's unknown fields are refused too.
+#[serde(try_from = "serde_json::Map<String, serde_json::Value>")]
 pub struct PutSegment {
     /// Expected version (or `If-Match`).
     pub version: Option<u64>,
     /// The new segment (its key must match the path).
     #[serde(flatten)]
     pub segment: SegmentInput,
+}
+
+impl TryFrom<serde_json::Map<String, serde_json::Value>> for PutSegment {
+    type Error = String;
+
+    fn try_from(mut map: serde_json::Map<String, serde_json::Value>) -> Result<Self, String> {
+        let version = crate::http::json::take(&mut map, "version")?;
+        Ok(PutSegment { version, segment: crate::http::json::rest(map)? })
+    }
 }
 
 /// Replaces a segment.

@@ -15,7 +15,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::auth::credentials::Peer;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::http::json::AppJson;
+use crate::http::json::{AppJson, WireJson};
 use crate::http::params::AppQuery;
 use crate::ops::telemetry::TelemetryBatch;
 use crate::ops::telemetry_series::{FlagTelemetry, SeriesQuery};
@@ -44,7 +44,7 @@ async fn ingest(
     Extension(key): Extension<SdkKey>,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
-    AppJson(batch): AppJson<TelemetryBatch>,
+    WireJson(batch): WireJson<TelemetryBatch>,
 ) -> ApiResult<StatusCode> {
     let client = state.credentials.client(Peer(connect.map(|Extension(ConnectInfo(addr))| addr)), &headers);
     let admitted = state.telemetry_limiter.check(key.id, client);

@@ -61,6 +61,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// A trigger to create.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateTrigger {
     /// Display name, e.g. `alertmanager-checkout-5xx`; the audit actor of what it does.
     #[schema(pattern = r"\S", min_length = 1, max_length = 128, example = "alertmanager-checkout-5xx")]

@@ -34,6 +34,7 @@ pub const MAX_DELIVERIES: u32 = 500;
 
 /// A webhook to create.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
     /// `http(s)` URL to POST deliveries to.
     pub url: String,

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 /// A flag to create.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewFlag {
     /// Key.
     #[schema(pattern = r"^[a-z0-9][a-z0-9_.-]{0,127}$", example = "new-checkout")]

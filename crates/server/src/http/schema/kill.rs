@@ -33,6 +33,7 @@ pub struct KillRequest {
 
 /// Restore an environment to a point in time.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RestoreRequest {
     /// The time to go back to.
     pub at: DateTime<Utc>,
@@ -72,6 +73,7 @@ pub struct ConfigChange {
 
 /// Several configuration changes applied as one revision.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ChangeSetRequest {
     /// The changes.
     #[schema(min_items = 1)]

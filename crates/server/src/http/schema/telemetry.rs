@@ -86,7 +86,6 @@ pub struct Stats {
 
 /// One flush of one SDK instance: counts since its previous batch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct TelemetryBatch {
     /// The SDK and its version (`switchyard-rust/0.1.0`).
     pub sdk: String,
@@ -121,7 +120,6 @@ pub struct TelemetryBatch {
 
 /// Evaluations of one variant of one flag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct EvaluationCount {
     /// Flag key.
     pub flag: String,
@@ -133,7 +131,6 @@ pub struct EvaluationCount {
 
 /// Outcomes of the requests served one variant of one flag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct OutcomeCount {
     /// Flag key.
     pub flag: String,
@@ -155,7 +152,6 @@ pub struct OutcomeCount {
 
 /// One custom event's occurrences.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct EventCount {
     /// Event name.
     pub event: String,
@@ -167,7 +163,6 @@ pub struct EventCount {
 
 /// One custom event's occurrences in requests served one variant of one flag.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
 pub struct VariantEventCount {
     /// Flag key.
     pub flag: String,

@@ -9,6 +9,7 @@ use switchyard_core::{FlagKind, Kill, Prerequisite, Rule, Serve, Target, Variant
 
 /// A flag to create.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewFlag {
     /// Key.
     pub key: String,

@@ -43,6 +43,7 @@ pub struct ReceiptOf {
 
 /// Restore an environment to a point in time.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RestoreRequest {
     /// The time to go back to.
     pub at: DateTime<Utc>,
@@ -81,6 +82,7 @@ pub struct ConfigChange {
 
 /// Several configuration changes applied as one revision.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChangeSetRequest {
     /// The changes.
     pub changes: Vec<ConfigChange>,

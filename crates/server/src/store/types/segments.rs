@@ -8,6 +8,7 @@ use switchyard_core::Segment;
 
 /// A segment as written.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SegmentInput {
     /// Key.
     pub key: String,
