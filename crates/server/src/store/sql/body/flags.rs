@@ -13,10 +13,12 @@ use switchyard_core::{ChangeEvent, ValidationError, ValidationErrors};
 use super::This;
 use super::audit::Audit;
 use super::configs::insert_config;
+use super::lookup::EnvRef;
+use super::tx::WriteTx;
 use super::{list, lookup, prereqs};
 use crate::store::FlagStore;
 use crate::store::sql::common::{
-    FlagRow, check_flag, check_key, default_config, kind_str, merge, new_flag_defaults, now_ms, random_salt,
+    ConfigRow, FlagRow, check_flag, check_key, default_config, kind_str, merge, new_flag_defaults, now_ms, random_salt,
     resolve_defaults, to_i64, to_json, to_time, unique_or, version_conflict,
 };
 use crate::store::{Actor, FlagDefinition, FlagPatch, FlagQuery, FlagSummary, NewFlag, Page, Result, StoreError};
@@ -268,11 +270,7 @@ impl FlagStore for This {
         )
         .await?;
         // Only the variants are visible to SDKs (names, tags, owner are not).
-        for (env, config) in envs.iter().zip(&configs) {
-            let event =
-                ChangeEvent { flags: vec![merge(&def, config.version, &config.config)], ..ChangeEvent::default() };
-            tx.bump(env, event).await?;
-        }
+        send_everywhere(&mut tx, &def, &envs, &configs).await?;
         tx.commit(self).await?;
         Ok(def)
     }
@@ -315,4 +313,19 @@ impl FlagStore for This {
         // Archived, it already left every snapshot: no revision to bump.
         tx.commit(self).await
     }
+}
+
+/// Bumps each of `envs` with `def` merged with its configuration there
+/// (`configs`, in the same order): how SDKs get a definition's change.
+pub(super) async fn send_everywhere(
+    tx: &mut WriteTx,
+    def: &FlagDefinition,
+    envs: &[EnvRef],
+    configs: &[ConfigRow],
+) -> Result<()> {
+    for (env, config) in envs.iter().zip(configs) {
+        let event = ChangeEvent { flags: vec![merge(def, config.version, &config.config)], ..ChangeEvent::default() };
+        tx.bump(env, event).await?;
+    }
+    Ok(())
 }

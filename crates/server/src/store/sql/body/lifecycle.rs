@@ -15,7 +15,7 @@ use super::env_lifecycle;
 use super::lookup;
 use super::prereqs;
 use crate::store::LifecycleStore;
-use crate::store::sql::common::{merge, now_ms, to_json, to_time};
+use crate::store::sql::common::{now_ms, to_json, to_time};
 use crate::store::{Actor, Environment, FlagDefinition, Result, StoreError, Written};
 
 fn unchanged(def: FlagDefinition) -> Written<FlagDefinition> {
@@ -130,11 +130,7 @@ impl LifecycleStore for This {
             },
         )
         .await?;
-        for (env, config) in envs.iter().zip(&configs) {
-            let event =
-                ChangeEvent { flags: vec![merge(&def, config.version, &config.config)], ..ChangeEvent::default() };
-            tx.bump(env, event).await?;
-        }
+        super::flags::send_everywhere(&mut tx, &def, &envs, &configs).await?;
         tx.commit(self).await?;
         Ok(Written { value: def, changed: true, revision: None })
     }
