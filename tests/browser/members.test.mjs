@@ -1,8 +1,8 @@
 // Browser tests of per-project roles (issue 19 §5), with the real server:
 // the global admin makes pat (a global viewer) admin of shop on the
 // project's Settings page; pat, in their own session, is admin in shop
-// (Settings, New flag) and a viewer in other (neither); pat makes vic an
-// editor of shop, cannot remove or widen their own membership, and the
+// (Settings, New flag) and a viewer in other (neither); pat makes vic (a
+// viewer member of shop) an editor there, cannot remove or widen their own membership, and the
 // server refuses pat anything in other.
 
 import { test, before, after } from 'node:test';
@@ -46,6 +46,8 @@ test('an admin gives pat admin of one project; pat manages its members there and
   assert.deepEqual((await api.call('GET', '/api/v1/projects/shop/members')).map((m) => [m.username, m.role, m.global_role]), [['pat', 'admin', 'viewer']]);
   await admin.check();
   await admin.close();
+  // vic is a member of shop (a global admin adds users; a project admin names only its projects' members)
+  await api.call('PUT', '/api/v1/projects/shop/members/vic', { role: 'viewer' });
 
   // pat (allowing the 403 the refused self-change provokes)
   const t = await openPage(browser, { allow: [/status of 403/] });

@@ -22,6 +22,11 @@ async fn members_from_the_command_line() {
     let user = json!({"username": "pat", "password": "a-long-password", "role": "viewer"});
     server.admin(Method::POST, "/api/v1/users", user).await;
     let admin = token(&server, "admin", Some("shop")).await;
+    // a project's admin names only users it can see: its project's members (a global admin adds them)
+    let (code, _, err) = cli(&server, &admin, &["members", "set", "pat", "--role", "editor"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("404") || err.contains("not found"), "{err}");
+    server.admin(Method::PUT, "/api/v1/projects/shop/members/pat", json!({"role": "viewer"})).await;
 
     let (code, out, err) = cli(&server, &admin, &["members", "set", "pat", "--role", "editor"]).await;
     assert_eq!(code, 0, "{out}{err}");

@@ -63,7 +63,8 @@ async fn a_project_admin_is_admin_in_its_project_and_a_viewer_elsewhere() {
         assert_eq!(me["role"], "viewer");
         assert_eq!(me["memberships"], json!([{"project": "shop", "role": "admin"}]), "{me}");
 
-        // pat manages shop's members: vic becomes an editor there, and only there
+        // pat manages shop's members: vic, a member (added by a global admin), becomes an editor there, and only there
+        admin.ok(Method::PUT, &format!("{SHOP}/members/vic"), Some(json!({"role": "viewer"})), 200).await;
         pat.ok(Method::PUT, &format!("{SHOP}/members/vic"), Some(json!({"role": "editor"})), 200).await;
         assert_eq!(create_flag(&vic, SHOP, "search").await, 201);
         assert_eq!(create_flag(&vic, OTHER, "search").await, 403);
@@ -101,6 +102,7 @@ async fn a_project_admin_is_admin_in_its_project_and_a_viewer_elsewhere() {
                 ("member.remove", "pat"),
                 ("member.set", "admin"),
                 ("member.set", "pat"),
+                ("member.set", "admin"),
                 ("member.set", "admin")
             ],
             "newest first: {audit}"
@@ -146,7 +148,7 @@ async fn a_project_admin_cannot_grant_anything_wider_than_itself() {
                 Some(json!({"role": "admin"})),
                 403,
             ),
-            ("remove its own membership", Method::DELETE, format!("{SHOP}/members/pat"), None, 403),
+            ("remove itself, the last admin", Method::DELETE, format!("{SHOP}/members/pat"), None, 409),
             (
                 "a global role in the body",
                 Method::PUT,
@@ -212,6 +214,7 @@ async fn a_project_admin_cannot_grant_anything_wider_than_itself() {
         assert_eq!(admin.ok(Method::GET, "/api/v1/tokens", None, 200).await, json!([]));
 
         // a project's admin token: its project's members, nothing outside
+        admin.ok(Method::PUT, &format!("{SHOP}/members/vic"), Some(json!({"role": "viewer"})), 200).await;
         let body = json!({"name": "shop-admin", "role": "admin", "project": "shop"});
         let token =
             admin.ok(Method::POST, "/api/v1/tokens", Some(body), 201).await["secret"].as_str().unwrap().to_string();

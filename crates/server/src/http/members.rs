@@ -25,7 +25,10 @@ async fn list_members(State(state): State<AppState>, Path(project): Path<String>
 /// Gives a user a role in the project (the project's admins; never above
 /// the granter's own role there, never one's own membership but for global
 /// admins). Their role there becomes the higher of it and their global
-/// role, from their next request on.
+/// role, from their next request on. A project admin names only users it
+/// can see (members of a project it administers): any other name, of a
+/// user who exists or not, is the same 404. Only a global admin demotes
+/// an admin of the project (403).
 #[utoipa::path(put, path = "/api/v1/projects/{project}/members/{user}", tag = "projects", security(("bearer" = [])),
     params(("project" = String, Path), ("user" = String, Path)), request_body = SetMember,
     responses((status = 200, body = Member), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
@@ -40,10 +43,14 @@ async fn set_member(
 }
 
 /// Ends a user's membership of the project (their global role applies
-/// there again from their next request on).
+/// there again from their next request on). Only a global admin removes
+/// another admin of the project (403); a project admin may remove itself
+/// unless it is the last admin member (409 `last_admin`). A project admin
+/// gets the same 404 for a user who is not a member, known or not.
 #[utoipa::path(delete, path = "/api/v1/projects/{project}/members/{user}", tag = "projects", security(("bearer" = [])),
     params(("project" = String, Path), ("user" = String, Path)),
-    responses((status = 200, body = Member), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+    responses((status = 200, body = Member), (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem),
+        (status = 409, body = crate::error::Problem)))]
 async fn remove_member(
     State(state): State<AppState>,
     principal: Principal,
