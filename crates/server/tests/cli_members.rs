@@ -59,3 +59,41 @@ async fn members_from_the_command_line() {
     server.stop().await;
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projects_tokens_from_the_command_line() {
+    let db = TestDb::sqlite();
+    let server = TestServer::start(&db.url()).await;
+    server.admin(Method::POST, "/api/v1/projects", json!({"key": "shop"})).await;
+    let admin = token(&server, "admin", Some("shop")).await;
+
+    let (code, secret, err) = cli(&server, &admin, &["tokens", "create", "deploy", "--role", "editor"]).await;
+    assert_eq!(code, 0, "{err}");
+    let secret = secret.trim().to_string();
+    assert!(secret.starts_with("sya_"), "{secret}");
+    let (code, out, _) = cli(&server, &secret, &["flags", "list", "--json"]).await;
+    assert_eq!(code, 0, "the new token reads shop: {out}");
+    let (code, out, _) = cli(&server, &admin, &["tokens", "list"]).await;
+    assert_eq!(code, 0);
+    assert!(out.lines().any(|l| l.contains("deploy") && l.contains("editor") && l.contains("admin-bot")), "{out}");
+    let (code, out, _) = cli(&server, &admin, &["tokens", "list", "--json"]).await;
+    assert_eq!(code, 0);
+    let list: Value = serde_json::from_str(&out).unwrap();
+    let id = list.as_array().unwrap().iter().find(|t| t["name"] == "deploy").unwrap()["id"].as_i64().unwrap();
+
+    // an editor token cannot mint; a role that does not exist is refused before any request
+    let (code, _, err) = cli(&server, &secret, &["tokens", "create", "x", "--role", "viewer"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("403") || err.to_lowercase().contains("not allow"), "{err}");
+    let (code, _, err) = cli(&server, &admin, &["tokens", "create", "x", "--role", "owner"]).await;
+    assert_eq!(code, 1);
+    assert!(err.contains("--role is viewer, responder, editor or admin"), "{err}");
+
+    let (code, out, err) = cli(&server, &admin, &["tokens", "revoke", &id.to_string()]).await;
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("token {id} (deploy) revoked\n"));
+    let (code, _, _) = cli(&server, &secret, &["flags", "list"]).await;
+    assert_eq!(code, 1, "revoked");
+    server.stop().await;
+    db.cleanup().await;
+}

@@ -2,12 +2,14 @@
 // order with their colours (PATCH …/environments/{env}: name, colour,
 // position), so production is unmistakable everywhere; and the project's
 // members (users' roles in this project only: PUT/DELETE …/members/{user});
+// its API tokens (…/tokens: minted by its admins, never above their role);
 // archiving an environment (in-use dry run first), restoring or deleting one.
 
 import { patch, post, url, describe, can, session, isGlobalAdmin } from '../api.js';
 import { h, clear } from '../dom.js';
 import { colorOf, paint } from '../envcolor.js';
 import { membersCard } from './members.js';
+import { projectTokensCard } from './project_tokens.js';
 import { archivedEnvs, openEnvArchiveDialog } from '../archive.js';
 
 export function render({ app, root, project }) {
@@ -24,7 +26,8 @@ export function render({ app, root, project }) {
       h('h2', { id: 'envs-h', text: 'Environments' }),
       h('p', { class: 'hint', text: 'Their order in every list and their colour. Production-like environments (production, prod, live) are shown under a striped banner in their colour.' }),
       envs, out, archive.el, newEnvForm()),
-    membersCard({ project, me: session.get()?.username, globalAdmin: isGlobalAdmin() })));
+    membersCard({ project, me: session.get()?.username, globalAdmin: isGlobalAdmin() }),
+    projectTokensCard({ app, project })));
   draw();
 
   function draw() {

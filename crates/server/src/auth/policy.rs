@@ -170,6 +170,10 @@ pub static POLICY: &[Rule] = &[
     rule("GET", project_path!("/members"), p(Admin)),
     rule("PUT", project_path!("/members/{user}"), p(Admin)),
     rule("DELETE", project_path!("/members/{user}"), p(Admin)),
+    // a project's tokens: its admins mint tokens limited to it, never above their role there (ops::accounts)
+    rule("GET", project_path!("/tokens"), p(Admin)),
+    rule("POST", project_path!("/tokens"), p(Admin)),
+    rule("DELETE", project_path!("/tokens/{id}"), p(Admin)),
     rule("GET", project_path!("/environments/{env}"), p(Read)),
     rule("PATCH", project_path!("/environments/{env}"), p(Admin)),
     rule("DELETE", project_path!("/environments/{env}"), p(Admin)),

@@ -10,7 +10,7 @@
 //! - [`incident`]: `incident [ID]` (a project's incidents; one incident's timeline and times).
 //! - [`webhooks`]: managing webhooks and reading their delivery history (admin).
 //! - [`accounts`]: `admin reset-password` (on the store), `users`, `passwd`.
-//! - [`members`]: a project's members (per-project user roles).
+//! - [`members`]: a project's members (per-project user roles) and its API tokens.
 //! - [`projects`]: `projects` (list, create with environments) and `envs` (list, create, set colour / position / name).
 //! - [`health`]: `health` (the container healthcheck).
 //! - [`logging`]: the server's log (format, filter, colour only on a terminal).
@@ -36,7 +36,7 @@ use clap::{Parser, Subcommand};
 
 use self::accounts::{AdminCommand, UsersCommand};
 use self::approvals::ApprovalsCommand;
-use self::members::MembersCommand;
+use self::members::{MembersCommand, TokensCommand};
 use self::projects::{EnvsCommand, ProjectsCommand};
 use self::release::ReleaseCommand;
 use self::remote::{FlagsCommand, KillArgs, Remote};
@@ -217,6 +217,15 @@ pub enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// A project's API tokens: list, create (never above your role there), revoke (a token of its admins).
+    Tokens {
+        /// What to do with tokens.
+        #[command(subcommand)]
+        command: TokensCommand,
+        /// Which server, project and environment, and the token.
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// List users or reset another user's password (admin token).
     Users {
         /// What to do with users.
@@ -342,6 +351,7 @@ async fn run_remote(command: Command) -> anyhow::Result<i32> {
         Command::Projects { command, remote } => remote::Client::new(remote)?.projects(&command).await,
         Command::Envs { command, remote } => remote::Client::new(remote)?.envs(&command).await,
         Command::Members { command, remote } => remote::Client::new(remote)?.members(&command).await,
+        Command::Tokens { command, remote } => remote::Client::new(remote)?.tokens(&command).await,
         Command::Users { command, remote } => remote::Client::new(remote)?.users(&command).await,
         Command::Passwd { user, server } => accounts::passwd(&server, &user).await,
         Command::Admin { command } => accounts::admin(command).await,

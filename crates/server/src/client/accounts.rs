@@ -75,4 +75,20 @@ impl Client {
     pub async fn revoke_token(&self, id: i64) -> Result<ApiToken, Error> {
         self.delete(&format!("/api/v1/tokens/{id}"), None::<&Value>).await
     }
+
+    /// The API tokens limited to `project` (its admins).
+    pub async fn project_tokens(&self, project: &str) -> Result<Vec<ApiToken>, Error> {
+        self.get(&format!("/api/v1/projects/{}/tokens", segment(project))).await
+    }
+
+    /// Creates an API token limited to `project` (its admins; never above
+    /// the caller's role there); its secret is in the answer only.
+    pub async fn create_project_token(&self, project: &str, name: &str, role: Role) -> Result<CreatedToken, Error> {
+        self.post(&format!("/api/v1/projects/{}/tokens", segment(project)), &json!({"name": name, "role": role})).await
+    }
+
+    /// Revokes an API token limited to `project`.
+    pub async fn revoke_project_token(&self, project: &str, id: i64) -> Result<ApiToken, Error> {
+        self.delete(&format!("/api/v1/projects/{}/tokens/{id}", segment(project)), None::<&Value>).await
+    }
 }

@@ -12,7 +12,11 @@ use crate::state::AppState;
 use crate::store::{Member, SetMember};
 
 pub(crate) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_members)).routes(routes!(set_member, remove_member))
+    // A project's access, both halves: its members, and its API tokens.
+    OpenApiRouter::new()
+        .routes(routes!(list_members))
+        .routes(routes!(set_member, remove_member))
+        .merge(super::project_tokens::router())
 }
 
 /// Lists a project's members (the project's admins).

@@ -11,6 +11,7 @@
 //! - [`passwords`]: changing one's own password, an admin resetting another user's.
 //! - [`projects`]: projects and environments.
 //! - [`members`]: a project's members (per-project user roles).
+//! - [`project_tokens`]: a project's API tokens, minted by its admins.
 //! - [`flags`]: flag definitions.
 //! - [`configs`]: per-environment configuration, toggle, history, restore-to-time, change sets.
 //! - [`revert`]: undo one change, restore one version (both with a dry run).
@@ -54,6 +55,7 @@ pub mod ofrep;
 pub mod openapi;
 pub mod params;
 pub mod passwords;
+pub mod project_tokens;
 pub mod projects;
 pub mod query_guard;
 pub mod release;

@@ -76,6 +76,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "views/password.js" => JS,
     "views/settings.js" => JS,
     "views/members.js" => JS,
+    "views/project_tokens.js" => JS,
     // uPlot, vendored by tools/vendor-uplot.sh (pinned version and hashes).
     "vendor/uPlot.iife.min.js" => JS,
     "vendor/uPlot.min.css" => CSS,

@@ -168,6 +168,9 @@ pub async fn list_tokens(store: &dyn Store, principal: &Principal) -> OpResult<V
 
 /// Creates an API token, never wider than its creator: a project-limited
 /// admin mints tokens for its project only (404 for an unknown project).
+/// On `…/projects/{project}/tokens` the caller's role is its role in that
+/// project, so a project admin (a user whose membership there is admin)
+/// mints tokens limited to it, of its role there at most.
 #[tracing::instrument(name = "token.create", skip_all, fields(
     request_id = principal.request_id.as_deref(), actor = %principal.name, project = input.project.as_deref(),
 ))]
@@ -196,6 +199,32 @@ pub async fn create_token(state: &AppState, principal: &Principal, input: Create
 pub async fn revoke_token(store: &dyn Store, principal: &Principal, id: i64) -> OpResult<ApiToken> {
     let visible = store.list_api_tokens().await?.iter().any(|t| t.id == id && principal.sees(t.project.as_deref()));
     if !visible {
+        return Err(ApiError::NotFound { what: "token", key: id.to_string() });
+    }
+    Ok(store.revoke_api_token(&principal.actor(), id).await?)
+}
+
+/// The API tokens limited to `project` (`…/projects/{project}/tokens`: the
+/// route made the caller an admin there).
+pub async fn project_tokens(store: &dyn Store, project: &str) -> OpResult<Vec<ApiToken>> {
+    store.get_project(project).await?;
+    let mut tokens = store.list_api_tokens().await?;
+    tokens.retain(|t| t.project.as_deref() == Some(project));
+    Ok(tokens)
+}
+
+/// Revokes a token limited to `project`; any other token (unscoped, of
+/// another project, unknown) is the same 404.
+#[tracing::instrument(name = "token.revoke", skip_all, fields(
+    request_id = principal.request_id.as_deref(), actor = %principal.name, project, token = id,
+))]
+pub async fn revoke_project_token(
+    store: &dyn Store,
+    principal: &Principal,
+    project: &str,
+    id: i64,
+) -> OpResult<ApiToken> {
+    if !project_tokens(store, project).await?.iter().any(|t| t.id == id) {
         return Err(ApiError::NotFound { what: "token", key: id.to_string() });
     }
     Ok(store.revoke_api_token(&principal.actor(), id).await?)
