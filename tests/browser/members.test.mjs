@@ -70,6 +70,15 @@ test('an admin gives pat admin of one project; pat manages its members there and
   const set = audit.items.find((e) => e.action === 'member.set' && e.actor === 'pat');
   assert.equal(set.after.username, 'vic');
 
+  // pat mints a token of shop in the project's settings (roles up to its own there)
+  await page.fill('#ptok-name', 'deploy');
+  await page.selectOption('#ptok-role', 'editor');
+  await page.click('#ptok-form button[type=submit]');
+  await page.waitForSelector('#ptokens-table tr[data-token="deploy"][data-role="editor"][data-revoked="no"]');
+  assert.match(await page.inputValue('#ptokens-secret input.secret-value'), /^sya_/);
+  const tokens = await api.call('GET', '/api/v1/projects/shop/tokens');
+  assert.deepEqual(tokens.map((t) => [t.name, t.project, t.role, t.created_by]), [['deploy', 'shop', 'editor', 'pat']]);
+
   // pat cannot widen its own membership: the server says no, nothing changes
   await page.fill('#member-user', 'pat');
   await page.selectOption('#member-role', 'viewer');
