@@ -204,3 +204,43 @@ async fn applying_rechecks_for_conflicts_and_the_policy_role() {
     })
     .await;
 }
+
+/// A change request is its author's change: approvals vouch for what it
+/// does, not for who asked. One whose author's token was revoked after it
+/// was approved is not applied (409 `author_not_authorized`, nothing
+/// written, still open to be cancelled); one by an author still allowed is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_whose_author_was_revoked_is_not_applied() {
+    for_each_store(|server| async move {
+        let api = admin(&server);
+        seed(&api).await;
+        ok(&api, Method::PUT, &format!("{PROD}/approval-policy"), Some(json!({"approvals": 1})), 200).await;
+        let body = json!({"name": "bot", "role": "editor", "project": "shop"});
+        let created = ok(&api, Method::POST, "/api/v1/tokens", Some(body), 201).await;
+        let bot = Client::new(&server.base).with_token(created["secret"].as_str().unwrap());
+        let by_bot = open(&bot, json!({"on": false})).await;
+        let reviewer = as_token(&server, &api, "reviewer", "editor").await;
+        let one = format!("{PROD}/change-requests/{by_bot}");
+        let opened = ok(&api, Method::GET, &one, None, 200).await;
+        assert_eq!(opened["author_principal"]["kind"], "token", "{opened}");
+        ok(&reviewer, Method::POST, &format!("{one}/approve"), Some(json!({})), 200).await;
+        let token_id = created["token"]["id"].as_i64().unwrap();
+        ok(&api, Method::DELETE, &format!("/api/v1/tokens/{token_id}"), None, 200).await;
+
+        let (status, problem) = call(&api, Method::POST, &format!("{one}/apply"), Some(json!({}))).await;
+        assert_eq!((status, problem["code"].as_str()), (409, Some("author_not_authorized")), "{problem}");
+        assert!(problem["detail"].as_str().is_some_and(|d| d.contains("bot") && d.contains("revoked")), "{problem}");
+        assert_eq!(ok(&api, Method::GET, FLAG, None, 200).await["config"]["on"], true, "nothing written");
+        assert_eq!(ok(&api, Method::GET, &one, None, 200).await["state"], "open");
+        ok(&api, Method::POST, &format!("{one}/cancel"), Some(json!({"comment": "author revoked"})), 200).await;
+
+        // The same change asked for by a principal still allowed is applied.
+        let again = open(&api, json!({"on": false})).await;
+        let path = format!("{PROD}/change-requests/{again}");
+        ok(&reviewer, Method::POST, &format!("{path}/approve"), Some(json!({})), 200).await;
+        ok(&api, Method::POST, &format!("{path}/apply"), Some(json!({})), 200).await;
+        assert_eq!(ok(&api, Method::GET, FLAG, None, 200).await["config"]["on"], false);
+        server
+    })
+    .await;
+}

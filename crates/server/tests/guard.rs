@@ -18,7 +18,7 @@ use switchyard_server::config::ServeConfig;
 use switchyard_server::ops::guard::{GuardInput, GuardMetric, StageWindow, Verdict, check};
 use switchyard_server::ops::guard_stats::TripStats;
 use switchyard_server::ops::guard_trip::{Enforced, enforce};
-use switchyard_server::store::{Actor, ActorKind};
+use switchyard_server::store::Actor;
 use switchyard_server::testing::{TestDb, TestServer, for_each_store};
 
 const ENV: &str = "/api/v1/projects/shop/environments/production";
@@ -259,7 +259,7 @@ async fn a_trip_kills_through_the_kill_path_with_the_statistics_audited() {
         admin(&server, "/api/v1/projects/shop/webhooks", json!({"url": hook, "events": ["flag.killed"]})).await;
         let start = now_minute() - 30;
         seed_stage(&server, &key, start, 500, 10).await;
-        let actor = Actor { name: "plan:7".into(), kind: ActorKind::System, request_id: None, client_addr: None };
+        let actor = Actor { name: "plan:7".into(), ..Actor::system() };
         let input = plan(env_id, &[(5.0, start, None)]);
         let flag = ("shop", "production", "checkout");
         let done = enforce(&server.state, actor, flag, &input, Utc::now()).await.unwrap();

@@ -14,7 +14,7 @@ use switchyard::telemetry::{Exposure, Outcome};
 use switchyard::{Client, Context, Reason};
 use switchyard_server::ops::guard::{GuardInput, GuardMetric, StageWindow, Verdict};
 use switchyard_server::ops::guard_trip::{Enforced, enforce};
-use switchyard_server::store::{Actor, ActorKind};
+use switchyard_server::store::Actor;
 use switchyard_server::testing::for_each_store;
 
 const ENV: &str = "/api/v1/projects/shop/environments/production";
@@ -91,7 +91,7 @@ async fn a_failing_treatment_trips_the_guard_and_the_sdk_applies_the_kill_with_a
             min_sample: 1_000,
             stages: vec![StageWindow { treatment_percent: 50.0, started, ended: None }],
         };
-        let actor = Actor { name: "plan:1".into(), kind: ActorKind::System, request_id: None, client_addr: None };
+        let actor = Actor { name: "plan:1".into(), ..Actor::system() };
         let flag = ("shop", "production", "checkout");
 
         // Healthy: 1 % of requests fail on both variants.

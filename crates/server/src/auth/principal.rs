@@ -32,6 +32,8 @@ pub struct Principal {
     pub request_id: Option<String>,
     /// Peer address.
     pub client_addr: Option<String>,
+    /// The user's or token's id.
+    pub id: Option<i64>,
 }
 
 impl Principal {
@@ -42,6 +44,7 @@ impl Principal {
             kind: self.kind,
             request_id: self.request_id.clone(),
             client_addr: self.client_addr.clone(),
+            id: self.id,
         }
     }
 }

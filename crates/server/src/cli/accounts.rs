@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::remote::Client;
 use crate::auth::{password, secret};
 use crate::config::DatabaseArgs;
-use crate::store::{Actor, ActorKind, NullSink, PasswordChange};
+use crate::store::{Actor, NullSink, PasswordChange};
 
 /// `switchyard admin …`: maintenance on the server host.
 #[derive(Debug, Subcommand)]
@@ -103,7 +103,7 @@ pub async fn admin(command: AdminCommand) -> anyhow::Result<i32> {
     }
     let to_hash = new.clone();
     let hash = tokio::task::spawn_blocking(move || password::hash(&to_hash)).await??;
-    let actor = Actor { name: "switchyard admin".into(), kind: ActorKind::System, request_id: None, client_addr: None };
+    let actor = Actor { name: "switchyard admin".into(), ..Actor::system() };
     store.set_password(&actor, &user, &hash, PasswordChange::Reset).await?;
     print_reset(&user, &new, generated);
     Ok(0)

@@ -146,16 +146,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState, project: Option<&str>
     let token = bearer(&parts.headers).ok_or(ApiError::Unauthorized("missing bearer token"))?;
     let (request_id, client_addr) = request_meta(parts);
     if token.starts_with(secret::API_TOKEN_PREFIX) && token[secret::API_TOKEN_PREFIX.len()..].starts_with('_') {
-        let stored = api_token(state, parts, token).await?;
-        return Ok(Principal {
-            name: stored.name,
-            kind: ActorKind::Token,
-            role: stored.role,
-            global_role: stored.role,
-            project: stored.project,
-            request_id,
-            client_addr,
-        });
+        return Ok(token_principal(api_token(state, parts, token).await?, (request_id, client_addr)));
     }
     let claims = state.jwt.verify(token).ok_or_else(|| session_failed(state, parts, token))?;
     // A password change or reset bumps the user's version and so ends
@@ -166,7 +157,23 @@ pub async fn authenticate(parts: &Parts, state: &AppState, project: Option<&str>
     };
     let global_role = current.user.user.role;
     let role = current.project_role.map_or(global_role, |r| policy::higher(r, global_role));
-    Ok(Principal { name: claims.sub, kind: ActorKind::User, role, global_role, project: None, request_id, client_addr })
+    let id = Some(current.user.user.id);
+    Ok(Principal {
+        name: claims.sub,
+        kind: ActorKind::User,
+        role,
+        global_role,
+        project: None,
+        request_id,
+        client_addr,
+        id,
+    })
+}
+
+/// The principal of a usable API token.
+fn token_principal(stored: ApiToken, (request_id, client_addr): (Option<String>, Option<String>)) -> Principal {
+    let (name, role, project, id) = (stored.name, stored.role, stored.project, Some(stored.id));
+    Principal { name, kind: ActorKind::Token, role, global_role: role, project, request_id, client_addr, id }
 }
 
 /// The usable (not revoked) API token `token` presented by a request.

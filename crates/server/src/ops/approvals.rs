@@ -20,7 +20,9 @@ use super::OpResult;
 use crate::auth::Principal;
 use crate::auth::policy::rank;
 use crate::error::ApiError;
-use crate::store::{ApprovalPolicy, ChangeRequest, NewChangeRequest, NoteKind, Role, Store, Written};
+use crate::store::{
+    ApprovalPolicy, ChangeRequest, ChangeRequestState, NewChangeRequest, NoteKind, Role, Store, Written,
+};
 
 /// Most approvals a policy may ask for.
 pub const MAX_APPROVALS: u32 = 10;
@@ -115,7 +117,12 @@ pub async fn comment(
 }
 
 /// Applies an approved change request (409 `approvals_missing`, or
-/// `change_conflict` when a field it sets changed since).
+/// `change_conflict` when a field it sets changed since, or
+/// `author_not_authorized` when its author may no longer make the change:
+/// revoked, demoted below editor or no longer a member of the project,
+/// [`super::standing`]; the request stays open, to be cancelled). The
+/// approvals vouch for the change, not for its author's authority: a
+/// request from a revoked token is not applied however many approved it.
 #[tracing::instrument(name = "change_request.apply", skip_all, fields(
     request_id = principal.request_id.as_deref(), actor = %principal.name, project = project, env = env, id = id,
     revision = tracing::field::Empty,
@@ -125,7 +132,17 @@ pub async fn apply(
     principal: &Principal,
     (project, env, id): (&str, &str, i64),
 ) -> OpResult<Written<ChangeRequest>> {
-    let policy = store.approval_policy(project, env).await?;
+    let (policy, request) =
+        tokio::try_join!(store.approval_policy(project, env), store.get_change_request(project, env, id))?;
+    if request.state == ChangeRequestState::Open
+        && let Some(why) = super::standing::refusal(store, project, &request.author, request.author_principal).await?
+    {
+        return Err(ApiError::Conflict {
+            code: "author_not_authorized",
+            message: format!("change request {id} cannot be applied: {why}; cancel it, or open it again as yourself"),
+            current_version: None,
+        });
+    }
     let written = store.apply_change_request(&principal.actor(), (project, env, id), policy.approvals).await?;
     if let Some(revision) = written.revision {
         tracing::Span::current().record("revision", revision);

@@ -276,6 +276,7 @@ mod tests {
             project: None,
             request_id: Some("req-1".into()),
             client_addr: None,
+            id: Some(1),
         }
     }
 

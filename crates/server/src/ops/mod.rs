@@ -36,6 +36,7 @@
 //! - [`schedule`]: scheduled changes of a flag's configuration (schedule, edit, cancel; the job that applies one).
 //! - [`scheduler`]: the durable, replica-safe runner of due jobs (release steps, scheduled changes; any kind).
 //! - [`approvals`]: approval policies, change requests, the gate on ordinary writes.
+//! - [`standing`]: whether a scheduled change's requester or a change request's author may still make it.
 //! - [`members`]: per-project user roles (who may grant what).
 //! - [`accounts`]: login, users, passwords (change and reset), API tokens, the first `admin`.
 
@@ -61,6 +62,7 @@ pub mod revert;
 pub mod schedule;
 pub mod scheduler;
 pub mod stale;
+pub mod standing;
 pub mod telemetry;
 pub mod telemetry_series;
 pub mod triggers;

@@ -20,11 +20,11 @@ use switchyard_core::{Kill, Serve};
 
 use crate::ops::OpResult;
 use crate::state::AppState;
-use crate::store::{Actor, ActorKind, PlanState, PlanStateChange, ReleasePlan, StageClose, StoreError};
+use crate::store::{Actor, PlanState, PlanStateChange, ReleasePlan, StageClose, StoreError};
 
 /// The audit actor of a plan's own writes: `plan:<id>`.
 pub fn plan_actor(id: i64) -> Actor {
-    Actor { name: format!("plan:{id}"), kind: ActorKind::System, request_id: None, client_addr: None }
+    Actor { name: format!("plan:{id}"), ..Actor::system() }
 }
 
 /// After a kill of `flags` in `(project, env)` by `by` committed: aborts

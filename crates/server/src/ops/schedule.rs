@@ -5,8 +5,13 @@
 //! [`APPLY_KIND`]). Pending changes may be edited or cancelled.
 //!
 //! Applied by the actor [`SCHEDULER`] (a system actor), with the user or
-//! token that scheduled the change as the requester (the audit event's
-//! `after.scheduled.requested_by`). The store applies a change in one
+//! token that scheduled the change (or last edited it) as the requester
+//! (the audit event's `after.scheduled.requested_by` and `requester`, its
+//! kind and id). When due, the requester must still be allowed to make the
+//! change ([`super::standing`]): a revoked token, a user demoted below
+//! editor in the project or no longer a member there makes the change
+//! `failed` with that reason, audited `flag.schedule.failed` by the
+//! scheduler, nothing written. The store applies a change in one
 //! transaction with its record and its job (see
 //! `ScheduleStore::apply_scheduled_change`), so restarts, `kill -9` and
 //! replicas apply it exactly once.
@@ -98,7 +103,19 @@ pub async fn cancel(
 pub async fn run_job(state: &AppState, job: &Job, worker: &str) -> Result<Option<DateTime<Utc>>, String> {
     let id = job.payload.get("change").and_then(Value::as_i64).ok_or("payload without `change`")?;
     hang_before_apply(id).await;
-    match state.store.apply_scheduled_change(&scheduler_actor(), id, (job.id, worker)).await {
+    let change = match state.store.scheduled_change(id).await {
+        Ok(change) => change,
+        Err(StoreError::NotFound { .. }) => return Ok(None),
+        Err(err) => return Err(err.to_string()),
+    };
+    let refusal = if change.state == ScheduleState::Pending && change.at <= Utc::now() {
+        let (project, name) = (&change.project, &change.requested_by);
+        super::standing::refusal(&*state.store, project, name, change.requester).await.map_err(|e| e.to_string())?
+    } else {
+        None
+    };
+    let worked = (job.id, worker);
+    match state.store.apply_scheduled_change(&scheduler_actor(), id, worked, refusal.as_deref()).await {
         Ok(change) if change.state == ScheduleState::Pending => Ok(Some(change.at)),
         Ok(change) => {
             let (state, revision) = (change.state.as_str(), change.revision);

@@ -100,6 +100,7 @@ pub async fn fire(
         kind: ActorKind::Trigger,
         request_id: origin.request_id,
         client_addr: origin.client_addr,
+        id: None,
     };
     tracing::info!(trigger = %trigger.name, project = %trigger.project, env = %trigger.environment, flag = %trigger.flag, action = ?action, "trigger fired");
     let receipted = match action {

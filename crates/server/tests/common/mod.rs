@@ -196,6 +196,7 @@ pub fn user(name: &str) -> Actor {
         kind: ActorKind::User,
         request_id: Some(format!("req-{name}")),
         client_addr: Some("127.0.0.1".into()),
+        id: None,
     }
 }
 

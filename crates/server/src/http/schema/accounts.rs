@@ -34,6 +34,17 @@ pub enum ActorKind {
     System,
 }
 
+/// Who asked for a change applied later (a scheduled change's requester, a
+/// change request's author), by kind and id: a name alone could be a
+/// revoked token's reused by another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Requester {
+    /// `user` or `token`.
+    pub kind: ActorKind,
+    /// The user's or token's id.
+    pub id: i64,
+}
+
 /// A user (no password hash).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct User {

@@ -100,6 +100,7 @@ macro_rules! mirror {
 mirror! {
     crate::store::Role => accounts::Role;
     crate::store::ActorKind => accounts::ActorKind;
+    crate::store::Requester => accounts::Requester;
     crate::store::User => accounts::User;
     crate::store::ApiToken => accounts::ApiToken;
     crate::store::Member => accounts::Member;

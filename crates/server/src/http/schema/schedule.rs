@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 use switchyard_core::{Rule, Serve, Target};
 use utoipa::ToSchema;
 
+use crate::store::Requester;
+
 // Mirrors of `store/types/schedule.rs`.
 
 /// The fields a scheduled change sets; the others keep whatever value they
@@ -96,6 +98,11 @@ pub struct ScheduledChange {
     /// The user or token that scheduled it (the requester in the audit of
     /// its write, whose actor is `scheduler`).
     pub requested_by: String,
+    /// That user or token by kind and id (none: scheduled before requesters
+    /// were recorded and not identifiable by name). When the change is due,
+    /// it must still exist, be usable and be an editor in the project, or
+    /// the change fails (`result` says why).
+    pub requester: Option<Requester>,
     /// The environment revision its write produced (applied; none when the
     /// flag already served it).
     pub revision: Option<u64>,

@@ -6,7 +6,7 @@
 
 use async_trait::async_trait;
 
-use crate::store::{Actor, Member, Membership, Result, Role, SessionUser};
+use crate::store::{Actor, Member, Membership, Requester, Result, Role, SessionUser, Standing};
 
 /// Users' roles per project.
 #[async_trait]
@@ -25,4 +25,11 @@ pub trait MemberStore: Send + Sync + 'static {
     /// member), in one statement: read on every request with a session
     /// token, so role and membership changes apply to the next request.
     async fn session_user(&self, username: &str, project: Option<&str>) -> Result<Option<SessionUser>>;
+    /// What a user or token (by id) may do in `project` now: its role, a
+    /// user's membership role there, whether a token was revoked or is
+    /// limited to another project. `None` when it no longer exists. Read
+    /// when a change asked for earlier is applied (a scheduled change when
+    /// due, a change request), so that it is not applied on the authority
+    /// of a revoked or demoted principal.
+    async fn standing(&self, who: Requester, project: &str) -> Result<Option<Standing>>;
 }

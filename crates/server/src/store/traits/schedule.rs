@@ -29,8 +29,11 @@ pub trait ScheduleStore: Send + Sync + 'static {
     /// One scheduled change of the environment (`NotFound` for an id of
     /// another environment or project).
     async fn get_scheduled_change(&self, project: &str, env: &str, id: i64) -> Result<ScheduledChange>;
+    /// A scheduled change by id alone (the scheduler's job knows only the id).
+    async fn scheduled_change(&self, id: i64) -> Result<ScheduledChange>;
     /// Edits a pending change (`Conflict` `schedule_state` otherwise): its
-    /// time moves its job; audited `flag.schedule.edit`.
+    /// time moves its job; `actor` becomes its requester (by kind and id);
+    /// audited `flag.schedule.edit`.
     async fn edit_scheduled_change(
         &self,
         actor: &Actor,
@@ -49,12 +52,22 @@ pub trait ScheduleStore: Send + Sync + 'static {
     /// transaction with its record and finishing the claimed job (`job`:
     /// id and worker): the configuration write (audited `flag.toggle` when
     /// the change only turns targeting on or off, `flag.config.update`
-    /// otherwise, with `after.scheduled = {id, requested_by, at}`), the
+    /// otherwise, with `after.scheduled = {id, requested_by, requester, at}`), the
     /// change `applied` with the revision. A change that cannot be applied
     /// (flag deleted, invalid against the configuration of now) is
     /// `failed` with the reason, audited `flag.schedule.failed`, nothing
     /// else written. A change that is no longer pending is left as it is.
     /// So a crash anywhere leaves either nothing or everything: the job
     /// runs again and applies it once.
-    async fn apply_scheduled_change(&self, actor: &Actor, id: i64, job: (i64, &str)) -> Result<ScheduledChange>;
+    ///
+    /// `refusal`: why its requester may no longer make it (the caller read
+    /// the requester's standing just before): the change is then `failed`
+    /// with that reason, nothing written.
+    async fn apply_scheduled_change(
+        &self,
+        actor: &Actor,
+        id: i64,
+        job: (i64, &str),
+        refusal: Option<&str>,
+    ) -> Result<ScheduledChange>;
 }

@@ -90,13 +90,49 @@ pub struct Actor {
     pub request_id: Option<String>,
     /// The client address.
     pub client_addr: Option<String>,
+    /// The user's or token's id (none for triggers and the server itself):
+    /// kept with a change applied later, so that its requester's authority
+    /// can be checked again then ([`Requester`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
 }
 
 impl Actor {
     /// The server itself.
     pub fn system() -> Actor {
-        Actor { name: "system".into(), kind: ActorKind::System, request_id: None, client_addr: None }
+        Actor { name: "system".into(), kind: ActorKind::System, request_id: None, client_addr: None, id: None }
     }
+
+    /// The user or token behind this actor (none for other kinds).
+    pub fn requester(&self) -> Option<Requester> {
+        let id = self.id?;
+        matches!(self.kind, ActorKind::User | ActorKind::Token).then_some(Requester { kind: self.kind, id })
+    }
+}
+
+/// Who asked for a change applied later (a scheduled change's requester, a
+/// change request's author), by kind and id: a name alone could be a
+/// revoked token's reused by another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Requester {
+    /// `user` or `token`.
+    pub kind: ActorKind,
+    /// The user's or token's id.
+    pub id: i64,
+}
+
+/// A requester's authority in one project now, as read by
+/// `AccountStore::standing` (the policy decides what it allows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// The user's global role, or the token's role.
+    pub role: Role,
+    /// A user's membership role in the project, if any.
+    pub project_role: Option<Role>,
+    /// A token that was revoked.
+    pub revoked: bool,
+    /// A token limited to another project.
+    pub out_of_scope: bool,
 }
 
 /// A user to create.

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{ConfigPatch, Role};
+use super::{ConfigPatch, Requester, Role};
 use crate::store::revert::FieldChange;
 
 /// An environment's approval policy (the body of `PUT …/approval-policy`).
@@ -120,6 +120,11 @@ pub struct ChangeRequest {
     pub reason: Option<String>,
     /// Who asked (may not approve it).
     pub author: String,
+    /// That user or token by kind and id (none: opened before authors were
+    /// recorded and not identifiable by name). Applying needs it still to
+    /// exist, be usable and be an editor in the project (409
+    /// `author_not_authorized` otherwise).
+    pub author_principal: Option<Requester>,
     /// Approvals and comments, oldest first.
     pub notes: Vec<ChangeRequestNote>,
     /// The revision its write produced (applied).

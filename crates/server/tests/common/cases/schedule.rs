@@ -50,10 +50,10 @@ pub async fn scheduled_changes_apply_once_and_compare_and_set(ctx: Ctx) {
     let job = claimed.iter().find(|j| j.key == format!("change:{}", due.id)).expect("the change's job");
     assert_eq!(job.kind, KIND);
     let before = revision(&store, "prod").await;
-    let applied = store.apply_scheduled_change(&scheduler, due.id, (job.id, "w1")).await.unwrap();
+    let applied = store.apply_scheduled_change(&scheduler, due.id, (job.id, "w1"), None).await.unwrap();
     assert_eq!((applied.state, applied.revision), (ScheduleState::Applied, Some(before + 1)));
     assert!(config(&store, "prod", "checkout").await.1.on);
-    let again = store.apply_scheduled_change(&scheduler, due.id, (job.id, "w1")).await.unwrap();
+    let again = store.apply_scheduled_change(&scheduler, due.id, (job.id, "w1"), None).await.unwrap();
     assert_eq!((again.state, again.revision), (ScheduleState::Applied, Some(before + 1)));
     assert_eq!(revision(&store, "prod").await, before + 1, "applied once");
     assert_eq!(store.job(&job.key).await.unwrap().unwrap().state, "done", "finished with the write");
@@ -63,7 +63,7 @@ pub async fn scheduled_changes_apply_once_and_compare_and_set(ctx: Ctx) {
     // Not applied before its time; an edit moves its job; a cancellation ends it.
     let later =
         store.schedule_change(&admin, place, change(false, now + chrono::Duration::hours(1)), KIND).await.unwrap();
-    let early = store.apply_scheduled_change(&scheduler, later.id, (0, "w1")).await.unwrap();
+    let early = store.apply_scheduled_change(&scheduler, later.id, (0, "w1"), None).await.unwrap();
     assert_eq!(early.state, ScheduleState::Pending);
     let at = now + chrono::Duration::hours(2);
     let edit = ScheduleEdit { at: Some(at), ..ScheduleEdit::default() };

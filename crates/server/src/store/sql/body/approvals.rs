@@ -19,7 +19,8 @@ use super::audit::Audit;
 use super::configs::{Update, Why, begin_env, write_configs};
 use super::lookup::{self, EnvRef};
 use super::row::{Conn, Row, get, get_json};
-use super::schedule::{check_patch, patched};
+use super::schedule::check_patch;
+use super::schedule_rows::{patched, requester_from_row};
 use crate::store::ApprovalStore;
 use crate::store::revert::FieldChange;
 use crate::store::sql::common::{not_found, to_i64, to_time, to_u64, unique_or};
@@ -29,7 +30,8 @@ use crate::store::{
 };
 
 const SELECT: &str = "SELECT r.id, e.project_id, p.key AS project_key, e.key AS env_key, r.flag, r.change, \
-                      r.base_version, r.diff, r.state, r.reason, r.author, r.revision, r.created_at, r.updated_at \
+                      r.base_version, r.diff, r.state, r.reason, r.author, r.author_kind, r.author_id, r.revision, \
+                      r.created_at, r.updated_at \
                       FROM change_requests r JOIN environments e ON e.id = r.environment_id \
                       JOIN projects p ON p.id = e.project_id";
 
@@ -88,6 +90,7 @@ fn request_from_row(row: &Row, notes: Vec<ChangeRequestNote>) -> Result<ChangeRe
             .ok_or_else(|| StoreError::Corrupt(format!("unknown change request state `{state}`")))?,
         reason: get(row, "reason")?,
         author: get(row, "author")?,
+        author_principal: requester_from_row(row, "author_kind", "author_id")?,
         notes,
         revision: get::<Option<i64>>(row, "revision")?.map(to_u64).transpose()?,
         created_at: to_time(get(row, "created_at")?)?,
@@ -224,7 +227,8 @@ impl ApprovalStore for This {
         let now = tx.now;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO change_requests (environment_id, flag, change, base_version, diff, state, reason, author, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $8) RETURNING id",
+             author_kind, author_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $9, $10, $8, $8) RETURNING id",
         )
         .bind(env.id)
         .bind(&flag.def.key)
@@ -234,6 +238,8 @@ impl ApprovalStore for This {
         .bind(&request.reason)
         .bind(&actor.name)
         .bind(now)
+        .bind(actor.requester().map(|r| r.kind.as_str()))
+        .bind(actor.requester().map(|r| r.id))
         .fetch_one(tx.conn().await?)
         .await?;
         let opened = in_env(tx.conn().await?, &env, id).await?;

@@ -12,7 +12,9 @@ use super::lookup;
 use super::row::{Row, get};
 use crate::store::MemberStore;
 use crate::store::sql::common::{not_found, to_json, to_time};
-use crate::store::{Actor, Member, Membership, Result, Role, SessionUser, UserWithHash};
+use crate::store::{
+    Actor, ActorKind, Member, Membership, Requester, Result, Role, SessionUser, Standing, UserWithHash,
+};
 
 const MEMBER: &str = "SELECT u.username, m.role, u.role AS global_role, m.granted_by, m.granted_at \
                       FROM project_members m JOIN users u ON u.id = m.user_id";
@@ -135,5 +137,31 @@ impl MemberStore for This {
         };
         let project_role = get::<Option<String>>(&row, "project_role")?.map(|r| role(&r)).transpose()?;
         Ok(Some(SessionUser { user, project_role }))
+    }
+
+    async fn standing(&self, who: Requester, project: &str) -> Result<Option<Standing>> {
+        guard!(project);
+        let sql = match who.kind {
+            ActorKind::User => {
+                "SELECT u.role, (SELECT m.role FROM project_members m JOIN projects p ON p.id = m.project_id \
+                 WHERE m.user_id = u.id AND p.key = $2) AS project_role, CAST(0 AS BIGINT) AS revoked, \
+                 CAST(0 AS BIGINT) AS out_of_scope FROM users u WHERE u.id = $1"
+            }
+            ActorKind::Token => {
+                "SELECT t.role, CAST(NULL AS TEXT) AS project_role, \
+                 CAST(CASE WHEN t.revoked_at IS NULL THEN 0 ELSE 1 END AS BIGINT) AS revoked, \
+                 CAST(CASE WHEN t.project_id IS NULL OR p.key = $2 THEN 0 ELSE 1 END AS BIGINT) AS out_of_scope \
+                 FROM api_tokens t LEFT JOIN projects p ON p.id = t.project_id WHERE t.id = $1"
+            }
+            ActorKind::Trigger | ActorKind::System => return Ok(None),
+        };
+        let row = sqlx::query(sql).bind(who.id).bind(project).fetch_optional(&self.pool).await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Standing {
+            role: role(&get::<String>(&row, "role")?)?,
+            project_role: get::<Option<String>>(&row, "project_role")?.map(|r| role(&r)).transpose()?,
+            revoked: get::<i64>(&row, "revoked")? != 0,
+            out_of_scope: get::<i64>(&row, "out_of_scope")? != 0,
+        }))
     }
 }

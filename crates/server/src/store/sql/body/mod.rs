@@ -61,6 +61,8 @@ mod projects;
 mod release;
 mod row;
 mod schedule;
+mod schedule_apply;
+mod schedule_rows;
 mod sdk;
 mod segments;
 mod telemetry;

@@ -6,11 +6,14 @@
 //! configuration write (`configs::write_configs`: version, history,
 //! revision, audit), the change's record and finishing the claimed job. A
 //! crash leaves all of it or none of it, so a job that runs again after a
-//! crash or a lapsed claim applies the change exactly once. Edits and
-//! cancellations are compare-and-sets on `pending` too: they either happen
-//! before the apply (which then sees them) or are refused after it.
+//! crash or a lapsed claim applies the change exactly once (`schedule_apply`).
+//! Edits and cancellations are compare-and-sets on `pending` too: they
+//! either happen before the apply (which then sees them) or are refused
+//! after it. An edit makes its author the requester (kind and id): whoever
+//! last set what the change does must be allowed to make it when it is due.
 //!
-//! Owns `scheduled_changes`; configurations are written through `configs`.
+//! Owns `scheduled_changes` (rows read through `schedule_rows`);
+//! configurations are written through `configs`.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -19,82 +22,20 @@ use sqlx::types::Json;
 use switchyard_core::ValidationErrors;
 
 use super::This;
-use super::audit::Audit;
-use super::configs::{self, Update, Why, begin_env, write_configs};
+use super::configs;
 use super::jobs;
 use super::lookup::{self, EnvRef};
-use super::row::{Conn, Row, get, get_json};
-use super::tx::WriteTx;
+use super::row::Conn;
+use super::schedule_rows::{SELECT, by_id, change_from_row, event, in_env, patched};
 use crate::store::ScheduleStore;
-use crate::store::sql::common::{ConfigRow, FlagRow, invalid, not_found, to_i64, to_time, to_u64};
+use crate::store::sql::common::{ConfigRow, FlagRow, invalid};
 use crate::store::{
-    Actor, ConfigPatch, FlagConfig, NewJob, NewScheduledChange, Result, ScheduleEdit, ScheduleState, ScheduledChange,
-    StoreError,
+    Actor, ConfigPatch, NewJob, NewScheduledChange, Result, ScheduleEdit, ScheduleState, ScheduledChange, StoreError,
 };
-
-const SELECT: &str = "SELECT c.id, e.project_id, p.key AS project_key, e.key AS env_key, c.flag, c.change, \
-                      c.due_at, c.state, c.reason, c.requested_by, c.revision, c.result, c.created_at, c.updated_at \
-                      FROM scheduled_changes c JOIN environments e ON e.id = c.environment_id \
-                      JOIN projects p ON p.id = e.project_id";
 
 /// The key of the job that applies change `id`.
 fn job_key(id: i64) -> String {
     format!("change:{id}")
-}
-
-fn change_from_row(row: &Row) -> Result<ScheduledChange> {
-    let state: String = get(row, "state")?;
-    Ok(ScheduledChange {
-        id: get(row, "id")?,
-        project: get(row, "project_key")?,
-        environment: get(row, "env_key")?,
-        flag: get(row, "flag")?,
-        change: get_json(row, "change")?,
-        at: to_time(get(row, "due_at")?)?,
-        state: ScheduleState::parse(&state)
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown scheduled change state `{state}`")))?,
-        reason: get(row, "reason")?,
-        requested_by: get(row, "requested_by")?,
-        revision: get::<Option<i64>>(row, "revision")?.map(to_u64).transpose()?,
-        result: get(row, "result")?,
-        created_at: to_time(get(row, "created_at")?)?,
-        updated_at: to_time(get(row, "updated_at")?)?,
-    })
-}
-
-/// A change by id, with its project's row id.
-async fn by_id(conn: &mut Conn, id: i64) -> Result<(i64, ScheduledChange)> {
-    let row = sqlx::query(&format!("{SELECT} WHERE c.id = $1")).bind(id).fetch_optional(conn).await?;
-    let row = row.ok_or_else(|| not_found("scheduled change", id.to_string()))?;
-    Ok((get(&row, "project_id")?, change_from_row(&row)?))
-}
-
-/// A change of environment `env` (another environment's id is not found).
-async fn in_env(conn: &mut Conn, env: &EnvRef, id: i64) -> Result<ScheduledChange> {
-    let row = sqlx::query(&format!("{SELECT} WHERE c.id = $1 AND c.environment_id = $2"))
-        .bind(id)
-        .bind(env.id)
-        .fetch_optional(conn)
-        .await?;
-    change_from_row(&row.ok_or_else(|| not_found("scheduled change", id.to_string()))?)
-}
-
-/// `config` with the fields `patch` sets replaced.
-pub(super) fn patched(config: &FlagConfig, patch: &ConfigPatch) -> FlagConfig {
-    let mut out = config.clone();
-    if let Some(on) = patch.on {
-        out.on = on;
-    }
-    if let Some(targets) = &patch.targets {
-        out.targets = targets.clone();
-    }
-    if let Some(rules) = &patch.rules {
-        out.rules = rules.clone();
-    }
-    if let Some(fallthrough) = &patch.fallthrough {
-        out.fallthrough = fallthrough.clone();
-    }
-    out
 }
 
 /// Refuses an empty change, and one the flag's configuration of now would
@@ -127,22 +68,6 @@ fn conflict(change: &ScheduledChange, what: &str) -> StoreError {
     }
 }
 
-fn event<'a>(project_id: i64, change: &'a ScheduledChange, action: &'a str, reason: Option<&'a str>) -> Audit<'a> {
-    let after = json!({ "scheduled": {
-        "id": change.id, "at": change.at, "change": change.change, "state": change.state,
-        "requested_by": change.requested_by,
-    }});
-    Audit {
-        project_id: Some(project_id),
-        environment: Some(&change.environment),
-        flag: Some(&change.flag),
-        action,
-        reason,
-        after: Some(after),
-        ..Audit::default()
-    }
-}
-
 /// Moves the change's job to `at`, pending again (whatever its state: an
 /// edited change must run at its new time, once).
 async fn move_job(conn: &mut Conn, id: i64, at: DateTime<Utc>, now: i64) -> Result<()> {
@@ -156,23 +81,6 @@ async fn move_job(conn: &mut Conn, id: i64, at: DateTime<Utc>, now: i64) -> Resu
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// The configuration write of a due change, in the apply transaction:
-/// the revision, or `None` when the flag already served it.
-async fn write_change(tx: &mut WriteTx, actor: &Actor, env: &EnvRef, change: &ScheduledChange) -> Result<Option<u64>> {
-    let (flag, current) = lookup::flag_config(tx.conn().await?, env, &change.flag).await?;
-    let config = patched(&current.config, &change.change);
-    if config == current.config {
-        return Ok(None);
-    }
-    let segments = lookup::segment_keys(tx.conn().await?, env.project_id).await?;
-    configs::validate(&flag, &current, &config, &segments)?;
-    let action = if change.change.is_toggle() { "flag.toggle" } else { "flag.config.update" };
-    let detail = json!({ "scheduled": { "id": change.id, "requested_by": change.requested_by, "at": change.at } });
-    let why = Why { action, reason: change.reason.as_deref(), group_id: None, detail: Some(detail), incident: None };
-    let (_, revision) = write_configs(tx, actor, env, &[Update { flag, current, config }], &why).await?;
-    Ok(Some(revision))
 }
 
 #[async_trait]
@@ -192,7 +100,8 @@ impl ScheduleStore for This {
         let now = tx.now;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO scheduled_changes (environment_id, flag, change, due_at, state, reason, requested_by, \
-             created_at, updated_at) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $7) RETURNING id",
+             requester_kind, requester_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, 'pending', $5, $6, $8, $9, $7, $7) RETURNING id",
         )
         .bind(env.id)
         .bind(&flag.def.key)
@@ -201,6 +110,8 @@ impl ScheduleStore for This {
         .bind(&change.reason)
         .bind(&actor.name)
         .bind(now)
+        .bind(actor.requester().map(|r| r.kind.as_str()))
+        .bind(actor.requester().map(|r| r.id))
         .fetch_one(tx.conn().await?)
         .await?;
         let job =
@@ -253,14 +164,17 @@ impl ScheduleStore for This {
         let at = edit.at.unwrap_or(current.at);
         let now = tx.now;
         let moved = sqlx::query(
-            "UPDATE scheduled_changes SET change = $2, due_at = $3, reason = $4, updated_at = $5 \
-             WHERE id = $1 AND state = 'pending'",
+            "UPDATE scheduled_changes SET change = $2, due_at = $3, reason = $4, updated_at = $5, \
+             requested_by = $6, requester_kind = $7, requester_id = $8 WHERE id = $1 AND state = 'pending'",
         )
         .bind(id)
         .bind(Json(edit.change.as_ref().unwrap_or(&current.change)))
         .bind(at.timestamp_millis())
         .bind(edit.reason.clone().or_else(|| current.reason.clone()))
         .bind(now)
+        .bind(&actor.name)
+        .bind(actor.requester().map(|r| r.kind.as_str()))
+        .bind(actor.requester().map(|r| r.id))
         .execute(tx.conn().await?)
         .await?;
         if moved.rows_affected() == 0 {
@@ -309,73 +223,18 @@ impl ScheduleStore for This {
         Ok(change)
     }
 
+    async fn scheduled_change(&self, id: i64) -> Result<ScheduledChange> {
+        Ok(by_id(&mut *self.pool.acquire().await?, id).await?.1)
+    }
+
     async fn apply_scheduled_change(
         &self,
         actor: &Actor,
         id: i64,
         (job, worker): (i64, &str),
+        refusal: Option<&str>,
     ) -> Result<ScheduledChange> {
         guard!(actor, worker);
-        let (_, change) = by_id(&mut *self.pool.acquire().await?, id).await?;
-        if change.state != ScheduleState::Pending || change.at > Utc::now() {
-            return Ok(change);
-        }
-        let (mut tx, env) = begin_env(self, &change.project, &change.environment).await?;
-        let now = tx.now;
-        let claimed = sqlx::query(
-            "UPDATE scheduled_changes SET state = 'applied', updated_at = $2 \
-             WHERE id = $1 AND state = 'pending' AND due_at <= $2",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(tx.conn().await?)
-        .await?;
-        if claimed.rows_affected() == 0 {
-            // Cancelled or edited meanwhile: as it is now.
-            drop(tx);
-            return Ok(by_id(&mut *self.pool.acquire().await?, id).await?.1);
-        }
-        // Approvals turned on since it was scheduled: it is no longer an ordinary change.
-        let gated: Option<i64> =
-            sqlx::query_scalar("SELECT approvals FROM approval_policies WHERE environment_id = $1 AND approvals > 0")
-                .bind(env.id)
-                .fetch_optional(tx.conn().await?)
-                .await?;
-        let outcome = match gated {
-            Some(n) => Err(StoreError::Conflict {
-                code: "approval_required",
-                message: format!("`{}` now needs {n} approval(s): open a change request instead", env.key),
-                current_version: None,
-            }),
-            None => write_change(&mut tx, actor, &env, &change).await,
-        };
-        let (state, revision, result) = match outcome {
-            Ok(Some(revision)) => (ScheduleState::Applied, Some(revision), None),
-            Ok(None) => (ScheduleState::Applied, None, Some("the flag already served this: nothing written".into())),
-            Err(
-                err @ (StoreError::NotFound { .. }
-                | StoreError::Validation(_)
-                | StoreError::Conflict { .. }
-                | StoreError::FieldConflict { .. }),
-            ) => (ScheduleState::Failed, None, Some(err.to_string())),
-            Err(err) => return Err(err),
-        };
-        sqlx::query(
-            "UPDATE scheduled_changes SET state = $2, revision = $3, result = $4, updated_at = $5 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(state.as_str())
-        .bind(revision.map(to_i64))
-        .bind(&result)
-        .bind(now)
-        .execute(tx.conn().await?)
-        .await?;
-        jobs::finish(tx.conn().await?, job, worker, now).await?;
-        let (project_id, recorded) = by_id(tx.conn().await?, id).await?;
-        if state == ScheduleState::Failed {
-            tx.audit(actor, event(project_id, &recorded, "flag.schedule.failed", result.as_deref())).await?;
-        }
-        tx.commit(self).await?;
-        Ok(recorded)
+        super::schedule_apply::apply(self, actor, id, (job, worker), refusal).await
     }
 }
