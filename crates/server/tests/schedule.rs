@@ -9,6 +9,7 @@
 
 mod schedule {
     pub mod crash;
+    pub mod fields;
     pub mod requester;
     pub mod support;
 }

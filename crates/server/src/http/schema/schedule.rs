@@ -5,23 +5,34 @@ use serde::{Deserialize, Serialize};
 use switchyard_core::{Rule, Serve, Target};
 use utoipa::ToSchema;
 
+use super::flags::Prerequisite;
 use crate::store::Requester;
 
 // Mirrors of `store/types/schedule.rs`.
 
-/// The fields a scheduled change sets; the others keep whatever value they
-/// have when it is applied (so a change made in between is not undone).
+/// The fields a scheduled change or a change request sets: any field of
+/// a configuration write (`FlagConfig`, PUT …/flags/{flag}) but the kill,
+/// each replaced as a whole; the others keep whatever value they have when
+/// it is applied (so a change made in between is not undone).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigPatch {
     /// Targeting on or off (a scheduled toggle).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on: Option<bool>,
-    /// Individual targets, replaced as a whole.
+    /// Variant served when targeting is off (or the flag killed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_variant: Option<String>,
+    /// Flags that must serve the given variants for this one to be
+    /// evaluated past its off variant (`[]` removes them). Checked against
+    /// the environment's prerequisite graph when asked for and when applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prerequisites: Option<Vec<Prerequisite>>,
+    /// Individual targets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub targets: Option<Vec<Target>>,
-    /// Rules, replaced as a whole.
+    /// Rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub rules: Option<Vec<Rule>>,
@@ -30,6 +41,16 @@ pub struct ConfigPatch {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub fallthrough: Option<Serve>,
+    /// Variant SDKs serve when they have no or too-old data; `null`
+    /// removes it.
+    #[serde(default, deserialize_with = "some_or_null", skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub fail_safe_variant: Option<Option<String>>,
+}
+
+/// A present field (`null` included) is `Some`, an absent one `None`.
+fn some_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Where a scheduled change is.

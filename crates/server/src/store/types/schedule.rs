@@ -4,28 +4,47 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use switchyard_core::{Rule, Serve, Target};
+use switchyard_core::{Prerequisite, Rule, Serve, Target};
 
-use super::Requester;
+use super::{FlagConfig, Requester};
 
-/// The fields a scheduled change sets; the others keep whatever value they
-/// have when it is applied (so a change made in between is not undone).
+/// The fields a scheduled change or a change request sets: any field of
+/// a configuration write (`FlagConfig`, PUT …/flags/{flag}) but the kill,
+/// each replaced as a whole; the others keep whatever value they have when
+/// it is applied (so a change made in between is not undone).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigPatch {
     /// Targeting on or off (a scheduled toggle).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on: Option<bool>,
-    /// Individual targets, replaced as a whole.
+    /// Variant served when targeting is off (or the flag killed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub off_variant: Option<String>,
+    /// Flags that must serve the given variants for this one to be
+    /// evaluated past its off variant (`[]` removes them). Checked against
+    /// the environment's prerequisite graph when asked for and when applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prerequisites: Option<Vec<Prerequisite>>,
+    /// Individual targets.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets: Option<Vec<Target>>,
-    /// Rules, replaced as a whole.
+    /// Rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules: Option<Vec<Rule>>,
     /// What is served when nothing else matched (a variant, or a
     /// percentage rollout: a scheduled rollout step).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallthrough: Option<Serve>,
+    /// Variant SDKs serve when they have no or too-old data; `null`
+    /// removes it.
+    #[serde(default, deserialize_with = "some_or_null", skip_serializing_if = "Option::is_none")]
+    pub fail_safe_variant: Option<Option<String>>,
+}
+
+/// A present field (`null` included) is `Some`, an absent one `None`.
+fn some_or_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 impl ConfigPatch {
@@ -37,6 +56,86 @@ impl ConfigPatch {
     /// Only turns targeting on or off (applied and audited as a toggle).
     pub fn is_toggle(&self) -> bool {
         self.on.is_some() && ConfigPatch { on: None, ..self.clone() }.is_empty()
+    }
+
+    /// `config` with the fields this sets replaced; its kill is kept (a
+    /// configuration write never changes it). Spelled without `..` on both
+    /// sides, so that a field added to `FlagConfig` or to this type cannot
+    /// be forgotten here.
+    pub fn apply_to(&self, config: &FlagConfig) -> FlagConfig {
+        let ConfigPatch { on, off_variant, prerequisites, targets, rules, fallthrough, fail_safe_variant } =
+            self.clone();
+        let FlagConfig {
+            on: was_on,
+            off_variant: was_off,
+            prerequisites: were_prerequisites,
+            kill,
+            targets: were_targets,
+            rules: were_rules,
+            fallthrough: was_fallthrough,
+            fail_safe_variant: was_fail_safe,
+        } = config.clone();
+        FlagConfig {
+            on: on.unwrap_or(was_on),
+            off_variant: off_variant.unwrap_or(was_off),
+            prerequisites: prerequisites.unwrap_or(were_prerequisites),
+            kill,
+            targets: targets.unwrap_or(were_targets),
+            rules: rules.unwrap_or(were_rules),
+            fallthrough: fallthrough.unwrap_or(was_fallthrough),
+            fail_safe_variant: fail_safe_variant.unwrap_or(was_fail_safe),
+        }
+    }
+
+    /// The top-level configuration fields this sets, by their JSON names.
+    pub fn fields(&self) -> Vec<String> {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map.keys().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Every field a configuration write takes (all but the read-only
+    /// kill) is a field of a patch, under the same name and shape: the
+    /// whole written configuration read as a patch and applied to another
+    /// gives it back.
+    #[test]
+    fn a_patch_carries_every_field_of_a_configuration_write() {
+        let written = json!({
+            "on": true, "off_variant": "off", "prerequisites": [{"flag": "gate", "variant": "on"}],
+            "targets": [{"variant": "on", "keys": ["u1"]}],
+            "rules": [{"id": "r", "clauses": [{"attribute": "country", "op": "in", "values": ["SE"]}], "serve": {"variant": "on"}}],
+            "fallthrough": {"variant": "on"}, "fail_safe_variant": "off",
+        });
+        let config: FlagConfig = serde_json::from_value(written.clone()).unwrap();
+        let mut want: Vec<String> = written.as_object().unwrap().keys().cloned().collect();
+        want.sort();
+        let full = serde_json::to_value(&config).unwrap();
+        let mut keys: Vec<String> = full.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, want, "the fixture sets every field a write takes");
+        let patch: ConfigPatch = serde_json::from_value(full).expect("every field is a patch field");
+        let other: FlagConfig =
+            serde_json::from_value(json!({"on": false, "off_variant": "on", "fallthrough": {"variant": "off"}}))
+                .unwrap();
+        assert_eq!(patch.apply_to(&other), config);
+        let mut fields = patch.fields();
+        fields.sort();
+        assert_eq!(fields, want);
+        // `null` removes the fail-safe; absent keeps it.
+        let clear: ConfigPatch = serde_json::from_value(json!({"fail_safe_variant": null})).unwrap();
+        assert_eq!(clear.apply_to(&config).fail_safe_variant, None);
+        assert_eq!(
+            ConfigPatch { on: Some(false), ..ConfigPatch::default() }.apply_to(&config).fail_safe_variant,
+            config.fail_safe_variant
+        );
     }
 }
 

@@ -20,7 +20,7 @@ use super::configs::{Update, Why, begin_env, write_configs};
 use super::lookup::{self, EnvRef};
 use super::row::{Conn, Row, get, get_json};
 use super::schedule::check_patch;
-use super::schedule_rows::{patched, requester_from_row};
+use super::schedule_rows::requester_from_row;
 use crate::store::ApprovalStore;
 use crate::store::revert::FieldChange;
 use crate::store::sql::common::{not_found, to_i64, to_time, to_u64, unique_or};
@@ -35,26 +35,28 @@ const SELECT: &str = "SELECT r.id, e.project_id, p.key AS project_key, e.key AS 
                       FROM change_requests r JOIN environments e ON e.id = r.environment_id \
                       JOIN projects p ON p.id = e.project_id";
 
-/// The top-level configuration fields a patch sets, with their values in `config`.
-fn fields(config: &FlagConfig, patch: &ConfigPatch) -> Result<Vec<(&'static str, Value)>> {
+/// The top-level configuration fields a patch sets, with their values in
+/// `config` (`null`: absent there, as an unset fail-safe).
+fn fields(config: &FlagConfig, patch: &ConfigPatch) -> Result<Vec<(String, Value)>> {
     let all = serde_json::to_value(config).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    let set = [
-        ("on", patch.on.is_some()),
-        ("targets", patch.targets.is_some()),
-        ("rules", patch.rules.is_some()),
-        ("fallthrough", patch.fallthrough.is_some()),
-    ];
-    Ok(set.into_iter().filter(|(_, is)| *is).map(|(f, _)| (f, all.get(f).cloned().unwrap_or(Value::Null))).collect())
+    Ok(patch
+        .fields()
+        .into_iter()
+        .map(|field| {
+            let value = all.get(&field).cloned().unwrap_or(Value::Null);
+            (field, value)
+        })
+        .collect())
 }
 
 /// The request's diff against `config`: each field it sets, before and after.
 fn diff(config: &FlagConfig, patch: &ConfigPatch) -> Result<Vec<FieldChange>> {
-    let after = fields(&patched(config, patch), patch)?;
+    let after = fields(&patch.apply_to(config), patch)?;
     let before = fields(config, patch)?;
     Ok(before
         .into_iter()
         .zip(after)
-        .map(|((field, before), (_, after))| FieldChange { field: field.to_string(), before, after })
+        .map(|((field, before), (_, after))| FieldChange { field, before, after })
         .collect())
 }
 
@@ -222,7 +224,7 @@ impl ApprovalStore for This {
         let mut tx = self.begin_write().await?;
         let env = lookup::env(tx.conn().await?, project, env).await?;
         let (flag, current) = lookup::flag_config(tx.conn().await?, &env, flag).await?;
-        check_patch(tx.conn().await?, &env, (&flag, &current), &request.change).await?;
+        check_patch(&mut tx, &env, (&flag, &current), &request.change).await?;
         let diff = diff(&current.config, &request.change)?;
         let now = tx.now;
         let id: i64 = sqlx::query_scalar(
@@ -332,7 +334,7 @@ impl ApprovalStore for This {
         }
         let (flag, current) = lookup::flag_config(tx.conn().await?, &env, &request.flag).await?;
         conflicts(&current.config, &request)?;
-        let config = patched(&current.config, &request.change);
+        let config = request.change.apply_to(&current.config);
         let now = tx.now;
         let revision = if config == current.config {
             None

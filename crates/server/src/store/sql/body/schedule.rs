@@ -19,16 +19,17 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::types::Json;
-use switchyard_core::ValidationErrors;
 
 use super::This;
 use super::configs;
 use super::jobs;
 use super::lookup::{self, EnvRef};
+use super::prereqs;
 use super::row::Conn;
-use super::schedule_rows::{SELECT, by_id, change_from_row, event, in_env, patched};
+use super::schedule_rows::{SELECT, by_id, change_from_row, event, in_env};
+use super::tx::WriteTx;
 use crate::store::ScheduleStore;
-use crate::store::sql::common::{ConfigRow, FlagRow, invalid};
+use crate::store::sql::common::{ConfigRow, FlagRow, invalid, prefixed};
 use crate::store::{
     Actor, ConfigPatch, NewJob, NewScheduledChange, Result, ScheduleEdit, ScheduleState, ScheduledChange, StoreError,
 };
@@ -38,25 +39,35 @@ fn job_key(id: i64) -> String {
     format!("change:{id}")
 }
 
-/// Refuses an empty change, and one the flag's configuration of now would
-/// refuse (paths under `change.`).
+/// Refuses an empty change, a change of an archived flag (409 `archived`),
+/// and one a configuration write of now would refuse, checked as PUT
+/// checks it: the configuration (422) and the environment's prerequisite
+/// graph (`prereqs::check`: 422 for an unknown flag or variant, 409
+/// `prerequisite_cycle` and the like), paths under `change.`. Checked again
+/// when the change is applied (`configs::write_configs`).
 pub(super) async fn check_patch(
-    conn: &mut Conn,
+    tx: &mut WriteTx,
     env: &EnvRef,
     (flag, current): (&FlagRow, &ConfigRow),
     patch: &ConfigPatch,
 ) -> Result<()> {
     if patch.is_empty() {
-        return Err(invalid("change", "empty", "the change sets nothing: give on, targets, rules or fallthrough"));
+        return Err(invalid("change", "empty", "the change sets nothing: give any field of a configuration write"));
     }
-    let config = patched(&current.config, patch);
-    let segments = lookup::segment_keys(conn, env.project_id).await?;
-    configs::validate(flag, current, &config, &segments).map_err(|errors| {
-        let prefixed = errors.0.into_iter().map(|mut e| {
-            e.path = if e.path.is_empty() { "change".into() } else { format!("change.{}", e.path) };
-            e
-        });
-        StoreError::Validation(ValidationErrors(prefixed.collect()))
+    if flag.def.archived_at.is_some() {
+        return Err(configs::archived(&flag.def.key));
+    }
+    let config = patch.apply_to(&current.config);
+    let segments = lookup::segment_keys(tx.conn().await?, env.project_id).await?;
+    configs::validate(flag, current, &config, &segments)
+        .map_err(|errors| StoreError::Validation(prefixed(errors, "change.")))?;
+    let update = [(flag.def.key.as_str(), &current.config, &config)];
+    prereqs::check(tx, env, &update).await.map_err(|err| match err {
+        StoreError::Validation(errors) => StoreError::Validation(prefixed(errors, "change.")),
+        StoreError::FieldConflict { code, message, fields } => {
+            StoreError::FieldConflict { code, message, fields: prefixed(fields, "change.") }
+        }
+        other => other,
     })
 }
 
@@ -96,7 +107,7 @@ impl ScheduleStore for This {
         let mut tx = self.begin_write().await?;
         let env = lookup::env(tx.conn().await?, project, env).await?;
         let (flag, current) = lookup::flag_config(tx.conn().await?, &env, flag).await?;
-        check_patch(tx.conn().await?, &env, (&flag, &current), &change.change).await?;
+        check_patch(&mut tx, &env, (&flag, &current), &change.change).await?;
         let now = tx.now;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO scheduled_changes (environment_id, flag, change, due_at, state, reason, requested_by, \
@@ -159,7 +170,7 @@ impl ScheduleStore for This {
         }
         if let Some(patch) = &edit.change {
             let (flag, config) = lookup::flag_config(tx.conn().await?, &env, &current.flag).await?;
-            check_patch(tx.conn().await?, &env, (&flag, &config), patch).await?;
+            check_patch(&mut tx, &env, (&flag, &config), patch).await?;
         }
         let at = edit.at.unwrap_or(current.at);
         let now = tx.now;

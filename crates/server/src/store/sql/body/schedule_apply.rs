@@ -17,7 +17,7 @@ use super::This;
 use super::configs::{self, Update, Why, begin_env, write_configs};
 use super::jobs;
 use super::lookup::{self, EnvRef};
-use super::schedule_rows::{by_id, event, patched};
+use super::schedule_rows::{by_id, event};
 use super::tx::WriteTx;
 use crate::store::sql::common::to_i64;
 use crate::store::{Actor, Result, ScheduleState, ScheduledChange, StoreError};
@@ -26,7 +26,7 @@ use crate::store::{Actor, Result, ScheduleState, ScheduledChange, StoreError};
 /// the revision, or `None` when the flag already served it.
 async fn write_change(tx: &mut WriteTx, actor: &Actor, env: &EnvRef, change: &ScheduledChange) -> Result<Option<u64>> {
     let (flag, current) = lookup::flag_config(tx.conn().await?, env, &change.flag).await?;
-    let config = patched(&current.config, &change.change);
+    let config = change.change.apply_to(&current.config);
     if config == current.config {
         return Ok(None);
     }

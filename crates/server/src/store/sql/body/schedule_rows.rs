@@ -11,7 +11,7 @@ use super::audit::Audit;
 use super::lookup::EnvRef;
 use super::row::{Conn, Row, get, get_json};
 use crate::store::sql::common::{not_found, to_time, to_u64};
-use crate::store::{ActorKind, ConfigPatch, FlagConfig, Requester, Result, ScheduleState, ScheduledChange, StoreError};
+use crate::store::{ActorKind, Requester, Result, ScheduleState, ScheduledChange, StoreError};
 
 pub(super) const SELECT: &str = "SELECT c.id, e.project_id, p.key AS project_key, e.key AS env_key, c.flag, c.change, \
                       c.due_at, c.state, c.reason, c.requested_by, c.requester_kind, c.requester_id, c.revision, c.result, \
@@ -65,24 +65,6 @@ pub(super) async fn in_env(conn: &mut Conn, env: &EnvRef, id: i64) -> Result<Sch
         .fetch_optional(conn)
         .await?;
     change_from_row(&row.ok_or_else(|| not_found("scheduled change", id.to_string()))?)
-}
-
-/// `config` with the fields `patch` sets replaced.
-pub(super) fn patched(config: &FlagConfig, patch: &ConfigPatch) -> FlagConfig {
-    let mut out = config.clone();
-    if let Some(on) = patch.on {
-        out.on = on;
-    }
-    if let Some(targets) = &patch.targets {
-        out.targets = targets.clone();
-    }
-    if let Some(rules) = &patch.rules {
-        out.rules = rules.clone();
-    }
-    if let Some(fallthrough) = &patch.fallthrough {
-        out.fallthrough = fallthrough.clone();
-    }
-    out
 }
 
 pub(super) fn event<'a>(
