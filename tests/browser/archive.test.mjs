@@ -4,7 +4,8 @@
 // archives only with a reason; the archived flag's page says so and leaves
 // the flag list for the archive; Restore from archive brings it back; a
 // flag other flags need is not archived (the dialog names them and offers
-// no confirm); Delete removes an archived flag. An environment is archived
+// no confirm); Delete removes an archived flag. The dialog lists the pending
+// scheduled change archiving cancels. An environment is archived
 // from the project settings after its in-use check, restored and deleted.
 
 import { test, before, after } from 'node:test';
@@ -42,6 +43,9 @@ test('archive shows the dry run, needs a reason, hides the flag; restore from ar
   const t = await openPage(browser);
   const { page } = t;
   await uiLogin(page, server.url, 'admin', ADMIN_PASSWORD);
+  // A pending scheduled change, which archiving cancels (the dialog says so).
+  const at = new Date(Date.now() + 3600_000).toISOString();
+  const scheduled = await api.call('POST', `${P}/environments/production/flags/holiday-banner/schedule`, { at, change: { on: true } });
   await page.goto(`${server.url}/#/projects/shop/flags/holiday-banner?env=production`);
   await page.click('#archive-button');
 
@@ -51,6 +55,7 @@ test('archive shows the dry run, needs a reason, hides the flag; restore from ar
   assert.match(await row.locator('.last').textContent(), /never/);
   assert.equal(await row.locator('.connected').textContent(), '0');
   assert.match(await page.textContent('#archive-summary'), /No connected SDK instance/);
+  assert.match(await page.textContent('#archive-stops'), new RegExp(`scheduled change #${scheduled.id} in .*cancelled`));
   assert.equal((await api.call('GET', `${P}/flags/holiday-banner`)).archived_at, undefined);
 
   // A reason is required; then archived.
@@ -65,6 +70,7 @@ test('archive shows the dry run, needs a reason, hides the flag; restore from ar
   const audit = await api.call('GET', `${P}/audit?flag=holiday-banner`);
   assert.equal(audit.items[0].action, 'flag.archive');
   assert.equal(audit.items[0].reason, 'the holidays are over');
+  assert.equal((await api.call('GET', `${P}/environments/production/scheduled/${scheduled.id}`)).state, 'cancelled');
 
   // Out of the flag list, in the archive.
   await page.goto(`${server.url}/#/projects/shop/flags`);

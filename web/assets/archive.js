@@ -44,6 +44,11 @@ export async function openArchiveDialog({ app, project, flag, onDone }) {
     d.body.append(h('p', { class: 'form-error', id: 'archive-blocked', role: 'alert', text: `Other flags need it as a prerequisite: ${dependents.join(', ')}. Change or archive those first.` }));
     return;
   }
+  const stops = envs.flatMap((e) => [
+    ...(e.release_plan != null ? [`release plan ${e.release_plan} in ${app.envName(e.environment)} (aborted: flag archived)`] : []),
+    ...e.scheduled_changes.map((id) => `scheduled change #${id} in ${app.envName(e.environment)} (cancelled)`),
+  ]);
+  if (stops.length) d.body.append(h('p', { class: 'conflict', id: 'archive-stops', text: `Archiving also stops: ${stops.join('; ')}.` }));
   d.body.append(h('p', { class: evaluating ? 'conflict' : 'muted', id: 'archive-summary', text: evaluating
     ? `${evaluating} connected SDK instance(s) evaluated it in the last 15 minutes: they will serve their code default.`
     : 'No connected SDK instance reported evaluating it in the last 15 minutes.' }));

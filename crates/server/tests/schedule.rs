@@ -3,8 +3,8 @@
 //! audited configuration write (actor `scheduler`, the scheduling user as
 //! requester); fields it does not set, and a kill, are kept; pending
 //! changes can be edited and cancelled, finished ones not; bad changes are
-//! refused with their paths; a change whose flag is gone fails without a
-//! write. `schedule/crash.rs`: a restart, a `kill -9` while the job is
+//! refused with their paths; a change whose flag is archived is cancelled
+//! without a write. `schedule/crash.rs`: a restart, a `kill -9` while the job is
 //! claimed, and two replicas each apply a change exactly once.
 
 mod schedule {
@@ -168,7 +168,7 @@ async fn bad_changes_are_refused_with_their_paths_and_nothing_is_stored() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_change_whose_flag_is_gone_fails_without_a_write() {
+async fn a_change_whose_flag_is_archived_is_cancelled_without_a_write() {
     for_each_store(|server| async move {
         let api = admin(&server);
         seed(&api).await;
@@ -176,14 +176,17 @@ async fn a_change_whose_flag_is_gone_fails_without_a_write() {
         let id = ok(&api, Method::POST, &format!("{FLAG}/schedule"), Some(body), 201).await["id"].as_i64().unwrap();
         let archive = json!({"confirm": true, "reason": "retired"});
         ok(&api, Method::POST, "/api/v1/projects/shop/flags/checkout/archive", Some(archive), 200).await;
+        let cancelled = ok(&api, Method::GET, &format!("{PROD}/scheduled/{id}"), None, 200).await;
+        assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
+        assert!(cancelled["result"].as_str().is_some_and(|r| r.contains("flag archived")), "{cancelled}");
+        // Nothing can be scheduled on an archived flag; deleting it leaves the record.
+        let body = json!({"at": in_secs(60), "change": {"on": false}});
+        let (status, problem) = call(&api, Method::POST, &format!("{FLAG}/schedule"), Some(body)).await;
+        assert_eq!((status, problem["code"].as_str()), (409, Some("archived")), "{problem}");
         ok(&api, Method::DELETE, "/api/v1/projects/shop/flags/checkout?reason=cleanup", None, 204).await;
-        let failed = wait_state(&api, id, "failed").await;
-        assert!(failed["result"].as_str().is_some_and(|r| r.contains("checkout")), "{failed}");
         let events = audit(&api).await;
-        assert!(
-            events.iter().any(|e| e["action"] == "flag.schedule.failed" && e["actor"] == "scheduler"),
-            "{events:?}"
-        );
+        let cancel = events.iter().find(|e| e["action"] == "flag.schedule.cancel").expect("the cancellation");
+        assert_eq!((cancel["actor"].as_str(), cancel["reason"].as_str()), (Some("admin"), Some("flag archived")));
         assert_eq!(scheduler_writes(&api).await, 0);
         server
     })

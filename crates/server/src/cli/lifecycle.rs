@@ -72,6 +72,17 @@ pub fn archive_preview(preview: &Value) -> String {
             if dependents.is_empty() { "-".to_string() } else { dependents.join(",") },
         ));
     }
+    for env in preview["environments"].as_array().into_iter().flatten() {
+        let name = env["environment"].as_str().unwrap_or("?");
+        if let Some(plan) = env["release_plan"].as_i64() {
+            out.push_str(&format!("stops release plan {plan} in {name} (aborted: flag archived)\n"));
+        }
+        let ids: Vec<String> =
+            env["scheduled_changes"].as_array().into_iter().flatten().map(|id| format!("#{id}")).collect();
+        if !ids.is_empty() {
+            out.push_str(&format!("cancels scheduled change(s) {} in {name}\n", ids.join(", ")));
+        }
+    }
     if blocked {
         out.push_str("refused while other flags need it as a prerequisite: change or archive those first\n");
     } else {

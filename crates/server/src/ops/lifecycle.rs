@@ -5,8 +5,11 @@
 //! ([`super::configs::delete_flag`]).
 //!
 //! The dry run reads only ([`super::usage`] for the last evaluation,
-//! [`super::blast`] for the fleet); the writes are one store transaction
-//! each. Kills are never refused because a flag is archived: the kill path
+//! [`super::blast`] for the fleet, the flag's running or paused release
+//! plan and pending scheduled changes per environment); the writes are one
+//! store transaction each. The confirmed archive stops those plans (aborted,
+//! `flag archived`) and cancels those changes in its transaction, audited:
+//! nothing may change an archived flag later. Kills are never refused because a flag is archived: the kill path
 //! does not come here. Must not touch HTTP types or SQL.
 
 use chrono::{DateTime, Utc};
@@ -17,7 +20,7 @@ use super::blast::{Selection, blast_radius};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{FlagDefinition, Store};
+use crate::store::{FlagDefinition, PlanState, ScheduleState, Store, StoreError};
 
 /// An archive request: a dry run unless `confirm`.
 #[derive(Debug, Default, Deserialize)]
@@ -73,6 +76,11 @@ pub struct ArchiveUse {
     /// Flags of the environment naming it as a prerequisite: archiving is
     /// refused (409 `prerequisite_in_use`) while there are any.
     pub dependents: Vec<String>,
+    /// Its running or paused release plan here: archiving stops it
+    /// (aborted, reason `flag archived`).
+    pub release_plan: Option<i64>,
+    /// Its pending scheduled changes here: archiving cancels them.
+    pub scheduled_changes: Vec<i64>,
 }
 
 /// Archives `flag` when `req.confirm` (reason required), else answers the
@@ -109,6 +117,14 @@ async fn preview(state: &AppState, project: &str, flag: &str) -> OpResult<Vec<Ar
         let selection = Selection { flags: vec![flag.to_string()], tag: None };
         let radius = blast_radius(state, (project, &env.environment), selection).await?;
         let reach = radius.flags.into_iter().next();
+        let release_plan = match state.store.latest_plan(project, &env.environment, flag).await {
+            Ok(plan) => matches!(plan.state, PlanState::Running | PlanState::Paused).then_some(plan.id),
+            Err(StoreError::NotFound { .. }) => None,
+            Err(err) => return Err(err.into()),
+        };
+        let scheduled = state.store.list_scheduled_changes(project, &env.environment).await?.into_iter();
+        let scheduled_changes =
+            scheduled.filter(|c| c.flag == flag && c.state == ScheduleState::Pending).map(|c| c.id).collect();
         out.push(ArchiveUse {
             environment: env.environment,
             last_evaluated: env.last_evaluated,
@@ -116,6 +132,8 @@ async fn preview(state: &AppState, project: &str, flag: &str) -> OpResult<Vec<Ar
             evaluating: reach.as_ref().map_or(0, |r| r.evaluating),
             without_telemetry: radius.without_telemetry,
             dependents: reach.map(|r| r.dependents).unwrap_or_default(),
+            release_plan,
+            scheduled_changes,
         });
     }
     Ok(out)

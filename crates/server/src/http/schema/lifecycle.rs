@@ -64,6 +64,11 @@ pub struct ArchiveUse {
     /// Flags of the environment naming it as a prerequisite: archiving is
     /// refused (409 `prerequisite_in_use`) while there are any.
     pub dependents: Vec<String>,
+    /// Its running or paused release plan here: archiving stops it
+    /// (aborted, reason `flag archived`).
+    pub release_plan: Option<i64>,
+    /// Its pending scheduled changes here: archiving cancels them.
+    pub scheduled_changes: Vec<i64>,
 }
 
 // Mirrors of `ops/lifecycle_env.rs`.

@@ -2,11 +2,15 @@
 //!
 //! Implements `LifecycleStore`. Owns the `archived_at` columns; leaves
 //! configurations untouched (an archived flag keeps its kill and targeting,
-//! so a restore from the archive serves exactly what it served). What an
+//! so a restore from the archive serves exactly what it served). Archiving
+//! stops the flag's running and paused release plans ([`abort_for_archive`])
+//! and cancels its pending scheduled changes (`schedule::cancel_for_flag`)
+//! in its transaction, reason `flag archived`, audited. What an
 //! archived flag is left out of is decided where it is read: `lookup::env_flags`
 //! (snapshots), `list` (lists, tags), `configs::write_configs` (edits).
 
 use async_trait::async_trait;
+use serde_json::json;
 use switchyard_core::ChangeEvent;
 
 use super::This;
@@ -14,9 +18,43 @@ use super::audit::Audit;
 use super::env_lifecycle;
 use super::lookup;
 use super::prereqs;
+use super::release;
+use super::schedule;
+use super::tx::WriteTx;
 use crate::store::LifecycleStore;
 use crate::store::sql::common::{now_ms, to_json, to_time};
-use crate::store::{Actor, Environment, FlagDefinition, Result, StoreError, Written};
+use crate::store::{
+    Actor, Environment, FlagDefinition, PlanState, PlanStateChange, Result, StageClose, StoreError, Written,
+};
+
+/// Aborts the running or paused plans of `flag` in every environment of
+/// project `project_id`, as `actor`, because the flag is being archived
+/// (in the archive's transaction): reason `flag archived`, the stage entry
+/// closed `aborted`. Their ids. The configuration is left as it is (the
+/// archived flag is in no snapshot; a restore from the archive serves what
+/// it served), and a plan's pending step finds it no longer running.
+async fn abort_for_archive(tx: &mut WriteTx, actor: &Actor, project_id: i64, flag: &str) -> Result<Vec<i64>> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT r.id FROM release_plans r JOIN environments e ON e.id = r.environment_id \
+         WHERE e.project_id = $1 AND r.flag = $2 AND r.state IN ('running', 'paused') ORDER BY r.id",
+    )
+    .bind(project_id)
+    .bind(flag)
+    .fetch_all(tx.conn().await?)
+    .await?;
+    for &id in &ids {
+        let summary = format!("release plan {id} aborted: {ARCHIVED}");
+        let close = Some(StageClose { verdict: "aborted", summary, guard: None });
+        let (from, to) = (&[PlanState::Running, PlanState::Paused][..], PlanState::Aborted);
+        let change =
+            PlanStateChange { from, to, action: "release.abort", reason: Some(ARCHIVED.into()), job: None, close };
+        release::move_plan(tx, actor, id, &change).await?;
+    }
+    Ok(ids)
+}
+
+/// Why archiving stops a flag's plans and cancels its scheduled changes.
+const ARCHIVED: &str = "flag archived";
 
 fn unchanged(def: FlagDefinition) -> Written<FlagDefinition> {
     Written { value: def, changed: false, revision: None }
@@ -54,7 +92,14 @@ impl LifecycleStore for This {
             .bind(tx.now)
             .execute(tx.conn().await?)
             .await?;
+        // Nothing may change an archived flag later: its plans stop and its
+        // scheduled changes are cancelled now, each audited.
+        let plans = abort_for_archive(&mut tx, actor, p.id, key).await?;
+        let changes = schedule::cancel_for_flag(&mut tx, actor, (p.id, key), ARCHIVED).await?;
         let def = FlagDefinition { archived_at: Some(to_time(tx.now)?), ..flag.def.clone() };
+        let mut after = to_json(&def)?;
+        after["stopped_plans"] = json!(plans);
+        after["cancelled_changes"] = json!(changes);
         tx.audit(
             actor,
             Audit {
@@ -63,7 +108,7 @@ impl LifecycleStore for This {
                 action: "flag.archive",
                 reason: Some(reason),
                 before: Some(to_json(&flag.def)?),
-                after: Some(to_json(&def)?),
+                after: Some(after),
                 ..Audit::default()
             },
         )

@@ -16,6 +16,7 @@ use super::audit::Audit;
 use super::jobs;
 use super::lookup;
 use super::row::{Conn, Row, get, get_json};
+use super::tx::WriteTx;
 use crate::store::ReleaseStore;
 use crate::store::sql::common::{check_key, not_found, to_time, unique_or};
 use crate::store::{
@@ -110,6 +111,36 @@ async fn update_history(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Moves plan `id` by `change` in `tx` (the state compare-and-set, its
+/// stage entry closed, its next job, the audit event by `actor`); `false`
+/// with the plan as it is when it was in none of `change.from` (nothing written).
+pub(super) async fn move_plan(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    id: i64,
+    change: &PlanStateChange,
+) -> Result<(bool, ReleasePlan)> {
+    let allowed: Vec<String> = change.from.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    let sql = format!(
+        "UPDATE release_plans SET state = $2, updated_at = $3 WHERE id = $1 AND state IN ({})",
+        allowed.join(", ")
+    );
+    let now = tx.now;
+    let moved = sqlx::query(&sql).bind(id).bind(change.to.as_str()).bind(now).execute(tx.conn().await?).await?;
+    let moved = moved.rows_affected() > 0;
+    if moved && change.close.is_some() {
+        update_history(tx.conn().await?, id, now, change.close.as_ref(), None).await?;
+    }
+    let (project_id, plan) = plan_by_id(tx.conn().await?, id).await?;
+    if moved {
+        if let Some(job) = &change.job {
+            jobs::upsert(tx.conn().await?, job, now).await?;
+        }
+        tx.audit(actor, plan_audit(project_id, &plan, change.action, change.reason.as_deref())).await?;
+    }
+    Ok((moved, plan))
 }
 
 fn plan_audit<'a>(project_id: i64, plan: &'a ReleasePlan, action: &'a str, reason: Option<&'a str>) -> Audit<'a> {
@@ -287,32 +318,14 @@ impl ReleaseStore for This {
     async fn set_plan_state(&self, actor: &Actor, id: i64, change: PlanStateChange) -> Result<ReleasePlan> {
         guard!(actor, reason = change.reason, job = change.job, close = change.close);
         let mut tx = self.begin_write().await?;
-        let allowed: Vec<String> = change.from.iter().map(|s| format!("'{}'", s.as_str())).collect();
-        let now = tx.now;
-        let moved = sqlx::query(&format!(
-            "UPDATE release_plans SET state = $2, updated_at = $3 WHERE id = $1 AND state IN ({})",
-            allowed.join(", ")
-        ))
-        .bind(id)
-        .bind(change.to.as_str())
-        .bind(now)
-        .execute(tx.conn().await?)
-        .await?;
-        if moved.rows_affected() > 0 && change.close.is_some() {
-            update_history(tx.conn().await?, id, now, change.close.as_ref(), None).await?;
-        }
-        let (project_id, plan) = plan_by_id(tx.conn().await?, id).await?;
-        if moved.rows_affected() == 0 {
+        let (moved, plan) = move_plan(&mut tx, actor, id, &change).await?;
+        if !moved {
             return Err(StoreError::Conflict {
                 code: "plan_state",
                 message: format!("the release plan is {}: cannot {}", plan.state.as_str(), change.action),
                 current_version: None,
             });
         }
-        if let Some(job) = &change.job {
-            jobs::upsert(tx.conn().await?, job, now).await?;
-        }
-        tx.audit(actor, plan_audit(project_id, &plan, change.action, change.reason.as_deref())).await?;
         tx.commit(self).await?;
         Ok(plan)
     }

@@ -79,6 +79,52 @@ fn conflict(change: &ScheduledChange, what: &str) -> StoreError {
     }
 }
 
+/// Ends the change's job (cancelled: it must not run).
+async fn end_job(conn: &mut Conn, id: i64, now: i64) -> Result<()> {
+    sqlx::query(
+        "UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL, updated_at = $2 \
+         WHERE key = $1 AND state IN ('pending', 'running')",
+    )
+    .bind(job_key(id))
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Cancels the pending changes of `flag` in every environment of project
+/// `project_id` and their jobs, as `actor`, because the flag is being
+/// archived (in the archive's transaction): `result` says so, each audited
+/// `flag.schedule.cancel` with reason `why`. Their ids.
+pub(super) async fn cancel_for_flag(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    (project_id, flag): (i64, &str),
+    why: &str,
+) -> Result<Vec<i64>> {
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT c.id FROM scheduled_changes c JOIN environments e ON e.id = c.environment_id \
+         WHERE e.project_id = $1 AND c.flag = $2 AND c.state = 'pending' ORDER BY c.id",
+    )
+    .bind(project_id)
+    .bind(flag)
+    .fetch_all(tx.conn().await?)
+    .await?;
+    let now = tx.now;
+    for &id in &ids {
+        sqlx::query("UPDATE scheduled_changes SET state = 'cancelled', result = $2, updated_at = $3 WHERE id = $1")
+            .bind(id)
+            .bind(format!("cancelled: {why}"))
+            .bind(now)
+            .execute(tx.conn().await?)
+            .await?;
+        end_job(tx.conn().await?, id, now).await?;
+        let (_, change) = by_id(tx.conn().await?, id).await?;
+        tx.audit(actor, event(project_id, &change, "flag.schedule.cancel", Some(why))).await?;
+    }
+    Ok(ids)
+}
+
 /// Moves the change's job to `at`, pending again (whatever its state: an
 /// edited change must run at its new time, once).
 async fn move_job(conn: &mut Conn, id: i64, at: DateTime<Utc>, now: i64) -> Result<()> {
@@ -221,14 +267,7 @@ impl ScheduleStore for This {
         if moved.rows_affected() == 0 {
             return Err(conflict(&change, "cancelled"));
         }
-        sqlx::query(
-            "UPDATE jobs SET state = 'done', locked_by = NULL, locked_until = NULL, updated_at = $2 \
-             WHERE key = $1 AND state IN ('pending', 'running')",
-        )
-        .bind(job_key(id))
-        .bind(now)
-        .execute(tx.conn().await?)
-        .await?;
+        end_job(tx.conn().await?, id, now).await?;
         tx.audit(actor, event(env.project_id, &change, "flag.schedule.cancel", reason.as_deref())).await?;
         tx.commit(self).await?;
         Ok(change)
