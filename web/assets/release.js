@@ -17,13 +17,14 @@ import { confirmDialog } from './dialog.js';
 
 const POLL_MS = 5000;
 const STATE_TEXT = {
+  awaiting_approval: 'Awaiting approval',
   running: 'Running',
   paused: 'Paused',
   completed: 'Completed',
   aborted: 'Aborted',
   rolled_back: 'Rolled back by the guard',
 };
-const STATE_CLASS = { running: 'state-on', paused: 'state-off', completed: 'state-on', aborted: 'state-none', rolled_back: 'state-killed' };
+const STATE_CLASS = { awaiting_approval: 'state-off', running: 'state-on', paused: 'state-off', completed: 'state-on', aborted: 'state-none', rolled_back: 'state-killed' };
 const VERDICT_TEXT = {
   continue: 'guard passed',
   promoted: 'promoted by hand',
@@ -116,7 +117,7 @@ export function releaseCard({ app, project, env, envName, flag }) {
     button('Pause', 'pause', { enabled: running && can('edit') });
     button('Resume', 'resume', { enabled: paused && can('edit') });
     button(plan.stage == null || plan.stage + 1 < plan.stages.length ? 'Promote to the next stage' : 'Complete', 'promote', { enabled: running && can('edit') });
-    button('Abort', 'abort', { danger: true, reason: true, enabled: (running || paused) && can('kill') });
+    button('Abort', 'abort', { danger: true, reason: true, enabled: (running || paused || plan.state === 'awaiting_approval') && can('kill') });
     return bar;
   }
 

@@ -80,10 +80,15 @@ async fn a_policy_gates_ordinary_changes_but_never_a_kill() {
             ok(&api, Method::POST, &path, Some(body), 200).await;
         }
 
-        // A release plan is an ordinary change too; a change scheduled before the policy fails when due.
+        // A release plan is an ordinary change too: it waits for a change request (aborting it
+        // cancels that); a change scheduled before the policy fails when due.
         let plan = json!({"stages": [{"percent": 50.0}]});
-        let (status, problem) = call(&api, Method::POST, &format!("{FLAG}/release"), Some(plan)).await;
-        assert_eq!((status, problem["code"].as_str()), (409, Some("approval_required")), "{problem}");
+        let waiting = ok(&api, Method::POST, &format!("{FLAG}/release"), Some(plan), 201).await;
+        assert_eq!(waiting["state"], "awaiting_approval", "{waiting}");
+        let abort = json!({"reason": "not now"});
+        ok(&api, Method::POST, &format!("{FLAG}/release/abort"), Some(abort), 200).await;
+        let requests = ok(&api, Method::GET, &format!("{PROD}/change-requests"), None, 200).await;
+        assert_eq!(requests[0]["state"], "cancelled", "{requests}");
         ok(&api, Method::PUT, &format!("{PROD}/approval-policy"), Some(json!({"approvals": 0})), 200).await;
         let body = json!({"at": in_secs(1), "change": {"on": false}});
         let id = ok(&api, Method::POST, &format!("{FLAG}/schedule"), Some(body), 201).await["id"].as_i64().unwrap();

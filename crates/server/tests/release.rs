@@ -7,6 +7,7 @@
 //! database, apply every stage exactly once.
 
 mod release {
+    pub mod approval;
     pub mod archive;
     pub mod crash;
     pub mod guarded;

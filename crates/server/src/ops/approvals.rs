@@ -6,7 +6,9 @@
 //! tokens (replace, toggle, undo, restore a version or the environment,
 //! change sets) are refused in the store, in the statement that locks the
 //! environment (409 `approval_required`: the store's `begin_ordinary`), and
-//! scheduling and plan starts by [`gate`]. They go through a change request
+//! scheduling by [`gate`]; a release plan started there opens a change
+//! request for its first stage and waits for it (`ops::release::approval`;
+//! its later steps, the scheduler's, are not approved again). They go through a change request
 //! instead: opened with its diff, approved by `approvals`
 //! others of at least the role (never by its author), commented on, and
 //! applied (re-checked for conflicts in the write's transaction).
@@ -27,9 +29,10 @@ use crate::store::{
 /// Most approvals a policy may ask for.
 pub const MAX_APPROVALS: u32 = 10;
 
-/// Refuses to schedule a change or start a plan in an environment whose
-/// policy asks for approvals (409 `approval_required`): it must be a
-/// change request. (Configuration writes check in their own transaction.)
+/// Refuses to schedule a change in an environment whose policy asks for
+/// approvals (409 `approval_required`): it must be a change request.
+/// (Configuration writes check in their own transaction; a release plan
+/// started there waits for a change request: `ops::release::approval`.)
 pub async fn gate(store: &dyn Store, (project, env): (&str, &str)) -> OpResult<()> {
     let policy = store.approval_policy(project, env).await?;
     if policy.approvals == 0 {

@@ -118,7 +118,8 @@ async fn preview(state: &AppState, project: &str, flag: &str) -> OpResult<Vec<Ar
         let radius = blast_radius(state, (project, &env.environment), selection).await?;
         let reach = radius.flags.into_iter().next();
         let release_plan = match state.store.latest_plan(project, &env.environment, flag).await {
-            Ok(plan) => matches!(plan.state, PlanState::Running | PlanState::Paused).then_some(plan.id),
+            Ok(plan) => matches!(plan.state, PlanState::AwaitingApproval | PlanState::Running | PlanState::Paused)
+                .then_some(plan.id),
             Err(StoreError::NotFound { .. }) => None,
             Err(err) => return Err(err.into()),
         };

@@ -141,6 +141,9 @@ pub struct StartRelease {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanState {
+    /// Started in an environment with approvals on: waits for its change
+    /// request (the first stage's split) to be approved and applied.
+    AwaitingApproval,
     /// Advancing stage by stage.
     Running,
     /// Held at its stage until resumed.

@@ -18,9 +18,13 @@
 //! - [`guard`]: the hook [`guard::check_guard`] → `Continue` / `Wait` /
 //!   `Trip(stats)`.
 //! - [`validate`]: stages, guards and variants checked before storing.
+//! - [`approval`]: a plan started where approvals are on waits for its
+//!   change request (the first stage's split); applying it starts the plan,
+//!   cancelling it (or aborting the plan) ends both.
 //!
 //! Must not touch HTTP types or SQL.
 
+pub mod approval;
 pub mod guard;
 pub mod step;
 pub mod validate;
@@ -52,7 +56,9 @@ pub async fn create_template(
 }
 
 /// Starts a plan on a flag in an environment: running, its first stage due
-/// at the next scheduler tick. 409 `plan_active` when one is running or paused.
+/// at the next scheduler tick; where approvals are on, `awaiting_approval`
+/// beside a change request for its first stage ([`approval`]). 409
+/// `plan_active` when one is awaiting approval, running or paused.
 #[tracing::instrument(name = "release.start", skip_all, fields(
     request_id = principal.request_id.as_deref(), actor = %principal.name, project = project, env = env, flag = flag,
 ))]
@@ -72,8 +78,6 @@ pub async fn start(
     validate::plan_shape(&stages, &guards)?;
     let definition = state.store.get_flag(project, flag).await?;
     state.store.get_environment(project, env).await?;
-    // A plan changes what users are served: with approvals on, it is an ordinary change.
-    crate::ops::approvals::gate(&*state.store, (project, env)).await?;
     let (control, treatment) = validate::variants(&definition, input.control, input.treatment)?;
     let plan = NewReleasePlan {
         flag: flag.into(),
@@ -83,10 +87,16 @@ pub async fn start(
         stages,
         guards,
         reason: input.reason,
+        awaiting: None,
     };
     let mut first = step_job(0, 0, Utc::now());
     first.key = "release:{plan}:0".into();
     first.payload = serde_json::json!({ "plan": "{plan}", "stage": 0 });
+    // A plan changes what users are served: with approvals on, it starts
+    // once a change request for its first stage is approved and applied.
+    if state.store.approval_policy(project, env).await?.approvals > 0 {
+        return approval::start_awaiting(state, principal, (project, env), plan, first).await;
+    }
     Ok(state.store.create_plan(&principal.actor(), (project, env), plan, first).await?)
 }
 
@@ -147,6 +157,9 @@ pub async fn abort(
     let reason = reason.unwrap_or_default();
     require_reason(&reason)?;
     let plan = status(&*state.store, at).await?;
+    if plan.state == PlanState::AwaitingApproval {
+        return approval::abort_awaiting(state, principal, &plan, reason).await;
+    }
     let summary = format!("release plan {} aborted by {}: {reason}", plan.id, principal.name);
     let change = PlanStateChange {
         from: &[PlanState::Running, PlanState::Paused],

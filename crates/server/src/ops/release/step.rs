@@ -147,15 +147,20 @@ fn tick(state: &AppState) -> chrono::Duration {
 
 /// What the fallthrough serves with `percent` % of the treatment.
 pub fn split(plan: &ReleasePlan, percent: f64, bucket_by: Option<String>) -> Serve {
-    let treatment = ((percent * 1000.0).round() as u32).min(100_000);
-    match treatment {
-        0 => Serve::Variant(plan.control.clone()),
-        100_000 => Serve::Variant(plan.treatment.clone()),
+    split_between((&plan.control, &plan.treatment), percent, bucket_by)
+}
+
+/// What the fallthrough serves with `percent` % of `treatment`, the rest `control`.
+pub fn split_between((control, treatment): (&str, &str), percent: f64, bucket_by: Option<String>) -> Serve {
+    let share = ((percent * 1000.0).round() as u32).min(100_000);
+    match share {
+        0 => Serve::Variant(control.to_string()),
+        100_000 => Serve::Variant(treatment.to_string()),
         _ => Serve::Rollout(Rollout {
             bucket_by,
             variations: vec![
-                WeightedVariant { variant: plan.control.clone(), weight: 100_000 - treatment },
-                WeightedVariant { variant: plan.treatment.clone(), weight: treatment },
+                WeightedVariant { variant: control.to_string(), weight: 100_000 - share },
+                WeightedVariant { variant: treatment.to_string(), weight: share },
             ],
         }),
     }

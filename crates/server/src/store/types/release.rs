@@ -152,12 +152,19 @@ pub struct NewReleasePlan {
     pub guards: ReleaseGuards,
     /// Why it was started.
     pub reason: Option<String>,
+    /// The change request it waits for (approvals on in the environment):
+    /// created `awaiting_approval`, its first step due only once the
+    /// request is applied.
+    pub awaiting: Option<i64>,
 }
 
 /// Where a plan is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanState {
+    /// Started in an environment with approvals on: waits for its change
+    /// request (the first stage's split) to be approved and applied.
+    AwaitingApproval,
     /// Advancing stage by stage.
     Running,
     /// Held at its stage until resumed.
@@ -172,12 +179,19 @@ pub enum PlanState {
 
 impl PlanState {
     /// Every state (the gauge `switchyard_release_plans{state}` has one series each).
-    pub const ALL: [PlanState; 5] =
-        [PlanState::Running, PlanState::Paused, PlanState::Aborted, PlanState::Completed, PlanState::RolledBack];
+    pub const ALL: [PlanState; 6] = [
+        PlanState::AwaitingApproval,
+        PlanState::Running,
+        PlanState::Paused,
+        PlanState::Aborted,
+        PlanState::Completed,
+        PlanState::RolledBack,
+    ];
 
     /// Stable text form, as stored.
     pub fn as_str(self) -> &'static str {
         match self {
+            PlanState::AwaitingApproval => "awaiting_approval",
             PlanState::Running => "running",
             PlanState::Paused => "paused",
             PlanState::Aborted => "aborted",
@@ -189,6 +203,7 @@ impl PlanState {
     /// Parses the stored text form.
     pub fn parse(s: &str) -> Option<PlanState> {
         Some(match s {
+            "awaiting_approval" => PlanState::AwaitingApproval,
             "running" => PlanState::Running,
             "paused" => PlanState::Paused,
             "aborted" => PlanState::Aborted,

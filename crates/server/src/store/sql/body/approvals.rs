@@ -4,7 +4,9 @@
 //! the compare-and-set `open` → `applied`, the approval count, the
 //! conflict check (each field the request sets must still hold the value
 //! it had when the request was made), the configuration write
-//! (`configs::write_configs`) and the request's revision.
+//! (`configs::write_configs`) and the request's revision; a release plan
+//! that waited for the request starts with it (`release_approval`), and
+//! one whose request is cancelled is aborted.
 //!
 //! Owns `approval_policies`, `change_requests` and `change_request_notes`;
 //! configurations are written through `configs`.
@@ -18,6 +20,7 @@ use super::This;
 use super::audit::Audit;
 use super::configs::{Update, Why, begin_env, write_configs};
 use super::lookup::{self, EnvRef};
+use super::release_approval;
 use super::row::{Conn, Row, get, get_json};
 use super::schedule::check_patch;
 use super::schedule_rows::requester_from_row;
@@ -354,6 +357,7 @@ impl ApprovalStore for This {
             .execute(tx.conn().await?)
             .await?;
         let applied = in_env(tx.conn().await?, &env, id).await?;
+        release_approval::start(&mut tx, actor, &env, &applied).await?;
         if revision.is_none() {
             tx.audit(actor, event(&env, &applied, "change_request.apply", None)).await?;
         }
@@ -385,6 +389,7 @@ impl ApprovalStore for This {
             return Err(state_conflict(&request, "cancelled"));
         }
         tx.audit(actor, event(&env, &request, "change_request.cancel", reason.as_deref())).await?;
+        release_approval::abort(&mut tx, actor, &env, &request).await?;
         tx.commit(self).await?;
         Ok(request)
     }

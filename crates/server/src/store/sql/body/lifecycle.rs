@@ -36,7 +36,7 @@ use crate::store::{
 async fn abort_for_archive(tx: &mut WriteTx, actor: &Actor, project_id: i64, flag: &str) -> Result<Vec<i64>> {
     let ids: Vec<i64> = sqlx::query_scalar(
         "SELECT r.id FROM release_plans r JOIN environments e ON e.id = r.environment_id \
-         WHERE e.project_id = $1 AND r.flag = $2 AND r.state IN ('running', 'paused') ORDER BY r.id",
+         WHERE e.project_id = $1 AND r.flag = $2 AND r.state IN ('awaiting_approval', 'running', 'paused') ORDER BY r.id",
     )
     .bind(project_id)
     .bind(flag)
@@ -45,7 +45,8 @@ async fn abort_for_archive(tx: &mut WriteTx, actor: &Actor, project_id: i64, fla
     for &id in &ids {
         let summary = format!("release plan {id} aborted: {ARCHIVED}");
         let close = Some(StageClose { verdict: "aborted", summary, guard: None });
-        let (from, to) = (&[PlanState::Running, PlanState::Paused][..], PlanState::Aborted);
+        let (from, to) =
+            (&[PlanState::AwaitingApproval, PlanState::Running, PlanState::Paused][..], PlanState::Aborted);
         let change =
             PlanStateChange { from, to, action: "release.abort", reason: Some(ARCHIVED.into()), job: None, close };
         release::move_plan(tx, actor, id, &change).await?;

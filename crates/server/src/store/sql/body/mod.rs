@@ -59,6 +59,7 @@ mod outbox;
 mod prereqs;
 mod projects;
 mod release;
+mod release_approval;
 mod row;
 mod schedule;
 mod schedule_apply;

@@ -143,6 +143,14 @@ pub(super) async fn move_plan(
     Ok((moved, plan))
 }
 
+const ACTIVE: &str = "SELECT COUNT(*) FROM release_plans WHERE state IN ('awaiting_approval', 'running', 'paused')";
+
+/// 409 `plan_active`: the flag has a plan awaiting approval, running or paused here.
+fn plan_active(flag: &str) -> StoreError {
+    let message = format!("flag `{flag}` already has a release plan awaiting approval, running or paused here");
+    StoreError::Conflict { code: "plan_active", message, current_version: None }
+}
+
 fn plan_audit<'a>(project_id: i64, plan: &'a ReleasePlan, action: &'a str, reason: Option<&'a str>) -> Audit<'a> {
     Audit {
         project_id: Some(project_id),
@@ -249,9 +257,18 @@ impl ReleaseStore for This {
         let env = lookup::env(tx.conn().await?, project, env).await?;
         lookup::flag(tx.conn().await?, env.project_id, &plan.flag).await?;
         let now = tx.now;
+        // The unique index covers running and paused plans; one awaiting approval counts too.
+        let active = format!("{ACTIVE} AND environment_id = $1 AND flag = $2");
+        if sqlx::query_scalar::<_, i64>(&active).bind(env.id).bind(&plan.flag).fetch_one(tx.conn().await?).await? > 0 {
+            return Err(plan_active(&plan.flag));
+        }
+        let (state, summary) = match plan.awaiting {
+            Some(request) => ("awaiting_approval", Some(format!("awaiting approval: change request {request}"))),
+            None => ("running", None),
+        };
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO release_plans (environment_id, flag, template, control, treatment, stages, guards, state, \
-             created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $9, $9) \
+             summary, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $11, $8, $9, $9) \
              RETURNING id",
         )
         .bind(env.id)
@@ -263,14 +280,12 @@ impl ReleaseStore for This {
         .bind(Json(&plan.guards))
         .bind(&actor.name)
         .bind(now)
+        .bind(state)
+        .bind(summary)
         .fetch_one(tx.conn().await?)
         .await
         .map_err(|e| match unique_or(e, "release plan", &plan.flag) {
-            StoreError::AlreadyExists { .. } => StoreError::Conflict {
-                code: "plan_active",
-                message: format!("flag `{}` already has a running or paused release plan here", plan.flag),
-                current_version: None,
-            },
+            StoreError::AlreadyExists { .. } => plan_active(&plan.flag),
             other => other,
         })?;
         let first = NewJob {
