@@ -135,7 +135,9 @@ async fn comment(
 }
 
 /// Applies an approved change request (409 `approvals_missing`; 409
-/// `change_conflict` naming each field that changed since it was made).
+/// `change_conflict` naming each field that changed since it was made; 409
+/// `author_not_authorized` when its author was revoked, demoted below
+/// editor or left the project). A release plan waiting for it starts.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/change-requests/{id}/apply", tag = "approvals",
     security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("id" = i64, Path)),
     request_body = Remark, responses((status = 200, body = Written<ChangeRequest>), (status = 404, body = Problem), (status = 409, body = Problem)))]

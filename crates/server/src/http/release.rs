@@ -109,7 +109,11 @@ async fn list_plans(
 
 /// Starts a release plan: its first stage is applied at the next scheduler
 /// tick, each next one when the stage's minimum duration is over and the
-/// guard agrees. 409 `plan_active` when one is running or paused.
+/// guard agrees. Where the environment's approval policy is on, the plan is
+/// `awaiting_approval` instead, beside a change request for its first
+/// stage's split (named in its `summary`): applying that request starts it,
+/// cancelling it aborts it. 409 `plan_active` when one is awaiting
+/// approval, running or paused.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/release", tag = "release",
     security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
     request_body = StartRelease,

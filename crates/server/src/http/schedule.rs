@@ -37,10 +37,14 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(cancel))
 }
 
-/// Schedules a change of the flag (any of `on`, `targets`, `rules`,
-/// `fallthrough`) for a time; validated now against the configuration,
-/// applied then by the scheduler (audited as `scheduler`, requested by the
-/// caller). Fields the change does not set keep their value of then.
+/// Schedules a change of the flag (any field of a configuration write:
+/// `on`, `off_variant`, `prerequisites`, `targets`, `rules`, `fallthrough`,
+/// `fail_safe_variant`) for a time; validated now as PUT validates it (a
+/// prerequisite loop: 409 `prerequisite_cycle`; an archived flag: 409
+/// `archived`), applied then by the scheduler (audited as `scheduler`,
+/// requested by the caller) if the caller may still make it then (else
+/// `failed`, `result` saying why). Fields the change does not set keep
+/// their value of then.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/flags/{flag}/schedule", tag = "schedule",
     security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("flag" = String, Path)),
     request_body = NewScheduledChange,
