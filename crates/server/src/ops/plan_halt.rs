@@ -28,17 +28,24 @@ pub fn plan_actor(id: i64) -> Actor {
 }
 
 /// After a kill of `flags` in `(project, env)` by `by` committed: aborts
-/// each flag's running or paused plan, in the background (the kill never
+/// each flag's running or paused plan, and withdraws one awaiting approval
+/// (its change request cancelled), in the background (the kill never
 /// waits for it; failures are logged, and the plan's next step stops it
 /// anyway).
 pub fn after_kill(state: &AppState, (project, env): (&str, &str), flags: Vec<String>, by: &str) {
     if by.starts_with("plan:") {
         return;
     }
-    let (state, project, env) = (state.clone(), project.to_string(), env.to_string());
+    let (state, project, env, by) = (state.clone(), project.to_string(), env.to_string(), by.to_string());
     tokio::spawn(async move {
         for flag in flags {
             let Ok(plan) = state.store.latest_plan(&project, &env, &flag).await else { continue };
+            if plan.state == PlanState::AwaitingApproval {
+                if let Err(err) = withdraw(&state, &plan, &by).await {
+                    tracing::warn!(plan = plan.id, error = %err, "withdrawing the waiting release plan of a killed flag");
+                }
+                continue;
+            }
             if !matches!(plan.state, PlanState::Running | PlanState::Paused) {
                 continue;
             }
@@ -56,6 +63,25 @@ pub fn after_kill(state: &AppState, (project, env): (&str, &str), flags: Vec<Str
             }
         }
     });
+}
+
+/// Withdraws `plan`, awaiting approval when its flag was killed by `by`:
+/// cancels the change request it waits for (the link in its first step's
+/// job), which aborts the plan in the same transaction, so approving and
+/// applying it later cannot start a plan the kill stopped. Nothing was
+/// served by the plan, so nothing is written.
+async fn withdraw(state: &AppState, plan: &ReleasePlan, by: &str) -> OpResult<()> {
+    let job = state.store.job(&format!("release:{}:0", plan.id)).await?;
+    let Some(request) = job.and_then(|j| j.payload.get("change_request").and_then(serde_json::Value::as_i64)) else {
+        return Ok(());
+    };
+    let why = format!("release plan {} withdrawn: the flag was killed by {by}", plan.id);
+    let why = Some(crate::text::truncate(&why, crate::text::MAX_REASON));
+    let place = (plan.project.as_str(), plan.environment.as_str(), request);
+    match state.store.cancel_change_request(&plan_actor(plan.id), place, why).await {
+        Err(StoreError::Conflict { .. }) => Ok(()), // applied or cancelled meanwhile
+        other => other.map(|_| ()).map_err(Into::into),
+    }
 }
 
 /// Aborts `plan`, whose flag `kill` killed, and serves its control under

@@ -87,3 +87,28 @@ async fn a_plan_under_approvals_starts_once_its_change_request_is_applied() {
     })
     .await;
 }
+
+/// A kill stops a plan awaiting approval too: the kill answers at once, and
+/// then the plan is aborted and its change request cancelled, so approving
+/// it later cannot start what the kill stopped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_withdraws_a_plan_awaiting_approval() {
+    for_each_store(|server| async move {
+        let api = admin(&server);
+        seed(&api).await;
+        ok(&api, Method::PUT, &format!("{PROD}/approval-policy"), Some(json!({"approvals": 1})), 200).await;
+        let body = json!({"stages": stages(&[10.0, 100.0], 0), "guards": unguarded()});
+        let plan = ok(&api, Method::POST, RELEASE, Some(body), 201).await;
+        assert_eq!(plan["state"], "awaiting_approval", "{plan}");
+        let kill = json!({"reason": "errors", "incident": "INC-3"});
+        ok(&api, Method::POST, &format!("{FLAG}/kill"), Some(kill), 200).await;
+        let aborted = wait_for(&api, "the withdrawal", |p| p["state"] == "aborted").await;
+        assert_eq!(aborted["id"], plan["id"], "{aborted}");
+        let requests = ok(&api, Method::GET, &format!("{PROD}/change-requests"), None, 200).await;
+        assert_eq!(requests[0]["state"], "cancelled", "{requests}");
+        let killed = ok(&api, Method::GET, FLAG, None, 200).await;
+        assert!(killed["config"]["kill"].is_object(), "still killed: {killed}");
+        server
+    })
+    .await;
+}
