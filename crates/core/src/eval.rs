@@ -16,7 +16,7 @@
 use std::sync::Arc;
 
 use crate::context::Context;
-use crate::flag::{CompiledFlag, CompiledServe, CompiledVariant};
+use crate::flag::{CompiledFlag, CompiledServe, CompiledVariant, Verdict};
 use crate::hash;
 use crate::segment::SegmentTable;
 
@@ -136,11 +136,13 @@ pub(crate) fn choose(
     ctx: &Context<'_>,
     failed_prerequisite: impl FnOnce() -> Option<(usize, PrerequisiteCause)>,
 ) -> (usize, EvalReason) {
-    if flag.is_killed() {
-        return (flag.off_index(), EvalReason::Killed);
-    }
-    if !flag.is_on() {
-        return (flag.off_index(), EvalReason::Off);
+    // Killed, off, or on with a fixed fallthrough and nothing before it:
+    // decided at compile time, whatever the context.
+    match flag.verdict() {
+        Verdict::Killed => return (flag.off_index(), EvalReason::Killed),
+        Verdict::Off => return (flag.off_index(), EvalReason::Off),
+        Verdict::Fixed(v) => return (v, EvalReason::Fallthrough),
+        Verdict::Evaluate => {}
     }
     if flag.has_prerequisites()
         && let Some((index, cause)) = failed_prerequisite()

@@ -102,9 +102,27 @@ pub(crate) struct CompiledRule {
     pub(crate) serve: CompiledServe,
 }
 
+/// What evaluating a flag comes to when it does not depend on the
+/// context, decided once at compile time so that the commonest flags (on
+/// with a fixed variant, off, killed) cost one load and one branch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Killed: the off variant, `KILLED`.
+    Killed,
+    /// Off: the off variant, `OFF`.
+    Off,
+    /// On with no prerequisites, targets or rules and a fixed fallthrough:
+    /// this variant, `FALLTHROUGH`.
+    Fixed(usize),
+    /// Depends on the context (or on other flags): evaluate.
+    Evaluate,
+}
+
 /// A flag ready for evaluation. Immutable, `Send + Sync`.
 #[derive(Debug, Clone)]
 pub struct CompiledFlag {
+    /// Derived from the fields below at compile time (never set apart).
+    verdict: Verdict,
     key: Arc<str>,
     kind: FlagKind,
     version: u64,
@@ -173,7 +191,18 @@ impl CompiledFlag {
         }
         let fallthrough = compile_serve(&flag.fallthrough, "fallthrough", &variant, interner)?;
         let salt = if flag.salt.is_empty() { &flag.key } else { &flag.salt };
+        let verdict = match (&flag.kill, flag.on, &fallthrough) {
+            (Some(_), _, _) => Verdict::Killed,
+            (None, false, _) => Verdict::Off,
+            (None, true, CompiledServe::Variant(v))
+                if flag.prerequisites.is_empty() && targets.is_empty() && rules.is_empty() =>
+            {
+                Verdict::Fixed(*v)
+            }
+            _ => Verdict::Evaluate,
+        };
         Ok(CompiledFlag {
+            verdict,
             key: flag.key.as_str().into(),
             kind: flag.kind,
             version: flag.version,
@@ -303,6 +332,10 @@ impl CompiledFlag {
             Some(v) => v,
             None => &self.variants[0],
         }
+    }
+
+    pub(crate) fn verdict(&self) -> Verdict {
+        self.verdict
     }
 
     pub(crate) fn off_index(&self) -> usize {

@@ -2,8 +2,9 @@
 //!
 //! Built once at compile time, queried on every evaluation. Small tables are
 //! a linear scan; larger ones are an immutable open-addressing table
-//! ([`StrTable`]) hashed with XXH3. Both compare keys with [`bytes_eq`],
-//! which avoids a `memcmp` call for short keys.
+//! ([`StrTable`]) hashed with one folded multiply for keys up to 16 bytes
+//! and XXH3 beyond. Short keys compare as two machine words ([`Packed`]),
+//! never through a `memcmp` call.
 //!
 //! Why not `std::collections::HashMap`: its SipHash costs about as much as
 //! the rest of an evaluation, and a lookup ends in a `memcmp` call. SipHash
@@ -98,12 +99,35 @@ pub type FastBuildHasher = BuildHasherDefault<FastHasher>;
 /// A `HashMap` using [`FastHasher`].
 pub type FastHashMap<K, V> = HashMap<K, V, FastBuildHasher>;
 
-/// One occupied slot of a [`StrTable`].
+/// One occupied slot of a [`StrTable`]. A key of at most [`PACKED_MAX`]
+/// bytes is compared through its [`Packed`] words (with its length, from
+/// `key`), never its bytes.
 #[derive(Debug, Clone)]
 struct Slot<V> {
     hash: u64,
+    packed: Packed,
     key: Box<str>,
     value: V,
+}
+
+/// The index hash of a key of at most [`PACKED_MAX`] bytes: one 64×64→128
+/// multiply of its [`Packed`] words (salted with its length), folded. A
+/// fraction of XXH3's cost for the keys most tables hold (flag and segment
+/// keys), which is why it is hand-written. Index only: this is not the
+/// bucketing hash ([`crate::hash`]), whose values are part of the protocol.
+/// Tables are built from administrators' keys and only looked up with
+/// request data, so flooding is not a concern (see the module header).
+#[inline(always)]
+fn short_hash(p: Packed, len: usize) -> u64 {
+    let m = u128::from(p.0 ^ 0x9e37_79b9_7f4a_7c15) * u128::from(p.1 ^ (len as u64) ^ 0xd6e8_feb8_6659_fd93);
+    (m as u64) ^ (m >> 64) as u64
+}
+
+/// The index hash of any key: [`short_hash`] up to [`PACKED_MAX`] bytes,
+/// XXH3 beyond (keys of different lengths never compare equal, so mixing
+/// the two is sound).
+fn key_hash(key: &[u8]) -> u64 {
+    if key.len() <= PACKED_MAX { short_hash(Packed::of(key), key.len()) } else { xxh3_64(key) }
 }
 
 /// An immutable hash table from strings, open addressing with linear
@@ -135,14 +159,15 @@ impl<V> StrTable<V> {
         let mut len = 0;
         for (key, value) in entries {
             let key = key.as_ref();
-            let hash = xxh3_64(key.as_bytes());
+            let hash = key_hash(key.as_bytes());
             let mut i = hash as usize & (size - 1);
             loop {
                 match &slots[i] {
                     Some(s) if s.hash == hash && *s.key == *key => break,
                     Some(_) => i = (i + 1) & (size - 1),
                     None => {
-                        slots[i] = Some(Slot { hash, key: key.into(), value });
+                        let packed = Packed::of(key.as_bytes());
+                        slots[i] = Some(Slot { hash, packed, key: key.into(), value });
                         len += 1;
                         break;
                     }
@@ -155,14 +180,33 @@ impl<V> StrTable<V> {
     /// The value for `key`.
     #[inline]
     pub fn get(&self, key: &str) -> Option<&V> {
+        let len = key.len();
+        if len > PACKED_MAX {
+            return self.get_long(key);
+        }
+        let packed = Packed::of(key.as_bytes());
+        let hash = short_hash(packed, len);
+        self.probe(hash, |slot| slot.packed == packed && slot.key.len() == len)
+    }
+
+    /// [`StrTable::get`] for a key longer than [`PACKED_MAX`]: out of line,
+    /// so that the inlined short-key path keeps few registers.
+    #[inline(never)]
+    fn get_long(&self, key: &str) -> Option<&V> {
+        self.probe(xxh3_64(key.as_bytes()), |slot| long_eq(slot.key.as_bytes(), key.as_bytes()))
+    }
+
+    /// Linear probing from `hash`'s slot: the first occupied slot with
+    /// this hash that `same_key` accepts.
+    #[inline(always)]
+    fn probe(&self, hash: u64, same_key: impl Fn(&Slot<V>) -> bool) -> Option<&V> {
         let mask = self.slots.len().checked_sub(1)?;
-        let hash = xxh3_64(key.as_bytes());
         let mut i = hash as usize & mask;
         // At most half the slots are occupied, so an empty slot ends the
         // probe; the bound only guards against a table built otherwise.
         for _ in 0..self.slots.len() {
             let slot = self.slots.get(i)?.as_ref()?;
-            if slot.hash == hash && str_eq(&slot.key, key) {
+            if slot.hash == hash && same_key(slot) {
                 return Some(&slot.value);
             }
             i = (i + 1) & mask;
@@ -357,6 +401,25 @@ mod tests {
         for (i, k) in keys.iter().enumerate() {
             assert_eq!(m.get(k), Some(i), "{k}");
             assert_eq!(m.get(&format!("{k}k")), keys.iter().position(|o| *o == format!("{k}k")), "{k}k");
+        }
+    }
+
+    #[test]
+    fn hashed_tables_find_keys_of_every_length() {
+        // Short keys (packed words, folded-multiply hash) and long ones
+        // (XXH3, bytes compared) in one table; near misses of each length
+        // (one byte changed at the start, middle or end, one byte longer or
+        // shorter) are not found.
+        let keys: Vec<String> = (0..40).map(|n| (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect()).collect();
+        let table = StrTable::build(keys.iter().enumerate().map(|(i, k)| (k.as_str(), i)));
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(table.get(k), Some(&i), "{k:?}");
+            for at in [0, k.len() / 2, k.len().saturating_sub(1)].into_iter().filter(|_| !k.is_empty()) {
+                let mut miss = k.clone().into_bytes();
+                miss[at] = b'Z';
+                assert_eq!(table.get(std::str::from_utf8(&miss).expect("ascii")), None, "{k:?} at {at}");
+            }
+            assert_eq!(table.get(&format!("{k}Z")), None, "{k:?}Z");
         }
     }
 
