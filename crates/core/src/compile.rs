@@ -54,7 +54,7 @@ pub struct CompiledSnapshot {
     /// Sorted by key, so that [`CompiledSnapshot::flag_keys`] is ordered.
     /// Entries are shared with the previous revision when unchanged.
     pub(crate) flags: Box<[Arc<FlagEntry>]>,
-    /// Key → position in `flags`: an XXH3 open-addressing table, measured
+    /// Key → position in `flags`: an open-addressing table ([`StrTable`]), measured
     /// faster than binary search over 1 000 keys and than std's SipHash map
     /// (see [`crate::strmap`] and `docs/benchmarks.md`). Shared with the
     /// previous revision (cloning it is one reference count increment)

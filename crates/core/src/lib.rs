@@ -31,7 +31,7 @@
 //!   and the SDK alike.
 //! - [`hash`]: the frozen rollout hash (xxh3, 100 000 buckets).
 //! - `version`: a borrowing SemVer parser; [`strmap`]: read-only string
-//!   tables (XXH3 open addressing, short-key compares without `memcmp`).
+//!   tables (open addressing; keys up to 16 bytes hashed and compared as two words).
 //! - [`vectors`] (doc-hidden): the shared test-vector runner.
 #![deny(missing_docs)]
 
