@@ -1,8 +1,10 @@
 //! `switchyard flags archive|unarchive|delete`, `flags list --archived` and
-//! `switchyard envs archive|unarchive|delete|archived` against a running
-//! server: the real binary, token via the environment. The CLI only speaks
-//! HTTP, so one store (SQLite) is enough here; the lifecycle is tested on
-//! both stores in `tests/lifecycle.rs` and `tests/lifecycle_env.rs`.
+//! `switchyard envs archive|unarchive|delete|archived` and `switchyard
+//! projects archive|unarchive|delete`, `projects list --archived` against a
+//! running server: the real binary, token via the environment. The CLI only
+//! speaks HTTP, so one store (SQLite) is enough here; the lifecycle is tested
+//! on both stores in `tests/lifecycle.rs`, `tests/lifecycle_env.rs` and
+//! `tests/lifecycle_project.rs`.
 
 use reqwest::Method;
 use serde_json::json;
@@ -100,6 +102,51 @@ async fn envs_archive_is_a_dry_run_until_confirmed_then_archived_unarchive_and_d
     let (code, out, err) = cli(&server, &admin, &["envs", "delete", "qa", "--reason", "gone"]).await;
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.starts_with("deleted environment qa"), "{out}");
+    server.stop().await;
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projects_archive_is_a_dry_run_until_confirmed_then_archived_unarchive_and_delete() {
+    let db = TestDb::sqlite();
+    let server = TestServer::start(&db.url()).await;
+    for key in ["shop", "old"] {
+        server.admin(Method::POST, "/api/v1/projects", json!({"key": key, "environments": ["production"]})).await;
+    }
+    let admin = server.admin_token.clone();
+
+    let (code, out, err) = cli(&server, &admin, &["projects", "archive", "old"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("DRY RUN (nothing changed): project old is not in use"), "{out}");
+    assert!(out.contains("switchyard projects archive old --confirm"), "{out}");
+    let (code, out, err) = cli(&server, &admin, &["projects", "archive", "old", "--confirm"]).await;
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("--reason"), "{err}");
+    let (code, out, err) =
+        cli(&server, &admin, &["projects", "archive", "old", "--confirm", "--reason", "unused"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("archived project old"), "{out}");
+    let (_, list, _) = cli(&server, &admin, &["projects", "list"]).await;
+    assert!(!list.contains("old") && list.contains("shop"), "{list}");
+    let (_, list, _) = cli(&server, &admin, &["projects", "list", "--archived"]).await;
+    assert!(list.contains("old") && !list.contains("shop"), "{list}");
+
+    // a project's own admin token may not
+    let body = json!({"name": "shop-admin", "role": "admin", "project": "shop"});
+    let scoped = server.admin(Method::POST, "/api/v1/tokens", body).await["secret"].as_str().unwrap().to_string();
+    let (code, _, err) = cli(&server, &scoped, &["projects", "archive", "shop", "--confirm", "--reason", "x"]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("403") || err.to_lowercase().contains("cannot"), "{err}");
+
+    let (code, out, err) = cli(&server, &admin, &["projects", "unarchive", "old", "--reason", "back"]).await;
+    assert_eq!((code, out.as_str()), (0, "restored project old from the archive\n"), "{err}");
+    let (code, out, err) = cli(&server, &admin, &["projects", "delete", "old", "--reason", "x"]).await;
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("not_archived") || err.contains("not archived"), "{err}");
+    cli(&server, &admin, &["projects", "archive", "old", "--confirm", "--reason", "unused"]).await;
+    let (code, out, err) = cli(&server, &admin, &["projects", "delete", "old", "--reason", "gone"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("deleted project old"), "{out}");
     server.stop().await;
     db.cleanup().await;
 }

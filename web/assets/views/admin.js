@@ -5,6 +5,7 @@ import { h, clear, timeEl, select, showErrors } from '../dom.js';
 import { confirmDialog } from '../dialog.js';
 import { secretBox } from './keys.js';
 import { resetPassword } from './password.js';
+import { archivedProjects } from '../project_archive.js';
 
 const ROLES = [['viewer', 'viewer — read only'], ['responder', 'responder — read + kill/restore'], ['editor', 'editor — edit flags and segments'], ['admin', 'admin — everything']];
 
@@ -44,6 +45,11 @@ export function renderProjects({ app, root }) {
       }
     });
     page.append(form);
+    page.append(archivedProjects({ onChange: async (message) => {
+      app.projects = await get(url('projects'));
+      app.notify?.(message, { kind: 'success' });
+      app.go('#/projects');
+    } }).el);
   }
   root.append(page);
 }

@@ -3,14 +3,16 @@
 // position), so production is unmistakable everywhere; and the project's
 // members (users' roles in this project only: PUT/DELETE …/members/{user});
 // its API tokens (…/tokens: minted by its admins, never above their role);
-// archiving an environment (in-use dry run first), restoring or deleting one.
+// archiving an environment (in-use dry run first), restoring or deleting one;
+// archiving the project itself (global admins; in-use dry run first).
 
-import { patch, post, url, describe, can, session, isGlobalAdmin } from '../api.js';
+import { get, patch, post, url, describe, can, session, isGlobalAdmin } from '../api.js';
 import { h, clear } from '../dom.js';
 import { colorOf, paint } from '../envcolor.js';
 import { membersCard } from './members.js';
 import { projectTokensCard } from './project_tokens.js';
 import { archivedEnvs, openEnvArchiveDialog } from '../archive.js';
+import { openProjectArchiveDialog } from '../project_archive.js';
 
 export function render({ app, root, project }) {
   if (!can('admin')) {
@@ -27,7 +29,8 @@ export function render({ app, root, project }) {
       h('p', { class: 'hint', text: 'Their order in every list and their colour. Production-like environments (production, prod, live) are shown under a striped banner in their colour.' }),
       envs, out, archive.el, newEnvForm()),
     membersCard({ project, me: session.get()?.username, globalAdmin: isGlobalAdmin() }),
-    projectTokensCard({ app, project })));
+    projectTokensCard({ app, project }),
+    isGlobalAdmin() ? projectCard() : null));
   draw();
 
   function draw() {
@@ -84,6 +87,19 @@ export function render({ app, root, project }) {
     app.renderTopbar();
     draw();
     out.textContent = message;
+  }
+
+  /** Archiving the project (global admins): the in-use check first, in the dialog. */
+  function projectCard() {
+    return h('section', { class: 'card', id: 'project-card', 'aria-labelledby': 'project-h' },
+      h('h2', { id: 'project-h', text: 'Project' }),
+      h('p', { class: 'hint', text: 'Archiving hides the project and stops its SDK keys; it can be restored from the Projects page, or deleted there.' }),
+      h('button', { type: 'button', class: 'btn btn-danger-outline', id: 'project-archive', text: 'Archive project…',
+        onclick: () => openProjectArchiveDialog({ project, onDone: async (message) => {
+          app.projects = await get(url('projects'));
+          app.notify?.(message, { kind: 'success' });
+          app.go('#/projects');
+        } }) }));
   }
 
   function newEnvForm() {

@@ -25,8 +25,11 @@
 //!     objects of their project: lists are filtered ([`Principal::sees`]),
 //!     others' objects are 404, and a token they mint may be neither wider
 //!     in scope nor higher in role than themselves ([`grant`]).
-//!   - [`Scope::Global`]: unscoped principals only (403 otherwise): users (their roles are
-//!     global, so a scoped principal cannot create users at all) and creating projects.
+//!   - [`Scope::Global`]: unscoped principals only (403 otherwise), with
+//!     their global role (a membership raises nothing): users (their roles are
+//!     global, so a scoped principal cannot create users at all), creating
+//!     projects, and archiving, restoring or deleting one (its path names
+//!     it, but its own admins may not retire it).
 //! - SDK keys, trigger secrets and the metrics token are separate
 //!   credentials ([`Access`]); none of them is a principal, so none works
 //!   on an admin route (401), and no principal works on their routes.
@@ -164,6 +167,10 @@ pub static POLICY: &[Rule] = &[
     rule("GET", "/api/v1/projects", Access::Principal(Read, Own)),
     rule("POST", "/api/v1/projects", Access::Principal(Admin, Global)),
     rule("GET", project_path!(""), p(Read)),
+    // a project's lifecycle: global admins only (a project admin cannot retire the project it was given)
+    rule("DELETE", project_path!(""), Access::Principal(Admin, Global)),
+    rule("POST", project_path!("/archive"), Access::Principal(Admin, Global)),
+    rule("POST", project_path!("/unarchive"), Access::Principal(Admin, Global)),
     rule("GET", project_path!("/environments"), p(Read)),
     rule("POST", project_path!("/environments"), p(Admin)),
     // members: a project's admins grant roles in it (never above their own, never their own: ops::members)

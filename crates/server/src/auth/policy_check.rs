@@ -18,7 +18,9 @@ pub fn check_plain_routes<'a>(paths: impl IntoIterator<Item = &'a str>) -> Resul
 }
 
 /// Every operation of the OpenAPI document has a rule, and the rules are
-/// coherent (`{project}` routes are [`Scope::Path`], and only they). The
+/// coherent ([`Scope::Path`] is for `{project}` routes only, and those are
+/// `Path` or [`Scope::Global`]: unscoped principals with their global role,
+/// stricter than `Path`, for a project's own lifecycle). The
 /// server refuses to start otherwise.
 pub fn check_routes(openapi: &utoipa::openapi::OpenApi) -> Result<(), String> {
     let mut problems = Vec::new();
@@ -32,9 +34,12 @@ pub fn check_routes(openapi: &utoipa::openapi::OpenApi) -> Result<(), String> {
     for rule in POLICY {
         let names_project = rule.path.contains("{project}");
         let path_scoped = matches!(rule.access, Access::Principal(_, Scope::Path));
-        if names_project != path_scoped {
-            problems
-                .push(format!("{} {}: `{{project}}` routes, and only they, use Scope::Path", rule.method, rule.path));
+        let global = matches!(rule.access, Access::Principal(_, Scope::Global));
+        if names_project != path_scoped && !(names_project && global) {
+            problems.push(format!(
+                "{} {}: `{{project}}` routes, and only they, use Scope::Path (or Scope::Global)",
+                rule.method, rule.path
+            ));
         }
     }
     if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }

@@ -5,12 +5,13 @@
 //! (archived flags only, with a reason). `flags list --archived` lists the
 //! archive. The same for environments: `envs archive` (a dry run saying
 //! whether it is in use; `--confirm`, `--force` while in use), `envs
-//! unarchive`, `envs delete`, `envs archived`.
+//! unarchive`, `envs delete`, `envs archived`; and for projects (global
+//! admin token): `projects archive|unarchive|delete`, `projects list --archived`.
 
 use anyhow::Context as _;
 use serde_json::Value;
 
-use super::projects::EnvsCommand;
+use super::projects::{EnvsCommand, ProjectsCommand};
 use super::remote::Client;
 
 impl Client {
@@ -117,8 +118,39 @@ impl Client {
     }
 }
 
+impl Client {
+    /// Runs `projects archive|unarchive|delete`. Returns the exit code.
+    pub async fn project_lifecycle(&self, command: &ProjectsCommand) -> anyhow::Result<i32> {
+        match command {
+            ProjectsCommand::Archive { key, confirm, force, reason, days } => {
+                if *confirm && reason.is_none() {
+                    anyhow::bail!("--confirm needs --reason: say why the project goes");
+                }
+                let body = serde_json::json!({"confirm": confirm, "force": force, "reason": reason, "days": days});
+                let outcome = self.api.archive_project(key, &body).await?;
+                self.print(&outcome, |o| archive_text(("project", "projects"), key, o));
+            }
+            ProjectsCommand::Unarchive { key, reason } => {
+                let project = self.api.unarchive_project(key, reason.as_deref()).await?;
+                self.print(&project, |_| format!("restored project {key} from the archive\n"));
+            }
+            ProjectsCommand::Delete { key, reason } => {
+                self.api.delete_project(key, reason).await?;
+                self.print(&Value::Null, |_| format!("deleted project {key} (its audit history stays)\n"));
+            }
+            _ => {}
+        }
+        Ok(0)
+    }
+}
+
 /// The human answer of `envs archive`: the in-use evidence, then what happened.
 fn env_archive_text(key: &str, o: &Value) -> String {
+    archive_text(("environment", "envs"), key, o)
+}
+
+/// The human answer of `envs archive` and `projects archive`.
+fn archive_text((what, command): (&str, &str), key: &str, o: &Value) -> String {
     let keys: Vec<String> = o["keys_used"]
         .as_array()
         .into_iter()
@@ -140,13 +172,13 @@ fn env_archive_text(key: &str, o: &Value) -> String {
         o["connected"]
     );
     if o["archived"] == true {
-        return format!("archived environment {key} ({usage})\n");
+        return format!("archived {what} {key} ({usage})\n");
     }
-    if o["environment"]["archived_at"].is_string() {
-        return format!("environment {key} was already archived; nothing changed\n");
+    if o[what]["archived_at"].is_string() {
+        return format!("{what} {key} was already archived; nothing changed\n");
     }
     let verdict = if o["in_use"] == true { "IN USE: archiving needs --force" } else { "not in use" };
     format!(
-        "DRY RUN (nothing changed): environment {key} is {verdict} ({usage})\nto archive: switchyard envs archive {key} --confirm --reason \"…\"\n"
+        "DRY RUN (nothing changed): {what} {key} is {verdict} ({usage})\nto archive: switchyard {command} archive {key} --confirm --reason \"…\"\n"
     )
 }

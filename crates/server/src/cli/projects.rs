@@ -11,8 +11,12 @@ use crate::store::{EnvironmentPatch, NewEnvironment, NewProject};
 /// `switchyard projects …`
 #[derive(Debug, Subcommand)]
 pub enum ProjectsCommand {
-    /// List the projects the token sees.
-    List,
+    /// List the projects the token sees (`--archived`: the archived ones).
+    List {
+        /// List the archived projects instead.
+        #[arg(long)]
+        archived: bool,
+    },
     /// Create a project (unscoped admin token) with its environments.
     Create {
         /// Project key.
@@ -25,6 +29,42 @@ pub enum ProjectsCommand {
         /// SWITCHYARD_DEFAULT_ENVIRONMENTS). `--environments ''`: none.
         #[arg(long, value_delimiter = ',')]
         environments: Option<Vec<String>>,
+    },
+    /// Archive a project (global admin token): without --confirm a dry run
+    /// saying whether it is in use (its SDK keys used in the last --days,
+    /// instances connected); refused while in use unless --force. Its SDK
+    /// keys stop working (the SDKs keep their last flags).
+    Archive {
+        /// Project key.
+        key: String,
+        /// Archive now (needs --reason).
+        #[arg(long)]
+        confirm: bool,
+        /// Archive even though it is in use.
+        #[arg(long)]
+        force: bool,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// In use when an SDK key was used within this many days (default 7).
+        #[arg(long)]
+        days: Option<u32>,
+    },
+    /// Restore an archived project from the archive (global admin token).
+    Unarchive {
+        /// Project key.
+        key: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Delete an archived project (global admin token); its audit history stays.
+    Delete {
+        /// Project key.
+        key: String,
+        /// Why (required).
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -107,8 +147,8 @@ impl Client {
     /// Runs a `projects` subcommand. Returns the exit code.
     pub async fn projects(&self, command: &ProjectsCommand) -> anyhow::Result<i32> {
         match command {
-            ProjectsCommand::List => {
-                let list = self.api.projects().await?;
+            ProjectsCommand::List { archived } => {
+                let list = if *archived { self.api.archived_projects().await? } else { self.api.projects().await? };
                 self.print(&list, |l| {
                     let names = l.as_array().into_iter().flatten();
                     names
@@ -124,6 +164,7 @@ impl Client {
                 let envs = self.api.environments(key).await?;
                 self.print(&envs, |e| format!("created project {}\n{}", project.key, envs_table(e)));
             }
+            _ => return self.project_lifecycle(command).await,
         }
         Ok(0)
     }

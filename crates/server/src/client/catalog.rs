@@ -7,6 +7,7 @@ use super::{Client, Error, query, query_of, segment};
 use crate::ops::kill::Receipted;
 use crate::ops::lifecycle::ArchiveOutcome;
 use crate::ops::lifecycle_env::EnvArchiveOutcome;
+use crate::ops::lifecycle_project::ProjectArchiveOutcome;
 use crate::store::{
     AuditEvent, AuditQuery, Environment, EnvironmentPatch, FlagConfig, FlagConfigRecord, FlagDefinition, FlagPatch,
     FlagQuery, FlagSummary, NewEnvironment, NewFlag, NewProject, Page, Project, Written,
@@ -153,6 +154,28 @@ impl Client {
     /// Deletes an archived environment, saying why.
     pub async fn delete_environment(&self, project: &str, env: &str, reason: &str) -> Result<(), Error> {
         let path = format!("{}{}", env_path(project, env), query([("reason", Some(reason.to_string()))]));
+        self.delete::<Value>(&path, None::<&Value>).await.map(drop)
+    }
+
+    /// The archived projects the credential sees.
+    pub async fn archived_projects(&self) -> Result<Vec<Project>, Error> {
+        self.get("/api/v1/projects?archived=true").await
+    }
+
+    /// Archives a project (`confirm` with `reason`; `force` while in use)
+    /// or, without `confirm`, answers whether it is in use (global admins).
+    pub async fn archive_project(&self, project: &str, body: &Value) -> Result<ProjectArchiveOutcome, Error> {
+        self.post(&format!("{}/archive", project_path(project)), body).await
+    }
+
+    /// Restores an archived project from the archive (global admins).
+    pub async fn unarchive_project(&self, project: &str, reason: Option<&str>) -> Result<Project, Error> {
+        self.post(&format!("{}/unarchive", project_path(project)), &json!({ "reason": reason })).await
+    }
+
+    /// Deletes an archived project, saying why (global admins).
+    pub async fn delete_project(&self, project: &str, reason: &str) -> Result<(), Error> {
+        let path = format!("{}{}", project_path(project), query([("reason", Some(reason.to_string()))]));
         self.delete::<Value>(&path, None::<&Value>).await.map(drop)
     }
 

@@ -11,6 +11,7 @@
 //! - [`passwords`]: changing one's own password, an admin resetting another user's.
 //! - [`projects`]: projects and environments.
 //! - [`members`]: a project's members (per-project user roles).
+//! - [`project_lifecycle`]: archiving, restoring and deleting a project (global admins).
 //! - [`project_tokens`]: a project's API tokens, minted by its admins.
 //! - [`flags`]: flag definitions.
 //! - [`configs`]: per-environment configuration, toggle, history, restore-to-time, change sets.
@@ -55,6 +56,7 @@ pub mod ofrep;
 pub mod openapi;
 pub mod params;
 pub mod passwords;
+pub mod project_lifecycle;
 pub mod project_tokens;
 pub mod projects;
 pub mod query_guard;

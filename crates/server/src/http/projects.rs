@@ -22,13 +22,14 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_environment, update_environment, delete_environment))
         .routes(routes!(archive_environment))
         .routes(routes!(unarchive_environment))
+        .merge(super::project_lifecycle::router())
 }
 
-/// Query of the environment list.
+/// Query of the environment list and the project list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EnvListQuery {
-    /// `true`: only archived environments (default: only those not archived).
+    /// `true`: only archived ones (default: only those not archived).
     pub archived: Option<bool>,
 }
 
@@ -49,12 +50,18 @@ pub struct UnarchiveEnvironment {
     pub reason: Option<String>,
 }
 
-/// Lists projects visible to the caller.
+/// Lists projects visible to the caller (archived ones only with
+/// `?archived=true`).
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", security(("bearer" = [])),
-    responses((status = 200, body = Vec<Project>)))]
-async fn list_projects(State(state): State<AppState>, principal: Principal) -> ApiResult<AppJson<Vec<Project>>> {
+    params(EnvListQuery), responses((status = 200, body = Vec<Project>)))]
+async fn list_projects(
+    State(state): State<AppState>,
+    principal: Principal,
+    AppQuery(q): AppQuery<EnvListQuery>,
+) -> ApiResult<AppJson<Vec<Project>>> {
+    let archived = q.archived.unwrap_or(false);
     let mut projects = state.store.list_projects().await?;
-    projects.retain(|p| principal.sees(Some(&p.key)));
+    projects.retain(|p| principal.sees(Some(&p.key)) && p.archived_at.is_some() == archived);
     Ok(AppJson(projects))
 }
 

@@ -61,6 +61,7 @@ static ASSETS: &[(&str, &str, &[u8])] = assets![
     "approvals.js" => JS,
     "envcolor.js" => JS,
     "archive.js" => JS,
+    "project_archive.js" => JS,
     "icon.svg" => "image/svg+xml",
     "views/login.js" => JS,
     "views/flags.js" => JS,

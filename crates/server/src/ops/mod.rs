@@ -31,6 +31,7 @@
 //! - [`configs`]: flag definitions and per-environment configuration writes.
 //! - [`lifecycle`]: archive a flag (a dry run showing who still evaluates it, then confirmed), restore it from the archive.
 //! - [`lifecycle_env`]: archive an environment (refused while in use: SDK keys used lately, instances connected), restore, delete.
+//! - [`lifecycle_project`]: the same for a project (archived, its SDK keys authenticate nothing).
 //! - [`revert`]: undo one change, restore one version, restore an environment, change sets.
 //! - [`release`]: release plans (start, pause, resume, abort, promote, templates), their steps, the guard hook.
 //! - [`schedule`]: scheduled changes of a flag's configuration (schedule, edit, cancel; the job that applies one).
@@ -55,6 +56,7 @@ pub mod kill;
 pub mod kill_requests;
 pub mod lifecycle;
 pub mod lifecycle_env;
+pub mod lifecycle_project;
 pub mod members;
 pub mod plan_halt;
 pub mod release;

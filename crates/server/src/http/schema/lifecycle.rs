@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::flags::FlagDefinition;
-use super::projects::Environment;
+use super::projects::{Environment, Project};
 use super::sdk::SdkKey;
 
 // Mirrors of `ops/lifecycle.rs`.
@@ -108,6 +108,27 @@ pub struct EnvArchiveOutcome {
     /// Its SDK keys (not revoked) used within `days`, with when.
     pub keys_used: Vec<SdkKey>,
     /// SDK instances connected to it now, on every replica.
+    pub connected: usize,
+    /// When the check looked (keys used after this count).
+    pub since: DateTime<Utc>,
+}
+
+// Mirrors of `ops/lifecycle_project.rs`.
+
+/// The answer to a project archive request.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectArchiveOutcome {
+    /// The project after the request (`archived_at` once archived).
+    pub project: Project,
+    /// Whether this request archived it.
+    pub archived: bool,
+    /// Whether it is in use: a key used within `days`, or instances connected.
+    pub in_use: bool,
+    /// The look-back of the key check, in days.
+    pub days: u32,
+    /// Its SDK keys (not revoked, every environment) used within `days`, with when.
+    pub keys_used: Vec<SdkKey>,
+    /// SDK instances connected to its environments now, on every replica.
     pub connected: usize,
     /// When the check looked (keys used after this count).
     pub since: DateTime<Utc>,

@@ -185,6 +185,7 @@ mirror! {
     crate::ops::lifecycle::ArchiveUse => lifecycle::ArchiveUse;
     crate::ops::lifecycle_env::EnvArchiveRequest => lifecycle::EnvArchiveRequest;
     crate::ops::lifecycle_env::EnvArchiveOutcome => lifecycle::EnvArchiveOutcome;
+    crate::ops::lifecycle_project::ProjectArchiveOutcome => lifecycle::ProjectArchiveOutcome;
     crate::ops::kill_requests::KillOne => kill::KillOne;
     crate::ops::kill_requests::UnkillRequest => kill::UnkillRequest;
     crate::ops::kill_requests::PanicRequest => kill::PanicRequest;

@@ -38,6 +38,12 @@ pub struct Project {
     pub description: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// When it was archived (absent: not archived). An archived project is
+    /// hidden from the project list, its SDK keys are refused (401) and its
+    /// ordinary configuration writes too (409 `project_archived`); kills
+    /// still apply.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 /// An environment to create.

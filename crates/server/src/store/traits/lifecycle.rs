@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 
-use crate::store::{Actor, Environment, FlagDefinition, Result, Written};
+use crate::store::{Actor, Environment, FlagDefinition, Project, Result, Written};
 
 /// Archive and restore from the archive.
 #[async_trait]
@@ -63,6 +63,24 @@ pub trait LifecycleStore: Send + Sync + 'static {
     /// otherwise) and its rows; the audit history stays
     /// (`environment.delete`).
     async fn delete_environment(&self, actor: &Actor, project: &str, env: &str, reason: &str) -> Result<()>;
+    /// Archives a project: hidden from the project list (the handler
+    /// filters), its SDK keys authenticate nothing (`sdk_key_by_hash`),
+    /// ordinary configuration writes refused (`Conflict` `project_archived`;
+    /// kills still written). Audited `project.archive` with `reason` and
+    /// `detail` (the in-use evidence) in `after`. No revision. Already
+    /// archived: `changed: false`.
+    async fn archive_project(
+        &self,
+        actor: &Actor,
+        project: &str,
+        reason: &str,
+        detail: serde_json::Value,
+    ) -> Result<Written<Project>>;
+    /// Restores an archived project from the archive (`project.unarchive`).
+    async fn unarchive_project(&self, actor: &Actor, project: &str, reason: Option<&str>) -> Result<Written<Project>>;
+    /// Deletes an archived project (`Conflict` `not_archived` otherwise)
+    /// and its rows; the audit history stays (`project.delete`).
+    async fn delete_project(&self, actor: &Actor, project: &str, reason: &str) -> Result<()>;
     /// Records that SDK key `id` authenticated a request now: at most one
     /// write per key every few minutes (called off the request's path, on
     /// the key cache's misses only).

@@ -16,7 +16,8 @@ pub trait SdkKeyStore: Send + Sync + 'static {
     async fn list_sdk_keys(&self, project: &str, env: &str) -> Result<Vec<SdkKey>>;
     /// Revokes an SDK key (idempotent).
     async fn revoke_sdk_key(&self, actor: &Actor, project: &str, env: &str, id: i64) -> Result<SdkKey>;
-    /// Finds an SDK key by the hash of its secret (revoked ones included).
+    /// Finds an SDK key by the hash of its secret (revoked ones included;
+    /// none for a key of an archived project: it authenticates nothing).
     async fn sdk_key_by_hash(&self, hash: &str) -> Result<Option<SdkKey>>;
 }
 

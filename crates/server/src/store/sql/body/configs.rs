@@ -110,6 +110,13 @@ pub(super) async fn write_configs(
     if let Some(u) = updates.iter().find(|u| u.flag.def.archived_at.is_some()).filter(|_| !break_glass) {
         return Err(archived(&u.flag.def.key));
     }
+    if env.project_archived_at.is_some() && !break_glass {
+        return Err(StoreError::Conflict {
+            code: "project_archived",
+            message: format!("project `{}` is archived: restore it from the archive to change it", env.project),
+            current_version: None,
+        });
+    }
     if env.archived_at.is_some() && !break_glass {
         return Err(StoreError::Conflict {
             code: "environment_archived",

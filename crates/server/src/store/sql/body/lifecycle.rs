@@ -18,13 +18,14 @@ use super::audit::Audit;
 use super::env_lifecycle;
 use super::lookup;
 use super::prereqs;
+use super::project_lifecycle;
 use super::release;
 use super::schedule;
 use super::tx::WriteTx;
 use crate::store::LifecycleStore;
 use crate::store::sql::common::{now_ms, to_json, to_time};
 use crate::store::{
-    Actor, Environment, FlagDefinition, PlanState, PlanStateChange, Result, StageClose, StoreError, Written,
+    Actor, Environment, FlagDefinition, PlanState, PlanStateChange, Project, Result, StageClose, StoreError, Written,
 };
 
 /// Aborts the running or paused plans of `flag` in every environment of
@@ -207,6 +208,27 @@ impl LifecycleStore for This {
     async fn delete_environment(&self, actor: &Actor, project: &str, env: &str, reason: &str) -> Result<()> {
         guard!(actor, project, env, reason);
         env_lifecycle::delete(self, actor, (project, env), reason).await
+    }
+
+    async fn archive_project(
+        &self,
+        actor: &Actor,
+        project: &str,
+        reason: &str,
+        detail: serde_json::Value,
+    ) -> Result<Written<Project>> {
+        guard!(actor, project, reason);
+        project_lifecycle::set_archived(self, actor, project, true, Some(reason), Some(detail)).await
+    }
+
+    async fn unarchive_project(&self, actor: &Actor, project: &str, reason: Option<&str>) -> Result<Written<Project>> {
+        guard!(actor, project, reason);
+        project_lifecycle::set_archived(self, actor, project, false, reason, None).await
+    }
+
+    async fn delete_project(&self, actor: &Actor, project: &str, reason: &str) -> Result<()> {
+        guard!(actor, project, reason);
+        project_lifecycle::delete(self, actor, project, reason).await
     }
 
     async fn record_sdk_key_use(&self, id: i64) -> Result<()> {

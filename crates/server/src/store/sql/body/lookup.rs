@@ -28,6 +28,8 @@ pub(super) struct EnvRef {
     pub created_at: i64,
     /// When it was archived (ms), if it is.
     pub archived_at: Option<i64>,
+    /// When its project was archived (ms), if it is.
+    pub project_archived_at: Option<i64>,
 }
 
 impl EnvRef {
@@ -53,7 +55,7 @@ macro_rules! env_select {
     ($more:literal, $where:literal) => {
         concat!(
             "SELECT e.id, e.project_id, p.key AS project_key, e.key, e.name, e.revision, e.color, e.position, e.created_at, \
-             e.archived_at",
+             e.archived_at, p.archived_at AS project_archived_at",
             $more,
             " FROM environments e JOIN projects p ON p.id = e.project_id WHERE ",
             $where
@@ -73,6 +75,7 @@ fn env_from_row(row: &Row) -> Result<EnvRef> {
         position: u32::try_from(get::<i64>(row, "position")?).unwrap_or(u32::MAX),
         created_at: get(row, "created_at")?,
         archived_at: get(row, "archived_at")?,
+        project_archived_at: get(row, "project_archived_at")?,
     })
 }
 
@@ -90,12 +93,13 @@ pub(super) fn project_from_row(row: &Row) -> Result<ProjectRow> {
             name: get(row, "name")?,
             description: get(row, "description")?,
             created_at: to_time(get(row, "created_at")?)?,
+            archived_at: get::<Option<i64>>(row, "archived_at")?.map(to_time).transpose()?,
         },
     })
 }
 
 pub(super) async fn project(conn: &mut Conn, key: &str) -> Result<ProjectRow> {
-    let row = sqlx::query("SELECT id, key, name, description, created_at FROM projects WHERE key = $1")
+    let row = sqlx::query("SELECT id, key, name, description, created_at, archived_at FROM projects WHERE key = $1")
         .bind(key)
         .fetch_optional(conn)
         .await?;

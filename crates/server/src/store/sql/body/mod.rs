@@ -57,6 +57,7 @@ mod lookup;
 mod members;
 mod outbox;
 mod prereqs;
+mod project_lifecycle;
 mod projects;
 mod release;
 mod release_approval;

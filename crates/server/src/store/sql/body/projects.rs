@@ -38,7 +38,7 @@ impl ProjectStore for This {
         .fetch_one(tx.conn().await?)
         .await
         .map_err(|e| unique_or(e, "project", &new.key))?;
-        let project = Project { key: new.key, name, description, created_at: to_time(tx.now)? };
+        let project = Project { key: new.key, name, description, created_at: to_time(tx.now)?, archived_at: None };
         let audit = Audit {
             project_id: Some(id),
             action: "project.create",
@@ -55,7 +55,7 @@ impl ProjectStore for This {
     }
 
     async fn list_projects(&self) -> Result<Vec<Project>> {
-        let rows = sqlx::query("SELECT id, key, name, description, created_at FROM projects ORDER BY key")
+        let rows = sqlx::query("SELECT id, key, name, description, created_at, archived_at FROM projects ORDER BY key")
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(|r| Ok(project_from_row(r)?.project)).collect()
@@ -213,6 +213,7 @@ async fn insert_env(tx: &mut WriteTx, actor: &Actor, p: &ProjectRow, new: NewEnv
         position: u32::try_from(position).unwrap_or(u32::MAX),
         created_at: tx.now,
         archived_at: None,
+        project_archived_at: None,
     };
     let now = tx.now;
     let mut flags = Vec::new();

@@ -128,7 +128,11 @@ impl SdkKeyStore for This {
 
     async fn sdk_key_by_hash(&self, hash: &str) -> Result<Option<SdkKey>> {
         guard!(hash);
-        let row = sqlx::query(key_select!("WHERE k.hash = $1")).bind(hash).fetch_optional(&self.pool).await?;
+        // A key of an archived project authenticates nothing (as a revoked one).
+        let row = sqlx::query(key_select!("WHERE k.hash = $1 AND p.archived_at IS NULL"))
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(key_from_row).transpose()
     }
 }
