@@ -2,7 +2,8 @@
 // the global admin makes pat (a global viewer) admin of shop on the
 // project's Settings page; pat, in their own session, is admin in shop
 // (Settings, New flag) and a viewer in other (neither); pat makes vic (a
-// viewer member of shop) an editor there, cannot remove or widen their own membership, and the
+// viewer member of shop) an editor there, cannot widen their own
+// membership nor step down as the last admin (but can once vic is one), and the
 // server refuses pat anything in other.
 
 import { test, before, after } from 'node:test';
@@ -59,7 +60,7 @@ test('an admin gives pat admin of one project; pat manages its members there and
   assert.equal(await page.locator('a.nav-link', { hasText: 'Admin' }).count(), 0, 'no global admin page');
   await page.click('a.nav-link[href="#/projects/shop/settings"]');
   await page.waitForSelector('#members-table tr[data-user="pat"]');
-  assert.equal(await page.locator('#members-table tr[data-user="pat"] button[data-action="remove"]').isDisabled(), true, 'not one\'s own');
+  assert.equal(await page.locator('#members-table tr[data-user="pat"] button[data-action="remove"]').isDisabled(), true, 'the last admin cannot step down');
 
   // pat makes vic an editor of shop
   await page.fill('#member-user', 'vic');
@@ -85,6 +86,22 @@ test('an admin gives pat admin of one project; pat manages its members there and
   await page.click('#member-form button[type=submit]');
   await page.waitForFunction(() => /Not allowed/.test(document.getElementById('members-status').textContent));
   assert.equal(await page.getAttribute('#members-table tr[data-user="pat"]', 'data-role'), 'admin');
+
+  // with another admin member (vic, made admin by the global admin), pat may step down
+  await api.call('PUT', '/api/v1/projects/shop/members/vic', { role: 'admin' });
+  await page.reload();
+  await page.waitForSelector('#members-table tr[data-user="vic"][data-role="admin"]');
+  assert.equal(await page.locator('#members-table tr[data-user="pat"] button[data-action="remove"]').isDisabled(), false);
+  await page.click('#members-table tr[data-user="pat"] button[data-action="remove"]');
+    for (let i = 0; i < 100; i++) {
+    const members = await api.call('GET', '/api/v1/projects/shop/members');
+    if (!members.some((m) => m.username === 'pat')) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.deepEqual((await api.call('GET', '/api/v1/projects/shop/members')).map((m) => [m.username, m.role]), [['vic', 'admin']]);
+  const steppedDown = (await api.call('GET', '/api/v1/projects/shop/audit')).items.find((e) => e.action === 'member.remove');
+  assert.equal(steppedDown.actor, 'pat');
+  await api.call('PUT', '/api/v1/projects/shop/members/pat', { role: 'admin' });
 
   // in other, pat is a viewer: no Settings, no New flag, and the API refuses
   await page.goto(`${server.url}/#/projects/other/flags`);
