@@ -146,7 +146,7 @@ pub async fn kill_flags(
     if written.changed {
         // In the background: a kill stops its flags' release plans.
         let flags = written.value.iter().map(|c| c.flag.clone()).collect();
-        crate::ops::plan_halt::after_kill(state, (project, env), flags, &actor.name);
+        crate::ops::plan_halt::after_kill(state, (project, env), flags, &actor);
     }
     let receipts = tracing::info_span!("receipts", waited = wait.is_some());
     async {

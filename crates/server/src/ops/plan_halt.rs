@@ -20,23 +20,24 @@ use switchyard_core::{Kill, Serve};
 
 use crate::ops::OpResult;
 use crate::state::AppState;
-use crate::store::{Actor, PlanState, PlanStateChange, ReleasePlan, StageClose, StoreError};
+use crate::store::{Actor, ActorKind, PlanState, PlanStateChange, ReleasePlan, StageClose, StoreError};
 
 /// The audit actor of a plan's own writes: `plan:<id>`.
 pub fn plan_actor(id: i64) -> Actor {
     Actor { name: format!("plan:{id}"), ..Actor::system() }
 }
 
-/// After a kill of `flags` in `(project, env)` by `by` committed: aborts
+/// After a kill of `flags` in `(project, env)` by `actor` committed: aborts
 /// each flag's running or paused plan, and withdraws one awaiting approval
 /// (its change request cancelled), in the background (the kill never
 /// waits for it; failures are logged, and the plan's next step stops it
-/// anyway).
-pub fn after_kill(state: &AppState, (project, env): (&str, &str), flags: Vec<String>, by: &str) {
-    if by.starts_with("plan:") {
+/// anyway). A plan's own kill (the server as `plan:<id>`) is left to the
+/// plan; a user or token with such a name is not the plan.
+pub fn after_kill(state: &AppState, (project, env): (&str, &str), flags: Vec<String>, actor: &Actor) {
+    if actor.kind == ActorKind::System && actor.name.starts_with("plan:") {
         return;
     }
-    let (state, project, env, by) = (state.clone(), project.to_string(), env.to_string(), by.to_string());
+    let (state, project, env, by) = (state.clone(), project.to_string(), env.to_string(), actor.name.clone());
     tokio::spawn(async move {
         for flag in flags {
             let Ok(plan) = state.store.latest_plan(&project, &env, &flag).await else { continue };

@@ -100,8 +100,15 @@ async fn a_kill_withdraws_a_plan_awaiting_approval() {
         let body = json!({"stages": stages(&[10.0, 100.0], 0), "guards": unguarded()});
         let plan = ok(&api, Method::POST, RELEASE, Some(body), 201).await;
         assert_eq!(plan["state"], "awaiting_approval", "{plan}");
+        // Killed by a token whose name looks like the plan's own actor
+        // (`plan:<id>`): token names are free text, so only the server's
+        // own plan writes may skip the halt (found in review: the halt
+        // was skipped by name alone).
+        let body = json!({"name": format!("plan:{}", plan["id"]), "role": "editor"});
+        let secret = ok(&api, Method::POST, "/api/v1/tokens", Some(body), 201).await["secret"].clone();
+        let responder = Client::new(&server.base).with_token(secret.as_str().unwrap());
         let kill = json!({"reason": "errors", "incident": "INC-3"});
-        ok(&api, Method::POST, &format!("{FLAG}/kill"), Some(kill), 200).await;
+        ok(&responder, Method::POST, &format!("{FLAG}/kill"), Some(kill), 200).await;
         let aborted = wait_for(&api, "the withdrawal", |p| p["state"] == "aborted").await;
         assert_eq!(aborted["id"], plan["id"], "{aborted}");
         let requests = ok(&api, Method::GET, &format!("{PROD}/change-requests"), None, 200).await;
