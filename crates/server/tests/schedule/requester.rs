@@ -88,3 +88,39 @@ async fn a_change_whose_requester_lost_its_authority_fails_when_due_and_says_why
     })
     .await;
 }
+
+/// Moving a change (its time or reason) leaves it its requester's: it
+/// still fails when due if that requester lost its authority. Replacing
+/// what it does makes it the editor's. (Found in review: any edit made the
+/// editor the requester, so rescheduling a revoked token's change let its
+/// content apply under the editor's authority.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_a_change_keeps_its_requester_and_rewriting_it_takes_it_over() {
+    for_each_store(|server| async move {
+        let api = admin(&server);
+        seed(&api).await;
+        let created =
+            ok(&api, Method::POST, "/api/v1/tokens", Some(json!({"name": "ci", "role": "editor"})), 201).await;
+        let ci = Client::new(&server.base).with_token(created["secret"].as_str().unwrap());
+        let moved = schedule(&ci, json!({"on": false}), 600).await;
+        let rewritten = schedule(&ci, json!({"on": false}), 600).await;
+        let token_id = created["token"]["id"].as_i64().unwrap();
+        ok(&api, Method::DELETE, &format!("/api/v1/tokens/{token_id}"), None, 200).await;
+
+        let body = json!({"at": in_secs(3), "reason": "sooner"});
+        let edited = ok(&api, Method::PATCH, &format!("{PROD}/scheduled/{moved}"), Some(body), 200).await;
+        assert_eq!(edited["requested_by"], "ci", "moved, still ci's: {edited}");
+        let body = json!({"at": in_secs(4), "change": {"fallthrough": {"variant": "off"}}});
+        let edited = ok(&api, Method::PATCH, &format!("{PROD}/scheduled/{rewritten}"), Some(body), 200).await;
+        assert_ne!(edited["requested_by"], "ci", "rewritten, the editor's: {edited}");
+
+        let failed = wait_state(&api, moved, "failed").await;
+        assert!(failed["result"].as_str().is_some_and(|r| r.contains("ci") && r.contains("was revoked")), "{failed}");
+        wait_state(&api, rewritten, "applied").await;
+        let config = ok(&api, Method::GET, FLAG, None, 200).await;
+        let written = (&config["config"]["on"], &config["config"]["fallthrough"]["variant"]);
+        assert_eq!(written, (&json!(true), &json!("off")), "only the rewritten change was written: {config}");
+        server
+    })
+    .await;
+}

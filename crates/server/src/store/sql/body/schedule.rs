@@ -220,6 +220,13 @@ impl ScheduleStore for This {
         }
         let at = edit.at.unwrap_or(current.at);
         let now = tx.now;
+        // Whoever sets what the change does answers for it; moving it (its
+        // time or reason) leaves it its requester's, who must still be
+        // allowed when it is due.
+        let (requested_by, requester) = match edit.change {
+            Some(_) => (actor.name.clone(), actor.requester()),
+            None => (current.requested_by.clone(), current.requester),
+        };
         let moved = sqlx::query(
             "UPDATE scheduled_changes SET change = $2, due_at = $3, reason = $4, updated_at = $5, \
              requested_by = $6, requester_kind = $7, requester_id = $8 WHERE id = $1 AND state = 'pending'",
@@ -229,9 +236,9 @@ impl ScheduleStore for This {
         .bind(at.timestamp_millis())
         .bind(edit.reason.clone().or_else(|| current.reason.clone()))
         .bind(now)
-        .bind(&actor.name)
-        .bind(actor.requester().map(|r| r.kind.as_str()))
-        .bind(actor.requester().map(|r| r.id))
+        .bind(&requested_by)
+        .bind(requester.map(|r| r.kind.as_str()))
+        .bind(requester.map(|r| r.id))
         .execute(tx.conn().await?)
         .await?;
         if moved.rows_affected() == 0 {

@@ -99,7 +99,9 @@ pub(super) async fn apply(
             | StoreError::Validation(_)
             | StoreError::Conflict { .. }
             | StoreError::FieldConflict { .. }),
-        ) => (ScheduleState::Failed, None, Some(err.to_string())),
+            // Bounded as every audit reason is (a long validation error would
+            // otherwise be refused by the audit and fail the job on every run).
+        ) => (ScheduleState::Failed, None, Some(crate::text::truncate(&err.to_string(), crate::text::MAX_REASON))),
         Err(err) => return Err(err),
     };
     sqlx::query("UPDATE scheduled_changes SET state = $2, revision = $3, result = $4, updated_at = $5 WHERE id = $1")
