@@ -15,7 +15,7 @@ mod schedule {
 use reqwest::Method;
 use serde_json::{Value, json};
 use switchyard_server::client::Client;
-use switchyard_server::testing::{TestServer, for_each_store};
+use switchyard_server::testing::{TestServer, for_each_store, login};
 
 use schedule::support::{Api, FLAG, PROD, admin, audit, call, in_secs, ok, seed, wait_state};
 
@@ -244,6 +244,68 @@ async fn a_request_whose_author_was_revoked_is_not_applied() {
         let path = format!("{PROD}/change-requests/{again}");
         ok(&reviewer, Method::POST, &format!("{path}/approve"), Some(json!({})), 200).await;
         ok(&api, Method::POST, &format!("{path}/apply"), Some(json!({})), 200).await;
+        assert_eq!(ok(&api, Method::GET, FLAG, None, 200).await["config"]["on"], false);
+        server
+    })
+    .await;
+}
+
+/// A user with a global `role`, editor in `shop` by membership, logged in.
+async fn member(server: &TestServer, api: &Api, name: &str, role: &str) -> Api {
+    let body = json!({"username": name, "password": "a-long-password", "role": role});
+    ok(api, Method::POST, "/api/v1/users", Some(body), 201).await;
+    ok(api, Method::PUT, &format!("{MEMBERS}/{name}"), Some(json!({"role": "editor"})), 200).await;
+    Client::new(&server.base).with_token(&login(&server.base, name, "a-long-password").await)
+}
+
+const MEMBERS: &str = "/api/v1/projects/shop/members";
+
+/// An approval counts only while its approver may still approve: one whose
+/// token was revoked, who was demoted below the approver role, or who was
+/// removed from the project since approving no longer counts, and a
+/// request left with too few is 409 `approvals_no_longer_valid` naming each
+/// such approval and why, nothing written; another approval applies it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_whose_approver_lost_the_right_no_longer_count() {
+    for_each_store(|server| async move {
+        let api = admin(&server);
+        seed(&api).await;
+        ok(&api, Method::PUT, &format!("{PROD}/approval-policy"), Some(json!({"approvals": 2})), 200).await;
+        let body = json!({"name": "bot", "role": "editor", "project": "shop"});
+        let created = ok(&api, Method::POST, "/api/v1/tokens", Some(body), 201).await;
+        let bot = Client::new(&server.base).with_token(created["secret"].as_str().unwrap());
+        let (dee, rex, kim) = (
+            member(&server, &api, "dee", "viewer").await,
+            member(&server, &api, "rex", "viewer").await,
+            member(&server, &api, "kim", "viewer").await,
+        );
+        let id = open(&api, json!({"on": false})).await;
+        let one = format!("{PROD}/change-requests/{id}");
+        for approver in [&bot, &dee, &rex, &kim] {
+            ok(approver, Method::POST, &format!("{one}/approve"), Some(json!({})), 200).await;
+        }
+        let noted = ok(&api, Method::GET, &one, None, 200).await;
+        assert_eq!(noted["notes"][0]["author_principal"]["kind"], "token", "{noted}");
+        assert_eq!(noted["notes"][1]["author_principal"]["kind"], "user", "{noted}");
+        let token_id = created["token"]["id"].as_i64().unwrap();
+        ok(&api, Method::DELETE, &format!("/api/v1/tokens/{token_id}"), None, 200).await;
+        ok(&api, Method::PUT, &format!("{MEMBERS}/dee"), Some(json!({"role": "viewer"})), 200).await;
+        ok(&api, Method::DELETE, &format!("{MEMBERS}/rex"), None, 200).await;
+
+        let (status, problem) = call(&api, Method::POST, &format!("{one}/apply"), Some(json!({}))).await;
+        assert_eq!((status, problem["code"].as_str()), (409, Some("approvals_no_longer_valid")), "{problem}");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        for (name, why) in [("bot", "was revoked"), ("dee", "is now viewer"), ("rex", "is now viewer")] {
+            assert!(detail.contains(&format!("`{name}`")) && detail.contains(why), "{name}: {problem}");
+        }
+        assert!(!detail.contains("kim"), "kim's approval still counts: {problem}");
+        assert_eq!(ok(&api, Method::GET, FLAG, None, 200).await["config"]["on"], true, "nothing written");
+        assert_eq!(ok(&api, Method::GET, &one, None, 200).await["state"], "open");
+
+        // A second approver still allowed makes two that count: applied.
+        let lee = member(&server, &api, "lee", "viewer").await;
+        ok(&lee, Method::POST, &format!("{one}/approve"), Some(json!({})), 200).await;
+        ok(&api, Method::POST, &format!("{one}/apply"), Some(json!({})), 200).await;
         assert_eq!(ok(&api, Method::GET, FLAG, None, 200).await["config"]["on"], false);
         server
     })

@@ -3,7 +3,9 @@
 //! `all`) is migrated by the server's own migrator at start; a database at
 //! 0016 with scheduled changes and change requests that named their
 //! requester only: 0017 records the requester's kind and id where the name
-//! names exactly one user or one token, and none otherwise.
+//! names exactly one user or one token, and none otherwise; 0019 does the
+//! same for the approvals of change requests, and moves the link of a plan
+//! awaiting approval from its first job's payload to the plan.
 
 use std::sync::Arc;
 
@@ -92,7 +94,21 @@ async fn requesters_are_identified_by_kind_and_id_where_their_name_is_unambiguou
                 "INSERT INTO change_requests (environment_id, flag, change, base_version, diff, state, author, \
                  created_at, updated_at) VALUES (1, 'checkout', '{{\"on\":false}}', 1, '[]', 'open', '{name}', 0, 0)"
             ));
+            statements.push(format!(
+                "INSERT INTO change_request_notes (request_id, kind, author, at) VALUES (1, 'approval', '{name}', 0)"
+            ));
         }
+        // A plan awaiting change request 1, linked from its first step's job (0019 moves the link).
+        statements.push(
+            "INSERT INTO release_plans (environment_id, flag, control, treatment, stages, guards, state, created_by, \
+             created_at, updated_at) VALUES (1, 'checkout', 'off', 'on', '[]', '{}', 'awaiting_approval', 'ann', 0, 0)"
+                .into(),
+        );
+        statements.push(
+            "INSERT INTO jobs (kind, key, payload, due_at, state, created_at, updated_at) VALUES \
+             ('release', 'release:1:0', '{\"plan\":1,\"stage\":0,\"change_request\":1}', 0, 'pending', 0, 0)"
+                .into(),
+        );
         let refs: Vec<&str> = statements.iter().map(String::as_str).collect();
         migrate_and_run(&db, &migrator, &refs).await;
         let _ = std::fs::remove_dir_all(dir);
@@ -105,7 +121,12 @@ async fn requesters_are_identified_by_kind_and_id_where_their_name_is_unambiguou
             assert_eq!(change.requester, want, "scheduled by {name}");
             let request = requests.iter().find(|r| r.author == name).unwrap();
             assert_eq!(request.author_principal, want, "requested by {name}");
+            // 0019: approvals by the same names, on the first request.
+            let first = requests.iter().find(|r| r.id == 1).unwrap();
+            let approval = first.notes.iter().find(|n| n.author == name).unwrap();
+            assert_eq!(approval.author_principal, want, "approved by {name}");
         }
+        assert_eq!(store.get_plan(1).await.unwrap().change_request, Some(1), "the plan's link");
         drop(store);
         db.cleanup().await;
     }

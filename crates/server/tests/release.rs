@@ -8,6 +8,7 @@
 
 mod release {
     pub mod approval;
+    pub mod approval_link;
     pub mod archive;
     pub mod crash;
     pub mod guarded;

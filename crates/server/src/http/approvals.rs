@@ -137,7 +137,11 @@ async fn comment(
 /// Applies an approved change request (409 `approvals_missing`; 409
 /// `change_conflict` naming each field that changed since it was made; 409
 /// `author_not_authorized` when its author was revoked, demoted below
-/// editor or left the project). A release plan waiting for it starts.
+/// editor or left the project; 409 `approvals_no_longer_valid` when, not
+/// counting approvals whose approver was since revoked, demoted below the
+/// policy's approver role or removed from the project, too few are left:
+/// the problem names each such approval and why). A release plan waiting
+/// for it starts.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/environments/{env}/change-requests/{id}/apply", tag = "approvals",
     security(("bearer" = [])), params(("project" = String, Path), ("env" = String, Path), ("id" = i64, Path)),
     request_body = Remark, responses((status = 200, body = Written<ChangeRequest>), (status = 404, body = Problem), (status = 409, body = Problem)))]

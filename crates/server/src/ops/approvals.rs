@@ -120,6 +120,9 @@ pub async fn comment(
 }
 
 /// Applies an approved change request (409 `approvals_missing`, or
+/// `approvals_no_longer_valid` when enough approved but some approvers may
+/// no longer approve (revoked, demoted below the policy's approver role or
+/// removed from the project) and those left are too few, or
 /// `change_conflict` when a field it sets changed since, or
 /// `author_not_authorized` when its author may no longer make the change:
 /// revoked, demoted below editor or no longer a member of the project,
@@ -146,11 +149,44 @@ pub async fn apply(
             current_version: None,
         });
     }
+    if request.state == ChangeRequestState::Open {
+        uncounted(store, project, &policy, &request).await?;
+    }
     let written = store.apply_change_request(&principal.actor(), (project, env, id), policy.approvals).await?;
     if let Some(revision) = written.revision {
         tracing::Span::current().record("revision", revision);
     }
     Ok(written)
+}
+
+/// Refuses a request whose approvals still counting are fewer than the
+/// policy asks for, because some approvers were revoked, demoted below the
+/// approver role or removed from the project since they approved (409
+/// `approvals_no_longer_valid`, naming each approval that no longer counts
+/// and why). Too few approvals in all is the store's `approvals_missing`.
+async fn uncounted(store: &dyn Store, project: &str, policy: &ApprovalPolicy, request: &ChangeRequest) -> OpResult<()> {
+    let mut counted = 0u32;
+    let mut why = Vec::new();
+    for note in request.notes.iter().filter(|n| n.kind == NoteKind::Approval) {
+        let who = (note.author.as_str(), note.author_principal);
+        match super::standing::approver_refusal(store, project, who, policy.approver_role).await? {
+            Some(refusal) => why.push(format!("the approval by `{}` no longer counts: {refusal}", note.author)),
+            None => counted += 1,
+        }
+    }
+    if counted >= policy.approvals || why.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::Conflict {
+        code: "approvals_no_longer_valid",
+        message: format!(
+            "change request {} has {counted} valid approval(s) of the {} it needs; {}",
+            request.id,
+            policy.approvals,
+            why.join("; ")
+        ),
+        current_version: None,
+    })
 }
 
 /// Withdraws an open change request (its author or an admin).

@@ -67,13 +67,11 @@ pub fn after_kill(state: &AppState, (project, env): (&str, &str), flags: Vec<Str
 }
 
 /// Withdraws `plan`, awaiting approval when its flag was killed by `by`:
-/// cancels the change request it waits for (the link in its first step's
-/// job), which aborts the plan in the same transaction, so approving and
+/// cancels the change request it waits for (its `change_request`), which aborts the plan in the same transaction, so approving and
 /// applying it later cannot start a plan the kill stopped. Nothing was
 /// served by the plan, so nothing is written.
 async fn withdraw(state: &AppState, plan: &ReleasePlan, by: &str) -> OpResult<()> {
-    let job = state.store.job(&format!("release:{}:0", plan.id)).await?;
-    let Some(request) = job.and_then(|j| j.payload.get("change_request").and_then(serde_json::Value::as_i64)) else {
+    let Some(request) = plan.change_request else {
         return Ok(());
     };
     let why = format!("release plan {} withdrawn: the flag was killed by {by}", plan.id);

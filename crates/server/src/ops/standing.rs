@@ -15,16 +15,39 @@
 //! admitted is (authorization is checked when the work starts).
 
 use super::OpResult;
-use crate::auth::policy::{Permission, higher};
-use crate::store::{ActorKind, Requester, Store};
+use crate::auth::policy::{Permission, higher, rank};
+use crate::store::{ActorKind, Requester, Role, Store};
 
 /// Why `name` (`who`) may no longer make an ordinary change in `project`;
 /// `None` when it may.
 pub async fn refusal(store: &dyn Store, project: &str, name: &str, who: Option<Requester>) -> OpResult<Option<String>> {
+    check(store, project, ("its requester", name, who), Permission::Edit.least_role(), "changing flags").await
+}
+
+/// Why an approval given by `name` (`who`) no longer counts toward a change
+/// request in `project` whose policy asks approvers for `least`: the same
+/// test, with the policy's approver role for the role needed. `None` when
+/// it still counts.
+pub async fn approver_refusal(
+    store: &dyn Store,
+    project: &str,
+    (name, who): (&str, Option<Requester>),
+    least: Role,
+) -> OpResult<Option<String>> {
+    check(store, project, ("its approver", name, who), least, "approving").await
+}
+
+async fn check(
+    store: &dyn Store,
+    project: &str,
+    (whose, name, who): (&str, &str, Option<Requester>),
+    least: Role,
+    what: &str,
+) -> OpResult<Option<String>> {
     let Some(who) = who else {
         return Ok(Some(format!(
-            "its requester `{name}` could not be identified by kind and id (asked for before they were \
-             recorded, and the name is not one user or one token): ask again"
+            "{whose} `{name}` could not be identified by kind and id (recorded before they were, and the \
+             name is not one user or one token)"
         )));
     };
     let kind = match who.kind {
@@ -32,19 +55,20 @@ pub async fn refusal(store: &dyn Store, project: &str, name: &str, who: Option<R
         _ => "user",
     };
     let Some(standing) = store.standing(who, project).await? else {
-        return Ok(Some(format!("its requester, {kind} `{name}`, no longer exists")));
+        return Ok(Some(format!("{whose}, {kind} `{name}`, no longer exists")));
     };
     if standing.revoked {
-        return Ok(Some(format!("its requester, {kind} `{name}`, was revoked")));
+        return Ok(Some(format!("{whose}, {kind} `{name}`, was revoked")));
     }
     if standing.out_of_scope {
-        return Ok(Some(format!("its requester, {kind} `{name}`, is limited to another project")));
+        return Ok(Some(format!("{whose}, {kind} `{name}`, is limited to another project")));
     }
     let role = standing.project_role.map_or(standing.role, |r| higher(r, standing.role));
-    if !Permission::Edit.allowed_for(role) {
+    if rank(role) < rank(least) {
         return Ok(Some(format!(
-            "its requester, {kind} `{name}`, is now {} in project `{project}`: changing flags needs editor",
-            role.as_str()
+            "{whose}, {kind} `{name}`, is now {} in project `{project}`: {what} needs {}",
+            role.as_str(),
+            least.as_str()
         )));
     }
     Ok(None)

@@ -65,6 +65,11 @@ pub struct ChangeRequestNote {
     pub kind: NoteKind,
     /// Who.
     pub author: String,
+    /// That user or token by kind and id (none: written before approvers
+    /// were recorded and not identifiable by name; such an approval no
+    /// longer counts). Applying counts an approval only while its approver
+    /// still exists, is usable and has the policy's approver role.
+    pub author_principal: Option<Requester>,
     /// The text (a comment's; an approval's optional remark).
     pub body: Option<String>,
     /// When.

@@ -195,6 +195,9 @@ pub struct ReleasePlan {
     pub created_at: DateTime<Utc>,
     /// Last change of state or stage.
     pub updated_at: DateTime<Utc>,
+    /// The change request it waited for (started where approvals are on;
+    /// opened in the transaction that created it).
+    pub change_request: Option<i64>,
 }
 
 /// One stage of a plan as it ran.

@@ -3,8 +3,8 @@
 //! and never let through unapproved. Starting it opens a change request
 //! for what the plan does first — the fallthrough at its first stage's
 //! split, so reviewers see the exposure in the request's diff — and
-//! creates the plan `awaiting_approval`, its first step's job due at the
-//! end of time with the request's id in its payload. Applying the request
+//! creates the plan `awaiting_approval` (its `change_request`), its first
+//! step's job due at the end of time, in one transaction. Applying the request
 //! (approved as any) writes that split and, in the same transaction, starts
 //! the plan (`store/sql/body/release_approval.rs`). Cancelling the request,
 //! or aborting the waiting plan (which cancels the request), ends both.
@@ -25,7 +25,7 @@ use crate::state::AppState;
 use crate::store::{ConfigPatch, NewChangeRequest, NewJob, NewReleasePlan, PlanState, PlanStateChange, ReleasePlan};
 
 /// Opens the change request of `plan`'s first stage and creates the plan
-/// awaiting it (`first`: its first step's job, made due once approved).
+/// awaiting it, in one transaction (`first`: its first step's job, made due once approved).
 pub async fn start_awaiting(
     state: &AppState,
     principal: &Principal,
@@ -60,20 +60,9 @@ pub async fn start_awaiting(
     );
     let change = ConfigPatch { fallthrough: Some(split), ..ConfigPatch::default() };
     let request = NewChangeRequest { change, reason: Some(crate::text::truncate(&why, crate::text::MAX_REASON)) };
-    let opened = state.store.open_change_request(&actor, (project, env, &plan.flag), request).await?;
-    plan.awaiting = Some(opened.id);
+    plan.approval = Some(request);
     first.due_at = DateTime::<Utc>::MAX_UTC;
-    first.payload["change_request"] = serde_json::json!(opened.id);
-    match state.store.create_plan(&actor, (project, env), plan, first).await {
-        Ok(created) => Ok(created),
-        Err(err) => {
-            let why = Some("the release plan it would start was refused".to_string());
-            if let Err(e) = state.store.cancel_change_request(&actor, (project, env, opened.id), why).await {
-                tracing::warn!(request = opened.id, error = %e, "cancelling the change request of a refused plan");
-            }
-            Err(err.into())
-        }
-    }
+    Ok(state.store.create_plan(&actor, (project, env), plan, first).await?)
 }
 
 /// Aborts a plan awaiting approval: cancels its change request (which
@@ -86,8 +75,7 @@ pub async fn abort_awaiting(
     reason: String,
 ) -> OpResult<ReleasePlan> {
     let actor = principal.actor();
-    let job = state.store.job(&format!("release:{}:0", plan.id)).await?;
-    let request = job.and_then(|j| j.payload.get("change_request").and_then(serde_json::Value::as_i64));
+    let request = plan.change_request;
     let place = (plan.project.as_str(), plan.environment.as_str());
     if let Some(id) = request {
         let why = Some(format!("release plan {} aborted: {reason}", plan.id));

@@ -87,7 +87,7 @@ pub async fn start(
         stages,
         guards,
         reason: input.reason,
-        awaiting: None,
+        approval: None,
     };
     let mut first = step_job(0, 0, Utc::now());
     first.key = "release:{plan}:0".into();

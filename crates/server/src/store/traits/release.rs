@@ -35,8 +35,11 @@ pub trait ReleaseStore: Send + Sync + 'static {
     async fn delete_release_template(&self, actor: &Actor, project: &str, key: &str) -> Result<()>;
     /// Inserts a running plan, audits `release.start` and schedules `first`
     /// (whose key and payload name the new plan through `{plan}`, replaced
-    /// by its id), in one transaction. `Conflict` `plan_active` when the
-    /// flag already has a running or paused plan in the environment.
+    /// by its id), in one transaction; with `plan.approval`, that
+    /// transaction also opens the change request (audited
+    /// `change_request.open`) and the plan is `awaiting_approval`, linked
+    /// to it (`change_request`). `Conflict` `plan_active` when the flag
+    /// already has a plan awaiting approval, running or paused there.
     async fn create_plan(
         &self,
         actor: &Actor,

@@ -152,10 +152,10 @@ pub struct NewReleasePlan {
     pub guards: ReleaseGuards,
     /// Why it was started.
     pub reason: Option<String>,
-    /// The change request it waits for (approvals on in the environment):
-    /// created `awaiting_approval`, its first step due only once the
-    /// request is applied.
-    pub awaiting: Option<i64>,
+    /// Where approvals are on: the change request to open for it, in the
+    /// transaction that creates it `awaiting_approval` (its first step due
+    /// only once the request is applied).
+    pub approval: Option<super::NewChangeRequest>,
 }
 
 /// Where a plan is in its life.
@@ -258,6 +258,9 @@ pub struct ReleasePlan {
     pub created_at: DateTime<Utc>,
     /// Last change of state or stage.
     pub updated_at: DateTime<Utc>,
+    /// The change request it waited for (started where approvals are on;
+    /// opened in the transaction that created it).
+    pub change_request: Option<i64>,
 }
 
 /// One stage of a plan as it ran.

@@ -27,7 +27,7 @@ fn plan() -> NewReleasePlan {
         stages: vec![ReleaseStage { percent: 10.0, min_duration_seconds: 0, min_sample: 0 }],
         guards: ReleaseGuards::default(),
         reason: Some("go".into()),
-        awaiting: None,
+        approval: None,
     }
 }
 

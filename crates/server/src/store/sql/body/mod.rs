@@ -40,6 +40,7 @@ macro_rules! guard {
 }
 
 mod accounts;
+mod approval_rows;
 mod approvals;
 mod audit;
 mod batch;
@@ -61,6 +62,7 @@ mod project_lifecycle;
 mod projects;
 mod release;
 mod release_approval;
+mod release_rows;
 mod row;
 mod schedule;
 mod schedule_apply;

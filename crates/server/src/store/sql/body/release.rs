@@ -15,13 +15,14 @@ use super::This;
 use super::audit::Audit;
 use super::jobs;
 use super::lookup;
-use super::row::{Conn, Row, get, get_json};
+use super::release_rows::{plan_from_row, template_from_row, update_history};
+use super::row::{Conn, get};
 use super::tx::WriteTx;
 use crate::store::ReleaseStore;
 use crate::store::sql::common::{check_key, not_found, to_time, unique_or};
 use crate::store::{
     Actor, NewJob, NewReleasePlan, NewReleaseTemplate, PlanState, PlanStateChange, ReleasePlan, ReleaseTemplate,
-    Result, StageClose, StageEntry, StageRecord, StoreError,
+    Result, StageRecord, StoreError,
 };
 
 macro_rules! plan_select {
@@ -29,45 +30,11 @@ macro_rules! plan_select {
         concat!(
             "SELECT r.id, e.project_id, p.key AS project_key, e.key AS env_key, r.flag, r.template, r.control, \
              r.treatment, r.stages, r.guards, r.state, r.stage, r.stage_started_at, r.summary, r.history, \
-             r.created_by, r.created_at, r.updated_at FROM release_plans r JOIN environments e ON e.id = r.environment_id \
+             r.created_by, r.created_at, r.updated_at, r.change_request_id FROM release_plans r JOIN environments e ON e.id = r.environment_id \
              JOIN projects p ON p.id = e.project_id WHERE ",
             $where
         )
     };
-}
-
-fn plan_from_row(row: &Row) -> Result<ReleasePlan> {
-    let state: String = get(row, "state")?;
-    Ok(ReleasePlan {
-        id: get(row, "id")?,
-        project: get(row, "project_key")?,
-        environment: get(row, "env_key")?,
-        flag: get(row, "flag")?,
-        template: get(row, "template")?,
-        control: get(row, "control")?,
-        treatment: get(row, "treatment")?,
-        stages: get_json(row, "stages")?,
-        guards: get_json(row, "guards")?,
-        state: PlanState::parse(&state).ok_or_else(|| StoreError::Corrupt(format!("unknown plan state `{state}`")))?,
-        stage: get::<Option<i64>>(row, "stage")?.map(|s| u32::try_from(s).unwrap_or(u32::MAX)),
-        stage_started_at: get::<Option<i64>>(row, "stage_started_at")?.map(to_time).transpose()?,
-        summary: get(row, "summary")?,
-        history: get_json(row, "history")?,
-        created_by: get(row, "created_by")?,
-        created_at: to_time(get(row, "created_at")?)?,
-        updated_at: to_time(get(row, "updated_at")?)?,
-    })
-}
-
-fn template_from_row(row: &Row) -> Result<ReleaseTemplate> {
-    Ok(ReleaseTemplate {
-        key: get(row, "key")?,
-        name: get(row, "name")?,
-        stages: get_json(row, "stages")?,
-        guards: get_json(row, "guards")?,
-        created_by: get(row, "created_by")?,
-        created_at: to_time(get(row, "created_at")?)?,
-    })
 }
 
 /// A plan and its project's row id.
@@ -75,42 +42,6 @@ async fn plan_by_id(conn: &mut Conn, id: i64) -> Result<(i64, ReleasePlan)> {
     let row = sqlx::query(plan_select!("r.id = $1")).bind(id).fetch_optional(conn).await?;
     let row = row.ok_or_else(|| not_found("release plan", id.to_string()))?;
     Ok((get(&row, "project_id")?, plan_from_row(&row)?))
-}
-
-/// Ends the applied stage in plan `id`'s history with `close` (its summary
-/// becomes the plan's) and appends `next` (stage, percent) as applied at
-/// `now`; in the caller's transaction, after its compare-and-set.
-async fn update_history(
-    conn: &mut Conn,
-    id: i64,
-    now: i64,
-    close: Option<&StageClose>,
-    next: Option<(u32, f64)>,
-) -> Result<()> {
-    let row = sqlx::query("SELECT history FROM release_plans WHERE id = $1").bind(id).fetch_one(&mut *conn).await?;
-    let mut history: Vec<StageEntry> = get_json(&row, "history")?;
-    let at = to_time(now)?;
-    if let Some(close) = close
-        && let Some(last) = history.last_mut().filter(|e| e.ended_at.is_none())
-    {
-        last.ended_at = Some(at);
-        last.verdict = Some(close.verdict.to_string());
-        last.summary = Some(close.summary.clone());
-        last.guard = close.guard.clone();
-    }
-    if let Some((stage, percent)) = next {
-        let entry =
-            StageEntry { stage, percent, started_at: at, ended_at: None, verdict: None, summary: None, guard: None };
-        history.push(entry);
-    }
-    let summary = close.map(|c| c.summary.as_str());
-    sqlx::query("UPDATE release_plans SET history = $2, summary = COALESCE($3, summary) WHERE id = $1")
-        .bind(id)
-        .bind(Json(&history))
-        .bind(summary)
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// Moves plan `id` by `change` in `tx` (the state compare-and-set, its
@@ -253,8 +184,8 @@ impl ReleaseStore for This {
         first: NewJob,
     ) -> Result<ReleasePlan> {
         guard!(actor, project, env, plan, first);
-        let mut tx = self.begin_write().await?;
-        let env = lookup::env(tx.conn().await?, project, env).await?;
+        // The environment locked: starts racing each other see each other's plan.
+        let (mut tx, env) = super::configs::begin_env(self, project, env).await?;
         lookup::flag(tx.conn().await?, env.project_id, &plan.flag).await?;
         let now = tx.now;
         // The unique index covers running and paused plans; one awaiting approval counts too.
@@ -262,14 +193,19 @@ impl ReleaseStore for This {
         if sqlx::query_scalar::<_, i64>(&active).bind(env.id).bind(&plan.flag).fetch_one(tx.conn().await?).await? > 0 {
             return Err(plan_active(&plan.flag));
         }
-        let (state, summary) = match plan.awaiting {
+        // Where approvals are on: its change request, opened in this transaction.
+        let awaiting = match plan.approval {
+            Some(request) => Some(super::approval_rows::open_in(&mut tx, actor, &env, &plan.flag, request).await?.id),
+            None => None,
+        };
+        let (state, summary) = match awaiting {
             Some(request) => ("awaiting_approval", Some(format!("awaiting approval: change request {request}"))),
             None => ("running", None),
         };
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO release_plans (environment_id, flag, template, control, treatment, stages, guards, state, \
-             summary, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $11, $8, $9, $9) \
-             RETURNING id",
+             summary, created_by, created_at, updated_at, change_request_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $10, $11, $8, $9, $9, $12) RETURNING id",
         )
         .bind(env.id)
         .bind(&plan.flag)
@@ -282,6 +218,7 @@ impl ReleaseStore for This {
         .bind(now)
         .bind(state)
         .bind(summary)
+        .bind(awaiting)
         .fetch_one(tx.conn().await?)
         .await
         .map_err(|e| match unique_or(e, "release plan", &plan.flag) {

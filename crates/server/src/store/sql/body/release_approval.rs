@@ -1,42 +1,30 @@
 //! A release plan started where approvals are on (issue 19 §3): it is
 //! created `awaiting_approval` with its first step's job due at the end of
-//! time (the job's payload names the change request it waits for:
-//! `{"plan", "stage": 0, "change_request"}`), beside a change request for
-//! its first stage's split. Applying that request starts the plan in the
+//! time, in the transaction that opens a change request for its first
+//! stage's split (the plan's `change_request_id`, the link: migration 0019). Applying that request starts the plan in the
 //! request's transaction (the plan `running`, its job due now, audited
 //! `release.approved`); cancelling it aborts the plan. The plan's later
 //! steps are the scheduler's writes as `plan:<id>`, which no policy gates.
 //!
 //! Reads and moves `release_plans` rows and their jobs, through `release`.
 
-use serde_json::Value;
-
 use super::lookup::EnvRef;
 use super::release::move_plan;
-use super::row::get_json;
 use super::tx::WriteTx;
 use crate::store::{Actor, ChangeRequest, PlanState, PlanStateChange, ReleasePlan, Result};
 
-/// The plan of `request`'s flag awaiting that request, if any: its id and
-/// its first step's job key.
+/// The plan awaiting `request`, if any (linked by `change_request_id`):
+/// its id and its first step's job key.
 async fn awaiting(tx: &mut WriteTx, env: &EnvRef, request: &ChangeRequest) -> Result<Option<(i64, String)>> {
-    let ids: Vec<i64> = sqlx::query_scalar(
-        "SELECT id FROM release_plans WHERE environment_id = $1 AND flag = $2 AND state = 'awaiting_approval'",
+    let id: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM release_plans WHERE environment_id = $1 AND change_request_id = $2 \
+         AND state = 'awaiting_approval'",
     )
     .bind(env.id)
-    .bind(&request.flag)
-    .fetch_all(tx.conn().await?)
+    .bind(request.id)
+    .fetch_optional(tx.conn().await?)
     .await?;
-    for id in ids {
-        let key = format!("release:{id}:0");
-        let row =
-            sqlx::query("SELECT payload FROM jobs WHERE key = $1").bind(&key).fetch_optional(tx.conn().await?).await?;
-        let payload: Option<Value> = row.as_ref().map(|row| get_json(row, "payload")).transpose()?;
-        if payload.and_then(|p| p.get("change_request").and_then(Value::as_i64)) == Some(request.id) {
-            return Ok(Some((id, key)));
-        }
-    }
-    Ok(None)
+    Ok(id.map(|id| (id, format!("release:{id}:0"))))
 }
 
 /// After `request` was applied (in its transaction): starts the plan that
