@@ -47,6 +47,7 @@ export async function openArchiveDialog({ app, project, flag, onDone }) {
   const stops = envs.flatMap((e) => [
     ...(e.release_plan != null ? [`release plan ${e.release_plan} in ${app.envName(e.environment)} (aborted: flag archived)`] : []),
     ...e.scheduled_changes.map((id) => `scheduled change #${id} in ${app.envName(e.environment)} (cancelled)`),
+    ...(e.change_requests ?? []).map((id) => `change request #${id} in ${app.envName(e.environment)} (cancelled)`),
   ]);
   if (stops.length) d.body.append(h('p', { class: 'conflict', id: 'archive-stops', text: `Archiving also stops: ${stops.join('; ')}.` }));
   d.body.append(h('p', { class: evaluating ? 'conflict' : 'muted', id: 'archive-summary', text: evaluating

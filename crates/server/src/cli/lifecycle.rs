@@ -83,6 +83,11 @@ pub fn archive_preview(preview: &Value) -> String {
         if !ids.is_empty() {
             out.push_str(&format!("cancels scheduled change(s) {} in {name}\n", ids.join(", ")));
         }
+        let ids: Vec<String> =
+            env["change_requests"].as_array().into_iter().flatten().map(|id| format!("#{id}")).collect();
+        if !ids.is_empty() {
+            out.push_str(&format!("cancels change request(s) {} in {name}\n", ids.join(", ")));
+        }
     }
     if blocked {
         out.push_str("refused while other flags need it as a prerequisite: change or archive those first\n");

@@ -156,10 +156,13 @@ async fn delete_flag(
 }
 
 /// Archives a flag, in two steps: without `confirm` (or with `dry_run`) a
-/// dry run answering, per environment, when it was last evaluated and which
-/// connected SDK instances evaluate it; with `confirm` and a `reason` it is
-/// archived: left out of every SDK snapshot (a revision per environment),
-/// of default lists and tag selections, and refusing edits until restored.
+/// dry run answering, per environment, when it was last evaluated, which
+/// connected SDK instances evaluate it, and what archiving stops (its release
+/// plan, pending scheduled changes and open change requests); with `confirm`
+/// and a `reason` it is archived: left out of every SDK snapshot (a revision
+/// per environment), of default lists and tag selections, and refusing edits
+/// until restored; in the same transaction its plans are aborted and its
+/// scheduled changes and change requests cancelled (reason `flag archived`).
 /// 409 `prerequisite_in_use` while another flag names it as a prerequisite.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/flags/{flag}/archive", tag = "flags", security(("bearer" = [])),
     params(("project" = String, Path), ("flag" = String, Path)), request_body = ArchiveRequest,

@@ -20,7 +20,7 @@ use super::blast::{Selection, blast_radius};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{FlagDefinition, PlanState, ScheduleState, Store, StoreError};
+use crate::store::{ChangeRequestState, FlagDefinition, PlanState, ScheduleState, Store, StoreError};
 
 /// An archive request: a dry run unless `confirm`.
 #[derive(Debug, Default, Deserialize)]
@@ -81,6 +81,9 @@ pub struct ArchiveUse {
     pub release_plan: Option<i64>,
     /// Its pending scheduled changes here: archiving cancels them.
     pub scheduled_changes: Vec<i64>,
+    /// Its open change requests here (a plan's awaiting approval too):
+    /// archiving cancels them.
+    pub change_requests: Vec<i64>,
 }
 
 /// Archives `flag` when `req.confirm` (reason required), else answers the
@@ -126,6 +129,10 @@ async fn preview(state: &AppState, project: &str, flag: &str) -> OpResult<Vec<Ar
         let scheduled = state.store.list_scheduled_changes(project, &env.environment).await?.into_iter();
         let scheduled_changes =
             scheduled.filter(|c| c.flag == flag && c.state == ScheduleState::Pending).map(|c| c.id).collect();
+        let requests = state.store.list_change_requests(project, &env.environment).await?.into_iter();
+        let mut change_requests: Vec<i64> =
+            requests.filter(|r| r.flag == flag && r.state == ChangeRequestState::Open).map(|r| r.id).collect();
+        change_requests.sort_unstable();
         out.push(ArchiveUse {
             environment: env.environment,
             last_evaluated: env.last_evaluated,
@@ -135,6 +142,7 @@ async fn preview(state: &AppState, project: &str, flag: &str) -> OpResult<Vec<Ar
             dependents: reach.map(|r| r.dependents).unwrap_or_default(),
             release_plan,
             scheduled_changes,
+            change_requests,
         });
     }
     Ok(out)

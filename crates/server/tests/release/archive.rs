@@ -65,3 +65,42 @@ async fn archiving_a_flag_stops_its_plan_and_cancels_its_scheduled_changes() {
     })
     .await;
 }
+
+/// Archiving a flag cancels its open change requests in the archive's
+/// transaction (audited `change_request.cancel` with reason `flag
+/// archived`), and the dry run lists them first; a plan awaiting approval
+/// is aborted with its request. (Before, they stayed open, and applying one
+/// later was 409 `archived`.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archiving_a_flag_cancels_its_open_change_requests() {
+    for_each_store(|server| async move {
+        let api = admin(&server);
+        seed(&api).await;
+        ok(&api, Method::PUT, &format!("{PROD}/approval-policy"), Some(json!({"approvals": 1})), 200).await;
+        let body = json!({"change": {"on": false}, "reason": "later"});
+        let request =
+            ok(&api, Method::POST, &format!("{FLAG}/change-requests"), Some(body), 201).await["id"].as_i64().unwrap();
+        let body = json!({"stages": stages(&[10.0, 100.0], 0), "guards": unguarded()});
+        let plan = ok(&api, Method::POST, RELEASE, Some(body), 201).await;
+        let waits = plan["change_request"].as_i64().unwrap();
+
+        let preview = ok(&api, Method::POST, ARCHIVE, Some(json!({"dry_run": true})), 200).await;
+        let env = &preview["environments"][0];
+        assert_eq!(env["change_requests"], json!([request, waits]), "{preview}");
+        let archived = ok(&api, Method::POST, ARCHIVE, Some(json!({"confirm": true, "reason": "retired"})), 200).await;
+        assert_eq!(archived["archived"], true, "{archived}");
+        for id in [request, waits] {
+            let one = ok(&api, Method::GET, &format!("{PROD}/change-requests/{id}"), None, 200).await;
+            assert_eq!(one["state"], "cancelled", "{one}");
+        }
+        assert_eq!(ok(&api, Method::GET, RELEASE, None, 200).await["state"], "aborted");
+        let audit = ok(&api, Method::GET, "/api/v1/projects/shop/audit?flag=checkout&limit=100", None, 200).await;
+        let items = audit["items"].as_array().unwrap();
+        let cancels = items.iter().filter(|e| e["action"] == "change_request.cancel" && e["reason"] == "flag archived");
+        assert_eq!(cancels.count(), 2, "{audit}");
+        let archive = items.iter().find(|e| e["action"] == "flag.archive").unwrap();
+        assert_eq!(archive["after"]["cancelled_requests"], json!([request, waits]), "{archive}");
+        server
+    })
+    .await;
+}

@@ -69,6 +69,9 @@ pub struct ArchiveUse {
     pub release_plan: Option<i64>,
     /// Its pending scheduled changes here: archiving cancels them.
     pub scheduled_changes: Vec<i64>,
+    /// Its open change requests here (a plan's awaiting approval too):
+    /// archiving cancels them.
+    pub change_requests: Vec<i64>,
 }
 
 // Mirrors of `ops/lifecycle_env.rs`.

@@ -157,3 +157,35 @@ pub(super) fn event<'a>(
         ..Audit::default()
     }
 }
+
+/// Cancels the open change requests of `flag` in every environment of
+/// project `project_id`, as `actor`, for `reason` (in the caller's
+/// transaction: archiving the flag), each audited `change_request.cancel`.
+/// Their ids. A plan awaiting one was aborted by the caller already.
+pub(super) async fn cancel_for_flag(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    (project_id, flag): (i64, &str),
+    reason: &str,
+) -> Result<Vec<i64>> {
+    let mut cancelled = Vec::new();
+    for env in lookup::project_envs(tx.conn().await?, project_id).await? {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "UPDATE change_requests SET state = 'cancelled', updated_at = $3 \
+             WHERE environment_id = $1 AND flag = $2 AND state = 'open' RETURNING id",
+        )
+        .bind(env.id)
+        .bind(flag)
+        .bind(tx.now)
+        .fetch_all(tx.conn().await?)
+        .await?;
+        let mut ids = ids;
+        ids.sort_unstable();
+        for id in ids {
+            let request = in_env(tx.conn().await?, &env, id).await?;
+            tx.audit(actor, event(&env, &request, "change_request.cancel", Some(reason))).await?;
+            cancelled.push(id);
+        }
+    }
+    Ok(cancelled)
+}

@@ -14,6 +14,7 @@ use serde_json::json;
 use switchyard_core::ChangeEvent;
 
 use super::This;
+use super::approval_rows;
 use super::audit::Audit;
 use super::env_lifecycle;
 use super::lookup;
@@ -98,10 +99,12 @@ impl LifecycleStore for This {
         // scheduled changes are cancelled now, each audited.
         let plans = abort_for_archive(&mut tx, actor, p.id, key).await?;
         let changes = schedule::cancel_for_flag(&mut tx, actor, (p.id, key), ARCHIVED).await?;
+        let requests = approval_rows::cancel_for_flag(&mut tx, actor, (p.id, key), ARCHIVED).await?;
         let def = FlagDefinition { archived_at: Some(to_time(tx.now)?), ..flag.def.clone() };
         let mut after = to_json(&def)?;
         after["stopped_plans"] = json!(plans);
         after["cancelled_changes"] = json!(changes);
+        after["cancelled_requests"] = json!(requests);
         tx.audit(
             actor,
             Audit {
