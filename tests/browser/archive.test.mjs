@@ -46,6 +46,10 @@ test('archive shows the dry run, needs a reason, hides the flag; restore from ar
   // A pending scheduled change, which archiving cancels (the dialog says so).
   const at = new Date(Date.now() + 3600_000).toISOString();
   const scheduled = await api.call('POST', `${P}/environments/production/flags/holiday-banner/schedule`, { at, change: { on: true } });
+  // And an open change request in an environment with approvals, which archiving cancels too.
+  await api.call('POST', `${P}/environments`, { key: 'gated' });
+  await api.call('PUT', `${P}/environments/gated/approval-policy`, { approvals: 1 });
+  const request = await api.call('POST', `${P}/environments/gated/flags/holiday-banner/change-requests`, { change: { on: true }, reason: 'later' });
   await page.goto(`${server.url}/#/projects/shop/flags/holiday-banner?env=production`);
   await page.click('#archive-button');
 
@@ -56,6 +60,7 @@ test('archive shows the dry run, needs a reason, hides the flag; restore from ar
   assert.equal(await row.locator('.connected').textContent(), '0');
   assert.match(await page.textContent('#archive-summary'), /No connected SDK instance/);
   assert.match(await page.textContent('#archive-stops'), new RegExp(`scheduled change #${scheduled.id} in .*cancelled`));
+  assert.match(await page.textContent('#archive-stops'), new RegExp(`change request #${request.id} in .*cancelled`));
   assert.equal((await api.call('GET', `${P}/flags/holiday-banner`)).archived_at, undefined);
 
   // A reason is required; then archived.
@@ -67,6 +72,7 @@ test('archive shows the dry run, needs a reason, hides the flag; restore from ar
   assert.equal(await page.locator('#archive-button').count(), 0);
   const def = await api.call('GET', `${P}/flags/holiday-banner`);
   assert.ok(def.archived_at, 'archived');
+  assert.equal((await api.call('GET', `${P}/environments/gated/change-requests/${request.id}`)).state, 'cancelled');
   const audit = await api.call('GET', `${P}/audit?flag=holiday-banner`);
   assert.equal(audit.items[0].action, 'flag.archive');
   assert.equal(audit.items[0].reason, 'the holidays are over');

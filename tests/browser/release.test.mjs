@@ -155,3 +155,33 @@ test('the guard trips on the real SDK telemetry and the open page shows the roll
   await t.check();
   await t.close();
 });
+
+test('a plan started where approvals are on shows Awaiting approval, then starts once its request is approved and applied', async () => {
+  const GATED = '/api/v1/projects/shop/environments/gated';
+  await api.call('POST', '/api/v1/projects/shop/environments', { key: 'gated' });
+  await api.call('POST', '/api/v1/projects/shop/flags', { key: 'gated-rollout', kind: 'boolean' });
+  const current = await api.call('GET', `${GATED}/flags/gated-rollout`);
+  await api.call('PUT', `${GATED}/flags/gated-rollout`, { ...current.config, version: current.version, on: true, fallthrough: { variant: 'off' } });
+  await api.call('PUT', `${GATED}/approval-policy`, { approvals: 1 });
+  const reviewer = apiClient(server.url);
+  reviewer.token = (await api.call('POST', '/api/v1/tokens', { name: 'reviewer', role: 'editor' })).secret;
+  const plan = await api.call('POST', `${GATED}/flags/gated-rollout/release`, { stages: [{ percent: 100, min_duration_seconds: 0 }], reason: 'gated' });
+
+  const t = await openPage(browser);
+  const { page } = t;
+  await uiLogin(page, server.url, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${server.url}/#/projects/shop/flags/gated-rollout?env=gated`);
+  await page.waitForSelector('#release-card[data-state="awaiting_approval"]');
+  assert.equal(await page.textContent('#release-state'), 'Awaiting approval');
+  assert.match(await page.textContent('#release-summary'), new RegExp(`change request ${plan.change_request}`));
+  assert.equal(await page.isEnabled('#release-card button[data-action="abort"]'), true);
+
+  await reviewer.call('POST', `${GATED}/change-requests/${plan.change_request}/approve`, {});
+  await api.call('POST', `${GATED}/change-requests/${plan.change_request}/apply`, {});
+  // The request's write reaches the page on the stream; the plan runs, then completes.
+  await page.waitForSelector('#release-card[data-state="running"], #release-card[data-state="completed"]', { timeout: 30000 });
+  await page.waitForSelector('#release-card[data-state="completed"]', { timeout: 30000 });
+  assert.notEqual(await page.textContent('#release-state'), 'Awaiting approval');
+  await t.check();
+  await t.close();
+});

@@ -102,3 +102,42 @@ test('a pending change is cancelled with its button, and a time in the past is r
   await t.check();
   await t.close();
 });
+
+test('the form schedules the off variant, the fail-safe variant and a prerequisite', async () => {
+  await api.call('POST', '/api/v1/projects/shop/flags', { key: 'gate', kind: 'boolean' });
+  const t = await openPage(browser);
+  const { page } = t;
+  await uiLogin(page, server.url, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${server.url}/#/projects/shop/flags/holiday-banner?env=production`);
+  await page.waitForSelector('#schedule-card:not([data-state="loading"])');
+  const later = localValue(new Date(Date.now() + 3600_000));
+  const schedule = async (kind, fill) => {
+    await page.fill('#schedule-at', later);
+    await page.selectOption('#schedule-kind', kind);
+    await fill();
+    const before = await page.locator('#schedule-list li[data-state="pending"]').count();
+    await page.click('#schedule-submit');
+    await page.waitForFunction((n) => document.querySelectorAll('#schedule-list li[data-state="pending"]').length > n, before);
+  };
+  await schedule('off_variant', async () => {
+    assert.equal(await page.isVisible('#schedule-variant'), true);
+    await page.selectOption('#schedule-variant', 'on');
+  });
+  await schedule('fail_safe', () => page.selectOption('#schedule-variant', 'off'));
+  await schedule('prereq', async () => {
+    assert.equal(await page.isVisible('#schedule-variant'), false);
+    await page.fill('#schedule-prereq-flag', 'gate');
+    await page.fill('#schedule-prereq-variant', 'on');
+  });
+  const text = await page.textContent('#schedule-list');
+  assert.match(text, /serve on while off/);
+  assert.match(text, /fail safe to off/);
+  assert.match(text, /require gate = on/);
+  const changes = (await api.call('GET', `${ENV}/scheduled`)).filter((c) => c.flag === 'holiday-banner' && c.state === 'pending');
+  const sets = changes.map((c) => c.change);
+  assert.ok(sets.some((c) => c.off_variant === 'on'), JSON.stringify(sets));
+  assert.ok(sets.some((c) => c.fail_safe_variant === 'off'), JSON.stringify(sets));
+  assert.ok(sets.some((c) => c.prerequisites?.[0]?.flag === 'gate' && c.prerequisites[0].variant === 'on'), JSON.stringify(sets));
+  await t.check();
+  await t.close();
+});

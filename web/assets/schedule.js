@@ -2,7 +2,8 @@
 // the selected environment (GET …/environments/{env}/scheduled, filtered
 // to this flag) — when, what, who asked, and what became of each — a form
 // to schedule one (POST …/flags/{flag}/schedule: turn on or off, serve a
-// variant, or a percentage rollout of a variant) and a Cancel button on
+// variant, a percentage rollout of a variant, the off variant, the
+// fail-safe variant (or none), a prerequisite (or none)) and a Cancel button on
 // pending ones (POST …/scheduled/{id}/cancel). Changes are applied by the
 // server's scheduler, audited as `scheduler` on behalf of the requester.
 // Live: the flag page calls refresh() when the flag changes on the stream
@@ -30,6 +31,11 @@ export function describeChange(change) {
   if (f?.rollout) parts.push(`roll out ${f.rollout.variations.map((v) => `${v.variant} ${v.weight / 1000} %`).join(', ')}`);
   if (change.rules) parts.push(`set ${change.rules.length} rule(s)`);
   if (change.targets) parts.push(`set ${change.targets.length} target list(s)`);
+  if (change.off_variant !== undefined) parts.push(`serve ${change.off_variant} while off`);
+  if (change.fail_safe_variant === null) parts.push('remove the fail-safe variant');
+  else if (change.fail_safe_variant !== undefined) parts.push(`fail safe to ${change.fail_safe_variant}`);
+  if (change.prerequisites?.length === 0) parts.push('remove every prerequisite');
+  else if (change.prerequisites) parts.push(`require ${change.prerequisites.map((p) => `${p.flag} = ${p.variant}`).join(', ')}`);
   return parts.join('; ') || 'no change';
 }
 
@@ -91,28 +97,35 @@ export function scheduleCard({ app, project, env, envName, flag, variants }) {
     const when = h('input', { type: 'datetime-local', id: 'schedule-at', name: 'at', required: true, 'data-path': 'at' });
     const kinds = [['on', 'Turn targeting on'], ['off', 'Turn targeting off'], ['serve', 'Serve a variant by default']];
     if (variants.length === 2) kinds.push(['rollout', 'Roll out a variant to a percentage']);
+    kinds.push(['off_variant', 'Serve a variant while targeting is off'], ['fail_safe', 'Set the fail-safe variant'],
+      ['fail_safe_clear', 'Remove the fail-safe variant'], ['prereq', 'Require a prerequisite flag'],
+      ['prereq_clear', 'Remove every prerequisite']);
     const kind = select(kinds, 'on', { id: 'schedule-kind', name: 'kind', 'data-path': 'change' });
     const variant = select(variants.map((v) => [v.key, v.key]), variants[variants.length - 1]?.key, { id: 'schedule-variant', name: 'variant', 'data-path': 'change.fallthrough' });
     const percent = h('input', { type: 'number', id: 'schedule-percent', name: 'percent', min: '0', max: '100', step: '0.001', value: '10' });
     const reason = h('input', { type: 'text', id: 'schedule-reason', name: 'reason', placeholder: 'Why (shown in the audit log)', 'data-path': 'reason' });
+    const prereqFlag = h('input', { type: 'text', id: 'schedule-prereq-flag', name: 'prereq_flag', placeholder: 'flag key', 'data-path': 'change.prerequisites[0].flag' });
+    const prereqVariant = h('input', { type: 'text', id: 'schedule-prereq-variant', name: 'prereq_variant', placeholder: 'variant', 'data-path': 'change.prerequisites[0].variant' });
     const variantField = field('Variant', variant);
     const percentField = field('Percent of users', percent);
+    const prereqField = h('div', {}, field('Prerequisite flag', prereqFlag), field('Its variant', prereqVariant));
     const shown = () => {
-      variantField.hidden = !['serve', 'rollout'].includes(kind.value);
+      variantField.hidden = !['serve', 'rollout', 'off_variant', 'fail_safe'].includes(kind.value);
       percentField.hidden = kind.value !== 'rollout';
+      prereqField.hidden = kind.value !== 'prereq';
     };
     kind.addEventListener('change', shown);
     shown();
     const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-small', id: 'schedule-submit', text: 'Schedule' });
     const f = h('form', { class: 'schedule-form', id: 'schedule-form', novalidate: true },
       h('h3', { text: 'Schedule a change' }), field('When (your local time)', when), field('Change', kind),
-      variantField, percentField, field('Reason', reason), h('div', { class: 'error-summary', hidden: true }), submit);
+      variantField, percentField, prereqField, field('Reason', reason), h('div', { class: 'error-summary', hidden: true }), submit);
     f.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       clearErrors(f);
       const at = when.value ? new Date(when.value) : null;
       if (!at || Number.isNaN(at.getTime())) return showErrors(f, [{ path: 'at', message: 'Give a date and time.' }]);
-      const change = patchOf(kind.value, variant.value, Number(percent.value));
+      const change = patchOf(kind.value, variant.value, Number(percent.value), [prereqFlag.value.trim(), prereqVariant.value.trim()]);
       submit.disabled = true;
       try {
         await post(url('projects', project, 'environments', env, 'flags', flag, 'schedule'),
@@ -130,8 +143,13 @@ export function scheduleCard({ app, project, env, envName, flag, variants }) {
     return f;
   }
 
-  function patchOf(kind, chosen, pct) {
+  function patchOf(kind, chosen, pct, [prereqKey, prereqVariantKey]) {
     if (kind === 'on') return { on: true };
+    if (kind === 'off_variant') return { off_variant: chosen };
+    if (kind === 'fail_safe') return { fail_safe_variant: chosen };
+    if (kind === 'fail_safe_clear') return { fail_safe_variant: null };
+    if (kind === 'prereq') return { prerequisites: [{ flag: prereqKey, variant: prereqVariantKey }] };
+    if (kind === 'prereq_clear') return { prerequisites: [] };
     if (kind === 'off') return { on: false };
     if (kind === 'serve') return { fallthrough: { variant: chosen } };
     const other = variants.find((v) => v.key !== chosen).key;
