@@ -130,3 +130,29 @@ test('an admin sets the approval policy on the flag page', async () => {
   await t.check();
   await t.close();
 });
+
+test('applying a request whose approver was revoked since says which approval no longer counts', async () => {
+  await api.call('PUT', `${ENV}/approval-policy`, { approvals: 1, approver_role: 'editor' });
+  await api.call('POST', '/api/v1/projects/shop/flags', { key: 'revoked-review', kind: 'boolean' });
+  const made = await api.call('POST', '/api/v1/tokens', { name: 'rita', role: 'editor' });
+  const rita = apiClient(server.url);
+  rita.token = made.secret;
+  const request = await api.call('POST', `${ENV}/flags/revoked-review/change-requests`, { change: { on: true }, reason: 'launch' });
+  await rita.call('POST', `${ENV}/change-requests/${request.id}/approve`, {});
+  await api.call('DELETE', `/api/v1/tokens/${made.token.id}`);
+
+  // The refused apply (409) is this test's point.
+  const t = await openPage(browser, { allow: [/409/] });
+  const { page } = t;
+  await uiLogin(page, server.url, 'admin', ADMIN_PASSWORD);
+  await page.goto(`${server.url}/#/projects/shop/flags/revoked-review?env=production`);
+  const open = `#change-requests li[data-id="${request.id}"][data-state="open"]`;
+  await page.click(`${open} button[data-action="apply"]`);
+  const notice = page.locator('#notices .notice', { hasText: 'no longer counts' });
+  await notice.waitFor();
+  assert.match(await notice.textContent(), /`rita`.*was revoked/);
+  await page.waitForSelector(open);
+  assert.equal((await api.call('GET', `${ENV}/flags/revoked-review`)).config.on, false, 'nothing written');
+  await t.check();
+  await t.close();
+});
