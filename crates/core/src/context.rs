@@ -184,7 +184,17 @@ impl<'a, const N: usize> From<[&'a str; N]> for AttrValue<'a> {
     }
 }
 
-type Attrs<'a> = SmallVec<[(Cow<'a, str>, AttrValue<'a>); INLINE_ATTRS]>;
+type Attrs<'a> = SmallVec<[Attr<'a>; INLINE_ATTRS]>;
+
+/// One attribute, its name's [`Packed`] words computed when it is set, so
+/// that a compiled clause's lookup compares integers, never the name's
+/// bytes (names over [`PACKED_MAX`] bytes compare their bytes).
+#[derive(Debug, Clone)]
+struct Attr<'a> {
+    packed: Packed,
+    name: Cow<'a, str>,
+    value: AttrValue<'a>,
+}
 
 /// Who a flag is evaluated for: a key (user id, account id, device id, ...)
 /// and typed attributes.
@@ -214,7 +224,7 @@ impl PartialEq for Context<'_> {
     fn eq(&self, other: &Self) -> bool {
         self.key == other.key
             && self.attrs.len() == other.attrs.len()
-            && self.attrs.iter().all(|(n, v)| other.get(n) == Some(v))
+            && self.attrs.iter().all(|a| other.get(&a.name) == Some(&a.value))
     }
 }
 
@@ -244,16 +254,16 @@ impl<'a> Context<'a> {
             }
             return;
         }
-        match self.attrs.iter_mut().find(|(n, _)| str_eq(n, &name)) {
-            Some(slot) => slot.1 = value,
-            None => self.attrs.push((name, value)),
+        match self.attrs.iter_mut().find(|a| str_eq(&a.name, &name)) {
+            Some(slot) => slot.value = value,
+            None => self.attrs.push(Attr { packed: Packed::of(name.as_bytes()), name, value }),
         }
     }
 
     /// Removes an attribute; returns its value if it was set.
     pub fn remove(&mut self, name: &str) -> Option<AttrValue<'a>> {
-        let i = self.attrs.iter().position(|(n, _)| str_eq(n, name))?;
-        Some(self.attrs.remove(i).1)
+        let i = self.attrs.iter().position(|a| str_eq(&a.name, name))?;
+        Some(self.attrs.remove(i).value)
     }
 
     /// The context key.
@@ -279,27 +289,22 @@ impl<'a> Context<'a> {
     /// An attribute other than `key` (compiled clauses resolve `key` ahead).
     #[inline(always)]
     pub(crate) fn get_attribute(&self, name: &str) -> Option<&AttrValue<'a>> {
-        self.attrs.iter().find(|(n, _)| str_eq(n, name)).map(|(_, v)| v)
+        self.attrs.iter().find(|a| str_eq(&a.name, name)).map(|a| &a.value)
     }
 
     /// [`Context::get_attribute`] for a name whose [`Packed`] words are
-    /// known (compiled clauses): a scan of lengths and words.
+    /// known (compiled clauses): a scan of words and lengths, both stored.
     #[inline(always)]
     pub(crate) fn get_attribute_packed(&self, name: &str, packed: Packed) -> Option<&AttrValue<'a>> {
         if name.len() > PACKED_MAX {
             return self.get_attribute(name);
         }
-        for (n, v) in &self.attrs {
-            if n.len() == name.len() && Packed::of(n.as_bytes()) == packed {
-                return Some(v);
-            }
-        }
-        None
+        self.attrs.iter().find(|a| a.packed == packed && a.name.len() == name.len()).map(|a| &a.value)
     }
 
     /// The attributes (without the key), in insertion order.
     pub fn attributes(&self) -> impl Iterator<Item = (&str, &AttrValue<'a>)> {
-        self.attrs.iter().map(|(n, v)| (n.as_ref(), v))
+        self.attrs.iter().map(|a| (a.name.as_ref(), &a.value))
     }
 
     /// Number of attributes (without the key).
@@ -315,7 +320,11 @@ impl<'a> Context<'a> {
     /// A copy that owns all of its strings (e.g. to store or send elsewhere).
     pub fn into_owned(self) -> Context<'static> {
         let key = self.key.into_owned();
-        let attrs = self.attrs.into_iter().map(|(n, v)| (Cow::Owned(n.into_owned()), v.into_owned())).collect();
+        let attrs = self
+            .attrs
+            .into_iter()
+            .map(|a| Attr { packed: a.packed, name: Cow::Owned(a.name.into_owned()), value: a.value.into_owned() })
+            .collect();
         Context { key, attrs }
     }
 }
