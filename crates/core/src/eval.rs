@@ -163,9 +163,19 @@ pub(crate) fn choose(
     (serve(flag, flag.fallthrough(), ctx), EvalReason::Fallthrough)
 }
 
-/// The variant index a serve picks for this context.
-#[inline]
+/// The variant index a serve picks for this context: a fixed variant
+/// inline (no call for the commonest serve), a rollout out of line.
+#[inline(always)]
 fn serve(flag: &CompiledFlag, serve: &CompiledServe, ctx: &Context<'_>) -> usize {
+    match serve {
+        CompiledServe::Variant(v) => *v,
+        CompiledServe::Rollout { .. } => rollout(flag, serve, ctx),
+    }
+}
+
+/// The variant index a rollout serve picks for this context's bucket.
+#[inline(never)]
+fn rollout(flag: &CompiledFlag, serve: &CompiledServe, ctx: &Context<'_>) -> usize {
     match serve {
         CompiledServe::Variant(v) => *v,
         CompiledServe::Rollout { bucket_by, arms } => {
