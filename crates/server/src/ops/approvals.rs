@@ -18,6 +18,8 @@
 //! audit events say `break_glass` ([`crate::ops::kill::kill_flags`]; a
 //! restore's in the store's restore write).
 
+use std::collections::BTreeSet;
+
 use super::OpResult;
 use crate::auth::Principal;
 use crate::auth::policy::rank;
@@ -96,13 +98,53 @@ pub async fn approve(
     }
     let (policy, request) =
         tokio::try_join!(store.approval_policy(project, env), store.get_change_request(project, env, id))?;
-    if request.author == principal.name {
-        return Err(ApiError::Forbidden("the author of a change request cannot approve it"));
+    if answers_for(store, &request.author, &principal.name).await? {
+        return Err(ApiError::Forbidden(
+            "the author of a change request cannot approve it, nor a token they minted (nor its minter)",
+        ));
     }
     if rank(principal.role) < rank(policy.approver_role) {
         return Err(ApiError::Forbidden("approving needs the approver role of this environment's policy"));
     }
     Ok(store.add_change_request_note(&principal.actor(), (project, env, id), NoteKind::Approval, comment).await?)
+}
+
+/// Whether `approver` answers for the same person as `author`: the same
+/// name, or linked by token creation (a token answers for whoever minted
+/// it, up the chain, either way), so that nobody approves their own
+/// request through tokens they minted. Tokens a global admin mints are
+/// service tokens and answer for themselves: a global admin can change
+/// the policy or create users anyway, so linking them adds no safety and
+/// would refuse every bot a global admin sets up. A token's minter is
+/// recorded by name, so this follows names: a coincidence of names can
+/// refuse an approval, never admit one. Reads the token and user lists:
+/// approvals are rare.
+async fn answers_for(store: &dyn Store, author: &str, approver: &str) -> OpResult<bool> {
+    if author == approver {
+        return Ok(true);
+    }
+    let (tokens, users) = tokio::try_join!(store.list_api_tokens(), store.list_users())?;
+    let global_admins: BTreeSet<&str> =
+        users.iter().filter(|u| u.role == Role::Admin).map(|u| u.username.as_str()).collect();
+    let lineage = |start: &str| {
+        let mut names = BTreeSet::from([start.to_string()]);
+        // Each round adds the minters of the tokens named so far (bounded:
+        // chains are short, and names can form cycles).
+        for _ in 0..16 {
+            let minters: Vec<String> = tokens
+                .iter()
+                .filter(|t| names.contains(&t.name) && !names.contains(&t.created_by))
+                .filter(|t| !global_admins.contains(t.created_by.as_str()))
+                .map(|t| t.created_by.clone())
+                .collect();
+            if minters.is_empty() {
+                break;
+            }
+            names.extend(minters);
+        }
+        names
+    };
+    Ok(lineage(author).intersection(&lineage(approver)).next().is_some())
 }
 
 /// Comments on a change request.
