@@ -86,6 +86,7 @@ fn example(route: &str) -> Option<Value> {
             json!({"url": "https://hooks.example.com/x", "events": ["flag.killed"], "secret": "0123456789abcdefghij"})
         }
         "POST /api/v1/tokens" => json!({"name": "ci", "role": "viewer", "project": "shop"}),
+        "POST /api/v1/projects/{project}/tokens" => json!({"name": "ci", "role": "viewer"}),
         "POST /api/v1/users" => json!({"username": "bob", "password": "long-enough-password", "role": "viewer"}),
         "POST /api/v1/me/password" => {
             json!({"current_password": "wrong-password", "new_password": "long-enough-password"})
