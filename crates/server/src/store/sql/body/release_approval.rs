@@ -40,10 +40,11 @@ pub(super) async fn start(
         from: &[PlanState::AwaitingApproval],
         to: PlanState::Running,
         action: "release.approved",
-        reason: Some(format!(
-            "change request {} approved by {} and applied",
-            request.id,
-            request.approvers().join(", ")
+        // Bounded like every audit reason: many long approver names must
+        // not make the request impossible to apply.
+        reason: Some(crate::text::truncate(
+            &format!("change request {} approved by {} and applied", request.id, request.approvers().join(", ")),
+            crate::text::MAX_REASON,
         )),
         job: None,
         close: None,
