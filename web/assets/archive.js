@@ -122,9 +122,26 @@ export function archiveButton({ app, project, flag, onDone }) {
 }
 
 /** An environment's archive dialog: whether it is in use (the dry run), then archive (forced when in use). */
-export async function openEnvArchiveDialog({ app, project, env, onDone }) {
-  const path = url('projects', project, 'environments', env, 'archive');
-  const d = openDialog({ title: `Archive ${app.envName(env)}?`, description: 'An archived environment is hidden from the lists and refuses changes; kills still apply and its SDKs are still served.', className: 'env-archive-dialog' });
+export function openEnvArchiveDialog({ app, project, env, onDone }) {
+  return openInUseArchiveDialog({
+    path: url('projects', project, 'environments', env, 'archive'),
+    id: 'env-archive',
+    title: `Archive ${app.envName(env)}?`,
+    description: 'An archived environment is hidden from the lists and refuses changes; kills still apply and its SDKs are still served.',
+    force: 'Archive it anyway',
+    confirm: 'Archive environment',
+    onDone: () => onDone?.(`Archived ${env}.`),
+  });
+}
+
+/**
+ * The archive dialog of an environment or a project (`path`: its archive
+ * route): the server's dry run says whether it is in use (SDK keys used
+ * lately, SDK instances connected), then it archives with a reason, forced
+ * when in use. Element ids start with `id`.
+ */
+export async function openInUseArchiveDialog({ path, id, title, description, force: forceLabel, confirm, onDone }) {
+  const d = openDialog({ title, description, className: `${id}-dialog` });
   const status = h('p', { class: 'muted', text: 'Checking whether it is in use…' });
   d.body.append(status);
   d.footer.append(h('button', { type: 'button', class: 'btn', text: 'Cancel', onclick: () => d.close() }));
@@ -138,15 +155,15 @@ export async function openEnvArchiveDialog({ app, project, env, onDone }) {
   }
   clear(d.body);
   const keys = dry.keys_used.map((k) => `${k.name} (${k.prefix}…)`).join(', ');
-  d.body.append(h('p', { id: 'env-archive-usage', class: dry.in_use ? 'conflict' : 'muted', text: dry.in_use
+  d.body.append(h('p', { id: `${id}-usage`, class: dry.in_use ? 'conflict' : 'muted', 'data-in-use': String(dry.in_use), text: dry.in_use
     ? `In use: ${dry.keys_used.length} SDK key(s) used in the last ${dry.days} days${keys ? ` (${keys})` : ''}, ${dry.connected} SDK instance(s) connected.`
     : `Not in use: no SDK key used in the last ${dry.days} days, no SDK instance connected.` }));
-  const force = h('input', { type: 'checkbox', id: 'env-archive-force' });
-  if (dry.in_use) d.body.append(h('div', { class: 'field' }, h('label', {}, force, ' Archive it anyway')));
-  const reason = h('textarea', { rows: 2, id: 'env-archive-reason', name: 'reason', required: true, 'aria-required': 'true' });
-  const err = h('p', { class: 'field-error', hidden: true });
-  d.body.append(h('div', { class: 'field' }, h('label', { for: 'env-archive-reason', text: 'Reason' }), reason, err));
-  const ok = h('button', { type: 'button', class: 'btn btn-danger', id: 'env-archive-confirm', text: 'Archive environment' });
+  const force = h('input', { type: 'checkbox', id: `${id}-force` });
+  if (dry.in_use) d.body.append(h('div', { class: 'field' }, h('label', {}, force, ` ${forceLabel}`)));
+  const reason = h('textarea', { rows: 2, id: `${id}-reason`, name: 'reason', required: true, 'aria-required': 'true' });
+  const err = h('p', { class: 'field-error', id: `${id}-error`, hidden: true });
+  d.body.append(h('div', { class: 'field' }, h('label', { for: `${id}-reason`, text: 'Reason' }), reason, err));
+  const ok = h('button', { type: 'button', class: 'btn btn-danger', id: `${id}-confirm`, text: confirm });
   ok.addEventListener('click', async () => {
     if (!reason.value.trim() || (dry.in_use && !force.checked)) {
       err.textContent = reason.value.trim() ? 'It is in use: tick “Archive it anyway” to archive it.' : 'A reason is required.';
@@ -157,7 +174,7 @@ export async function openEnvArchiveDialog({ app, project, env, onDone }) {
     try {
       await post(path, { confirm: true, force: force.checked, reason: reason.value.trim() });
       d.close();
-      onDone?.(`Archived ${env}.`);
+      await onDone?.();
     } catch (e) {
       err.textContent = describe(e);
       err.hidden = false;

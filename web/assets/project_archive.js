@@ -6,52 +6,20 @@
 
 import { get, post, del, url, describe, query } from './api.js';
 import { h, clear, timeEl } from './dom.js';
-import { openDialog, confirmDialog } from './dialog.js';
+import { confirmDialog } from './dialog.js';
+import { openInUseArchiveDialog } from './archive.js';
 
 /** A project's archive dialog: whether it is in use (the dry run), then archive. */
-export async function openProjectArchiveDialog({ project, onDone }) {
-  const path = url('projects', project, 'archive');
-  const d = openDialog({ title: `Archive project ${project}?`, description: 'An archived project is hidden from the lists and refuses changes; its SDK keys stop working (connected SDKs keep their last flags). Kills still apply.', className: 'project-archive-dialog' });
-  const status = h('p', { class: 'muted', text: 'Checking whether it is in use…' });
-  d.body.append(status);
-  d.footer.append(h('button', { type: 'button', class: 'btn', text: 'Cancel', onclick: () => d.close() }));
-  let dry;
-  try {
-    dry = await post(path, { dry_run: true });
-  } catch (e) {
-    status.textContent = describe(e);
-    status.className = 'form-error';
-    return;
-  }
-  clear(d.body);
-  const keys = dry.keys_used.map((k) => `${k.name} (${k.prefix}…)`).join(', ');
-  d.body.append(h('p', { id: 'project-archive-usage', class: dry.in_use ? 'conflict' : 'muted', 'data-in-use': String(dry.in_use), text: dry.in_use
-    ? `In use: ${dry.keys_used.length} SDK key(s) used in the last ${dry.days} days${keys ? ` (${keys})` : ''}, ${dry.connected} SDK instance(s) connected.`
-    : `Not in use: no SDK key used in the last ${dry.days} days, no SDK instance connected.` }));
-  const force = h('input', { type: 'checkbox', id: 'project-archive-force' });
-  if (dry.in_use) d.body.append(h('div', { class: 'field' }, h('label', {}, force, ' Archive it anyway (its SDKs lose access)')));
-  const reason = h('textarea', { rows: 2, id: 'project-archive-reason', name: 'reason', required: true, 'aria-required': 'true' });
-  const err = h('p', { class: 'field-error', id: 'project-archive-error', hidden: true });
-  d.body.append(h('div', { class: 'field' }, h('label', { for: 'project-archive-reason', text: 'Reason' }), reason, err));
-  const ok = h('button', { type: 'button', class: 'btn btn-danger', id: 'project-archive-confirm', text: 'Archive project' });
-  ok.addEventListener('click', async () => {
-    if (!reason.value.trim() || (dry.in_use && !force.checked)) {
-      err.textContent = reason.value.trim() ? 'It is in use: tick “Archive it anyway” to archive it.' : 'A reason is required.';
-      err.hidden = false;
-      return;
-    }
-    ok.disabled = true;
-    try {
-      await post(path, { confirm: true, force: force.checked, reason: reason.value.trim() });
-      d.close();
-      await onDone?.(`Archived ${project}.`);
-    } catch (e) {
-      err.textContent = describe(e);
-      err.hidden = false;
-      ok.disabled = false;
-    }
+export function openProjectArchiveDialog({ project, onDone }) {
+  return openInUseArchiveDialog({
+    path: url('projects', project, 'archive'),
+    id: 'project-archive',
+    title: `Archive project ${project}?`,
+    description: 'An archived project is hidden from the lists and refuses changes; its SDK keys stop working (connected SDKs keep their last flags). Kills still apply.',
+    force: 'Archive it anyway (its SDKs lose access)',
+    confirm: 'Archive project',
+    onDone: () => onDone?.(`Archived ${project}.`),
   });
-  d.footer.append(ok);
 }
 
 /** The archived projects with Restore and Delete (global admins). */

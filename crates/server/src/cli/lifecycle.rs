@@ -101,11 +101,8 @@ impl Client {
     /// `envs archive|unarchive|delete`.
     pub async fn env_lifecycle(&self, project: &str, command: &EnvsCommand) -> anyhow::Result<i32> {
         match command {
-            EnvsCommand::Archive { key, confirm, force, reason, days } => {
-                if *confirm && reason.is_none() {
-                    anyhow::bail!("--confirm needs --reason: say why the environment goes");
-                }
-                let body = serde_json::json!({"confirm": confirm, "force": force, "reason": reason, "days": days});
+            EnvsCommand::Archive { key, how } => {
+                let body = how.body("environment")?;
                 let outcome = self.api.archive_environment(project, key, &body).await?;
                 self.print(&outcome, |o| env_archive_text(key, o));
             }
@@ -127,11 +124,8 @@ impl Client {
     /// Runs `projects archive|unarchive|delete`. Returns the exit code.
     pub async fn project_lifecycle(&self, command: &ProjectsCommand) -> anyhow::Result<i32> {
         match command {
-            ProjectsCommand::Archive { key, confirm, force, reason, days } => {
-                if *confirm && reason.is_none() {
-                    anyhow::bail!("--confirm needs --reason: say why the project goes");
-                }
-                let body = serde_json::json!({"confirm": confirm, "force": force, "reason": reason, "days": days});
+            ProjectsCommand::Archive { key, how } => {
+                let body = how.body("project")?;
                 let outcome = self.api.archive_project(key, &body).await?;
                 self.print(&outcome, |o| archive_text(("project", "projects"), key, o));
             }

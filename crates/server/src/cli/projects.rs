@@ -37,18 +37,9 @@ pub enum ProjectsCommand {
     Archive {
         /// Project key.
         key: String,
-        /// Archive now (needs --reason).
-        #[arg(long)]
-        confirm: bool,
-        /// Archive even though it is in use.
-        #[arg(long)]
-        force: bool,
-        /// Why.
-        #[arg(long)]
-        reason: Option<String>,
-        /// In use when an SDK key was used within this many days (default 7).
-        #[arg(long)]
-        days: Option<u32>,
+        /// Confirm, force, reason, look-back.
+        #[command(flatten)]
+        how: ArchiveArgs,
     },
     /// Restore an archived project from the archive (global admin token).
     Unarchive {
@@ -66,6 +57,36 @@ pub enum ProjectsCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+/// How to archive a project or an environment (`projects archive`,
+/// `envs archive`): a dry run unless `--confirm`.
+#[derive(Debug, clap::Args)]
+pub struct ArchiveArgs {
+    /// Archive now (needs --reason).
+    #[arg(long)]
+    confirm: bool,
+    /// Archive even though it is in use.
+    #[arg(long)]
+    force: bool,
+    /// Why.
+    #[arg(long)]
+    reason: Option<String>,
+    /// In use when an SDK key was used within this many days (default 7).
+    #[arg(long)]
+    days: Option<u32>,
+}
+
+impl ArchiveArgs {
+    /// The archive request's body; `--confirm` needs `--reason` (saying
+    /// why the `what` goes).
+    pub fn body(&self, what: &str) -> anyhow::Result<Value> {
+        let ArchiveArgs { confirm, force, reason, days } = self;
+        if *confirm && reason.is_none() {
+            anyhow::bail!("--confirm needs --reason: say why the {what} goes");
+        }
+        Ok(serde_json::json!({"confirm": confirm, "force": force, "reason": reason, "days": days}))
+    }
 }
 
 /// `switchyard envs …`
@@ -110,18 +131,9 @@ pub enum EnvsCommand {
     Archive {
         /// Environment key.
         key: String,
-        /// Archive now (needs --reason).
-        #[arg(long)]
-        confirm: bool,
-        /// Archive even though it is in use.
-        #[arg(long)]
-        force: bool,
-        /// Why.
-        #[arg(long)]
-        reason: Option<String>,
-        /// In use when an SDK key was used within this many days (default 7).
-        #[arg(long)]
-        days: Option<u32>,
+        /// Confirm, force, reason, look-back.
+        #[command(flatten)]
+        how: ArchiveArgs,
     },
     /// Restore an archived environment from the archive (admin).
     Unarchive {

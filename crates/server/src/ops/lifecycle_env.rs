@@ -73,14 +73,7 @@ pub async fn archive(
     (project, env): (&str, &str),
     req: EnvArchiveRequest,
 ) -> OpResult<EnvArchiveOutcome> {
-    if req.confirm && req.dry_run {
-        return Err(ApiError::invalid("dry_run", "conflicting", "a dry run cannot be confirmed: send one of the two"));
-    }
-    let days = req.days.unwrap_or(DEFAULT_IN_USE_DAYS);
-    if !(1..=365).contains(&days) {
-        return Err(ApiError::invalid("days", "out_of_range", "days must be between 1 and 365"));
-    }
-    let since = Utc::now() - chrono::Duration::days(i64::from(days));
+    let (days, since) = in_use_window(&req)?;
     let keys_used: Vec<SdkKey> = state
         .store
         .list_sdk_keys(project, env)
@@ -95,25 +88,52 @@ pub async fn archive(
     if !req.confirm {
         return Ok(outcome);
     }
-    let reason = req.reason.unwrap_or_default();
+    let (reason, detail) = confirm(&format!("environment `{env}`"), &req, (days, outcome.keys_used.len(), connected))?;
+    let written = state.store.archive_environment(&principal.actor(), project, env, &reason, detail).await?;
+    Ok(EnvArchiveOutcome { environment: written.value, archived: written.changed, ..outcome })
+}
+
+/// The in-use check's window for `req`: its look-back in days (1–365,
+/// default [`DEFAULT_IN_USE_DAYS`]) and when that starts. A dry run that is
+/// also confirmed is refused. Shared with projects' archive.
+pub(super) fn in_use_window(req: &EnvArchiveRequest) -> OpResult<(u32, DateTime<Utc>)> {
+    if req.confirm && req.dry_run {
+        return Err(ApiError::invalid("dry_run", "conflicting", "a dry run cannot be confirmed: send one of the two"));
+    }
+    let days = req.days.unwrap_or(DEFAULT_IN_USE_DAYS);
+    if !(1..=365).contains(&days) {
+        return Err(ApiError::invalid("days", "out_of_range", "days must be between 1 and 365"));
+    }
+    Ok((days, Utc::now() - chrono::Duration::days(i64::from(days))))
+}
+
+/// What a confirmed archive of `what` (e.g. ``environment `prod` ``) takes:
+/// a reason (422), and `force` while in use (409 `in_use`), given the
+/// check's `(days, keys used, instances connected)`. Answers the reason and
+/// the audit detail. Shared with projects' archive.
+pub(super) fn confirm(
+    what: &str,
+    req: &EnvArchiveRequest,
+    (days, keys_used, connected): (u32, usize, usize),
+) -> OpResult<(String, serde_json::Value)> {
+    let reason = req.reason.clone().unwrap_or_default();
     super::require_reason(&reason)?;
+    let in_use = keys_used > 0 || connected > 0;
     if in_use && !req.force {
         return Err(ApiError::Conflict {
             code: "in_use",
             message: format!(
-                "environment `{env}` is in use: {} SDK key(s) used in the last {days} days, {connected} SDK instance(s) \
-                 connected; archive with `force` to archive it anyway",
-                outcome.keys_used.len()
+                "{what} is in use: {keys_used} SDK key(s) used in the last {days} days, {connected} SDK instance(s) \
+                 connected; archive with `force` to archive it anyway"
             ),
             current_version: None,
         });
     }
     let detail = serde_json::json!({
         "forced": req.force && in_use,
-        "in_use": {"days": days, "keys_used": outcome.keys_used.len(), "connected": connected},
+        "in_use": {"days": days, "keys_used": keys_used, "connected": connected},
     });
-    let written = state.store.archive_environment(&principal.actor(), project, env, &reason, detail).await?;
-    Ok(EnvArchiveOutcome { environment: written.value, archived: written.changed, ..outcome })
+    Ok((reason, detail))
 }
 
 /// Restores an archived environment from the archive (a no-op when it is not archived).

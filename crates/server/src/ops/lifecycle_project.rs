@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use super::OpResult;
 pub use super::lifecycle_env::{DEFAULT_IN_USE_DAYS, EnvArchiveRequest as ProjectArchiveRequest};
+use super::lifecycle_env::{confirm, in_use_window};
 use crate::auth::Principal;
 use crate::auth::credentials::Kind;
-use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{Project, SdkKey};
 
@@ -45,16 +45,6 @@ pub struct ProjectArchiveOutcome {
     pub since: DateTime<Utc>,
 }
 
-/// Every live SDK key of `project` (every environment, archived ones too).
-async fn live_keys(state: &AppState, project: &str) -> OpResult<Vec<SdkKey>> {
-    let mut keys = Vec::new();
-    for env in state.store.list_environments(project).await? {
-        let list = state.store.list_sdk_keys(project, &env.key).await?;
-        keys.extend(list.into_iter().filter(|k| k.revoked_at.is_none()));
-    }
-    Ok(keys)
-}
-
 /// Archives `project` when confirmed and not in use (or forced); else
 /// answers the dry run.
 #[tracing::instrument(name = "project.archive", skip_all, fields(
@@ -67,18 +57,12 @@ pub async fn archive(
     project: &str,
     req: ProjectArchiveRequest,
 ) -> OpResult<ProjectArchiveOutcome> {
-    if req.confirm && req.dry_run {
-        return Err(ApiError::invalid("dry_run", "conflicting", "a dry run cannot be confirmed: send one of the two"));
-    }
-    let days = req.days.unwrap_or(DEFAULT_IN_USE_DAYS);
-    if !(1..=365).contains(&days) {
-        return Err(ApiError::invalid("days", "out_of_range", "days must be between 1 and 365"));
-    }
+    let (days, since) = in_use_window(&req)?;
     let current = state.store.get_project(project).await?;
-    let since = Utc::now() - chrono::Duration::days(i64::from(days));
-    let keys = live_keys(state, project).await?;
-    let mut connected = 0;
+    let (mut keys, mut connected) = (Vec::new(), 0);
     for env in state.store.list_environments(project).await? {
+        let list = state.store.list_sdk_keys(project, &env.key).await?;
+        keys.extend(list.into_iter().filter(|k| k.revoked_at.is_none()));
         connected += super::fleet::view(state, project, &env.key).await?.instances.len();
     }
     let keys_used: Vec<SdkKey> = keys.iter().filter(|k| k.last_used_at.is_some_and(|t| t >= since)).cloned().collect();
@@ -88,23 +72,8 @@ pub async fn archive(
     if !req.confirm {
         return Ok(outcome);
     }
-    let reason = req.reason.unwrap_or_default();
-    super::require_reason(&reason)?;
-    if in_use && !req.force {
-        return Err(ApiError::Conflict {
-            code: "in_use",
-            message: format!(
-                "project `{project}` is in use: {} SDK key(s) used in the last {days} days, {connected} SDK instance(s) \
-                 connected; archive with `force` to archive it anyway",
-                outcome.keys_used.len()
-            ),
-            current_version: None,
-        });
-    }
-    let detail = serde_json::json!({
-        "forced": req.force && in_use,
-        "in_use": {"days": days, "keys_used": outcome.keys_used.len(), "connected": connected},
-    });
+    let what = format!("project `{project}`");
+    let (reason, detail) = confirm(&what, &req, (days, outcome.keys_used.len(), connected))?;
     let written = state.store.archive_project(&principal.actor(), project, &reason, detail).await?;
     // Its keys now authenticate nothing: forget them here and close their streams.
     for key in &keys {
