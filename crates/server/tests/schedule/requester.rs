@@ -23,6 +23,14 @@ async fn member(server: &TestServer, api: &Api, name: &str, role: &str) -> Api {
     Client::new(&server.base).with_token(&login(&server.base, name, "a-long-password").await)
 }
 
+/// An editor API token named `name`, as a client, and its id.
+async fn editor_token(server: &TestServer, api: &Api, name: &str) -> (Api, i64) {
+    let body = json!({"name": name, "role": "editor"});
+    let created = ok(api, Method::POST, "/api/v1/tokens", Some(body), 201).await;
+    let id = created["token"]["id"].as_i64().unwrap();
+    (Client::new(&server.base).with_token(created["secret"].as_str().unwrap()), id)
+}
+
 /// Schedules `change` by `api`, due in `secs`; its id.
 async fn schedule(api: &Api, change: Value, secs: i64) -> i64 {
     let body = json!({"at": in_secs(secs), "change": change, "reason": "later"});
@@ -41,9 +49,7 @@ async fn a_change_whose_requester_lost_its_authority_fails_when_due_and_says_why
     for_each_store(|server| async move {
         let api = admin(&server);
         seed(&api).await;
-        let created =
-            ok(&api, Method::POST, "/api/v1/tokens", Some(json!({"name": "ci", "role": "editor"})), 201).await;
-        let ci = Client::new(&server.base).with_token(created["secret"].as_str().unwrap());
+        let (ci, token_id) = editor_token(&server, &api, "ci").await;
         let (demoted, removed, kept) = (
             member(&server, &api, "dee", "viewer").await,
             member(&server, &api, "rex", "viewer").await,
@@ -54,7 +60,6 @@ async fn a_change_whose_requester_lost_its_authority_fails_when_due_and_says_why
         let by_demoted = schedule(&demoted, off.clone(), 4).await;
         let by_removed = schedule(&removed, off, 4).await;
         let by_kept = schedule(&kept, json!({"fallthrough": {"variant": "off"}}), 5).await;
-        let token_id = created["token"]["id"].as_i64().unwrap();
         ok(&api, Method::DELETE, &format!("/api/v1/tokens/{token_id}"), None, 200).await;
         ok(&api, Method::PUT, &format!("{MEMBERS}/dee"), Some(json!({"role": "viewer"})), 200).await;
         ok(&api, Method::DELETE, &format!("{MEMBERS}/rex"), None, 200).await;
@@ -99,12 +104,9 @@ async fn moving_a_change_keeps_its_requester_and_rewriting_it_takes_it_over() {
     for_each_store(|server| async move {
         let api = admin(&server);
         seed(&api).await;
-        let created =
-            ok(&api, Method::POST, "/api/v1/tokens", Some(json!({"name": "ci", "role": "editor"})), 201).await;
-        let ci = Client::new(&server.base).with_token(created["secret"].as_str().unwrap());
+        let (ci, token_id) = editor_token(&server, &api, "ci").await;
         let moved = schedule(&ci, json!({"on": false}), 600).await;
         let rewritten = schedule(&ci, json!({"on": false}), 600).await;
-        let token_id = created["token"]["id"].as_i64().unwrap();
         ok(&api, Method::DELETE, &format!("/api/v1/tokens/{token_id}"), None, 200).await;
 
         let body = json!({"at": in_secs(3), "reason": "sooner"});
